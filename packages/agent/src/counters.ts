@@ -1,0 +1,51 @@
+import { LATENCY_BUCKETS_MS, type ModuleCounters } from '@failsmall/core';
+
+/** Per-module counters an agent accumulates between pushes; `drain()` hands over the deltas. */
+export class ModuleMeter {
+  #requests = 0;
+  #errors = 0;
+  #loadsAttempted = 0;
+  #loadsSucceeded = 0;
+  #latency = new Array<number>(LATENCY_BUCKETS_MS.length + 1).fill(0);
+  #counters: Record<string, number> = {};
+
+  request(ok: boolean, latencyMs: number): void {
+    this.#requests++;
+    if (!ok) this.#errors++;
+    let i = LATENCY_BUCKETS_MS.findIndex((b) => latencyMs <= b);
+    if (i < 0) i = LATENCY_BUCKETS_MS.length;
+    this.#latency[i] = (this.#latency[i] ?? 0) + 1;
+  }
+
+  load(ok: boolean): void {
+    this.#loadsAttempted++;
+    if (ok) this.#loadsSucceeded++;
+  }
+
+  count(name: string, by = 1): void {
+    this.#counters[name] = (this.#counters[name] ?? 0) + by;
+  }
+
+  get empty(): boolean {
+    return this.#requests === 0 && this.#loadsAttempted === 0 && Object.keys(this.#counters).length === 0;
+  }
+
+  drain(): ModuleCounters {
+    const out: ModuleCounters = {
+      requests: this.#requests, errors: this.#errors, loads_attempted: this.#loadsAttempted, loads_succeeded: this.#loadsSucceeded,
+      latency_buckets: this.#latency, counters: this.#counters,
+    };
+    this.#requests = 0; this.#errors = 0; this.#loadsAttempted = 0; this.#loadsSucceeded = 0;
+    this.#latency = new Array<number>(LATENCY_BUCKETS_MS.length + 1).fill(0);
+    this.#counters = {};
+    return out;
+  }
+
+  /** Puts drained counters back (the push failed): nothing is lost while the control plane is down. */
+  restore(c: ModuleCounters): void {
+    this.#requests += c.requests; this.#errors += c.errors;
+    this.#loadsAttempted += c.loads_attempted; this.#loadsSucceeded += c.loads_succeeded;
+    c.latency_buckets.forEach((n, i) => { this.#latency[i] = (this.#latency[i] ?? 0) + n; });
+    for (const [k, v] of Object.entries(c.counters)) this.#counters[k] = (this.#counters[k] ?? 0) + v;
+  }
+}

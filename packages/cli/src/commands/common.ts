@@ -1,0 +1,27 @@
+import { ApiClient } from '../client.ts';
+
+export interface GlobalOpts {
+  server?: string;
+  token?: string;
+  json?: boolean;
+}
+
+export const DEFAULT_SERVER = 'http://127.0.0.1:7070';
+
+export function clientFrom(o: GlobalOpts): ApiClient {
+  return new ApiClient({ server: o.server ?? process.env.FAILSMALL_SERVER ?? DEFAULT_SERVER, token: o.token ?? process.env.FAILSMALL_TOKEN });
+}
+
+/** `k=v,k2=v2` → record; used by --labels. */
+export function parseLabels(text: string | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  if (!text) return out;
+  for (const part of text.split(',')) {
+    const t = part.trim();
+    if (!t) continue;
+    const eq = t.indexOf('=');
+    if (eq <= 0) throw new Error(`bad label "${t}": use key=value`);
+    out[t.slice(0, eq)] = t.slice(eq + 1);
+  }
+  return out;
+}

@@ -1,0 +1,32 @@
+import Table from 'cli-table3';
+import { EXIT } from '../exit-codes.ts';
+import type { Out } from '../output.ts';
+import { clientFrom, type GlobalOpts } from './common.ts';
+
+interface NodeRow {
+  id: string;
+  labels: Record<string, string>;
+  modules: string[];
+  seconds_since_seen: number;
+  loads: { artifact: string; version: string | null; ok: boolean; serving: string | null; error: string | null }[];
+}
+
+/** `failsmall nodes`: every registered node, what it serves, and how fresh its report is. */
+export async function nodes(opts: GlobalOpts, out: Out): Promise<number> {
+  const res = await clientFrom(opts).get<{ nodes: NodeRow[] }>('/v1/nodes');
+  out.data({ ok: true, ...res });
+  if (out.json) return EXIT.OK;
+  const table = new Table({ head: ['node', 'labels', 'serving', 'last load', 'seen'], style: { head: [], border: [] } });
+  for (const n of res.nodes) {
+    table.push([
+      n.id,
+      Object.entries(n.labels).map(([k, v]) => `${k}=${v}`).join(','),
+      n.loads.map((l) => `${l.artifact}@${l.serving ?? '-'}`).join('\n'),
+      n.loads.map((l) => (l.ok ? `ok ${l.version ?? '-'}` : `FAILED ${l.version ?? '-'}: ${(l.error ?? '').slice(0, 60)}`)).join('\n'),
+      `${n.seconds_since_seen}s ago`,
+    ]);
+  }
+  out.line(process.stdout.isTTY ? table.toString() : res.nodes.map((n) => `${n.id} ${Object.entries(n.labels).map(([k, v]) => `${k}=${v}`).join(',')} ${n.loads.map((l) => `${l.artifact}@${l.serving ?? '-'}${l.ok ? '' : ` (failed ${l.version})`}`).join(' ')} seen ${n.seconds_since_seen}s ago`).join('\n'));
+  out.line(`${res.nodes.length} nodes`);
+  return EXIT.OK;
+}

@@ -1,0 +1,99 @@
+import { TERMINAL_STATUSES, type RolloutState } from '@failsmall/core';
+import type { ApiClient } from '../client.ts';
+import { EXIT } from '../exit-codes.ts';
+import { narrate, summary, gateLine, type EventRecord } from '../narrate.ts';
+import type { Out } from '../output.ts';
+import { clientFrom, type GlobalOpts } from './common.ts';
+
+interface StatusResponse {
+  rollout: RolloutState;
+  cohort: { nodes: number; reported: number; failed_loads: number };
+}
+
+/** `failsmall rollout start ARTIFACT VERSION [--policy P] [--watch]` */
+export async function rolloutStart(artifact: string, version: string, opts: GlobalOpts & { policy?: string; watch?: boolean }, out: Out): Promise<number> {
+  const client = clientFrom(opts);
+  const res = await client.post<{ rollout: RolloutState }>('/v1/rollouts', { artifact, version, ...(opts.policy ? { policy: opts.policy } : {}) });
+  if (opts.watch) return watch(client, res.rollout.id, out);
+  out.data({ ok: true, rollout: res.rollout });
+  out.line(`started ${summary(res.rollout)}`);
+  out.line(`follow it with: failsmall rollout watch ${res.rollout.id}`);
+  return EXIT.OK;
+}
+
+/** `failsmall rollout status [ID]`: one rollout in full (with its last verdicts), or the recent ones. */
+export async function rolloutStatus(id: string | undefined, opts: GlobalOpts, out: Out): Promise<number> {
+  const client = clientFrom(opts);
+  if (!id) {
+    const res = await client.get<{ rollouts: RolloutState[] }>('/v1/rollouts?limit=20');
+    out.data({ ok: true, rollouts: res.rollouts });
+    if (res.rollouts.length === 0) out.line('no rollouts yet');
+    for (const r of res.rollouts) out.line(summary(r));
+    return EXIT.OK;
+  }
+  const res = await client.get<StatusResponse>(`/v1/rollouts/${encodeURIComponent(id)}`);
+  out.data({ ok: true, ...res });
+  printStatus(res, out);
+  return EXIT.OK;
+}
+
+function printStatus(res: StatusResponse, out: Out): void {
+  const r = res.rollout;
+  out.line(summary(r));
+  out.line(`  cohort: ${res.cohort.nodes} nodes, ${res.cohort.reported} reported the load of ${r.to_version}, ${res.cohort.failed_loads} failed`);
+  if (r.pause_reason) out.line(`  paused: ${r.pause_reason}`);
+  for (const v of r.last_verdicts) out.line(`  ${v.status.padEnd(12)} ${gateLine(v)}`);
+  if (r.outcome) out.line(`  outcome: ${r.outcome.reason}`);
+}
+
+/** `failsmall rollout pause|resume|promote|abort ID [--reason R]` */
+export async function rolloutCommand(type: 'pause' | 'resume' | 'promote' | 'abort', id: string, opts: GlobalOpts & { reason?: string }, out: Out): Promise<number> {
+  const res = await clientFrom(opts).post<{ rollout: RolloutState }>(`/v1/rollouts/${encodeURIComponent(id)}/${type}`, opts.reason ? { reason: opts.reason } : {});
+  out.data({ ok: true, rollout: res.rollout });
+  out.line(`${type}: ${summary(res.rollout)}`);
+  return EXIT.OK;
+}
+
+/** `failsmall rollout watch ID` */
+export async function rolloutWatch(id: string, opts: GlobalOpts, out: Out): Promise<number> {
+  return watch(clientFrom(opts), id, out);
+}
+
+/**
+ * Follows a rollout until it ends: plain narrated lines (the same ones the demo prints);
+ * on a terminal, a status line above them is redrawn in place. With --json, one JSON
+ * event per line (NDJSON), then the final state.
+ * Exit: 0 completed, 4 rolled back or aborted, 5 paused and waiting for a human.
+ */
+export async function watch(client: ApiClient, id: string, out: Out, onLine?: (line: string) => void): Promise<number> {
+  let after = 0;
+  const tty = !out.json && !onLine && process.stdout.isTTY === true;
+  const print = (line: string) => {
+    if (onLine) onLine(line);
+    else if (!out.json) process.stdout.write(tty ? `\r\x1b[2K${line}\n` : `${line}\n`);
+  };
+  for (;;) {
+    const { events } = await client.get<{ events: EventRecord[] }>(`/v1/rollouts/${encodeURIComponent(id)}/events?after=${after}&wait=10000`);
+    for (const e of events) {
+      after = Math.max(after, e.seq);
+      if (out.json && !onLine) process.stdout.write(`${JSON.stringify(e)}\n`);
+      for (const line of narrate(e)) print(line);
+    }
+    const { rollout } = await client.get<StatusResponse>(`/v1/rollouts/${encodeURIComponent(id)}`);
+    if (tty) process.stdout.write(`\r\x1b[2K${summary(rollout)}`);
+    if (events.length === 0 || TERMINAL_STATUSES.includes(rollout.status) || rollout.status === 'paused') {
+      const rest = await client.get<{ events: EventRecord[] }>(`/v1/rollouts/${encodeURIComponent(id)}/events?after=${after}`);
+      for (const e of rest.events) {
+        after = Math.max(after, e.seq);
+        if (out.json && !onLine) process.stdout.write(`${JSON.stringify(e)}\n`);
+        for (const line of narrate(e)) print(line);
+      }
+      if (TERMINAL_STATUSES.includes(rollout.status) || rollout.status === 'paused') {
+        if (tty) process.stdout.write('\r\x1b[2K');
+        if (out.json && !onLine) process.stdout.write(`${JSON.stringify({ final: rollout })}\n`);
+        else print(`${rollout.status === 'paused' ? 'paused' : 'finished'}: ${summary(rollout)}`);
+        return rollout.status === 'completed' ? EXIT.OK : rollout.status === 'paused' ? EXIT.ROLLOUT_PAUSED : EXIT.ROLLOUT_FAILED;
+      }
+    }
+  }
+}

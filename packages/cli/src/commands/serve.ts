@@ -1,0 +1,32 @@
+import { startServer } from '@failsmall/server';
+import { EXIT } from '../exit-codes.ts';
+import type { Out } from '../output.ts';
+
+/** `failsmall serve`: the control plane, until SIGINT/SIGTERM. */
+export async function serve(opts: { store?: string; host?: string; port?: string; tickMs?: string; log?: string }, out: Out): Promise<number> {
+  const port = opts.port === undefined ? 7070 : Number(opts.port);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    process.stderr.write(`error: bad --port ${opts.port} [USAGE]\n`);
+    return EXIT.USAGE;
+  }
+  const server = await startServer({
+    store: opts.store ?? process.env.FAILSMALL_STORE ?? '.failsmall/failsmall.db',
+    host: opts.host ?? '127.0.0.1',
+    port,
+    ...(opts.tickMs ? { tickMs: Number(opts.tickMs) } : {}),
+    logger: opts.log ? { level: opts.log } : false,
+  });
+  out.data({ ok: true, url: server.url, store: server.store.engine, admin_token: server.adminToken ?? null });
+  out.line(`failsmall control plane on ${server.url} (store: ${server.store.engine})`);
+  if (server.adminToken) {
+    out.line('admin token (shown once, only its hash is stored; export it for the CLI):');
+    out.line(`  export FAILSMALL_TOKEN=${server.adminToken}`);
+  }
+  await new Promise<void>((resolve) => {
+    const stop = () => resolve();
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  });
+  await server.close();
+  return EXIT.OK;
+}

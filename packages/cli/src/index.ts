@@ -1,0 +1,3 @@
+export { main } from './main.ts';
+export { narrate, summary } from './narrate.ts';
+export { EXIT } from './exit-codes.ts';

@@ -1,0 +1,73 @@
+import { formatDuration, type RolloutState, type Verdict } from '@failsmall/core';
+
+export interface EventRecord {
+  readonly seq: number;
+  readonly type: string;
+  readonly at: number;
+  readonly rollout_id: string | null;
+  readonly payload: Record<string, unknown>;
+}
+
+const MARK: Record<Verdict['status'], string> = { pass: 'pass', fail: 'FAIL', inconclusive: 'inconclusive' };
+
+/**
+ * Turns rollout events into plain lines a human can follow: the stage, the cohort size,
+ * each gate's value against its threshold, the verdict and why. `rollout watch` and the
+ * demo print exactly these lines.
+ */
+export function narrate(e: EventRecord): string[] {
+  const p = e.payload;
+  const s = (k: string) => String(p[k] ?? '');
+  switch (e.type) {
+    case 'rollout.started':
+      return [`rollout ${e.rollout_id}: ${s('artifact')} ${p.from_version ?? '(none)'} → ${s('to_version')} under policy ${s('policy')} (${s('fleet_nodes')} nodes), started by ${s('actor')}`];
+    case 'rollout.stage_started':
+      return [`  stage ${s('stage')} (${s('scope')}): ${s('to_version') || 'the new version'} goes to ${s('cohort_nodes')} of ${s('fleet_nodes')} nodes (+${s('new_nodes')} new)`];
+    case 'rollout.baking': {
+      const failures = (p.failures as { node: string; error: string }[] | undefined) ?? [];
+      return [`  stage ${s('stage')}: ${s('reason')}; baking`, ...failures.map((f) => `    ${f.node} refused it: ${f.error}`)];
+    }
+    case 'gates.evaluated': {
+      const verdicts = (p.verdicts as Verdict[] | undefined) ?? [];
+      return verdicts.map((v) => `    ${MARK[v.status]}  ${gateLine(v)}`);
+    }
+    case 'rollout.extended':
+      return [`  stage ${s('stage')}: ${s('reason')}`];
+    case 'rollout.approval_required':
+      return [`  stage ${s('stage')}: waiting for approval — ${s('reason')} (failsmall rollout promote ${e.rollout_id})`];
+    case 'rollout.promoted':
+      return [`  promote ${s('from_stage')} → ${s('to_stage')}: ${s('reason')}`];
+    case 'rollout.paused':
+      return [`  PAUSED at stage ${s('stage')}: ${s('reason')}`];
+    case 'rollout.resumed':
+      return [`  resumed at stage ${s('stage')}: ${s('reason')}`];
+    case 'rollout.rolling_back':
+      return [`  ROLLBACK at stage ${s('stage')} (${s('nodes')} nodes back to ${p.to_version ?? '(none)'}): ${s('reason')}`];
+    case 'rollout.rolled_back':
+      return [`  rolled back: ${s('reason')}`];
+    case 'rollout.aborted':
+      return [`  aborted: ${s('reason')}`];
+    case 'rollout.completed':
+      return [`  completed at stage ${s('stage')}: ${s('nodes')} nodes run the new version (${s('reason')})`];
+    default:
+      return [];
+  }
+}
+
+/** "load_success_rate 0 < 0.999 (1 samples, 1/1 nodes, baseline 1)" */
+export function gateLine(v: Verdict): string {
+  const op = v.status === 'fail' ? (v.direction === 'min' ? '<' : '>') : v.direction === 'min' ? '>=' : '<=';
+  const value = v.value === null ? 'no data' : round(v.value);
+  return `${v.gate}: ${value} ${op} ${round(v.threshold)} over ${formatDuration(v.window_ms)}, ${v.samples} samples from ${v.nodes}/${v.cohort_nodes} nodes, baseline ${v.baseline === null ? 'none' : round(v.baseline)}`;
+}
+
+function round(x: number): string {
+  return Number.isInteger(x) ? String(x) : String(Number(x.toPrecision(4)));
+}
+
+/** A one-line summary of a rollout's state, for status listings. */
+export function summary(r: RolloutState): string {
+  const stage = r.policy_spec.stages[r.stage_index];
+  const where = r.status === 'running' ? `${r.phase} stage ${stage?.name ?? '?'} (${r.stage_index + 1}/${r.policy_spec.stages.length})` : `${r.status} at stage ${stage?.name ?? '?'}`;
+  return `${r.id}  ${r.artifact}  ${r.from_version ?? '(none)'} → ${r.to_version}  ${where}  ${r.assigned.length} nodes`;
+}

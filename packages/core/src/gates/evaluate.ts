@@ -1,0 +1,61 @@
+import { formatDuration } from '../duration/index.ts';
+import type { GateSpec } from '../policy/types.ts';
+import { metricValue } from './metric-value.ts';
+import type { MetricAggregate, Verdict } from './types.ts';
+
+export interface GateObservation {
+  /** Counters of the cohort's nodes over the gate's window. */
+  readonly cohort: MetricAggregate;
+  readonly cohortNodes: number;
+  /** The same counters over the nodes outside the cohort, when any. */
+  readonly baseline: MetricAggregate | null;
+  readonly windowMs: number;
+}
+
+/**
+ * Turns one gate and its observation into a verdict. Missing data never passes: too few
+ * samples, or too few cohort nodes reporting, give `inconclusive`.
+ *
+ * Examples
+ *   evaluateGate(gate, 'canary', obs, now).reason
+ *   // "gate bot-management/load_success_rate failed on stage canary: 0.000 < 0.999 over 5s, 1 samples from 1/1 nodes (baseline 1.000)"
+ */
+export function evaluateGate(gate: GateSpec, stage: string, obs: GateObservation, now: number): Verdict {
+  const { value, samples } = metricValue(gate.metric, obs.cohort);
+  const base = obs.baseline ? metricValue(gate.metric, obs.baseline) : { value: null, samples: 0 };
+  const neededNodes = Math.max(1, Math.ceil(gate.min_coverage * obs.cohortNodes - 1e-9));
+  const op = gate.direction === 'min' ? '>=' : '<=';
+  const fmt = (v: number | null) => (v === null ? 'no data' : formatValue(v));
+  const evidence = `over ${formatDuration(obs.windowMs)}, ${samples} samples from ${obs.cohort.nodes}/${obs.cohortNodes} nodes (baseline ${fmt(base.value)})`;
+  const head = `gate ${gate.name} on stage ${stage}`;
+
+  let status: Verdict['status'];
+  let reason: string;
+  if (value === null || samples === 0) {
+    status = 'inconclusive';
+    reason = `${head} is inconclusive: no data from ${obs.cohortNodes} cohort nodes ${evidence}; no data never promotes`;
+  } else if (samples < gate.min_samples) {
+    status = 'inconclusive';
+    reason = `${head} is inconclusive: ${samples} samples < min_samples ${gate.min_samples} (value ${fmt(value)}) ${evidence}`;
+  } else if (obs.cohort.nodes < neededNodes) {
+    status = 'inconclusive';
+    reason = `${head} is inconclusive: only ${obs.cohort.nodes}/${obs.cohortNodes} cohort nodes reported, ${neededNodes} needed (value ${fmt(value)}) ${evidence}`;
+  } else {
+    const ok = gate.direction === 'min' ? value >= gate.threshold : value <= gate.threshold;
+    status = ok ? 'pass' : 'fail';
+    const rel = ok ? op : gate.direction === 'min' ? '<' : '>';
+    reason = `${head} ${ok ? 'passed' : 'failed'}: ${fmt(value)} ${rel} ${formatValue(gate.threshold)} ${evidence}`;
+  }
+  return {
+    gate: gate.name, stage, module: gate.module, metric: gate.metric, status, value,
+    direction: gate.direction, threshold: gate.threshold, samples, min_samples: gate.min_samples,
+    nodes: obs.cohort.nodes, cohort_nodes: obs.cohortNodes, window_ms: obs.windowMs,
+    baseline: base.value, baseline_samples: base.samples, query: `${gate.module}/${gate.metric}`, at: now, reason,
+  };
+}
+
+function formatValue(v: number): string {
+  if (Number.isInteger(v)) return String(v);
+  if (Math.abs(v) >= 100) return v.toFixed(1);
+  return v.toFixed(Math.abs(v) < 0.01 ? 5 : 3).replace(/0+$/, '').replace(/\.$/, '');
+}

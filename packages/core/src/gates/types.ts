@@ -1,0 +1,49 @@
+import type { GateDirection } from '../policy/types.ts';
+
+/** Fixed latency histogram bucket upper bounds (ms); the last bucket is +Inf. Agents and gates share them. */
+export const LATENCY_BUCKETS_MS: readonly number[] = [1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000];
+
+/** Counters one node pushed for one module over some period (deltas, not totals). */
+export interface ModuleCounters {
+  readonly requests: number;
+  readonly errors: number;
+  readonly loads_attempted: number;
+  readonly loads_succeeded: number;
+  /** Counts per LATENCY_BUCKETS_MS bucket, plus one final +Inf bucket (length = buckets + 1). */
+  readonly latency_buckets: readonly number[];
+  readonly counters: Readonly<Record<string, number>>;
+}
+
+/** The sum of counters of a set of nodes over a window, and how many nodes contributed. */
+export interface MetricAggregate extends ModuleCounters {
+  readonly nodes: number;
+}
+
+export type VerdictStatus = 'pass' | 'fail' | 'inconclusive';
+
+/** A gate verdict carries its evidence, so that a human can check it without re-running anything. */
+export interface Verdict {
+  readonly gate: string;
+  readonly stage: string;
+  readonly module: string;
+  readonly metric: string;
+  readonly status: VerdictStatus;
+  /** null when there was no data. */
+  readonly value: number | null;
+  readonly direction: GateDirection;
+  readonly threshold: number;
+  readonly samples: number;
+  readonly min_samples: number;
+  /** Cohort nodes that reported in the window, and the cohort size. */
+  readonly nodes: number;
+  readonly cohort_nodes: number;
+  readonly window_ms: number;
+  /** The same metric over the nodes outside the cohort (null when none reported). */
+  readonly baseline: number | null;
+  readonly baseline_samples: number;
+  /** The metric or query evaluated. */
+  readonly query: string;
+  readonly at: number;
+  /** One sentence a human can read. */
+  readonly reason: string;
+}

@@ -1,0 +1,34 @@
+/** Every code the policy parser can return, for docs, tests and API status mapping. */
+export const POLICY_ERROR_CODES = [
+  'YAML_SYNTAX',
+  'ALIAS_UNDEFINED',
+  'ALIAS_BOMB',
+  'FILE_TOO_LARGE',
+  'DUPLICATE_KEY',
+  'UNKNOWN_KEY',
+  'WRONG_TYPE',
+  'MISSING_KEY',
+  'BAD_NAME',
+  'BAD_DURATION',
+  'BAD_SCOPE',
+  'BAD_THRESHOLD',
+  'CONFLICTING_BOUNDS',
+  'CONFLICTING_KEYS',
+  'UNKNOWN_MODULE',
+  'UNKNOWN_METRIC',
+  'UNKNOWN_ARTIFACT',
+  'UNKNOWN_POLICY',
+  'STAGE_SHRINKS',
+  'DUPLICATE_STAGE',
+  'DUPLICATE_GATE',
+  'FAIL_CLOSED_NEEDS_REASON',
+  'BAD_ENUM',
+  'EMPTY_DOCUMENT',
+  'INTERNAL_ERROR',
+] as const;
+
+export type PolicyErrorCode = (typeof POLICY_ERROR_CODES)[number];
+
+export const POLICY_WARNING_CODES = ['SINGLE_STAGE_GLOBAL', 'FAIL_CLOSED_NO_CANARY', 'NO_GATES', 'BAKE_SHORTER_THAN_INTERVAL', 'NO_ROLLBACK'] as const;
+
+export type PolicyWarningCode = (typeof POLICY_WARNING_CODES)[number];

@@ -1,0 +1,781 @@
+import { isMap, isScalar, isSeq } from 'yaml';
+import type { Node, YAMLMap } from 'yaml';
+import { parseDuration } from '../duration/index.ts';
+import type { FailsmallError, Result, Warning } from '../errors/index.ts';
+import { MAX_POLICY_BYTES } from './limits.ts';
+import { lintDeclarations } from './lint.ts';
+import { BUILTIN_METRICS, CUSTOM_METRIC_PREFIX, isCustomMetric, metricInfo } from './metrics.ts';
+import { countSize, formatScope, isLabel, isLabelValue, makeScope, parseScope, parseScopeSize, selectorKey } from './scope.ts';
+import { describe, joinPath, PolicySource } from './source.ts';
+import type { Entry, Position } from './source.ts';
+import { didYouMean, suggest } from './suggest.ts';
+import type {
+  ArtifactDecl,
+  ArtifactKind,
+  ArtifactValidation,
+  Declarations,
+  GateDirection,
+  GateSpec,
+  LabelMatcher,
+  ModuleDecl,
+  OnLoadFailure,
+  PolicySpec,
+  Scope,
+  StageSpec,
+} from './types.ts';
+
+export interface ParseOptions {
+  /** Shown in every error as `file:line:col`. */
+  readonly file?: string;
+  /** Modules, artifacts and policies declared elsewhere (e.g. already in the store), for resolving references. */
+  readonly known?: Partial<Declarations>;
+}
+
+/** Defaults applied when neither the stage nor its policy sets a value. */
+export const POLICY_DEFAULTS = {
+  interval_ms: 10_000,
+  bake_ms: 60_000,
+  load_timeout_ms: 30_000,
+  /** max_extension defaults to this many bakes. */
+  max_extension_bakes: 2,
+  on_inconclusive: 'pause',
+  rollback_on_failure: true,
+  manual_approval: false,
+  gate_window_ms: 60_000,
+  gate_min_samples: 1,
+  gate_min_coverage: 1,
+} as const;
+
+export const ON_LOAD_FAILURE: readonly OnLoadFailure[] = ['serve-stale', 'fail-open', 'fail-closed'];
+export const ARTIFACT_KINDS: readonly ArtifactKind[] = ['code', 'config', 'feature-file'];
+export const ON_INCONCLUSIVE: readonly StageSpec['on_inconclusive'][] = ['pause', 'rollback'];
+export const APPROVALS = ['manual', 'auto'] as const;
+
+export const TOP_LEVEL_KEYS = ['modules', 'artifacts', 'policies', 'deployment'] as const;
+export const MODULE_KEYS = ['on_load_failure', 'reason', 'safe_default'] as const;
+export const ARTIFACT_KEYS = ['kind', 'module', 'policy', 'validation'] as const;
+export const VALIDATION_KEYS = ['max_bytes', 'max_entries', 'json_schema', 'command', 'timeout'] as const;
+const TIMING_KEYS = ['interval', 'bake', 'load_timeout', 'max_extension', 'on_inconclusive', 'rollback_on_failure'] as const;
+export const POLICY_KEYS = ['artifact', ...TIMING_KEYS, 'stages'] as const;
+export const DEPLOYMENT_KEYS = ['name', ...POLICY_KEYS] as const;
+export const STAGE_KEYS = ['name', 'scope', 'health_gates', ...TIMING_KEYS, 'approval', 'manual_approval'] as const;
+export const GATE_KEYS = ['name', 'module', 'metric', 'threshold', 'min', 'max', 'window', 'min_samples', 'min_coverage'] as const;
+export const SCOPE_KEYS = ['nodes', 'where'] as const;
+
+const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
+const NAME_HINT = 'names use letters, digits, ".", "_" and "-", and start with a letter or digit';
+
+/**
+ * Parses a declarations file: modules, artifacts, policies and the seed's `deployment:`
+ * form. Never throws: every problem comes back as a `FailsmallError` with a code, a
+ * line and column, and a hint, sorted by line. Lint warnings come back beside the value.
+ *
+ * Examples
+ *   const r = parseDeclarations(text, { file: 'failsmall.yaml' });
+ *   if (!r.ok) for (const e of r.errors) console.error(formatError(e));
+ *   else console.log(r.value.policies[0]?.stages.map((s) => s.scope.text));
+ */
+export function parseDeclarations(text: string, opts: ParseOptions = {}): Result<Declarations> {
+  try {
+    return parseOrReport(text, opts);
+  } catch (e) {
+    // Only pathological input (e.g. nesting deep enough to exhaust the stack) gets here.
+    const deep = e instanceof RangeError;
+    return {
+      ok: false,
+      errors: [{
+        code: deep ? 'YAML_SYNTAX' : 'INTERNAL_ERROR',
+        message: deep ? 'the document is nested too deeply to read' : `the policy parser failed: ${e instanceof Error ? e.message : String(e)}`,
+        ...(opts.file !== undefined ? { file: opts.file } : {}),
+      }],
+      warnings: [],
+    };
+  }
+}
+
+function parseOrReport(text: string, opts: ParseOptions): Result<Declarations> {
+  const file = opts.file;
+  const bytes = Buffer.byteLength(text, 'utf8');
+  if (bytes > MAX_POLICY_BYTES) {
+    return {
+      ok: false,
+      errors: [{ code: 'FILE_TOO_LARGE', message: `the file is ${bytes} bytes; the limit is ${MAX_POLICY_BYTES} bytes (1 MiB)`, hint: 'split the declarations into several files', ...(file !== undefined ? { file } : {}) }],
+      warnings: [],
+    };
+  }
+  const loaded = PolicySource.load(text, file);
+  if (!loaded.ok) return { ok: false, errors: sortErrors(loaded.errors), warnings: [] };
+  const reader = new DeclarationReader(loaded.source, opts.known ?? {});
+  const declarations = reader.read(loaded.root);
+  const errors = sortErrors(loaded.source.errors);
+  if (errors.length > 0) return { ok: false, errors, warnings: [] };
+  const warnings = lintDeclarations(declarations, opts.known).map((w) => reader.locate(w));
+  return { ok: true, value: declarations, warnings: sortErrors(warnings, true) };
+}
+
+interface Reference {
+  readonly kind: 'module' | 'artifact' | 'policy';
+  readonly name: string;
+  readonly node: Node;
+  readonly path: string;
+}
+
+/** Walks the document once, building declarations and collecting errors in the source. */
+class DeclarationReader {
+  readonly #source: PolicySource;
+  readonly #known: Partial<Declarations>;
+  readonly #modules: ModuleDecl[] = [];
+  readonly #artifacts: ArtifactDecl[] = [];
+  readonly #policies: PolicySpec[] = [];
+  readonly #references: Reference[] = [];
+  /** Where each policy was declared: `policies.NAME` or `deployment`. */
+  readonly #policyPaths = new Map<string, string>();
+
+  constructor(source: PolicySource, known: Partial<Declarations>) {
+    this.#source = source;
+    this.#known = known;
+  }
+
+  read(root: Node | null): Declarations {
+    const src = this.#source;
+    const top = src.deref(root);
+    if (top === null || (isScalar(top) && (top.value === null || top.value === undefined))) {
+      if (src.errors.length === 0) src.errorAt('EMPTY_DOCUMENT', 'the file declares nothing', { line: 1, col: 1 }, undefined, 'add at least one of modules:, artifacts:, policies: or deployment:');
+      return this.#result();
+    }
+    if (!isMap(top)) {
+      src.error('WRONG_TYPE', `the top level must be a mapping, got ${describe(top)}`, top, undefined, 'start with modules:, artifacts:, policies: or deployment:');
+      return this.#result();
+    }
+    const entries = src.entries(top, '');
+    src.checkKeys(entries, TOP_LEVEL_KEYS, 'the top level');
+    if (!entries.some((e) => (TOP_LEVEL_KEYS as readonly string[]).includes(e.key))) {
+      src.error('EMPTY_DOCUMENT', 'the file declares nothing', top, undefined, 'add at least one of modules:, artifacts:, policies: or deployment:');
+    }
+    const get = (k: string): Entry | undefined => entries.find((e) => e.key === k);
+    const modules = get('modules');
+    if (modules) this.#readNamed(modules, 'module', (name, map, e) => this.#readModule(name, map, e));
+    const artifacts = get('artifacts');
+    if (artifacts) this.#readNamed(artifacts, 'artifact', (name, map, e) => this.#readArtifact(name, map, e));
+    const policies = get('policies');
+    if (policies) this.#readNamed(policies, 'policy', (name, map, e) => this.#readPolicy(name, map, e, false));
+    const deployment = get('deployment');
+    if (deployment) this.#readDeployment(deployment);
+    this.#checkReferences();
+    return this.#result();
+  }
+
+  /** Gives a lint warning the line and column of the path it names. */
+  locate(w: Warning): Warning {
+    if (w.path === undefined) return w;
+    let path = w.path;
+    const m = /^policies\.([^.[]+)/.exec(path);
+    const base = m?.[1] !== undefined ? this.#policyPaths.get(m[1]) : undefined;
+    if (m && base !== undefined) path = base + path.slice(m[0].length);
+    // A stage setting inherited from its policy points at the policy's key.
+    const inherited = /^(.*)\.stages\[\d+\]\.([a-z_]+)$/.exec(path);
+    const at = this.#source.positionOfExactPath(path)
+      ?? (inherited ? this.#source.positionOfExactPath(`${inherited[1] ?? ''}.${inherited[2] ?? ''}`) : undefined)
+      ?? this.#source.positionOfPath(path);
+    const file = this.#source.file;
+    return { ...w, path, ...(file !== undefined ? { file } : {}), ...(at ? { line: at.line, col: at.col } : {}) };
+  }
+
+  #result(): Declarations {
+    return { modules: this.#modules, artifacts: this.#artifacts, policies: this.#policies };
+  }
+
+  /** `modules:`, `artifacts:` and `policies:` are mappings from a name to a mapping. */
+  #readNamed(section: Entry, noun: string, readOne: (name: string, map: YAMLMap, e: Entry) => void): void {
+    const src = this.#source;
+    src.mark(section.path, section.keyNode);
+    const value = section.value;
+    if (value === null) return;
+    if (isScalar(value) && value.value === null) return; // `modules:` with nothing under it declares nothing
+    if (!isMap(value)) {
+      src.error('WRONG_TYPE', `${section.key} must be a mapping from ${noun} name to its declaration, got ${describe(value)}`, value, section.path, `e.g. ${section.key}:\n    my-${noun}: { ... }`);
+      return;
+    }
+    for (const e of src.entries(value, section.path)) {
+      src.mark(e.path, e.keyNode);
+      if (!this.#checkName(e.key, e.keyNode, e.path, noun)) continue;
+      if (e.value === null) continue;
+      if (!isMap(e.value)) {
+        src.error('WRONG_TYPE', `${noun} "${e.key}" must be a mapping, got ${describe(e.value)}`, valueNode(e), e.path, noun === 'module' ? `e.g. ${e.key}: { on_load_failure: serve-stale }` : undefined);
+        continue;
+      }
+      readOne(e.key, e.value, e);
+    }
+  }
+
+  #readModule(name: string, map: YAMLMap, owner: Entry): void {
+    const src = this.#source;
+    const entries = src.entries(map, owner.path);
+    src.checkKeys(entries, MODULE_KEYS, `module "${name}"`);
+    const f = fields(entries, src);
+    const mode = f.require('on_load_failure', owner.keyNode, owner.path, `e.g. on_load_failure: serve-stale (one of ${ON_LOAD_FAILURE.join(', ')})`);
+    const onLoadFailure = mode ? this.#enum(mode, ON_LOAD_FAILURE) : undefined;
+    const reasonEntry = f.get('reason');
+    const reason = reasonEntry ? this.#string(reasonEntry) : undefined;
+    const safeDefaultEntry = f.get('safe_default');
+    const safeDefault = safeDefaultEntry ? this.#string(safeDefaultEntry) : undefined;
+    if (onLoadFailure === 'fail-closed' && (reason === undefined || reason.trim() === '') && mode && (!reasonEntry || reason !== undefined)) {
+      src.error('FAIL_CLOSED_NEEDS_REASON', `module "${name}" fails closed but gives no reason`, valueNode(mode), mode.path,
+        'add reason: "<the security goal that hard-failing serves>", or use serve-stale (keep the last known-good version)');
+    }
+    this.#modules.push({
+      name,
+      on_load_failure: onLoadFailure ?? 'serve-stale',
+      ...(reason !== undefined ? { reason } : {}),
+      ...(safeDefault !== undefined ? { safe_default: safeDefault } : {}),
+    });
+  }
+
+  #readArtifact(name: string, map: YAMLMap, owner: Entry): void {
+    const src = this.#source;
+    const entries = src.entries(map, owner.path);
+    src.checkKeys(entries, ARTIFACT_KEYS, `artifact "${name}"`);
+    const f = fields(entries, src);
+    const kindEntry = f.require('kind', owner.keyNode, owner.path, `e.g. kind: feature-file (one of ${ARTIFACT_KINDS.join(', ')})`);
+    const kind = kindEntry ? this.#enum(kindEntry, ARTIFACT_KINDS) : undefined;
+    const moduleEntry = f.require('module', owner.keyNode, owner.path, 'name the module that loads this artifact, e.g. module: bot-management');
+    const module = moduleEntry ? this.#string(moduleEntry) : undefined;
+    if (moduleEntry && module !== undefined) this.#references.push({ kind: 'module', name: module, node: valueNode(moduleEntry), path: moduleEntry.path });
+    const policyEntry = f.get('policy');
+    const policy = policyEntry ? this.#string(policyEntry) : undefined;
+    if (policyEntry && policy !== undefined) this.#references.push({ kind: 'policy', name: policy, node: valueNode(policyEntry), path: policyEntry.path });
+    const validationEntry = f.get('validation');
+    const validation = validationEntry ? this.#readValidation(validationEntry) : {};
+    this.#artifacts.push({ name, kind: kind ?? 'config', module: module ?? '', validation, ...(policy !== undefined ? { policy } : {}) });
+  }
+
+  #readValidation(e: Entry): ArtifactValidation {
+    const src = this.#source;
+    if (e.value === null) return {};
+    if (isScalar(e.value) && e.value.value === null) return {};
+    if (!isMap(e.value)) {
+      src.error('WRONG_TYPE', `validation must be a mapping, got ${describe(e.value)}`, valueNode(e), e.path, 'e.g. validation: { max_bytes: 1048576, max_entries: 200 }');
+      return {};
+    }
+    const entries = src.entries(e.value, e.path);
+    src.checkKeys(entries, VALIDATION_KEYS, 'validation');
+    const f = fields(entries, src);
+    const out: { -readonly [K in keyof ArtifactValidation]: ArtifactValidation[K] } = {};
+    const maxBytes = f.get('max_bytes');
+    if (maxBytes) out.max_bytes = this.#integer(maxBytes, 1);
+    const maxEntries = f.get('max_entries');
+    if (maxEntries) out.max_entries = this.#integer(maxEntries, 1);
+    const schema = f.get('json_schema');
+    if (schema && schema.value !== null) {
+      if (isMap(schema.value)) out.json_schema = this.#plainMap(schema.value, schema.path, 0);
+      else src.error('WRONG_TYPE', `json_schema must be a mapping (a JSON Schema object), got ${describe(schema.value)}`, valueNode(schema), schema.path);
+    }
+    const command = f.get('command');
+    if (command) out.command = this.#string(command);
+    const timeout = f.get('timeout');
+    if (timeout) out.timeout_ms = this.#duration(timeout);
+    for (const k of Object.keys(out) as (keyof ArtifactValidation)[]) if (out[k] === undefined) delete out[k];
+    return out;
+  }
+
+  #readDeployment(e: Entry): void {
+    const src = this.#source;
+    src.mark(e.path, e.keyNode);
+    if (e.value === null) return;
+    if (!isMap(e.value)) {
+      src.error('WRONG_TYPE', `deployment must be a mapping with artifact: and stages:, got ${describe(e.value)}`, valueNode(e), e.path);
+      return;
+    }
+    const entries = src.entries(e.value, e.path);
+    const nameEntry = entries.find((x) => x.key === 'name');
+    const artifactEntry = entries.find((x) => x.key === 'artifact');
+    const named = nameEntry ?? artifactEntry;
+    const name = named ? this.#string(named) : undefined;
+    if (!named) {
+      src.error('MISSING_KEY', 'deployment needs a name: or an artifact: (its name is the artifact name by default)', e.keyNode, e.path, 'add artifact: <artifact name>');
+    }
+    if (name !== undefined && named && !this.#checkName(name, valueNode(named), named.path, 'policy')) return;
+    if (name !== undefined && named && this.#policyPaths.has(name)) {
+      src.error('DUPLICATE_KEY', `policy "${name}" is declared twice: under policies: and as deployment:`, valueNode(named), named.path, 'give the deployment a different name: or remove one of them');
+    }
+    this.#readPolicy(name ?? 'deployment', e.value, e, true, entries);
+  }
+
+  #readPolicy(name: string, map: YAMLMap, owner: Entry, deployment: boolean, given?: Entry[]): void {
+    const src = this.#source;
+    const entries = given ?? src.entries(map, owner.path);
+    src.checkKeys(entries, deployment ? DEPLOYMENT_KEYS : POLICY_KEYS, deployment ? 'deployment' : `policy "${name}"`);
+    if (!this.#policyPaths.has(name)) this.#policyPaths.set(name, owner.path);
+    const f = fields(entries, src);
+    const artifactEntry = f.get('artifact');
+    const artifact = artifactEntry ? this.#string(artifactEntry) : undefined;
+    if (artifactEntry && artifact !== undefined) this.#references.push({ kind: 'artifact', name: artifact, node: valueNode(artifactEntry), path: artifactEntry.path });
+    const defaults = this.#readTimings(f);
+    const stagesEntry = f.require('stages', owner.keyNode, owner.path, 'add stages:, e.g. - { name: canary, scope: 1% nodes, health_gates: [...] }');
+    const stages: StageSpec[] = [];
+    if (stagesEntry && stagesEntry.value !== null) {
+      const list = stagesEntry.value;
+      if (!isSeq(list)) {
+        src.error('WRONG_TYPE', `stages must be a list, got ${describe(list)}`, valueNode(stagesEntry), stagesEntry.path, 'write each stage on a line starting with "- "');
+      } else if (list.items.length === 0) {
+        src.error('MISSING_KEY', `policy "${name}" has no stages`, valueNode(stagesEntry), stagesEntry.path, 'add at least one stage, e.g. - { name: canary, scope: 1% nodes }');
+      } else {
+        list.items.forEach((item, i) => {
+          const path = joinPath(stagesEntry.path, i);
+          const node = isNodeValue(item) ? src.deref(item) : null;
+          if (node === null) return;
+          src.mark(path, node);
+          if (!isMap(node)) {
+            src.error('WRONG_TYPE', `stage ${i + 1} must be a mapping with name: and scope:, got ${describe(node)}`, node, path);
+            return;
+          }
+          const stage = this.#readStage(node, path, defaults);
+          if (stage) stages.push(stage.spec);
+          this.#checkStageOrder(stages, stage);
+        });
+      }
+    }
+    this.#policies.push({ name, ...(artifact !== undefined ? { artifact } : {}), stages });
+  }
+
+  /** Timing keys shared by a policy (as defaults) and its stages (as overrides). */
+  #readTimings(f: Fields): Timings {
+    const out: { -readonly [K in keyof Timings]: Timings[K] } = {};
+    const d = (k: string): number | undefined => {
+      const e = f.get(k);
+      return e ? this.#duration(e) : undefined;
+    };
+    out.interval_ms = d('interval');
+    out.bake_ms = d('bake');
+    out.load_timeout_ms = d('load_timeout');
+    out.max_extension_ms = d('max_extension');
+    const inconclusive = f.get('on_inconclusive');
+    if (inconclusive) out.on_inconclusive = this.#enum(inconclusive, ON_INCONCLUSIVE);
+    const rollback = f.get('rollback_on_failure');
+    if (rollback) out.rollback_on_failure = this.#boolean(rollback);
+    return out;
+  }
+
+  #readStage(map: YAMLMap, path: string, policy: Timings): { spec: StageSpec; scopeNode: Node; scopePath: string } | undefined {
+    const src = this.#source;
+    const entries = src.entries(map, path);
+    src.checkKeys(entries, STAGE_KEYS, 'a stage');
+    const f = fields(entries, src);
+    const nameEntry = f.require('name', map, path, 'e.g. name: canary');
+    let name = nameEntry ? this.#string(nameEntry) : undefined;
+    if (name !== undefined && nameEntry && !this.#checkName(name, valueNode(nameEntry), nameEntry.path, 'stage')) name = undefined;
+    const scopeEntry = f.require('scope', map, path, 'e.g. scope: 1% nodes');
+    const scope = scopeEntry ? this.#readScope(scopeEntry) : undefined;
+    const gatesEntry = f.get('health_gates');
+    const gates = gatesEntry ? this.#readGates(gatesEntry) : [];
+    const own = this.#readTimings(f);
+    const approvalEntry = f.get('approval');
+    const approval = approvalEntry ? this.#enum(approvalEntry, APPROVALS) : undefined;
+    const manualEntry = f.get('manual_approval');
+    const manual = manualEntry ? this.#boolean(manualEntry) : undefined;
+    if (approval !== undefined && manual !== undefined && (approval === 'manual') !== manual && manualEntry) {
+      src.error('CONFLICTING_KEYS', `approval: ${approval} and manual_approval: ${String(manual)} disagree`, valueNode(manualEntry), manualEntry.path, 'keep only one of approval: and manual_approval:');
+    }
+    const bake = own.bake_ms ?? policy.bake_ms ?? POLICY_DEFAULTS.bake_ms;
+    const spec: StageSpec = {
+      name: name ?? '',
+      scope: scope ?? { type: 'percent', percent: 100, selector: [], text: '' },
+      health_gates: gates,
+      rollback_on_failure: own.rollback_on_failure ?? policy.rollback_on_failure ?? POLICY_DEFAULTS.rollback_on_failure,
+      bake_ms: bake,
+      interval_ms: own.interval_ms ?? policy.interval_ms ?? POLICY_DEFAULTS.interval_ms,
+      load_timeout_ms: own.load_timeout_ms ?? policy.load_timeout_ms ?? POLICY_DEFAULTS.load_timeout_ms,
+      max_extension_ms: own.max_extension_ms ?? policy.max_extension_ms ?? bake * POLICY_DEFAULTS.max_extension_bakes,
+      on_inconclusive: own.on_inconclusive ?? policy.on_inconclusive ?? POLICY_DEFAULTS.on_inconclusive,
+      manual_approval: approval !== undefined ? approval === 'manual' : manual ?? POLICY_DEFAULTS.manual_approval,
+    };
+    if (name === undefined || scope === undefined || !scopeEntry) return undefined;
+    return { spec, scopeNode: valueNode(scopeEntry), scopePath: scopeEntry.path };
+  }
+
+  /** A stage name must be new, and a stage must not cover less than an earlier stage of the same population. */
+  #checkStageOrder(earlier: readonly StageSpec[], current: { spec: StageSpec; scopeNode: Node; scopePath: string } | undefined): void {
+    if (!current) return;
+    const src = this.#source;
+    const { spec, scopeNode, scopePath } = current;
+    const before = earlier.slice(0, -1);
+    const same = before.find((s) => s.name === spec.name);
+    if (same) {
+      const namePath = scopePath.replace(/\.scope$/, '.name');
+      src.errorAt('DUPLICATE_STAGE', `stage name "${spec.name}" is used twice in this policy`, src.positionOfPath(namePath), namePath, 'give every stage its own name, e.g. canary, partial, global');
+    }
+    const key = selectorKey(spec.scope.selector);
+    for (const s of before) {
+      if (selectorKey(s.scope.selector) !== key || s.scope.type !== spec.scope.type) continue;
+      const shrinks = s.scope.type === 'percent' && spec.scope.type === 'percent' ? spec.scope.percent < s.scope.percent
+        : s.scope.type === 'count' && spec.scope.type === 'count' ? spec.scope.count < s.scope.count : false;
+      if (shrinks) {
+        src.error('STAGE_SHRINKS', `stage "${spec.name}" (${spec.scope.text}) covers fewer nodes than the earlier stage "${s.name}" (${s.scope.text})`, scopeNode, scopePath,
+          'order stages from the smallest scope to the largest; cohorts are nested, so a later stage includes the earlier ones');
+        break;
+      }
+    }
+  }
+
+  #readScope(e: Entry): Scope | undefined {
+    const src = this.#source;
+    const v = e.value;
+    if (v === null) return undefined;
+    if (isScalar(v) && typeof v.value === 'string') {
+      const parsed = parseScope(v.value);
+      if (!parsed.ok) {
+        src.error('BAD_SCOPE', parsed.message, v, e.path, parsed.hint);
+        return undefined;
+      }
+      return parsed.scope;
+    }
+    if (isScalar(v) && typeof v.value === 'number') {
+      src.error('BAD_SCOPE', `scope ${v.value} is a bare number: percent or node count?`, v, e.path, `write "${v.value}% nodes" or "${v.value} nodes"`);
+      return undefined;
+    }
+    if (!isMap(v)) {
+      src.error('WRONG_TYPE', `scope must be a string such as "1% nodes" or a mapping with nodes:, got ${describe(v)}`, valueNode(e), e.path);
+      return undefined;
+    }
+    const entries = src.entries(v, e.path);
+    src.checkKeys(entries, SCOPE_KEYS, 'scope');
+    const f = fields(entries, src);
+    const nodesEntry = f.require('nodes', v, e.path, 'e.g. scope: { nodes: "10%", where: { customer_tier: free } }');
+    let size: ReturnType<typeof parseScopeSize> | undefined;
+    if (nodesEntry && nodesEntry.value !== null) {
+      const n = nodesEntry.value;
+      if (isScalar(n) && typeof n.value === 'number') size = countSize(n.value);
+      else if (isScalar(n) && typeof n.value === 'string') size = parseScopeSize(n.value);
+      else src.error('WRONG_TYPE', `nodes must be a percentage such as "10%" or a count such as 20, got ${describe(n)}`, valueNode(nodesEntry), nodesEntry.path);
+      if (size && !size.ok) src.error('BAD_SCOPE', size.message, valueNode(nodesEntry), nodesEntry.path, size.hint);
+    }
+    const selector: LabelMatcher[] = [];
+    let selectorOk = true;
+    const whereEntry = f.get('where');
+    if (whereEntry && whereEntry.value !== null) {
+      if (!isMap(whereEntry.value)) {
+        src.error('WRONG_TYPE', `where must be a mapping of label to value, got ${describe(whereEntry.value)}`, valueNode(whereEntry), whereEntry.path, 'e.g. where: { customer_tier: free }');
+        selectorOk = false;
+      } else {
+        for (const l of src.entries(whereEntry.value, whereEntry.path)) {
+          const lv = l.value;
+          const value = isScalar(lv) && (typeof lv.value === 'string' || typeof lv.value === 'number' || typeof lv.value === 'boolean') ? String(lv.value) : undefined;
+          if (!isLabel(l.key)) {
+            src.error('BAD_SCOPE', `"${l.key}" is not a label name`, l.keyNode, l.path, 'label names use letters, digits, "_", ".", "/" and "-"');
+            selectorOk = false;
+          } else if (value === undefined || !isLabelValue(value)) {
+            src.error('BAD_SCOPE', `label ${l.key} needs a single word value, got ${describe(lv)}`, valueNode(l), l.path, 'e.g. customer_tier: free');
+            selectorOk = false;
+          } else {
+            selector.push({ key: l.key, op: '=', value });
+          }
+        }
+      }
+    }
+    if (!size || !size.ok || !selectorOk) return undefined;
+    const shape = makeScope(size, selector, '');
+    return { ...shape, text: formatScope(shape) };
+  }
+
+  #readGates(e: Entry): GateSpec[] {
+    const src = this.#source;
+    const v = e.value;
+    if (v === null) return [];
+    if (isScalar(v) && v.value === null) return [];
+    if (!isSeq(v)) {
+      src.error('WRONG_TYPE', `health_gates must be a list of gates, got ${describe(v)}`, valueNode(e), e.path, 'e.g. - { module: bot-management, metric: load_success_rate, threshold: 0.999, window: 60s }');
+      return [];
+    }
+    const gates: GateSpec[] = [];
+    v.items.forEach((item, i) => {
+      const path = joinPath(e.path, i);
+      const node = isNodeValue(item) ? src.deref(item) : null;
+      if (node === null) return;
+      src.mark(path, node);
+      if (!isMap(node)) {
+        src.error('WRONG_TYPE', `gate ${i + 1} must be a mapping with module:, metric: and threshold:, got ${describe(node)}`, node, path);
+        return;
+      }
+      const gate = this.#readGate(node, path);
+      if (!gate) return;
+      if (gates.some((g) => g.name === gate.name)) {
+        src.error('DUPLICATE_GATE', `gate "${gate.name}" appears twice in this stage`, node, path, 'remove the copy, or give one of them a distinct name:');
+        return;
+      }
+      gates.push(gate);
+    });
+    return gates;
+  }
+
+  #readGate(map: YAMLMap, path: string): GateSpec | undefined {
+    const src = this.#source;
+    const entries = src.entries(map, path);
+    src.checkKeys(entries, GATE_KEYS, 'a health gate');
+    const f = fields(entries, src);
+    const moduleEntry = f.require('module', map, path, 'name the module whose health this gate checks, e.g. module: bot-management');
+    const module = moduleEntry ? this.#string(moduleEntry) : undefined;
+    if (moduleEntry && module !== undefined) this.#references.push({ kind: 'module', name: module, node: valueNode(moduleEntry), path: moduleEntry.path });
+    const metricEntry = f.require('metric', map, path, `e.g. metric: load_success_rate (one of ${BUILTIN_METRICS.map((m) => m.name).join(', ')}, or ${CUSTOM_METRIC_PREFIX}NAME)`);
+    const metric = metricEntry ? this.#string(metricEntry) : undefined;
+    const info = metric !== undefined ? metricInfo(metric) : undefined;
+    const custom = metric !== undefined && isCustomMetric(metric);
+    if (metric !== undefined && metricEntry && !info && !custom) {
+      const names = BUILTIN_METRICS.map((m) => m.name);
+      const close = suggest(metric, names);
+      src.error('UNKNOWN_METRIC', `unknown metric "${metric}"`, valueNode(metricEntry), metricEntry.path,
+        `${close ? `did you mean "${close}"? ` : ''}builtin metrics: ${names.join(', ')}; or ${CUSTOM_METRIC_PREFIX}NAME for a custom counter (with min: or max:)`);
+    }
+    const bounds = (['threshold', 'min', 'max'] as const).flatMap((k) => {
+      const b = f.get(k);
+      return b ? [b] : [];
+    });
+    let direction: GateDirection | undefined;
+    let threshold: number | undefined;
+    const [first, second] = bounds;
+    if (second) {
+      src.error('CONFLICTING_BOUNDS', `a gate takes exactly one of threshold:, min: or max:, got ${bounds.map((b) => b.key).join(' and ')}`, second.keyNode, second.path,
+        'use threshold: with a builtin metric (its direction is known), or min: / max: to say which way the limit goes');
+    } else if (!first) {
+      src.error('MISSING_KEY', 'a gate needs a threshold: (or min: / max:)', map, path, custom ? 'custom metrics need min: X or max: X' : 'e.g. threshold: 0.999');
+    } else {
+      threshold = this.#number(first);
+      if (first.key === 'threshold') {
+        direction = info?.direction;
+        if (custom && metricEntry) {
+          src.error('BAD_THRESHOLD', `custom metric "${metric}" has no known direction, so threshold: is ambiguous`, first.keyNode, first.path,
+            `write max: ${threshold ?? 'X'} (the rate must stay at or below it) or min: ${threshold ?? 'X'} (at or above)`);
+        }
+      } else {
+        direction = first.key === 'min' ? 'min' : 'max';
+      }
+      if (threshold !== undefined && (info || custom)) {
+        const ratio = custom || info?.unit === 'ratio';
+        if (ratio && (threshold < 0 || threshold > 1)) {
+          src.error('BAD_THRESHOLD', `${first.key} ${threshold} for ${metric} must be between 0 and 1 (it is a ratio)`, valueNode(first), first.path,
+            threshold > 1 && threshold <= 100 ? `write ${threshold / 100} for ${threshold}%` : 'e.g. 0.999 for 99.9%');
+        } else if (!ratio && threshold < 0) {
+          src.error('BAD_THRESHOLD', `${first.key} ${threshold} for ${metric} must be zero or more (milliseconds)`, valueNode(first), first.path);
+        }
+      }
+    }
+    const windowEntry = f.get('window');
+    const window = windowEntry ? this.#duration(windowEntry) : POLICY_DEFAULTS.gate_window_ms;
+    const samplesEntry = f.get('min_samples');
+    const minSamples = samplesEntry ? this.#integer(samplesEntry, 1) : POLICY_DEFAULTS.gate_min_samples;
+    const coverageEntry = f.get('min_coverage');
+    const minCoverage = coverageEntry ? this.#coverage(coverageEntry) : POLICY_DEFAULTS.gate_min_coverage;
+    const nameEntry = f.get('name');
+    const explicitName = nameEntry ? this.#string(nameEntry) : undefined;
+    if (module === undefined || metric === undefined || direction === undefined || threshold === undefined || window === undefined || minSamples === undefined || minCoverage === undefined) return undefined;
+    return {
+      name: explicitName ?? `${module}/${metric}`,
+      module,
+      metric,
+      direction,
+      threshold,
+      window_ms: window,
+      min_samples: minSamples,
+      min_coverage: minCoverage,
+    };
+  }
+
+  #checkReferences(): void {
+    const known = this.#known;
+    const names = {
+      module: unique([...this.#modules.map((m) => m.name), ...(known.modules ?? []).map((m) => m.name)]),
+      artifact: unique([...this.#artifacts.map((a) => a.name), ...(known.artifacts ?? []).map((a) => a.name)]),
+      policy: unique([...this.#policies.map((p) => p.name), ...(known.policies ?? []).map((p) => p.name)]),
+    };
+    const sections = { module: 'modules', artifact: 'artifacts', policy: 'policies' } as const;
+    const codes = { module: 'UNKNOWN_MODULE', artifact: 'UNKNOWN_ARTIFACT', policy: 'UNKNOWN_POLICY' } as const;
+    for (const r of this.#references) {
+      const declared = names[r.kind];
+      if (declared.includes(r.name)) continue;
+      const close = suggest(r.name, declared);
+      const hint = close !== undefined
+        ? `did you mean "${close}"? or declare "${r.name}" under ${sections[r.kind]}:`
+        : declared.length > 0
+          ? `declared ${sections[r.kind]}: ${declared.join(', ')}; or declare "${r.name}" under ${sections[r.kind]}:`
+          : `declare it under ${sections[r.kind]}:`;
+      this.#source.error(codes[r.kind], `${r.kind} "${r.name}" is not declared`, r.node, r.path, hint);
+    }
+  }
+
+  #checkName(name: string, node: Node, path: string, noun: string): boolean {
+    if (NAME.test(name)) return true;
+    this.#source.error('BAD_NAME', `"${name}" is not a valid ${noun} name`, node, path, NAME_HINT);
+    return false;
+  }
+
+  // Typed field readers: each reports WRONG_TYPE (or a more precise code) and returns undefined on error.
+
+  #string(e: Entry): string | undefined {
+    const v = e.value;
+    if (v === null) return undefined;
+    if (isScalar(v) && typeof v.value === 'string') return v.value;
+    this.#source.error('WRONG_TYPE', `${e.key} must be a string, got ${describe(v)}`, valueNode(e), e.path);
+    return undefined;
+  }
+
+  #number(e: Entry): number | undefined {
+    const v = e.value;
+    if (v === null) return undefined;
+    if (isScalar(v) && typeof v.value === 'number') {
+      if (Number.isFinite(v.value)) return v.value;
+      this.#source.error('BAD_THRESHOLD', `${e.key} must be a finite number, got ${String(v.value)}`, v, e.path);
+      return undefined;
+    }
+    const hint = isScalar(v) && typeof v.value === 'string' && /%\s*$/.test(v.value) ? `write a ratio: ${Number.parseFloat(v.value) / 100} for ${v.value.trim()}` : 'e.g. 0.999';
+    this.#source.error('WRONG_TYPE', `${e.key} must be a number, got ${describe(v)}`, valueNode(e), e.path, hint);
+    return undefined;
+  }
+
+  #integer(e: Entry, min: number): number | undefined {
+    const v = e.value;
+    if (v === null) return undefined;
+    if (isScalar(v) && typeof v.value === 'number' && Number.isSafeInteger(v.value) && v.value >= min) return v.value;
+    this.#source.error('WRONG_TYPE', `${e.key} must be a whole number of at least ${min}, got ${describe(v)}`, valueNode(e), e.path);
+    return undefined;
+  }
+
+  #boolean(e: Entry): boolean | undefined {
+    const v = e.value;
+    if (v === null) return undefined;
+    if (isScalar(v) && typeof v.value === 'boolean') return v.value;
+    this.#source.error('WRONG_TYPE', `${e.key} must be true or false, got ${describe(v)}`, valueNode(e), e.path, 'write true or false (YAML 1.2: yes/no are strings)');
+    return undefined;
+  }
+
+  #duration(e: Entry): number | undefined {
+    const v = e.value;
+    if (v === null) return undefined;
+    if (isScalar(v) && typeof v.value === 'string') {
+      const d = parseDuration(v.value);
+      if (d.ok) return d.ms;
+      this.#source.error('BAD_DURATION', `${e.key}: ${d.message}`, v, e.path, 'write a duration with a unit: 500ms, 60s, 5m, 1h30m');
+      return undefined;
+    }
+    if (isScalar(v) && typeof v.value === 'number') {
+      this.#source.error('BAD_DURATION', `${e.key} ${v.value} has no unit`, v, e.path, `write "${v.value}s" or "${v.value}ms": a bare number could mean either`);
+      return undefined;
+    }
+    this.#source.error('BAD_DURATION', `${e.key} must be a duration such as 60s, got ${describe(v)}`, valueNode(e), e.path, 'write a duration with a unit: 500ms, 60s, 5m, 1h30m');
+    return undefined;
+  }
+
+  #coverage(e: Entry): number | undefined {
+    const v = e.value;
+    if (v === null) return undefined;
+    let value: number | undefined;
+    if (isScalar(v) && typeof v.value === 'number') value = v.value;
+    else if (isScalar(v) && typeof v.value === 'string' && /^\s*\d+(\.\d+)?\s*%\s*$/.test(v.value)) value = Number.parseFloat(v.value) / 100;
+    if (value === undefined) {
+      this.#source.error('WRONG_TYPE', `min_coverage must be a ratio such as 0.9 or a percentage such as "90%", got ${describe(v)}`, valueNode(e), e.path);
+      return undefined;
+    }
+    if (!(value > 0 && value <= 1)) {
+      this.#source.error('BAD_THRESHOLD', `min_coverage must be greater than 0 and at most 1 (100%), got ${String(value)}`, v, e.path, 'e.g. min_coverage: 0.9 (90% of the cohort must report)');
+      return undefined;
+    }
+    return value;
+  }
+
+  #enum<T extends string>(e: Entry, allowed: readonly T[]): T | undefined {
+    const v = e.value;
+    if (v === null) return undefined;
+    const text = isScalar(v) && (typeof v.value === 'string' || typeof v.value === 'boolean' || typeof v.value === 'number') ? String(v.value) : undefined;
+    const match = allowed.find((a) => a === text);
+    if (match !== undefined) return match;
+    const close = text !== undefined ? suggest(text, allowed) : undefined;
+    this.#source.error('BAD_ENUM', `${e.key} must be one of ${allowed.join(', ')}, got ${describe(v)}`, valueNode(e), e.path,
+      `${close !== undefined ? `did you mean "${close}"? ` : ''}allowed values: ${allowed.join(', ')}`);
+    return undefined;
+  }
+
+  /** A mapping as plain JSON-like data (for json_schema). */
+  #plainMap(map: YAMLMap, path: string, depth: number): Record<string, unknown> {
+    const out: Record<string, unknown> = {};
+    for (const e of this.#source.entries(map, path)) out[e.key] = this.#plain(e.value, e.path, depth + 1);
+    return out;
+  }
+
+  #plain(node: Node | null, path: string, depth: number): unknown {
+    if (node === null || depth > 64) return null;
+    if (isMap(node)) return this.#plainMap(node, path, depth);
+    if (isSeq(node)) return node.items.map((item, i) => this.#plain(isNodeValue(item) ? this.#source.deref(item) : null, joinPath(path, i), depth + 1));
+    if (isScalar(node)) {
+      const v = node.value;
+      return typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean' ? v : null;
+    }
+    return null;
+  }
+}
+
+type Timings = {
+  readonly interval_ms?: number | undefined;
+  readonly bake_ms?: number | undefined;
+  readonly load_timeout_ms?: number | undefined;
+  readonly max_extension_ms?: number | undefined;
+  readonly on_inconclusive?: StageSpec['on_inconclusive'] | undefined;
+  readonly rollback_on_failure?: boolean | undefined;
+};
+
+interface Fields {
+  get(key: string): Entry | undefined;
+  /** The entry, or MISSING_KEY pointing at `owner`. */
+  require(key: string, owner: Node, ownerPath: string, hint: string): Entry | undefined;
+}
+
+function fields(entries: readonly Entry[], src: PolicySource): Fields {
+  const get = (key: string): Entry | undefined => {
+    const e = entries.find((x) => x.key === key);
+    if (e) src.mark(e.path, e.keyNode);
+    return e;
+  };
+  return {
+    get,
+    require(key, owner, ownerPath, hint) {
+      const e = get(key);
+      if (!e) src.error('MISSING_KEY', `missing required key "${key}"`, owner, ownerPath, hint);
+      return e;
+    },
+  };
+}
+
+/** The node to point at for a value: the key when the value is empty. */
+function valueNode(e: Entry): Node {
+  const v = e.value;
+  if (v === null || (isScalar(v) && (v.value === null || v.value === undefined) && (v.source === undefined || v.source === ''))) return e.keyNode;
+  return v;
+}
+
+function isNodeValue(item: unknown): item is Node {
+  return item !== null && typeof item === 'object' && 'range' in item;
+}
+
+function unique(names: readonly string[]): string[] {
+  return [...new Set(names)];
+}
+
+/**
+ * By line then column; errors without a position first. Repeated errors (the same node
+ * reached through an alias twice) are dropped; warnings are kept per path.
+ */
+function sortErrors<T extends FailsmallError>(errors: readonly T[], keepRepeats = false): T[] {
+  const seen = new Set<string>();
+  const out: T[] = [];
+  for (const e of errors) {
+    const key = keepRepeats ? `${e.code}:${e.path ?? ''}:${e.message}` : `${e.code}:${e.line ?? ''}:${e.col ?? ''}:${e.line === undefined ? e.message : ''}`;
+    if (seen.has(key)) continue;
+    seen.add(key);
+    out.push(e);
+  }
+  return out
+    .map((e, i) => ({ e, i }))
+    .sort((a, b) => (a.e.line ?? 0) - (b.e.line ?? 0) || (a.e.col ?? 0) - (b.e.col ?? 0) || a.i - b.i)
+    .map((x) => x.e);
+}
+
+export type { Position };
+export { MAX_POLICY_BYTES } from './limits.ts';
+export { lintDeclarations } from './lint.ts';

@@ -1,0 +1,95 @@
+/**
+ * The parsed, validated shape of a declarations file (`failsmall apply FILE`) and of a
+ * deployment policy. Durations are milliseconds; everything is plain data so that the
+ * rollout engine, the store and the API can pass it around as JSON.
+ */
+
+export type OnLoadFailure = 'serve-stale' | 'fail-open' | 'fail-closed';
+export type ArtifactKind = 'code' | 'config' | 'feature-file';
+
+export interface ModuleDecl {
+  readonly name: string;
+  readonly on_load_failure: OnLoadFailure;
+  /** Required for fail-closed: the security goal that hard-failing serves. */
+  readonly reason?: string;
+  /** For fail-open: the safe default the module falls back to (free text or a file name). */
+  readonly safe_default?: string;
+}
+
+export interface ArtifactValidation {
+  readonly max_bytes?: number;
+  readonly max_entries?: number;
+  /** A JSON Schema (object) the content must satisfy; enforced by the safe loader (next issue). */
+  readonly json_schema?: Record<string, unknown>;
+  /** A custom validator command; run by the safe loader with a timeout (next issue). */
+  readonly command?: string;
+  readonly timeout_ms?: number;
+}
+
+export interface ArtifactDecl {
+  readonly name: string;
+  readonly kind: ArtifactKind;
+  readonly module: string;
+  readonly validation: ArtifactValidation;
+  /** The policy used when a rollout of this artifact does not name one. */
+  readonly policy?: string;
+}
+
+/** A label selector: every pair must hold (`=` equal, `!=` not equal). */
+export interface LabelMatcher {
+  readonly key: string;
+  readonly op: '=' | '!=';
+  readonly value: string;
+}
+
+export type Scope =
+  | { readonly type: 'percent'; readonly percent: number; readonly selector: readonly LabelMatcher[]; readonly text: string }
+  | { readonly type: 'count'; readonly count: number; readonly selector: readonly LabelMatcher[]; readonly text: string };
+
+export type GateDirection = 'min' | 'max';
+
+export interface GateSpec {
+  /** `module/metric` unless named explicitly; unique within a stage. */
+  readonly name: string;
+  readonly module: string;
+  readonly metric: string;
+  /** `min`: the value must stay at or above the threshold; `max`: at or below. */
+  readonly direction: GateDirection;
+  readonly threshold: number;
+  readonly window_ms: number;
+  /** Fewer samples than this in the window gives `inconclusive`. */
+  readonly min_samples: number;
+  /** Share of cohort nodes that must have reported in the window (0..1]; silent nodes are no data. */
+  readonly min_coverage: number;
+}
+
+export interface StageSpec {
+  readonly name: string;
+  readonly scope: Scope;
+  readonly health_gates: readonly GateSpec[];
+  readonly rollback_on_failure: boolean;
+  /** Minimum time the stage is evaluated before it may promote. */
+  readonly bake_ms: number;
+  /** How often gates are evaluated. */
+  readonly interval_ms: number;
+  /** How long the engine waits for cohort nodes to report the load before baking anyway. */
+  readonly load_timeout_ms: number;
+  /** How long an inconclusive stage may extend past its bake before `on_inconclusive` applies. */
+  readonly max_extension_ms: number;
+  readonly on_inconclusive: 'pause' | 'rollback';
+  /** A human must approve promotion out of this stage. */
+  readonly manual_approval: boolean;
+}
+
+export interface PolicySpec {
+  readonly name: string;
+  /** When set, the policy may only roll out this artifact. */
+  readonly artifact?: string;
+  readonly stages: readonly StageSpec[];
+}
+
+export interface Declarations {
+  readonly modules: readonly ModuleDecl[];
+  readonly artifacts: readonly ArtifactDecl[];
+  readonly policies: readonly PolicySpec[];
+}

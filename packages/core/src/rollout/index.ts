@@ -1,0 +1,3 @@
+export * from './types.ts';
+export * from './observe.ts';
+export * from './step.ts';

@@ -1,0 +1,37 @@
+import Fastify, { type FastifyInstance } from 'fastify';
+import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
+import type { AppContext } from './context.ts';
+import { registerErrorHandler } from './http/errors.ts';
+import { artifactRoutes } from './routes/artifacts.ts';
+import { declarationRoutes } from './routes/declarations.ts';
+import { nodeRoutes } from './routes/nodes.ts';
+import { opsRoutes } from './routes/ops.ts';
+import { rolloutRoutes } from './routes/rollouts.ts';
+
+export interface AppOptions {
+  /** pino options, or false to keep the server quiet (tests, demo). */
+  readonly logger: boolean | { level: string };
+}
+
+/** Composes the route plugins; each context owns its routes and schemas. */
+export async function buildApp(ctx: AppContext, opts: AppOptions): Promise<FastifyInstance> {
+  const app = Fastify({
+    logger: opts.logger,
+    bodyLimit: 1024 * 1024,
+    // Long-polls hold requests open; keep sockets alive long enough for them.
+    keepAliveTimeout: 120_000,
+    requestTimeout: 0,
+    forceCloseConnections: true,
+  });
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
+  registerErrorHandler(app);
+  await app.register(async (scope) => {
+    await declarationRoutes(scope, ctx);
+    await artifactRoutes(scope, ctx);
+    await rolloutRoutes(scope, ctx);
+    await nodeRoutes(scope, ctx);
+    await opsRoutes(scope, ctx);
+  });
+  return app;
+}

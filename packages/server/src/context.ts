@@ -1,0 +1,15 @@
+import type { Controller, Clock } from './controller/controller.ts';
+import type { DesiredHub } from './desired/hub.ts';
+import type { Store } from './store/types.ts';
+
+/** What every route plugin is handed: the store, the desired-state hub, the controller and the clock. */
+export interface AppContext {
+  readonly store: Store;
+  readonly hub: DesiredHub;
+  readonly controller: Controller;
+  readonly clock: Clock;
+  /** Largest artifact version accepted on push, in bytes. */
+  readonly maxArtifactBytes: number;
+  /** Longest long-poll an agent may ask for. */
+  readonly maxWaitMs: number;
+}

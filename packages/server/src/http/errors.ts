@@ -1,0 +1,58 @@
+import type { FastifyError, FastifyInstance } from 'fastify';
+import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
+import type { FailsmallError } from '@failsmall/core';
+
+/**
+ * Every API error has one shape: `{ error: { code, message, hint?, details? } }` and an
+ * HTTP status that fits. Handlers throw `ApiError` (or return it through `reply`); the
+ * error handler below turns framework errors (bad JSON, schema, size) into the same shape,
+ * so a client never sees a stack trace.
+ */
+export class ApiError extends Error {
+  readonly status: number;
+  readonly code: string;
+  readonly hint: string | undefined;
+  readonly details: unknown;
+  constructor(status: number, code: string, message: string, hint?: string, details?: unknown) {
+    super(message);
+    this.status = status;
+    this.code = code;
+    this.hint = hint;
+    this.details = details;
+  }
+}
+
+export const notFound = (what: string, id: string, hint?: string) =>
+  new ApiError(404, 'NOT_FOUND', `${what} ${JSON.stringify(id)} not found`, hint);
+
+/** Many parser errors at once (a policy file with three mistakes gets all three). */
+export function invalidDeclarations(errors: readonly FailsmallError[]) {
+  const first = errors[0];
+  return new ApiError(400, first?.code ?? 'INVALID', `${errors.length} error(s) in declarations${first ? `: ${first.message}` : ''}`, first?.hint, { errors });
+}
+
+export function registerErrorHandler(app: FastifyInstance): void {
+  app.setNotFoundHandler((req, reply) => {
+    void reply.code(404).send({ error: { code: 'NOT_FOUND', message: `no route ${req.method} ${req.url.split('?')[0]}`, hint: 'see docs/api.md' } });
+  });
+  app.setErrorHandler((err: FastifyError | ApiError, req, reply) => {
+    if (err instanceof ApiError) {
+      return reply.code(err.status).send({ error: { code: err.code, message: err.message, ...(err.hint ? { hint: err.hint } : {}), ...(err.details !== undefined ? { details: err.details } : {}) } });
+    }
+    if (hasZodFastifySchemaValidationErrors(err)) {
+      const issues = err.validation.map((v) => ({ path: v.instancePath || '/', message: v.message ?? 'invalid' }));
+      const first = issues[0];
+      return reply.code(400).send({ error: { code: 'BAD_REQUEST', message: `invalid ${err.validationContext ?? 'request'}: ${first ? `${first.path} ${first.message}` : 'schema mismatch'}`, hint: 'see docs/api.md for the request schema', details: { issues } } });
+    }
+    const status = typeof err.statusCode === 'number' && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 500;
+    if (status === 500) {
+      req.log.error({ err }, 'internal error');
+      return reply.code(500).send({ error: { code: 'INTERNAL', message: 'internal error; see the server log', hint: 'this is a bug: please report it with the log line' } });
+    }
+    const code = err.code === 'FST_ERR_CTP_BODY_TOO_LARGE' ? 'PAYLOAD_TOO_LARGE'
+      : err.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE' ? 'UNSUPPORTED_MEDIA_TYPE'
+      : err.code === 'FST_ERR_CTP_EMPTY_JSON_BODY' || err.code === 'FST_ERR_CTP_INVALID_JSON_BODY' || err instanceof SyntaxError ? 'BAD_JSON'
+      : 'BAD_REQUEST';
+    return reply.code(status).send({ error: { code, message: err.message } });
+  });
+}

@@ -1,0 +1,55 @@
+import { createHash } from 'node:crypto';
+import { checkLimits } from '@failsmall/core';
+import type { FastifyInstance } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import type { AppContext } from '../context.ts';
+import { authenticate } from '../http/auth.ts';
+import { ApiError, notFound } from '../http/errors.ts';
+
+const VersionLabel = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'a version is 1-64 of A-Z a-z 0-9 . _ - and starts with a letter or digit');
+
+/** Artifact versions are immutable and content-addressed; the server refuses what breaks declared limits. */
+export async function artifactRoutes(app: FastifyInstance, ctx: AppContext): Promise<void> {
+  const r = app.withTypeProvider<ZodTypeProvider>();
+  app.addContentTypeParser('application/octet-stream', { parseAs: 'buffer', bodyLimit: ctx.maxArtifactBytes }, (_req, body, done) => done(null, body));
+
+  r.get('/v1/artifacts', async () => ({ artifacts: await ctx.store.listArtifacts() }));
+
+  r.get('/v1/artifacts/:name', { schema: { params: z.object({ name: z.string() }) } }, async (req) => {
+    const a = await ctx.store.getArtifact(req.params.name);
+    if (!a) throw notFound('artifact', req.params.name, 'declare it with failsmall apply');
+    return { artifact: a, versions: await ctx.store.listVersions(a.name) };
+  });
+
+  r.post('/v1/artifacts/:name/versions', {
+    bodyLimit: ctx.maxArtifactBytes,
+    schema: {
+      params: z.object({ name: z.string() }),
+      querystring: z.object({ version: VersionLabel.optional(), force: z.enum(['true', 'false']).optional() }),
+    },
+  }, async (req, reply) => {
+    const caller = await authenticate(ctx.store, req, 'admin');
+    if (!Buffer.isBuffer(req.body)) throw new ApiError(415, 'UNSUPPORTED_MEDIA_TYPE', 'push the version as the raw body with Content-Type: application/octet-stream', 'failsmall artifact push does this');
+    const content = req.body;
+    const artifact = await ctx.store.getArtifact(req.params.name);
+    if (!artifact) throw notFound('artifact', req.params.name, 'declare it with failsmall apply before pushing versions');
+    const force = req.query.force === 'true';
+    const problems = checkLimits(content, artifact.validation);
+    if (problems.length > 0 && !force) {
+      throw new ApiError(422, 'VALIDATION_FAILED', `version refused: ${problems.map((p) => p.message).join('; ')}`, 'fix the generator; --force pushes it anyway, for tests and drills only', { problems });
+    }
+    const sha256 = createHash('sha256').update(content).digest('hex');
+    const version = req.query.version ?? sha256.slice(0, 12);
+    const put = await ctx.store.putVersion({ artifact: artifact.name, version, sha256, content, forced: problems.length > 0, created_at: ctx.clock.now() }, { actor: caller.name });
+    if (!put.ok) throw new ApiError(409, 'VERSION_CONFLICT', `version ${version} of ${artifact.name} already exists with different content (sha256 ${put.existing.sha256.slice(0, 12)}…)`, 'versions are immutable: push under a new version label');
+    return reply.code(put.created ? 201 : 200).send({ version: put.version, created: put.created, problems });
+  });
+
+  r.get('/v1/artifacts/:name/versions/:version/content', { schema: { params: z.object({ name: z.string(), version: z.string() }) } }, async (req, reply) => {
+    const v = await ctx.store.getVersion(req.params.name, req.params.version);
+    const content = v ? await ctx.store.getVersionContent(req.params.name, req.params.version) : undefined;
+    if (!v || !content) throw notFound('version', `${req.params.name}@${req.params.version}`);
+    return reply.header('content-type', 'application/octet-stream').header('x-failsmall-sha256', v.sha256).header('etag', `"${v.sha256}"`).send(content);
+  });
+}

@@ -1,0 +1,87 @@
+import { LATENCY_BUCKETS_MS } from '@failsmall/core';
+import type { FastifyInstance } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import type { AppContext } from '../context.ts';
+import { authenticate } from '../http/auth.ts';
+import { notFound } from '../http/errors.ts';
+
+const NodeId = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/, 'a node id is 1-128 of A-Z a-z 0-9 . _ : - and starts with a letter or digit');
+const Label = z.string().min(1).max(256);
+const RegisterBody = z.object({
+  id: NodeId,
+  labels: z.record(z.string().regex(/^[A-Za-z0-9_.\/-]{1,63}$/, 'label keys are 1-63 of A-Z a-z 0-9 _ . / -'), Label).default({}),
+  modules: z.array(z.string().min(1).max(128)).max(256).default([]),
+});
+const LoadBody = z.object({
+  artifact: z.string().min(1),
+  version: z.string().nullable(),
+  ok: z.boolean(),
+  serving: z.string().nullable(),
+  error: z.string().max(4000).nullable().default(null),
+});
+const Count = z.number().finite().min(0).max(1e12);
+const Counters = z.object({
+  requests: Count.default(0),
+  errors: Count.default(0),
+  loads_attempted: Count.default(0),
+  loads_succeeded: Count.default(0),
+  latency_buckets: z.array(Count).length(LATENCY_BUCKETS_MS.length + 1).optional(),
+  counters: z.record(z.string().regex(/^[a-zA-Z_][a-zA-Z0-9_]*$/), Count).default({}),
+}).refine((c) => c.errors <= c.requests, { message: 'errors cannot exceed requests' })
+  .refine((c) => c.loads_succeeded <= c.loads_attempted, { message: 'loads_succeeded cannot exceed loads_attempted' });
+const MetricsBody = z.object({ modules: z.record(z.string().min(1).max(128), Counters) });
+const NodeParams = z.object({ id: NodeId });
+
+/** The agent-facing API: register, long-poll desired state, report loads, push metrics. */
+export async function nodeRoutes(app: FastifyInstance, ctx: AppContext): Promise<void> {
+  const r = app.withTypeProvider<ZodTypeProvider>();
+
+  r.post('/v1/nodes/register', { schema: { body: RegisterBody } }, async (req) => {
+    await authenticate(ctx.store, req, 'agent');
+    const node = await ctx.store.upsertNode(req.body, ctx.clock.now());
+    return { node };
+  });
+
+  r.get('/v1/nodes', async () => {
+    const [nodes, now] = [await ctx.store.listNodes(), ctx.clock.now()];
+    const out = [];
+    for (const n of nodes) out.push({ ...n, seconds_since_seen: Math.round((now - n.last_seen_at) / 1000), loads: await ctx.store.listNodeLoads(n.id) });
+    return { nodes: out };
+  });
+
+  /**
+   * Long-poll: with If-None-Match equal to the current ETag, the request is held until the
+   * node's desired state changes or `wait` ms pass (then 304). Each poll also counts as a heartbeat.
+   */
+  r.get('/v1/nodes/:id/desired', { schema: { params: NodeParams, querystring: z.object({ wait: z.coerce.number().int().min(0).max(300_000).optional() }) } }, async (req, reply) => {
+    const node = await ctx.store.getNode(req.params.id);
+    if (!node) throw notFound('node', req.params.id, 'the agent registers itself with POST /v1/nodes/register first');
+    await ctx.store.touchNode(node.id, ctx.clock.now());
+    const ifNoneMatch = req.headers['if-none-match'];
+    const result = await ctx.hub.wait(node, typeof ifNoneMatch === 'string' ? ifNoneMatch : undefined, Math.min(req.query.wait ?? 0, ctx.maxWaitMs));
+    if (result === null) return reply.code(304).send();
+    return reply.header('etag', result.etag).send(result.desired);
+  });
+
+  r.post('/v1/nodes/:id/loads', { schema: { params: NodeParams, body: LoadBody } }, async (req) => {
+    await authenticate(ctx.store, req, 'agent');
+    if (!(await ctx.store.getNode(req.params.id))) throw notFound('node', req.params.id, 'register first');
+    await ctx.store.recordLoad({ node_id: req.params.id, ...req.body, at: ctx.clock.now() });
+    ctx.controller.poke();
+    return { recorded: true };
+  });
+
+  r.post('/v1/nodes/:id/metrics', { schema: { params: NodeParams, body: MetricsBody }, bodyLimit: 256 * 1024 }, async (req) => {
+    await authenticate(ctx.store, req, 'agent');
+    const now = ctx.clock.now();
+    if (!(await ctx.store.getNode(req.params.id))) throw notFound('node', req.params.id, 'register first');
+    const modules = Object.fromEntries(Object.entries(req.body.modules).map(([m, c]) => [m, {
+      ...c, latency_buckets: c.latency_buckets ?? new Array<number>(LATENCY_BUCKETS_MS.length + 1).fill(0),
+    }]));
+    // The server's clock stamps samples: agents' clocks may drift, windows must not.
+    await ctx.store.insertMetrics(req.params.id, now, modules);
+    await ctx.store.touchNode(req.params.id, now);
+    return { recorded: true };
+  });
+}

@@ -1,0 +1,119 @@
+import { randomBytes } from 'node:crypto';
+import { applyCommand, startRollout, TERMINAL_STATUSES, type Command, type RolloutState } from '@failsmall/core';
+import type { FastifyInstance } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import type { AppContext } from '../context.ts';
+import { fleetFor } from '../controller/observations.ts';
+import { authenticate } from '../http/auth.ts';
+import { ApiError, notFound } from '../http/errors.ts';
+
+const StartBody = z.object({
+  artifact: z.string().min(1),
+  version: z.string().min(1),
+  policy: z.string().min(1).optional(),
+});
+const CommandBody = z.object({ reason: z.string().max(2000).optional() }).optional();
+const IdParams = z.object({ id: z.string().min(1).max(100) });
+
+/** Rollouts: start one, follow it, and steer it by hand (pause, resume, promote, abort). */
+export async function rolloutRoutes(app: FastifyInstance, ctx: AppContext): Promise<void> {
+  const r = app.withTypeProvider<ZodTypeProvider>();
+
+  r.post('/v1/rollouts', { schema: { body: StartBody } }, async (req, reply) => {
+    const caller = await authenticate(ctx.store, req, 'admin');
+    const artifact = await ctx.store.getArtifact(req.body.artifact);
+    if (!artifact) throw notFound('artifact', req.body.artifact, 'declare it with failsmall apply');
+    const version = await ctx.store.getVersion(artifact.name, req.body.version);
+    if (!version) throw notFound('version', `${artifact.name}@${req.body.version}`, 'push it first with failsmall artifact push');
+    const policyName = req.body.policy ?? artifact.policy;
+    if (!policyName) throw new ApiError(400, 'POLICY_REQUIRED', `artifact ${artifact.name} names no default policy`, 'pass --policy NAME, or set policy: on the artifact');
+    const policy = await ctx.store.getPolicy(policyName);
+    if (!policy) throw notFound('policy', policyName, 'failsmall apply a file that declares it');
+    if (policy.artifact !== undefined && policy.artifact !== artifact.name) {
+      throw new ApiError(409, 'POLICY_MISMATCH', `policy ${policy.name} is for artifact ${policy.artifact}, not ${artifact.name}`, 'use a policy without artifact:, or the one bound to this artifact');
+    }
+    if (artifact.current_version === version.version) {
+      throw new ApiError(409, 'NO_CHANGE', `${artifact.name} is already at ${version.version}`, 'push a new version first');
+    }
+    const active = await ctx.store.listRollouts({ active: true, artifact: artifact.name });
+    if (active[0]) throw activeError(artifact.name, active[0]);
+    const nodes = await ctx.store.listNodes();
+    const fleet = fleetFor(nodes, artifact.module);
+    const started = startRollout({
+      id: `r-${randomBytes(5).toString('hex')}`, artifact: artifact.name, module: artifact.module, policy,
+      fromVersion: artifact.current_version, toVersion: version.version, fleet, actor: caller.name, now: ctx.clock.now(),
+    });
+    if ('error' in started) throw new ApiError(409, started.error.code, started.error.message, started.error.hint);
+    const created = await ctx.store.createRollout(started.state, started.events);
+    if (!created.ok) {
+      const other = await ctx.store.getRollout(created.active);
+      throw other ? activeError(artifact.name, other) : new ApiError(409, 'ROLLOUT_ACTIVE', `artifact ${artifact.name} already has an active rollout`, 'wait for it, or abort it');
+    }
+    await ctx.hub.refresh();
+    ctx.controller.poke();
+    return reply.code(201).send({ rollout: started.state });
+  });
+
+  r.get('/v1/rollouts', { schema: { querystring: z.object({ active: z.enum(['true', 'false']).optional(), artifact: z.string().optional(), limit: z.coerce.number().int().min(1).max(1000).optional() }) } }, async (req) => ({
+    rollouts: await ctx.store.listRollouts({
+      ...(req.query.active ? { active: req.query.active === 'true' } : {}),
+      ...(req.query.artifact ? { artifact: req.query.artifact } : {}),
+      limit: req.query.limit ?? 100,
+    }),
+  }));
+
+  r.get('/v1/rollouts/:id', { schema: { params: IdParams } }, async (req) => {
+    const state = await ctx.store.getRollout(req.params.id);
+    if (!state) throw notFound('rollout', req.params.id, 'failsmall rollout status lists rollouts');
+    const loads = await ctx.store.listLoads(state.artifact);
+    const assigned = new Set(state.assigned);
+    let loaded = 0; let failed = 0;
+    for (const l of loads) if (assigned.has(l.node_id) && l.version === state.to_version) { loaded++; if (!l.ok) failed++; }
+    return { rollout: state, cohort: { nodes: state.assigned.length, reported: loaded, failed_loads: failed } };
+  });
+
+  r.get('/v1/rollouts/:id/events', {
+    schema: { params: IdParams, querystring: z.object({ after: z.coerce.number().int().min(0).optional(), wait: z.coerce.number().int().min(0).max(60_000).optional(), limit: z.coerce.number().int().min(1).max(5000).optional() }) },
+  }, async (req) => {
+    const state = await ctx.store.getRollout(req.params.id);
+    if (!state) throw notFound('rollout', req.params.id);
+    const filter = { rolloutId: state.id, afterSeq: req.query.after ?? 0, limit: req.query.limit ?? 1000 };
+    let events = await ctx.store.listEvents(filter);
+    const wait = Math.min(req.query.wait ?? 0, ctx.maxWaitMs);
+    if (events.length === 0 && wait > 0 && !TERMINAL_STATUSES.includes(state.status)) {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(done, wait);
+        const off = ctx.controller.onEvents((evs) => { if (evs.some((e) => e.rollout_id === state.id)) done(); });
+        function done() { clearTimeout(timer); off(); resolve(); }
+      });
+      events = await ctx.store.listEvents(filter);
+    }
+    return { events };
+  });
+
+  for (const type of ['pause', 'resume', 'promote', 'abort'] as const) {
+    r.post(`/v1/rollouts/:id/${type}`, { schema: { params: IdParams, body: CommandBody } }, async (req) => {
+      const caller = await authenticate(ctx.store, req, 'admin');
+      const cmd: Command = { type, actor: caller.name, ...(req.body?.reason ? { reason: req.body.reason } : {}) };
+      // Compare-and-set can lose to the controller's own tick: decide again on fresh state.
+      for (let attempt = 0; attempt < 5; attempt++) {
+        const state = await ctx.store.getRollout(req.params.id);
+        if (!state) throw notFound('rollout', req.params.id);
+        const fleet = type === 'promote' ? fleetFor(await ctx.store.listNodes(), state.module) : [];
+        const out = applyCommand(state, cmd, fleet, ctx.clock.now());
+        if ('error' in out) throw new ApiError(409, out.error.code, out.error.message, out.error.hint);
+        if (await ctx.controller.commit(out.state, out.events)) {
+          ctx.controller.poke();
+          return { rollout: out.state };
+        }
+      }
+      throw new ApiError(409, 'CONFLICT', `rollout ${req.params.id} kept changing; try again`, 'retry the command');
+    });
+  }
+}
+
+function activeError(artifact: string, active: RolloutState): ApiError {
+  return new ApiError(409, 'ROLLOUT_ACTIVE', `artifact ${artifact} already has rollout ${active.id} (${active.status}, ${active.from_version ?? 'none'} → ${active.to_version})`,
+    `one rollout per artifact at a time: wait for it, or failsmall rollout abort ${active.id}`, { active: active.id });
+}

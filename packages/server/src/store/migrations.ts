@@ -1,0 +1,144 @@
+import { sql, type Kysely, type Migration, type MigrationProvider } from 'kysely';
+
+export type StoreEngine = 'sqlite' | 'postgres';
+
+/**
+ * The store's schema as in-code migrations, keyed so that they sort in order (`0001_init`, …).
+ * Migrations never change once released: add a new one instead.
+ *
+ * Examples
+ * ```ts
+ * const migrator = new Migrator({ db, provider: migrationProvider('sqlite') });
+ * await migrator.migrateToLatest();
+ * ```
+ */
+export function migrationProvider(engine: StoreEngine): MigrationProvider {
+  return {
+    async getMigrations(): Promise<Record<string, Migration>> {
+      return { '0001_init': init(engine) };
+    },
+  };
+}
+
+function init(engine: StoreEngine): Migration {
+  const pg = engine === 'postgres';
+  return {
+    async up(db: Kysely<unknown>): Promise<void> {
+      await db.schema.createTable('declarations')
+        .addColumn('kind', 'text', (c) => c.notNull())
+        .addColumn('name', 'text', (c) => c.notNull())
+        .addColumn('version', 'integer', (c) => c.notNull())
+        .addColumn('spec', 'text', (c) => c.notNull())
+        .addColumn('applied_at', 'bigint', (c) => c.notNull())
+        .addColumn('actor', 'text', (c) => c.notNull())
+        .addPrimaryKeyConstraint('declarations_pk', ['kind', 'name'])
+        .execute();
+
+      await db.schema.createTable('declaration_versions')
+        .addColumn('kind', 'text', (c) => c.notNull())
+        .addColumn('name', 'text', (c) => c.notNull())
+        .addColumn('version', 'integer', (c) => c.notNull())
+        .addColumn('spec', 'text', (c) => c.notNull())
+        .addColumn('applied_at', 'bigint', (c) => c.notNull())
+        .addColumn('actor', 'text', (c) => c.notNull())
+        .addPrimaryKeyConstraint('declaration_versions_pk', ['kind', 'name', 'version'])
+        .addForeignKeyConstraint('declaration_versions_decl_fk', ['kind', 'name'], 'declarations', ['kind', 'name'])
+        .execute();
+
+      // Runtime state of a declared artifact, kept apart from its spec so re-applying never resets it.
+      await db.schema.createTable('artifacts')
+        .addColumn('name', 'text', (c) => c.primaryKey())
+        .addColumn('current_version', 'text')
+        .execute();
+
+      await db.schema.createTable('versions')
+        .addColumn('artifact', 'text', (c) => c.notNull())
+        .addColumn('version', 'text', (c) => c.notNull())
+        .addColumn('sha256', 'text', (c) => c.notNull())
+        .addColumn('size', 'bigint', (c) => c.notNull())
+        .addColumn('content', pg ? sql`bytea` : 'blob', (c) => c.notNull())
+        .addColumn('forced', 'integer', (c) => c.notNull())
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addPrimaryKeyConstraint('versions_pk', ['artifact', 'version'])
+        .execute();
+
+      await db.schema.createTable('nodes')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('labels', 'text', (c) => c.notNull())
+        .addColumn('modules', 'text', (c) => c.notNull())
+        .addColumn('registered_at', 'bigint', (c) => c.notNull())
+        .addColumn('last_seen_at', 'bigint', (c) => c.notNull())
+        .execute();
+
+      await db.schema.createTable('node_loads')
+        .addColumn('node_id', 'text', (c) => c.notNull())
+        .addColumn('artifact', 'text', (c) => c.notNull())
+        .addColumn('version', 'text')
+        .addColumn('ok', 'integer', (c) => c.notNull())
+        .addColumn('serving', 'text')
+        .addColumn('error', 'text')
+        .addColumn('at', 'bigint', (c) => c.notNull())
+        .addPrimaryKeyConstraint('node_loads_pk', ['node_id', 'artifact'])
+        .execute();
+      await db.schema.createIndex('node_loads_artifact').on('node_loads').column('artifact').execute();
+
+      await db.schema.createTable('metric_samples')
+        .addColumn('id', pg ? 'bigserial' : 'integer', (c) => (pg ? c.primaryKey() : c.primaryKey().autoIncrement()))
+        .addColumn('node_id', 'text', (c) => c.notNull())
+        .addColumn('module', 'text', (c) => c.notNull())
+        .addColumn('at', 'bigint', (c) => c.notNull())
+        .addColumn('requests', 'bigint', (c) => c.notNull())
+        .addColumn('errors', 'bigint', (c) => c.notNull())
+        .addColumn('loads_attempted', 'bigint', (c) => c.notNull())
+        .addColumn('loads_succeeded', 'bigint', (c) => c.notNull())
+        .addColumn('latency_buckets', 'text', (c) => c.notNull())
+        .addColumn('counters', 'text', (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('metric_samples_module_at').on('metric_samples').columns(['module', 'at']).execute();
+      await db.schema.createIndex('metric_samples_at').on('metric_samples').column('at').execute();
+
+      await db.schema.createTable('rollouts')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('artifact', 'text', (c) => c.notNull())
+        .addColumn('status', 'text', (c) => c.notNull())
+        .addColumn('rev', 'integer', (c) => c.notNull())
+        .addColumn('state', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addColumn('updated_at', 'bigint', (c) => c.notNull())
+        .execute();
+      // At most one non-terminal rollout per artifact, enforced by the database (same SQL on both engines).
+      await sql`CREATE UNIQUE INDEX rollouts_one_active_per_artifact ON rollouts (artifact)
+        WHERE status NOT IN ('completed', 'rolled_back', 'aborted')`.execute(db);
+      await db.schema.createIndex('rollouts_created_at').on('rollouts').column('created_at').execute();
+
+      await db.schema.createTable('events')
+        .addColumn('seq', pg ? 'bigserial' : 'integer', (c) => (pg ? c.primaryKey() : c.primaryKey().autoIncrement()))
+        .addColumn('at', 'bigint', (c) => c.notNull())
+        .addColumn('type', 'text', (c) => c.notNull())
+        .addColumn('rollout_id', 'text')
+        .addColumn('payload', 'text', (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('events_rollout_seq').on('events').columns(['rollout_id', 'seq']).execute();
+      if (pg) {
+        await sql`CREATE FUNCTION failsmall_events_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+          BEGIN RAISE EXCEPTION 'events are append-only'; END; $$`.execute(db);
+        await sql`CREATE TRIGGER events_append_only BEFORE UPDATE OR DELETE ON events
+          FOR EACH ROW EXECUTE FUNCTION failsmall_events_append_only()`.execute(db);
+        await sql`CREATE TRIGGER events_no_truncate BEFORE TRUNCATE ON events
+          FOR EACH STATEMENT EXECUTE FUNCTION failsmall_events_append_only()`.execute(db);
+      } else {
+        await sql`CREATE TRIGGER events_no_update BEFORE UPDATE ON events
+          BEGIN SELECT RAISE(ABORT, 'events are append-only'); END`.execute(db);
+        await sql`CREATE TRIGGER events_no_delete BEFORE DELETE ON events
+          BEGIN SELECT RAISE(ABORT, 'events are append-only'); END`.execute(db);
+      }
+
+      await db.schema.createTable('tokens')
+        .addColumn('hash', 'text', (c) => c.primaryKey())
+        .addColumn('name', 'text', (c) => c.notNull())
+        .addColumn('role', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .execute();
+    },
+  };
+}

@@ -1,0 +1,100 @@
+import type { Generated } from 'kysely';
+
+/**
+ * Row shapes of the store's tables as Kysely sees them. Both engines share them: timestamps are
+ * epoch ms (bigint in PostgreSQL, parsed to number on read), booleans are 0/1 integers and JSON is
+ * TEXT, so that one set of queries serves SQLite and PostgreSQL alike.
+ */
+export interface StoreSchema {
+  declarations: DeclarationRow;
+  declaration_versions: DeclarationRow;
+  artifacts: ArtifactRow;
+  versions: VersionRow;
+  nodes: NodeRow;
+  node_loads: NodeLoadRow;
+  metric_samples: MetricSampleRow;
+  rollouts: RolloutRow;
+  events: EventRow;
+  tokens: TokenRow;
+}
+
+export interface DeclarationRow {
+  kind: string;
+  name: string;
+  version: number;
+  /** Canonical JSON (sorted keys): equal specs give equal text. */
+  spec: string;
+  applied_at: number;
+  actor: string;
+}
+
+export interface ArtifactRow {
+  name: string;
+  current_version: string | null;
+}
+
+export interface VersionRow {
+  artifact: string;
+  version: string;
+  sha256: string;
+  size: number;
+  content: Buffer;
+  forced: number;
+  created_at: number;
+}
+
+export interface NodeRow {
+  id: string;
+  labels: string;
+  modules: string;
+  registered_at: number;
+  last_seen_at: number;
+}
+
+export interface NodeLoadRow {
+  node_id: string;
+  artifact: string;
+  version: string | null;
+  ok: number;
+  serving: string | null;
+  error: string | null;
+  at: number;
+}
+
+export interface MetricSampleRow {
+  id: Generated<number>;
+  node_id: string;
+  module: string;
+  at: number;
+  requests: number;
+  errors: number;
+  loads_attempted: number;
+  loads_succeeded: number;
+  latency_buckets: string;
+  counters: string;
+}
+
+export interface RolloutRow {
+  id: string;
+  artifact: string;
+  status: string;
+  rev: number;
+  state: string;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface EventRow {
+  seq: Generated<number>;
+  at: number;
+  type: string;
+  rollout_id: string | null;
+  payload: string;
+}
+
+export interface TokenRow {
+  hash: string;
+  name: string;
+  role: string;
+  created_at: number;
+}

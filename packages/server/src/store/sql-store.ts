@@ -1,0 +1,500 @@
+import type { Kysely, Transaction } from 'kysely';
+import {
+  TERMINAL_STATUSES,
+  type ArtifactDecl, type Declarations, type MetricAggregate, type ModuleCounters, type ModuleDecl, type PolicySpec,
+  type RolloutEvent, type RolloutState,
+} from '@failsmall/core';
+import { canonicalJson } from './canonical-json.ts';
+import type { StoreEngine } from './migrations.ts';
+import type { NodeLoadRow, NodeRow, StoreSchema, VersionRow } from './schema.ts';
+import type {
+  ApplyResult, ArtifactRecord, DeclarationKind, DeclarationVersion, LoadReport, NewVersion, NodeRecord, PutVersionResult,
+  Store, StoredEvent, TokenRole, VersionRecord,
+} from './types.ts';
+
+type Db = Kysely<StoreSchema> | Transaction<StoreSchema>;
+type Change = ApplyResult['changes'][number];
+
+const DEFAULT_EVENT_LIMIT = 1000;
+const terminal = [...TERMINAL_STATUSES];
+
+/**
+ * The Store over Kysely: the same queries run on SQLite and PostgreSQL. Every method that writes
+ * is one transaction and appends its events inside it.
+ */
+export class SqlStore implements Store {
+  readonly engine: StoreEngine;
+  readonly #db: Kysely<StoreSchema>;
+  readonly #closed: () => Promise<void>;
+  #closing: Promise<void> | undefined;
+
+  /** `closed` resolves once the engine's connections are really gone (after `db.destroy()`). */
+  constructor(db: Kysely<StoreSchema>, engine: StoreEngine, closed: () => Promise<void> = async () => undefined) {
+    this.#db = db;
+    this.engine = engine;
+    this.#closed = closed;
+  }
+
+  /** The Kysely instance, for tests and maintenance tools; application code goes through the Store methods. */
+  get db(): Kysely<StoreSchema> {
+    return this.#db;
+  }
+
+  // ── declarations ──────────────────────────────────────────────────────────
+
+  async applyDeclarations(d: Declarations, meta: { actor: string; file?: string }): Promise<ApplyResult> {
+    const at = Date.now();
+    return this.#db.transaction().execute(async (tx) => {
+      const changes: Change[] = [];
+      const entries: { kind: DeclarationKind; name: string; spec: unknown }[] = [
+        ...d.modules.map((spec) => ({ kind: 'module' as const, name: spec.name, spec })),
+        ...d.artifacts.map((spec) => ({ kind: 'artifact' as const, name: spec.name, spec })),
+        ...d.policies.map((spec) => ({ kind: 'policy' as const, name: spec.name, spec })),
+      ];
+      for (const { kind, name, spec } of entries) {
+        const text = canonicalJson(spec);
+        const stored = await tx.selectFrom('declarations').select(['version', 'spec'])
+          .where('kind', '=', kind).where('name', '=', name).executeTakeFirst();
+        if (stored?.spec === text) {
+          changes.push({ kind, name, change: 'unchanged', version: stored.version });
+          continue;
+        }
+        const version = (stored?.version ?? 0) + 1;
+        const row = { kind, name, version, spec: text, applied_at: at, actor: meta.actor };
+        if (stored) {
+          await tx.updateTable('declarations').set({ version, spec: text, applied_at: at, actor: meta.actor })
+            .where('kind', '=', kind).where('name', '=', name).execute();
+        } else {
+          await tx.insertInto('declarations').values(row).execute();
+        }
+        await tx.insertInto('declaration_versions').values(row).execute();
+        if (kind === 'artifact') {
+          await tx.insertInto('artifacts').values({ name, current_version: null })
+            .onConflict((oc) => oc.column('name').doNothing()).execute();
+        }
+        changes.push({ kind, name, change: stored ? 'updated' : 'created', version });
+      }
+      const changed = changes.filter((c) => c.change !== 'unchanged');
+      if (changed.length > 0) {
+        await insertEvents(tx, [{
+          type: 'declarations.applied',
+          at,
+          rollout_id: null,
+          payload: { actor: meta.actor, ...(meta.file !== undefined ? { file: meta.file } : {}), changes: changed },
+        }]);
+      }
+      return { changes };
+    });
+  }
+
+  async listModules(): Promise<ModuleDecl[]> {
+    return (await this.#specs('module')).map((r) => parseJson<ModuleDecl>(r.spec));
+  }
+
+  async listPolicies(): Promise<PolicySpec[]> {
+    return (await this.#specs('policy')).map((r) => parseJson<PolicySpec>(r.spec));
+  }
+
+  async listArtifacts(): Promise<ArtifactRecord[]> {
+    const rows = await this.#artifactQuery().orderBy('declarations.name').execute();
+    return rows.map(toArtifactRecord);
+  }
+
+  async getModule(name: string): Promise<ModuleDecl | undefined> {
+    const row = await this.#spec('module', name);
+    return row && parseJson<ModuleDecl>(row.spec);
+  }
+
+  async getPolicy(name: string): Promise<PolicySpec | undefined> {
+    const row = await this.#spec('policy', name);
+    return row && parseJson<PolicySpec>(row.spec);
+  }
+
+  async getArtifact(name: string): Promise<ArtifactRecord | undefined> {
+    const row = await this.#artifactQuery().where('declarations.name', '=', name).executeTakeFirst();
+    return row && toArtifactRecord(row);
+  }
+
+  async declarationHistory(kind: DeclarationKind, name: string): Promise<DeclarationVersion[]> {
+    const rows = await this.#db.selectFrom('declaration_versions').selectAll()
+      .where('kind', '=', kind).where('name', '=', name).orderBy('version').execute();
+    return rows.map((r) => ({
+      kind, name, version: r.version, spec: parseJson<DeclarationVersion['spec']>(r.spec), applied_at: r.applied_at, actor: r.actor,
+    }));
+  }
+
+  #specs(kind: DeclarationKind) {
+    return this.#db.selectFrom('declarations').select('spec').where('kind', '=', kind).orderBy('name').execute();
+  }
+
+  #spec(kind: DeclarationKind, name: string) {
+    return this.#db.selectFrom('declarations').select('spec')
+      .where('kind', '=', kind).where('name', '=', name).executeTakeFirst();
+  }
+
+  #artifactQuery() {
+    return this.#db.selectFrom('declarations')
+      .leftJoin('artifacts', 'artifacts.name', 'declarations.name')
+      .select(['declarations.spec', 'declarations.version', 'artifacts.current_version'])
+      .where('declarations.kind', '=', 'artifact');
+  }
+
+  // ── artifact versions ─────────────────────────────────────────────────────
+
+  async putVersion(v: NewVersion, meta: { actor: string }): Promise<PutVersionResult> {
+    try {
+      return await this.#db.transaction().execute(async (tx) => {
+        const existing = await selectVersion(tx, v.artifact, v.version);
+        if (existing) return versionExists(existing, v.sha256);
+        const row: VersionRow = {
+          artifact: v.artifact, version: v.version, sha256: v.sha256, size: v.content.length,
+          content: v.content, forced: v.forced ? 1 : 0, created_at: v.created_at,
+        };
+        await tx.insertInto('versions').values(row).execute();
+        const version = toVersionRecord(row);
+        await insertEvents(tx, [{
+          type: 'artifact.version_pushed',
+          at: v.created_at,
+          rollout_id: null,
+          payload: { ...version, actor: meta.actor },
+        }]);
+        return { ok: true as const, created: true, version };
+      });
+    } catch (err) {
+      // Another writer inserted the same (artifact, version) between our read and our insert.
+      if (!isUniqueViolation(err)) throw err;
+      const existing = await selectVersion(this.#db, v.artifact, v.version);
+      if (!existing) throw err;
+      return versionExists(existing, v.sha256);
+    }
+  }
+
+  async getVersion(artifact: string, version: string): Promise<VersionRecord | undefined> {
+    return selectVersion(this.#db, artifact, version);
+  }
+
+  async getVersionContent(artifact: string, version: string): Promise<Buffer | undefined> {
+    const row = await this.#db.selectFrom('versions').select('content')
+      .where('artifact', '=', artifact).where('version', '=', version).executeTakeFirst();
+    return row && Buffer.from(row.content);
+  }
+
+  async listVersions(artifact: string): Promise<VersionRecord[]> {
+    const rows = await this.#db.selectFrom('versions')
+      .select(['artifact', 'version', 'sha256', 'size', 'forced', 'created_at'])
+      .where('artifact', '=', artifact).orderBy('created_at').orderBy('version').execute();
+    return rows.map(toVersionRecord);
+  }
+
+  // ── nodes ─────────────────────────────────────────────────────────────────
+
+  async upsertNode(n: { id: string; labels: Record<string, string>; modules: string[] }, at: number): Promise<NodeRecord> {
+    const labels = canonicalJson(n.labels);
+    const modules = canonicalJson(n.modules);
+    return this.#db.transaction().execute(async (tx) => {
+      const stored = await tx.selectFrom('nodes').selectAll().where('id', '=', n.id).executeTakeFirst();
+      if (!stored) {
+        const row: NodeRow = { id: n.id, labels, modules, registered_at: at, last_seen_at: at };
+        await tx.insertInto('nodes').values(row).execute();
+        await insertEvents(tx, [{ type: 'node.registered', at, rollout_id: null, payload: { node: n.id, labels: n.labels, modules: n.modules } }]);
+        return toNodeRecord(row);
+      }
+      const changed = stored.labels !== labels || stored.modules !== modules;
+      await tx.updateTable('nodes').set({ labels, modules, last_seen_at: at }).where('id', '=', n.id).execute();
+      if (changed) {
+        await insertEvents(tx, [{
+          type: 'node.updated',
+          at,
+          rollout_id: null,
+          payload: {
+            node: n.id, labels: n.labels, modules: n.modules,
+            previous: { labels: parseJson<Record<string, string>>(stored.labels), modules: parseJson<string[]>(stored.modules) },
+          },
+        }]);
+      }
+      return toNodeRecord({ ...stored, labels, modules, last_seen_at: at });
+    });
+  }
+
+  async touchNode(id: string, at: number): Promise<void> {
+    await this.#db.updateTable('nodes').set({ last_seen_at: at }).where('id', '=', id).execute();
+  }
+
+  async getNode(id: string): Promise<NodeRecord | undefined> {
+    const row = await this.#db.selectFrom('nodes').selectAll().where('id', '=', id).executeTakeFirst();
+    return row && toNodeRecord(row);
+  }
+
+  async listNodes(): Promise<NodeRecord[]> {
+    const rows = await this.#db.selectFrom('nodes').selectAll().orderBy('id').execute();
+    return rows.map(toNodeRecord);
+  }
+
+  async recordLoad(report: LoadReport): Promise<void> {
+    const row: NodeLoadRow = {
+      node_id: report.node_id, artifact: report.artifact, version: report.version, ok: report.ok ? 1 : 0,
+      serving: report.serving, error: report.error, at: report.at,
+    };
+    await this.#db.transaction().execute(async (tx) => {
+      const stored = await tx.selectFrom('node_loads').selectAll()
+        .where('node_id', '=', report.node_id).where('artifact', '=', report.artifact).executeTakeFirst();
+      const changed = !stored || stored.version !== row.version || stored.ok !== row.ok
+        || stored.serving !== row.serving || stored.error !== row.error;
+      await tx.insertInto('node_loads').values(row)
+        .onConflict((oc) => oc.columns(['node_id', 'artifact']).doUpdateSet({
+          version: row.version, ok: row.ok, serving: row.serving, error: row.error, at: row.at,
+        }))
+        .execute();
+      // Agents re-report periodically; only a change is worth a line in the log.
+      if (changed) {
+        await insertEvents(tx, [{
+          type: 'node.load_reported',
+          at: report.at,
+          rollout_id: null,
+          payload: {
+            node: report.node_id, artifact: report.artifact, version: report.version, ok: report.ok,
+            serving: report.serving, error: report.error,
+          },
+        }]);
+      }
+    });
+  }
+
+  async listLoads(artifact: string): Promise<LoadReport[]> {
+    const rows = await this.#db.selectFrom('node_loads').selectAll().where('artifact', '=', artifact).orderBy('node_id').execute();
+    return rows.map(toLoadReport);
+  }
+
+  async listNodeLoads(nodeId: string): Promise<LoadReport[]> {
+    const rows = await this.#db.selectFrom('node_loads').selectAll().where('node_id', '=', nodeId).orderBy('artifact').execute();
+    return rows.map(toLoadReport);
+  }
+
+  // ── metrics ───────────────────────────────────────────────────────────────
+
+  async insertMetrics(nodeId: string, at: number, modules: Record<string, ModuleCounters>): Promise<void> {
+    const rows = Object.entries(modules).map(([module, c]) => ({
+      node_id: nodeId, module, at,
+      requests: c.requests, errors: c.errors, loads_attempted: c.loads_attempted, loads_succeeded: c.loads_succeeded,
+      latency_buckets: JSON.stringify(c.latency_buckets), counters: JSON.stringify(c.counters),
+    }));
+    if (rows.length === 0) return;
+    await this.#db.insertInto('metric_samples').values(rows).execute();
+  }
+
+  async metricsByNode(module: string, fromMs: number, toMs: number): Promise<Map<string, MetricAggregate>> {
+    // Both reads in one snapshot, so the JSON sums and the SQL sums cover the same samples.
+    return this.#db.transaction().setAccessMode('read only').execute(async (tx) => {
+      const window = tx.selectFrom('metric_samples')
+        .where('module', '=', module).where('at', '>=', fromMs).where('at', '<=', toMs);
+      const sums = await window
+        .select((eb) => [
+          'node_id',
+          eb.fn.sum<number>('requests').as('requests'),
+          eb.fn.sum<number>('errors').as('errors'),
+          eb.fn.sum<number>('loads_attempted').as('loads_attempted'),
+          eb.fn.sum<number>('loads_succeeded').as('loads_succeeded'),
+        ])
+        .groupBy('node_id').execute();
+      const jsonRows = await window.select(['node_id', 'latency_buckets', 'counters']).execute();
+
+      const byNode = new Map<string, { latency_buckets: number[]; counters: Record<string, number> }>();
+      for (const row of jsonRows) {
+        let acc = byNode.get(row.node_id);
+        if (!acc) byNode.set(row.node_id, acc = { latency_buckets: [], counters: {} });
+        addBuckets(acc.latency_buckets, parseJson<number[]>(row.latency_buckets));
+        addCounters(acc.counters, parseJson<Record<string, number>>(row.counters));
+      }
+      const result = new Map<string, MetricAggregate>();
+      for (const s of sums) {
+        const acc = byNode.get(s.node_id) ?? { latency_buckets: [], counters: {} };
+        result.set(s.node_id, {
+          requests: Number(s.requests), errors: Number(s.errors),
+          loads_attempted: Number(s.loads_attempted), loads_succeeded: Number(s.loads_succeeded),
+          latency_buckets: acc.latency_buckets, counters: acc.counters, nodes: 1,
+        });
+      }
+      return result;
+    });
+  }
+
+  async pruneMetrics(beforeMs: number): Promise<number> {
+    const r = await this.#db.deleteFrom('metric_samples').where('at', '<', beforeMs).executeTakeFirst();
+    return Number(r.numDeletedRows);
+  }
+
+  // ── rollouts ──────────────────────────────────────────────────────────────
+
+  async createRollout(state: RolloutState, events: RolloutEvent[]): Promise<{ ok: true } | { ok: false; code: 'ROLLOUT_ACTIVE'; active: string }> {
+    try {
+      return await this.#db.transaction().execute(async (tx) => {
+        const active = await activeRolloutId(tx, state.artifact);
+        if (active !== undefined) return { ok: false as const, code: 'ROLLOUT_ACTIVE' as const, active };
+        await tx.insertInto('rollouts').values({
+          id: state.id, artifact: state.artifact, status: state.status, rev: state.rev,
+          state: JSON.stringify(state), created_at: state.created_at, updated_at: state.updated_at,
+        }).execute();
+        await insertEvents(tx, events);
+        return { ok: true as const };
+      });
+    } catch (err) {
+      // A concurrent create won the race: the partial unique index refused ours.
+      if (!isUniqueViolation(err)) throw err;
+      const active = await activeRolloutId(this.#db, state.artifact);
+      if (active === undefined || active === state.id) throw err;
+      return { ok: false, code: 'ROLLOUT_ACTIVE', active };
+    }
+  }
+
+  async getRollout(id: string): Promise<RolloutState | undefined> {
+    const row = await this.#db.selectFrom('rollouts').select('state').where('id', '=', id).executeTakeFirst();
+    return row && parseJson<RolloutState>(row.state);
+  }
+
+  async listRollouts(filter: { active?: boolean; artifact?: string; limit?: number } = {}): Promise<RolloutState[]> {
+    let q = this.#db.selectFrom('rollouts').select('state').orderBy('created_at', 'desc').orderBy('id', 'desc');
+    if (filter.active === true) q = q.where('status', 'not in', terminal);
+    if (filter.active === false) q = q.where('status', 'in', terminal);
+    if (filter.artifact !== undefined) q = q.where('artifact', '=', filter.artifact);
+    if (filter.limit !== undefined) q = q.limit(filter.limit);
+    const rows = await q.execute();
+    return rows.map((r) => parseJson<RolloutState>(r.state));
+  }
+
+  async transitionRollout(next: RolloutState, events: RolloutEvent[]): Promise<boolean> {
+    return this.#db.transaction().execute(async (tx) => {
+      const r = await tx.updateTable('rollouts')
+        .set({ state: JSON.stringify(next), status: next.status, rev: next.rev, updated_at: next.updated_at })
+        .where('id', '=', next.id).where('rev', '=', next.rev - 1)
+        .executeTakeFirst();
+      if (Number(r.numUpdatedRows) !== 1) return false;
+      await insertEvents(tx, events);
+      if (next.status === 'completed') {
+        await tx.insertInto('artifacts').values({ name: next.artifact, current_version: next.to_version })
+          .onConflict((oc) => oc.column('name').doUpdateSet({ current_version: next.to_version }))
+          .execute();
+      }
+      return true;
+    });
+  }
+
+  // ── event log ─────────────────────────────────────────────────────────────
+
+  async appendEvents(events: RolloutEvent[]): Promise<void> {
+    await insertEvents(this.#db, events);
+  }
+
+  async listEvents(filter: { rolloutId?: string; afterSeq?: number; limit?: number; types?: string[] }): Promise<StoredEvent[]> {
+    let q = this.#db.selectFrom('events').selectAll().orderBy('seq').limit(filter.limit ?? DEFAULT_EVENT_LIMIT);
+    if (filter.rolloutId !== undefined) q = q.where('rollout_id', '=', filter.rolloutId);
+    if (filter.afterSeq !== undefined) q = q.where('seq', '>', filter.afterSeq);
+    if (filter.types !== undefined) {
+      if (filter.types.length === 0) return [];
+      q = q.where('type', 'in', filter.types);
+    }
+    const rows = await q.execute();
+    return rows.map((r) => ({
+      seq: Number(r.seq), type: r.type, at: r.at, rollout_id: r.rollout_id, payload: parseJson<Record<string, unknown>>(r.payload),
+    }));
+  }
+
+  // ── tokens ────────────────────────────────────────────────────────────────
+
+  async createToken(t: { name: string; role: TokenRole; hash: string }, at: number): Promise<void> {
+    await this.#db.insertInto('tokens').values({ hash: t.hash, name: t.name, role: t.role, created_at: at }).execute();
+  }
+
+  async findToken(hash: string): Promise<{ name: string; role: TokenRole } | undefined> {
+    const row = await this.#db.selectFrom('tokens').select(['name', 'role']).where('hash', '=', hash).executeTakeFirst();
+    return row && { name: row.name, role: toTokenRole(row.role) };
+  }
+
+  async countTokens(role?: TokenRole): Promise<number> {
+    let q = this.#db.selectFrom('tokens').select((eb) => eb.fn.countAll<number>().as('n'));
+    if (role !== undefined) q = q.where('role', '=', role);
+    const row = await q.executeTakeFirstOrThrow();
+    return Number(row.n);
+  }
+
+  /** Idempotent: closing twice waits for the same close. */
+  close(): Promise<void> {
+    this.#closing ??= this.#db.destroy().then(() => this.#closed());
+    return this.#closing;
+  }
+}
+
+async function insertEvents(db: Db, events: readonly RolloutEvent[]): Promise<void> {
+  if (events.length === 0) return;
+  await db.insertInto('events').values(events.map((e) => ({
+    at: e.at, type: e.type, rollout_id: e.rollout_id, payload: JSON.stringify(e.payload),
+  }))).execute();
+}
+
+async function selectVersion(db: Db, artifact: string, version: string): Promise<VersionRecord | undefined> {
+  const row = await db.selectFrom('versions')
+    .select(['artifact', 'version', 'sha256', 'size', 'forced', 'created_at'])
+    .where('artifact', '=', artifact).where('version', '=', version).executeTakeFirst();
+  return row && toVersionRecord(row);
+}
+
+function versionExists(existing: VersionRecord, sha256: string): PutVersionResult {
+  return existing.sha256 === sha256
+    ? { ok: true, created: false, version: existing }
+    : { ok: false, code: 'VERSION_CONFLICT', existing };
+}
+
+async function activeRolloutId(db: Db, artifact: string): Promise<string | undefined> {
+  const row = await db.selectFrom('rollouts').select('id')
+    .where('artifact', '=', artifact).where('status', 'not in', terminal).executeTakeFirst();
+  return row?.id;
+}
+
+function addBuckets(acc: number[], add: readonly number[]): void {
+  add.forEach((n, i) => { acc[i] = (acc[i] ?? 0) + n; });
+}
+
+function addCounters(acc: Record<string, number>, add: Readonly<Record<string, number>>): void {
+  for (const [key, n] of Object.entries(add)) acc[key] = (acc[key] ?? 0) + n;
+}
+
+function toArtifactRecord(row: { spec: string; version: number; current_version: string | null }): ArtifactRecord {
+  return { ...parseJson<ArtifactDecl>(row.spec), current_version: row.current_version, declaration_version: row.version };
+}
+
+function toVersionRecord(row: Omit<VersionRow, 'content'>): VersionRecord {
+  return {
+    artifact: row.artifact, version: row.version, sha256: row.sha256, size: Number(row.size),
+    forced: Boolean(row.forced), created_at: Number(row.created_at),
+  };
+}
+
+function toNodeRecord(row: NodeRow): NodeRecord {
+  return {
+    id: row.id, labels: parseJson<Record<string, string>>(row.labels), modules: parseJson<string[]>(row.modules),
+    registered_at: row.registered_at, last_seen_at: row.last_seen_at,
+  };
+}
+
+function toLoadReport(row: NodeLoadRow): LoadReport {
+  return {
+    node_id: row.node_id, artifact: row.artifact, version: row.version, ok: Boolean(row.ok),
+    serving: row.serving, error: row.error, at: row.at,
+  };
+}
+
+function toTokenRole(role: string): TokenRole {
+  if (role === 'admin' || role === 'agent') return role;
+  throw new Error(`unknown token role in store: ${role}`);
+}
+
+/** JSON the store wrote itself; its shape is the one it was written with. */
+function parseJson<T>(text: string): T {
+  return JSON.parse(text) as T;
+}
+
+/** A primary-key or unique-index violation, on either engine. */
+function isUniqueViolation(err: unknown): boolean {
+  if (typeof err !== 'object' || err === null || !('code' in err)) return false;
+  const code = err.code;
+  return code === '23505' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY' || code === 'SQLITE_CONSTRAINT_UNIQUE';
+}

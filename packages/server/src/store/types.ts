@@ -1,0 +1,141 @@
+import type {
+  ArtifactDecl, Declarations, MetricAggregate, ModuleCounters, ModuleDecl, PolicySpec, RolloutEvent, RolloutState,
+} from '@failsmall/core';
+
+/**
+ * One store interface, two engines: SQLite (embedded default) and PostgreSQL (scale-out).
+ * Every method is one transaction. Methods that change state also append to the event log,
+ * in the same transaction, so the log never disagrees with the state it describes.
+ */
+export interface Store {
+  readonly engine: 'sqlite' | 'postgres';
+
+  // ── declarations ──────────────────────────────────────────────────────────
+  /** Idempotent: an unchanged declaration keeps its version; a changed one gets version+1. */
+  applyDeclarations(d: Declarations, meta: { actor: string; file?: string }): Promise<ApplyResult>;
+  listModules(): Promise<ModuleDecl[]>;
+  listArtifacts(): Promise<ArtifactRecord[]>;
+  listPolicies(): Promise<PolicySpec[]>;
+  getModule(name: string): Promise<ModuleDecl | undefined>;
+  getArtifact(name: string): Promise<ArtifactRecord | undefined>;
+  getPolicy(name: string): Promise<PolicySpec | undefined>;
+  /** Every version of one declaration, oldest first. */
+  declarationHistory(kind: DeclarationKind, name: string): Promise<DeclarationVersion[]>;
+
+  // ── artifact versions (immutable, content-addressed) ──────────────────────
+  /** Same (artifact, version) with the same sha256 is a no-op (created: false); a different sha256 is a conflict. */
+  putVersion(v: NewVersion, meta: { actor: string }): Promise<PutVersionResult>;
+  getVersion(artifact: string, version: string): Promise<VersionRecord | undefined>;
+  getVersionContent(artifact: string, version: string): Promise<Buffer | undefined>;
+  listVersions(artifact: string): Promise<VersionRecord[]>;
+
+  // ── nodes ─────────────────────────────────────────────────────────────────
+  /** Register or update a node (labels, modules); sets last_seen_at. Appends node.registered when new, node.updated when its labels or modules changed. */
+  upsertNode(n: { id: string; labels: Record<string, string>; modules: string[] }, at: number): Promise<NodeRecord>;
+  touchNode(id: string, at: number): Promise<void>;
+  getNode(id: string): Promise<NodeRecord | undefined>;
+  listNodes(): Promise<NodeRecord[]>;
+  /** The latest load report of one node for one artifact (upsert, plus a node.load_reported event when it changes). */
+  recordLoad(report: LoadReport): Promise<void>;
+  /** Latest load report per node for one artifact. */
+  listLoads(artifact: string): Promise<LoadReport[]>;
+  listNodeLoads(nodeId: string): Promise<LoadReport[]>;
+
+  // ── metrics (builtin signal source) ───────────────────────────────────────
+  insertMetrics(nodeId: string, at: number, modules: Record<string, ModuleCounters>): Promise<void>;
+  /** Per-node sums of one module's counters over [fromMs, toMs]. Nodes with no sample are absent. */
+  metricsByNode(module: string, fromMs: number, toMs: number): Promise<Map<string, MetricAggregate>>;
+  pruneMetrics(beforeMs: number): Promise<number>;
+
+  // ── rollouts ──────────────────────────────────────────────────────────────
+  /** Fails with ROLLOUT_ACTIVE when the artifact already has a non-terminal rollout. */
+  createRollout(state: RolloutState, events: RolloutEvent[]): Promise<{ ok: true } | { ok: false; code: 'ROLLOUT_ACTIVE'; active: string }>;
+  getRollout(id: string): Promise<RolloutState | undefined>;
+  listRollouts(filter?: { active?: boolean; artifact?: string; limit?: number }): Promise<RolloutState[]>;
+  /**
+   * Compare-and-set: writes `next` only if the stored rev is `next.rev - 1`, appends `events`, and
+   * when `next.status` is 'completed' sets the artifact's current version to next.to_version — all
+   * in one transaction. Returns false (and changes nothing) on a stale rev.
+   */
+  transitionRollout(next: RolloutState, events: RolloutEvent[]): Promise<boolean>;
+
+  // ── event log (append-only; UPDATE and DELETE are refused by the database) ─
+  appendEvents(events: RolloutEvent[]): Promise<void>;
+  listEvents(filter: { rolloutId?: string; afterSeq?: number; limit?: number; types?: string[] }): Promise<StoredEvent[]>;
+
+  // ── API tokens (only hashes are stored) ───────────────────────────────────
+  createToken(t: { name: string; role: TokenRole; hash: string }, at: number): Promise<void>;
+  findToken(hash: string): Promise<{ name: string; role: TokenRole } | undefined>;
+  countTokens(role?: TokenRole): Promise<number>;
+
+  close(): Promise<void>;
+}
+
+export type DeclarationKind = 'module' | 'artifact' | 'policy';
+export type TokenRole = 'admin' | 'agent';
+
+export interface ApplyResult {
+  readonly changes: readonly { kind: DeclarationKind; name: string; change: 'created' | 'updated' | 'unchanged'; version: number }[];
+}
+
+export interface DeclarationVersion {
+  readonly kind: DeclarationKind;
+  readonly name: string;
+  readonly version: number;
+  readonly spec: ModuleDecl | ArtifactDecl | PolicySpec;
+  readonly applied_at: number;
+  readonly actor: string;
+}
+
+export interface ArtifactRecord extends ArtifactDecl {
+  /** The version every node outside an active rollout should run; null before the first rollout completes. */
+  readonly current_version: string | null;
+  readonly declaration_version: number;
+}
+
+export interface NewVersion {
+  readonly artifact: string;
+  readonly version: string;
+  readonly sha256: string;
+  readonly content: Buffer;
+  /** Pushed past the artifact's declared limits (for tests and drills). */
+  readonly forced: boolean;
+  readonly created_at: number;
+}
+
+export type PutVersionResult =
+  | { ok: true; created: boolean; version: VersionRecord }
+  | { ok: false; code: 'VERSION_CONFLICT'; existing: VersionRecord };
+
+export interface VersionRecord {
+  readonly artifact: string;
+  readonly version: string;
+  readonly sha256: string;
+  readonly size: number;
+  readonly forced: boolean;
+  readonly created_at: number;
+}
+
+export interface NodeRecord {
+  readonly id: string;
+  readonly labels: Record<string, string>;
+  readonly modules: string[];
+  readonly registered_at: number;
+  readonly last_seen_at: number;
+}
+
+export interface LoadReport {
+  readonly node_id: string;
+  readonly artifact: string;
+  /** The version the agent tried to load. */
+  readonly version: string | null;
+  readonly ok: boolean;
+  /** The version the module is actually serving after the attempt. */
+  readonly serving: string | null;
+  readonly error: string | null;
+  readonly at: number;
+}
+
+export interface StoredEvent extends RolloutEvent {
+  readonly seq: number;
+}

@@ -1,0 +1,511 @@
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pg from 'pg';
+import { sql } from 'kysely';
+import type { Declarations, ModuleCounters, PolicySpec, RolloutEvent, RolloutState } from '@failsmall/core';
+import { openStore, parseStoreUrl, type SqlStore, type StoreConfig } from '../src/store/index.ts';
+
+const T0 = 1_760_000_000_000;
+const PG_HOST = '127.0.0.1';
+const PG_PORT = 5432;
+
+/** One engine under test: hands out a fresh, empty store location per test. */
+interface Engine {
+  readonly name: 'sqlite' | 'postgres';
+  setup(): Promise<void>;
+  teardown(): Promise<void>;
+  freshConfig(): Promise<StoreConfig>;
+}
+
+function sqliteEngine(): Engine {
+  let dir = '';
+  let n = 0;
+  return {
+    name: 'sqlite',
+    async setup() { dir = mkdtempSync(join(tmpdir(), 'failsmall-store-')); },
+    async teardown() { if (dir) rmSync(dir, { recursive: true, force: true }); },
+    // A nested, missing directory also checks that the store creates it.
+    async freshConfig() { return { engine: 'sqlite', path: join(dir, `t${++n}`, 'failsmall.db') }; },
+  };
+}
+
+/** One database per run (dropped afterwards), one schema per test inside it. */
+function postgresEngine(): Engine {
+  const database = `failsmall_test_${randomBytes(6).toString('hex')}`;
+  let admin: pg.Client | undefined;
+  let unavailable: Error | undefined;
+  let n = 0;
+  const connect = async (db: string): Promise<pg.Client> => {
+    const client = new pg.Client({ host: PG_HOST, port: PG_PORT, user: 'postgres', database: db });
+    await client.connect();
+    return client;
+  };
+  return {
+    name: 'postgres',
+    // A missing PostgreSQL fails every postgres test with this message: never a silent skip.
+    async setup() {
+      try {
+        const root = await connect('postgres');
+        try { await root.query(`CREATE DATABASE ${database}`); } finally { await root.end(); }
+        admin = await connect(database);
+      } catch (err) {
+        unavailable = new Error(
+          `PostgreSQL is required for the postgres store tests but is not usable at ${PG_HOST}:${PG_PORT} ` +
+          `(user postgres, trust auth, database "postgres"): ${(err as Error).message}. ` +
+          'Start it with: pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start',
+          { cause: err },
+        );
+      }
+    },
+    async teardown() {
+      await admin?.end();
+      if (!admin) return;
+      const root = await connect('postgres');
+      try { await root.query(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`); } finally { await root.end(); }
+    },
+    async freshConfig() {
+      if (unavailable) throw unavailable;
+      if (!admin) throw new Error('PostgreSQL test database was not created');
+      const schema = `t${++n}`;
+      await admin.query(`CREATE SCHEMA ${schema}`);
+      const options = encodeURIComponent(`-c search_path=${schema}`);
+      return { engine: 'postgres', url: `postgres://postgres@${PG_HOST}:${PG_PORT}/${database}?options=${options}` };
+    },
+  };
+}
+
+// ── fixtures ──────────────────────────────────────────────────────────────────
+
+const policy: PolicySpec = {
+  name: 'default',
+  stages: [{
+    name: 'canary',
+    scope: { type: 'percent', percent: 1, selector: [], text: '1%' },
+    health_gates: [],
+    rollback_on_failure: true,
+    bake_ms: 60_000,
+    interval_ms: 5_000,
+    load_timeout_ms: 30_000,
+    max_extension_ms: 120_000,
+    on_inconclusive: 'pause',
+    manual_approval: false,
+  }],
+};
+
+const declarations: Declarations = {
+  modules: [{ name: 'bot-management', on_load_failure: 'serve-stale' }],
+  artifacts: [{ name: 'bot-features', kind: 'feature-file', module: 'bot-management', validation: { max_entries: 200, max_bytes: 1_000_000 } }],
+  policies: [policy],
+};
+
+function rollout(over: Partial<RolloutState> = {}): RolloutState {
+  return {
+    id: 'r1', artifact: 'bot-features', module: 'bot-management', policy: 'default', policy_spec: policy,
+    from_version: 'v1', to_version: 'v2', status: 'running', phase: 'applying', stage_index: 0,
+    stage_started_at: T0, bake_started_at: null, last_evaluated_at: null, assigned: [],
+    paused_phase: null, paused_status: null, pause_reason: null, extension_base: null,
+    rollback_cause: null, rollback_started_at: null, last_verdicts: [], outcome: null,
+    created_at: T0, updated_at: T0, created_by: 'alice', rev: 1,
+    ...over,
+  };
+}
+
+function event(type: string, rolloutId: string | null, at = T0, payload: Record<string, unknown> = {}): RolloutEvent {
+  return { type, at, rollout_id: rolloutId, payload };
+}
+
+function counters(over: Partial<ModuleCounters> = {}): ModuleCounters {
+  return {
+    requests: 100, errors: 1, loads_attempted: 1, loads_succeeded: 1,
+    latency_buckets: [10, 20, 30, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 40], counters: { blocked: 3 },
+    ...over,
+  };
+}
+
+// ── the suite, run once per engine ────────────────────────────────────────────
+
+for (const engine of [sqliteEngine(), postgresEngine()]) {
+  describe(`store on ${engine.name}`, () => {
+    const open: SqlStore[] = [];
+    before(() => engine.setup());
+    after(async () => {
+      for (const s of open) await s.close().catch(() => undefined);
+      await engine.teardown();
+    });
+
+    async function freshStore(): Promise<{ store: SqlStore; config: StoreConfig }> {
+      const config = await engine.freshConfig();
+      const store = await openStore(config);
+      open.push(store);
+      return { store, config };
+    }
+
+    it('runs migrations once: reopening keeps the data and migrates nothing twice', async () => {
+      const { store, config } = await freshStore();
+      assert.equal(store.engine, engine.name);
+      await store.createToken({ name: 'ci', role: 'admin', hash: 'h1' }, T0);
+      await store.close();
+      const again = await openStore(config);
+      open.push(again);
+      assert.deepEqual(await again.findToken('h1'), { name: 'ci', role: 'admin' });
+      const third = await openStore(config);
+      open.push(third);
+      assert.equal(await third.countTokens(), 1);
+    });
+
+    it('applies declarations idempotently, versions changes and keeps the history', async () => {
+      const { store } = await freshStore();
+      const first = await store.applyDeclarations(declarations, { actor: 'alice', file: 'failsmall.yaml' });
+      assert.deepEqual(first.changes.map((c) => [c.kind, c.name, c.change, c.version]), [
+        ['module', 'bot-management', 'created', 1],
+        ['artifact', 'bot-features', 'created', 1],
+        ['policy', 'default', 'created', 1],
+      ]);
+      const applied = await store.listEvents({ types: ['declarations.applied'] });
+      assert.equal(applied.length, 1);
+      assert.equal(applied[0]?.payload['actor'], 'alice');
+      assert.equal(applied[0]?.payload['file'], 'failsmall.yaml');
+
+      const second = await store.applyDeclarations(declarations, { actor: 'bob' });
+      assert.ok(second.changes.every((c) => c.change === 'unchanged' && c.version === 1));
+      assert.equal((await store.listEvents({ types: ['declarations.applied'] })).length, 1, 'an unchanged apply appends no event');
+
+      // Same spec with keys in another order is still unchanged.
+      const reordered: Declarations = { ...declarations, modules: [{ on_load_failure: 'serve-stale', name: 'bot-management' }] };
+      assert.equal((await store.applyDeclarations(reordered, { actor: 'bob' })).changes[0]?.change, 'unchanged');
+
+      const changed: Declarations = {
+        ...declarations,
+        modules: [{ name: 'bot-management', on_load_failure: 'fail-closed', reason: 'never serve unscored bot traffic' }],
+      };
+      const third = await store.applyDeclarations(changed, { actor: 'carol' });
+      assert.deepEqual(third.changes.map((c) => c.change), ['updated', 'unchanged', 'unchanged']);
+      assert.equal(third.changes[0]?.version, 2);
+      const events = await store.listEvents({ types: ['declarations.applied'] });
+      assert.equal(events.length, 2);
+      assert.deepEqual(events[1]?.payload['changes'], [{ kind: 'module', name: 'bot-management', change: 'updated', version: 2 }]);
+
+      assert.deepEqual(await store.getModule('bot-management'), changed.modules[0]);
+      assert.deepEqual(await store.listModules(), changed.modules);
+      assert.deepEqual(await store.listPolicies(), declarations.policies);
+      assert.deepEqual(await store.getPolicy('default'), declarations.policies[0]);
+      assert.equal(await store.getPolicy('nope'), undefined);
+
+      const history = await store.declarationHistory('module', 'bot-management');
+      assert.deepEqual(history.map((h) => [h.version, h.actor, h.spec]), [
+        [1, 'alice', declarations.modules[0]],
+        [2, 'carol', changed.modules[0]],
+      ]);
+      assert.equal(typeof history[0]?.applied_at, 'number');
+    });
+
+    it('keeps an artifact\'s current version across re-applies', async () => {
+      const { store } = await freshStore();
+      await store.applyDeclarations(declarations, { actor: 'alice' });
+      assert.deepEqual(await store.getArtifact('bot-features'), { ...declarations.artifacts[0], current_version: null, declaration_version: 1 });
+
+      await store.createRollout(rollout(), []);
+      assert.equal(await store.transitionRollout(rollout({ status: 'completed', rev: 2 }), []), true);
+      const limits: Declarations = {
+        ...declarations,
+        artifacts: [{ name: 'bot-features', kind: 'feature-file', module: 'bot-management', validation: { max_entries: 400 } }],
+      };
+      await store.applyDeclarations(limits, { actor: 'alice' });
+      const artifact = await store.getArtifact('bot-features');
+      assert.equal(artifact?.current_version, 'v2');
+      assert.equal(artifact?.declaration_version, 2);
+      assert.deepEqual(artifact?.validation, { max_entries: 400 });
+      assert.deepEqual((await store.listArtifacts()).map((a) => a.name), ['bot-features']);
+    });
+
+    it('stores versions immutably: same sha is a no-op, another sha conflicts, content round-trips byte for byte', async () => {
+      const { store } = await freshStore();
+      const content = Buffer.from([0, 1, 2, 255, 254, 0, 10, 13, 0x80, 0x7f]);
+      const v = { artifact: 'bot-features', version: 'v1', sha256: 'aa'.repeat(32), content, forced: false, created_at: T0 };
+      const first = await store.putVersion(v, { actor: 'ci' });
+      assert.deepEqual(first, {
+        ok: true, created: true,
+        version: { artifact: 'bot-features', version: 'v1', sha256: v.sha256, size: 10, forced: false, created_at: T0 },
+      });
+      const again = await store.putVersion({ ...v, created_at: T0 + 5 }, { actor: 'ci' });
+      assert.deepEqual(again, { ok: true, created: false, version: first.ok ? first.version : undefined });
+      const conflict = await store.putVersion({ ...v, sha256: 'bb'.repeat(32) }, { actor: 'ci' });
+      assert.equal(conflict.ok, false);
+      assert.equal(!conflict.ok && conflict.code, 'VERSION_CONFLICT');
+      assert.equal(!conflict.ok && conflict.existing.sha256, v.sha256);
+
+      const pushed = await store.listEvents({ types: ['artifact.version_pushed'] });
+      assert.equal(pushed.length, 1, 'only the creating push is logged');
+      assert.equal(pushed[0]?.payload['actor'], 'ci');
+
+      const got = await store.getVersionContent('bot-features', 'v1');
+      assert.ok(got && Buffer.isBuffer(got));
+      assert.ok(got.equals(content));
+      assert.equal(await store.getVersionContent('bot-features', 'v9'), undefined);
+      await store.putVersion({ ...v, version: 'v2', sha256: 'cc'.repeat(32), forced: true, created_at: T0 + 1 }, { actor: 'ci' });
+      assert.deepEqual((await store.listVersions('bot-features')).map((r) => [r.version, r.forced]), [['v1', false], ['v2', true]]);
+      assert.equal((await store.getVersion('bot-features', 'v2'))?.forced, true);
+    });
+
+    it('registers nodes, logs only registration and real changes, and tracks last_seen_at', async () => {
+      const { store } = await freshStore();
+      const created = await store.upsertNode({ id: 'n1', labels: { region: 'eu', tier: 'free' }, modules: ['bot-management'] }, T0);
+      assert.deepEqual(created, { id: 'n1', labels: { region: 'eu', tier: 'free' }, modules: ['bot-management'], registered_at: T0, last_seen_at: T0 });
+      await store.upsertNode({ id: 'n1', labels: { tier: 'free', region: 'eu' }, modules: ['bot-management'] }, T0 + 1000);
+      await store.touchNode('n1', T0 + 2000);
+      assert.equal((await store.getNode('n1'))?.last_seen_at, T0 + 2000);
+      assert.deepEqual((await store.listEvents({})).map((e) => e.type), ['node.registered']);
+
+      const updated = await store.upsertNode({ id: 'n1', labels: { region: 'us' }, modules: ['bot-management', 'waf'] }, T0 + 3000);
+      assert.deepEqual(updated, { id: 'n1', labels: { region: 'us' }, modules: ['bot-management', 'waf'], registered_at: T0, last_seen_at: T0 + 3000 });
+      const events = await store.listEvents({});
+      assert.deepEqual(events.map((e) => e.type), ['node.registered', 'node.updated']);
+      assert.deepEqual(events[1]?.payload['labels'], { region: 'us' });
+      await store.upsertNode({ id: 'n0', labels: {}, modules: [] }, T0);
+      assert.deepEqual((await store.listNodes()).map((n) => n.id), ['n0', 'n1']);
+      assert.equal(await store.getNode('nope'), undefined);
+    });
+
+    it('keeps the latest load per node and artifact, logging only changes', async () => {
+      const { store } = await freshStore();
+      const report = { node_id: 'n1', artifact: 'bot-features', version: 'v2', ok: false, serving: 'v1', error: 'too many entries: 400 > 200', at: T0 };
+      await store.recordLoad(report);
+      await store.recordLoad({ ...report, at: T0 + 10_000 });
+      await store.recordLoad({ ...report, at: T0 + 20_000 });
+      assert.deepEqual(await store.listLoads('bot-features'), [{ ...report, at: T0 + 20_000 }]);
+      let logged = await store.listEvents({ types: ['node.load_reported'] });
+      assert.equal(logged.length, 1, 'periodic re-reports do not spam the log');
+      assert.deepEqual(logged[0]?.payload, { node: 'n1', artifact: 'bot-features', version: 'v2', ok: false, serving: 'v1', error: 'too many entries: 400 > 200' });
+
+      await store.recordLoad({ ...report, version: 'v1', ok: true, serving: 'v1', error: null, at: T0 + 30_000 });
+      await store.recordLoad({ node_id: 'n2', artifact: 'bot-features', version: 'v1', ok: true, serving: 'v1', error: null, at: T0 });
+      await store.recordLoad({ node_id: 'n1', artifact: 'waf-rules', version: null, ok: true, serving: null, error: null, at: T0 });
+      logged = await store.listEvents({ types: ['node.load_reported'] });
+      assert.equal(logged.length, 4);
+      assert.deepEqual((await store.listLoads('bot-features')).map((l) => [l.node_id, l.version, l.ok]), [['n1', 'v1', true], ['n2', 'v1', true]]);
+      assert.deepEqual((await store.listNodeLoads('n1')).map((l) => l.artifact), ['bot-features', 'waf-rules']);
+    });
+
+    it('sums metrics per node over a window, excluding samples outside it and other modules', async () => {
+      const { store } = await freshStore();
+      await store.insertMetrics('n1', T0, { 'bot-management': counters(), waf: counters({ requests: 999 }) });
+      await store.insertMetrics('n1', T0 + 10_000, {
+        'bot-management': counters({ requests: 50, errors: 0, loads_attempted: 0, loads_succeeded: 0, counters: { blocked: 1, challenged: 2 } }),
+      });
+      await store.insertMetrics('n2', T0 + 5_000, { 'bot-management': counters({ requests: 7, errors: 7, loads_succeeded: 0 }) });
+      await store.insertMetrics('n1', T0 - 1, { 'bot-management': counters({ requests: 1_000_000 }) });
+      await store.insertMetrics('n3', T0 + 10_001, { 'bot-management': counters() });
+
+      const byNode = await store.metricsByNode('bot-management', T0, T0 + 10_000);
+      assert.deepEqual([...byNode.keys()].sort(), ['n1', 'n2']);
+      assert.deepEqual(byNode.get('n1'), {
+        requests: 150, errors: 1, loads_attempted: 1, loads_succeeded: 1,
+        latency_buckets: [20, 40, 60, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 80],
+        counters: { blocked: 4, challenged: 2 }, nodes: 1,
+      });
+      assert.deepEqual(byNode.get('n2'), { ...counters({ requests: 7, errors: 7, loads_succeeded: 0 }), nodes: 1 });
+      assert.equal((await store.metricsByNode('nothing', T0, T0 + 10_000)).size, 0);
+
+      assert.equal(await store.pruneMetrics(T0), 1);
+      assert.equal(await store.pruneMetrics(T0), 0);
+    });
+
+    it('allows one active rollout per artifact, and a new one once the first is terminal', async () => {
+      const { store } = await freshStore();
+      assert.deepEqual(await store.createRollout(rollout(), [event('rollout.created', 'r1')]), { ok: true });
+      assert.deepEqual(await store.createRollout(rollout({ id: 'r2' }), [event('rollout.created', 'r2')]), { ok: false, code: 'ROLLOUT_ACTIVE', active: 'r1' });
+      assert.equal(await store.getRollout('r2'), undefined);
+      assert.deepEqual((await store.listEvents({})).map((e) => e.rollout_id), ['r1'], 'a refused create writes no event');
+
+      // Another artifact is independent.
+      assert.deepEqual(await store.createRollout(rollout({ id: 'w1', artifact: 'waf-rules', created_at: T0 + 1 }), []), { ok: true });
+
+      assert.equal(await store.transitionRollout(rollout({ status: 'aborted', rev: 2 }), []), true);
+      assert.deepEqual(await store.createRollout(rollout({ id: 'r2', created_at: T0 + 2 }), []), { ok: true });
+
+      assert.deepEqual((await store.listRollouts()).map((r) => r.id), ['r2', 'w1', 'r1']);
+      assert.deepEqual((await store.listRollouts({ active: true })).map((r) => r.id), ['r2', 'w1']);
+      assert.deepEqual((await store.listRollouts({ active: false })).map((r) => r.id), ['r1']);
+      assert.deepEqual((await store.listRollouts({ artifact: 'bot-features', limit: 1 })).map((r) => r.id), ['r2']);
+      assert.deepEqual(await store.getRollout('r1'), rollout({ status: 'aborted', rev: 2 }));
+    });
+
+    it('refuses concurrent creates of active rollouts for one artifact: exactly one wins', async () => {
+      const { store } = await freshStore();
+      const results = await Promise.all(Array.from({ length: 6 }, (_, i) => store.createRollout(rollout({ id: `c${i}` }), [event('rollout.created', `c${i}`)])));
+      assert.equal(results.filter((r) => r.ok).length, 1);
+      assert.equal((await store.listRollouts({ active: true })).length, 1);
+      assert.equal((await store.listEvents({})).length, 1);
+    });
+
+    it('transitions with compare-and-set: a stale rev writes nothing; completing sets the current version', async () => {
+      const { store } = await freshStore();
+      await store.applyDeclarations(declarations, { actor: 'alice' });
+      await store.createRollout(rollout(), [event('rollout.created', 'r1')]);
+      const baking = rollout({ phase: 'baking', bake_started_at: T0 + 1000, assigned: ['n1'], updated_at: T0 + 1000, rev: 2 });
+      assert.equal(await store.transitionRollout(baking, [event('stage.baking', 'r1', T0 + 1000)]), true);
+
+      const before = await store.listEvents({ rolloutId: 'r1' });
+      assert.equal(await store.transitionRollout(rollout({ status: 'completed', rev: 2 }), [event('rollout.completed', 'r1')]), false);
+      assert.equal(await store.transitionRollout(rollout({ status: 'completed', rev: 5 }), [event('rollout.completed', 'r1')]), false);
+      assert.equal(await store.transitionRollout(rollout({ id: 'missing', rev: 2 }), [event('x', 'missing')]), false);
+      assert.deepEqual(await store.getRollout('r1'), baking);
+      assert.deepEqual(await store.listEvents({}).then((e) => e.filter((x) => x.rollout_id !== null)), before);
+      assert.equal((await store.getArtifact('bot-features'))?.current_version, null);
+
+      const done = { ...baking, status: 'completed' as const, outcome: { stage: 'canary', reason: 'all stages passed' }, updated_at: T0 + 2000, rev: 3 };
+      assert.equal(await store.transitionRollout(done, [event('rollout.completed', 'r1', T0 + 2000)]), true);
+      assert.deepEqual(await store.getRollout('r1'), done);
+      assert.equal((await store.getArtifact('bot-features'))?.current_version, 'v2');
+      assert.deepEqual((await store.listEvents({ rolloutId: 'r1' })).map((e) => e.type), ['rollout.created', 'stage.baking', 'rollout.completed']);
+    });
+
+    it('lets exactly one of several concurrent transitions with the same expected rev win', async () => {
+      const { store } = await freshStore();
+      await store.createRollout(rollout(), []);
+      for (let round = 2; round <= 4; round++) {
+        const contenders = Array.from({ length: 8 }, (_, i) => rollout({ rev: round, stage_index: i, updated_at: T0 + round * 100 + i }));
+        const results = await Promise.all(contenders.map((next, i) => store.transitionRollout(next, [event(`contender.${i}`, 'r1', T0 + round)])));
+        assert.equal(results.filter(Boolean).length, 1, `round ${round}: exactly one winner`);
+        const winner = results.indexOf(true);
+        assert.deepEqual(await store.getRollout('r1'), contenders[winner]);
+        const roundEvents = (await store.listEvents({ rolloutId: 'r1' })).filter((e) => e.at === T0 + round);
+        assert.deepEqual(roundEvents.map((e) => e.type), [`contender.${winner}`], 'only the winner\'s events are written');
+      }
+    });
+
+    it('keeps the event log append-only: the database refuses UPDATE and DELETE', async () => {
+      const { store } = await freshStore();
+      await store.appendEvents([event('a', null, T0, { n: 1 }), event('b', 'r1', T0 + 1, { nested: { ok: true } })]);
+      await assert.rejects(sql`UPDATE events SET type = 'forged'`.execute(store.db), /append-only/);
+      await assert.rejects(sql`DELETE FROM events`.execute(store.db), /append-only/);
+      await assert.rejects(store.db.deleteFrom('events').where('type', '=', 'a').execute(), /append-only/);
+      if (engine.name === 'postgres') await assert.rejects(sql`TRUNCATE events`.execute(store.db), /append-only/);
+      const events = await store.listEvents({});
+      assert.deepEqual(events.map((e) => [e.type, e.rollout_id, e.payload]), [['a', null, { n: 1 }], ['b', 'r1', { nested: { ok: true } }]]);
+    });
+
+    it('lists events in seq order, after a seq (exclusive), filtered and limited', async () => {
+      const { store } = await freshStore();
+      const batch = Array.from({ length: 1205 }, (_, i) => event(i % 2 ? 'odd' : 'even', i % 3 ? 'r1' : null, T0 + i));
+      await store.appendEvents(batch);
+      const page = await store.listEvents({});
+      assert.equal(page.length, 1000, 'default limit');
+      assert.ok(page.every((e, i) => i === 0 || e.seq > (page[i - 1]?.seq ?? Infinity)));
+      assert.equal(typeof page[0]?.seq, 'number');
+      const last = page[page.length - 1]?.seq ?? 0;
+      const rest = await store.listEvents({ afterSeq: last });
+      assert.equal(rest.length, 205);
+      assert.ok(rest.every((e) => e.seq > last));
+      const odd = await store.listEvents({ types: ['odd'], rolloutId: 'r1', limit: 3 });
+      assert.deepEqual(odd.map((e) => e.at), [T0 + 1, T0 + 5, T0 + 7]);
+      assert.deepEqual(await store.listEvents({ types: [] }), []);
+    });
+
+    it('stores tokens by hash and counts them by role', async () => {
+      const { store } = await freshStore();
+      assert.equal(await store.countTokens(), 0);
+      await store.createToken({ name: 'admin', role: 'admin', hash: 'h-admin' }, T0);
+      await store.createToken({ name: 'agent-eu', role: 'agent', hash: 'h-eu' }, T0);
+      await store.createToken({ name: 'agent-us', role: 'agent', hash: 'h-us' }, T0);
+      assert.deepEqual(await store.findToken('h-eu'), { name: 'agent-eu', role: 'agent' });
+      assert.equal(await store.findToken('unknown'), undefined);
+      assert.equal(await store.countTokens(), 3);
+      assert.equal(await store.countTokens('agent'), 2);
+      assert.equal(await store.countTokens('admin'), 1);
+      await assert.rejects(store.createToken({ name: 'dup', role: 'admin', hash: 'h-admin' }, T0));
+    });
+  });
+}
+
+describe('sqlite store settings and multi-process writers', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'failsmall-store-proc-'));
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('uses WAL, a busy timeout, synchronous=NORMAL and foreign keys', async () => {
+    const store = await openStore({ engine: 'sqlite', path: join(dir, 'pragmas.db') });
+    try {
+      const pragma = async (name: string) => Object.values((await sql.raw(`PRAGMA ${name}`).execute(store.db)).rows[0] ?? {})[0];
+      assert.equal(String(await pragma('journal_mode')).toLowerCase(), 'wal');
+      assert.equal(await pragma('busy_timeout'), 5000);
+      assert.equal(await pragma('synchronous'), 1, 'NORMAL');
+      assert.equal(await pragma('foreign_keys'), 1);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('lets exactly one of several processes win a create and a transition on the same file', async () => {
+    const path = join(dir, 'race.db');
+    const setup = await openStore({ engine: 'sqlite', path });
+    await setup.close();
+    const storeModule = new URL('../src/store/index.ts', import.meta.url).href;
+    const go = Date.now() + 1500;
+    // Each child reads before it writes (createRollout checks for an active rollout first), so
+    // with a deferred BEGIN the losers would fail with SQLITE_BUSY instead of waiting their turn.
+    const child = (i: number) => `
+      const { openStore } = await import(${JSON.stringify(storeModule)});
+      const store = await openStore({ engine: 'sqlite', path: ${JSON.stringify(path)} });
+      const base = ${JSON.stringify(rollout())};
+      while (Date.now() < ${go}) await new Promise((r) => setTimeout(r, 1));
+      const created = await store.createRollout({ ...base, id: 'p${i}' }, [{ type: 'rollout.created', at: 1, rollout_id: 'p${i}', payload: {} }]);
+      const active = created.ok ? 'p${i}' : created.active;
+      const moved = await store.transitionRollout({ ...base, id: active, stage_index: ${i}, rev: 2 }, [{ type: 'moved', at: 2, rollout_id: active, payload: { by: ${i} } }]);
+      await store.close();
+      process.stdout.write(JSON.stringify({ created: created.ok, moved }));`;
+    const results = await Promise.all(Array.from({ length: 4 }, (_, i) => runChild(child(i))));
+    assert.equal(results.filter((r) => r.created).length, 1, 'one create wins');
+    assert.equal(results.filter((r) => r.moved).length, 1, 'one transition wins');
+    const store = await openStore({ engine: 'sqlite', path });
+    try {
+      assert.equal((await store.listRollouts()).length, 1);
+      assert.deepEqual((await store.listEvents({})).map((e) => e.type), ['rollout.created', 'moved']);
+    } finally {
+      await store.close();
+    }
+  });
+});
+
+async function runChild(script: string): Promise<{ created: boolean; moved: boolean }> {
+  const { execFile } = await import('node:child_process');
+  return new Promise((resolve, reject) => {
+    execFile(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { cwd: process.cwd() }, (err, stdout, stderr) => {
+      if (err) reject(new Error(`child failed: ${err.message}\n${stderr}`));
+      else resolve(JSON.parse(stdout) as { created: boolean; moved: boolean });
+    });
+  });
+}
+
+describe('parseStoreUrl', () => {
+  it('reads sqlite: URLs, plain paths and postgres URLs', () => {
+    assert.deepEqual(parseStoreUrl('sqlite:.failsmall/failsmall.db'), { engine: 'sqlite', path: '.failsmall/failsmall.db' });
+    assert.deepEqual(parseStoreUrl('sqlite:///var/lib/fs.db'), { engine: 'sqlite', path: '/var/lib/fs.db' });
+    assert.deepEqual(parseStoreUrl('sqlite::memory:'), { engine: 'sqlite', path: ':memory:' });
+    assert.deepEqual(parseStoreUrl('/var/lib/fs.db'), { engine: 'sqlite', path: '/var/lib/fs.db' });
+    assert.deepEqual(parseStoreUrl('data.db'), { engine: 'sqlite', path: 'data.db' });
+    assert.deepEqual(parseStoreUrl('postgres://u@db:5432/fs'), { engine: 'postgres', url: 'postgres://u@db:5432/fs' });
+    assert.deepEqual(parseStoreUrl('postgresql://u@db/fs'), { engine: 'postgres', url: 'postgresql://u@db/fs' });
+  });
+
+  it('rejects empty locations and unknown schemes', () => {
+    assert.throws(() => parseStoreUrl(''), /empty/);
+    assert.throws(() => parseStoreUrl('sqlite:'), /no path/);
+    assert.throws(() => parseStoreUrl('mysql://db/fs'), /unsupported scheme/);
+  });
+});
+
+describe('in-memory sqlite store', () => {
+  it('opens :memory: and works without a file', async () => {
+    const store = await openStore({ engine: 'sqlite', path: ':memory:' });
+    try {
+      await store.createToken({ name: 'a', role: 'admin', hash: 'h' }, T0);
+      assert.equal(await store.countTokens('admin'), 1);
+    } finally {
+      await store.close();
+    }
+  });
+});
