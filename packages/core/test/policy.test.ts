@@ -293,6 +293,11 @@ describe('parseDeclarations: errors', () => {
     assert.deepEqual(errorsAt(yaml('modules:', '  proxy: { on_load_failure: serve-stale }', '  proxy: { on_load_failure: fail-open }')), ['DUPLICATE_KEY@3:3']);
   });
 
+  it('reports duplicate keys at any depth, and a deployment: that reuses a policy name', () => {
+    assert.deepEqual(errorsAt(yaml('policies:', '  p:', '    bake: 1m', '    bake: 2m', '    stages: [{ name: s, scope: 1% }]')), ['DUPLICATE_KEY@4:5']);
+    assert.deepEqual(errorsAt(yaml('policies:', '  p: { stages: [{ name: s, scope: 1% }] }', 'deployment:', '  name: p', '  stages: [{ name: s, scope: 1% }]')), ['DUPLICATE_KEY@4:9']);
+  });
+
   it('reports an empty file, a comment-only file and an x-only file as EMPTY_DOCUMENT', () => {
     assert.deepEqual(codes(''), ['EMPTY_DOCUMENT']);
     assert.deepEqual(codes('# nothing here\n'), ['EMPTY_DOCUMENT']);
@@ -534,6 +539,6 @@ describe('examples/', () => {
       ['bot-management/load_success_rate', 'min', 0.999, 5000],
       ['proxy/error_rate', 'max', 0.01, 5000],
     ]);
-    assert.deepEqual(r.value.artifacts[0]?.validation, { max_entries: 200, max_bytes: 65536 });
+    assert.equal(r.value.artifacts[0]?.validation.max_bytes, 65536);
   });
 });

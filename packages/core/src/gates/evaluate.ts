@@ -10,6 +10,8 @@ export interface GateObservation {
   /** The same counters over the nodes outside the cohort, when any. */
   readonly baseline: MetricAggregate | null;
   readonly windowMs: number;
+  /** What was read, for the verdict's evidence; defaults to `module/metric`. */
+  readonly query?: string;
 }
 
 /**
@@ -50,7 +52,7 @@ export function evaluateGate(gate: GateSpec, stage: string, obs: GateObservation
     gate: gate.name, stage, module: gate.module, metric: gate.metric, status, value,
     direction: gate.direction, threshold: gate.threshold, samples, min_samples: gate.min_samples,
     nodes: obs.cohort.nodes, cohort_nodes: obs.cohortNodes, window_ms: obs.windowMs,
-    baseline: base.value, baseline_samples: base.samples, query: `${gate.module}/${gate.metric}`, at: now, reason,
+    baseline: base.value, baseline_samples: base.samples, query: obs.query ?? `${gate.module}/${gate.metric}`, at: now, reason,
   };
 }
 

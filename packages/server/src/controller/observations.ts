@@ -51,9 +51,14 @@ export async function observe(store: Store, state: RolloutState, now: number): P
       if (!perNode) { perNode = await store.metricsByNode(q.gate.module, q.from, q.to); byModule.set(key, perNode); }
       for (const [nodeId, agg] of perNode) addCounters(cohort.has(nodeId) ? inCohort : outside, agg);
     }
+    const fromReports = q.gate.metric === 'load_success_rate' && q.gate.module === state.module;
     observations.set(q.gate.name, {
       cohort: inCohort, cohortNodes: state.assigned.length,
-      baseline: outside.nodes > 0 ? outside : null, windowMs: q.to - q.from,
+      baseline: outside.nodes > 0 ? outside : null,
+      windowMs: fromReports ? now - state.stage_started_at : q.to - q.from,
+      query: fromReports
+        ? `latest load report per node of ${state.artifact}@${state.to_version} (baseline: @${state.from_version ?? 'none'})`
+        : `builtin ${q.gate.module}/${q.gate.metric}, agents' pushes in [now-${q.to - q.from}ms, now]`,
     });
   }
   return { fleet, loads, observations };
