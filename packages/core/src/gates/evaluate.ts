@@ -56,8 +56,7 @@ export function evaluateGate(gate: GateSpec, stage: string, obs: GateObservation
   };
 }
 
+/** Four significant digits: enough to compare with a threshold such as 0.999, short enough to read. */
 function formatValue(v: number): string {
-  if (Number.isInteger(v)) return String(v);
-  if (Math.abs(v) >= 100) return v.toFixed(1);
-  return v.toFixed(Math.abs(v) < 0.01 ? 5 : 3).replace(/0+$/, '').replace(/\.$/, '');
+  return Number.isInteger(v) ? String(v) : String(Number(v.toPrecision(4)));
 }
