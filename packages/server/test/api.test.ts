@@ -1,0 +1,290 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { Agent } from '@failsmall/agent';
+import { join } from 'node:path';
+import { call, DECLARATIONS, freshPostgres, testServer, waitFor } from './fixtures.ts';
+
+type Server = Awaited<ReturnType<typeof testServer>>;
+
+async function agentToken(s: Server): Promise<string> {
+  const r = await call(s.url, 'POST', '/v1/tokens', { token: s.admin, json: { name: 'fleet', role: 'agent' } });
+  assert.equal(r.status, 201);
+  return r.body.token as string;
+}
+
+async function register(s: Server, token: string, n: number): Promise<void> {
+  for (let i = 0; i < n; i++) {
+    const r = await call(s.url, 'POST', '/v1/nodes/register', { token, json: { id: `n${i}`, labels: { tier: i % 2 ? 'free' : 'pro' }, modules: ['bot-management'] } });
+    assert.equal(r.status, 200);
+  }
+}
+
+describe('API: authentication', () => {
+  let s: Server;
+  before(async () => { s = await testServer(); });
+  after(async () => { await s.cleanup(); });
+
+  it('refuses a mutating call without a token, with an unknown token, and an agent token on an admin call', async () => {
+    const none = await call(s.url, 'POST', '/v1/apply', { json: { text: DECLARATIONS } });
+    assert.equal(none.status, 401);
+    assert.equal(none.body.error.code, 'UNAUTHENTICATED');
+    assert.ok(none.body.error.hint);
+    const wrong = await call(s.url, 'POST', '/v1/apply', { token: 'fs_admin_nope', json: { text: DECLARATIONS } });
+    assert.equal(wrong.status, 401);
+    const agent = await agentToken(s);
+    const forbidden = await call(s.url, 'POST', '/v1/apply', { token: agent, json: { text: DECLARATIONS } });
+    assert.equal(forbidden.status, 403);
+    assert.equal(forbidden.body.error.code, 'FORBIDDEN');
+    assert.deepEqual((await call(s.url, 'GET', '/v1/policies')).body.policies, [], 'nothing was applied');
+  });
+
+  it('stores only the token hash', async () => {
+    const rows = await s.store.countTokens();
+    assert.ok(rows >= 1);
+    const found = await s.store.findToken(s.admin);
+    assert.equal(found, undefined, 'the raw token is not a key in the store');
+  });
+});
+
+describe('API: declarations', () => {
+  let s: Server;
+  before(async () => { s = await testServer(); });
+  after(async () => { await s.cleanup(); });
+
+  it('reports every policy error with file, line and column, and changes nothing', async () => {
+    const bad = DECLARATIONS.replace('window: 2s', 'window: 2 seconds').replace('scope: 10% nodes', 'scope: ten percent');
+    const r = await call(s.url, 'POST', '/v1/apply', { token: s.admin, json: { text: bad, file: 'fleet.yaml' } });
+    assert.equal(r.status, 400);
+    const errors = r.body.error.details.errors as { code: string; file: string; line: number; col: number }[];
+    assert.deepEqual(errors.map((e) => e.code).sort(), ['BAD_DURATION', 'BAD_SCOPE']);
+    assert.ok(errors.every((e) => e.file === 'fleet.yaml' && e.line > 0 && e.col > 0));
+    assert.deepEqual((await call(s.url, 'GET', '/v1/policies')).body.policies, []);
+  });
+
+  it('is idempotent, and versions each change', async () => {
+    const first = await call(s.url, 'POST', '/v1/apply', { token: s.admin, json: { text: DECLARATIONS } });
+    assert.equal(first.status, 200);
+    assert.ok(first.body.changes.every((c: { change: string }) => c.change === 'created'));
+    const again = await call(s.url, 'POST', '/v1/apply', { token: s.admin, json: { text: DECLARATIONS } });
+    assert.ok(again.body.changes.every((c: { change: string }) => c.change === 'unchanged'));
+    const edited = await call(s.url, 'POST', '/v1/apply', { token: s.admin, json: { text: DECLARATIONS.replace('bake: 400ms', 'bake: 500ms') } });
+    const quick = edited.body.changes.find((c: { name: string }) => c.name === 'quick');
+    assert.deepEqual([quick.change, quick.version], ['updated', 2]);
+    const history = await call(s.url, 'GET', '/v1/policies/quick');
+    assert.deepEqual(history.body.history.map((h: { version: number }) => h.version), [1, 2]);
+  });
+
+  it('refuses an oversized body with 413 and a bad JSON body with 400', async () => {
+    const huge = await call(s.url, 'POST', '/v1/apply', { token: s.admin, json: { text: 'x'.repeat(3 * 1024 * 1024) } });
+    assert.equal(huge.status, 413);
+    assert.equal(huge.body.error.code, 'PAYLOAD_TOO_LARGE');
+    const broken = await call(s.url, 'POST', '/v1/apply', { token: s.admin, body: '{"text": ', type: 'application/json' });
+    assert.equal(broken.status, 400);
+    assert.equal(broken.body.error.code, 'BAD_JSON');
+    const wrongShape = await call(s.url, 'POST', '/v1/apply', { token: s.admin, json: { text: 42 } });
+    assert.equal(wrongShape.status, 400);
+    assert.equal(wrongShape.body.error.code, 'BAD_REQUEST');
+  });
+});
+
+describe('API: artifact versions', () => {
+  let s: Server;
+  before(async () => {
+    s = await testServer({ maxArtifactBytes: 100_000 });
+    await call(s.url, 'POST', '/v1/apply', { token: s.admin, json: { text: DECLARATIONS } });
+  });
+  after(async () => { await s.cleanup(); });
+
+  const features = (n: number) => Buffer.from(JSON.stringify(Array.from({ length: n }, (_, i) => `f${i}`)));
+
+  it('stores a version content-addressed, and pushing it again is a no-op', async () => {
+    const r = await call(s.url, 'POST', '/v1/artifacts/features/versions?version=v1', { token: s.admin, body: features(60) });
+    assert.equal(r.status, 201);
+    assert.equal(r.body.version.sha256.length, 64);
+    const again = await call(s.url, 'POST', '/v1/artifacts/features/versions?version=v1', { token: s.admin, body: features(60) });
+    assert.equal(again.status, 200);
+    assert.equal(again.body.created, false);
+    const content = await fetch(`${s.url}/v1/artifacts/features/versions/v1/content`);
+    assert.deepEqual(Buffer.from(await content.arrayBuffer()), features(60));
+    const unlabelled = await call(s.url, 'POST', '/v1/artifacts/features/versions', { token: s.admin, body: features(61) });
+    assert.match(unlabelled.body.version.version, /^[0-9a-f]{12}$/, 'the default label is the sha256 prefix');
+  });
+
+  it('refuses a version over its declared limits unless forced, and a changed version under an old label', async () => {
+    const over = await call(s.url, 'POST', '/v1/artifacts/features/versions?version=v2', { token: s.admin, body: features(240) });
+    assert.equal(over.status, 422);
+    assert.equal(over.body.error.code, 'VALIDATION_FAILED');
+    assert.match(over.body.error.message, /240 entries > max_entries 200/);
+    assert.equal((await call(s.url, 'GET', '/v1/artifacts/features')).body.versions.some((v: { version: string }) => v.version === 'v2'), false);
+    const forced = await call(s.url, 'POST', '/v1/artifacts/features/versions?version=v2&force=true', { token: s.admin, body: features(240) });
+    assert.equal(forced.status, 201);
+    assert.equal(forced.body.version.forced, true);
+    const conflict = await call(s.url, 'POST', '/v1/artifacts/features/versions?version=v1', { token: s.admin, body: features(59) });
+    assert.equal(conflict.status, 409);
+    assert.equal(conflict.body.error.code, 'VERSION_CONFLICT');
+  });
+
+  it('refuses an upload over the size limit with 413, an unknown artifact with 404, a bad label with 400', async () => {
+    const big = await call(s.url, 'POST', '/v1/artifacts/features/versions?version=big', { token: s.admin, body: Buffer.alloc(200_000, 65) });
+    assert.equal(big.status, 413);
+    const unknown = await call(s.url, 'POST', '/v1/artifacts/nope/versions', { token: s.admin, body: features(1) });
+    assert.equal(unknown.status, 404);
+    const label = await call(s.url, 'POST', '/v1/artifacts/features/versions?version=../../etc', { token: s.admin, body: features(1) });
+    assert.equal(label.status, 400);
+    const asJson = await call(s.url, 'POST', '/v1/artifacts/features/versions', { token: s.admin, json: ['a'] });
+    assert.equal(asJson.status, 415);
+  });
+});
+
+describe('API: rollouts', () => {
+  let s: Server;
+  let agent: string;
+  before(async () => {
+    s = await testServer();
+    agent = await agentToken(s);
+    await call(s.url, 'POST', '/v1/apply', { token: s.admin, json: { text: DECLARATIONS } });
+    await call(s.url, 'POST', '/v1/artifacts/features/versions?version=v1', { token: s.admin, body: '["a"]' });
+  });
+  after(async () => { await s.cleanup(); });
+
+  it('refuses to start with no registered node', async () => {
+    const r = await call(s.url, 'POST', '/v1/rollouts', { token: s.admin, json: { artifact: 'features', version: 'v1' } });
+    assert.equal(r.status, 409);
+    assert.equal(r.body.error.code, 'EMPTY_COHORT');
+    assert.deepEqual((await call(s.url, 'GET', '/v1/rollouts')).body.rollouts, []);
+  });
+
+  it('404s unknown rollouts, artifacts and versions', async () => {
+    for (const path of ['/v1/rollouts/r-nope', '/v1/rollouts/r-nope/events']) {
+      const r = await call(s.url, 'GET', path);
+      assert.equal(r.status, 404, path);
+      assert.equal(r.body.error.code, 'NOT_FOUND');
+    }
+    assert.equal((await call(s.url, 'POST', '/v1/rollouts/r-nope/pause', { token: s.admin, json: {} })).status, 404);
+    assert.equal((await call(s.url, 'POST', '/v1/rollouts', { token: s.admin, json: { artifact: 'features', version: 'v9' } })).status, 404);
+    assert.equal((await call(s.url, 'POST', '/v1/rollouts', { token: s.admin, json: { artifact: 'nope', version: 'v1' } })).status, 404);
+  });
+
+  it('refuses a second rollout on an artifact that has one running, naming it', async () => {
+    await register(s, agent, 4);
+    const first = await call(s.url, 'POST', '/v1/rollouts', { token: s.admin, json: { artifact: 'features', version: 'v1', policy: 'held' } });
+    assert.equal(first.status, 201);
+    const id = first.body.rollout.id as string;
+    const second = await call(s.url, 'POST', '/v1/rollouts', { token: s.admin, json: { artifact: 'features', version: 'v1' } });
+    assert.equal(second.status, 409);
+    assert.equal(second.body.error.code, 'ROLLOUT_ACTIVE');
+    assert.match(second.body.error.message, new RegExp(id));
+    const aborted = await call(s.url, 'POST', `/v1/rollouts/${id}/abort`, { token: s.admin, json: { reason: 'test' } });
+    assert.equal(aborted.status, 200);
+    assert.equal(aborted.body.rollout.status, 'rolling_back');
+    // the four nodes never loaded anything: with no previous version they confirm at once
+    const done = await waitFor('the abort to finish', async () => {
+      const r = await call(s.url, 'GET', `/v1/rollouts/${id}`);
+      return r.body.rollout.status === 'aborted' ? r.body.rollout : undefined;
+    });
+    assert.equal(done.outcome.reason, 'aborted by admin: test');
+    const twice = await call(s.url, 'POST', `/v1/rollouts/${id}/abort`, { token: s.admin, json: {} });
+    assert.equal(twice.status, 409);
+    assert.equal(twice.body.error.code, 'ROLLOUT_FINISHED');
+  });
+
+  it('long-polls desired state with an ETag: 304 when nothing changes, the new version as soon as it does', async () => {
+    const first = await fetch(`${s.url}/v1/nodes/n0/desired`);
+    const etag = first.headers.get('etag');
+    assert.ok(etag);
+    const body = await first.json() as { artifacts: { artifact: string; version: string | null }[] };
+    assert.equal(body.artifacts[0]?.version, null);
+    const quiet = await fetch(`${s.url}/v1/nodes/n0/desired?wait=200`, { headers: { 'if-none-match': etag } });
+    assert.equal(quiet.status, 304);
+    const held = fetch(`${s.url}/v1/nodes/n0/desired?wait=20000`, { headers: { 'if-none-match': etag } });
+    const start = await call(s.url, 'POST', '/v1/rollouts', { token: s.admin, json: { artifact: 'features', version: 'v1', policy: 'held' } });
+    assert.equal(start.status, 201);
+    const assigned: string[] = start.body.rollout.assigned;
+    // n0 may or may not be the canary; poll a canary node instead when it is not
+    const res = assigned.includes('n0') ? await held : await fetch(`${s.url}/v1/nodes/${assigned[0]}/desired?wait=20000`, { headers: { 'if-none-match': etag } });
+    assert.equal(res.status, 200);
+    const desired = await res.json() as { artifacts: { version: string | null; sha256: string | null }[] };
+    assert.equal(desired.artifacts[0]?.version, 'v1');
+    assert.equal(desired.artifacts[0]?.sha256?.length, 64);
+    await call(s.url, 'POST', `/v1/rollouts/${start.body.rollout.id}/abort`, { token: s.admin, json: {} });
+    if (!assigned.includes('n0')) await held.catch(() => undefined);
+  });
+
+  it('validates agent reports and metric pushes', async () => {
+    const badLoad = await call(s.url, 'POST', '/v1/nodes/n1/loads', { token: agent, json: { artifact: 'features', ok: 'yes' } });
+    assert.equal(badLoad.status, 400);
+    const impossible = await call(s.url, 'POST', '/v1/nodes/n1/metrics', { token: agent, json: { modules: { proxy: { requests: 1, errors: 5 } } } });
+    assert.equal(impossible.status, 400);
+    assert.match(impossible.body.error.message, /errors cannot exceed requests/);
+    const unknownNode = await call(s.url, 'POST', '/v1/nodes/ghost/metrics', { token: agent, json: { modules: { proxy: { requests: 1 } } } });
+    assert.equal(unknownNode.status, 404);
+    const badId = await call(s.url, 'POST', '/v1/nodes/register', { token: agent, json: { id: '../etc', labels: {} } });
+    assert.equal(badId.status, 400);
+  });
+
+  it('serves Prometheus metrics about itself', async () => {
+    const res = await fetch(`${s.url}/metrics`);
+    const text = await res.text();
+    assert.match(text, /failsmall_rollouts\{status="aborted",artifact="features"\} \d/);
+    assert.match(text, /failsmall_nodes 4/);
+  });
+
+  it('records state-changing API calls in the append-only event log', async () => {
+    const events = (await call(s.url, 'GET', '/v1/events?limit=5000')).body.events as { type: string; payload: Record<string, unknown> }[];
+    const types = new Set(events.map((e) => e.type));
+    for (const t of ['declarations.applied', 'artifact.version_pushed', 'token.created', 'node.registered', 'rollout.started', 'rollout.aborted']) assert.ok(types.has(t), `missing ${t}`);
+  });
+});
+
+for (const engine of ['sqlite', 'postgres'] as const) {
+  describe(`a rollout end to end over HTTP with real agents (${engine} store)`, () => {
+    let s: Server;
+    let pgdb: Awaited<ReturnType<typeof freshPostgres>> | undefined;
+    const agents: Agent[] = [];
+    before(async () => {
+      if (engine === 'postgres') pgdb = await freshPostgres();
+      s = await testServer(pgdb ? { store: pgdb.url } : {});
+    });
+    after(async () => {
+      await Promise.all(agents.map((a) => a.stop()));
+      await s.cleanup();
+      await pgdb?.drop();
+    });
+
+    it('completes a good version and rolls back a bad one at the canary, leaving every node on the good one', async () => {
+      const token = await agentToken(s);
+      await call(s.url, 'POST', '/v1/apply', { token: s.admin, json: { text: DECLARATIONS } });
+      for (let i = 0; i < 10; i++) {
+        agents.push(new Agent({
+          server: s.url, token, nodeId: `node-${i}`, labels: { i: String(i) }, modules: ['bot-management'],
+          dir: join(s.dir, `agent-${i}`), metricsIntervalMs: 200, pollWaitMs: 5000,
+          callbacks: { 'bot-management': (_path, req) => { if (req.content?.includes('BAD')) throw new Error('module refused BAD'); } },
+        }));
+      }
+      await Promise.all(agents.map((a) => a.start()));
+      await waitFor('10 nodes', async () => (await call(s.url, 'GET', '/v1/nodes')).body.nodes.length === 10);
+      await call(s.url, 'POST', '/v1/artifacts/features/versions?version=v1', { token: s.admin, body: '["good"]' });
+      await call(s.url, 'POST', '/v1/artifacts/features/versions?version=v2', { token: s.admin, body: '["BAD"]' });
+
+      const finish = async (version: string) => {
+        const r = await call(s.url, 'POST', '/v1/rollouts', { token: s.admin, json: { artifact: 'features', version } });
+        assert.equal(r.status, 201);
+        return waitFor(`rollout of ${version} to finish`, async () => {
+          const st = await call(s.url, 'GET', `/v1/rollouts/${r.body.rollout.id}`);
+          return ['completed', 'rolled_back', 'aborted', 'paused'].includes(st.body.rollout.status) ? st.body.rollout : undefined;
+        }, 30_000);
+      };
+      const good = await finish('v1');
+      assert.equal(good.status, 'completed');
+      assert.deepEqual(agents.map((a) => a.serving().features), new Array(10).fill('v1'));
+      const bad = await finish('v2');
+      assert.equal(bad.status, 'rolled_back');
+      assert.equal(bad.outcome.stage, 'canary');
+      assert.equal(bad.outcome.verdict.gate, 'bot-management/load_success_rate');
+      assert.equal(bad.assigned.length, 1, '10% of 10 nodes is one canary');
+      assert.deepEqual(agents.map((a) => a.serving().features), new Array(10).fill('v1'));
+      const artifact = await call(s.url, 'GET', '/v1/artifacts/features');
+      assert.equal(artifact.body.artifact.current_version, 'v1');
+    });
+  });
+}
