@@ -37,6 +37,7 @@ interface DesiredArtifact {
   module: string;
   version: string | null;
   sha256: string | null;
+  validation?: { max_bytes?: number; max_entries?: number };
 }
 
 interface Serving {
@@ -175,7 +176,7 @@ export class Agent {
         }
         content = fetched.content;
       }
-      const result = await this.#loader.load({ artifact: d.artifact, module: d.module, version: d.version, sha256: d.sha256, content });
+      const result = await this.#loader.load({ artifact: d.artifact, module: d.module, version: d.version, sha256: d.sha256, content, ...(d.validation ? { validation: d.validation } : {}) });
       if (d.version !== null) this.meter(d.module).load(result.ok);
       if (result.ok) {
         this.#serving.set(d.artifact, { version: d.version, sha256: d.sha256 });

@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import { checkLimits, type ArtifactValidation } from '@failsmall/core';
 import { readIfExists, writeAtomic } from './files.ts';
 
 /** What the agent is asked to put in place: one version of one artifact. */
@@ -12,6 +13,8 @@ export interface LoadRequest {
   readonly sha256: string | null;
   /** null when version is null (the artifact is to be removed). */
   readonly content: Buffer | null;
+  /** The artifact's declared limits, checked again on the node. */
+  readonly validation?: ArtifactValidation;
 }
 
 export type LoadResult =
@@ -59,6 +62,8 @@ export class FileLoader implements Loader {
       if (req.sha256 === null || sha !== req.sha256) {
         return { ok: false, stage: 'verify', error: `sha256 mismatch: got ${sha.slice(0, 12)}…, expected ${req.sha256?.slice(0, 12) ?? 'none'}…` };
       }
+      const problems = checkLimits(req.content, req.validation ?? {});
+      if (problems.length > 0) return { ok: false, stage: 'validate', error: problems.map((p) => p.message).join('; ') };
     }
     const previous = await readIfExists(path);
     if (req.content === null) await rm(path, { force: true });

@@ -113,3 +113,18 @@ describe('the agent against a real control plane', () => {
     }
   });
 });
+
+describe('the basic file loader checks declared limits again', () => {
+  it('refuses a version over max_entries at the validate stage, before writing anything', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'failsmall-loader-'));
+    try {
+      writeFileSync(join(dir, 'features'), '["kept"]');
+      const content = Buffer.from(JSON.stringify(Array.from({ length: 240 }, (_, i) => i)));
+      const r = await new FileLoader({ dir, reload: {}, reloadTimeoutMs: 1000 }).load({ artifact: 'features', module: 'm', version: 'v2', sha256: sha(content), content, validation: { max_entries: 200 } });
+      assert.ok(!r.ok && r.stage === 'validate' && /240 entries > max_entries 200/.test(r.error));
+      assert.equal(readFileSync(join(dir, 'features'), 'utf8'), '["kept"]');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

@@ -285,6 +285,19 @@ for (const engine of ['sqlite', 'postgres'] as const) {
       assert.deepEqual(agents.map((a) => a.serving().features), new Array(10).fill('v1'));
       const artifact = await call(s.url, 'GET', '/v1/artifacts/features');
       assert.equal(artifact.body.artifact.current_version, 'v1');
+
+      // a version forced past the declared limits at push is refused again by the agents
+      const oversized = JSON.stringify(Array.from({ length: 240 }, (_, i) => `f${i}`));
+      const forced = await call(s.url, 'POST', '/v1/artifacts/features/versions?version=v3&force=true', { token: s.admin, body: oversized });
+      assert.equal(forced.status, 201);
+      const refused = await finish('v3');
+      assert.equal(refused.status, 'rolled_back');
+      const canary = refused.assigned[0] as string;
+      const nodes = (await call(s.url, 'GET', '/v1/nodes')).body.nodes as { id: string; loads: { version: string; ok: boolean; error: string }[] }[];
+      const load = nodes.find((n) => n.id === canary)?.loads[0];
+      assert.equal(load?.ok, false);
+      assert.match(load?.error ?? '', /^validate: 240 entries > max_entries 200/);
+      assert.deepEqual(agents.map((a) => a.serving().features), new Array(10).fill('v1'));
     });
   });
 }

@@ -11,6 +11,8 @@ export interface DesiredArtifact {
   readonly version: string | null;
   readonly sha256: string | null;
   readonly rollout: string | null;
+  /** The declared limits, so the agent checks them again before apply: a generated file is user input. */
+  readonly validation: { readonly max_bytes?: number; readonly max_entries?: number };
 }
 
 export interface DesiredState {
@@ -79,10 +81,14 @@ export class DesiredHub {
         artifact: a.name, kind: a.kind, module: a.module, version,
         sha256: version === null ? null : (this.#sha.get(`${a.name}@${version}`) ?? null),
         rollout: running && version === running.state.to_version ? running.state.id : null,
+        validation: {
+          ...(a.validation.max_bytes !== undefined ? { max_bytes: a.validation.max_bytes } : {}),
+          ...(a.validation.max_entries !== undefined ? { max_entries: a.validation.max_entries } : {}),
+        },
       });
     }
     const desired: DesiredState = { node: node.id, artifacts };
-    const etag = `"${createHash('sha256').update(JSON.stringify(artifacts.map((x) => [x.artifact, x.version, x.sha256]))).digest('hex').slice(0, 20)}"`;
+    const etag = `"${createHash('sha256').update(JSON.stringify(artifacts.map((x) => [x.artifact, x.version, x.sha256, x.validation]))).digest('hex').slice(0, 20)}"`;
     return { desired, etag };
   }
 
