@@ -58,7 +58,8 @@ export function narrate(e: EventRecord): string[] {
 export function gateLine(v: Verdict): string {
   const op = v.status === 'fail' ? (v.direction === 'min' ? '<' : '>') : v.direction === 'min' ? '>=' : '<=';
   const value = v.value === null ? 'no data' : round(v.value);
-  return `${v.gate}: ${value} ${op} ${round(v.threshold)} over ${formatDuration(v.window_ms)}, ${v.samples} samples from ${v.nodes}/${v.cohort_nodes} nodes, baseline ${v.baseline === null ? 'none' : round(v.baseline)}`;
+  const over = v.basis === 'latest-report' ? 'in the latest load reports' : `over ${formatDuration(v.window_ms)}`;
+  return `${v.gate}: ${value} ${op} ${round(v.threshold)} ${over}, ${v.samples} samples from ${v.nodes}/${v.cohort_nodes} nodes, baseline ${v.baseline === null ? 'none' : round(v.baseline)}`;
 }
 
 function round(x: number): string {

@@ -12,6 +12,8 @@ export interface GateObservation {
   readonly windowMs: number;
   /** What was read, for the verdict's evidence; defaults to `module/metric`. */
   readonly query?: string;
+  /** `window` (default): counters over the window; `latest-report`: each node's latest load report. */
+  readonly basis?: 'window' | 'latest-report';
 }
 
 /**
@@ -28,7 +30,10 @@ export function evaluateGate(gate: GateSpec, stage: string, obs: GateObservation
   const neededNodes = Math.max(1, Math.ceil(gate.min_coverage * obs.cohortNodes - 1e-9));
   const op = gate.direction === 'min' ? '>=' : '<=';
   const fmt = (v: number | null) => (v === null ? 'no data' : formatValue(v));
-  const evidence = `over ${formatDuration(obs.windowMs)}, ${samples} samples from ${obs.cohort.nodes}/${obs.cohortNodes} nodes (baseline ${fmt(base.value)})`;
+  const basis = obs.basis ?? 'window';
+  const evidence = basis === 'latest-report'
+    ? `from the latest load reports of ${obs.cohort.nodes}/${obs.cohortNodes} nodes (baseline ${fmt(base.value)} over ${base.samples} nodes)`
+    : `over ${formatDuration(obs.windowMs)}, ${samples} samples from ${obs.cohort.nodes}/${obs.cohortNodes} nodes (baseline ${fmt(base.value)})`;
   const head = `gate ${gate.name} on stage ${stage}`;
 
   let status: Verdict['status'];
@@ -52,7 +57,7 @@ export function evaluateGate(gate: GateSpec, stage: string, obs: GateObservation
     gate: gate.name, stage, module: gate.module, metric: gate.metric, status, value,
     direction: gate.direction, threshold: gate.threshold, samples, min_samples: gate.min_samples,
     nodes: obs.cohort.nodes, cohort_nodes: obs.cohortNodes, window_ms: obs.windowMs,
-    baseline: base.value, baseline_samples: base.samples, query: obs.query ?? `${gate.module}/${gate.metric}`, at: now, reason,
+    baseline: base.value, baseline_samples: base.samples, basis, query: obs.query ?? `${gate.module}/${gate.metric}`, at: now, reason,
   };
 }
 

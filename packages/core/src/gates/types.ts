@@ -43,6 +43,8 @@ export interface Verdict {
   readonly baseline_samples: number;
   /** The metric or query evaluated. */
   readonly query: string;
+  /** `window`: counters over window_ms; `latest-report`: each cohort node's latest load report. */
+  readonly basis: 'window' | 'latest-report';
   readonly at: number;
   /** One sentence a human can read. */
   readonly reason: string;

@@ -56,6 +56,7 @@ export async function observe(store: Store, state: RolloutState, now: number): P
       cohort: inCohort, cohortNodes: state.assigned.length,
       baseline: outside.nodes > 0 ? outside : null,
       windowMs: fromReports ? now - state.stage_started_at : q.to - q.from,
+      basis: fromReports ? 'latest-report' : 'window',
       query: fromReports
         ? `latest load report per node of ${state.artifact}@${state.to_version} (baseline: @${state.from_version ?? 'none'})`
         : `builtin ${q.gate.module}/${q.gate.metric}, agents' pushes in [now-${q.to - q.from}ms, now]`,
