@@ -18,7 +18,21 @@ import { tokenCreate } from './commands/token.ts';
  * run it in process.
  */
 export async function main(argv: readonly string[]): Promise<number> {
-  let code: number = EXIT.OK;
+  const result = { code: EXIT.OK as number };
+  const program = buildProgram(result);
+  try {
+    await program.parseAsync([...argv]);
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      return err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.exitCode === 0 ? EXIT.OK : EXIT.USAGE;
+    }
+    return reportError(err, argv.includes('--json'));
+  }
+  return result.code;
+}
+
+/** The command tree; each action stores its exit code in `result`. */
+export function buildProgram(result: { code: number }): Command {
   const program = new Command('failsmall')
     .description('make every production change fail small: staged, health-gated rollouts with automatic rollback')
     .exitOverride()
@@ -34,9 +48,9 @@ export async function main(argv: readonly string[]): Promise<number> {
       const opts = cmd.optsWithGlobals() as Record<string, unknown>;
       const positional = args.slice(0, -2).map((a) => a as string);
       try {
-        code = await fn(opts, ...positional);
+        result.code = await fn(opts, ...positional);
       } catch (err) {
-        code = reportError(err, opts.json === true);
+        result.code = reportError(err, opts.json === true);
       }
     };
 
@@ -118,14 +132,5 @@ export async function main(argv: readonly string[]): Promise<number> {
     .addOption(json())
     .action(run((o) => demo(o as never, makeOut(o.json === true))));
 
-  try {
-    await program.parseAsync([...argv]);
-  } catch (err) {
-    if (err instanceof CommanderError) {
-      return err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.exitCode === 0 ? EXIT.OK : EXIT.USAGE;
-    }
-    return reportError(err, argv.includes('--json'));
-  }
-  return code;
+  return program;
 }
-
