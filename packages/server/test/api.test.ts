@@ -74,6 +74,19 @@ describe('API: declarations', () => {
     assert.deepEqual(history.body.history.map((h: { version: number }) => h.version), [1, 2]);
   });
 
+  it('refuses hostile YAML (an alias bomb, unknown keys) with a clear error and changes nothing', async () => {
+    const bomb = ['x-a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol","lol"]'];
+    for (const [i, n] of ['b', 'c', 'd', 'e', 'f', 'g', 'h', 'i'].entries()) bomb.push(`x-${n}: &${n} [${new Array(10).fill(`*${i === 0 ? 'a' : ['b', 'c', 'd', 'e', 'f', 'g', 'h'][i - 1]}`).join(',')}]`);
+    bomb.push('modules: { m: { on_load_failure: serve-stale } }');
+    const r = await call(s.url, 'POST', '/v1/apply', { token: s.admin, json: { text: bomb.join('\n'), file: 'bomb.yaml' } });
+    assert.equal(r.status, 400);
+    assert.equal(r.body.error.code, 'ALIAS_BOMB');
+    const unknown = await call(s.url, 'POST', '/v1/apply', { token: s.admin, json: { text: 'modules:\n  m: { on_load_failure: serve-stale, on_load_falure: x }\n', file: 'typo.yaml' } });
+    assert.equal(unknown.status, 400);
+    assert.equal(unknown.body.error.code, 'UNKNOWN_KEY');
+    assert.deepEqual((await call(s.url, 'GET', '/v1/modules')).body.modules.map((m: { name: string }) => m.name).filter((n: string) => n === 'm'), []);
+  });
+
   it('refuses an oversized body with 413 and a bad JSON body with 400', async () => {
     const huge = await call(s.url, 'POST', '/v1/apply', { token: s.admin, json: { text: 'x'.repeat(3 * 1024 * 1024) } });
     assert.equal(huge.status, 413);
