@@ -79,6 +79,7 @@ export class Agent {
   #metricsTimer: NodeJS.Timeout | undefined;
   #loop: Promise<void> | undefined;
   #lastContact = 0;
+  #wake: (() => void) | undefined;
 
   constructor(opts: AgentOptions) {
     this.#o = opts;
@@ -120,7 +121,18 @@ export class Agent {
     this.#stopped = true;
     if (this.#metricsTimer) clearTimeout(this.#metricsTimer);
     this.#abort?.abort();
+    this.#wake?.();
     await this.#loop;
+  }
+
+  /** A backoff sleep that stop() cuts short. */
+  #sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, ms);
+      const self = this;
+      function done() { clearTimeout(timer); self.#wake = undefined; resolve(); }
+      this.#wake = done;
+    });
   }
 
   async #run(): Promise<void> {
@@ -135,7 +147,7 @@ export class Agent {
         if (this.#stopped) break;
         const wait = this.#backoff.next();
         this.#log.warn(`control plane unreachable (${errorText(err)}); keeping what is served, retrying in ${wait} ms`);
-        await sleep(wait);
+        await this.#sleep(wait);
       }
     }
   }
@@ -258,10 +270,6 @@ export class Agent {
   async #saveState(): Promise<void> {
     await writeAtomic(join(this.#o.dir, '.failsmall-agent.json'), JSON.stringify({ node: this.#o.nodeId, serving: Object.fromEntries(this.#serving) }, null, 2));
   }
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
 }
 
 function errorText(err: unknown): string {

@@ -52,6 +52,28 @@ describe('gate verdicts explain themselves', () => {
   });
 });
 
+describe('a load gate fails as soon as the silent nodes cannot save it', () => {
+  const g = gate({ name: 'bm/load_success_rate', metric: 'load_success_rate', direction: 'min', threshold: 0.999, min_samples: 1 });
+  const reports = (attempted: number, succeeded: number) => ({ ...emptyAggregate(), loads_attempted: attempted, loads_succeeded: succeeded, nodes: attempted });
+
+  it('fails with 1 refusal of 2 canary nodes while the other is silent', () => {
+    const v = evaluateGate(g, 'canary', { cohort: reports(1, 0), cohortNodes: 2, baseline: null, windowMs: 1, basis: 'latest-report' }, 1);
+    assert.equal(v.status, 'fail');
+    assert.match(v.reason, /cannot pass even if the 1 silent nodes all load fine/);
+  });
+
+  it('stays inconclusive while the silent nodes could still make it pass', () => {
+    const lenient = { ...g, threshold: 0.5 };
+    const v = evaluateGate(lenient, 'canary', { cohort: reports(1, 0), cohortNodes: 4, baseline: null, windowMs: 1, basis: 'latest-report' }, 1);
+    assert.equal(v.status, 'inconclusive', '(0 + 3) / 4 = 0.75 ≥ 0.5 is still possible');
+  });
+
+  it('does not guess for windowed request metrics, whose silent nodes have unknown sample counts', () => {
+    const v = evaluateGate(gate(), 'canary', { cohort: agg(1000, 500, 1), cohortNodes: 2, baseline: null, windowMs: 1 }, 1);
+    assert.equal(v.status, 'inconclusive');
+  });
+});
+
 describe('metric values', () => {
   it('histogram quantiles interpolate inside the bucket, as Prometheus histogram_quantile does', () => {
     // 100 samples: 50 in (10,25], 50 in (25,50]. Reference (by hand, Prometheus' linear rule):

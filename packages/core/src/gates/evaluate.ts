@@ -44,6 +44,12 @@ export function evaluateGate(gate: GateSpec, stage: string, obs: GateObservation
   } else if (samples < gate.min_samples) {
     status = 'inconclusive';
     reason = `${head} is inconclusive: ${samples} samples < min_samples ${gate.min_samples} (value ${fmt(value)}) ${evidence}`;
+  } else if (obs.cohort.nodes < neededNodes && certainFailure(gate, obs)) {
+    // One load per node: even if every silent node loads fine, the gate cannot pass. Waiting
+    // for them would only keep a bad version on the canary longer.
+    status = 'fail';
+    const silent = obs.cohortNodes - obs.cohort.nodes;
+    reason = `${head} failed: ${fmt(value)} ${gate.direction === 'min' ? '<' : '>'} ${formatValue(gate.threshold)} ${evidence}; it cannot pass even if the ${silent} silent nodes all load fine`;
   } else if (obs.cohort.nodes < neededNodes) {
     status = 'inconclusive';
     reason = `${head} is inconclusive: only ${obs.cohort.nodes}/${obs.cohortNodes} cohort nodes reported, ${neededNodes} needed (value ${fmt(value)}) ${evidence}`;
@@ -59,6 +65,15 @@ export function evaluateGate(gate: GateSpec, stage: string, obs: GateObservation
     nodes: obs.cohort.nodes, cohort_nodes: obs.cohortNodes, window_ms: obs.windowMs,
     baseline: base.value, baseline_samples: base.samples, basis, query: obs.query ?? `${gate.module}/${gate.metric}`, at: now, reason,
   };
+}
+
+/** For per-node load reports: the best value the silent nodes could still bring about, and whether it fails. */
+function certainFailure(gate: GateSpec, obs: GateObservation): boolean {
+  if (obs.basis !== 'latest-report' || gate.metric !== 'load_success_rate') return false;
+  const silent = Math.max(0, obs.cohortNodes - obs.cohort.nodes);
+  const attempted = obs.cohort.loads_attempted + silent;
+  const best = (obs.cohort.loads_succeeded + silent) / attempted;
+  return gate.direction === 'min' ? best < gate.threshold : obs.cohort.loads_succeeded / attempted > gate.threshold;
 }
 
 /** Four significant digits: enough to compare with a threshold such as 0.999, short enough to read. */
