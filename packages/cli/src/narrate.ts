@@ -54,12 +54,16 @@ export function narrate(e: EventRecord): string[] {
   }
 }
 
-/** "load_success_rate 0 < 0.999 (1 samples, 1/1 nodes, baseline 1)" */
+/** "load_success_rate: 0 < 0.999 in the latest load reports, 1 samples from 1/1 nodes, baseline 1" */
 export function gateLine(v: Verdict): string {
-  const op = v.status === 'fail' ? (v.direction === 'min' ? '<' : '>') : v.direction === 'min' ? '>=' : '<=';
-  const value = v.value === null ? 'no data' : round(v.value);
   const over = v.basis === 'latest-report' ? 'in the latest load reports' : `over ${formatDuration(v.window_ms)}`;
-  return `${v.gate}: ${value} ${op} ${round(v.threshold)} ${over}, ${v.samples} samples from ${v.nodes}/${v.cohort_nodes} nodes, baseline ${v.baseline === null ? 'none' : round(v.baseline)}`;
+  const evidence = `${over}, ${v.samples} samples from ${v.nodes}/${v.cohort_nodes} nodes, baseline ${v.baseline === null ? 'none' : round(v.baseline)}`;
+  if (v.status === 'inconclusive') {
+    const why = v.value === null ? 'no data' : v.samples < v.min_samples ? `${v.samples} samples < min_samples ${v.min_samples}` : `only ${v.nodes}/${v.cohort_nodes} nodes reported`;
+    return `${v.gate}: ${why} (value ${v.value === null ? 'none' : round(v.value)}, threshold ${v.direction === 'min' ? '>=' : '<='} ${round(v.threshold)}) ${evidence}`;
+  }
+  const op = v.status === 'fail' ? (v.direction === 'min' ? '<' : '>') : v.direction === 'min' ? '>=' : '<=';
+  return `${v.gate}: ${v.value === null ? 'no data' : round(v.value)} ${op} ${round(v.threshold)} ${evidence}`;
 }
 
 function round(x: number): string {
