@@ -202,19 +202,22 @@ describe('API: rollouts', () => {
   });
 
   it('long-polls desired state with an ETag: 304 when nothing changes, the new version as soon as it does', async () => {
-    const first = await fetch(`${s.url}/v1/nodes/n0/desired`);
+    const anonymous = await fetch(`${s.url}/v1/nodes/n0/desired`);
+    assert.equal(anonymous.status, 401, 'desired state is for agents only');
+    const auth = { authorization: `Bearer ${agent}` };
+    const first = await fetch(`${s.url}/v1/nodes/n0/desired`, { headers: auth });
     const etag = first.headers.get('etag');
     assert.ok(etag);
     const body = await first.json() as { artifacts: { artifact: string; version: string | null }[] };
     assert.equal(body.artifacts[0]?.version, null);
-    const quiet = await fetch(`${s.url}/v1/nodes/n0/desired?wait=200`, { headers: { 'if-none-match': etag } });
+    const quiet = await fetch(`${s.url}/v1/nodes/n0/desired?wait=200`, { headers: { ...auth, 'if-none-match': etag } });
     assert.equal(quiet.status, 304);
-    const held = fetch(`${s.url}/v1/nodes/n0/desired?wait=20000`, { headers: { 'if-none-match': etag } });
+    const held = fetch(`${s.url}/v1/nodes/n0/desired?wait=20000`, { headers: { ...auth, 'if-none-match': etag } });
     const start = await call(s.url, 'POST', '/v1/rollouts', { token: s.admin, json: { artifact: 'features', version: 'v1', policy: 'held' } });
     assert.equal(start.status, 201);
     const assigned: string[] = start.body.rollout.assigned;
     // n0 may or may not be the canary; poll a canary node instead when it is not
-    const res = assigned.includes('n0') ? await held : await fetch(`${s.url}/v1/nodes/${assigned[0]}/desired?wait=20000`, { headers: { 'if-none-match': etag } });
+    const res = assigned.includes('n0') ? await held : await fetch(`${s.url}/v1/nodes/${assigned[0]}/desired?wait=20000`, { headers: { ...auth, 'if-none-match': etag } });
     assert.equal(res.status, 200);
     const desired = await res.json() as { artifacts: { version: string | null; sha256: string | null }[] };
     assert.equal(desired.artifacts[0]?.version, 'v1');

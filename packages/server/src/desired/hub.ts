@@ -37,6 +37,8 @@ export class DesiredHub {
   #artifacts: ArtifactRecord[] = [];
   #active = new Map<string, { state: RolloutState; assigned: Set<string> }>();
   #sha = new Map<string, string>();
+  /** Computed desired states by (modules, assignments) key; cleared on every refresh. */
+  #byKey = new Map<string, { artifacts: DesiredArtifact[]; etag: string }>();
   readonly #waiters = new Set<Waiter>();
 
   constructor(store: Store) {
@@ -61,6 +63,7 @@ export class DesiredHub {
     }
     this.#artifacts = artifacts;
     this.#active = activeMap;
+    this.#byKey = new Map();
     this.#wake();
   }
 
@@ -70,7 +73,23 @@ export class DesiredHub {
     if (v) this.#sha.set(`${artifact}@${version}`, v.sha256);
   }
 
+  /**
+   * A node's desired state depends only on the modules it runs and on which active rollouts
+   * assigned it, so nodes that share both share one computed answer (and one ETag): waking
+   * 10,000 long-polls computes a handful of states, not 10,000.
+   */
   desiredFor(node: NodeRecord): { desired: DesiredState; etag: string } {
+    let key = node.modules.join(',');
+    for (const [artifact, r] of this.#active) if (r.assigned.has(node.id)) key += `|${artifact}`;
+    let shared = this.#byKey.get(key);
+    if (!shared) {
+      shared = this.#compute(node);
+      this.#byKey.set(key, shared);
+    }
+    return { desired: { node: node.id, artifacts: shared.artifacts }, etag: shared.etag };
+  }
+
+  #compute(node: NodeRecord): { artifacts: DesiredArtifact[]; etag: string } {
     const artifacts: DesiredArtifact[] = [];
     for (const a of this.#artifacts) {
       if (node.modules.length > 0 && !node.modules.includes(a.module)) continue;
@@ -87,9 +106,8 @@ export class DesiredHub {
         },
       });
     }
-    const desired: DesiredState = { node: node.id, artifacts };
     const etag = `"${createHash('sha256').update(JSON.stringify(artifacts.map((x) => [x.artifact, x.version, x.sha256, x.validation]))).digest('hex').slice(0, 20)}"`;
-    return { desired, etag };
+    return { artifacts, etag };
   }
 
   /** Resolves at once when the node's desired state differs from `etag`, else when it changes, else null after `waitMs`. */

@@ -21,11 +21,18 @@ export interface Caller {
  * Checks the bearer token of a mutating call. `agent` tokens may only do what an agent
  * does (register, report, push metrics); everything else needs `admin`.
  */
+/** Known tokens by hash, per store: tokens are never revoked yet, so a hit never goes stale. */
+const known = new WeakMap<Store, Map<string, Caller>>();
+
 export async function authenticate(store: Store, req: FastifyRequest, need: TokenRole): Promise<Caller> {
   const header = req.headers.authorization;
   const token = header?.startsWith('Bearer ') ? header.slice('Bearer '.length).trim() : undefined;
   if (!token) throw new ApiError(401, 'UNAUTHENTICATED', 'this call changes state and needs a bearer token', 'pass --token or set FAILSMALL_TOKEN (serve printed the admin token on first start)');
-  const found = await store.findToken(hashToken(token));
+  const hash = hashToken(token);
+  let cache = known.get(store);
+  if (!cache) { cache = new Map(); known.set(store, cache); }
+  const found = cache.get(hash) ?? (await store.findToken(hash));
+  if (found) cache.set(hash, found);
   if (!found) throw new ApiError(401, 'UNAUTHENTICATED', 'unknown token', 'check FAILSMALL_TOKEN; tokens are shown once, when created');
   if (need === 'admin' && found.role !== 'admin') throw new ApiError(403, 'FORBIDDEN', `a ${found.role} token cannot do this`, 'use an admin token');
   return found;

@@ -55,6 +55,7 @@ export async function nodeRoutes(app: FastifyInstance, ctx: AppContext): Promise
    * node's desired state changes or `wait` ms pass (then 304). Each poll also counts as a heartbeat.
    */
   r.get('/v1/nodes/:id/desired', { schema: { params: NodeParams, querystring: z.object({ wait: z.coerce.number().int().min(0).max(300_000).optional() }) } }, async (req, reply) => {
+    await authenticate(ctx.store, req, 'agent');
     const node = await ctx.store.getNode(req.params.id);
     if (!node) throw notFound('node', req.params.id, 'the agent registers itself with POST /v1/nodes/register first');
     await ctx.store.touchNode(node.id, ctx.clock.now());
