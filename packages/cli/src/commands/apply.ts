@@ -1,5 +1,4 @@
 import { readFile } from 'node:fs/promises';
-import { basename } from 'node:path';
 import { formatError, type Warning } from '@failsmall/core';
 import { CliError } from '../client.ts';
 import { EXIT } from '../exit-codes.ts';
@@ -17,7 +16,7 @@ export async function apply(file: string, opts: GlobalOpts & { dryRun?: boolean 
   try { text = await readFile(file, 'utf8'); } catch (err) {
     throw new CliError('FILE_UNREADABLE', `cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`, EXIT.INVALID, 'check the path');
   }
-  const res = await clientFrom(opts).post<ApplyResponse>('/v1/apply', { text, file: file || basename(file), ...(opts.dryRun ? { dry_run: true } : {}) });
+  const res = await clientFrom(opts).post<ApplyResponse>('/v1/apply', { text, file, ...(opts.dryRun ? { dry_run: true } : {}) });
   out.data({ ok: true, ...res });
   for (const w of res.warnings) out.line(formatError(w));
   for (const c of res.changes) out.line(`${c.kind} ${c.name}: ${c.change}${c.change === 'unchanged' ? '' : ` (version ${c.version})`}`);
