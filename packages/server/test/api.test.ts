@@ -226,6 +226,25 @@ describe('API: rollouts', () => {
     if (!assigned.includes('n0')) await held.catch(() => undefined);
   });
 
+  it('an agent that never reports is no data: the rollout pauses for a human and never promotes', async () => {
+    await call(s.url, 'POST', '/v1/artifacts/features/versions?version=v-silent', { token: s.admin, body: '["s"]' });
+    const r = await call(s.url, 'POST', '/v1/rollouts', { token: s.admin, json: { artifact: 'features', version: 'v-silent', policy: 'quick' } });
+    assert.equal(r.status, 201);
+    const paused = await waitFor('the silent canary to pause the rollout', async () => {
+      const st = await call(s.url, 'GET', `/v1/rollouts/${r.body.rollout.id}`);
+      return st.body.rollout.status === 'paused' ? st.body.rollout : undefined;
+    }, 30_000);
+    assert.equal(paused.stage_index, 0, 'never promoted past the canary');
+    assert.match(paused.pause_reason, /inconclusive past bake \+ max_extension/);
+    assert.equal(paused.last_verdicts[0].status, 'inconclusive');
+    assert.equal(paused.last_verdicts[0].value, null);
+    const events = (await call(s.url, 'GET', `/v1/rollouts/${r.body.rollout.id}/events`)).body.events as { type: string }[];
+    assert.ok(events.some((e) => e.type === 'rollout.extended'));
+    assert.ok(!events.some((e) => e.type === 'rollout.promoted'));
+    await call(s.url, 'POST', `/v1/rollouts/${r.body.rollout.id}/abort`, { token: s.admin, json: { reason: 'silent canary' } });
+    await waitFor('the abort', async () => (await call(s.url, 'GET', `/v1/rollouts/${r.body.rollout.id}`)).body.rollout.status === 'aborted', 30_000);
+  });
+
   it('validates agent reports and metric pushes', async () => {
     const badLoad = await call(s.url, 'POST', '/v1/nodes/n1/loads', { token: agent, json: { artifact: 'features', ok: 'yes' } });
     assert.equal(badLoad.status, 400);
