@@ -6,3 +6,4 @@ export * from './cohort/index.ts';
 export * from './rollout/index.ts';
 export * from './desired/index.ts';
 export * from './validation/index.ts';
+export * from './loading/index.ts';

@@ -1,0 +1,2 @@
+export * from './validate.ts';
+export * from './on-failure.ts';

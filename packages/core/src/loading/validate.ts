@@ -1,0 +1,54 @@
+import { Ajv, type ValidateFunction } from 'ajv';
+import type { ArtifactValidation } from '../policy/types.ts';
+import { checkLimits } from '../validation/index.ts';
+
+/** Why a version was refused, by whom it can be checked, and a sentence for the report. */
+export interface LoadRefusal {
+  readonly code: 'MAX_BYTES' | 'MAX_ENTRIES' | 'NOT_JSON' | 'SCHEMA' | 'SHA256' | 'SIGNATURE' | 'COMMAND' | 'APPLY';
+  readonly message: string;
+}
+
+const ajv = new Ajv({ allErrors: false, strict: false });
+const compiled = new Map<string, ValidateFunction | { error: string }>();
+
+/** Compiles a JSON Schema once per distinct schema: loaders validate every version against it. */
+function schemaValidator(schema: Record<string, unknown>): ValidateFunction | { error: string } {
+  const key = JSON.stringify(schema);
+  let v = compiled.get(key);
+  if (!v) {
+    try {
+      v = ajv.compile(schema);
+    } catch (err) {
+      v = { error: `the artifact's json_schema does not compile: ${err instanceof Error ? err.message : String(err)}` };
+    }
+    compiled.set(key, v);
+  }
+  return v;
+}
+
+/**
+ * The pure part of validation, shared by the server (on push), every agent (before apply)
+ * and the simulator: declared limits, then the JSON Schema. A generated file is user input.
+ * (A custom validator command needs a process; the agent and the server run it.)
+ *
+ * Examples
+ *   validateContent(Buffer.from('[1,2,3]'), { max_entries: 2 })
+ *   // [{ code: 'MAX_ENTRIES', message: '3 entries > max_entries 2' }]
+ */
+export function validateContent(content: Uint8Array, validation: ArtifactValidation): LoadRefusal[] {
+  const refusals: LoadRefusal[] = checkLimits(content, validation).map((p) => ({ code: p.code, message: p.message }));
+  if (refusals.length > 0 || !validation.json_schema) return refusals;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(Buffer.from(content).toString('utf8'));
+  } catch (err) {
+    return [{ code: 'NOT_JSON', message: `not JSON, but the artifact declares a json_schema: ${err instanceof Error ? err.message : String(err)}` }];
+  }
+  const validate = schemaValidator(validation.json_schema);
+  if ('error' in validate) return [{ code: 'SCHEMA', message: validate.error }];
+  if (!validate(parsed)) {
+    const e = validate.errors?.[0];
+    return [{ code: 'SCHEMA', message: `fails its JSON Schema: ${e ? `${e.instancePath || '/'} ${e.message ?? ''}`.trim() : 'invalid'}` }];
+  }
+  return [];
+}
