@@ -51,7 +51,12 @@ test('failsmall CLI end to end: serve, agents, apply, push, rollouts good and ba
     await rm(dir, { recursive: true, force: true });
   });
 
-  server = await startServe({ store: join(dir, 'fs.db'), port: 0, tickMs: 100, cwd: dir });
+  const keys = await runCli(['keys', 'init', '--dir', join(dir, 'keys'), '--json'], { cwd: dir });
+  assert.equal(keys.code, EXIT.OK, show(keys));
+  const again = await runCli(['keys', 'init', '--dir', join(dir, 'keys')], { cwd: dir });
+  assert.equal(again.code, EXIT.INVALID, 'keys init refuses to overwrite a key');
+  assert.match(again.stderr, /KEY_EXISTS/);
+  server = await startServe({ store: join(dir, 'fs.db'), port: 0, tickMs: 100, cwd: dir, signingKey: join(dir, 'keys', 'artifact.key') });
   assert.ok(server.adminToken, 'a fresh store prints its admin token');
   const env = { FAILSMALL_SERVER: server.url, FAILSMALL_TOKEN: server.adminToken };
   const cli = (args: string[], timeoutMs?: number) => runCli(args, { env, cwd: dir, ...(timeoutMs ? { timeoutMs } : {}) });
@@ -70,7 +75,7 @@ test('failsmall CLI end to end: serve, agents, apply, push, rollouts good and ba
       'agent', '--node-id', `e2e-node-${i}`, '--labels', `region=${['eu', 'us'][i % 2]},customer_tier=free`,
       '--modules', 'bot-management,proxy', '--dir', join(dir, 'agents', `n${i}`),
       '--metrics-interval', '300', '--synthetic-traffic', '100', '--synthetic-error-rate', '0', '--poll-wait', '5000',
-      '--reload', RELOAD,
+      '--reload', RELOAD, '--public-key', join(dir, 'keys', 'artifact.pub'),
     ], { env: { FAILSMALL_SERVER: server.url, FAILSMALL_TOKEN: agentToken.token }, cwd: dir }));
   }
 

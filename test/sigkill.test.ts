@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import { Agent } from '../packages/agent/src/index.ts';
-import { TERMINAL_STATUSES, type RolloutState } from '../packages/core/src/index.ts';
+import { generateSigningKeys, TERMINAL_STATUSES, type RolloutState } from '../packages/core/src/index.ts';
 import { openStore } from '../packages/server/src/store/index.ts';
 import { Api, freePort, seededRandom, sleep, startServe, waitFor, type Served } from './helpers/procs.ts';
 
@@ -98,6 +98,8 @@ interface KillRecord {
 class Cluster {
   readonly dir: string;
   readonly storePath: string;
+  readonly keyPath: string;
+  publicKey = '';
   readonly port: number;
   server!: Served;
   api!: Api;
@@ -111,6 +113,7 @@ class Cluster {
   constructor(dir: string, port: number) {
     this.dir = dir;
     this.storePath = join(dir, 'fs.db');
+    this.keyPath = join(dir, 'artifact.key');
     this.port = port;
   }
 
@@ -118,7 +121,10 @@ class Cluster {
     const dir = await mkdtemp(join(tmpdir(), 'failsmall-sigkill-'));
     const c = new Cluster(dir, await freePort());
     t.after(() => c.teardown());
-    const first = await startServe({ store: c.storePath, port: c.port });
+    const keys = generateSigningKeys();
+    await writeFile(c.keyPath, keys.privateKey, { mode: 0o600 });
+    c.publicKey = keys.publicKey;
+    const first = await startServe({ store: c.storePath, port: c.port, signingKey: c.keyPath });
     c.server = first;
     assert.ok(first.adminToken, 'the first start of a fresh store prints the admin token');
     c.api = new Api(first.url, first.adminToken);
@@ -134,7 +140,7 @@ class Cluster {
       const agentDir = join(dir, 'agents', id);
       c.agentDirs.set(id, agentDir);
       c.agents.push(new Agent({
-        server: first.url, token, nodeId: id, dir: agentDir,
+        server: first.url, token, nodeId: id, dir: agentDir, publicKey: c.publicKey,
         labels: { region: ['eu', 'us', 'ap'][i % 3] ?? 'eu' },
         modules: ['bot-management', 'proxy'],
         metricsIntervalMs: 300,
@@ -229,7 +235,7 @@ class Cluster {
     await sleep(600);
     assert.deepEqual(await this.snapshot(), during, 'an agent changed what it serves (or its file on disk) while the control plane was down');
 
-    const again = await startServe({ store: this.storePath, port: this.port });
+    const again = await startServe({ store: this.storePath, port: this.port, signingKey: this.keyPath });
     this.server = again;
     assert.equal(again.adminToken, null, 'a restart on the same store creates no new admin token');
     assert.equal(again.url, this.api.url, 'the restarted server listens on the same address');

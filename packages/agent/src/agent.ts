@@ -1,8 +1,11 @@
 import { join } from 'node:path';
+import type { Server } from 'node:http';
+import { parsePublicKey, type ArtifactValidation, type ModuleDecl, type ModuleState } from '@failsmall/core';
 import { Backoff } from './backoff.ts';
 import { ModuleMeter } from './counters.ts';
 import { readIfExists, writeAtomic } from './files.ts';
-import { FileLoader, type FileLoaderOptions, type Loader } from './loader.ts';
+import { fileSha256, SafeLoader, type LoadResult, type SafeLoaderOptions } from './loader.ts';
+import { AgentMetrics } from './metrics.ts';
 
 export interface AgentOptions {
   /** Control-plane base URL, e.g. http://127.0.0.1:7070 */
@@ -11,25 +14,39 @@ export interface AgentOptions {
   readonly labels: Readonly<Record<string, string>>;
   /** Modules this node runs; empty means every artifact. */
   readonly modules: readonly string[];
-  /** Where artifacts and the agent's own state live. */
+  /** Only these artifacts (the SDK watches one); default all of the node's modules'. */
+  readonly artifacts?: readonly string[];
+  /** Where artifacts, their last known-good copies and the agent's own state live. */
   readonly dir: string;
   readonly token: string;
-  readonly reload?: Readonly<Record<string, string>>;
+  /** PEM of the artifact signing key's public half (failsmall keys init writes it). */
+  readonly publicKey?: string;
+  /** Development only: accept unsigned versions when no public key is given. */
+  readonly allowUnsigned?: boolean;
+  readonly reload?: SafeLoaderOptions['reload'];
+  readonly reloadUrls?: SafeLoaderOptions['reloadUrls'];
+  readonly callbacks?: SafeLoaderOptions['callbacks'];
+  readonly validators?: SafeLoaderOptions['validators'];
+  readonly stopCommands?: SafeLoaderOptions['stopCommands'];
   readonly reloadTimeoutMs?: number;
-  /** Per module: an in-process reload; throwing refuses the file (see FileLoaderOptions.callbacks). */
-  readonly callbacks?: FileLoaderOptions['callbacks'];
-  /** Replaces the basic file loader (the seam for the safe loader and the SDK). */
-  readonly loader?: Loader;
+  readonly validatorTimeoutMs?: number;
+  /** Per artifact: a local override of the module's declared on_load_failure (the SDK's, in code). */
+  readonly onFailureOverrides?: Readonly<Record<string, Pick<ModuleDecl, 'on_load_failure' | 'safe_default'>>>;
   readonly pollWaitMs?: number;
   readonly metricsIntervalMs?: number;
+  /** host:port for the agent's own /metrics (Prometheus); off when absent. */
+  readonly metricsListen?: string;
   readonly log?: AgentLog;
   /** Called after every push interval, to let a traffic source record requests (demo, simulator). */
   readonly onInterval?: (agent: Agent) => void;
+  /** Called after every load attempt, with its result (the SDK listens here). */
+  readonly onLoad?: (artifact: string, version: string | null, result: LoadResult) => void;
 }
 
 export interface AgentLog {
   info(msg: string): void;
   warn(msg: string): void;
+  error?(msg: string): void;
 }
 
 interface DesiredArtifact {
@@ -37,12 +54,18 @@ interface DesiredArtifact {
   module: string;
   version: string | null;
   sha256: string | null;
-  validation?: { max_bytes?: number; max_entries?: number };
+  signature?: string | null;
+  validation?: ArtifactValidation;
+  on_failure?: Pick<ModuleDecl, 'on_load_failure' | 'safe_default' | 'reason'>;
 }
 
+/** What one artifact is served at, and what the agent needs to recover it without the control plane. */
 interface Serving {
   version: string | null;
   sha256: string | null;
+  module: string;
+  state: ModuleState['state'];
+  on_failure?: Pick<ModuleDecl, 'on_load_failure' | 'safe_default' | 'reason'>;
 }
 
 interface PendingReport {
@@ -51,20 +74,23 @@ interface PendingReport {
   ok: boolean;
   serving: string | null;
   error: string | null;
+  module_state: ModuleState['state'];
 }
 
 const silent: AgentLog = { info() {}, warn() {} };
+const STATE_FILE = '.failsmall-agent.json';
 
 /**
- * The basic node agent. It long-polls its desired state, fetches each new version, checks
- * its sha256, hands it to the module through a `Loader`, and reports the result. When the
- * control plane is unreachable it keeps serving what it has, keeps its reports and
- * counters, and retries with backoff and jitter. What it serves survives restarts
- * (`state.json`, written atomically).
+ * The node agent. It long-polls its desired state, fetches each new version and hands it to
+ * the safe loader (verify, validate, apply, last known-good), then reports the result and
+ * the module's state. When the control plane is unreachable it keeps serving what it has,
+ * keeps its reports and counters, and retries with backoff and jitter. On start it checks
+ * that the files it serves are the ones it recorded, and restores the last known-good when
+ * they are not (a crash between write and apply, or tampering).
  */
 export class Agent {
   readonly #o: AgentOptions;
-  readonly #loader: Loader;
+  readonly #loader: SafeLoader;
   readonly #serving = new Map<string, Serving>();
   /** Versions that failed to load: not retried until the desired version changes. */
   readonly #failed = new Map<string, string | null>();
@@ -72,11 +98,13 @@ export class Agent {
   readonly #meters = new Map<string, ModuleMeter>();
   readonly #backoff = new Backoff();
   readonly #log: AgentLog;
+  readonly metrics: AgentMetrics;
   #etag: string | undefined;
   #registered = false;
   #stopped = true;
   #abort: AbortController | undefined;
   #metricsTimer: NodeJS.Timeout | undefined;
+  #metricsServer: Server | undefined;
   #loop: Promise<void> | undefined;
   #lastContact = 0;
   #wake: (() => void) | undefined;
@@ -84,14 +112,39 @@ export class Agent {
   constructor(opts: AgentOptions) {
     this.#o = opts;
     this.#log = opts.log ?? silent;
-    this.#loader = opts.loader ?? new FileLoader({ dir: opts.dir, reload: opts.reload ?? {}, reloadTimeoutMs: opts.reloadTimeoutMs ?? 10_000, ...(opts.callbacks ? { callbacks: opts.callbacks } : {}) });
+    this.metrics = new AgentMetrics(opts.nodeId);
+    let publicKey: SafeLoaderOptions['publicKey'];
+    if (opts.publicKey !== undefined) {
+      const parsed = parsePublicKey(opts.publicKey);
+      if (!parsed.ok) throw new Error(`artifact public key: ${parsed.message}`);
+      publicKey = parsed.key;
+    }
+    const errorLog = (m: string) => (this.#log.error ?? this.#log.warn)(m);
+    this.#loader = new SafeLoader({
+      dir: opts.dir,
+      ...(publicKey ? { publicKey } : {}),
+      ...(opts.allowUnsigned ? { allowUnsigned: true } : {}),
+      ...(opts.reload ? { reload: opts.reload } : {}),
+      ...(opts.reloadUrls ? { reloadUrls: opts.reloadUrls } : {}),
+      ...(opts.callbacks ? { callbacks: opts.callbacks } : {}),
+      ...(opts.validators ? { validators: opts.validators } : {}),
+      ...(opts.stopCommands ? { stopCommands: opts.stopCommands } : {}),
+      reloadTimeoutMs: opts.reloadTimeoutMs ?? 10_000,
+      validatorTimeoutMs: opts.validatorTimeoutMs ?? 10_000,
+      log: { warn: (m) => this.#log.warn(m), error: errorLog },
+    });
   }
 
   get nodeId(): string { return this.#o.nodeId; }
 
-  /** What this node serves now, per artifact. */
+  /** What this node serves now, per artifact (null: nothing, a safe default, or stopped). */
   serving(): Record<string, string | null> {
     return Object.fromEntries([...this.#serving].map(([a, s]) => [a, s.version]));
+  }
+
+  /** The module state of each artifact: serving, stale, fail-open, fail-closed or empty. */
+  states(): Record<string, ModuleState['state']> {
+    return Object.fromEntries([...this.#serving].map(([a, s]) => [a, s.state]));
   }
 
   /** ms since the agent last heard from the control plane (0 before the first contact). */
@@ -101,12 +154,17 @@ export class Agent {
 
   meter(module: string): ModuleMeter {
     let m = this.#meters.get(module);
-    if (!m) { m = new ModuleMeter(); this.#meters.set(module, m); }
+    if (!m) { m = new ModuleMeter((ok, ms) => this.metrics.request(module, ok, ms)); this.#meters.set(module, m); }
     return m;
   }
 
   async start(): Promise<void> {
     await this.#restoreState();
+    if (this.#o.metricsListen) {
+      const { server, url } = await this.metrics.listen(this.#o.metricsListen);
+      this.#metricsServer = server;
+      this.#log.info(`metrics on ${url}`);
+    }
     this.#stopped = false;
     this.#loop = this.#run();
     const every = this.#o.metricsIntervalMs ?? 5000;
@@ -123,6 +181,7 @@ export class Agent {
     this.#abort?.abort();
     this.#wake?.();
     await this.#loop;
+    if (this.#metricsServer) await new Promise<void>((r) => this.#metricsServer?.close(() => r()));
   }
 
   /** A backoff sleep that stop() cuts short. */
@@ -165,42 +224,63 @@ export class Agent {
       headers: { authorization: `Bearer ${this.#o.token}`, ...(this.#etag ? { 'if-none-match': this.#etag } : {}) },
       signal: AbortSignal.any([this.#abort.signal, AbortSignal.timeout(wait + 15_000)]),
     });
-    this.#lastContact = Date.now();
+    this.#contact();
     if (res.status === 304) { await res.body?.cancel(); return undefined; }
     if (res.status === 404) { await res.body?.cancel(); this.#registered = false; return undefined; }
     if (!res.ok) throw new Error(`desired state: HTTP ${res.status}`);
     const body = (await res.json()) as { artifacts: DesiredArtifact[] };
     this.#etag = res.headers.get('etag') ?? undefined;
-    return body.artifacts;
+    const only = this.#o.artifacts;
+    return only ? body.artifacts.filter((a) => only.includes(a.artifact)) : body.artifacts;
   }
 
   async #converge(desired: DesiredArtifact[]): Promise<void> {
     for (const d of desired) {
-      const current = this.#serving.get(d.artifact) ?? { version: null, sha256: null };
-      if (current.version === d.version) continue;
+      const current = this.#serving.get(d.artifact);
+      if (current && current.version === d.version) {
+        if (current.state === 'stale' && d.version !== null) {
+          // Desired again what the module kept serving (a rollback): it is simply serving now.
+          // No new report: the last one (the refusal, serving this version) stays visible.
+          this.#serving.set(d.artifact, { ...current, state: 'serving' });
+          this.#failed.delete(d.artifact);
+          await this.#saveState();
+          this.metrics.serving(d.artifact, d.version, 'serving');
+        }
+        if (current.state === 'serving' || current.state === 'stale' || d.version === null) continue;
+      }
       if (this.#failed.has(d.artifact) && this.#failed.get(d.artifact) === d.version) continue;
       let content: Buffer | null = null;
       if (d.version !== null) {
         const fetched = await this.#fetchVersion(d.artifact, d.version);
-        if (!fetched.ok) {
-          // Could not even get the bytes: that is the control plane's trouble, not the version's. Retry later.
-          throw new Error(fetched.error);
-        }
+        // Could not even get the bytes: the control plane's trouble, not the version's. Retry later.
+        if (!fetched.ok) throw new Error(fetched.error);
         content = fetched.content;
       }
-      const result = await this.#loader.load({ artifact: d.artifact, module: d.module, version: d.version, sha256: d.sha256, content, ...(d.validation ? { validation: d.validation } : {}) });
-      if (d.version !== null) this.meter(d.module).load(result.ok);
+      const onFailure = this.#o.onFailureOverrides?.[d.artifact] ?? d.on_failure;
+      const result = await this.#loader.load({
+        artifact: d.artifact, module: d.module, version: d.version, sha256: d.sha256, content,
+        ...(d.signature !== undefined ? { signature: d.signature } : {}),
+        ...(d.validation ? { validation: d.validation } : {}),
+        ...(onFailure ? { onFailure } : {}),
+      });
+      if (d.version !== null) {
+        this.meter(d.module).load(result.ok);
+        this.metrics.load(d.artifact, result.ok, result.ok ? 'applied' : result.stage);
+      }
+      const servingVersion = 'version' in result.state ? result.state.version : null;
+      this.#serving.set(d.artifact, { version: servingVersion, sha256: result.ok ? d.sha256 : (current?.sha256 ?? null), module: d.module, state: result.state.state, ...(onFailure ? { on_failure: onFailure } : {}) });
+      this.metrics.serving(d.artifact, servingVersion, result.state.state);
       if (result.ok) {
-        this.#serving.set(d.artifact, { version: d.version, sha256: d.sha256 });
         this.#failed.delete(d.artifact);
-        await this.#saveState();
         this.#log.info(`${d.artifact}: now serving ${d.version ?? 'nothing'}`);
-        this.#queueReport({ artifact: d.artifact, version: d.version, ok: true, serving: d.version, error: null });
       } else {
         this.#failed.set(d.artifact, d.version);
-        this.#log.warn(`${d.artifact}: ${d.version} refused at ${result.stage}: ${result.error}; still serving ${current.version ?? 'nothing'}`);
-        this.#queueReport({ artifact: d.artifact, version: d.version, ok: false, serving: current.version, error: `${result.stage}: ${result.error}` });
+        const how = result.state.state === 'stale' ? `still serving its last known-good ${servingVersion}` : result.state.state;
+        (result.state.state === 'fail-closed' && this.#log.error ? this.#log.error : this.#log.warn)(`${d.artifact}: ${d.version} refused at ${result.stage}: ${result.error}; ${how}`);
       }
+      await this.#saveState();
+      this.#queueReport({ artifact: d.artifact, version: d.version, ok: result.ok, serving: servingVersion, error: result.ok ? null : result.error, module_state: result.state.state });
+      this.#o.onLoad?.(d.artifact, d.version, result);
     }
     await this.#flushReports();
   }
@@ -214,6 +294,7 @@ export class Agent {
     });
     if (!res.ok) { await res.body?.cancel(); return { ok: false, error: `fetch ${artifact}@${version}: HTTP ${res.status}` }; }
     const content = Buffer.from(await res.arrayBuffer());
+    // The cache is only a download cache: the loader checks sha256 and signature on every use.
     await writeAtomic(cachePath, content);
     return { ok: true, content };
   }
@@ -247,7 +328,7 @@ export class Agent {
       body: JSON.stringify(body),
       signal: AbortSignal.timeout(15_000),
     });
-    this.#lastContact = Date.now();
+    this.#contact();
     const text = await res.text();
     if (res.status === 404 && path.includes('/v1/nodes/') && !path.endsWith('/register')) {
       this.#registered = false; // the control plane forgot us (a new database): register again
@@ -256,19 +337,45 @@ export class Agent {
     return text ? JSON.parse(text) : undefined;
   }
 
+  #contact(): void {
+    this.#lastContact = Date.now();
+    this.metrics.contact();
+  }
+
+  /**
+   * Reads what the agent served before it stopped, and checks each file on disk against it.
+   * A mismatch means the agent died between writing a file and the module taking it (or the
+   * file was changed behind its back): the last known-good goes back in place.
+   */
   async #restoreState(): Promise<void> {
-    const raw = await readIfExists(join(this.#o.dir, '.failsmall-agent.json'));
+    const raw = await readIfExists(join(this.#o.dir, STATE_FILE));
     if (!raw) return;
+    let parsed: { serving?: Record<string, Serving> };
     try {
-      const parsed = JSON.parse(raw.toString('utf8')) as { serving?: Record<string, Serving> };
-      for (const [a, s] of Object.entries(parsed.serving ?? {})) this.#serving.set(a, s);
+      parsed = JSON.parse(raw.toString('utf8')) as { serving?: Record<string, Serving> };
     } catch {
       this.#log.warn('agent state file is corrupt; starting empty (files on disk are untouched)');
+      return;
     }
+    for (const [artifact, s] of Object.entries(parsed.serving ?? {})) {
+      this.#serving.set(artifact, s);
+      if (s.state !== 'serving' && s.state !== 'stale') continue;
+      const onDisk = await fileSha256(this.#loader.pathOf(artifact));
+      if (onDisk === s.sha256) { this.metrics.serving(artifact, s.version, s.state); continue; }
+      const why = `${artifact} on disk (${onDisk?.slice(0, 12) ?? 'missing'}) is not the recorded ${s.version ?? 'nothing'} (${s.sha256?.slice(0, 12) ?? '-'})`;
+      const recovered = await this.#loader.recover({ artifact, module: s.module, ...(s.on_failure ? { onFailure: s.on_failure } : {}) }, why);
+      const version = 'version' in recovered.state ? recovered.state.version : null;
+      const lkg = await this.#loader.lastKnownGood.read(artifact);
+      this.#serving.set(artifact, { ...s, version, sha256: lkg.kind === 'ok' && version === lkg.copy.version ? lkg.copy.sha256 : null, state: recovered.state.state });
+      this.metrics.serving(artifact, version, recovered.state.state);
+      this.#log.warn(recovered.error);
+      this.#queueReport({ artifact, version: s.version, ok: false, serving: version, error: `restart: ${recovered.error}`, module_state: recovered.state.state });
+    }
+    await this.#saveState();
   }
 
   async #saveState(): Promise<void> {
-    await writeAtomic(join(this.#o.dir, '.failsmall-agent.json'), JSON.stringify({ node: this.#o.nodeId, serving: Object.fromEntries(this.#serving) }, null, 2));
+    await writeAtomic(join(this.#o.dir, STATE_FILE), JSON.stringify({ node: this.#o.nodeId, serving: Object.fromEntries(this.#serving) }, null, 2));
   }
 }
 

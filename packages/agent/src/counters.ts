@@ -2,6 +2,7 @@ import { LATENCY_BUCKETS_MS, type ModuleCounters } from '@failsmall/core';
 
 /** Per-module counters an agent accumulates between pushes; `drain()` hands over the deltas. */
 export class ModuleMeter {
+  readonly #observer: ((ok: boolean, latencyMs: number) => void) | undefined;
   #requests = 0;
   #errors = 0;
   #loadsAttempted = 0;
@@ -9,7 +10,13 @@ export class ModuleMeter {
   #latency = new Array<number>(LATENCY_BUCKETS_MS.length + 1).fill(0);
   #counters: Record<string, number> = {};
 
+  /** `observer` sees every request too (the agent's cumulative Prometheus counters). */
+  constructor(observer?: (ok: boolean, latencyMs: number) => void) {
+    this.#observer = observer;
+  }
+
   request(ok: boolean, latencyMs: number): void {
+    this.#observer?.(ok, latencyMs);
     this.#requests++;
     if (!ok) this.#errors++;
     let i = LATENCY_BUCKETS_MS.findIndex((b) => latencyMs <= b);

@@ -1,5 +1,8 @@
 export { Agent, type AgentOptions, type AgentLog } from './agent.ts';
-export { FileLoader, type Loader, type LoadRequest, type LoadResult } from './loader.ts';
+export { SafeLoader, fileSha256, type Loader, type LoadRequest, type LoadResult, type SafeLoaderOptions, type ApplyCallback } from './loader.ts';
+export { LastKnownGood, type LastKnownGoodCopy, type LkgRead } from './lkg.ts';
+export { AgentMetrics } from './metrics.ts';
 export { ModuleMeter } from './counters.ts';
 export { Backoff } from './backoff.ts';
+export { runCommand, type CommandResult } from './command.ts';
 export { writeAtomic } from './files.ts';

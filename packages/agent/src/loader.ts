@@ -1,9 +1,13 @@
-import { spawn } from 'node:child_process';
-import { createHash } from 'node:crypto';
+import { createHash, type KeyObject } from 'node:crypto';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { checkLimits, type ArtifactValidation } from '@failsmall/core';
+import {
+  afterFailedLoad, validateContent, verifyVersion,
+  type ArtifactValidation, type LoadRefusal, type ModuleDecl, type ModuleState,
+} from '@failsmall/core';
+import { runCommand, type CommandResult } from './command.ts';
 import { readIfExists, writeAtomic } from './files.ts';
+import { LastKnownGood } from './lkg.ts';
 
 /** What the agent is asked to put in place: one version of one artifact. */
 export interface LoadRequest {
@@ -11,73 +15,143 @@ export interface LoadRequest {
   readonly module: string;
   readonly version: string | null;
   readonly sha256: string | null;
+  /** base64 ed25519 signature, as the control plane stored it. */
+  readonly signature?: string | null;
   /** null when version is null (the artifact is to be removed). */
   readonly content: Buffer | null;
-  /** The artifact's declared limits, checked again on the node. */
+  /** The artifact's declared checks, run again on the node: a generated file is user input. */
   readonly validation?: ArtifactValidation;
+  /** The module's declared behaviour on a failed load. */
+  readonly onFailure?: Pick<ModuleDecl, 'on_load_failure' | 'safe_default' | 'reason'>;
 }
 
+export type LoadStage = 'verify' | 'validate' | 'apply';
+
 export type LoadResult =
-  | { readonly ok: true }
-  | { readonly ok: false; readonly stage: 'verify' | 'validate' | 'apply'; readonly error: string };
+  | { readonly ok: true; readonly state: ModuleState }
+  | { readonly ok: false; readonly stage: LoadStage; readonly code: LoadRefusal['code']; readonly error: string; readonly state: ModuleState };
 
 /**
- * The seam between the agent and a module. The basic loader verifies the sha256, writes the
- * file atomically and runs the module's reload command; on failure it puts the previous file
- * back. The safe loader (signatures, schemas, last known-good, fail-open/closed) replaces it
- * behind this same interface.
+ * The seam between the agent and a module. The safe loader is the one implementation the
+ * agent ships; tests and the SDK configure it rather than replace it.
  */
 export interface Loader {
   load(req: LoadRequest): Promise<LoadResult>;
 }
 
-export interface FileLoaderOptions {
-  /** Artifacts are written to `${dir}/${artifact}`. */
+/** An in-process apply: throwing refuses the file (the module could not take it). */
+export type ApplyCallback = (path: string, req: LoadRequest) => Promise<void> | void;
+
+export interface SafeLoaderOptions {
+  /** Artifacts are written to `${dir}/${artifact}`; the last known-good copies live in `${dir}/.lkg/`. */
   readonly dir: string;
+  /** The artifact signing key's public half. Without it, only `allowUnsigned` lets versions through. */
+  readonly publicKey?: KeyObject;
+  /** Development only: accept versions with no signature when no public key is configured. */
+  readonly allowUnsigned?: boolean;
   /** Per module: a shell command run after the file is written; exit 0 means the module took it. */
-  readonly reload: Readonly<Record<string, string>>;
-  readonly reloadTimeoutMs: number;
+  readonly reload?: Readonly<Record<string, string>>;
+  /** Per module: a local URL that is POSTed `{artifact, version, file}`; 2xx means the module took it. */
+  readonly reloadUrls?: Readonly<Record<string, string>>;
+  /** Per artifact or module: an in-process apply. */
+  readonly callbacks?: Readonly<Record<string, ApplyCallback>>;
   /**
-   * Per module: an in-process reload (a service embedding the agent hands its module the file).
-   * Throwing means the module refused the file.
+   * Per artifact: a validator command configured on this node (never received from the
+   * network: a command pushed by the control plane would be remote code execution). It gets
+   * the candidate on stdin and as FAILSMALL_FILE; exit 0 accepts it.
    */
-  readonly callbacks?: Readonly<Record<string, (path: string, req: LoadRequest) => Promise<void> | void>>;
+  readonly validators?: Readonly<Record<string, string>>;
+  /** Per module: a command that stops the module's traffic when it fails closed. */
+  readonly stopCommands?: Readonly<Record<string, string>>;
+  readonly reloadTimeoutMs?: number;
+  readonly validatorTimeoutMs?: number;
+  readonly log?: { warn(msg: string): void; error(msg: string): void };
 }
 
-export class FileLoader implements Loader {
-  readonly #opts: FileLoaderOptions;
+const DEFAULT_ON_FAILURE: Pick<ModuleDecl, 'on_load_failure'> = { on_load_failure: 'serve-stale' };
 
-  constructor(opts: FileLoaderOptions) {
-    this.#opts = opts;
+/**
+ * The safe loader: verify (sha256, ed25519 signature) → validate (declared limits, JSON
+ * Schema, the node's own validator command) → apply (write atomically, then reload by
+ * command, URL or callback) → remember as last known-good. Any failure leaves the module
+ * as its declared `on_load_failure` says: the last known-good (serve-stale), the safe
+ * default (fail-open), or stopped (fail-closed).
+ */
+export class SafeLoader implements Loader {
+  readonly #o: SafeLoaderOptions;
+  readonly lastKnownGood: LastKnownGood;
+
+  constructor(opts: SafeLoaderOptions) {
+    this.#o = opts;
+    this.lastKnownGood = new LastKnownGood(opts.dir);
   }
 
   pathOf(artifact: string): string {
-    return join(this.#opts.dir, artifact);
+    return join(this.#o.dir, artifact);
   }
 
   async load(req: LoadRequest): Promise<LoadResult> {
-    const path = this.pathOf(req.artifact);
-    if (req.content !== null) {
-      const sha = createHash('sha256').update(req.content).digest('hex');
-      if (req.sha256 === null || sha !== req.sha256) {
-        return { ok: false, stage: 'verify', error: `sha256 mismatch: got ${sha.slice(0, 12)}…, expected ${req.sha256?.slice(0, 12) ?? 'none'}…` };
-      }
-      const problems = checkLimits(req.content, req.validation ?? {});
-      if (problems.length > 0) return { ok: false, stage: 'validate', error: problems.map((p) => p.message).join('; ') };
+    if (req.content === null || req.version === null) {
+      await rm(this.pathOf(req.artifact), { force: true });
+      return { ok: true, state: { state: 'empty' } };
     }
-    const previous = await readIfExists(path);
-    if (req.content === null) await rm(path, { force: true });
-    else await writeAtomic(path, req.content);
-    const reload = await this.#reload(path, req);
-    if (reload.ok) return { ok: true };
-    // The module refused the file: put the previous one back so the next reader sees what is served.
-    if (previous === undefined) await rm(path, { force: true });
-    else await writeAtomic(path, previous);
-    return { ok: false, stage: 'apply', error: reload.error };
+    const refused = this.#verify(req, req.content) ?? (await this.#validate(req, req.content));
+    if (refused) return this.#fail(req, refused.stage, refused.refusal, false);
+
+    await writeAtomic(this.pathOf(req.artifact), req.content);
+    const applied = await this.#apply(this.pathOf(req.artifact), req);
+    if (!applied.ok) return this.#fail(req, 'apply', { code: 'APPLY', message: applied.error }, true);
+    await this.lastKnownGood.save(req.artifact, { version: req.version, sha256: req.sha256 ?? '', content: req.content });
+    return { ok: true, state: { state: 'serving', version: req.version } };
   }
 
-  async #reload(path: string, req: LoadRequest): Promise<{ ok: true } | { ok: false; error: string }> {
-    const callback = this.#opts.callbacks?.[req.module];
+  /**
+   * Puts the module back on its last known-good copy after a restart found the served file
+   * inconsistent (killed between write and apply, or tampered with); with no usable copy,
+   * the declared `on_load_failure` decides.
+   */
+  async recover(req: Pick<LoadRequest, 'artifact' | 'module' | 'onFailure'>, why: string): Promise<{ state: ModuleState; error: string }> {
+    const lkg = await this.lastKnownGood.read(req.artifact);
+    if (lkg.kind === 'ok') {
+      await writeAtomic(this.pathOf(req.artifact), lkg.copy.content);
+      const again = await this.#apply(this.pathOf(req.artifact), { ...req, version: lkg.copy.version, sha256: lkg.copy.sha256, content: lkg.copy.content });
+      if (again.ok) return { state: { state: 'stale', version: lkg.copy.version }, error: `${why}; restored last known-good ${lkg.copy.version}` };
+    }
+    const decision = afterFailedLoad(req.onFailure ?? DEFAULT_ON_FAILURE, null);
+    await this.#enact(req, decision, true);
+    return { state: decision, error: `${why}; ${lkg.kind === 'corrupt' ? lkg.reason : 'no last known-good'}: ${decision.state}` };
+  }
+
+  #verify(req: LoadRequest, content: Buffer): { stage: LoadStage; refusal: LoadRefusal } | undefined {
+    const sha = createHash('sha256').update(content).digest('hex');
+    if (req.sha256 === null || sha !== req.sha256) {
+      return { stage: 'verify', refusal: { code: 'SHA256', message: `sha256 mismatch (truncated or altered in transit): got ${sha.slice(0, 12)}…, expected ${req.sha256?.slice(0, 12) ?? 'none'}…` } };
+    }
+    if (this.#o.publicKey) {
+      const v = verifyVersion(this.#o.publicKey, req.artifact, req.version ?? '', sha, req.signature);
+      if (!v.ok) return { stage: 'verify', refusal: { code: 'SIGNATURE', message: v.message } };
+    } else if (!this.#o.allowUnsigned) {
+      return { stage: 'verify', refusal: { code: 'SIGNATURE', message: 'this agent has no artifact public key, so it cannot check signatures (pass --public-key; --allow-unsigned is for development only)' } };
+    }
+    return undefined;
+  }
+
+  async #validate(req: LoadRequest, content: Buffer): Promise<{ stage: LoadStage; refusal: LoadRefusal } | undefined> {
+    const refusals = validateContent(content, req.validation ?? {});
+    if (refusals.length > 0) return { stage: 'validate', refusal: { code: refusals[0]?.code ?? 'SCHEMA', message: refusals.map((r) => r.message).join('; ') } };
+    const command = this.#o.validators?.[req.artifact];
+    if (command) {
+      const staging = join(this.#o.dir, '.staging', req.artifact);
+      await writeAtomic(staging, content);
+      const r = await runCommand(command, { stdin: content, env: { FAILSMALL_FILE: staging, FAILSMALL_ARTIFACT: req.artifact, FAILSMALL_VERSION: req.version ?? '' }, timeoutMs: this.#o.validatorTimeoutMs ?? 10_000, what: 'validator command' });
+      await rm(staging, { force: true });
+      if (!r.ok) return { stage: 'validate', refusal: { code: 'COMMAND', message: r.error } };
+    }
+    return undefined;
+  }
+
+  async #apply(path: string, req: LoadRequest): Promise<CommandResult> {
+    const callback = this.#o.callbacks?.[req.artifact] ?? this.#o.callbacks?.[req.module];
     if (callback) {
       try {
         await callback(path, req);
@@ -86,23 +160,66 @@ export class FileLoader implements Loader {
         return { ok: false, error: err instanceof Error ? err.message : String(err) };
       }
     }
-    const command = this.#opts.reload[req.module];
+    const url = this.#o.reloadUrls?.[req.module];
+    if (url) return postReload(url, { artifact: req.artifact, version: req.version, file: path }, this.#o.reloadTimeoutMs ?? 10_000);
+    const command = this.#o.reload?.[req.module];
     if (!command) return { ok: true };
-    return runReload(command, { FAILSMALL_FILE: path, FAILSMALL_ARTIFACT: req.artifact, FAILSMALL_VERSION: req.version ?? '', FAILSMALL_MODULE: req.module }, this.#opts.reloadTimeoutMs);
+    return runCommand(command, {
+      env: { FAILSMALL_FILE: path, FAILSMALL_ARTIFACT: req.artifact, FAILSMALL_VERSION: req.version ?? '', FAILSMALL_MODULE: req.module },
+      timeoutMs: this.#o.reloadTimeoutMs ?? 10_000, what: 'reload command',
+    });
+  }
+
+  async #fail(req: LoadRequest, stage: LoadStage, refusal: LoadRefusal, touched: boolean): Promise<LoadResult> {
+    const lkg = await this.lastKnownGood.read(req.artifact);
+    if (lkg.kind === 'corrupt') this.#o.log?.error(`${lkg.reason}: it cannot be served; ${req.module} falls back to its declared on_load_failure`);
+    const decision = afterFailedLoad(req.onFailure ?? DEFAULT_ON_FAILURE, lkg.kind === 'ok' ? lkg.copy.version : null);
+    if (decision.state === 'stale' && touched && lkg.kind === 'ok') {
+      // The module may hold half of the refused version: hand it the last known-good again.
+      await writeAtomic(this.pathOf(req.artifact), lkg.copy.content);
+      const back = await this.#apply(this.pathOf(req.artifact), { ...req, version: lkg.copy.version, sha256: lkg.copy.sha256, content: lkg.copy.content });
+      if (!back.ok) this.#o.log?.error(`${req.module} did not take its last known-good ${lkg.copy.version} back: ${back.error}`);
+    } else if (decision.state !== 'stale') {
+      await this.#enact(req, decision, touched);
+    }
+    return { ok: false, stage, code: refusal.code, error: `${stage}: ${refusal.message}`, state: decision };
+  }
+
+  /** Carries out fail-open, fail-closed or empty on the module's file. */
+  async #enact(req: Pick<LoadRequest, 'artifact' | 'module' | 'onFailure'>, decision: ModuleState, touched: boolean): Promise<void> {
+    const path = this.pathOf(req.artifact);
+    if (decision.state === 'fail-open') {
+      const safe = Buffer.from(req.onFailure?.safe_default ?? '');
+      await writeAtomic(path, safe);
+      const r = await this.#apply(path, { artifact: req.artifact, module: req.module, version: 'safe-default', sha256: null, content: safe });
+      if (!r.ok) this.#o.log?.error(`${req.module} did not take its safe default: ${r.error}`);
+    } else if (decision.state === 'fail-closed') {
+      await rm(path, { force: true });
+      const stop = this.#o.stopCommands?.[req.module];
+      if (stop) {
+        const r = await runCommand(stop, { env: { FAILSMALL_MODULE: req.module, FAILSMALL_ARTIFACT: req.artifact }, timeoutMs: this.#o.reloadTimeoutMs ?? 10_000, what: 'stop command' });
+        if (!r.ok) this.#o.log?.error(`${req.module} failed closed but its stop command failed: ${r.error}`);
+      }
+      this.#o.log?.error(`${req.module} FAILED CLOSED: its traffic is stopped (${req.onFailure?.reason ?? 'declared fail-closed'})`);
+    } else if (decision.state === 'empty' && touched) {
+      await rm(path, { force: true });
+    }
   }
 }
 
-function runReload(command: string, env: Record<string, string>, timeoutMs: number): Promise<{ ok: true } | { ok: false; error: string }> {
-  return new Promise((resolve) => {
-    const child = spawn('/bin/sh', ['-c', command], { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
-    let stderr = '';
-    child.stderr.on('data', (d: Buffer) => { if (stderr.length < 2000) stderr += d.toString(); });
-    const timer = setTimeout(() => { child.kill('SIGKILL'); resolve({ ok: false, error: `reload command timed out after ${timeoutMs} ms` }); }, timeoutMs);
-    child.on('error', (err) => { clearTimeout(timer); resolve({ ok: false, error: `reload command failed to start: ${err.message}` }); });
-    child.on('exit', (code, signal) => {
-      clearTimeout(timer);
-      if (code === 0) resolve({ ok: true });
-      else resolve({ ok: false, error: `reload command exited ${code ?? signal}${stderr.trim() ? `: ${stderr.trim().split('\n').slice(-3).join(' | ')}` : ''}` });
-    });
-  });
+/** sha256 of what is on disk at `path`, or null when there is nothing. */
+export async function fileSha256(path: string): Promise<string | null> {
+  const content = await readIfExists(path);
+  return content ? createHash('sha256').update(content).digest('hex') : null;
+}
+
+async function postReload(url: string, body: unknown, timeoutMs: number): Promise<CommandResult> {
+  try {
+    const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body), signal: AbortSignal.timeout(timeoutMs) });
+    const text = (await res.text()).slice(0, 300);
+    return res.ok ? { ok: true } : { ok: false, error: `reload URL answered HTTP ${res.status}${text ? `: ${text}` : ''}` };
+  } catch (err) {
+    const e = err instanceof Error ? err : new Error(String(err));
+    return { ok: false, error: e.name === 'TimeoutError' ? `reload URL timed out after ${timeoutMs} ms` : `reload URL failed: ${e.cause instanceof Error ? e.cause.message : e.message}` };
+  }
 }

@@ -4,44 +4,11 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { Backoff, FileLoader } from '../src/index.ts';
+import { Backoff } from '../src/index.ts';
 import { Agent } from '../src/index.ts';
 import { call, DECLARATIONS, testServer, waitFor } from '../../server/test/fixtures.ts';
 
 const sha = (b: Buffer | string) => createHash('sha256').update(b).digest('hex');
-
-describe('the basic file loader', () => {
-  let dir: string;
-  before(() => { dir = mkdtempSync(join(tmpdir(), 'failsmall-loader-')); });
-  after(() => rmSync(dir, { recursive: true, force: true }));
-
-  it('refuses content whose sha256 does not match, and leaves the served file alone', async () => {
-    writeFileSync(join(dir, 'a'), 'old');
-    const loader = new FileLoader({ dir, reload: {}, reloadTimeoutMs: 1000 });
-    const r = await loader.load({ artifact: 'a', module: 'm', version: 'v2', sha256: sha('something else'), content: Buffer.from('new') });
-    assert.deepEqual(r.ok ? 'ok' : r.stage, 'verify');
-    assert.equal(readFileSync(join(dir, 'a'), 'utf8'), 'old');
-  });
-
-  it('puts the previous file back when the reload command fails, and reports its stderr', async () => {
-    writeFileSync(join(dir, 'b'), 'old');
-    const loader = new FileLoader({ dir, reload: { m: 'grep -q BAD "$FAILSMALL_FILE" && { echo "panic: too many features" >&2; exit 3; } || exit 0' }, reloadTimeoutMs: 5000 });
-    const bad = await loader.load({ artifact: 'b', module: 'm', version: 'v2', sha256: sha('BAD'), content: Buffer.from('BAD') });
-    assert.equal(bad.ok, false);
-    assert.ok(!bad.ok && bad.stage === 'apply' && /exited 3: panic: too many features/.test(bad.error));
-    assert.equal(readFileSync(join(dir, 'b'), 'utf8'), 'old');
-    const good = await loader.load({ artifact: 'b', module: 'm', version: 'v3', sha256: sha('fine'), content: Buffer.from('fine') });
-    assert.equal(good.ok, true);
-    assert.equal(readFileSync(join(dir, 'b'), 'utf8'), 'fine');
-  });
-
-  it('treats a reload that hangs past its timeout as an apply failure', async () => {
-    const loader = new FileLoader({ dir, reload: { m: 'sleep 5' }, reloadTimeoutMs: 100 });
-    const r = await loader.load({ artifact: 'c', module: 'm', version: 'v1', sha256: sha('x'), content: Buffer.from('x') });
-    assert.ok(!r.ok && /timed out after 100 ms/.test(r.error));
-    assert.equal(existsSync(join(dir, 'c')), false, 'no previous file: none is left behind');
-  });
-});
 
 describe('backoff', () => {
   it('grows exponentially with full jitter up to its cap, and resets', () => {
@@ -63,7 +30,7 @@ describe('the agent against a real control plane', () => {
     await call(s.url, 'POST', '/v1/artifacts/features/versions?version=v1', { token: s.admin, body: '["one"]' });
     await call(s.url, 'POST', '/v1/artifacts/features/versions?version=v2', { token: s.admin, body: '["two"]' });
     const port = new URL(s.url).port;
-    const agent = new Agent({ server: s.url, token, nodeId: 'solo', labels: {}, modules: ['bot-management'], dir, metricsIntervalMs: 100, pollWaitMs: 2000 });
+    const agent = new Agent({ server: s.url, token, nodeId: 'solo', labels: {}, modules: ['bot-management'], dir, metricsIntervalMs: 100, pollWaitMs: 2000, publicKey: s.publicKey });
     let second: Awaited<ReturnType<typeof testServer>> | undefined;
     try {
       await agent.start();
@@ -97,7 +64,7 @@ describe('the agent against a real control plane', () => {
       const token = (await call(s.url, 'POST', '/v1/tokens', { token: s.admin, json: { name: 'fleet', role: 'agent' } })).body.token as string;
       await call(s.url, 'POST', '/v1/apply', { token: s.admin, json: { text: DECLARATIONS } });
       await call(s.url, 'POST', '/v1/artifacts/features/versions?version=v1', { token: s.admin, body: '["one"]' });
-      const opts = { server: s.url, token, nodeId: 'solo', labels: {}, modules: ['bot-management'], dir, metricsIntervalMs: 100, pollWaitMs: 2000 };
+      const opts = { server: s.url, token, nodeId: 'solo', labels: {}, modules: ['bot-management'], dir, metricsIntervalMs: 100, pollWaitMs: 2000, publicKey: s.publicKey };
       const a = new Agent(opts);
       await a.start();
       await waitFor('registration', async () => (await call(s.url, 'GET', '/v1/nodes')).body.nodes.length === 1);
@@ -114,17 +81,3 @@ describe('the agent against a real control plane', () => {
   });
 });
 
-describe('the basic file loader checks declared limits again', () => {
-  it('refuses a version over max_entries at the validate stage, before writing anything', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'failsmall-loader-'));
-    try {
-      writeFileSync(join(dir, 'features'), '["kept"]');
-      const content = Buffer.from(JSON.stringify(Array.from({ length: 240 }, (_, i) => i)));
-      const r = await new FileLoader({ dir, reload: {}, reloadTimeoutMs: 1000 }).load({ artifact: 'features', module: 'm', version: 'v2', sha256: sha(content), content, validation: { max_entries: 200 } });
-      assert.ok(!r.ok && r.stage === 'validate' && /240 entries > max_entries 200/.test(r.error));
-      assert.equal(readFileSync(join(dir, 'features'), 'utf8'), '["kept"]');
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
-  });
-});

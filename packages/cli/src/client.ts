@@ -38,18 +38,18 @@ export class ApiClient {
     return this.#request<T>('POST', path, body === undefined ? undefined : { body: JSON.stringify(body), type: 'application/json' });
   }
 
-  async postBytes<T>(path: string, bytes: Uint8Array): Promise<T> {
-    return this.#request<T>('POST', path, { body: bytes, type: 'application/octet-stream' });
+  async postBytes<T>(path: string, bytes: Uint8Array, headers: Record<string, string> = {}): Promise<T> {
+    return this.#request<T>('POST', path, { body: bytes, type: 'application/octet-stream', headers });
   }
 
-  async #request<T>(method: string, path: string, payload?: { body: string | Uint8Array; type: string }): Promise<T> {
+  async #request<T>(method: string, path: string, payload?: { body: string | Uint8Array; type: string; headers?: Record<string, string> }): Promise<T> {
     let res: Response;
     try {
       res = await fetch(`${this.#o.server}${path}`, {
         method,
         headers: {
           ...(this.#o.token ? { authorization: `Bearer ${this.#o.token}` } : {}),
-          ...(payload ? { 'content-type': payload.type } : {}),
+          ...(payload ? { 'content-type': payload.type, ...(payload.headers ?? {}) } : {}),
         },
         ...(payload ? { body: payload.body } : {}),
         signal: AbortSignal.timeout(120_000),

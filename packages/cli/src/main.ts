@@ -8,6 +8,7 @@ import { demo } from './commands/demo.ts';
 import { nodes } from './commands/nodes.ts';
 import { policyValidate } from './commands/policy.ts';
 import { rolloutCommand, rolloutStart, rolloutStatus, rolloutWatch } from './commands/rollout.ts';
+import { keysInit } from './commands/keys.ts';
 import { serve } from './commands/serve.ts';
 import { tokenCreate } from './commands/token.ts';
 
@@ -60,6 +61,8 @@ export function buildProgram(result: { code: number }): Command {
     .option('--port <port>', 'port (0 picks one)', '7070')
     .option('--tick-ms <ms>', 'controller tick')
     .option('--log <level>', 'server log level (info, warn, …); off by default')
+    .option('--signing-key <file>', 'ed25519 private key that signs every pushed version (env FAILSMALL_SIGNING_KEY; default .failsmall/keys/artifact.key if present)')
+    .option('--verify-key <file>', 'public key that signatures sent with a push must verify against (default: the signing key\'s)')
     .addOption(json())
     .action(run((o) => serve(o as never, makeOut(o.json === true))));
 
@@ -74,6 +77,12 @@ export function buildProgram(result: { code: number }): Command {
     .option('--metrics-interval <ms>', 'metrics push interval')
     .option('--synthetic-traffic <rps>', 'record synthetic requests (demos)')
     .option('--synthetic-error-rate <p>', 'error probability of synthetic requests')
+    .option('--public-key <file>', 'the artifact signing key\'s public half (env FAILSMALL_PUBLIC_KEY; default .failsmall/keys/artifact.pub if present)')
+    .option('--allow-unsigned', 'accept unsigned versions when no public key is given (development only)')
+    .option('--reload-url <module=url>', 'POST {artifact, version, file} to a local URL to reload a module (repeatable); 2xx = applied', (v: string, prev: string[] = []) => [...prev, v])
+    .option('--validator <artifact=command>', 'a validator command run on this node before apply (repeatable); gets the file on stdin and as FAILSMALL_FILE; exit 0 = valid', (v: string, prev: string[] = []) => [...prev, v])
+    .option('--stop <module=command>', 'command that stops a module\'s traffic when it fails closed (repeatable)', (v: string, prev: string[] = []) => [...prev, v])
+    .option('--metrics-listen <host:port>', 'serve this agent\'s /metrics for Prometheus (e.g. 127.0.0.1:9464)')
     .addOption(json())
     .action(run((o) => agent(o as never)));
 
@@ -92,6 +101,7 @@ export function buildProgram(result: { code: number }): Command {
     .addOption(server()).addOption(token())
     .option('--version <label>', 'version label (default: the first 12 hex of its sha256)')
     .option('--force', 'accept a version that breaks the declared limits (tests and drills only)')
+    .option('--sign <keyfile>', 'sign the version here with this ed25519 private key (else the server signs it with its own)')
     .addOption(json())
     .action(run((o, name, file) => artifactPush(name as string, file as string, o, makeOut(o.json === true))));
   artifact.command('list').description('declared artifacts and their current versions').addOption(server()).addOption(json())
@@ -123,6 +133,14 @@ export function buildProgram(result: { code: number }): Command {
     .requiredOption('--name <name>', 'a name for the log').addOption(new Option('--role <role>', 'agent or admin').choices(['agent', 'admin']).makeOptionMandatory())
     .addOption(json())
     .action(run((o) => tokenCreate(o as never, makeOut(o.json === true))));
+
+  const keys = program.command('keys').description('signing keys');
+  keys.command('init').description('create an ed25519 key pair for signing artifact versions')
+    .option('--dir <dir>', 'where to write NAME.key and NAME.pub', '.failsmall/keys')
+    .option('--name <name>', 'key name', 'artifact')
+    .option('--force', 'replace an existing key')
+    .addOption(json())
+    .action(run((o) => keysInit(o as never, makeOut(o.json === true))));
 
   program.command('demo').description('the 18 November 2025 story, contained: a good rollout completes, a bad one is rolled back at the canary')
     .option('--once', 'run the story and exit: 0 when it went as it should')

@@ -7,3 +7,4 @@ export * from './rollout/index.ts';
 export * from './desired/index.ts';
 export * from './validation/index.ts';
 export * from './loading/index.ts';
+export * from './signing/index.ts';

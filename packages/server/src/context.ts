@@ -1,3 +1,4 @@
+import type { KeyObject } from 'node:crypto';
 import type { Controller, Clock } from './controller/controller.ts';
 import type { DesiredHub } from './desired/hub.ts';
 import type { Store } from './store/types.ts';
@@ -12,4 +13,8 @@ export interface AppContext {
   readonly maxArtifactBytes: number;
   /** Longest long-poll an agent may ask for. */
   readonly maxWaitMs: number;
+  /** The artifact signing key: every version pushed without a signature is signed with it. */
+  readonly signer?: KeyObject;
+  /** The public key a pushed signature must verify against (the signer's public half, or one given). */
+  readonly verifier?: KeyObject;
 }

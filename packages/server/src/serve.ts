@@ -1,4 +1,7 @@
 import type { FastifyInstance } from 'fastify';
+import { createPublicKey, type KeyObject } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { parsePrivateKey, parsePublicKey } from '@failsmall/core';
 import { pino } from 'pino';
 import { buildApp } from './app.ts';
 import { Controller, systemClock, type Clock } from './controller/controller.ts';
@@ -18,6 +21,10 @@ export interface ServeOptions {
   readonly logger?: boolean | { level: string };
   readonly maxArtifactBytes?: number;
   readonly maxWaitMs?: number;
+  /** Path of the artifact signing key (PEM, ed25519; failsmall keys init writes it). */
+  readonly signingKeyFile?: string;
+  /** Path of a public key that pushed signatures must verify against (default: the signing key's). */
+  readonly verifyKeyFile?: string;
 }
 
 export interface RunningServer {
@@ -35,6 +42,7 @@ export interface RunningServer {
  * first start, resumes every active rollout from the store, and listens.
  */
 export async function startServer(opts: ServeOptions = {}): Promise<RunningServer> {
+  const { signer, verifier } = await loadKeys(opts);
   const store = await openStore(parseStoreUrl(opts.store ?? '.failsmall/failsmall.db'));
   const clock = opts.clock ?? systemClock;
   let adminToken: string | undefined;
@@ -45,7 +53,7 @@ export async function startServer(opts: ServeOptions = {}): Promise<RunningServe
   const hub = new DesiredHub(store);
   await hub.refresh();
   const controller = new Controller({ store, hub, clock, log: pino({ level: 'warn' }, pino.destination(2)), tickMs: opts.tickMs ?? 250 });
-  const app = await buildApp({ store, hub, controller, clock, maxArtifactBytes: opts.maxArtifactBytes ?? 16 * 1024 * 1024, maxWaitMs: opts.maxWaitMs ?? 60_000 }, { logger: opts.logger ?? false });
+  const app = await buildApp({ store, hub, controller, clock, maxArtifactBytes: opts.maxArtifactBytes ?? 16 * 1024 * 1024, maxWaitMs: opts.maxWaitMs ?? 60_000, ...(signer ? { signer } : {}), ...(verifier ? { verifier } : {}) }, { logger: opts.logger ?? false });
   const address = await app.listen({ host: opts.host ?? '127.0.0.1', port: opts.port ?? 7070 });
   controller.start();
   return {
@@ -57,4 +65,21 @@ export async function startServer(opts: ServeOptions = {}): Promise<RunningServe
       await store.close();
     },
   };
+}
+
+/** Reads the signing key (and the key that verifies pushed signatures); a bad key stops the start with its reason. */
+async function loadKeys(opts: ServeOptions): Promise<{ signer?: KeyObject; verifier?: KeyObject }> {
+  const out: { signer?: KeyObject; verifier?: KeyObject } = {};
+  if (opts.signingKeyFile) {
+    const parsed = parsePrivateKey(await readFile(opts.signingKeyFile, 'utf8'));
+    if (!parsed.ok) throw new Error(`signing key ${opts.signingKeyFile}: ${parsed.message}`);
+    out.signer = parsed.key;
+    out.verifier = createPublicKey(parsed.key);
+  }
+  if (opts.verifyKeyFile) {
+    const parsed = parsePublicKey(await readFile(opts.verifyKeyFile, 'utf8'));
+    if (!parsed.ok) throw new Error(`verify key ${opts.verifyKeyFile}: ${parsed.message}`);
+    out.verifier = parsed.key;
+  }
+  return out;
 }

@@ -291,7 +291,7 @@ for (const engine of ['sqlite', 'postgres'] as const) {
       await call(s.url, 'POST', '/v1/apply', { token: s.admin, json: { text: DECLARATIONS } });
       for (let i = 0; i < 10; i++) {
         agents.push(new Agent({
-          server: s.url, token, nodeId: `node-${i}`, labels: { i: String(i) }, modules: ['bot-management'],
+          server: s.url, token, nodeId: `node-${i}`, labels: { i: String(i) }, modules: ['bot-management'], publicKey: s.publicKey,
           dir: join(s.dir, `agent-${i}`), metricsIntervalMs: 200, pollWaitMs: 5000,
           callbacks: { 'bot-management': (_path, req) => { if (req.content?.includes('BAD')) throw new Error('module refused BAD'); } },
         }));

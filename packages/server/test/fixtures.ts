@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { generateSigningKeys } from '@failsmall/core';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
@@ -30,12 +31,14 @@ export async function freshPostgres(): Promise<{ url: string; drop(): Promise<vo
 }
 
 /** A control plane on a temp SQLite file (or the given store), on a free loopback port. */
-export async function testServer(opts: ServeOptions = {}): Promise<RunningServer & { admin: string; dir: string; cleanup(): Promise<void> }> {
+export async function testServer(opts: ServeOptions = {}): Promise<RunningServer & { admin: string; dir: string; publicKey: string; cleanup(): Promise<void> }> {
   const dir = mkdtempSync(join(tmpdir(), 'failsmall-api-'));
-  const server = await startServer({ store: join(dir, 'fs.db'), port: 0, tickMs: 50, ...opts });
+  const keys = generateSigningKeys();
+  writeFileSync(join(dir, 'artifact.key'), keys.privateKey, { mode: 0o600 });
+  const server = await startServer({ store: join(dir, 'fs.db'), port: 0, tickMs: 50, signingKeyFile: join(dir, 'artifact.key'), ...opts });
   if (!server.adminToken && opts.store === undefined) throw new Error('a fresh store must create an admin token');
   return Object.assign(server, {
-    admin: server.adminToken ?? '', dir,
+    admin: server.adminToken ?? '', dir, publicKey: keys.publicKey,
     async cleanup() { await server.close(); rmSync(dir, { recursive: true, force: true }); },
   });
 }

@@ -229,7 +229,7 @@ for (const engine of [sqliteEngine(), postgresEngine()]) {
       const first = await store.putVersion(v, { actor: 'ci' });
       assert.deepEqual(first, {
         ok: true, created: true,
-        version: { artifact: 'bot-features', version: 'v1', sha256: v.sha256, size: 10, forced: false, created_at: T0 },
+        version: { artifact: 'bot-features', version: 'v1', sha256: v.sha256, size: 10, forced: false, created_at: T0, signature: null },
       });
       const again = await store.putVersion({ ...v, created_at: T0 + 5 }, { actor: 'ci' });
       assert.deepEqual(again, { ok: true, created: false, version: first.ok ? first.version : undefined });
@@ -249,6 +249,8 @@ for (const engine of [sqliteEngine(), postgresEngine()]) {
       await store.putVersion({ ...v, version: 'v2', sha256: 'cc'.repeat(32), forced: true, created_at: T0 + 1 }, { actor: 'ci' });
       assert.deepEqual((await store.listVersions('bot-features')).map((r) => [r.version, r.forced]), [['v1', false], ['v2', true]]);
       assert.equal((await store.getVersion('bot-features', 'v2'))?.forced, true);
+      await store.putVersion({ ...v, version: 'v3', sha256: 'dd'.repeat(32), signature: 'c2lnbmVk', created_at: T0 + 2 }, { actor: 'ci' });
+      assert.equal((await store.getVersion('bot-features', 'v3'))?.signature, 'c2lnbmVk', 'the signature is kept with the version');
     });
 
     it('registers nodes, logs only registration and real changes, and tracks last_seen_at', async () => {
@@ -272,14 +274,14 @@ for (const engine of [sqliteEngine(), postgresEngine()]) {
 
     it('keeps the latest load per node and artifact, logging only changes', async () => {
       const { store } = await freshStore();
-      const report = { node_id: 'n1', artifact: 'bot-features', version: 'v2', ok: false, serving: 'v1', error: 'too many entries: 400 > 200', at: T0 };
+      const report = { node_id: 'n1', artifact: 'bot-features', version: 'v2', ok: false, serving: 'v1', error: 'too many entries: 400 > 200', at: T0, module_state: 'stale' };
       await store.recordLoad(report);
       await store.recordLoad({ ...report, at: T0 + 10_000 });
       await store.recordLoad({ ...report, at: T0 + 20_000 });
       assert.deepEqual(await store.listLoads('bot-features'), [{ ...report, at: T0 + 20_000 }]);
       let logged = await store.listEvents({ types: ['node.load_reported'] });
       assert.equal(logged.length, 1, 'periodic re-reports do not spam the log');
-      assert.deepEqual(logged[0]?.payload, { node: 'n1', artifact: 'bot-features', version: 'v2', ok: false, serving: 'v1', error: 'too many entries: 400 > 200' });
+      assert.deepEqual(logged[0]?.payload, { node: 'n1', artifact: 'bot-features', version: 'v2', ok: false, serving: 'v1', error: 'too many entries: 400 > 200', module_state: 'stale' });
 
       await store.recordLoad({ ...report, version: 'v1', ok: true, serving: 'v1', error: null, at: T0 + 30_000 });
       await store.recordLoad({ node_id: 'n2', artifact: 'bot-features', version: 'v1', ok: true, serving: 'v1', error: null, at: T0 });

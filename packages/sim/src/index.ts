@@ -1,1 +1,13 @@
-export {};
+/**
+ * The fleet simulator: a scenario (fleet, traffic, modules, artifacts, policy, the change
+ * and how modules fail) run in virtual time under three regimes, side by side.
+ */
+export { parseScenario, SCENARIO_DEFAULTS, SCENARIO_ERROR_CODES, SCENARIO_KEYS } from './scenario/parse.ts';
+export type * from './scenario/types.ts';
+export { simulate } from './simulate.ts';
+export type { SimulateOptions } from './simulate.ts';
+export { formatReport, REGIMES } from './report.ts';
+export type { RegimeName, RegimeReport, RolloutSummary, SimulationReport } from './report.ts';
+export { renderContent } from './content.ts';
+export { Rng } from './rng.ts';
+export { runSimulateCommand } from './cli.ts';

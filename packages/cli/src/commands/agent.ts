@@ -1,4 +1,9 @@
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { Agent } from '@failsmall/agent';
+import { CliError } from '../client.ts';
+import { DEFAULT_KEY_DIR } from './keys.ts';
+import { defaultIfExists } from './serve.ts';
 import { pino } from 'pino';
 import { EXIT } from '../exit-codes.ts';
 import { parseLabels } from './common.ts';
@@ -16,6 +21,23 @@ export interface AgentCliOpts {
   metricsInterval?: string;
   syntheticTraffic?: string;
   syntheticErrorRate?: string;
+  publicKey?: string;
+  allowUnsigned?: boolean;
+  reloadUrl?: string[];
+  validator?: string[];
+  stop?: string[];
+  metricsListen?: string;
+}
+
+/** `--flag KEY=VALUE` repeated → record; a malformed one is a usage error naming the flag. */
+function pairs(flag: string, values: string[] | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const r of values ?? []) {
+    const eq = r.indexOf('=');
+    if (eq <= 0) throw new CliError('USAGE', `bad ${flag} "${r}": use NAME=VALUE`, EXIT.USAGE);
+    out[r.slice(0, eq)] = r.slice(eq + 1);
+  }
+  return out;
 }
 
 /** `failsmall agent --server URL --node-id ID --labels k=v,...`: runs until SIGINT/SIGTERM. */
@@ -25,11 +47,15 @@ export async function agent(o: AgentCliOpts): Promise<number> {
     process.stderr.write('error: the agent needs a token [UNAUTHENTICATED]\n  hint: failsmall token create --name fleet --role agent, then pass --token or set FAILSMALL_TOKEN\n');
     return EXIT.USAGE;
   }
-  const reload: Record<string, string> = {};
-  for (const r of o.reload ?? []) {
-    const eq = r.indexOf('=');
-    if (eq <= 0) { process.stderr.write(`error: bad --reload "${r}": use MODULE=COMMAND [USAGE]\n`); return EXIT.USAGE; }
-    reload[r.slice(0, eq)] = r.slice(eq + 1);
+  const reload = pairs('--reload', o.reload);
+  const publicKeyPath = o.publicKey ?? process.env.FAILSMALL_PUBLIC_KEY ?? (await defaultIfExists(join(DEFAULT_KEY_DIR, 'artifact.pub')));
+  let publicKey: string | undefined;
+  if (publicKeyPath) {
+    try { publicKey = await readFile(publicKeyPath, 'utf8'); } catch (err) {
+      throw new CliError('FILE_UNREADABLE', `cannot read the public key ${publicKeyPath}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`, EXIT.USAGE, 'failsmall keys init writes one');
+    }
+  } else if (!o.allowUnsigned) {
+    process.stderr.write('warning: no --public-key: every version will be refused as unverifiable (pass --public-key FILE, or --allow-unsigned for development)\n');
   }
   const log = pino({ level: 'info', base: { node: o.nodeId } }, pino.destination(2));
   const modules = o.modules ? o.modules.split(',').map((m) => m.trim()).filter(Boolean) : [];
@@ -38,10 +64,13 @@ export async function agent(o: AgentCliOpts): Promise<number> {
   const a = new Agent({
     server: o.server ?? process.env.FAILSMALL_SERVER ?? 'http://127.0.0.1:7070',
     nodeId: o.nodeId, labels: parseLabels(o.labels), modules, token, reload,
+    reloadUrls: pairs('--reload-url', o.reloadUrl), validators: pairs('--validator', o.validator), stopCommands: pairs('--stop', o.stop),
+    ...(publicKey ? { publicKey } : {}), ...(o.allowUnsigned ? { allowUnsigned: true } : {}),
+    ...(o.metricsListen ? { metricsListen: o.metricsListen } : {}),
     dir: o.dir ?? `.failsmall/agent-${o.nodeId}`,
     pollWaitMs: o.pollWait ? Number(o.pollWait) : 30_000,
     metricsIntervalMs,
-    log: { info: (m) => log.info(m), warn: (m) => log.warn(m) },
+    log: { info: (m) => log.info(m), warn: (m) => log.warn(m), error: (m) => log.error(m) },
     ...(rps > 0 ? { onInterval: syntheticTraffic({ rps, intervalMs: metricsIntervalMs, errorRate: Number(o.syntheticErrorRate ?? '0.001'), modules: modules.length ? modules : ['default'], seed: o.nodeId }) } : {}),
   });
   await a.start();

@@ -1,8 +1,8 @@
-import { mkdir, readFile, rm } from 'node:fs/promises';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Agent } from '@failsmall/agent';
-import { countEntries, type RolloutState, type Verdict } from '@failsmall/core';
+import { countEntries, generateSigningKeys, type RolloutState, type Verdict } from '@failsmall/core';
 import { startServer } from '@failsmall/server';
 import { ApiClient } from '../client.ts';
 import { EXIT } from '../exit-codes.ts';
@@ -49,7 +49,10 @@ export async function demo(opts: DemoOptions, out: Out): Promise<number> {
   const say = (line: string) => out.line(`[${((Date.now() - t0) / 1000).toFixed(1).padStart(5)}s] ${line}`);
   const dir = join('.failsmall', `demo-${process.pid}-${t0}`);
   await mkdir(dir, { recursive: true });
-  const server = await startServer({ store: join(dir, 'failsmall.db'), port: opts.port ? Number(opts.port) : 0, tickMs: 100 });
+  // A fresh signing key for the demo, outside the database: the server signs each push, agents verify.
+  const keys = generateSigningKeys();
+  await writeFile(join(dir, 'artifact.key'), keys.privateKey, { mode: 0o600 });
+  const server = await startServer({ store: join(dir, 'failsmall.db'), port: opts.port ? Number(opts.port) : 0, tickMs: 100, signingKeyFile: join(dir, 'artifact.key') });
   const admin = new ApiClient({ server: server.url, token: server.adminToken });
   const agents: Agent[] = [];
   let exit: number = EXIT.ROLLOUT_FAILED;
@@ -59,7 +62,7 @@ export async function demo(opts: DemoOptions, out: Out): Promise<number> {
     const applied = await admin.post<{ changes: { kind: string; name: string; change: string }[] }>('/v1/apply', { text: await readFile(DEMO_FILE, 'utf8'), file: 'examples/demo.yaml' });
     say(`applied examples/demo.yaml: ${applied.changes.map((c) => `${c.kind} ${c.name}`).join(', ')}`);
 
-    for (let i = 0; i < fleetSize; i++) agents.push(demoAgent(server.url, agentToken, i, dir));
+    for (let i = 0; i < fleetSize; i++) agents.push(demoAgent(server.url, agentToken, i, dir, keys.publicKey));
     await Promise.all(agents.map((a) => a.start()));
     await waitFor(async () => (await admin.get<{ nodes: unknown[] }>('/v1/nodes')).nodes.length >= fleetSize, 20_000, 'the demo fleet to register');
     say(`${fleetSize} agents registered over HTTP on loopback (regions eu/us/ap; tiers free/pro/enterprise)`);
@@ -110,12 +113,12 @@ export async function demo(opts: DemoOptions, out: Out): Promise<number> {
   return exit;
 }
 
-function demoAgent(server: string, token: string, i: number, dir: string): Agent {
+function demoAgent(server: string, token: string, i: number, dir: string, publicKey: string): Agent {
   const regions = ['eu', 'us', 'ap'];
   const tiers = ['free', 'free', 'pro', 'enterprise'];
   const id = `node-${String(i + 1).padStart(3, '0')}`;
   return new Agent({
-    server, token, nodeId: id, dir: join(dir, 'agents', id),
+    server, token, nodeId: id, dir: join(dir, 'agents', id), publicKey,
     labels: { region: regions[i % regions.length] ?? 'eu', customer_tier: tiers[i % tiers.length] ?? 'free', proxy: i % 2 === 0 ? 'fl2' : 'fl1' },
     modules: ['bot-management', 'proxy'],
     metricsIntervalMs: 500,

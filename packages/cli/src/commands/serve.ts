@@ -1,15 +1,21 @@
 import { startServer } from '@failsmall/server';
+import { access } from 'node:fs/promises';
+import { join } from 'node:path';
 import { EXIT } from '../exit-codes.ts';
+import { DEFAULT_KEY_DIR } from './keys.ts';
 import type { Out } from '../output.ts';
 
 /** `failsmall serve`: the control plane, until SIGINT/SIGTERM. */
-export async function serve(opts: { store?: string; host?: string; port?: string; tickMs?: string; log?: string }, out: Out): Promise<number> {
+export async function serve(opts: { store?: string; host?: string; port?: string; tickMs?: string; log?: string; signingKey?: string; verifyKey?: string }, out: Out): Promise<number> {
   const port = opts.port === undefined ? 7070 : Number(opts.port);
   if (!Number.isInteger(port) || port < 0 || port > 65535) {
     process.stderr.write(`error: bad --port ${opts.port} [USAGE]\n`);
     return EXIT.USAGE;
   }
+  const signingKey = opts.signingKey ?? process.env.FAILSMALL_SIGNING_KEY ?? (await defaultIfExists(join(DEFAULT_KEY_DIR, 'artifact.key')));
   const server = await startServer({
+    ...(signingKey ? { signingKeyFile: signingKey } : {}),
+    ...(opts.verifyKey ? { verifyKeyFile: opts.verifyKey } : {}),
     store: opts.store ?? process.env.FAILSMALL_STORE ?? '.failsmall/failsmall.db',
     host: opts.host ?? '127.0.0.1',
     port,
@@ -18,6 +24,7 @@ export async function serve(opts: { store?: string; host?: string; port?: string
   });
   out.data({ ok: true, url: server.url, store: server.store.engine, admin_token: server.adminToken ?? null });
   out.line(`failsmall control plane on ${server.url} (store: ${server.store.engine})`);
+  out.line(signingKey ? `signing every pushed version with ${signingKey}` : 'no signing key (failsmall keys init, then serve --signing-key): versions are stored unsigned and agents with a public key refuse them');
   if (server.adminToken) {
     out.line('admin token (shown once, only its hash is stored; export it for the CLI):');
     out.line(`  export FAILSMALL_TOKEN=${server.adminToken}`);
@@ -29,4 +36,8 @@ export async function serve(opts: { store?: string; host?: string; port?: string
   });
   await server.close();
   return EXIT.OK;
+}
+
+export async function defaultIfExists(path: string): Promise<string | undefined> {
+  try { await access(path); return path; } catch { return undefined; }
 }

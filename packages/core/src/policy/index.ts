@@ -12,3 +12,8 @@ export { parseScope, parseScopeSize, formatScope, coversEverything } from './sco
 export type { ScopeParse, ScopeSize } from './scope.ts';
 export { POLICY_ERROR_CODES, POLICY_WARNING_CODES } from './codes.ts';
 export type { PolicyErrorCode, PolicyWarningCode } from './codes.ts';
+// The YAML reader behind parseDeclarations, for other documents that want the same
+// line:col errors and did-you-mean hints (the simulator's scenario files).
+export { PolicySource, describe as describeNode, joinPath } from './source.ts';
+export type { Entry as SourceEntry, Position as SourcePosition } from './source.ts';
+export { didYouMean, suggest } from './suggest.ts';

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { desiredVersion, TERMINAL_STATUSES, type RolloutState } from '@failsmall/core';
+import { desiredVersion, TERMINAL_STATUSES, type ArtifactValidation, type ModuleDecl, type RolloutState } from '@failsmall/core';
 import type { ArtifactRecord, NodeRecord, Store } from '../store/types.ts';
 
 /** What one agent should run, per artifact. The ETag is a hash of it. */
@@ -11,8 +11,12 @@ export interface DesiredArtifact {
   readonly version: string | null;
   readonly sha256: string | null;
   readonly rollout: string | null;
-  /** The declared limits, so the agent checks them again before apply: a generated file is user input. */
-  readonly validation: { readonly max_bytes?: number; readonly max_entries?: number };
+  /** base64 ed25519 signature of this version; null when it was pushed unsigned. */
+  readonly signature: string | null;
+  /** The declared checks (limits, JSON Schema), so the agent runs them again: a generated file is user input. */
+  readonly validation: ArtifactValidation;
+  /** The module's declared behaviour on a failed load. */
+  readonly on_failure: Pick<ModuleDecl, 'on_load_failure' | 'safe_default' | 'reason'>;
 }
 
 export interface DesiredState {
@@ -36,7 +40,8 @@ export class DesiredHub {
   readonly #store: Store;
   #artifacts: ArtifactRecord[] = [];
   #active = new Map<string, { state: RolloutState; assigned: Set<string> }>();
-  #sha = new Map<string, string>();
+  #sha = new Map<string, { sha256: string; signature: string | null }>();
+  #modules = new Map<string, ModuleDecl>();
   /** Computed desired states by (modules, assignments) key; cleared on every refresh. */
   #byKey = new Map<string, { artifacts: DesiredArtifact[]; etag: string }>();
   readonly #waiters = new Set<Waiter>();
@@ -50,7 +55,8 @@ export class DesiredHub {
   }
 
   async refresh(): Promise<void> {
-    const [artifacts, active] = await Promise.all([this.#store.listArtifacts(), this.#store.listRollouts({ active: true })]);
+    const [artifacts, active, modules] = await Promise.all([this.#store.listArtifacts(), this.#store.listRollouts({ active: true }), this.#store.listModules()]);
+    this.#modules = new Map(modules.map((m) => [m.name, m]));
     const activeMap = new Map<string, { state: RolloutState; assigned: Set<string> }>();
     for (const r of active) activeMap.set(r.artifact, { state: r, assigned: new Set(r.assigned) });
     for (const a of artifacts) {
@@ -70,7 +76,7 @@ export class DesiredHub {
   async #knowSha(artifact: string, version: string | null): Promise<void> {
     if (version === null || this.#sha.has(`${artifact}@${version}`)) return;
     const v = await this.#store.getVersion(artifact, version);
-    if (v) this.#sha.set(`${artifact}@${version}`, v.sha256);
+    if (v) this.#sha.set(`${artifact}@${version}`, { sha256: v.sha256, signature: v.signature });
   }
 
   /**
@@ -96,17 +102,20 @@ export class DesiredHub {
       const active = this.#active.get(a.name);
       const running = active && !TERMINAL_STATUSES.includes(active.state.status) ? active : undefined;
       const version = desiredVersion(a.current_version, running?.state, running?.assigned, node.id);
+      const known = version === null ? undefined : this.#sha.get(`${a.name}@${version}`);
+      const module = this.#modules.get(a.module);
       artifacts.push({
         artifact: a.name, kind: a.kind, module: a.module, version,
-        sha256: version === null ? null : (this.#sha.get(`${a.name}@${version}`) ?? null),
+        sha256: known?.sha256 ?? null, signature: known?.signature ?? null,
         rollout: running && version === running.state.to_version ? running.state.id : null,
-        validation: {
-          ...(a.validation.max_bytes !== undefined ? { max_bytes: a.validation.max_bytes } : {}),
-          ...(a.validation.max_entries !== undefined ? { max_entries: a.validation.max_entries } : {}),
-        },
+        // A validator command runs on the server at push; agents run only commands configured on the node.
+        validation: Object.fromEntries(Object.entries(a.validation).filter(([k]) => k !== 'command' && k !== 'timeout_ms')) as ArtifactValidation,
+        on_failure: module
+          ? { on_load_failure: module.on_load_failure, ...(module.safe_default !== undefined ? { safe_default: module.safe_default } : {}), ...(module.reason !== undefined ? { reason: module.reason } : {}) }
+          : { on_load_failure: 'serve-stale' },
       });
     }
-    const etag = `"${createHash('sha256').update(JSON.stringify(artifacts.map((x) => [x.artifact, x.version, x.sha256, x.validation]))).digest('hex').slice(0, 20)}"`;
+    const etag = `"${createHash('sha256').update(JSON.stringify(artifacts.map((x) => [x.artifact, x.version, x.sha256, x.signature, x.validation, x.on_failure]))).digest('hex').slice(0, 20)}"`;
     return { artifacts, etag };
   }
 

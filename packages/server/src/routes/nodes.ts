@@ -19,6 +19,7 @@ const LoadBody = z.object({
   ok: z.boolean(),
   serving: z.string().nullable(),
   error: z.string().max(4000).nullable().default(null),
+  module_state: z.enum(['serving', 'stale', 'fail-open', 'fail-closed', 'empty']).optional(),
 });
 const Count = z.number().finite().min(0).max(1e12);
 const Counters = z.object({

@@ -15,7 +15,7 @@ export type StoreEngine = 'sqlite' | 'postgres';
 export function migrationProvider(engine: StoreEngine): MigrationProvider {
   return {
     async getMigrations(): Promise<Record<string, Migration>> {
-      return { '0001_init': init(engine) };
+      return { '0001_init': init(engine), '0002_signatures_and_module_state': signaturesAndModuleState() };
     },
   };
 }
@@ -139,6 +139,16 @@ function init(engine: StoreEngine): Migration {
         .addColumn('role', 'text', (c) => c.notNull())
         .addColumn('created_at', 'bigint', (c) => c.notNull())
         .execute();
+    },
+  };
+}
+
+/** Issue 3: versions carry their ed25519 signature, and load reports the module's state after the load. */
+function signaturesAndModuleState(): Migration {
+  return {
+    async up(db: Kysely<unknown>): Promise<void> {
+      await db.schema.alterTable('versions').addColumn('signature', 'text').execute();
+      await db.schema.alterTable('node_loads').addColumn('module_state', 'text').execute();
     },
   };
 }

@@ -41,6 +41,8 @@ export interface VersionRow {
   content: Buffer;
   forced: number;
   created_at: number;
+  /** base64 ed25519 signature over signingMessage(artifact, version, sha256); null when unsigned. */
+  signature: string | null;
 }
 
 export interface NodeRow {
@@ -59,6 +61,7 @@ export interface NodeLoadRow {
   serving: string | null;
   error: string | null;
   at: number;
+  module_state: string | null;
 }
 
 export interface MetricSampleRow {

@@ -148,7 +148,7 @@ export class SqlStore implements Store {
         if (existing) return versionExists(existing, v.sha256);
         const row: VersionRow = {
           artifact: v.artifact, version: v.version, sha256: v.sha256, size: v.content.length,
-          content: v.content, forced: v.forced ? 1 : 0, created_at: v.created_at,
+          content: v.content, forced: v.forced ? 1 : 0, created_at: v.created_at, signature: v.signature ?? null,
         };
         await tx.insertInto('versions').values(row).execute();
         const version = toVersionRecord(row);
@@ -181,7 +181,7 @@ export class SqlStore implements Store {
 
   async listVersions(artifact: string): Promise<VersionRecord[]> {
     const rows = await this.#db.selectFrom('versions')
-      .select(['artifact', 'version', 'sha256', 'size', 'forced', 'created_at'])
+      .select(['artifact', 'version', 'sha256', 'size', 'forced', 'created_at', 'signature'])
       .where('artifact', '=', artifact).orderBy('created_at').orderBy('version').execute();
     return rows.map(toVersionRecord);
   }
@@ -233,16 +233,16 @@ export class SqlStore implements Store {
   async recordLoad(report: LoadReport): Promise<void> {
     const row: NodeLoadRow = {
       node_id: report.node_id, artifact: report.artifact, version: report.version, ok: report.ok ? 1 : 0,
-      serving: report.serving, error: report.error, at: report.at,
+      serving: report.serving, error: report.error, at: report.at, module_state: report.module_state ?? null,
     };
     await this.#db.transaction().execute(async (tx) => {
       const stored = await tx.selectFrom('node_loads').selectAll()
         .where('node_id', '=', report.node_id).where('artifact', '=', report.artifact).executeTakeFirst();
       const changed = !stored || stored.version !== row.version || stored.ok !== row.ok
-        || stored.serving !== row.serving || stored.error !== row.error;
+        || stored.serving !== row.serving || stored.error !== row.error || stored.module_state !== row.module_state;
       await tx.insertInto('node_loads').values(row)
         .onConflict((oc) => oc.columns(['node_id', 'artifact']).doUpdateSet({
-          version: row.version, ok: row.ok, serving: row.serving, error: row.error, at: row.at,
+          version: row.version, ok: row.ok, serving: row.serving, error: row.error, at: row.at, module_state: row.module_state,
         }))
         .execute();
       // Agents re-report periodically; only a change is worth a line in the log.
@@ -253,7 +253,7 @@ export class SqlStore implements Store {
           rollout_id: null,
           payload: {
             node: report.node_id, artifact: report.artifact, version: report.version, ok: report.ok,
-            serving: report.serving, error: report.error,
+            serving: report.serving, error: report.error, module_state: row.module_state,
           },
         }]);
       }
@@ -432,7 +432,7 @@ async function insertEvents(db: Db, events: readonly RolloutEvent[]): Promise<vo
 
 async function selectVersion(db: Db, artifact: string, version: string): Promise<VersionRecord | undefined> {
   const row = await db.selectFrom('versions')
-    .select(['artifact', 'version', 'sha256', 'size', 'forced', 'created_at'])
+    .select(['artifact', 'version', 'sha256', 'size', 'forced', 'created_at', 'signature'])
     .where('artifact', '=', artifact).where('version', '=', version).executeTakeFirst();
   return row && toVersionRecord(row);
 }
@@ -464,7 +464,7 @@ function toArtifactRecord(row: { spec: string; version: number; current_version:
 function toVersionRecord(row: Omit<VersionRow, 'content'>): VersionRecord {
   return {
     artifact: row.artifact, version: row.version, sha256: row.sha256, size: Number(row.size),
-    forced: Boolean(row.forced), created_at: Number(row.created_at),
+    forced: Boolean(row.forced), created_at: Number(row.created_at), signature: row.signature ?? null,
   };
 }
 
@@ -478,7 +478,7 @@ function toNodeRecord(row: NodeRow): NodeRecord {
 function toLoadReport(row: NodeLoadRow): LoadReport {
   return {
     node_id: row.node_id, artifact: row.artifact, version: row.version, ok: Boolean(row.ok),
-    serving: row.serving, error: row.error, at: row.at,
+    serving: row.serving, error: row.error, at: row.at, module_state: row.module_state,
   };
 }
 

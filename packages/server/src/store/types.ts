@@ -101,6 +101,8 @@ export interface NewVersion {
   /** Pushed past the artifact's declared limits (for tests and drills). */
   readonly forced: boolean;
   readonly created_at: number;
+  /** base64 ed25519 signature (see signingMessage in core); absent or null when pushed unsigned. */
+  readonly signature?: string | null;
 }
 
 export type PutVersionResult =
@@ -114,6 +116,7 @@ export interface VersionRecord {
   readonly size: number;
   readonly forced: boolean;
   readonly created_at: number;
+  readonly signature: string | null;
 }
 
 export interface NodeRecord {
@@ -134,6 +137,8 @@ export interface LoadReport {
   readonly serving: string | null;
   readonly error: string | null;
   readonly at: number;
+  /** What the module serves after the attempt: serving, stale (last known-good), fail-open, fail-closed, empty. */
+  readonly module_state?: string | null;
 }
 
 export interface StoredEvent extends RolloutEvent {

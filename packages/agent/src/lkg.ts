@@ -1,0 +1,51 @@
+import { createHash } from 'node:crypto';
+import { join } from 'node:path';
+import { readIfExists, writeAtomic } from './files.ts';
+
+export interface LastKnownGoodCopy {
+  readonly version: string;
+  readonly sha256: string;
+  readonly content: Buffer;
+}
+
+export type LkgRead =
+  | { readonly kind: 'none' }
+  | { readonly kind: 'ok'; readonly copy: LastKnownGoodCopy }
+  | { readonly kind: 'corrupt'; readonly reason: string };
+
+/**
+ * The last version of each artifact that both validated and applied, kept on disk beside
+ * its metadata. Every read checks the content against the recorded sha256, so a corrupted
+ * copy is detected, reported, and never served.
+ */
+export class LastKnownGood {
+  readonly #dir: string;
+
+  constructor(dir: string) {
+    this.#dir = join(dir, '.lkg');
+  }
+
+  async save(artifact: string, copy: LastKnownGoodCopy): Promise<void> {
+    // Content first, then the metadata that vouches for it: a crash in between leaves a
+    // mismatch that the next read reports as corrupt, never a wrong version accepted.
+    await writeAtomic(join(this.#dir, artifact), copy.content);
+    await writeAtomic(join(this.#dir, `${artifact}.json`), JSON.stringify({ version: copy.version, sha256: copy.sha256 }));
+  }
+
+  async read(artifact: string): Promise<LkgRead> {
+    const meta = await readIfExists(join(this.#dir, `${artifact}.json`));
+    const content = await readIfExists(join(this.#dir, artifact));
+    if (!meta && !content) return { kind: 'none' };
+    if (!meta || !content) return { kind: 'corrupt', reason: `last known-good of ${artifact} is incomplete (${meta ? 'content' : 'metadata'} missing)` };
+    let parsed: { version?: unknown; sha256?: unknown };
+    try {
+      parsed = JSON.parse(meta.toString('utf8')) as { version?: unknown; sha256?: unknown };
+    } catch {
+      return { kind: 'corrupt', reason: `last known-good metadata of ${artifact} is not JSON` };
+    }
+    if (typeof parsed.version !== 'string' || typeof parsed.sha256 !== 'string') return { kind: 'corrupt', reason: `last known-good metadata of ${artifact} lacks version or sha256` };
+    const actual = createHash('sha256').update(content).digest('hex');
+    if (actual !== parsed.sha256) return { kind: 'corrupt', reason: `last known-good of ${artifact}@${parsed.version} fails its checksum (sha256 ${actual.slice(0, 12)}… ≠ ${parsed.sha256.slice(0, 12)}…)` };
+    return { kind: 'ok', copy: { version: parsed.version, sha256: parsed.sha256, content } };
+  }
+}

@@ -1,0 +1,68 @@
+import { createPrivateKey, createPublicKey, generateKeyPairSync, sign, verify, type KeyObject } from 'node:crypto';
+
+/**
+ * Artifact signatures: ed25519 over a message that binds the artifact's name, the version
+ * label and the content's sha256, so a signed version cannot be replayed under another
+ * name or label. node:crypto only: no extra dependency, and no IO here (keys are PEM text).
+ */
+export function signingMessage(artifact: string, version: string, sha256: string): Buffer {
+  return Buffer.from(`failsmall-artifact-v1\n${artifact}\n${version}\n${sha256}`, 'utf8');
+}
+
+export interface KeyPairPem {
+  readonly privateKey: string;
+  readonly publicKey: string;
+}
+
+export function generateSigningKeys(): KeyPairPem {
+  const { privateKey, publicKey } = generateKeyPairSync('ed25519');
+  return {
+    privateKey: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
+    publicKey: publicKey.export({ type: 'spki', format: 'pem' }).toString(),
+  };
+}
+
+export type KeyParse = { ok: true; key: KeyObject } | { ok: false; message: string };
+
+/** Reads a PEM key and checks that it is ed25519: a wrong key type is a setup error worth naming. */
+export function parsePrivateKey(pem: string): KeyParse {
+  try {
+    const key = createPrivateKey(pem);
+    return key.asymmetricKeyType === 'ed25519' ? { ok: true, key } : { ok: false, message: `expected an ed25519 private key, got ${key.asymmetricKeyType ?? 'unknown'}` };
+  } catch (err) {
+    return { ok: false, message: `not a PEM private key: ${err instanceof Error ? err.message : String(err)}` };
+  }
+}
+
+export function parsePublicKey(pem: string): KeyParse {
+  try {
+    const key = createPublicKey(pem);
+    return key.asymmetricKeyType === 'ed25519' ? { ok: true, key } : { ok: false, message: `expected an ed25519 public key, got ${key.asymmetricKeyType ?? 'unknown'}` };
+  } catch (err) {
+    return { ok: false, message: `not a PEM public key: ${err instanceof Error ? err.message : String(err)}` };
+  }
+}
+
+/** The public half of a private key, as PEM. */
+export function publicKeyOf(privateKey: KeyObject): string {
+  return createPublicKey(privateKey).export({ type: 'spki', format: 'pem' }).toString();
+}
+
+/** base64 signature of one version. */
+export function signVersion(privateKey: KeyObject, artifact: string, version: string, sha256: string): string {
+  return sign(null, signingMessage(artifact, version, sha256), privateKey).toString('base64');
+}
+
+export function verifyVersion(publicKey: KeyObject, artifact: string, version: string, sha256: string, signature: string | null | undefined): { ok: true } | { ok: false; message: string } {
+  if (!signature) return { ok: false, message: 'missing signature' };
+  let raw: Buffer;
+  try {
+    raw = Buffer.from(signature, 'base64');
+  } catch {
+    return { ok: false, message: 'signature is not base64' };
+  }
+  if (raw.length !== 64) return { ok: false, message: 'bad signature (not 64 bytes of ed25519)' };
+  return verify(null, signingMessage(artifact, version, sha256), publicKey, raw)
+    ? { ok: true }
+    : { ok: false, message: `bad signature for ${artifact}@${version} (sha256 ${sha256.slice(0, 12)}…): not signed by the trusted artifact key` };
+}

@@ -1,0 +1,669 @@
+import {
+  addCounters, afterFailedLoad, emptyAggregate, gateQueries, LATENCY_BUCKETS_MS, startRollout, step, TERMINAL_STATUSES, validateContent,
+  type FleetNode, type GateObservation, type LoadRefusal, type MutableAggregate, type NodeLoad, type RolloutState,
+} from '@failsmall/core';
+import { matchesPredicate, renderContent, VersionCatalog, type SimVersion } from './content.ts';
+import { REGIMES, type RegimeName, type RegimeReport, type RolloutSummary, type SimulationReport } from './report.ts';
+import { Rng } from './rng.ts';
+import type { Effect, Scenario } from './scenario/types.ts';
+
+export interface SimulateOptions {
+  /** Overrides the scenario's seed. */
+  readonly seed?: number;
+  /** Which regimes to run (default: all three). */
+  readonly regimes?: readonly RegimeName[];
+  /** Overrides the fleet size; label shares are kept. */
+  readonly nodes?: number;
+}
+
+/** No version: nothing loaded yet, or the module's fail-open safe default. */
+const NONE = -1;
+/** The module failed closed: it stops its traffic (every request 5xx). */
+const FAIL_CLOSED = -2;
+/** No desired change in flight for this node. */
+const IDLE = -3;
+
+const CRASH: Effect = { crash: true, degrade: false, error_rate: 0, add_latency_ms: 0, ramp_ms: 0 };
+const RNG_FLEET = 1;
+const RNG_CHANGE = 2;
+const RNG_TRAFFIC = 3;
+
+/**
+ * Runs a scenario under each regime, in virtual time, and compares them. Staged regimes
+ * drive the real rollout engine (`startRollout`/`step`, so the real gate code), the safe
+ * loader calls the real validator (`validateContent`) and the real fallback decision
+ * (`afterFailedLoad`). Pure: the same scenario and seed give the same report.
+ *
+ * Examples
+ *   const report = simulate(scenario, { seed: 7, nodes: 1000 });
+ *   report.ratios.safe_vs_global // e.g. 0.00002
+ */
+export function simulate(s: Scenario, opts: SimulateOptions = {}): SimulationReport {
+  const world = buildWorld(s, opts.seed ?? s.seed, opts.nodes ?? s.fleet.nodes);
+  const regimes: Partial<Record<RegimeName, RegimeReport>> = {};
+  for (const name of REGIMES) {
+    if (opts.regimes && !opts.regimes.includes(name)) continue;
+    regimes[name] = new RegimeRun(world, name).run();
+  }
+  const global = regimes['global-push']?.failed_requests;
+  const vs = (r: RegimeReport | undefined): number | null => (r === undefined || global === undefined || global === 0 ? null : sig(r.failed_requests / global, 4));
+  const firstBad = world.schedule.find((p) => world.bad[p.version])?.at ?? null;
+  return {
+    scenario: s.name,
+    seed: world.seed,
+    nodes: world.ids.length,
+    duration_seconds: s.duration_ms / 1000,
+    tick_seconds: s.tick_ms / 1000,
+    first_bad_push_seconds: firstBad === null ? null : firstBad / 1000,
+    versions: world.catalog.versions.map((v) => ({ version: v.label, sha256: v.sha256, bytes: v.content.byteLength, entries: v.entries, bad: world.bad[v.index] ?? false })),
+    regimes,
+    ratios: { staged_vs_global: vs(regimes.staged), safe_vs_global: vs(regimes['staged-safe-loader']) },
+  };
+}
+
+// ── the world: what every regime shares ──────────────────────────────────────
+
+interface World {
+  readonly s: Scenario;
+  readonly seed: number;
+  readonly ids: readonly string[];
+  readonly fleet: readonly FleetNode[];
+  /** Each node's behaviour class: nodes with the same labels on every key a rule looks at. */
+  readonly classOf: Int32Array;
+  readonly classCount: number;
+  /** Agent propagation delay of each node (ms). */
+  readonly delay: Float64Array;
+  readonly catalog: VersionCatalog;
+  readonly initial: number;
+  readonly schedule: readonly { readonly at: number; readonly version: number }[];
+  /** effects[version][class]: what the module does with that content there (null: it handles it). */
+  readonly effects: readonly (readonly (Effect | null)[])[];
+  /** A version is bad when some node's module cannot handle it. */
+  readonly bad: readonly boolean[];
+  /** The real validator's verdict per version: same bytes, same verdict. */
+  readonly refusals: (readonly LoadRefusal[] | undefined)[];
+}
+
+function buildWorld(s: Scenario, seed: number, nodeCount: number): World {
+  const rng = new Rng(seed, RNG_FLEET);
+  const width = String(nodeCount - 1).length;
+  const ids = Array.from({ length: nodeCount }, (_, i) => `node-${String(i).padStart(Math.max(5, width), '0')}`);
+  // Exact shares (largest remainder), shuffled: 28% of 10,000 nodes is 2,800 nodes.
+  const labelRows: Record<string, string>[] = ids.map(() => ({}));
+  for (const dist of s.fleet.labels) {
+    const raw = dist.values.map((v) => v.share * nodeCount);
+    const counts = raw.map(Math.floor);
+    let left = nodeCount - counts.reduce((a, b) => a + b, 0);
+    const order = raw.map((x, i) => ({ i, frac: x - Math.floor(x) })).sort((a, b) => b.frac - a.frac || a.i - b.i);
+    for (const o of order) { if (left <= 0) break; counts[o.i] = (counts[o.i] ?? 0) + 1; left--; }
+    const values: string[] = [];
+    dist.values.forEach((v, i) => { for (let k = 0; k < (counts[i] ?? 0); k++) values.push(v.value); });
+    for (let i = values.length - 1; i > 0; i--) {
+      const j = Math.floor(rng.next() * (i + 1));
+      const t = values[i] as string; values[i] = values[j] as string; values[j] = t;
+    }
+    labelRows.forEach((row, i) => { row[dist.key] = values[i] ?? dist.values[0]?.value ?? ''; });
+  }
+  const fleet: FleetNode[] = ids.map((id, i) => ({ id, labels: labelRows[i] ?? {} }));
+
+  const keys = [...new Set(s.behaviour.flatMap((r) => r.where.map((w) => w.key)))].sort();
+  const classIds = new Map<string, number>();
+  const classLabels: Record<string, string>[] = [];
+  const classOf = new Int32Array(nodeCount);
+  fleet.forEach((n, i) => {
+    const sig = keys.map((k) => `${k}=${n.labels[k] ?? ''}`).join(',');
+    let c = classIds.get(sig);
+    if (c === undefined) { c = classLabels.length; classIds.set(sig, c); classLabels.push(n.labels as Record<string, string>); }
+    classOf[i] = c;
+  });
+
+  const delay = new Float64Array(nodeCount);
+  for (let i = 0; i < nodeCount; i++) delay[i] = Math.round(s.propagation_ms * (0.5 + rng.next()));
+
+  const catalog = new VersionCatalog();
+  const initial = s.change.initial ? catalog.intern(renderContent(s.change.initial), null).index : NONE;
+  const schedule: { at: number; version: number; order: number }[] = [];
+  let order = 0;
+  for (const v of s.change.versions) schedule.push({ at: v.at_ms, version: catalog.intern(renderContent(v.source), v.version).index, order: order++ });
+  const regen = s.change.regenerate;
+  if (regen) {
+    const crng = new Rng(seed, RNG_CHANGE);
+    const good = renderContent(regen.good);
+    const bad = renderContent(regen.bad);
+    for (let t = regen.start_ms; t < Math.min(regen.until_ms, s.duration_ms); t += regen.every_ms) {
+      const b = regen.bad_share;
+      const share = b.over_ms === 0 ? b.to : b.from + (b.to - b.from) * Math.min(1, (t - regen.start_ms) / b.over_ms);
+      const isBad = crng.next() < share;
+      schedule.push({ at: t, version: catalog.intern(isBad ? bad : good, null).index, order: order++ });
+    }
+  }
+  schedule.sort((a, b) => a.at - b.at || a.order - b.order);
+
+  const effects = catalog.versions.map((v) => classLabels.map((labels) => effectFor(s, v, labels)));
+  const bad = effects.map((row) => row.some((e) => e !== null));
+  return {
+    s, seed, ids, fleet, classOf, classCount: classLabels.length, delay, catalog, initial, schedule, effects, bad,
+    refusals: catalog.versions.map(() => undefined),
+  };
+}
+
+function effectFor(s: Scenario, v: SimVersion, labels: Readonly<Record<string, string>>): Effect | null {
+  for (const rule of s.behaviour) {
+    if (!rule.where.every((w) => labels[w.key] === w.value)) continue;
+    if (matchesPredicate(rule.cannot_handle, v)) return rule.effect;
+  }
+  return null;
+}
+
+// ── one regime ───────────────────────────────────────────────────────────────
+
+/** Nodes that behave alike this tick: same cohort side, same effect, same apply time when the effect ramps. */
+interface Group {
+  n: number;
+  readonly inCohort: boolean;
+  readonly effect: Effect | null;
+  readonly appliedAt: number;
+}
+
+/** What the simulator remembers about the active rollout, beside the engine's state. */
+interface ActiveRollout {
+  readonly id: string;
+  readonly version: number;
+  readonly from: number;
+  readonly started: number;
+  readonly bad: boolean;
+  failingGate: string | null;
+  failReason: string | null;
+}
+
+/** One tick's counters, split as the server splits them: the active rollout's cohort and every other node. */
+interface TickRecord {
+  readonly t: number;
+  readonly cohort: MutableAggregate;
+  readonly baseline: MutableAggregate;
+}
+
+class RegimeRun {
+  readonly #w: World;
+  readonly #name: RegimeName;
+  readonly #safe: boolean;
+  readonly #staged: boolean;
+  readonly #n: number;
+  readonly #rng: Rng;
+  readonly #serving: Int32Array;
+  readonly #appliedAt: Float64Array;
+  readonly #lkg: Int32Array;
+  readonly #desired: Int32Array;
+  readonly #pendingV: Int32Array;
+  readonly #pendingAt: Float64Array;
+  readonly #exposed: Uint8Array;
+  readonly #inCohort: Uint8Array;
+  readonly #loads = new Map<string, NodeLoad>();
+  #pendingCount = 0;
+  #groups: Group[] = [];
+  #dirty = true;
+  #records: TickRecord[] = [];
+  #current: number;
+  #active: RolloutState | null = null;
+  #activeAssigned: readonly string[] | null = null;
+  #queued: number | null = null;
+  #rolloutCount = 0;
+  readonly #rollouts: RolloutSummary[] = [];
+  #activeSummary: ActiveRollout | null = null;
+  #pushes = 0;
+  #stopped = false;
+  #lastGood: number;
+  #firstBadPush: number | null = null;
+  #detectAt: number | null = null;
+  #detectRollout: string | null = null;
+  #rollbackDoneAt: number | null = null;
+  #manualRollbackAt: number | null = null;
+  #totals = { requests: 0, failed: 0, background: 0, degraded: 0 };
+
+  constructor(w: World, name: RegimeName) {
+    this.#w = w;
+    this.#name = name;
+    this.#safe = name === 'staged-safe-loader';
+    this.#staged = name !== 'global-push';
+    const n = w.ids.length;
+    this.#n = n;
+    this.#rng = new Rng(w.seed, RNG_TRAFFIC);
+    this.#serving = new Int32Array(n).fill(w.initial);
+    this.#appliedAt = new Float64Array(n);
+    this.#lkg = new Int32Array(n).fill(w.initial);
+    this.#desired = new Int32Array(n).fill(w.initial);
+    this.#pendingV = new Int32Array(n).fill(IDLE);
+    this.#pendingAt = new Float64Array(n);
+    this.#exposed = new Uint8Array(n);
+    this.#inCohort = new Uint8Array(n);
+    this.#current = w.initial;
+    this.#lastGood = w.initial !== NONE && !w.bad[w.initial] ? w.initial : NONE;
+    const label = this.#label(w.initial);
+    if (label !== null) for (const id of w.ids) this.#loads.set(id, { version: label, ok: true, serving: label });
+  }
+
+  run(): RegimeReport {
+    const { s } = this.#w;
+    let next = 0;
+    const schedule = this.#w.schedule;
+    for (let t = s.tick_ms; t <= s.duration_ms; t += s.tick_ms) {
+      // 1. the pipeline pushes (identical in every regime)
+      while (next < schedule.length && (schedule[next]?.at ?? Infinity) <= t) {
+        const push = schedule[next++];
+        if (push) this.#push(push.version, t);
+      }
+      if (!this.#staged) this.#manualResponse(t);
+      // 2. agents apply what they were told a propagation delay ago
+      if (this.#pendingCount > 0) this.#agents(t);
+      // 3. traffic over (t - tick, t]
+      this.#traffic(t);
+      // 4. the controller decides, and again at once after every transition
+      if (this.#staged) this.#controller(t);
+      if (this.#detectAt !== null && this.#rollbackDoneAt === null && !this.#staged && this.#manualRollbackAt !== null && this.#pendingCount === 0 && this.#badServing() === 0) {
+        this.#rollbackDoneAt = t;
+      }
+    }
+    return this.#report();
+  }
+
+  // ── the change ──────────────────────────────────────────────────────────────
+
+  #push(version: number, t: number): void {
+    if (this.#firstBadPush === null && this.#w.bad[version]) this.#firstBadPush = t;
+    if (this.#stopped) return;
+    this.#pushes++;
+    if (!this.#w.bad[version]) this.#lastGood = version;
+    if (!this.#staged) {
+      // Global push: the whole fleet, within seconds, no gates.
+      if (version === this.#current) return;
+      this.#current = version;
+      this.#retarget(t);
+      return;
+    }
+    // Staged: one active rollout per artifact; the latest waiting version replaces older ones.
+    this.#queued = version;
+    if (this.#active === null) this.#startQueued(t);
+  }
+
+  /** A human detects the incident and, later, pushes the last good version everywhere and stops the generator. */
+  #manualResponse(t: number): void {
+    const manual = this.#w.s.manual;
+    if (!manual || this.#firstBadPush === null) return;
+    if (this.#detectAt === null && t >= this.#firstBadPush + manual.detect_after_ms) this.#detectAt = t;
+    if (this.#manualRollbackAt === null && t >= this.#firstBadPush + manual.rollback_after_ms) {
+      this.#manualRollbackAt = t;
+      this.#stopped = true;
+      if (this.#current !== this.#lastGood) {
+        this.#current = this.#lastGood;
+        this.#retarget(t);
+      }
+    }
+  }
+
+  // ── the controller: the server's loop, in virtual time ──────────────────────
+
+  #startQueued(t: number): void {
+    const version = this.#queued;
+    this.#queued = null;
+    if (version === null || version === this.#current) return; // NO_CHANGE: the artifact is already at that version
+    const w = this.#w;
+    const id = `${w.s.name}-s${w.seed}-r${++this.#rolloutCount}`;
+    const out = startRollout({
+      id, artifact: w.s.artifact.name, module: w.s.artifact.module, policy: w.s.policy, fromVersion: this.#label(this.#current),
+      toVersion: this.#label(version) ?? '', fleet: w.fleet, actor: 'pipeline', now: t,
+    });
+    if ('error' in out) {
+      this.#rollouts.push({
+        id, version: this.#label(version) ?? '', from_version: this.#label(this.#current), bad: w.bad[version] ?? false, started_seconds: t / 1000,
+        ended_seconds: t / 1000, final_state: 'refused', stopped_at_stage: null, failing_gate: null, reason: `${out.error.code}: ${out.error.message}`,
+      });
+      return;
+    }
+    this.#active = out.state;
+    this.#activeSummary = { id, version, from: this.#current, started: t, bad: w.bad[version] ?? false, failingGate: null, failReason: null };
+    this.#syncCohort();
+    this.#retarget(t);
+  }
+
+  #controller(t: number): void {
+    for (let guard = 0; guard < 100; guard++) {
+      const state = this.#active;
+      if (state === null) return;
+      const out = step({ state, fleet: this.#w.fleet, loads: this.#loads, observations: this.#observe(state, t), now: t });
+      if (out.state === state) return;
+      this.#transition(out.state, t);
+    }
+  }
+
+  #transition(next: RolloutState, t: number): void {
+    const summary = this.#activeSummary;
+    this.#active = next;
+    if (summary && next.last_evaluated_at === t && summary.failingGate === null) {
+      const failed = next.last_verdicts.find((v) => v.status === 'fail');
+      if (failed) {
+        summary.failingGate = failed.gate;
+        summary.failReason = failed.reason;
+        if (summary.bad && this.#detectAt === null && this.#firstBadPush !== null) { this.#detectAt = t; this.#detectRollout = summary.id; }
+      }
+    }
+    const done = TERMINAL_STATUSES.includes(next.status);
+    if (done && next.status === 'completed') this.#current = summary?.version ?? this.#current;
+    this.#syncCohort();
+    this.#retarget(t);
+    if (!done) return;
+    if (summary) {
+      if (summary.id === this.#detectRollout && next.status === 'rolled_back' && this.#rollbackDoneAt === null) this.#rollbackDoneAt = t;
+      this.#rollouts.push(this.#summarize(next, summary, t));
+    }
+    this.#active = null;
+    this.#activeSummary = null;
+    this.#syncCohort();
+    if (this.#queued !== null) this.#startQueued(t);
+  }
+
+  #summarize(state: RolloutState, s: ActiveRollout, end: number | null): RolloutSummary {
+    const stage = state.outcome?.stage ?? state.policy_spec.stages[state.stage_index]?.name ?? null;
+    const reason = state.outcome?.reason ?? state.pause_reason ?? (TERMINAL_STATUSES.includes(state.status) ? null : `still ${state.status}${state.status === 'running' ? ` (${state.phase})` : ''} on stage ${stage ?? '?'} at the end of the run`);
+    return {
+      id: s.id, version: this.#label(s.version) ?? '', from_version: this.#label(s.from), bad: s.bad, started_seconds: s.started / 1000,
+      ended_seconds: end === null ? null : end / 1000, final_state: state.status, stopped_at_stage: stage,
+      failing_gate: state.outcome?.verdict?.gate ?? s.failingGate, reason: state.outcome?.verdict?.reason ?? reason ?? s.failReason,
+    };
+  }
+
+  /** Marks the active rollout's cohort (its `assigned` list only ever grows within a rollout). */
+  #syncCohort(): void {
+    const assigned = this.#active?.assigned ?? null;
+    if (assigned === this.#activeAssigned) return;
+    this.#inCohort.fill(0);
+    if (assigned) {
+      const index = this.#indexById();
+      for (const id of assigned) { const i = index.get(id); if (i !== undefined) this.#inCohort[i] = 1; }
+    }
+    this.#activeAssigned = assigned;
+    this.#dirty = true;
+  }
+
+  #index: Map<string, number> | null = null;
+  #indexById(): Map<string, number> {
+    if (!this.#index) this.#index = new Map(this.#w.ids.map((id, i) => [id, i]));
+    return this.#index;
+  }
+
+  /**
+   * Desired state, as `desiredVersion` derives it: a running or paused rollout's cohort runs
+   * to_version, everyone else the artifact's current version. Changed nodes are told, and
+   * apply after their propagation delay.
+   */
+  #retarget(t: number): void {
+    const a = this.#active;
+    const rolloutVersion = a && (a.status === 'running' || a.status === 'paused') ? this.#activeSummary?.version ?? null : null;
+    for (let i = 0; i < this.#n; i++) {
+      const want = rolloutVersion !== null && this.#inCohort[i] === 1 ? rolloutVersion : this.#current;
+      if (want === this.#desired[i]) continue;
+      this.#desired[i] = want;
+      if (this.#pendingV[i] === IDLE) this.#pendingCount++;
+      this.#pendingV[i] = want;
+      this.#pendingAt[i] = t + (this.#w.delay[i] ?? 0);
+    }
+  }
+
+  /**
+   * What the engine needs for one decision, built as the server's `observe()` builds it: the
+   * load gate on the artifact's own module from each node's latest load report; request
+   * metrics over the gate's window, split into the cohort and the baseline.
+   */
+  #observe(state: RolloutState, now: number): Map<string, GateObservation> {
+    const observations = new Map<string, GateObservation>();
+    const queries = gateQueries(state, now);
+    if (queries.length === 0) return observations;
+    for (const q of queries) {
+      const inCohort = emptyAggregate();
+      const outside = emptyAggregate();
+      const fromReports = q.gate.metric === 'load_success_rate' && q.gate.module === state.module;
+      if (fromReports) {
+        const index = this.#indexById();
+        for (const [nodeId, load] of this.#loads) {
+          const i = index.get(nodeId);
+          if (i !== undefined && this.#inCohort[i] === 1) {
+            if (load.version !== state.to_version) continue;
+            addCounters(inCohort, { requests: 0, errors: 0, loads_attempted: 1, loads_succeeded: load.ok ? 1 : 0, latency_buckets: [], counters: {} });
+          } else if (load.version !== null && load.version === state.from_version) {
+            addCounters(outside, { requests: 0, errors: 0, loads_attempted: 1, loads_succeeded: load.ok ? 1 : 0, latency_buckets: [], counters: {} });
+          }
+        }
+      } else {
+        // Every request passes through every module on the node: each module's counters are the node's.
+        let cohortNodes = 0;
+        let baselineNodes = 0;
+        for (let k = this.#records.length - 1; k >= 0; k--) {
+          const r = this.#records[k];
+          if (!r || r.t <= q.from) break;
+          if (r.t > q.to) continue;
+          addCounters(inCohort, r.cohort, 0);
+          addCounters(outside, r.baseline, 0);
+          cohortNodes = Math.max(cohortNodes, r.cohort.nodes);
+          baselineNodes = Math.max(baselineNodes, r.baseline.nodes);
+        }
+        inCohort.nodes = cohortNodes;
+        outside.nodes = baselineNodes;
+      }
+      observations.set(q.gate.name, {
+        cohort: inCohort, cohortNodes: state.assigned.length,
+        baseline: outside.nodes > 0 ? outside : null,
+        windowMs: fromReports ? now - state.stage_started_at : q.to - q.from,
+        basis: fromReports ? 'latest-report' : 'window',
+        query: fromReports
+          ? `latest load report per node of ${state.artifact}@${state.to_version} (baseline: @${state.from_version ?? 'none'})`
+          : `simulated ${q.gate.module}/${q.gate.metric}, agents' pushes in [now-${q.to - q.from}ms, now]`,
+      });
+    }
+    return observations;
+  }
+
+  // ── agents ──────────────────────────────────────────────────────────────────
+
+  #agents(t: number): void {
+    for (let i = 0; i < this.#n; i++) {
+      const v = this.#pendingV[i] ?? IDLE;
+      if (v === IDLE || (this.#pendingAt[i] ?? 0) > t) continue;
+      this.#pendingV[i] = IDLE;
+      this.#pendingCount--;
+      this.#apply(i, v, t);
+    }
+  }
+
+  #apply(i: number, v: number, t: number): void {
+    const id = this.#w.ids[i] ?? '';
+    const label = this.#label(v);
+    if (v === NONE || v === this.#serving[i]) {
+      if (v === NONE) this.#setServing(i, NONE, t);
+      this.#loads.set(id, { version: label, ok: true, serving: label });
+      return;
+    }
+    const effect = this.#w.effects[v]?.[this.#w.classOf[i] ?? 0] ?? null;
+    if (!this.#safe) {
+      // A hard-failing loader applies whatever arrives; the module misbehaves if it cannot handle it.
+      this.#setServing(i, v, t);
+      this.#loads.set(id, { version: label, ok: true, serving: label });
+      return;
+    }
+    const refusals = this.#validate(v);
+    const error = refusals.length > 0
+      ? `${refusals[0]?.code ?? 'INVALID'}: ${refusals[0]?.message ?? 'refused'}`
+      : effect?.crash ? `APPLY: ${this.#w.s.module.name} crashed applying ${label ?? ''}; the loader caught it` : null;
+    if (error === null) {
+      this.#setServing(i, v, t);
+      this.#lkg[i] = v;
+      this.#loads.set(id, { version: label, ok: true, serving: label });
+      return;
+    }
+    const lkg = this.#lkg[i] ?? NONE;
+    const after = afterFailedLoad(this.#w.s.module, this.#label(lkg));
+    const serving = after.state === 'stale' ? lkg : after.state === 'fail-closed' ? FAIL_CLOSED : NONE;
+    this.#setServing(i, serving, t);
+    this.#loads.set(id, { version: label, ok: false, serving: serving >= 0 ? this.#label(serving) : null, error });
+  }
+
+  #setServing(i: number, v: number, t: number): void {
+    if (this.#serving[i] === v) return;
+    this.#serving[i] = v;
+    this.#appliedAt[i] = t;
+    this.#dirty = true;
+    if (v >= 0 && this.#w.effects[v]?.[this.#w.classOf[i] ?? 0]) this.#exposed[i] = 1;
+  }
+
+  /** The real validator, once per distinct content. */
+  #validate(v: number): readonly LoadRefusal[] {
+    const known = this.#w.refusals[v];
+    if (known) return known;
+    const version = this.#w.catalog.versions[v];
+    const r = version ? validateContent(version.content, this.#w.s.artifact.validation) : [];
+    this.#w.refusals[v] = r;
+    return r;
+  }
+
+  // ── traffic ────────────────────────────────────────────────────────────────
+
+  #regroup(): void {
+    const byKey = new Map<string, Group>();
+    for (let i = 0; i < this.#n; i++) {
+      const s = this.#serving[i] ?? NONE;
+      const effect = s === FAIL_CLOSED ? CRASH : s >= 0 ? this.#w.effects[s]?.[this.#w.classOf[i] ?? 0] ?? null : null;
+      const ramps = effect !== null && effect.ramp_ms > 0;
+      const key = `${this.#inCohort[i]}|${effect === null ? '-' : `${s}:${this.#w.classOf[i]}`}|${ramps ? this.#appliedAt[i] : ''}`;
+      const g = byKey.get(key);
+      if (g) g.n++;
+      else byKey.set(key, { n: 1, inCohort: this.#inCohort[i] === 1, effect, appliedAt: ramps ? this.#appliedAt[i] ?? 0 : 0 });
+    }
+    this.#groups = [...byKey.values()];
+    this.#dirty = false;
+  }
+
+  #badServing(): number {
+    if (this.#dirty) this.#regroup();
+    let n = 0;
+    for (const g of this.#groups) if (g.effect !== null) n += g.n;
+    return n;
+  }
+
+  /**
+   * One tick of traffic. The counters of a group of identical nodes are sampled as one sum
+   * (normal approximations of the per-node Poisson/binomial counts, with the per-node noise
+   * folded into their variance): the same distribution as adding up each node, at a cost
+   * that does not grow with the fleet.
+   */
+  #traffic(t: number): void {
+    if (this.#dirty) this.#regroup();
+    const tr = this.#w.s.traffic;
+    const rng = this.#rng;
+    const dt = this.#w.s.tick_ms / 1000;
+    const cohort = emptyAggregate();
+    const baseline = emptyAggregate();
+    const m = tr.rps_per_node * dt;
+    const noise = tr.noise;
+    const overdispersion = Math.exp(noise * noise) - 1;
+    for (const g of this.#groups) {
+      const into = g.inCohort ? cohort : baseline;
+      const requests = rng.count(g.n * m, g.n * (m + (noise * m) ** 2));
+      const e = g.effect;
+      const f = e && e.ramp_ms > 0 ? Math.min(1, Math.max(0, t - g.appliedAt) / e.ramp_ms) : 1;
+      let errors: number;
+      let degraded = 0;
+      if (e?.crash) {
+        errors = requests;
+        this.#totals.failed += requests;
+      } else {
+        const r = tr.error_rate;
+        const background = rng.count(requests * r, requests * r * (1 - r) + g.n * (m * r) ** 2 * overdispersion, requests);
+        const extra = e && e.error_rate > 0 ? rng.binomial(requests - background, e.error_rate * f) : 0;
+        errors = background + extra;
+        this.#totals.background += background;
+        this.#totals.failed += extra;
+        if (e?.degrade) degraded = requests;
+      }
+      this.#totals.requests += requests;
+      this.#totals.degraded += degraded;
+      const buckets = this.#latency(requests, g.n, e ? e.add_latency_ms * f : 0);
+      addCounters(into, { requests, errors, loads_attempted: 0, loads_succeeded: 0, latency_buckets: buckets, counters: { degraded } }, g.n);
+    }
+    this.#records.push({ t, cohort, baseline });
+  }
+
+  /** A latency histogram over LATENCY_BUCKETS_MS: lognormal (median, p99), shifted by any added latency. */
+  #latency(requests: number, nodes: number, addMs: number): number[] {
+    const tr = this.#w.s.traffic;
+    const rng = this.#rng;
+    const sigma = Math.log(tr.latency_p99_ms / tr.latency_median_ms) / 2.3263;
+    // Per-node latency noise, averaged over the group's nodes.
+    const median = tr.latency_median_ms * Math.exp(((tr.noise / 2) * rng.normal()) / Math.sqrt(Math.max(1, nodes)));
+    const out = new Array<number>(LATENCY_BUCKETS_MS.length + 1).fill(0);
+    let remaining = requests;
+    let below = 0;
+    for (let k = 0; k < LATENCY_BUCKETS_MS.length && remaining > 0; k++) {
+      const bound = LATENCY_BUCKETS_MS[k] ?? 0;
+      const cdf = bound <= addMs ? 0 : normalCdf((Math.log(bound - addMs) - Math.log(median)) / sigma);
+      const p = cdf - below;
+      const rest = 1 - below;
+      below = cdf;
+      if (p <= 0) continue;
+      const c = rng.binomial(remaining, Math.min(1, p / rest));
+      out[k] = c;
+      remaining -= c;
+    }
+    out[LATENCY_BUCKETS_MS.length] = remaining;
+    return out;
+  }
+
+  // ── the report ──────────────────────────────────────────────────────────────
+
+  #report(): RegimeReport {
+    const w = this.#w;
+    const rollouts = [...this.#rollouts];
+    if (this.#active && this.#activeSummary) rollouts.push(this.#summarize(this.#active, this.#activeSummary, null));
+    const serving = new Map<string, number>();
+    for (let i = 0; i < this.#n; i++) {
+      const s = this.#serving[i] ?? NONE;
+      const label = s === FAIL_CLOSED ? 'fail-closed' : this.#label(s) ?? 'none';
+      serving.set(label, (serving.get(label) ?? 0) + 1);
+    }
+    const finalServing = Object.fromEntries([...serving].sort((a, b) => (a[0] < b[0] ? -1 : 1)));
+    const labels = Object.keys(finalServing);
+    let exposed = 0;
+    for (let i = 0; i < this.#n; i++) exposed += this.#exposed[i] ?? 0;
+    const detect = this.#detectAt !== null && this.#firstBadPush !== null ? (this.#detectAt - this.#firstBadPush) / 1000 : null;
+    const rollback = this.#detectAt !== null && this.#rollbackDoneAt !== null ? (this.#rollbackDoneAt - this.#detectAt) / 1000 : null;
+    const total = this.#totals.requests;
+    return {
+      total_requests: total,
+      failed_requests: this.#totals.failed,
+      failed_share: total > 0 ? sig(this.#totals.failed / total, 6) : 0,
+      background_failed_requests: this.#totals.background,
+      degraded_requests: this.#totals.degraded,
+      nodes_exposed: exposed,
+      detect_seconds: detect,
+      rollback_seconds: rollback,
+      final_state: labels.length === 1 ? labels[0] ?? 'mixed' : 'mixed',
+      final_serving: finalServing,
+      pushes: this.#pushes,
+      rollouts,
+    };
+  }
+
+  #label(v: number): string | null {
+    return v >= 0 ? this.#w.catalog.versions[v]?.label ?? null : null;
+  }
+}
+
+/** Standard normal CDF (Abramowitz–Stegun 7.1.26 erf; |error| < 1.5e-7). */
+function normalCdf(z: number): number {
+  const x = Math.abs(z) / Math.SQRT2;
+  const t = 1 / (1 + 0.3275911 * x);
+  const y = 1 - ((((1.061405429 * t - 1.453152027) * t + 1.421413741) * t - 0.284496736) * t + 0.254829592) * t * Math.exp(-x * x);
+  return z >= 0 ? (1 + y) / 2 : (1 - y) / 2;
+}
+
+/** Rounds to `digits` significant digits, so reports stay short and stable. */
+function sig(x: number, digits: number): number {
+  return x === 0 ? 0 : Number(x.toPrecision(digits));
+}
