@@ -137,6 +137,48 @@ describe('API: artifact versions', () => {
     assert.equal(conflict.body.error.code, 'VERSION_CONFLICT');
   });
 
+  it('signs every version it stores, and refuses a push whose own signature does not verify', async () => {
+    const { generateSigningKeys, parsePrivateKey, parsePublicKey, signVersion, verifyVersion } = await import('@failsmall/core');
+    const r = await call(s.url, 'POST', '/v1/artifacts/features/versions?version=v-signed', { token: s.admin, body: features(3) });
+    assert.equal(r.status, 201);
+    const pub = parsePublicKey(s.publicKey);
+    assert.ok(pub.ok);
+    assert.deepEqual(verifyVersion(pub.key, 'features', 'v-signed', r.body.version.sha256, r.body.version.signature), { ok: true });
+    const content = await fetch(`${s.url}/v1/artifacts/features/versions/v-signed/content`);
+    assert.equal(content.headers.get('x-failsmall-signature'), r.body.version.signature);
+    const stranger = parsePrivateKey(generateSigningKeys().privateKey);
+    assert.ok(stranger.ok);
+    const { createHash } = await import('node:crypto');
+    const body = features(4);
+    const forged = signVersion(stranger.key, 'features', 'v-forged', createHash('sha256').update(body).digest('hex'));
+    const refused = await call(s.url, 'POST', '/v1/artifacts/features/versions?version=v-forged', { token: s.admin, body, headers: { 'x-failsmall-signature': forged } });
+    assert.equal(refused.status, 422);
+    assert.equal(refused.body.error.code, 'BAD_SIGNATURE');
+  });
+
+  it('runs the declared JSON Schema and validator command on push', async () => {
+    const text = `
+modules: { waf: { on_load_failure: fail-open, safe_default: "[]" } }
+artifacts:
+  waf-rules:
+    kind: config
+    module: waf
+    validation:
+      json_schema: { type: array, items: { type: object, required: [id, action], properties: { action: { enum: [block, log, execute] } } } }
+      command: "grep -qv DROP_ALL"
+      timeout: 2s
+`;
+    assert.equal((await call(s.url, 'POST', '/v1/apply', { token: s.admin, json: { text } })).status, 200);
+    const ok = await call(s.url, 'POST', '/v1/artifacts/waf-rules/versions?version=r1', { token: s.admin, body: '[{"id":1,"action":"block"}]' });
+    assert.equal(ok.status, 201);
+    const schema = await call(s.url, 'POST', '/v1/artifacts/waf-rules/versions?version=r2', { token: s.admin, body: '[{"id":1,"action":"explode"}]' });
+    assert.equal(schema.status, 422);
+    assert.match(schema.body.error.message, /fails its JSON Schema/);
+    const command = await call(s.url, 'POST', '/v1/artifacts/waf-rules/versions?version=r3', { token: s.admin, body: 'DROP_ALL' });
+    assert.equal(command.status, 422);
+    assert.deepEqual(command.body.error.details.problems.map((p: { code: string }) => p.code).sort(), ['COMMAND', 'NOT_JSON']);
+  });
+
   it('refuses an upload over the size limit with 413, an unknown artifact with 404, a bad label with 400', async () => {
     const big = await call(s.url, 'POST', '/v1/artifacts/features/versions?version=big', { token: s.admin, body: Buffer.alloc(200_000, 65) });
     assert.equal(big.status, 413);
