@@ -41,11 +41,12 @@ export async function runSimulateCommand(file: string, opts: SimulateCommandOpti
     return 1;
   }
   const parsed = parseScenario(text, { file });
-  for (const w of parsed.warnings) io.err(`${formatError(w)}\n`);
   if (!parsed.ok) {
     for (const e of parsed.errors) io.err(`${formatError(e)}\n`);
+    for (const w of parsed.warnings) io.err(`${formatError(w)}\n`);
     return 1;
   }
+  for (const w of parsed.warnings) io.err(`${formatError(w)}\n`);
   const report = simulate(parsed.value, { ...(seed !== undefined ? { seed } : {}), ...(nodes !== undefined ? { nodes } : {}) });
   io.out(opts.json ? `${JSON.stringify(report, null, 2)}\n` : `${formatReport(report)}\n`);
   return 0;
