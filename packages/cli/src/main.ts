@@ -8,6 +8,7 @@ import { demo } from './commands/demo.ts';
 import { nodes } from './commands/nodes.ts';
 import { policyValidate } from './commands/policy.ts';
 import { rolloutCommand, rolloutStart, rolloutStatus, rolloutWatch } from './commands/rollout.ts';
+import { runSimulateCommand } from '@failsmall/sim/cli';
 import { keysInit } from './commands/keys.ts';
 import { serve } from './commands/serve.ts';
 import { tokenCreate } from './commands/token.ts';
@@ -133,6 +134,12 @@ export function buildProgram(result: { code: number }): Command {
     .requiredOption('--name <name>', 'a name for the log').addOption(new Option('--role <role>', 'agent or admin').choices(['agent', 'admin']).makeOptionMandatory())
     .addOption(json())
     .action(run((o) => tokenCreate(o as never, makeOut(o.json === true))));
+
+  program.command('simulate').argument('<scenario>').description('replay a scenario on a synthetic fleet in virtual time: global push vs staged vs staged + safe loader')
+    .option('--seed <n>', 'random seed (default: the scenario\'s)')
+    .option('--nodes <n>', 'fleet size (default: the scenario\'s)')
+    .addOption(json())
+    .action(run((o, file) => runSimulateCommand(file as string, { ...(o.json === true ? { json: true } : {}), ...(typeof o.seed === 'string' ? { seed: o.seed } : {}), ...(typeof o.nodes === 'string' ? { nodes: o.nodes } : {}) })));
 
   const keys = program.command('keys').description('signing keys');
   keys.command('init').description('create an ed25519 key pair for signing artifact versions')

@@ -24,8 +24,8 @@ export function narrate(e: EventRecord): string[] {
     case 'rollout.stage_started':
       return [`  stage ${s('stage')} (${s('scope')}): ${s('to_version') || 'the new version'} goes to ${s('cohort_nodes')} of ${s('fleet_nodes')} nodes (+${s('new_nodes')} new)`];
     case 'rollout.baking': {
-      const failures = (p.failures as { node: string; error: string }[] | undefined) ?? [];
-      return [`  stage ${s('stage')}: ${s('reason')}; baking`, ...failures.map((f) => `    ${f.node} refused it: ${f.error}`)];
+      const failures = (p.failures as { node: string; error: string; serving?: string | null }[] | undefined) ?? [];
+      return [`  stage ${s('stage')}: ${s('reason')}; baking`, ...failures.map((f) => `    ${f.node} refused it (${f.error}); it keeps serving ${f.serving ? `its last known-good ${f.serving}` : "nothing"}`)];
     }
     case 'gates.evaluated': {
       const verdicts = (p.verdicts as Verdict[] | undefined) ?? [];

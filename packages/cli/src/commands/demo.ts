@@ -1,9 +1,10 @@
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Agent } from '@failsmall/agent';
 import { countEntries, generateSigningKeys, type RolloutState, type Verdict } from '@failsmall/core';
 import { startServer } from '@failsmall/server';
+import { formatReport, parseScenario, simulate, type SimulationReport } from '@failsmall/sim';
 import { ApiClient } from '../client.ts';
 import { EXIT } from '../exit-codes.ts';
 import type { Out } from '../output.ts';
@@ -11,6 +12,7 @@ import { syntheticTraffic } from '../traffic.ts';
 import { watch } from './rollout.ts';
 
 const DEMO_FILE = fileURLToPath(new URL('../../../../examples/demo.yaml', import.meta.url));
+const SCENARIO_FILE = fileURLToPath(new URL('../../../../examples/scenarios/nov18-oversized-feature-file.yaml', import.meta.url));
 const ARTIFACT = 'bot-management-feature-file';
 /** The proxy preallocates room for this many features (18 November 2025: 200). */
 const PROXY_FEATURE_LIMIT = 200;
@@ -95,7 +97,13 @@ export async function demo(opts: DemoOptions, out: Out): Promise<number> {
     say(asExpected
       ? `contained: v2 reached ${second?.stopped_at_stage} only, was refused by the agents there, and was rolled back automatically`
       : 'NOT as expected: see the lines above');
-    out.data({ ok: asExpected, fleet_nodes: fleetSize, nodes_serving_v1: onV1, rollouts: outcomes });
+    // The same story at fleet scale, from the simulator: what a global push would have done.
+    const simulation = await simulateStory();
+    out.line('');
+    say(`the same story at ${simulation.nodes.toLocaleString('en-US')} nodes for ${Math.round(simulation.duration_seconds / 60)} simulated minutes (failsmall simulate ${relative(process.cwd(), SCENARIO_FILE)}):`);
+    out.line('');
+    out.line(formatReport(simulation));
+    out.data({ ok: asExpected, fleet_nodes: fleetSize, nodes_serving_v1: onV1, rollouts: outcomes, simulation });
 
     if (!opts.once) {
       out.line('');
@@ -111,6 +119,12 @@ export async function demo(opts: DemoOptions, out: Out): Promise<number> {
     if (!opts.keep) await rm(dir, { recursive: true, force: true });
   }
   return exit;
+}
+
+async function simulateStory(): Promise<SimulationReport> {
+  const parsed = parseScenario(await readFile(SCENARIO_FILE, 'utf8'), { file: SCENARIO_FILE });
+  if (!parsed.ok) throw new Error(`the shipped scenario does not parse: ${parsed.errors.map((e) => e.message).join('; ')}`);
+  return simulate(parsed.value);
 }
 
 function demoAgent(server: string, token: string, i: number, dir: string, publicKey: string): Agent {

@@ -101,12 +101,12 @@ function stepApplying(input: StepInput): StepOutput {
   const stage = currentStage(state);
   let reported = 0;
   let failed = 0;
-  const failures: { node: string; error: string }[] = [];
+  const failures: { node: string; error: string; serving: string | null }[] = [];
   for (const id of state.assigned) {
     const load = input.loads.get(id);
     if (load && load.version === state.to_version) {
       reported++;
-      if (!load.ok) { failed++; if (failures.length < 5) failures.push({ node: id, error: load.error ?? 'unknown error' }); }
+      if (!load.ok) { failed++; if (failures.length < 5) failures.push({ node: id, error: load.error ?? 'unknown error', serving: load.serving }); }
     }
   }
   const all = reported === state.assigned.length;
