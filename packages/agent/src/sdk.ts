@@ -27,6 +27,8 @@ export interface LoadArtifactOptions<T> {
   readonly labels?: Readonly<Record<string, string>>;
   /** Where the last known-good copy lives; default `.failsmall/sdk/<nodeId>`. */
   readonly dir?: string;
+  /** With no last known-good on disk, wait up to this long for the first load (default 10 s; 0: do not wait). */
+  readonly firstLoadTimeoutMs?: number;
   readonly log?: AgentLog;
 }
 
@@ -104,7 +106,9 @@ export async function loadArtifact<T = unknown>(o: LoadArtifactOptions<T>): Prom
       },
     },
     onLoad: (_artifact, v, result) => {
+      const before = { value, version, state };
       if (result.ok && candidate) { value = candidate.value; version = v; state = 'serving'; }
+      else if (result.ok && v === null) { value = o.onLoadFailure !== 'fail-closed' ? o.safeDefault ?? value : undefined; version = null; state = value === undefined ? 'empty' : state; }
       else if (!result.ok) {
         state = result.state.state;
         if (result.state.state === 'fail-open') value = o.safeDefault;
@@ -112,9 +116,17 @@ export async function loadArtifact<T = unknown>(o: LoadArtifactOptions<T>): Prom
         else if (result.state.state === 'stale') version = result.state.version;
       }
       candidate = undefined;
-      for (const fn of listeners) fn(handle);
+      // Only a real change is news: the control plane saying "nothing yet" is not.
+      if (before.value !== value || before.version !== version || before.state !== state) for (const fn of listeners) fn(handle);
     },
   });
+  const first = new Promise<void>((resolve) => {
+    if (lkg.kind === 'ok' || (o.firstLoadTimeoutMs ?? 10_000) <= 0) { resolve(); return; }
+    const timer = setTimeout(done, o.firstLoadTimeoutMs ?? 10_000);
+    const off = handle.onChange(done);
+    function done() { clearTimeout(timer); off(); resolve(); }
+  });
   await agent.start();
+  await first;
   return handle;
 }
