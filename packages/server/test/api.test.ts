@@ -117,7 +117,8 @@ describe('API: artifact versions', () => {
     const again = await call(s.url, 'POST', '/v1/artifacts/features/versions?version=v1', { token: s.admin, body: features(60) });
     assert.equal(again.status, 200);
     assert.equal(again.body.created, false);
-    const content = await fetch(`${s.url}/v1/artifacts/features/versions/v1/content`);
+    assert.equal((await fetch(`${s.url}/v1/artifacts/features/versions/v1/content`)).status, 401, 'content needs a token');
+    const content = await fetch(`${s.url}/v1/artifacts/features/versions/v1/content`, { headers: { authorization: `Bearer ${s.admin}` } });
     assert.deepEqual(Buffer.from(await content.arrayBuffer()), features(60));
     const unlabelled = await call(s.url, 'POST', '/v1/artifacts/features/versions', { token: s.admin, body: features(61) });
     assert.match(unlabelled.body.version.version, /^[0-9a-f]{12}$/, 'the default label is the sha256 prefix');
@@ -144,7 +145,7 @@ describe('API: artifact versions', () => {
     const pub = parsePublicKey(s.publicKey);
     assert.ok(pub.ok);
     assert.deepEqual(verifyVersion(pub.key, 'features', 'v-signed', r.body.version.sha256, r.body.version.signature), { ok: true });
-    const content = await fetch(`${s.url}/v1/artifacts/features/versions/v-signed/content`);
+    const content = await fetch(`${s.url}/v1/artifacts/features/versions/v-signed/content`, { headers: { authorization: `Bearer ${s.admin}` } });
     assert.equal(content.headers.get('x-failsmall-signature'), r.body.version.signature);
     const stranger = parsePrivateKey(generateSigningKeys().privateKey);
     assert.ok(stranger.ok);

@@ -68,6 +68,8 @@ export async function artifactRoutes(app: FastifyInstance, ctx: AppContext): Pro
   });
 
   r.get('/v1/artifacts/:name/versions/:version/content', { schema: { params: z.object({ name: z.string(), version: z.string() }) } }, async (req, reply) => {
+    // Content may be sensitive (rules, customer lists): only agents and admins read it.
+    await authenticate(ctx.store, req, 'agent');
     const v = await ctx.store.getVersion(req.params.name, req.params.version);
     const content = v ? await ctx.store.getVersionContent(req.params.name, req.params.version) : undefined;
     if (!v || !content) throw notFound('version', `${req.params.name}@${req.params.version}`);
