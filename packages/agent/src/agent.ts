@@ -5,6 +5,7 @@ import { Backoff } from './backoff.ts';
 import { ModuleMeter } from './counters.ts';
 import { readIfExists, writeAtomic } from './files.ts';
 import { fileSha256, SafeLoader, type LoadResult, type SafeLoaderOptions } from './loader.ts';
+import { httpRequest } from './http.ts';
 import { AgentMetrics } from './metrics.ts';
 
 export interface AgentOptions {
@@ -220,16 +221,17 @@ export class Agent {
   async #poll(): Promise<DesiredArtifact[] | undefined> {
     this.#abort = new AbortController();
     const wait = this.#o.pollWaitMs ?? 30_000;
-    const res = await fetch(`${this.#o.server}/v1/nodes/${encodeURIComponent(this.#o.nodeId)}/desired?wait=${wait}`, {
+    const res = await httpRequest(`${this.#o.server}/v1/nodes/${encodeURIComponent(this.#o.nodeId)}/desired?wait=${wait}`, {
       headers: { authorization: `Bearer ${this.#o.token}`, ...(this.#etag ? { 'if-none-match': this.#etag } : {}) },
-      signal: AbortSignal.any([this.#abort.signal, AbortSignal.timeout(wait + 15_000)]),
+      signal: this.#abort.signal, timeoutMs: wait + 15_000,
     });
     this.#contact();
-    if (res.status === 304) { await res.body?.cancel(); return undefined; }
-    if (res.status === 404) { await res.body?.cancel(); this.#registered = false; return undefined; }
-    if (!res.ok) throw new Error(`desired state: HTTP ${res.status}`);
-    const body = (await res.json()) as { artifacts: DesiredArtifact[] };
-    this.#etag = res.headers.get('etag') ?? undefined;
+    if (res.status === 304) return undefined;
+    if (res.status === 404) { this.#registered = false; return undefined; }
+    if (res.status < 200 || res.status >= 300) throw new Error(`desired state: HTTP ${res.status}`);
+    const body = JSON.parse(res.body.toString('utf8')) as { artifacts: DesiredArtifact[] };
+    const etag = res.headers.etag;
+    this.#etag = typeof etag === 'string' ? etag : undefined;
     const only = this.#o.artifacts;
     return only ? body.artifacts.filter((a) => only.includes(a.artifact)) : body.artifacts;
   }
@@ -281,6 +283,9 @@ export class Agent {
       await this.#saveState();
       this.#queueReport({ artifact: d.artifact, version: d.version, ok: result.ok, serving: servingVersion, error: result.ok ? null : result.error, module_state: result.state.state });
       this.#o.onLoad?.(d.artifact, d.version, result);
+      // A version can be megabytes of JSON parsed once and dropped: when node runs with
+      // --expose-gc (the failsmall-agent binary does), hand the memory back at once.
+      (globalThis as { gc?: () => void }).gc?.();
     }
     await this.#flushReports();
   }
@@ -289,11 +294,11 @@ export class Agent {
     const cachePath = join(this.#o.dir, '.versions', `${artifact}@${version}`);
     const cached = await readIfExists(cachePath);
     if (cached) return { ok: true, content: cached };
-    const res = await fetch(`${this.#o.server}/v1/artifacts/${encodeURIComponent(artifact)}/versions/${encodeURIComponent(version)}/content`, {
-      headers: { authorization: `Bearer ${this.#o.token}` }, signal: AbortSignal.timeout(30_000),
+    const res = await httpRequest(`${this.#o.server}/v1/artifacts/${encodeURIComponent(artifact)}/versions/${encodeURIComponent(version)}/content`, {
+      headers: { authorization: `Bearer ${this.#o.token}` }, timeoutMs: 30_000,
     });
-    if (!res.ok) { await res.body?.cancel(); return { ok: false, error: `fetch ${artifact}@${version}: HTTP ${res.status}` }; }
-    const content = Buffer.from(await res.arrayBuffer());
+    if (res.status !== 200) return { ok: false, error: `fetch ${artifact}@${version}: HTTP ${res.status}` };
+    const content = res.body;
     // The cache is only a download cache: the loader checks sha256 and signature on every use.
     await writeAtomic(cachePath, content);
     return { ok: true, content };
@@ -322,18 +327,18 @@ export class Agent {
   }
 
   async #call(method: string, path: string, body: unknown): Promise<unknown> {
-    const res = await fetch(`${this.#o.server}${path}`, {
+    const res = await httpRequest(`${this.#o.server}${path}`, {
       method,
       headers: { authorization: `Bearer ${this.#o.token}`, 'content-type': 'application/json' },
       body: JSON.stringify(body),
-      signal: AbortSignal.timeout(15_000),
+      timeoutMs: 15_000,
     });
     this.#contact();
-    const text = await res.text();
+    const text = res.body.toString('utf8');
     if (res.status === 404 && path.includes('/v1/nodes/') && !path.endsWith('/register')) {
       this.#registered = false; // the control plane forgot us (a new database): register again
     }
-    if (!res.ok) throw new Error(`${method} ${path}: HTTP ${res.status} ${text.slice(0, 200)}`);
+    if (res.status < 200 || res.status >= 300) throw new Error(`${method} ${path}: HTTP ${res.status} ${text.slice(0, 200)}`);
     return text ? JSON.parse(text) : undefined;
   }
 

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { link, mkdir, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { readIfExists, writeAtomic } from './files.ts';
 
@@ -29,6 +30,25 @@ export class LastKnownGood {
     // Content first, then the metadata that vouches for it: a crash in between leaves a
     // mismatch that the next read reports as corrupt, never a wrong version accepted.
     await writeAtomic(join(this.#dir, artifact), copy.content);
+    await writeAtomic(join(this.#dir, `${artifact}.json`), JSON.stringify({ version: copy.version, sha256: copy.sha256 }));
+  }
+
+  /**
+   * Saves the file just applied at `servedPath` as the last known-good without copying it: a
+   * hard link to the same bytes (the served path is only ever replaced by rename, never
+   * rewritten in place, so the link keeps this version's content). Falls back to a copy.
+   */
+  async saveServed(artifact: string, servedPath: string, copy: LastKnownGoodCopy): Promise<void> {
+    const tmp = join(this.#dir, `.${artifact}.${process.pid}.link`);
+    try {
+      await mkdir(this.#dir, { recursive: true });
+      await rm(tmp, { force: true });
+      await link(servedPath, tmp);
+      await rename(tmp, join(this.#dir, artifact));
+    } catch {
+      await rm(tmp, { force: true });
+      await writeAtomic(join(this.#dir, artifact), copy.content);
+    }
     await writeAtomic(join(this.#dir, `${artifact}.json`), JSON.stringify({ version: copy.version, sha256: copy.sha256 }));
   }
 

@@ -6,6 +6,7 @@ import {
   type ArtifactValidation, type LoadRefusal, type ModuleDecl, type ModuleState,
 } from '@failsmall/core';
 import { runCommand, type CommandResult } from './command.ts';
+import { httpRequest } from './http.ts';
 import { readIfExists, writeAtomic } from './files.ts';
 import { LastKnownGood } from './lkg.ts';
 
@@ -101,7 +102,7 @@ export class SafeLoader implements Loader {
     await writeAtomic(this.pathOf(req.artifact), req.content);
     const applied = await this.#apply(this.pathOf(req.artifact), req);
     if (!applied.ok) return this.#fail(req, 'apply', { code: 'APPLY', message: applied.error }, true);
-    await this.lastKnownGood.save(req.artifact, { version: req.version, sha256: req.sha256 ?? '', content: req.content });
+    await this.lastKnownGood.saveServed(req.artifact, this.pathOf(req.artifact), { version: req.version, sha256: req.sha256 ?? '', content: req.content });
     return { ok: true, state: { state: 'serving', version: req.version } };
   }
 
@@ -215,11 +216,11 @@ export async function fileSha256(path: string): Promise<string | null> {
 
 async function postReload(url: string, body: unknown, timeoutMs: number): Promise<CommandResult> {
   try {
-    const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body), signal: AbortSignal.timeout(timeoutMs) });
-    const text = (await res.text()).slice(0, 300);
-    return res.ok ? { ok: true } : { ok: false, error: `reload URL answered HTTP ${res.status}${text ? `: ${text}` : ''}` };
+    const res = await httpRequest(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body), timeoutMs, maxBytes: 64 * 1024 });
+    const text = res.body.toString('utf8').slice(0, 300);
+    return res.status >= 200 && res.status < 300 ? { ok: true } : { ok: false, error: `reload URL answered HTTP ${res.status}${text ? `: ${text}` : ''}` };
   } catch (err) {
     const e = err instanceof Error ? err : new Error(String(err));
-    return { ok: false, error: e.name === 'TimeoutError' ? `reload URL timed out after ${timeoutMs} ms` : `reload URL failed: ${e.cause instanceof Error ? e.cause.message : e.message}` };
+    return { ok: false, error: e.name === 'TimeoutError' ? `reload URL timed out after ${timeoutMs} ms` : `reload URL failed: ${e.message}` };
   }
 }

@@ -1,17 +1,22 @@
 import { Command, CommanderError, Option } from 'commander';
 import { EXIT } from './exit-codes.ts';
 import { makeOut, reportError } from './output.ts';
-import { agent } from './commands/agent.ts';
-import { apply } from './commands/apply.ts';
-import { artifactList, artifactPush } from './commands/artifact.ts';
-import { demo } from './commands/demo.ts';
-import { nodes } from './commands/nodes.ts';
-import { policyValidate } from './commands/policy.ts';
-import { rolloutCommand, rolloutStart, rolloutStatus, rolloutWatch } from './commands/rollout.ts';
-import { runSimulateCommand } from '@failsmall/sim/cli';
-import { keysInit } from './commands/keys.ts';
-import { serve } from './commands/serve.ts';
-import { tokenCreate } from './commands/token.ts';
+import { defineAgentOptions } from './agent-options.ts';
+
+// Each command's module is imported when that command runs: an agent on a fleet node must not
+// load the control plane's database drivers or the simulator (see docs/benchmarks.md, agent RSS).
+const agent = async (...a: Parameters<typeof import('./commands/agent.ts').agent>) => (await import('./commands/agent.ts')).agent(...a);
+const apply = async (...a: Parameters<typeof import('./commands/apply.ts').apply>) => (await import('./commands/apply.ts')).apply(...a);
+const artifactList = async (...a: Parameters<typeof import('./commands/artifact.ts').artifactList>) => (await import('./commands/artifact.ts')).artifactList(...a);
+const artifactPush = async (...a: Parameters<typeof import('./commands/artifact.ts').artifactPush>) => (await import('./commands/artifact.ts')).artifactPush(...a);
+const demo = async (...a: Parameters<typeof import('./commands/demo.ts').demo>) => (await import('./commands/demo.ts')).demo(...a);
+const nodes = async (...a: Parameters<typeof import('./commands/nodes.ts').nodes>) => (await import('./commands/nodes.ts')).nodes(...a);
+const policyValidate = async (...a: Parameters<typeof import('./commands/policy.ts').policyValidate>) => (await import('./commands/policy.ts')).policyValidate(...a);
+const rolloutCommands = async () => import('./commands/rollout.ts');
+const runSimulateCommand = async (...a: Parameters<typeof import('@failsmall/sim/cli').runSimulateCommand>) => (await import('@failsmall/sim/cli')).runSimulateCommand(...a);
+const keysInit = async (...a: Parameters<typeof import('./commands/keys.ts').keysInit>) => (await import('./commands/keys.ts')).keysInit(...a);
+const serve = async (...a: Parameters<typeof import('./commands/serve.ts').serve>) => (await import('./commands/serve.ts')).serve(...a);
+const tokenCreate = async (...a: Parameters<typeof import('./commands/token.ts').tokenCreate>) => (await import('./commands/token.ts')).tokenCreate(...a);
 
 
 /**
@@ -67,23 +72,7 @@ export function buildProgram(result: { code: number }): Command {
     .addOption(json())
     .action(run((o) => serve(o as never, makeOut(o.json === true))));
 
-  program.command('agent').description('run a node agent: watch desired state, fetch, verify, apply, report')
-    .addOption(server()).addOption(token())
-    .requiredOption('--node-id <id>', 'this node\'s id')
-    .option('--labels <k=v,...>', 'node labels, e.g. region=eu,customer_tier=free')
-    .option('--modules <a,b>', 'modules this node runs (default: all)')
-    .option('--dir <dir>', 'where artifacts are written (default .failsmall/agent-ID)')
-    .option('--reload <module=command>', 'reload command for a module (repeatable); exit 0 = applied', (v: string, prev: string[] = []) => [...prev, v])
-    .option('--poll-wait <ms>', 'long-poll wait')
-    .option('--metrics-interval <ms>', 'metrics push interval')
-    .option('--synthetic-traffic <rps>', 'record synthetic requests (demos)')
-    .option('--synthetic-error-rate <p>', 'error probability of synthetic requests')
-    .option('--public-key <file>', 'the artifact signing key\'s public half (env FAILSMALL_PUBLIC_KEY; default .failsmall/keys/artifact.pub if present)')
-    .option('--allow-unsigned', 'accept unsigned versions when no public key is given (development only)')
-    .option('--reload-url <module=url>', 'POST {artifact, version, file} to a local URL to reload a module (repeatable); 2xx = applied', (v: string, prev: string[] = []) => [...prev, v])
-    .option('--validator <artifact=command>', 'a validator command run on this node before apply (repeatable); gets the file on stdin and as FAILSMALL_FILE; exit 0 = valid', (v: string, prev: string[] = []) => [...prev, v])
-    .option('--stop <module=command>', 'command that stops a module\'s traffic when it fails closed (repeatable)', (v: string, prev: string[] = []) => [...prev, v])
-    .option('--metrics-listen <host:port>', 'serve this agent\'s /metrics for Prometheus (e.g. 127.0.0.1:9464)')
+  defineAgentOptions(program.command('agent'))
     .addOption(json())
     .action(run((o) => agent(o as never)));
 
@@ -112,17 +101,17 @@ export function buildProgram(result: { code: number }): Command {
   rollout.command('start').argument('<artifact>').argument('<version>').description('start a rollout')
     .addOption(server()).addOption(token()).option('--policy <name>', 'policy (default: the artifact\'s)')
     .option('--watch', 'follow it until it ends').addOption(json())
-    .action(run((o, a, v) => rolloutStart(a as string, v as string, o, makeOut(o.json === true))));
+    .action(run(async (o, a, v) => (await rolloutCommands()).rolloutStart(a as string, v as string, o, makeOut(o.json === true))));
   rollout.command('status').argument('[id]').description('one rollout with its verdicts, or the recent ones')
     .addOption(server()).addOption(json())
-    .action(run((o, id) => rolloutStatus(id, o, makeOut(o.json === true))));
+    .action(run(async (o, id) => (await rolloutCommands()).rolloutStatus(id, o, makeOut(o.json === true))));
   rollout.command('watch').argument('<id>').description('follow a rollout live until it ends')
     .addOption(server()).addOption(json())
-    .action(run((o, id) => rolloutWatch(id as string, o, makeOut(o.json === true))));
+    .action(run(async (o, id) => (await rolloutCommands()).rolloutWatch(id as string, o, makeOut(o.json === true))));
   for (const type of ['pause', 'resume', 'promote', 'abort'] as const) {
     rollout.command(type).argument('<id>').description(`${type} a rollout`)
       .addOption(server()).addOption(token()).option('--reason <text>', 'why (kept in the event log)').addOption(json())
-      .action(run((o, id) => rolloutCommand(type, id as string, o, makeOut(o.json === true))));
+      .action(run(async (o, id) => (await rolloutCommands()).rolloutCommand(type, id as string, o, makeOut(o.json === true))));
   }
 
   program.command('nodes').description('registered nodes and what they serve').addOption(server()).addOption(json())

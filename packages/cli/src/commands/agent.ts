@@ -3,10 +3,10 @@ import { join } from 'node:path';
 import { Agent } from '@failsmall/agent';
 import { CliError } from '../client.ts';
 import { DEFAULT_KEY_DIR } from './keys.ts';
-import { defaultIfExists } from './serve.ts';
+
 import { pino } from 'pino';
 import { EXIT } from '../exit-codes.ts';
-import { parseLabels } from './common.ts';
+import { defaultIfExists, parseLabels } from './common.ts';
 import { syntheticTraffic } from '../traffic.ts';
 
 export interface AgentCliOpts {

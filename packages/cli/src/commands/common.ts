@@ -1,3 +1,4 @@
+import { access } from 'node:fs/promises';
 import { ApiClient } from '../client.ts';
 
 export interface GlobalOpts {
@@ -24,4 +25,9 @@ export function parseLabels(text: string | undefined): Record<string, string> {
     out[t.slice(0, eq)] = t.slice(eq + 1);
   }
   return out;
+}
+
+/** `path` when the file exists (a default key location, say), else undefined. */
+export async function defaultIfExists(path: string): Promise<string | undefined> {
+  try { await access(path); return path; } catch { return undefined; }
 }

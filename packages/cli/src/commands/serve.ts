@@ -1,7 +1,7 @@
 import { startServer } from '@failsmall/server';
-import { access } from 'node:fs/promises';
 import { join } from 'node:path';
 import { EXIT } from '../exit-codes.ts';
+import { defaultIfExists } from './common.ts';
 import { DEFAULT_KEY_DIR } from './keys.ts';
 import type { Out } from '../output.ts';
 
@@ -36,8 +36,4 @@ export async function serve(opts: { store?: string; host?: string; port?: string
   });
   await server.close();
   return EXIT.OK;
-}
-
-export async function defaultIfExists(path: string): Promise<string | undefined> {
-  try { await access(path); return path; } catch { return undefined; }
 }

@@ -12,6 +12,26 @@ export interface ContentProblem {
   readonly limit: number;
 }
 
+/** A file read once: its text, and its JSON value when it is JSON (parsed at most once per check). */
+export interface ContentView {
+  readonly text: string;
+  /** Present when the text parsed as JSON. */
+  readonly json?: { readonly value: unknown };
+  /** Why it is not JSON, when it looked like JSON ({ or [) but did not parse. */
+  readonly jsonError?: string;
+}
+
+export function viewContent(content: Uint8Array): ContentView {
+  const text = Buffer.from(content.buffer, content.byteOffset, content.byteLength).toString('utf8');
+  const first = /\S/.exec(text)?.[0];
+  if (first !== '[' && first !== '{') return { text };
+  try {
+    return { text, json: { value: JSON.parse(text) as unknown } };
+  } catch (err) {
+    return { text, jsonError: err instanceof Error ? err.message : String(err) };
+  }
+}
+
 /**
  * Entries: the length of a JSON array, the key count of a JSON object, otherwise one
  * entry per non-empty line that is not a `#` comment.
@@ -20,33 +40,26 @@ export interface ContentProblem {
  *   countEntries(Buffer.from('["a","b"]')) // 2
  *   countEntries(Buffer.from('a\n\n# c\nb\n')) // 2
  */
-export function countEntries(content: Uint8Array): number {
-  const text = Buffer.from(content).toString('utf8');
-  const trimmed = text.trim();
-  if (trimmed.startsWith('[') || trimmed.startsWith('{')) {
-    try {
-      const parsed: unknown = JSON.parse(trimmed);
-      if (Array.isArray(parsed)) return parsed.length;
-      if (parsed !== null && typeof parsed === 'object') return Object.keys(parsed).length;
-    } catch {
-      // not JSON after all: count lines
-    }
-  }
+export function countEntries(content: Uint8Array | ContentView): number {
+  const view = content instanceof Uint8Array ? viewContent(content) : content;
+  const value = view.json?.value;
+  if (Array.isArray(value)) return value.length;
+  if (value !== null && typeof value === 'object') return Object.keys(value).length;
   let n = 0;
-  for (const line of text.split('\n')) {
+  for (const line of view.text.split('\n')) {
     const l = line.trim();
     if (l !== '' && !l.startsWith('#')) n++;
   }
   return n;
 }
 
-export function checkLimits(content: Uint8Array, v: ArtifactValidation): ContentProblem[] {
+export function checkLimits(content: Uint8Array, v: ArtifactValidation, view?: ContentView): ContentProblem[] {
   const problems: ContentProblem[] = [];
   if (v.max_bytes !== undefined && content.byteLength > v.max_bytes) {
     problems.push({ code: 'MAX_BYTES', value: content.byteLength, limit: v.max_bytes, message: `${content.byteLength} bytes > max_bytes ${v.max_bytes}` });
   }
   if (v.max_entries !== undefined) {
-    const entries = countEntries(content);
+    const entries = countEntries(view ?? content);
     if (entries > v.max_entries) problems.push({ code: 'MAX_ENTRIES', value: entries, limit: v.max_entries, message: `${entries} entries > max_entries ${v.max_entries}` });
   }
   return problems;

@@ -1,0 +1,139 @@
+/**
+ * Issue 3, loader speed and memory:
+ *   - validating and loading a 1 MB, 200-entry feature file takes under 10 ms;
+ *   - the agent's resident memory stays under 60 MB.
+ *
+ * Part 1 (in process): the real SafeLoader (sha256, ed25519 signature, max_bytes, max_entries,
+ * JSON Schema, atomic write, in-process apply callback, last known-good save) on a 1 MB file of
+ * 200 entries, alternating two versions so every load really writes. Also `validateContent` alone.
+ * Part 2 (a real process): `failsmall agent` against a real control plane; a rollout gives it the
+ * 1 MB file, then ten more versions of it; its RSS is read from /proc/PID/status (VmRSS, and VmHWM,
+ * the peak) after start, after the first load, and after the tenth.
+ *
+ *   npm run bench:loader [-- --json]
+ */
+import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { generateSigningKeys, parsePrivateKey, parsePublicKey, signVersion, validateContent } from '@failsmall/core';
+import { SafeLoader } from '@failsmall/agent';
+import { startServer } from '@failsmall/server';
+import { hasFlag, machine, ms, summarize } from './lib.ts';
+
+const CLI = fileURLToPath(new URL('../packages/cli/bin/failsmall.js', import.meta.url));
+const LEAN = fileURLToPath(new URL('../packages/cli/bin/failsmall-agent.js', import.meta.url));
+const SCHEMA = { type: 'array', maxItems: 200, items: { type: 'object', required: ['name', 'type', 'weights'], properties: { name: { type: 'string' }, type: { type: 'string' }, weights: { type: 'array', items: { type: 'number' } } } } };
+
+/** A feature file of `entries` features, padded with weights to about `bytes`. */
+function featureFile(entries: number, bytes: number, salt: number): Buffer {
+  const perEntry = Math.floor(bytes / entries);
+  const weights = Math.max(1, Math.ceil((perEntry - 40) / 7));
+  const rows = Array.from({ length: entries }, (_, i) => ({ name: `feature_${i}_${salt}`, type: 'Float64', weights: Array.from({ length: weights }, (_, j) => Number((((i * 31 + j * 7 + salt) % 1000) / 1000 + 0.0001).toFixed(4))) }));
+  return Buffer.from(JSON.stringify(rows));
+}
+
+async function inProcess() {
+  const dir = mkdtempSync(join(tmpdir(), 'failsmall-bench-loader-'));
+  const keys = generateSigningKeys();
+  const priv = parsePrivateKey(keys.privateKey);
+  const pub = parsePublicKey(keys.publicKey);
+  if (!priv.ok || !pub.ok) throw new Error('keys');
+  const files = [featureFile(200, 1_000_000, 1), featureFile(200, 1_000_000, 2)];
+  // The module's own work (here: read and parse the file it is handed) is timed apart from the agent's.
+  let moduleMs = 0;
+  const loader = new SafeLoader({ dir, publicKey: pub.key, callbacks: { 'bot-management': (path) => { const a = performance.now(); JSON.parse(readFileSync(path, 'utf8')); moduleMs = performance.now() - a; } } });
+  const validation = { max_bytes: 2_000_000, max_entries: 200, json_schema: SCHEMA };
+  const loads: number[] = [];
+  const agentOnly: number[] = [];
+  const validations: number[] = [];
+  for (let i = 0; i < 230; i++) {
+    const content = files[i % 2] ?? files[0]!;
+    const sha = createHash('sha256').update(content).digest('hex');
+    const version = `v${i}`;
+    const t0 = performance.now();
+    const r = await loader.load({ artifact: 'features', module: 'bot-management', version, sha256: sha, signature: signVersion(priv.key, 'features', version, sha), content, validation, onFailure: { on_load_failure: 'serve-stale' } });
+    const t1 = performance.now();
+    if (!r.ok) throw new Error(`load failed: ${r.error}`);
+    const v0 = performance.now();
+    const problems = validateContent(content, validation);
+    const v1 = performance.now();
+    if (problems.length) throw new Error('validation failed');
+    if (i >= 30) { loads.push(t1 - t0); agentOnly.push(t1 - t0 - moduleMs); validations.push(v1 - v0); } // the first 30 warm the JIT and the schema
+  }
+  rmSync(dir, { recursive: true, force: true });
+  return { bytes: files[0]!.length, entries: 200, load: summarize(loads), agent_part: summarize(agentOnly), validate: summarize(validations) };
+}
+
+function rssKb(pid: number): { rss: number; hwm: number } {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const get = (k: string) => Number(new RegExp(`${k}:\\s+(\\d+) kB`).exec(status)?.[1] ?? NaN);
+  return { rss: get('VmRSS'), hwm: get('VmHWM') };
+}
+
+async function agentProcess(binary: 'failsmall-agent' | 'failsmall agent') {
+  const dir = mkdtempSync(join(tmpdir(), 'failsmall-bench-agent-'));
+  const keys = generateSigningKeys();
+  writeFileSync(join(dir, 'artifact.key'), keys.privateKey);
+  writeFileSync(join(dir, 'artifact.pub'), keys.publicKey);
+  const server = await startServer({ store: join(dir, 'fs.db'), port: 0, tickMs: 50, signingKeyFile: join(dir, 'artifact.key'), maxArtifactBytes: 4_000_000 });
+  const admin = server.adminToken ?? '';
+  const api = async (method: string, path: string, body?: unknown, raw?: Buffer) => {
+    const res = await fetch(`${server.url}${path}`, { method, headers: { authorization: `Bearer ${admin}`, 'content-type': raw ? 'application/octet-stream' : 'application/json' }, ...(raw ? { body: raw } : body !== undefined ? { body: JSON.stringify(body) } : {}) });
+    return res.json() as Promise<Record<string, unknown>>;
+  };
+  await api('POST', '/v1/apply', { text: `
+modules: { bot-management: { on_load_failure: serve-stale } }
+artifacts:
+  features: { kind: feature-file, module: bot-management, policy: one, validation: { max_bytes: 2000000, max_entries: 200, json_schema: ${JSON.stringify(SCHEMA)} } }
+policies:
+  one: { bake: 100ms, interval: 100ms, stages: [ { name: all, scope: 100% nodes, health_gates: [ { module: bot-management, metric: load_success_rate, threshold: 1 } ] } ] }
+` });
+  const token = (await api('POST', '/v1/tokens', { name: 'bench', role: 'agent' })).token as string;
+  // The lean binary runs as an operator runs it (its shebang sets node's memory flags).
+  const [command, ...entry] = binary === 'failsmall-agent' ? [LEAN] : [process.execPath, CLI, 'agent'];
+  const child = spawn(command ?? LEAN, [...entry, '--server', server.url, '--token', token, '--node-id', 'bench-1', '--dir', join(dir, 'agent'), '--public-key', join(dir, 'artifact.pub'), '--modules', 'bot-management', '--poll-wait', '5000', '--metrics-interval', '1000'], { stdio: 'ignore' });
+  const pid = child.pid ?? 0;
+  const until = async (what: string, check: () => Promise<boolean>) => {
+    for (let i = 0; i < 600; i++) { if (await check()) return; await new Promise((r) => setTimeout(r, 50)); }
+    throw new Error(`timed out: ${what}`);
+  };
+  try {
+    await until('the agent to register', async () => ((await api('GET', '/v1/nodes')).nodes as unknown[]).length === 1);
+    await new Promise((r) => setTimeout(r, 1000));
+    const idle = rssKb(pid);
+    const samples: { after: string; rss: number; hwm: number }[] = [{ after: 'start (registered, idle)', ...idle }];
+    for (let i = 1; i <= 10; i++) {
+      await api('POST', `/v1/artifacts/features/versions?version=v${i}`, undefined, featureFile(200, 1_000_000, i));
+      const r = await api('POST', '/v1/rollouts', { artifact: 'features', version: `v${i}` });
+      const id = (r.rollout as { id: string }).id;
+      await until(`v${i} to complete`, async () => ((await api('GET', `/v1/rollouts/${id}`)).rollout as { status: string }).status === 'completed');
+      if (i === 1 || i === 10) samples.push({ after: `${i} load${i > 1 ? 's' : ''} of a 1 MB file`, ...rssKb(pid) });
+    }
+    return samples;
+  } finally {
+    child.kill('SIGKILL');
+    await server.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+const json = hasFlag('json');
+const part1 = await inProcess();
+const lean = await agentProcess('failsmall-agent');
+const dev = await agentProcess('failsmall agent');
+const result = { date: new Date().toISOString().slice(0, 10), machine: machine(), loader: part1, agent_rss_kb: { 'failsmall-agent': lean, 'failsmall agent (tsx)': dev }, targets: { load_ms: 10, rss_mb: 60 } };
+if (json) {
+  process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+} else {
+  console.log(`1 MB feature file (${part1.bytes} bytes, ${part1.entries} entries), ${part1.load.n} loads after warm-up`);
+  console.log(`  SafeLoader.load (verify + validate + write + apply + last known-good): p50 ${ms(part1.load.p50)} ms  p99 ${ms(part1.load.p99)} ms  max ${ms(part1.load.max)} ms   target < 10 ms`);
+  console.log(`  the agent's part (the above less the module's own parse of the file):   p50 ${ms(part1.agent_part.p50)} ms  p99 ${ms(part1.agent_part.p99)} ms  max ${ms(part1.agent_part.max)} ms   target < 10 ms`);
+  console.log(`  validateContent alone (limits + JSON Schema):                         p50 ${ms(part1.validate.p50)} ms  p99 ${ms(part1.validate.p99)} ms  max ${ms(part1.validate.max)} ms`);
+  for (const [name, samples] of Object.entries(result.agent_rss_kb)) {
+    console.log(`${name} process, resident memory:`);
+    for (const s of samples) console.log(`  after ${s.after.padEnd(28)} RSS ${(s.rss / 1024).toFixed(1)} MB   peak ${(s.hwm / 1024).toFixed(1)} MB   target < 60 MB`);
+  }
+}
