@@ -2,7 +2,7 @@ import { createHash, type KeyObject } from 'node:crypto';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
-  afterFailedLoad, validateContent, verifyVersion,
+  afterFailedLoad, validateContentView, verifyVersion,
   type ArtifactValidation, type LoadRefusal, type ModuleDecl, type ModuleState,
 } from '@failsmall/core';
 import { runCommand, type CommandResult } from './command.ts';
@@ -24,6 +24,8 @@ export interface LoadRequest {
   readonly validation?: ArtifactValidation;
   /** The module's declared behaviour on a failed load. */
   readonly onFailure?: Pick<ModuleDecl, 'on_load_failure' | 'safe_default' | 'reason'>;
+  /** Set by the loader for in-process modules: the JSON value validation already parsed. */
+  readonly parsed?: { readonly value: unknown };
 }
 
 export type LoadStage = 'verify' | 'validate' | 'apply';
@@ -96,11 +98,13 @@ export class SafeLoader implements Loader {
       await rm(this.pathOf(req.artifact), { force: true });
       return { ok: true, state: { state: 'empty' } };
     }
-    const refused = this.#verify(req, req.content) ?? (await this.#validate(req, req.content));
-    if (refused) return this.#fail(req, refused.stage, refused.refusal, false);
+    const verified = this.#verify(req, req.content);
+    if (verified) return this.#fail(req, verified.stage, verified.refusal, false);
+    const validated = await this.#validate(req, req.content);
+    if ('stage' in validated) return this.#fail(req, validated.stage, validated.refusal, false);
 
     await writeAtomic(this.pathOf(req.artifact), req.content);
-    const applied = await this.#apply(this.pathOf(req.artifact), req);
+    const applied = await this.#apply(this.pathOf(req.artifact), validated.json ? { ...req, parsed: validated.json } : req);
     if (!applied.ok) return this.#fail(req, 'apply', { code: 'APPLY', message: applied.error }, true);
     await this.lastKnownGood.saveServed(req.artifact, this.pathOf(req.artifact), { version: req.version, sha256: req.sha256 ?? '', content: req.content });
     return { ok: true, state: { state: 'serving', version: req.version } };
@@ -137,8 +141,8 @@ export class SafeLoader implements Loader {
     return undefined;
   }
 
-  async #validate(req: LoadRequest, content: Buffer): Promise<{ stage: LoadStage; refusal: LoadRefusal } | undefined> {
-    const refusals = validateContent(content, req.validation ?? {});
+  async #validate(req: LoadRequest, content: Buffer): Promise<{ stage: LoadStage; refusal: LoadRefusal } | { json?: { value: unknown } }> {
+    const { refusals, json } = validateContentView(content, req.validation ?? {});
     if (refusals.length > 0) return { stage: 'validate', refusal: { code: refusals[0]?.code ?? 'SCHEMA', message: refusals.map((r) => r.message).join('; ') } };
     const command = this.#o.validators?.[req.artifact];
     if (command) {
@@ -148,7 +152,7 @@ export class SafeLoader implements Loader {
       await rm(staging, { force: true });
       if (!r.ok) return { stage: 'validate', refusal: { code: 'COMMAND', message: r.error } };
     }
-    return undefined;
+    return json ? { json } : {};
   }
 
   async #apply(path: string, req: LoadRequest): Promise<CommandResult> {

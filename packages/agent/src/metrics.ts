@@ -1,69 +1,119 @@
 import { createServer, type Server } from 'node:http';
 import { LATENCY_BUCKETS_MS } from '@failsmall/core';
-import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { Registry } from 'prom-client';
+
+interface Latency {
+  readonly buckets: number[];
+  sum: number;
+  count: number;
+}
 
 /**
- * The agent's own Prometheus metrics, labelled with its node id, so that a Prometheus that
- * scrapes every node can compare cohorts. One registry per agent: several agents may share
- * a process (the SDK, tests, the demo).
+ * The agent's own metrics, labelled with its node id, so that a Prometheus that scrapes every
+ * node can compare cohorts. One set per agent: several agents may share a process (the SDK,
+ * tests, the demo).
+ *
+ * The agent counts in plain numbers and loads prom-client only when it serves /metrics
+ * (`--metrics-listen`): prom-client at import costs about 10 MB of resident memory, which an
+ * agent that nobody scrapes should not pay (docs/benchmarks.md, agent memory).
  */
 export class AgentMetrics {
-  readonly registry = new Registry();
   readonly #node: string;
-  readonly #requests: Counter<'node' | 'module'>;
-  readonly #errors: Counter<'node' | 'module'>;
-  readonly #latency: Histogram<'node' | 'module'>;
-  readonly #loads: Counter<'node' | 'artifact' | 'result' | 'stage'>;
-  readonly #serving: Gauge<'node' | 'artifact' | 'version' | 'state'>;
-  readonly #contact: Gauge<'node'>;
+  readonly #requests = new Map<string, { total: number; errors: number; latency: Latency }>();
+  readonly #loads = new Map<string, { artifact: string; result: string; stage: string; total: number }>();
+  readonly #serving = new Map<string, { version: string; state: string }>();
   #lastContact = 0;
-  readonly #servingLabels = new Map<string, { node: string; artifact: string; version: string; state: string }>();
 
   constructor(node: string) {
     this.#node = node;
-    const registers = [this.registry];
-    this.#requests = new Counter({ name: 'failsmall_agent_requests_total', help: 'Requests a module handled.', labelNames: ['node', 'module'], registers });
-    this.#errors = new Counter({ name: 'failsmall_agent_errors_total', help: 'Requests a module failed.', labelNames: ['node', 'module'], registers });
-    this.#latency = new Histogram({ name: 'failsmall_agent_request_duration_ms', help: 'Request latency (ms).', labelNames: ['node', 'module'], buckets: [...LATENCY_BUCKETS_MS], registers });
-    this.#loads = new Counter({ name: 'failsmall_agent_loads_total', help: 'Artifact loads by result (ok, refused) and stage (verify, validate, apply).', labelNames: ['node', 'artifact', 'result', 'stage'], registers });
-    this.#serving = new Gauge({ name: 'failsmall_agent_serving', help: '1 for the version (and module state) each artifact is served at.', labelNames: ['node', 'artifact', 'version', 'state'], registers });
-    const self = this;
-    this.#contact = new Gauge({
-      name: 'failsmall_agent_seconds_since_contact', help: 'Seconds since the control plane last answered (stale reports show here).', labelNames: ['node'], registers,
-      collect() { this.set({ node: self.#node }, self.#lastContact === 0 ? -1 : (Date.now() - self.#lastContact) / 1000); },
-    });
   }
 
   request(module: string, ok: boolean, latencyMs: number): void {
-    this.#requests.inc({ node: this.#node, module });
-    if (!ok) this.#errors.inc({ node: this.#node, module });
-    this.#latency.observe({ node: this.#node, module }, latencyMs);
+    let m = this.#requests.get(module);
+    if (!m) { m = { total: 0, errors: 0, latency: { buckets: new Array<number>(LATENCY_BUCKETS_MS.length).fill(0), sum: 0, count: 0 } }; this.#requests.set(module, m); }
+    m.total++;
+    if (!ok) m.errors++;
+    const i = LATENCY_BUCKETS_MS.findIndex((b) => latencyMs <= b);
+    if (i >= 0) m.latency.buckets[i] = (m.latency.buckets[i] ?? 0) + 1;
+    m.latency.sum += latencyMs;
+    m.latency.count++;
   }
 
   load(artifact: string, ok: boolean, stage: string): void {
-    this.#loads.inc({ node: this.#node, artifact, result: ok ? 'ok' : 'refused', stage });
+    const result = ok ? 'ok' : 'refused';
+    const key = `${artifact}\u0000${result}\u0000${stage}`;
+    const l = this.#loads.get(key) ?? { artifact, result, stage, total: 0 };
+    l.total++;
+    this.#loads.set(key, l);
   }
 
   serving(artifact: string, version: string | null, state: string): void {
-    const previous = this.#servingLabels.get(artifact);
-    if (previous) this.#serving.remove(previous);
-    const labels = { node: this.#node, artifact, version: version ?? '', state };
-    this.#serving.set(labels, 1);
-    this.#servingLabels.set(artifact, labels);
+    this.#serving.set(artifact, { version: version ?? '', state });
   }
 
   contact(): void {
     this.#lastContact = Date.now();
   }
 
+  /** A prom-client registry whose collectors read the counts at scrape time. */
+  async registry(): Promise<Registry> {
+    const { Counter, Gauge, Registry: PromRegistry } = await import('prom-client');
+    const registry = new PromRegistry();
+    const registers = [registry];
+    const node = this.#node;
+    const self = this;
+    new Counter({
+      name: 'failsmall_agent_requests_total', help: 'Requests a module handled.', labelNames: ['node', 'module'], registers,
+      collect() { this.reset(); for (const [module, m] of self.#requests) this.inc({ node, module }, m.total); },
+    });
+    new Counter({
+      name: 'failsmall_agent_errors_total', help: 'Requests a module failed.', labelNames: ['node', 'module'], registers,
+      collect() { this.reset(); for (const [module, m] of self.#requests) this.inc({ node, module }, m.errors); },
+    });
+    // Cumulative latency buckets, as Prometheus histograms expose them (le = upper bound in ms).
+    new Gauge({
+      name: 'failsmall_agent_request_duration_ms_bucket', help: 'Requests at or under each latency bound (ms), cumulative.', labelNames: ['node', 'module', 'le'], registers,
+      collect() {
+        this.reset();
+        for (const [module, m] of self.#requests) {
+          let running = 0;
+          LATENCY_BUCKETS_MS.forEach((le, i) => { running += m.latency.buckets[i] ?? 0; this.set({ node, module, le: String(le) }, running); });
+          this.set({ node, module, le: '+Inf' }, m.latency.count);
+        }
+      },
+    });
+    new Gauge({
+      name: 'failsmall_agent_request_duration_ms_sum', help: 'Sum of request latencies (ms).', labelNames: ['node', 'module'], registers,
+      collect() { this.reset(); for (const [module, m] of self.#requests) this.set({ node, module }, m.latency.sum); },
+    });
+    new Gauge({
+      name: 'failsmall_agent_request_duration_ms_count', help: 'Requests timed.', labelNames: ['node', 'module'], registers,
+      collect() { this.reset(); for (const [module, m] of self.#requests) this.set({ node, module }, m.latency.count); },
+    });
+    new Counter({
+      name: 'failsmall_agent_loads_total', help: 'Artifact loads by result (ok, refused) and stage (applied, verify, validate, apply).', labelNames: ['node', 'artifact', 'result', 'stage'], registers,
+      collect() { this.reset(); for (const l of self.#loads.values()) this.inc({ node, artifact: l.artifact, result: l.result, stage: l.stage }, l.total); },
+    });
+    new Gauge({
+      name: 'failsmall_agent_serving', help: '1 for the version (and module state) each artifact is served at.', labelNames: ['node', 'artifact', 'version', 'state'], registers,
+      collect() { this.reset(); for (const [artifact, s] of self.#serving) this.set({ node, artifact, version: s.version, state: s.state }, 1); },
+    });
+    new Gauge({
+      name: 'failsmall_agent_seconds_since_contact', help: 'Seconds since the control plane last answered (stale reports show here).', labelNames: ['node'], registers,
+      collect() { this.set({ node }, self.#lastContact === 0 ? -1 : (Date.now() - self.#lastContact) / 1000); },
+    });
+    return registry;
+  }
+
   /** Serves /metrics on host:port (default loopback). Returns the server so the caller can close it. */
   async listen(hostPort: string): Promise<{ server: Server; url: string }> {
+    const registry = await this.registry();
     const i = hostPort.lastIndexOf(':');
     const host = i > 0 ? hostPort.slice(0, i) : '127.0.0.1';
     const port = Number(i >= 0 ? hostPort.slice(i + 1) : hostPort);
     const server = createServer((req, res) => {
       if (req.url === '/metrics') {
-        void this.registry.metrics().then((text) => { res.writeHead(200, { 'content-type': this.registry.contentType }); res.end(text); });
+        void registry.metrics().then((text) => { res.writeHead(200, { 'content-type': registry.contentType }); res.end(text); });
       } else {
         res.writeHead(404, { 'content-type': 'text/plain' });
         res.end('not found: try /metrics\n');

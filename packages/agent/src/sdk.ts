@@ -60,14 +60,16 @@ export async function loadArtifact<T = unknown>(o: LoadArtifactOptions<T>): Prom
   const nodeId = o.nodeId ?? hostname();
   const dir = o.dir ?? join('.failsmall', 'sdk', nodeId);
   const parse = o.parse ?? ((b: Buffer) => JSON.parse(b.toString('utf8')) as T);
+  // The loader hands over the JSON it already parsed to validate; with the default parse, use it.
+  const valueOf = (req: { content: Buffer; parsed?: { value: unknown } }): T => (o.parse === undefined && req.parsed ? req.parsed.value as T : parse(req.content));
   const listeners = new Set<(h: ArtifactHandle<T>) => void>();
   let value: T | undefined;
   let version: string | null = null;
   let state: ModuleState['state'] = 'empty';
   let candidate: { value: T } | undefined;
 
-  const check = (content: Buffer): T => {
-    const parsed = parse(content);
+  const check = (content: Buffer, parsedAlready?: { value: unknown }): T => {
+    const parsed = valueOf({ content, ...(parsedAlready ? { parsed: parsedAlready } : {}) });
     const verdict = o.validate ? o.validate(parsed) : true;
     if (verdict !== true) throw new Error(verdict);
     return parsed;
@@ -102,7 +104,7 @@ export async function loadArtifact<T = unknown>(o: LoadArtifactOptions<T>): Prom
       [o.name]: async (_path, req) => {
         if (req.content === null) return;
         if (req.version === 'safe-default') { candidate = undefined; return; }
-        candidate = { value: check(req.content) };
+        candidate = { value: check(req.content, req.parsed) };
       },
     },
     onLoad: (_artifact, v, result) => {

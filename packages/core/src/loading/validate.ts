@@ -1,6 +1,6 @@
 import { Ajv, type ValidateFunction } from 'ajv';
 import type { ArtifactValidation } from '../policy/types.ts';
-import { checkLimits, viewContent } from '../validation/index.ts';
+import { checkLimits, viewContent, type ContentView } from '../validation/index.ts';
 
 /** Why a version was refused, by whom it can be checked, and a sentence for the report. */
 export interface LoadRefusal {
@@ -8,7 +8,8 @@ export interface LoadRefusal {
   readonly message: string;
 }
 
-const ajv = new Ajv({ allErrors: false, strict: false });
+// Created on the first schema: agents whose artifacts declare none never pay for it.
+let ajv: Ajv | undefined;
 const compiled = new Map<string, ValidateFunction | { error: string }>();
 
 /** Compiles a JSON Schema once per distinct schema: loaders validate every version against it. */
@@ -17,6 +18,7 @@ function schemaValidator(schema: Record<string, unknown>): ValidateFunction | { 
   let v = compiled.get(key);
   if (!v) {
     try {
+      ajv ??= new Ajv({ allErrors: false, strict: false });
       v = ajv.compile(schema);
     } catch (err) {
       v = { error: `the artifact's json_schema does not compile: ${err instanceof Error ? err.message : String(err)}` };
@@ -36,8 +38,21 @@ function schemaValidator(schema: Record<string, unknown>): ValidateFunction | { 
  *   // [{ code: 'MAX_ENTRIES', message: '3 entries > max_entries 2' }]
  */
 export function validateContent(content: Uint8Array, validation: ArtifactValidation): LoadRefusal[] {
+  return validateContentView(content, validation).refusals;
+}
+
+/**
+ * The same, also returning the parsed JSON when validation parsed it, so that an in-process
+ * module can take the value instead of parsing the same megabyte again.
+ */
+export function validateContentView(content: Uint8Array, validation: ArtifactValidation): { refusals: LoadRefusal[]; json?: { value: unknown } } {
   // One read, one JSON.parse, shared by the entry count and the schema: a 1 MB file must validate in milliseconds.
   const view = validation.max_entries !== undefined || validation.json_schema ? viewContent(content) : undefined;
+  const refusals = refusalsOf(content, validation, view);
+  return view?.json && refusals.length === 0 ? { refusals, json: view.json } : { refusals };
+}
+
+function refusalsOf(content: Uint8Array, validation: ArtifactValidation, view: ContentView | undefined): LoadRefusal[] {
   const refusals: LoadRefusal[] = checkLimits(content, validation, view).map((p) => ({ code: p.code, message: p.message }));
   if (refusals.length > 0 || !validation.json_schema || !view) return refusals;
   if (!view.json) {
