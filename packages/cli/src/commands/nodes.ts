@@ -8,7 +8,7 @@ interface NodeRow {
   labels: Record<string, string>;
   modules: string[];
   seconds_since_seen: number;
-  loads: { artifact: string; version: string | null; ok: boolean; serving: string | null; error: string | null }[];
+  loads: { artifact: string; version: string | null; ok: boolean; serving: string | null; error: string | null; module_state?: string | null }[];
 }
 
 /** `failsmall nodes`: every registered node, what it serves, and how fresh its report is. */
@@ -21,12 +21,12 @@ export async function nodes(opts: GlobalOpts, out: Out): Promise<number> {
     table.push([
       n.id,
       Object.entries(n.labels).map(([k, v]) => `${k}=${v}`).join(','),
-      n.loads.map((l) => `${l.artifact}@${l.serving ?? '-'}`).join('\n'),
+      n.loads.map((l) => `${l.artifact}@${l.serving ?? '-'}${l.module_state && l.module_state !== 'serving' ? ` (${l.module_state})` : ''}`).join('\n'),
       n.loads.map((l) => (l.ok ? `ok ${l.version ?? '-'}` : `FAILED ${l.version ?? '-'}: ${(l.error ?? '').slice(0, 60)}`)).join('\n'),
       `${n.seconds_since_seen}s ago`,
     ]);
   }
-  out.line(process.stdout.isTTY ? table.toString() : res.nodes.map((n) => `${n.id} ${Object.entries(n.labels).map(([k, v]) => `${k}=${v}`).join(',')} ${n.loads.map((l) => `${l.artifact}@${l.serving ?? '-'}${l.ok ? '' : ` (failed ${l.version})`}`).join(' ')} seen ${n.seconds_since_seen}s ago`).join('\n'));
+  out.line(process.stdout.isTTY ? table.toString() : res.nodes.map((n) => `${n.id} ${Object.entries(n.labels).map(([k, v]) => `${k}=${v}`).join(',')} ${n.loads.map((l) => `${l.artifact}@${l.serving ?? '-'}${l.module_state && l.module_state !== 'serving' ? `[${l.module_state}]` : ''}${l.ok ? '' : ` (refused ${l.version}: ${(l.error ?? '').slice(0, 80)})`}`).join(' ')} seen ${n.seconds_since_seen}s ago`).join('\n'));
   out.line(`${res.nodes.length} nodes`);
   return EXIT.OK;
 }
