@@ -1,5 +1,5 @@
 import {
-  addCounters, afterFailedLoad, emptyAggregate, gateQueries, LATENCY_BUCKETS_MS, startRollout, step, TERMINAL_STATUSES, validateContent,
+  addCounters, addLoadReport, afterFailedLoad, emptyAggregate, gateObservation, gateQueries, readsLoadReports, LATENCY_BUCKETS_MS, startRollout, step, TERMINAL_STATUSES, validateContent,
   type FleetNode, type GateObservation, type LoadRefusal, type MutableAggregate, type NodeLoad, type RolloutState,
 } from '@failsmall/core';
 import { matchesPredicate, renderContent, VersionCatalog, type SimVersion } from './content.ts';
@@ -420,17 +420,12 @@ class RegimeRun {
     for (const q of queries) {
       const inCohort = emptyAggregate();
       const outside = emptyAggregate();
-      const fromReports = q.gate.metric === 'load_success_rate' && q.gate.module === state.module;
-      if (fromReports) {
+      if (readsLoadReports(q.gate, state)) {
         const index = this.#indexById();
+        const split = { cohort: inCohort, baseline: outside };
         for (const [nodeId, load] of this.#loads) {
           const i = index.get(nodeId);
-          if (i !== undefined && this.#inCohort[i] === 1) {
-            if (load.version !== state.to_version) continue;
-            addCounters(inCohort, { requests: 0, errors: 0, loads_attempted: 1, loads_succeeded: load.ok ? 1 : 0, latency_buckets: [], counters: {} });
-          } else if (load.version !== null && load.version === state.from_version) {
-            addCounters(outside, { requests: 0, errors: 0, loads_attempted: 1, loads_succeeded: load.ok ? 1 : 0, latency_buckets: [], counters: {} });
-          }
+          addLoadReport(split, i !== undefined && this.#inCohort[i] === 1, load, state);
         }
       } else {
         // Every request passes through every module on the node: each module's counters are the node's.
@@ -448,15 +443,7 @@ class RegimeRun {
         inCohort.nodes = cohortNodes;
         outside.nodes = baselineNodes;
       }
-      observations.set(q.gate.name, {
-        cohort: inCohort, cohortNodes: state.assigned.length,
-        baseline: outside.nodes > 0 ? outside : null,
-        windowMs: fromReports ? now - state.stage_started_at : q.to - q.from,
-        basis: fromReports ? 'latest-report' : 'window',
-        query: fromReports
-          ? `latest load report per node of ${state.artifact}@${state.to_version} (baseline: @${state.from_version ?? 'none'})`
-          : `simulated ${q.gate.module}/${q.gate.metric}, agents' pushes in [now-${q.to - q.from}ms, now]`,
-      });
+      observations.set(q.gate.name, gateObservation(q, state, inCohort, outside, now, 'simulated'));
     }
     return observations;
   }

@@ -1,5 +1,6 @@
 import {
-  addCounters, emptyAggregate, gateQueries, type FleetNode, type GateObservation, type NodeLoad, type RolloutState,
+  addCounters, addLoadReport, emptyAggregate, gateObservation, gateQueries, readsLoadReports,
+  type FleetNode, type GateObservation, type NodeLoad, type RolloutState,
 } from '@failsmall/core';
 import type { NodeRecord, Store } from '../store/types.ts';
 
@@ -12,10 +13,7 @@ export function fleetFor(nodes: readonly NodeRecord[], module: string): FleetNod
  * Gathers what the pure engine needs for one decision. Loads come from each node's latest
  * load report; request metrics from the builtin signal source (agents' pushes), split
  * into the cohort and the baseline (every other node).
- *
- * A load gate on the artifact's own module reads load reports rather than load counters in a
- * window: a node loads a version once, so a sliding window would forget a load that happened
- * one window ago and call a healthy stage inconclusive.
+ * (Why load gates read reports rather than a window: see `readsLoadReports` in core.)
  */
 export async function observe(store: Store, state: RolloutState, now: number): Promise<{
   fleet: FleetNode[];
@@ -34,33 +32,16 @@ export async function observe(store: Store, state: RolloutState, now: number): P
   const byModule = new Map<string, Awaited<ReturnType<Store['metricsByNode']>>>();
 
   for (const q of queries) {
-    const inCohort = emptyAggregate();
-    const outside = emptyAggregate();
-    if (q.gate.metric === 'load_success_rate' && q.gate.module === state.module) {
-      for (const [nodeId, load] of loads) {
-        if (cohort.has(nodeId)) {
-          if (load.version !== state.to_version) continue;
-          addCounters(inCohort, { requests: 0, errors: 0, loads_attempted: 1, loads_succeeded: load.ok ? 1 : 0, latency_buckets: [], counters: {} });
-        } else if (load.version !== null && load.version === state.from_version) {
-          addCounters(outside, { requests: 0, errors: 0, loads_attempted: 1, loads_succeeded: load.ok ? 1 : 0, latency_buckets: [], counters: {} });
-        }
-      }
+    const split = { cohort: emptyAggregate(), baseline: emptyAggregate() };
+    if (readsLoadReports(q.gate, state)) {
+      for (const [nodeId, load] of loads) addLoadReport(split, cohort.has(nodeId), load, state);
     } else {
       const key = `${q.gate.module}\u0000${q.from}\u0000${q.to}`;
       let perNode = byModule.get(key);
       if (!perNode) { perNode = await store.metricsByNode(q.gate.module, q.from, q.to); byModule.set(key, perNode); }
-      for (const [nodeId, agg] of perNode) addCounters(cohort.has(nodeId) ? inCohort : outside, agg);
+      for (const [nodeId, agg] of perNode) addCounters(cohort.has(nodeId) ? split.cohort : split.baseline, agg);
     }
-    const fromReports = q.gate.metric === 'load_success_rate' && q.gate.module === state.module;
-    observations.set(q.gate.name, {
-      cohort: inCohort, cohortNodes: state.assigned.length,
-      baseline: outside.nodes > 0 ? outside : null,
-      windowMs: fromReports ? now - state.stage_started_at : q.to - q.from,
-      basis: fromReports ? 'latest-report' : 'window',
-      query: fromReports
-        ? `latest load report per node of ${state.artifact}@${state.to_version} (baseline: @${state.from_version ?? 'none'})`
-        : `builtin ${q.gate.module}/${q.gate.metric}, agents' pushes in [now-${q.to - q.from}ms, now]`,
-    });
+    observations.set(q.gate.name, gateObservation(q, state, split.cohort, split.baseline, now, "builtin (agents' pushes)"));
   }
   return { fleet, loads, observations };
 }
