@@ -25,6 +25,7 @@ export interface GateObservation {
  *   // "gate bot-management/load_success_rate failed on stage canary: 0.000 < 0.999 over 5s, 1 samples from 1/1 nodes (baseline 1.000)"
  */
 export function evaluateGate(gate: GateSpec, stage: string, obs: GateObservation, now: number): Verdict {
+  if (gate.compare === 'baseline' || gate.source === 'prometheus') return evaluateExtended(gate, stage, obs, now);
   const { value, samples } = metricValue(gate.metric, obs.cohort);
   const base = obs.baseline ? metricValue(gate.metric, obs.baseline) : { value: null, samples: 0 };
   const neededNodes = Math.max(1, Math.ceil(gate.min_coverage * obs.cohortNodes - 1e-9));
@@ -64,6 +65,21 @@ export function evaluateGate(gate: GateSpec, stage: string, obs: GateObservation
     direction: gate.direction, threshold: gate.threshold, samples, min_samples: gate.min_samples,
     nodes: obs.cohort.nodes, cohort_nodes: obs.cohortNodes, window_ms: obs.windowMs,
     baseline: base.value, baseline_samples: base.samples, basis, query: obs.query ?? `${gate.module}/${gate.metric}`, at: now, reason,
+  };
+}
+
+/**
+ * Baseline comparisons and Prometheus gates. Until their evaluators are wired, such a gate is
+ * inconclusive with a reason: a gate the engine cannot judge must never pass.
+ */
+function evaluateExtended(gate: GateSpec, stage: string, obs: GateObservation, now: number): Verdict {
+  const what = gate.compare === 'baseline' ? 'compare: baseline' : 'source: prometheus';
+  return {
+    gate: gate.name, stage, module: gate.module, metric: gate.metric, status: 'inconclusive', value: null,
+    direction: gate.direction, threshold: gate.threshold, samples: 0, min_samples: gate.min_samples,
+    nodes: obs.cohort.nodes, cohort_nodes: obs.cohortNodes, window_ms: obs.windowMs, baseline: null, baseline_samples: 0,
+    basis: obs.basis ?? 'window', query: obs.query ?? `${gate.module}/${gate.metric}`, at: now,
+    reason: `gate ${gate.name} on stage ${stage} is inconclusive: ${what} is not evaluated by this engine yet; no verdict never promotes`,
   };
 }
 

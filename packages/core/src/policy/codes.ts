@@ -25,6 +25,8 @@ export const POLICY_ERROR_CODES = [
   'BAD_ENUM',
   'EMPTY_DOCUMENT',
   'INTERNAL_ERROR',
+  'UNKNOWN_PLACEHOLDER',
+  'BAD_QUERY',
 ] as const;
 
 export type PolicyErrorCode = (typeof POLICY_ERROR_CODES)[number];

@@ -9,6 +9,7 @@ import { countSize, formatScope, isLabel, isLabelValue, makeScope, parseScope, p
 import { describe, joinPath, PolicySource } from './source.ts';
 import type { Entry, Position } from './source.ts';
 import { didYouMean, suggest } from './suggest.ts';
+import { checkQueryTemplate } from './query-template.ts';
 import type {
   ArtifactDecl,
   ArtifactKind,
@@ -59,7 +60,10 @@ const TIMING_KEYS = ['interval', 'bake', 'load_timeout', 'max_extension', 'on_in
 export const POLICY_KEYS = ['artifact', ...TIMING_KEYS, 'stages'] as const;
 export const DEPLOYMENT_KEYS = ['name', ...POLICY_KEYS] as const;
 export const STAGE_KEYS = ['name', 'scope', 'health_gates', ...TIMING_KEYS, 'approval', 'manual_approval'] as const;
-export const GATE_KEYS = ['name', 'module', 'metric', 'threshold', 'min', 'max', 'window', 'min_samples', 'min_coverage'] as const;
+export const GATE_KEYS = ['name', 'module', 'metric', 'threshold', 'min', 'max', 'window', 'min_samples', 'min_coverage', 'source', 'query', 'compare', 'allowed_degradation', 'alpha', 'on_no_data'] as const;
+export const GATE_SOURCES = ['builtin', 'prometheus'] as const;
+export const GATE_COMPARES = ['threshold', 'baseline'] as const;
+export const ON_NO_DATA = ['extend', 'pause', 'rollback'] as const;
 export const SCOPE_KEYS = ['nodes', 'where'] as const;
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
@@ -515,24 +519,58 @@ class DeclarationReader {
     const moduleEntry = f.require('module', map, path, 'name the module whose health this gate checks, e.g. module: bot-management');
     const module = moduleEntry ? this.#string(moduleEntry) : undefined;
     if (moduleEntry && module !== undefined) this.#references.push({ kind: 'module', name: module, node: valueNode(moduleEntry), path: moduleEntry.path });
-    const metricEntry = f.require('metric', map, path, `e.g. metric: load_success_rate (one of ${BUILTIN_METRICS.map((m) => m.name).join(', ')}, or ${CUSTOM_METRIC_PREFIX}NAME)`);
-    const metric = metricEntry ? this.#string(metricEntry) : undefined;
+    const sourceEntry = f.get('source');
+    const source = sourceEntry ? this.#enum(sourceEntry, GATE_SOURCES) : 'builtin';
+    const queryEntry = f.get('query');
+    let query: string | undefined;
+    if (source === 'prometheus') {
+      const q = f.require('query', map, path, 'a prometheus gate needs query: PromQL, e.g. sum(rate(failsmall_agent_errors_total{ {{cohort_selector}} }[{{window}}])) / sum(rate(failsmall_agent_requests_total{ {{cohort_selector}} }[{{window}}]))');
+      query = q ? this.#string(q) : undefined;
+      if (q && query !== undefined) {
+        for (const p of checkQueryTemplate(query)) src.error(p.code, p.message, valueNode(q), q.path, p.hint);
+      }
+    } else if (queryEntry) {
+      src.error('WRONG_TYPE', 'query: belongs to a gate with source: prometheus', queryEntry.keyNode, queryEntry.path, 'add source: prometheus, or remove query:');
+    }
+    const metricEntry = source === 'prometheus' ? f.get('metric') : f.require('metric', map, path, `e.g. metric: load_success_rate (one of ${BUILTIN_METRICS.map((m) => m.name).join(', ')}, or ${CUSTOM_METRIC_PREFIX}NAME)`);
+    const metric = metricEntry ? this.#string(metricEntry) : source === 'prometheus' ? 'promql' : undefined;
     const info = metric !== undefined ? metricInfo(metric) : undefined;
-    const custom = metric !== undefined && isCustomMetric(metric);
+    const custom = metric !== undefined && (isCustomMetric(metric) || (source === 'prometheus' && !info));
     if (metric !== undefined && metricEntry && !info && !custom) {
       const names = BUILTIN_METRICS.map((m) => m.name);
       const close = suggest(metric, names);
       src.error('UNKNOWN_METRIC', `unknown metric "${metric}"`, valueNode(metricEntry), metricEntry.path,
         `${close ? `did you mean "${close}"? ` : ''}builtin metrics: ${names.join(', ')}; or ${CUSTOM_METRIC_PREFIX}NAME for a custom counter (with min: or max:)`);
     }
+    const compareEntry = f.get('compare');
+    const compare = compareEntry ? this.#enum(compareEntry, GATE_COMPARES) : 'threshold';
     const bounds = (['threshold', 'min', 'max'] as const).flatMap((k) => {
       const b = f.get(k);
       return b ? [b] : [];
     });
     let direction: GateDirection | undefined;
     let threshold: number | undefined;
+    let allowed: { absolute?: number; relative?: number } | undefined;
     const [first, second] = bounds;
-    if (second) {
+    const degradationEntry = f.get('allowed_degradation');
+    if (compare === 'baseline') {
+      // Against the baseline the bound is a degradation, not a value; the direction is the metric's.
+      if (first) {
+        src.error('CONFLICTING_BOUNDS', `compare: baseline takes allowed_degradation:, not ${first.key}:`, first.keyNode, first.path, 'e.g. allowed_degradation: 50% (relative) or 0.001 (absolute)');
+      }
+      direction = info?.direction;
+      threshold = 0;
+      if (!info && metric !== undefined) {
+        src.error('BAD_THRESHOLD', `compare: baseline needs a metric whose direction is known, got "${metric}"`, metricEntry ? valueNode(metricEntry) : map, metricEntry?.path ?? path, `use one of ${BUILTIN_METRICS.map((m) => m.name).join(', ')}`);
+      }
+      if (!degradationEntry) {
+        src.error('MISSING_KEY', 'compare: baseline needs allowed_degradation:', map, path, 'e.g. allowed_degradation: 50% (the cohort may be 1.5× the baseline) or 0.001 (absolute)');
+      } else {
+        allowed = this.#degradation(degradationEntry);
+      }
+    } else if (degradationEntry) {
+      src.error('WRONG_TYPE', 'allowed_degradation: belongs to a gate with compare: baseline', degradationEntry.keyNode, degradationEntry.path, 'add compare: baseline, or use threshold:');
+    } else if (second) {
       src.error('CONFLICTING_BOUNDS', `a gate takes exactly one of threshold:, min: or max:, got ${bounds.map((b) => b.key).join(' and ')}`, second.keyNode, second.path,
         'use threshold: with a builtin metric (its direction is known), or min: / max: to say which way the limit goes');
     } else if (!first) {
@@ -544,11 +582,13 @@ class DeclarationReader {
         if (custom && metricEntry) {
           src.error('BAD_THRESHOLD', `custom metric "${metric}" has no known direction, so threshold: is ambiguous`, first.keyNode, first.path,
             `write max: ${threshold ?? 'X'} (the rate must stay at or below it) or min: ${threshold ?? 'X'} (at or above)`);
+        } else if (custom && source === 'prometheus') {
+          src.error('BAD_THRESHOLD', 'a prometheus query has no known direction, so threshold: is ambiguous', first.keyNode, first.path, `write max: ${threshold ?? 'X'} or min: ${threshold ?? 'X'}, or name a builtin metric: (e.g. metric: error_rate)`);
         }
       } else {
         direction = first.key === 'min' ? 'min' : 'max';
       }
-      if (threshold !== undefined && (info || custom)) {
+      if (threshold !== undefined && (info || (custom && source !== 'prometheus'))) {
         const ratio = custom || info?.unit === 'ratio';
         if (ratio && (threshold < 0 || threshold > 1)) {
           src.error('BAD_THRESHOLD', `${first.key} ${threshold} for ${metric} must be between 0 and 1 (it is a ratio)`, valueNode(first), first.path,
@@ -558,6 +598,13 @@ class DeclarationReader {
         }
       }
     }
+    const alphaEntry = f.get('alpha');
+    const alpha = alphaEntry ? this.#number(alphaEntry) : undefined;
+    if (alphaEntry && alpha !== undefined && !(alpha > 0 && alpha < 0.5)) {
+      src.error('BAD_THRESHOLD', `alpha must be between 0 and 0.5, got ${alpha}`, valueNode(alphaEntry), alphaEntry.path, 'e.g. alpha: 0.001 (one false alarm in a thousand gates)');
+    }
+    const noDataEntry = f.get('on_no_data');
+    const onNoData = noDataEntry ? this.#enum(noDataEntry, ON_NO_DATA) : 'extend';
     const windowEntry = f.get('window');
     const window = windowEntry ? this.#duration(windowEntry) : POLICY_DEFAULTS.gate_window_ms;
     const samplesEntry = f.get('min_samples');
@@ -567,6 +614,7 @@ class DeclarationReader {
     const nameEntry = f.get('name');
     const explicitName = nameEntry ? this.#string(nameEntry) : undefined;
     if (module === undefined || metric === undefined || direction === undefined || threshold === undefined || window === undefined || minSamples === undefined || minCoverage === undefined) return undefined;
+    if (source === undefined || compare === undefined || onNoData === undefined) return undefined;
     return {
       name: explicitName ?? `${module}/${metric}`,
       module,
@@ -576,6 +624,12 @@ class DeclarationReader {
       window_ms: window,
       min_samples: minSamples,
       min_coverage: minCoverage,
+      ...(source !== 'builtin' ? { source } : {}),
+      ...(query !== undefined ? { query } : {}),
+      ...(compare !== 'threshold' ? { compare } : {}),
+      ...(allowed ? { allowed_degradation: allowed } : {}),
+      ...(alpha !== undefined ? { alpha } : {}),
+      ...(onNoData !== 'extend' ? { on_no_data: onNoData } : {}),
     };
   }
 
@@ -678,6 +732,19 @@ class DeclarationReader {
       return undefined;
     }
     return value;
+  }
+
+  /** `50%` (relative: the cohort may be 1.5× the baseline) or a number (absolute difference). */
+  #degradation(e: Entry): { absolute?: number; relative?: number } | undefined {
+    const v = e.value;
+    const raw = isScalar(v) ? v.value : undefined;
+    if (typeof raw === 'number' && Number.isFinite(raw) && raw >= 0) return { absolute: raw };
+    if (typeof raw === 'string') {
+      const m = /^\s*(\d+(?:\.\d+)?)\s*%\s*$/.exec(raw);
+      if (m) return { relative: Number(m[1]) / 100 };
+    }
+    this.#source.error('WRONG_TYPE', `allowed_degradation must be a percentage such as "50%" (relative) or a number such as 0.001 (absolute), got ${describe(v)}`, valueNode(e), e.path, 'e.g. allowed_degradation: 50%');
+    return undefined;
   }
 
   #enum<T extends string>(e: Entry, allowed: readonly T[]): T | undefined {

@@ -61,6 +61,18 @@ export interface GateSpec {
   readonly min_samples: number;
   /** Share of cohort nodes that must have reported in the window (0..1]; silent nodes are no data. */
   readonly min_coverage: number;
+  /** Where the metric comes from: agents' pushes (builtin, the default) or a PromQL query. */
+  readonly source?: 'builtin' | 'prometheus';
+  /** PromQL, with {{cohort_selector}}, {{baseline_selector}}, {{window}} and {{interval}} placeholders. */
+  readonly query?: string;
+  /** `threshold` (the default): the value against a fixed bound; `baseline`: the cohort against the nodes still on the old version. */
+  readonly compare?: 'threshold' | 'baseline';
+  /** With compare: baseline, how much worse than the baseline the cohort may be. */
+  readonly allowed_degradation?: { readonly absolute?: number; readonly relative?: number };
+  /** False-alarm level of the sequential test (compare: baseline); default 0.001. */
+  readonly alpha?: number;
+  /** When the gate has no data after bake: keep extending (default), pause, or roll back. */
+  readonly on_no_data?: 'extend' | 'pause' | 'rollback';
 }
 
 export interface StageSpec {
