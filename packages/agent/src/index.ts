@@ -7,3 +7,4 @@ export { ModuleMeter } from './counters.ts';
 export { Backoff } from './backoff.ts';
 export { runCommand, type CommandResult } from './command.ts';
 export { writeAtomic } from './files.ts';
+export { httpRequest, type HttpResponse, type HttpRequestOptions } from './http.ts';
