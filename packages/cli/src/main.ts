@@ -69,6 +69,9 @@ export function buildProgram(result: { code: number }): Command {
     .option('--log <level>', 'server log level (info, warn, …); off by default')
     .option('--signing-key <file>', 'ed25519 private key that signs every pushed version (env FAILSMALL_SIGNING_KEY; default .failsmall/keys/artifact.key if present)')
     .option('--verify-key <file>', 'public key that signatures sent with a push must verify against (default: the signing key\'s)')
+    .option('--prometheus-url <url>', 'Prometheus for gates with source: prometheus (env FAILSMALL_PROMETHEUS_URL)')
+    .option('--prometheus-token <token>', 'bearer token for Prometheus (env FAILSMALL_PROMETHEUS_TOKEN)')
+    .option('--prometheus-timeout <ms>', 'per-query timeout', '5000')
     .addOption(json())
     .action(run((o) => serve(o as never, makeOut(o.json === true))));
 

@@ -56,6 +56,8 @@ export function narrate(e: EventRecord): string[] {
 
 /** "load_success_rate: 0 < 0.999 in the latest load reports, 1 samples from 1/1 nodes, baseline 1" */
 export function gateLine(v: Verdict): string {
+  // Baseline comparisons and Prometheus reads explain themselves in their reason sentence.
+  if (v.test !== undefined) return `${v.gate}: ${v.reason.replace(/^gate \S+ on stage \S+ /, '')}`;
   const over = v.basis === 'latest-report' ? 'in the latest load reports' : `over ${formatDuration(v.window_ms)}`;
   const evidence = `${over}, ${v.samples} samples from ${v.nodes}/${v.cohort_nodes} nodes, baseline ${v.baseline === null ? 'none' : round(v.baseline)}`;
   if (v.status === 'inconclusive') {

@@ -8,3 +8,4 @@ export * from './desired/index.ts';
 export * from './validation/index.ts';
 export * from './loading/index.ts';
 export * from './signing/index.ts';
+export * from './stats/index.ts';

@@ -122,3 +122,39 @@ describe('durations', () => {
     assert.equal(formatDuration(90_000), '1m30s');
   });
 });
+
+describe('compare: baseline', () => {
+  const g = gate({ name: 'proxy/error_rate', compare: 'baseline', allowed_degradation: { relative: 0.5 }, threshold: 0, min_samples: 1000, alpha: 0.001 });
+  const obs = (canaryErrors: number, canaryRequests: number, baseErrors: number, baseRequests: number) => ({
+    cohort: agg(canaryRequests, canaryErrors, 100), cohortNodes: 100, baseline: agg(baseRequests, baseErrors, 9900), windowMs: 60_000,
+  });
+
+  it('fails a 10× error regression on a 1% canary, naming the test and the interval', () => {
+    const v = evaluateGate(g, 'canary', obs(6000, 600_000, 59_400, 59_400_000), 1);
+    assert.equal(v.status, 'fail', v.reason);
+    assert.match(v.test ?? '', /sequential test on the difference of two proportions/);
+    assert.ok(v.interval && v.interval[0] > 0, 'the whole interval is above zero');
+    assert.equal(v.baseline, 0.001);
+  });
+
+  it('passes a canary shown to be no worse than allowed', () => {
+    const v = evaluateGate(g, 'canary', obs(580, 600_000, 59_400, 59_400_000), 1);
+    assert.equal(v.status, 'pass', v.reason);
+  });
+
+  it('is inconclusive while the evidence is thin, and without a baseline', () => {
+    assert.equal(evaluateGate(g, 'canary', obs(2, 1000, 59_400, 59_400_000), 1).status, 'inconclusive');
+    const none = evaluateGate(g, 'global', { cohort: agg(600_000, 600, 100), cohortNodes: 100, baseline: null, windowMs: 1 }, 1);
+    assert.equal(none.status, 'inconclusive');
+    assert.match(none.reason, /no baseline/);
+  });
+
+  it('compares latency as the share of requests slower than the baseline p99', () => {
+    const lg = gate({ name: 'proxy/latency_p99', metric: 'latency_p99', direction: 'max', compare: 'baseline', allowed_degradation: { relative: 1 }, threshold: 0, min_samples: 1000 });
+    const hist = (fast: number, slow: number) => { const b = new Array<number>(LATENCY_BUCKETS_MS.length + 1).fill(0); b[LATENCY_BUCKETS_MS.indexOf(25)] = fast; b[LATENCY_BUCKETS_MS.indexOf(500)] = slow; return b; };
+    const healthy = evaluateGate(lg, 'canary', { cohort: { ...emptyAggregate(), latency_buckets: hist(99_000, 1_000), nodes: 100 }, cohortNodes: 100, baseline: { ...emptyAggregate(), latency_buckets: hist(9_900_000, 100_000), nodes: 9900 }, windowMs: 1 }, 1);
+    assert.notEqual(healthy.status, 'fail', healthy.reason);
+    const slow = evaluateGate(lg, 'canary', { cohort: { ...emptyAggregate(), latency_buckets: hist(80_000, 20_000), nodes: 100 }, cohortNodes: 100, baseline: { ...emptyAggregate(), latency_buckets: hist(9_900_000, 100_000), nodes: 9900 }, windowMs: 1 }, 1);
+    assert.equal(slow.status, 'fail', slow.reason);
+  });
+});

@@ -338,3 +338,27 @@ describe('rollout engine: properties', () => {
     }), { numRuns: 150 });
   });
 });
+
+describe('rollout engine: on_no_data', () => {
+  it('pauses at once after bake when a gate with on_no_data: pause has no data', () => {
+    const text = POLICY_YAML.replace("          - { module: proxy, metric: error_rate, threshold: 0.01, window: 5s }", "          - { module: proxy, metric: error_rate, threshold: 0.01, window: 5s, on_no_data: pause }");
+    const f = fleet(100);
+    let s = start(policy(text), f);
+    const loads = loadsFor(s, f, () => true);
+    let paused: RolloutState | undefined;
+    for (let now = 500; now <= 30_000; now += 500) {
+      // loads arrive, but no request metric ever does
+      const obs = new Map<string, GateObservation>();
+      for (const q of gateQueries(s, now)) {
+        const cohort = { ...emptyAggregate(), nodes: q.gate.metric === 'load_success_rate' ? s.assigned.length : 0 };
+        if (q.gate.metric === 'load_success_rate') { cohort.loads_attempted = s.assigned.length; cohort.loads_succeeded = s.assigned.length; }
+        obs.set(q.gate.name, { cohort, cohortNodes: s.assigned.length, baseline: null, windowMs: q.to - q.from });
+      }
+      s = step({ state: s, fleet: f, loads, observations: obs, now }).state;
+      if (s.status === 'paused') { paused = s; break; }
+    }
+    assert.ok(paused, 'paused');
+    assert.match(paused.pause_reason ?? '', /on_no_data: pause/);
+    assert.ok((paused.updated_at) <= 500 + 3000 + 1000, 'right after bake (3 s), not after the 4 s extension');
+  });
+});

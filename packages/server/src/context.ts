@@ -2,6 +2,7 @@ import type { KeyObject } from 'node:crypto';
 import type { Controller, Clock } from './controller/controller.ts';
 import type { DesiredHub } from './desired/hub.ts';
 import type { Store } from './store/types.ts';
+import type { PrometheusClient } from './signals/index.ts';
 
 /** What every route plugin is handed: the store, the desired-state hub, the controller and the clock. */
 export interface AppContext {
@@ -17,4 +18,6 @@ export interface AppContext {
   readonly signer?: KeyObject;
   /** The public key a pushed signature must verify against (the signer's public half, or one given). */
   readonly verifier?: KeyObject;
+  /** The installation's Prometheus: apply asks it whether each gate's query parses. */
+  readonly prometheus?: PrometheusClient;
 }

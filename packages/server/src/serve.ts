@@ -5,6 +5,7 @@ import { parsePrivateKey, parsePublicKey } from '@failsmall/core';
 import { pino } from 'pino';
 import { buildApp } from './app.ts';
 import { Controller, systemClock, type Clock } from './controller/controller.ts';
+import { PrometheusClient, type PrometheusConfig } from './signals/index.ts';
 import { DesiredHub } from './desired/hub.ts';
 import { hashToken, newToken } from './http/auth.ts';
 import { openStore, parseStoreUrl } from './store/index.ts';
@@ -25,6 +26,8 @@ export interface ServeOptions {
   readonly signingKeyFile?: string;
   /** Path of a public key that pushed signatures must verify against (default: the signing key's). */
   readonly verifyKeyFile?: string;
+  /** The installation's Prometheus, for gates with source: prometheus. */
+  readonly prometheus?: PrometheusConfig;
 }
 
 export interface RunningServer {
@@ -52,8 +55,9 @@ export async function startServer(opts: ServeOptions = {}): Promise<RunningServe
   }
   const hub = new DesiredHub(store);
   await hub.refresh();
-  const controller = new Controller({ store, hub, clock, log: pino({ level: 'warn' }, pino.destination(2)), tickMs: opts.tickMs ?? 250 });
-  const app = await buildApp({ store, hub, controller, clock, maxArtifactBytes: opts.maxArtifactBytes ?? 16 * 1024 * 1024, maxWaitMs: opts.maxWaitMs ?? 60_000, ...(signer ? { signer } : {}), ...(verifier ? { verifier } : {}) }, { logger: opts.logger ?? false });
+  const prometheus = opts.prometheus ? new PrometheusClient(opts.prometheus) : undefined;
+  const controller = new Controller({ store, hub, clock, log: pino({ level: 'warn' }, pino.destination(2)), tickMs: opts.tickMs ?? 250, ...(prometheus ? { signals: { prometheus } } : {}) });
+  const app = await buildApp({ store, hub, controller, clock, maxArtifactBytes: opts.maxArtifactBytes ?? 16 * 1024 * 1024, maxWaitMs: opts.maxWaitMs ?? 60_000, ...(prometheus ? { prometheus } : {}), ...(signer ? { signer } : {}), ...(verifier ? { verifier } : {}) }, { logger: opts.logger ?? false });
   const address = await app.listen({ host: opts.host ?? '127.0.0.1', port: opts.port ?? 7070 });
   controller.start();
   return {

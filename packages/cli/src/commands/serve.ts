@@ -6,16 +6,19 @@ import { DEFAULT_KEY_DIR } from './keys.ts';
 import type { Out } from '../output.ts';
 
 /** `failsmall serve`: the control plane, until SIGINT/SIGTERM. */
-export async function serve(opts: { store?: string; host?: string; port?: string; tickMs?: string; log?: string; signingKey?: string; verifyKey?: string }, out: Out): Promise<number> {
+export async function serve(opts: { store?: string; host?: string; port?: string; tickMs?: string; log?: string; signingKey?: string; verifyKey?: string; prometheusUrl?: string; prometheusToken?: string; prometheusTimeout?: string }, out: Out): Promise<number> {
   const port = opts.port === undefined ? 7070 : Number(opts.port);
   if (!Number.isInteger(port) || port < 0 || port > 65535) {
     process.stderr.write(`error: bad --port ${opts.port} [USAGE]\n`);
     return EXIT.USAGE;
   }
   const signingKey = opts.signingKey ?? process.env.FAILSMALL_SIGNING_KEY ?? (await defaultIfExists(join(DEFAULT_KEY_DIR, 'artifact.key')));
+  const prometheusUrl = opts.prometheusUrl ?? process.env.FAILSMALL_PROMETHEUS_URL;
+  const prometheusToken = opts.prometheusToken ?? process.env.FAILSMALL_PROMETHEUS_TOKEN;
   const server = await startServer({
     ...(signingKey ? { signingKeyFile: signingKey } : {}),
     ...(opts.verifyKey ? { verifyKeyFile: opts.verifyKey } : {}),
+    ...(prometheusUrl ? { prometheus: { url: prometheusUrl, timeoutMs: Number(opts.prometheusTimeout ?? '5000'), ...(prometheusToken ? { bearerToken: prometheusToken } : {}) } } : {}),
     store: opts.store ?? process.env.FAILSMALL_STORE ?? '.failsmall/failsmall.db',
     host: opts.host ?? '127.0.0.1',
     port,
@@ -24,6 +27,7 @@ export async function serve(opts: { store?: string; host?: string; port?: string
   });
   out.data({ ok: true, url: server.url, store: server.store.engine, admin_token: server.adminToken ?? null });
   out.line(`failsmall control plane on ${server.url} (store: ${server.store.engine})`);
+  if (prometheusUrl) out.line(`gates with source: prometheus read ${prometheusUrl}`);
   out.line(signingKey ? `signing every pushed version with ${signingKey}` : 'no signing key (failsmall keys init, then serve --signing-key): versions are stored unsigned and agents with a public key refuse them');
   if (server.adminToken) {
     out.line('admin token (shown once, only its hash is stored; export it for the CLI):');

@@ -1,5 +1,7 @@
 import { formatDuration } from '../duration/index.ts';
 import type { GateSpec } from '../policy/types.ts';
+import { latencyExceedance } from '../stats/latency-exceedance.ts';
+import { rateRegression } from '../stats/rate-regression.ts';
 import { metricValue } from './metric-value.ts';
 import type { MetricAggregate, Verdict } from './types.ts';
 
@@ -14,6 +16,11 @@ export interface GateObservation {
   readonly query?: string;
   /** `window` (default): counters over the window; `latest-report`: each node's latest load report. */
   readonly basis?: 'window' | 'latest-report';
+  /**
+   * A value read directly (a PromQL query), instead of counters: `value` null with `problem`
+   * saying why there is none (no series, NaN, several series, a timeout, an unreachable server).
+   */
+  readonly direct?: { readonly value: number | null; readonly problem?: string; readonly baseline?: number | null };
 }
 
 /**
@@ -69,18 +76,99 @@ export function evaluateGate(gate: GateSpec, stage: string, obs: GateObservation
 }
 
 /**
- * Baseline comparisons and Prometheus gates. Until their evaluators are wired, such a gate is
- * inconclusive with a reason: a gate the engine cannot judge must never pass.
+ * Baseline comparisons and Prometheus gates. A Prometheus gate judges the value its query
+ * returned; any problem reading it is inconclusive, never a pass.
  */
 function evaluateExtended(gate: GateSpec, stage: string, obs: GateObservation, now: number): Verdict {
-  const what = gate.compare === 'baseline' ? 'compare: baseline' : 'source: prometheus';
-  return {
-    gate: gate.name, stage, module: gate.module, metric: gate.metric, status: 'inconclusive', value: null,
-    direction: gate.direction, threshold: gate.threshold, samples: 0, min_samples: gate.min_samples,
-    nodes: obs.cohort.nodes, cohort_nodes: obs.cohortNodes, window_ms: obs.windowMs, baseline: null, baseline_samples: 0,
-    basis: obs.basis ?? 'window', query: obs.query ?? `${gate.module}/${gate.metric}`, at: now,
-    reason: `gate ${gate.name} on stage ${stage} is inconclusive: ${what} is not evaluated by this engine yet; no verdict never promotes`,
+  const head = `gate ${gate.name} on stage ${stage}`;
+  const base = {
+    gate: gate.name, stage, module: gate.module, metric: gate.metric, direction: gate.direction, threshold: gate.threshold,
+    samples: 0, min_samples: gate.min_samples, nodes: obs.cohort.nodes, cohort_nodes: obs.cohortNodes, window_ms: obs.windowMs,
+    baseline: obs.direct?.baseline ?? null, baseline_samples: 0, basis: obs.basis ?? 'window' as const,
+    query: obs.query ?? `${gate.module}/${gate.metric}`, at: now,
   };
+  if (gate.compare === 'baseline') return againstBaseline(gate, stage, obs, now, base);
+  const direct = obs.direct;
+  if (!direct || direct.value === null) {
+    return { ...base, status: 'inconclusive', value: null, test: 'threshold on a PromQL value', reason: `${head} is inconclusive: ${direct?.problem ?? 'no value was read'}; no data never promotes` };
+  }
+  const value = direct.value;
+  const ok = gate.direction === 'min' ? value >= gate.threshold : value <= gate.threshold;
+  const rel = ok ? (gate.direction === 'min' ? '>=' : '<=') : gate.direction === 'min' ? '<' : '>';
+  return {
+    ...base, status: ok ? 'pass' : 'fail', value, test: 'threshold on a PromQL value',
+    reason: `${head} ${ok ? 'passed' : 'failed'}: ${formatValue(value)} ${rel} ${formatValue(gate.threshold)} from Prometheus over ${formatDuration(obs.windowMs)} (${base.query})`,
+  };
+}
+
+type VerdictBase = Omit<Verdict, 'status' | 'value' | 'reason'>;
+
+/** Rates the sequential tests compare: the events that count as bad, over their trials. */
+function badEvents(metric: string, a: GateObservation['cohort']): { events: number; trials: number } | undefined {
+  if (metric === 'error_rate') return { events: a.errors, trials: a.requests };
+  if (metric === 'load_success_rate') return { events: a.loads_attempted - a.loads_succeeded, trials: a.loads_attempted };
+  if (metric.startsWith('custom:')) return { events: a.counters[metric.slice('custom:'.length)] ?? 0, trials: a.requests };
+  return undefined;
+}
+
+/**
+ * compare: baseline. Rates (errors, failed loads, custom counters) use an always-valid
+ * confidence sequence on the cohort's rate less the allowed multiple of the baseline's, so the
+ * gate may look at every interval without inflating false alarms; latency percentiles use the
+ * same test on the share of cohort requests slower than the baseline's percentile. The counts
+ * are the stage's so far (the window starts when the stage does), as the any-look guarantee needs.
+ * A Prometheus gate compares the two values read (no counts, so no sequential test).
+ */
+function againstBaseline(gate: GateSpec, stage: string, obs: GateObservation, now: number, base: VerdictBase): Verdict {
+  const head = `gate ${gate.name} on stage ${stage}`;
+  const allowed = gate.allowed_degradation ?? { relative: 0 };
+  const allowedText = `${allowed.relative !== undefined ? `+${formatValue(allowed.relative * 100)}%` : ''}${allowed.absolute !== undefined ? `${allowed.relative !== undefined ? ' ' : ''}+${formatValue(allowed.absolute)}` : ''}`;
+  const alpha = gate.alpha ?? 0.001;
+  if (gate.source === 'prometheus') {
+    const c = obs.direct?.value ?? null;
+    const b = obs.direct?.baseline ?? null;
+    if (c === null || b === null) {
+      return { ...base, status: 'inconclusive', value: c, test: 'value comparison', reason: `${head} is inconclusive: ${obs.direct?.problem ?? 'no cohort or baseline value'}; no data never promotes` };
+    }
+    const limit = gate.direction === 'min' ? b * (1 - (allowed.relative ?? 0)) - (allowed.absolute ?? 0) : b * (1 + (allowed.relative ?? 0)) + (allowed.absolute ?? 0);
+    const ok = gate.direction === 'min' ? c >= limit : c <= limit;
+    return { ...base, status: ok ? 'pass' : 'fail', value: c, baseline: b, threshold: limit, test: 'value comparison (Prometheus gives no counts)',
+      reason: `${head} ${ok ? 'passed' : 'failed'}: cohort ${formatValue(c)} vs baseline ${formatValue(b)} (allowed ${allowedText}, limit ${formatValue(limit)}) from Prometheus over ${formatDuration(obs.windowMs)}` };
+  }
+  const baseline = obs.baseline;
+  const neededNodes = Math.max(1, Math.ceil(gate.min_coverage * obs.cohortNodes - 1e-9));
+  const tuneAtTrials = Math.max(gate.min_samples, 1000);
+  if (gate.metric.startsWith('latency_p')) {
+    const q = Number(gate.metric.slice('latency_p'.length)) / 100;
+    const samples = obs.cohort.latency_buckets.reduce((x, y) => x + y, 0);
+    if (!baseline || samples === 0) return noBaseline(gate, head, base, baseline, samples, obs);
+    const r = latencyExceedance({ canary: obs.cohort.latency_buckets, baseline: baseline.latency_buckets, quantile: q, allowed, alpha, tuneAtTrials });
+    return finish(gate, head, base, obs, neededNodes, samples, r.verdict, r.reason, `sequential test on the share of requests slower than the baseline p${formatValue(q * 100)} (always-valid confidence sequence, alpha ${alpha})`,
+      r.canary_exceedance.trials > 0 ? r.canary_exceedance.events / r.canary_exceedance.trials : null,
+      r.baseline_exceedance.trials > 0 ? r.baseline_exceedance.events / r.baseline_exceedance.trials : null, r.interval);
+  }
+  const canary = badEvents(gate.metric, obs.cohort);
+  const against = baseline ? badEvents(gate.metric, baseline) : undefined;
+  if (!canary) return { ...base, status: 'inconclusive', value: null, reason: `${head} is inconclusive: compare: baseline does not apply to ${gate.metric}` };
+  if (!against || against.trials === 0 || canary.trials === 0) return noBaseline(gate, head, base, baseline, canary.trials, obs);
+  // The tests bound the bad events' rate; a success-rate gate states its limit on successes.
+  const r = rateRegression({ canary, baseline: against, allowed, alpha, tuneAtTrials, label: gate.metric === 'load_success_rate' ? 'load failure rate' : gate.metric.replace('_', ' ') });
+  const rate = (x: { events: number; trials: number }) => (gate.metric === 'load_success_rate' ? 1 - x.events / x.trials : x.events / x.trials);
+  return finish(gate, head, base, obs, neededNodes, canary.trials, r.verdict, r.reason, `sequential test on the difference of two proportions (always-valid confidence sequence, alpha ${alpha})`, rate(canary), rate(against), r.interval);
+}
+
+function noBaseline(gate: GateSpec, head: string, base: VerdictBase, baseline: GateObservation['baseline'], samples: number, obs: GateObservation): Verdict {
+  const why = samples === 0 ? `no data from ${obs.cohortNodes} cohort nodes` : baseline ? 'the baseline has no data' : 'there is no baseline (every node is in the cohort)';
+  return { ...base, status: 'inconclusive', value: null, samples, test: 'baseline comparison', reason: `${head} is inconclusive: ${why}; no data never promotes` };
+}
+
+function finish(gate: GateSpec, head: string, base: VerdictBase, obs: GateObservation, neededNodes: number, samples: number, verdict: 'regression' | 'ok' | 'undecided', why: string, test: string, value: number | null, baseline: number | null, interval: { lower: number; upper: number }): Verdict {
+  const common = { ...base, value, baseline, samples, test, interval: [interval.lower, interval.upper] as [number, number] };
+  if (verdict === 'regression') return { ...common, status: 'fail', reason: `${head} failed: ${why}` };
+  if (samples < gate.min_samples) return { ...common, status: 'inconclusive', reason: `${head} is inconclusive: ${samples} samples < min_samples ${gate.min_samples}; ${why}` };
+  if (obs.cohort.nodes < neededNodes) return { ...common, status: 'inconclusive', reason: `${head} is inconclusive: only ${obs.cohort.nodes}/${obs.cohortNodes} cohort nodes reported, ${neededNodes} needed; ${why}` };
+  if (verdict === 'ok') return { ...common, status: 'pass', reason: `${head} passed: ${why}` };
+  return { ...common, status: 'inconclusive', reason: `${head} is inconclusive (not enough evidence either way yet): ${why}` };
 }
 
 /** For per-node load reports: the best value the silent nodes could still bring about, and whether it fails. */

@@ -48,4 +48,8 @@ export interface Verdict {
   readonly at: number;
   /** One sentence a human can read. */
   readonly reason: string;
+  /** The test used, when it is more than a threshold (compare: baseline). */
+  readonly test?: string;
+  /** The confidence interval the test read (cohort − allowed baseline), when there is one. */
+  readonly interval?: readonly [number, number];
 }

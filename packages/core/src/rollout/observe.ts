@@ -32,7 +32,9 @@ export function gateQueries(state: RolloutState, now: number): GateQuery[] {
   if (!evaluationDue(state, now)) return [];
   return currentStage(state).health_gates.map((gate) => ({
     gate,
-    from: Math.max(state.stage_started_at, now - gate.window_ms),
+    // A sequential test (compare: baseline) reads the stage's counts so far: its any-look
+    // guarantee holds for accumulating data, not for a sliding window.
+    from: gate.compare === 'baseline' ? state.stage_started_at : Math.max(state.stage_started_at, now - gate.window_ms),
     to: now,
   }));
 }

@@ -144,6 +144,16 @@ function stepBaking(input: StepInput): StepOutput {
   const bakeStart = state.bake_started_at ?? now;
   const baked = now - bakeStart >= stage.bake_ms;
   const inconclusive = verdicts.filter((v) => v.status === 'inconclusive');
+  if (baked) {
+    // A gate that declares on_no_data: pause or rollback does not wait out the extension.
+    for (const v of inconclusive) {
+      const gate = stage.health_gates.find((g) => g.name === v.gate);
+      if (v.value !== null || !gate?.on_no_data || gate.on_no_data === 'extend') continue;
+      const why = `${v.reason}; the gate says on_no_data: ${gate.on_no_data}`;
+      if (gate.on_no_data === 'rollback') return beginRollback(evaluated, 'inconclusive', why, now, events, v);
+      return pause(evaluated, why, now, events, v);
+    }
+  }
   if (inconclusive.length === 0) {
     if (!baked) return { state: evaluated, events, desiredChanged: false };
     if (stage.manual_approval) {

@@ -1,4 +1,23 @@
-import { normalCdf, normalSf } from './normal.ts';
+import { normalSf } from './normal.ts';
+
+export interface MannWhitneyResult {
+  /** U of `a`: pairs with a > b, plus half the ties. */
+  readonly u: number;
+  /** The continuity-corrected normal score of u (reported even when p is exact); positive when `a` tends to be larger. */
+  readonly z: number;
+  /** The two-sided p-value. */
+  readonly p: number;
+  readonly method: 'exact' | 'normal';
+  readonly n_a: number;
+  readonly n_b: number;
+}
+
+export interface MannWhitneyOptions {
+  /** `auto` (default): exact when there are no ties and both samples are under 50 values. */
+  readonly exact?: 'auto' | 'never';
+}
+
+const EXACT_BELOW = 50;
 
 /**
  * The two-sided Mann-Whitney U test (Wilcoxon rank-sum): do samples `a` and `b` come from
@@ -22,26 +41,6 @@ import { normalCdf, normalSf } from './normal.ts';
  *   mannWhitneyU([0.8, 0.83, 1.89, 1.04, 1.45, 1.38, 1.91, 1.64, 0.73, 1.46], [1.15, 0.88, 0.9, 0.74, 1.21]).u
  *   // 35 (R's ?wilcox.test example: W = 35)
  */
-
-export interface MannWhitneyResult {
-  /** U of `a`: pairs with a > b, plus half the ties. */
-  readonly u: number;
-  /** The continuity-corrected normal score of u (reported even when p is exact); positive when `a` tends to be larger. */
-  readonly z: number;
-  /** The two-sided p-value. */
-  readonly p: number;
-  readonly method: 'exact' | 'normal';
-  readonly n_a: number;
-  readonly n_b: number;
-}
-
-export interface MannWhitneyOptions {
-  /** `auto` (default): exact when there are no ties and both samples are under 50 values. */
-  readonly exact?: 'auto' | 'never';
-}
-
-const EXACT_BELOW = 50;
-
 export function mannWhitneyU(a: readonly number[], b: readonly number[], options: MannWhitneyOptions = {}): MannWhitneyResult {
   const xs = a.filter((v) => !Number.isNaN(v));
   const ys = b.filter((v) => !Number.isNaN(v));
@@ -57,12 +56,12 @@ export function mannWhitneyU(a: readonly number[], b: readonly number[], options
   const d = u - mean;
   // The continuity correction moves u half a step toward the mean, never past it.
   const z = variance > 0 ? (d === 0 ? 0 : (d - 0.5 * Math.sign(d)) / Math.sqrt(variance)) : 0;
-  const zc = d === 0 ? 0 : Math.max(0, Math.abs(d) - 0.5) / Math.sqrt(variance);
 
   if (options.exact !== 'never' && tieTerm === 0 && na < EXACT_BELOW && nb < EXACT_BELOW) {
     return { u, z, p: exactTwoSided(u, na, nb), method: 'exact', n_a: na, n_b: nb };
   }
-  const p = variance > 0 ? Math.min(1, 2 * normalSf(zc)) : 1;
+  // |u − mean| < 1/2 corrects to 0, not past the mean: p = 1, as in R.
+  const p = variance > 0 ? Math.min(1, 2 * normalSf(Math.max(0, Math.abs(d) - 0.5) / Math.sqrt(variance))) : 1;
   return { u, z, p, method: 'normal', n_a: na, n_b: nb };
 }
 

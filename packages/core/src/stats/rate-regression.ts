@@ -1,29 +1,5 @@
 import { contrastConfidenceSequence, rateConfidenceSequence, type RateCounts, type RateInterval } from './rate-confidence-sequence.ts';
 
-/**
- * Canary versus baseline on a rate, decided at any look: `regression`, `ok` or `undecided`.
- *
- * The canary may exceed the baseline by the allowed degradation: p_canary ≤ (1 + relative) ×
- * p_baseline + absolute (both default to 0; when both are given they add, so that `absolute`
- * acts as a floor for baselines near zero). The verdict reads the always-valid confidence
- * sequence of the excess, p_canary − (1 + relative) × p_baseline − absolute:
- * - `regression` when the whole interval lies above 0: the canary is worse than allowed;
- * - `ok` when the whole interval lies below 0: the canary is shown to be no worse than
- *   allowed, which is what lets a gate pass before its bake time ends;
- * - `undecided` otherwise, including whenever the counts are too few to claim anything.
- * Because the sequence covers the excess at every look with probability ≥ 1 − alpha, a canary
- * within the allowance is declared a regression at some look with probability ≤ alpha, however
- * often one looks (and likewise for declaring `ok` a canary that is worse than allowed).
- *
- * Examples
- *   rateRegression({
- *     canary: { events: 1_200, trials: 600_000 },
- *     baseline: { events: 59_400, trials: 59_400_000 },
- *     allowed: { relative: 0.5 },
- *     alpha: 0.01,
- *   }).verdict // 'regression': 0.2% is above 1.5 × 0.1%
- */
-
 export interface AllowedDegradation {
   /** Added to the rate, e.g. 0.001 = 0.1 percentage point. */
   readonly absolute?: number;
@@ -60,26 +36,36 @@ export interface RateRegression {
 }
 
 /**
- * Decides whether the canary's rate regressed beyond the allowed degradation.
+ * Canary versus baseline on a rate, decided at any look: `regression`, `ok` or `undecided`.
+ *
+ * The canary may exceed the baseline by the allowed degradation: p_canary ≤ (1 + relative) ×
+ * p_baseline + absolute (both default to 0; when both are given they add, so that `absolute`
+ * acts as a floor for baselines near zero). The verdict reads the always-valid confidence
+ * sequence of the excess, p_canary − (1 + relative) × p_baseline − absolute:
+ * - `regression` when the whole interval lies above 0: the canary is worse than allowed;
+ * - `ok` when the whole interval lies below 0: the canary is shown to be no worse than
+ *   allowed, which is what lets a gate pass before its bake time ends;
+ * - `undecided` otherwise, including whenever the counts are too few to claim anything.
+ * Because the sequence covers the excess at every look with probability ≥ 1 − alpha, a canary
+ * within the allowance is declared a regression at some look with probability ≤ alpha, however
+ * often one looks (and likewise for declaring `ok` a canary that is worse than allowed).
  *
  * Examples
- *   rateRegression({ canary: { events: 0, trials: 10 }, baseline: { events: 0, trials: 10 }, allowed: {}, alpha: 0.05 }).verdict
- *   // 'undecided': too few trials
+ *   rateRegression({
+ *     canary: { events: 1_200, trials: 600_000 },
+ *     baseline: { events: 59_400, trials: 59_400_000 },
+ *     allowed: { relative: 0.5 },
+ *     alpha: 0.01,
+ *   }).verdict // 'regression': 0.2% is above 1.5 × 0.1%
  */
 export function rateRegression(input: RateRegressionInput): RateRegression {
   const relative = input.allowed.relative ?? 0;
   const absolute = input.allowed.absolute ?? 0;
   if (!(relative >= 0 && Number.isFinite(relative))) throw new RangeError(`allowed.relative must be finite and >= 0, got ${relative}`);
-  if (!(absolute >= 0 && Number.isFinite(absolute))) throw new RangeError(`allowed.absolute must be finite and >= 0, got ${absolute}`);
+  if (!(absolute >= 0 && absolute < 1)) throw new RangeError(`allowed.absolute must be in [0, 1), got ${absolute}`);
   const common = { canary: input.canary, baseline: input.baseline, alpha: input.alpha, tuneAtTrials: input.tuneAtTrials, minTrials: input.minTrials };
   const interval = rateConfidenceSequence(common);
-  const contrast = contrastConfidenceSequence({ ...common, baselineWeight: 1 + relative });
-  const excess: RateInterval = {
-    ...contrast,
-    estimate: contrast.estimate - absolute,
-    lower: contrast.lower - absolute,
-    upper: contrast.upper - absolute,
-  };
+  const excess = contrastConfidenceSequence({ ...common, baselineWeight: 1 + relative, offset: absolute });
   const pb = interval.baseline_rate;
   const pc = interval.canary_rate;
   const threshold = pb === null ? null : absolute + relative * pb;

@@ -1,26 +1,3 @@
-/**
- * Wald's sequential probability ratio test for one rate with both hypotheses known:
- * H0: p = p0 (healthy) against H1: p = p1 (regressed). It is the oracle of the judges'
- * benchmark: by the Wald–Wolfowitz theorem (1948) no test with the same error rates needs
- * fewer trials on average under either hypothesis, so no judge that must estimate the rates
- * can detect faster on average.
- *
- * The log-likelihood ratio after `events` out of `trials` is
- *   events · ln(p1/p0) + (trials − events) · ln((1 − p1)/(1 − p0)),
- * and the test stops at Wald's (1945) boundaries A = ln((1 − β)/α) (accept H1) and
- * B = ln(β/(1 − α)) (accept H0). Wald's bounds are approximations that ignore the overshoot:
- * the realised error rates are at most about α/(1 − β) and β/(1 − α).
- *
- * The returned functions are pure: feed them cumulative counts. Parameters are
- * configuration, not data: invalid ones throw a RangeError.
- *
- * Examples
- *   const sprt = waldSprt({ p0: 0.001, p1: 0.002, alpha: 0.05, beta: 0.05 });
- *   sprt.upper                    // 2.944438979 (= ln 19)
- *   sprt.decide(1_200, 600_000)   // 'regression'
- *   sprt.decide(600, 600_000)     // 'ok'
- */
-
 export interface WaldSprtOptions {
   /** The healthy rate. */
   readonly p0: number;
@@ -45,10 +22,32 @@ export interface WaldSprt {
   readonly trialWeight: number;
   /** The cumulative log-likelihood ratio ln(L1/L0) of the counts. */
   llr(events: number, trials: number): number;
-  /** The decision on cumulative counts. */
+  /** The decision on cumulative counts. The test stops at its first crossing: the caller keeps that decision. */
   decide(events: number, trials: number): SprtDecision;
 }
 
+/**
+ * Wald's sequential probability ratio test for one rate with both hypotheses known:
+ * H0: p = p0 (healthy) against H1: p = p1 (regressed). It is the oracle of the judges'
+ * benchmark: by the Wald–Wolfowitz theorem (1948) no test with the same error rates needs
+ * fewer trials on average under either hypothesis, so no judge that must estimate the rates
+ * can detect faster on average.
+ *
+ * The log-likelihood ratio after `events` out of `trials` is
+ *   events · ln(p1/p0) + (trials − events) · ln((1 − p1)/(1 − p0)),
+ * and the test stops at Wald's (1945) boundaries A = ln((1 − β)/α) (accept H1) and
+ * B = ln(β/(1 − α)) (accept H0). Wald's bounds are approximations that ignore the overshoot:
+ * the realised error rates are at most about α/(1 − β) and β/(1 − α).
+ *
+ * The returned functions are pure: feed them cumulative counts. Parameters are
+ * configuration, not data: invalid ones throw a RangeError.
+ *
+ * Examples
+ *   const sprt = waldSprt({ p0: 0.001, p1: 0.002, alpha: 0.05, beta: 0.05 });
+ *   sprt.upper                    // 2.944438979 (= ln 19)
+ *   sprt.decide(1_200, 600_000)   // 'regression'
+ *   sprt.decide(600, 600_000)     // 'ok'
+ */
 export function waldSprt(options: WaldSprtOptions): WaldSprt {
   const { p0, p1, alpha, beta } = options;
   for (const [name, v] of [['p0', p0], ['p1', p1], ['alpha', alpha], ['beta', beta]] as const) {

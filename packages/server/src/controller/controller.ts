@@ -1,7 +1,7 @@
 import { evaluationDue, step, type RolloutEvent, type RolloutState } from '@failsmall/core';
 import type { DesiredHub } from '../desired/hub.ts';
 import type { Store } from '../store/types.ts';
-import { observe } from './observations.ts';
+import { observe, type SignalSources } from './observations.ts';
 
 export interface Clock {
   now(): number;
@@ -26,18 +26,20 @@ export class Controller {
   readonly #clock: Clock;
   readonly #log: ControllerLog;
   readonly #tickMs: number;
+  readonly #signals: SignalSources;
   readonly #listeners = new Set<(events: RolloutEvent[]) => void>();
   #timer: NodeJS.Timeout | undefined;
   #running = false;
   #again = false;
   #stopped = false;
 
-  constructor(opts: { store: Store; hub: DesiredHub; clock: Clock; log: ControllerLog; tickMs: number }) {
+  constructor(opts: { store: Store; hub: DesiredHub; clock: Clock; log: ControllerLog; tickMs: number; signals?: SignalSources }) {
     this.#store = opts.store;
     this.#hub = opts.hub;
     this.#clock = opts.clock;
     this.#log = opts.log;
     this.#tickMs = opts.tickMs;
+    this.#signals = opts.signals ?? {};
   }
 
   start(): void {
@@ -99,7 +101,7 @@ export class Controller {
     // Paused, awaiting approval, or baking between gate evaluations: `step` cannot move, so
     // skip observing (it reads every node and load report: ~30 ms a tick at 10,000 nodes).
     if (state.status === 'paused' || (state.status === 'running' && state.phase !== 'applying' && !evaluationDue(state, now))) return false;
-    const obs = await observe(this.#store, state, now);
+    const obs = await observe(this.#store, state, now, this.#signals);
     const out = step({ state, fleet: obs.fleet, loads: obs.loads, observations: obs.observations, now });
     if (out.state === state) return false;
     return this.commit(out.state, out.events);

@@ -1,8 +1,9 @@
 import {
   addCounters, addLoadReport, emptyAggregate, gateObservation, gateQueries, readsLoadReports,
-  type FleetNode, type GateObservation, type NodeLoad, type RolloutState,
+  currentStage, type FleetNode, type GateObservation, type GateQuery, type NodeLoad, type RolloutState,
 } from '@failsmall/core';
 import type { NodeRecord, Store } from '../store/types.ts';
+import type { PrometheusClient } from '../signals/index.ts';
 
 /** The nodes a rollout of a module's artifact can reach: those that run the module (no module list means all). */
 export function fleetFor(nodes: readonly NodeRecord[], module: string): FleetNode[] {
@@ -15,7 +16,12 @@ export function fleetFor(nodes: readonly NodeRecord[], module: string): FleetNod
  * into the cohort and the baseline (every other node).
  * (Why load gates read reports rather than a window: see `readsLoadReports` in core.)
  */
-export async function observe(store: Store, state: RolloutState, now: number): Promise<{
+export interface SignalSources {
+  /** The installation's Prometheus, for gates with source: prometheus. */
+  readonly prometheus?: PrometheusClient;
+}
+
+export async function observe(store: Store, state: RolloutState, now: number, signals: SignalSources = {}): Promise<{
   fleet: FleetNode[];
   loads: Map<string, NodeLoad>;
   observations: Map<string, GateObservation>;
@@ -33,6 +39,10 @@ export async function observe(store: Store, state: RolloutState, now: number): P
 
   for (const q of queries) {
     const split = { cohort: emptyAggregate(), baseline: emptyAggregate() };
+    if (q.gate.source === 'prometheus') {
+      observations.set(q.gate.name, await prometheusObservation(q, state, now, signals.prometheus));
+      continue;
+    }
     if (readsLoadReports(q.gate, state)) {
       for (const [nodeId, load] of loads) addLoadReport(split, cohort.has(nodeId), load, state);
     } else {
@@ -44,4 +54,26 @@ export async function observe(store: Store, state: RolloutState, now: number): P
     observations.set(q.gate.name, gateObservation(q, state, split.cohort, split.baseline, now, "builtin (agents' pushes)"));
   }
   return { fleet, loads, observations };
+}
+
+/**
+ * A Prometheus gate reads its query for the cohort: the value, or why there is none (no
+ * Prometheus configured, no series, NaN, several series, a timeout, an HTTP error, an
+ * unreachable server), which the gate turns into an inconclusive verdict.
+ */
+async function prometheusObservation(q: GateQuery, state: RolloutState, now: number, prometheus: PrometheusClient | undefined): Promise<GateObservation> {
+  const common = { cohort: { ...emptyAggregate(), nodes: state.assigned.length }, cohortNodes: state.assigned.length, baseline: null, windowMs: q.gate.window_ms };
+  const template = q.gate.query ?? '';
+  if (!prometheus) {
+    return { ...common, query: template, direct: { value: null, problem: 'no Prometheus is configured for this control plane (failsmall serve --prometheus-url URL)' } };
+  }
+  const vars = { cohort: state.assigned, windowMs: q.gate.window_ms, intervalMs: currentStage(state).interval_ms };
+  const r = await prometheus.queryTemplate(template, vars, { atMs: now });
+  const query = 'query' in r ? r.query : template;
+  if (!r.ok) return { ...common, query, direct: { value: null, problem: `Prometheus ${r.code}: ${r.message}` } };
+  if (q.gate.compare !== 'baseline') return { ...common, query, direct: { value: r.value } };
+  // The same query over the nodes outside the cohort.
+  const b = await prometheus.queryTemplate(template.replace(/\{\{\s*cohort_selector\s*\}\}/g, '{{baseline_selector}}'), vars, { atMs: now });
+  if (!b.ok) return { ...common, query, direct: { value: r.value, baseline: null, problem: `baseline: Prometheus ${b.code}: ${b.message}` } };
+  return { ...common, query, direct: { value: r.value, baseline: b.value } };
 }
