@@ -84,3 +84,22 @@ test('a rollout gated on PromQL over real agents scraped by a real Prometheus: g
   assert.equal(held.stage_index, 0, 'never promoted past the canary');
   assert.match(held.pause_reason, /Prometheus UNREACHABLE/);
 });
+
+test('apply refuses a PromQL query Prometheus refuses, and warns when no Prometheus is configured', { timeout: 60_000 }, async (t) => {
+  const prometheus = await TestPrometheus.start({ targets: [] });
+  t.after(async () => { await prometheus.cleanup(); });
+  const broken = DECLARATIONS.replace('/ sum(rate(failsmall_agent_requests_total{ {{cohort_selector}} }[{{window}}]))', '/ sum(rate(failsmall_agent_requests_total{ {{cohort_selector}} }[{{window}}])) +');
+  const withProm = await testServer({ prometheus: { url: prometheus.url, timeoutMs: 3000 } });
+  t.after(async () => { await withProm.cleanup(); });
+  const refused = await call(withProm.url, 'POST', '/v1/apply', { token: withProm.admin, json: { text: broken, file: 'prom.yaml' } });
+  assert.equal(refused.status, 400);
+  assert.equal(refused.body.error.code, 'BAD_QUERY');
+  assert.match(refused.body.error.details.errors[0].path, /policies\.prom-gated\.stages\[0\]\.health_gates\[0\]\.query/);
+  assert.deepEqual((await call(withProm.url, 'GET', '/v1/policies')).body.policies, [], 'nothing applied');
+
+  const without = await testServer();
+  t.after(async () => { await without.cleanup(); });
+  const warned = await call(without.url, 'POST', '/v1/apply', { token: without.admin, json: { text: DECLARATIONS, file: 'prom.yaml' } });
+  assert.equal(warned.status, 200);
+  assert.ok(warned.body.warnings.some((w: { code: string }) => w.code === 'NO_PROMETHEUS'));
+});

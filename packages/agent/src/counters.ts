@@ -24,6 +24,16 @@ export class ModuleMeter {
     this.#latency[i] = (this.#latency[i] ?? 0) + 1;
   }
 
+  /** Many requests at once (a service that counts in batches, a simulator): `errors` of `count` failed, all at `latencyMs`. */
+  requests(count: number, errors: number, latencyMs: number): void {
+    if (count <= 0) return;
+    this.#requests += count;
+    this.#errors += Math.min(errors, count);
+    let i = LATENCY_BUCKETS_MS.findIndex((b) => latencyMs <= b);
+    if (i < 0) i = LATENCY_BUCKETS_MS.length;
+    this.#latency[i] = (this.#latency[i] ?? 0) + count;
+  }
+
   load(ok: boolean): void {
     this.#loadsAttempted++;
     if (ok) this.#loadsSucceeded++;
