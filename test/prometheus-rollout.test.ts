@@ -103,3 +103,33 @@ test('apply refuses a PromQL query Prometheus refuses, and warns when no Prometh
   assert.equal(warned.status, 200);
   assert.ok(warned.body.warnings.some((w: { code: string }) => w.code === 'NO_PROMETHEUS'));
 });
+
+test('a cohort Prometheus has only partly scraped is inconclusive, not a value from some of its nodes', { timeout: 120_000 }, async (t) => {
+  const ports = [await freePort(), await freePort()];
+  const prometheus = await TestPrometheus.start({ targets: ports.map((p) => `127.0.0.1:${p}`) });
+  t.after(async () => { await prometheus.cleanup(); });
+  const s = await testServer({ prometheus: { url: prometheus.url, timeoutMs: 3000 } });
+  const agents: Agent[] = [];
+  t.after(async () => { await Promise.all(agents.map((a) => a.stop())); await s.cleanup(); });
+  const token = (await call(s.url, 'POST', '/v1/tokens', { token: s.admin, json: { name: 'fleet', role: 'agent' } })).body.token as string;
+  const oneStage = DECLARATIONS.replace('        scope: 1 nodes', '        scope: 100% nodes').replace('bake: 4s', 'bake: 2s').replace('max_extension: 8s', 'max_extension: 4s');
+  assert.equal((await call(s.url, 'POST', '/v1/apply', { token: s.admin, json: { text: oneStage } })).status, 200);
+  for (let i = 0; i < 3; i++) {
+    agents.push(new Agent({
+      server: s.url, token, publicKey: s.publicKey, nodeId: `c${i}`, labels: {}, modules: ['proxy'], dir: join(s.dir, `agent-${i}`),
+      // The third agent serves no /metrics: Prometheus never sees it.
+      ...(ports[i] !== undefined ? { metricsListen: `127.0.0.1:${ports[i]}` } : {}), metricsIntervalMs: 250, pollWaitMs: 5000,
+      onInterval: (a) => { for (let r = 0; r < 20; r++) a.meter('proxy').request(true, 10); },
+    }));
+  }
+  await Promise.all(agents.map((a) => a.start()));
+  await prometheus.waitForTargetsUp(ports.map((p) => `127.0.0.1:${p}`));
+  await call(s.url, 'POST', '/v1/artifacts/proxy-config/versions?version=good-1', { token: s.admin, body: '{"v":1}' });
+  const r = await call(s.url, 'POST', '/v1/rollouts', { token: s.admin, json: { artifact: 'proxy-config', version: 'good-1' } });
+  const done = await waitFor('the rollout to stop', async () => {
+    const st = (await call(s.url, 'GET', `/v1/rollouts/${r.body.rollout.id}`)).body.rollout;
+    return ['completed', 'rolled_back', 'paused'].includes(st.status) ? st : undefined;
+  }, 90_000);
+  assert.equal(done.status, 'paused', 'never completed on two thirds of the cohort');
+  assert.match(done.pause_reason, /enough samples of only 2\/3 cohort nodes/);
+});

@@ -60,7 +60,7 @@ const TIMING_KEYS = ['interval', 'bake', 'load_timeout', 'max_extension', 'on_in
 export const POLICY_KEYS = ['artifact', ...TIMING_KEYS, 'stages'] as const;
 export const DEPLOYMENT_KEYS = ['name', ...POLICY_KEYS] as const;
 export const STAGE_KEYS = ['name', 'scope', 'health_gates', ...TIMING_KEYS, 'approval', 'manual_approval'] as const;
-export const GATE_KEYS = ['name', 'module', 'metric', 'threshold', 'min', 'max', 'window', 'min_samples', 'min_coverage', 'source', 'query', 'compare', 'allowed_degradation', 'alpha', 'on_no_data'] as const;
+export const GATE_KEYS = ['name', 'module', 'metric', 'threshold', 'min', 'max', 'window', 'min_samples', 'min_coverage', 'source', 'query', 'compare', 'allowed_degradation', 'alpha', 'on_no_data', 'coverage_query'] as const;
 export const GATE_SOURCES = ['builtin', 'prometheus'] as const;
 export const GATE_COMPARES = ['threshold', 'baseline'] as const;
 export const ON_NO_DATA = ['extend', 'pause', 'rollback'] as const;
@@ -532,6 +532,16 @@ class DeclarationReader {
     } else if (queryEntry) {
       src.error('WRONG_TYPE', 'query: belongs to a gate with source: prometheus', queryEntry.keyNode, queryEntry.path, 'add source: prometheus, or remove query:');
     }
+    const coverageQueryEntry = f.get('coverage_query');
+    let coverageQuery: string | undefined;
+    if (coverageQueryEntry) {
+      coverageQuery = this.#string(coverageQueryEntry);
+      if (source !== 'prometheus') {
+        src.error('WRONG_TYPE', 'coverage_query: belongs to a gate with source: prometheus', coverageQueryEntry.keyNode, coverageQueryEntry.path, 'builtin gates count reporting nodes themselves (min_coverage)');
+      } else if (coverageQuery !== undefined && coverageQuery !== 'none') {
+        for (const p of checkQueryTemplate(coverageQuery)) src.error(p.code, p.message, valueNode(coverageQueryEntry), coverageQueryEntry.path, p.hint);
+      }
+    }
     const metricEntry = source === 'prometheus' ? f.get('metric') : f.require('metric', map, path, `e.g. metric: load_success_rate (one of ${BUILTIN_METRICS.map((m) => m.name).join(', ')}, or ${CUSTOM_METRIC_PREFIX}NAME)`);
     const metric = metricEntry ? this.#string(metricEntry) : source === 'prometheus' ? 'promql' : undefined;
     const info = metric !== undefined ? metricInfo(metric) : undefined;
@@ -630,6 +640,7 @@ class DeclarationReader {
       ...(allowed ? { allowed_degradation: allowed } : {}),
       ...(alpha !== undefined ? { alpha } : {}),
       ...(onNoData !== 'extend' ? { on_no_data: onNoData } : {}),
+      ...(coverageQuery !== undefined ? { coverage_query: coverageQuery } : {}),
     };
   }
 

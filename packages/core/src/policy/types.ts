@@ -71,6 +71,12 @@ export interface GateSpec {
   readonly allowed_degradation?: { readonly absolute?: number; readonly relative?: number };
   /** False-alarm level of the sequential test (compare: baseline); default 0.001. */
   readonly alpha?: number;
+  /**
+   * For a prometheus gate: PromQL counting the cohort nodes Prometheus has enough samples of, so
+   * that a cohort half-scraped is inconclusive rather than a value from half the nodes.
+   * Default: agents' own series with at least two samples in the window; 'none' turns it off.
+   */
+  readonly coverage_query?: string;
   /** When the gate has no data after bake: keep extending (default), pause, or roll back. */
   readonly on_no_data?: 'extend' | 'pause' | 'rollback';
 }

@@ -56,6 +56,9 @@ export async function observe(store: Store, state: RolloutState, now: number, si
   return { fleet, loads, observations };
 }
 
+/** Cohort nodes whose agent Prometheus has scraped at least twice in the window (rate() needs two samples). */
+export const DEFAULT_COVERAGE_QUERY = 'count(count_over_time(failsmall_agent_seconds_since_contact{ {{cohort_selector}} }[{{window}}]) >= 2)';
+
 /**
  * A Prometheus gate reads its query for the cohort: the value, or why there is none (no
  * Prometheus configured, no series, NaN, several series, a timeout, an HTTP error, an
@@ -68,9 +71,21 @@ async function prometheusObservation(q: GateQuery, state: RolloutState, now: num
     return { ...common, query: template, direct: { value: null, problem: 'no Prometheus is configured for this control plane (failsmall serve --prometheus-url URL)' } };
   }
   const vars = { cohort: state.assigned, windowMs: q.gate.window_ms, intervalMs: currentStage(state).interval_ms };
-  const r = await prometheus.queryTemplate(template, vars, { atMs: now });
+  const coverageTemplate = q.gate.coverage_query ?? DEFAULT_COVERAGE_QUERY;
+  const [r, coverage] = await Promise.all([
+    prometheus.queryTemplate(template, vars, { atMs: now }),
+    coverageTemplate === 'none' ? Promise.resolve(undefined) : prometheus.queryTemplate(coverageTemplate, vars, { atMs: now }),
+  ]);
   const query = 'query' in r ? r.query : template;
   if (!r.ok) return { ...common, query, direct: { value: null, problem: `Prometheus ${r.code}: ${r.message}` } };
+  if (coverage !== undefined) {
+    // A value from half the cohort is not the cohort's value: count the nodes Prometheus has enough of.
+    const scraped = coverage.ok ? Math.round(coverage.value) : coverage.code === 'NO_DATA' ? 0 : null;
+    if (scraped === null) return { ...common, query, direct: { value: null, problem: `coverage query: Prometheus ${coverage.code}: ${coverage.message}` } };
+    const needed = Math.max(1, Math.ceil(q.gate.min_coverage * state.assigned.length - 1e-9));
+    common.cohort.nodes = scraped;
+    if (scraped < needed) return { ...common, query, direct: { value: null, problem: `Prometheus has enough samples of only ${scraped}/${state.assigned.length} cohort nodes (${needed} needed)` } };
+  }
   if (q.gate.compare !== 'baseline') return { ...common, query, direct: { value: r.value } };
   // The same query over the nodes outside the cohort.
   const b = await prometheus.queryTemplate(template.replace(/\{\{\s*cohort_selector\s*\}\}/g, '{{baseline_selector}}'), vars, { atMs: now });
