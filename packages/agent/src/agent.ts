@@ -93,8 +93,12 @@ export class Agent {
   readonly #o: AgentOptions;
   readonly #loader: SafeLoader;
   readonly #serving = new Map<string, Serving>();
-  /** Versions that failed to load: not retried until the desired version changes. */
-  readonly #failed = new Map<string, string | null>();
+  /**
+   * Versions that failed to load, retried with backoff (5 s doubling to 10 min): not in a
+   * tight loop, but not never either — a reload that timed out once (say, during a rollback)
+   * must not leave the node behind for good.
+   */
+  readonly #failed = new Map<string, { version: string | null; attempts: number; retryAt: number }>();
   readonly #pending = new Map<string, PendingReport>();
   readonly #meters = new Map<string, ModuleMeter>();
   readonly #backoff = new Backoff();
@@ -200,9 +204,17 @@ export class Agent {
       try {
         if (!this.#registered) await this.#register();
         await this.#flushReports();
-        const desired = await this.#poll();
+        if (this.#stopped) break;
+        const polled = await this.#poll();
         this.#backoff.reset();
-        if (desired) await this.#converge(desired);
+        if (polled) {
+          await this.#converge(polled.artifacts);
+          // Only a desired state fully acted on is acknowledged: if a fetch failed, the next poll
+          // gets the same state again instead of a 304 that would leave the node behind.
+          this.#etag = polled.etag;
+        } else if (this.#retryDue()) {
+          this.#etag = undefined; // a failed load is due for another try: ask for the state again
+        }
       } catch (err) {
         if (this.#stopped) break;
         const wait = this.#backoff.next();
@@ -218,7 +230,7 @@ export class Agent {
     this.#etag = undefined;
   }
 
-  async #poll(): Promise<DesiredArtifact[] | undefined> {
+  async #poll(): Promise<{ artifacts: DesiredArtifact[]; etag: string | undefined } | undefined> {
     this.#abort = new AbortController();
     const wait = this.#o.pollWaitMs ?? 30_000;
     const res = await httpRequest(`${this.#o.server}/v1/nodes/${encodeURIComponent(this.#o.nodeId)}/desired?wait=${wait}`, {
@@ -229,11 +241,10 @@ export class Agent {
     if (res.status === 304) return undefined;
     if (res.status === 404) { this.#registered = false; return undefined; }
     if (res.status < 200 || res.status >= 300) throw new Error(`desired state: HTTP ${res.status}`);
-    const body = JSON.parse(res.body.toString('utf8')) as { artifacts: DesiredArtifact[] };
+    const body = parseDesired(res.body);
     const etag = res.headers.etag;
-    this.#etag = typeof etag === 'string' ? etag : undefined;
     const only = this.#o.artifacts;
-    return only ? body.artifacts.filter((a) => only.includes(a.artifact)) : body.artifacts;
+    return { artifacts: only ? body.filter((a) => only.includes(a.artifact)) : body, etag: typeof etag === 'string' ? etag : undefined };
   }
 
   async #converge(desired: DesiredArtifact[]): Promise<void> {
@@ -250,7 +261,8 @@ export class Agent {
         }
         if (current.state === 'serving' || current.state === 'stale' || d.version === null) continue;
       }
-      if (this.#failed.has(d.artifact) && this.#failed.get(d.artifact) === d.version) continue;
+      const failed = this.#failed.get(d.artifact);
+      if (failed && failed.version === d.version && Date.now() < failed.retryAt) continue;
       let content: Buffer | null = null;
       if (d.version !== null) {
         const fetched = await this.#fetchVersion(d.artifact, d.version);
@@ -276,7 +288,8 @@ export class Agent {
         this.#failed.delete(d.artifact);
         this.#log.info(`${d.artifact}: now serving ${d.version ?? 'nothing'}`);
       } else {
-        this.#failed.set(d.artifact, d.version);
+        const attempts = failed && failed.version === d.version ? failed.attempts + 1 : 1;
+        this.#failed.set(d.artifact, { version: d.version, attempts, retryAt: Date.now() + Math.min(600_000, 5000 * 2 ** (attempts - 1)) });
         const how = result.state.state === 'stale' ? `still serving its last known-good ${servingVersion}` : result.state.state;
         (result.state.state === 'fail-closed' && this.#log.error ? this.#log.error : this.#log.warn)(`${d.artifact}: ${d.version} refused at ${result.stage}: ${result.error}; ${how}`);
       }
@@ -304,13 +317,27 @@ export class Agent {
     return { ok: true, content };
   }
 
+  #retryDue(): boolean {
+    const now = Date.now();
+    for (const f of this.#failed.values()) if (now >= f.retryAt) return true;
+    return false;
+  }
+
   #queueReport(r: PendingReport): void {
-    this.#pending.set(r.artifact, r);
+    // The server caps error text; a long stderr must not make the report (and the agent) stick.
+    this.#pending.set(r.artifact, { ...r, error: r.error === null ? null : r.error.slice(0, 3900) });
   }
 
   async #flushReports(): Promise<void> {
     for (const [artifact, r] of [...this.#pending]) {
-      await this.#call('POST', `/v1/nodes/${encodeURIComponent(this.#o.nodeId)}/loads`, r);
+      try {
+        await this.#call('POST', `/v1/nodes/${encodeURIComponent(this.#o.nodeId)}/loads`, r);
+      } catch (err) {
+        // A report the server refuses as invalid would be refused forever: log it and drop it,
+        // rather than stop polling (and miss rollbacks) behind it.
+        if (!(err instanceof RefusedError)) throw err;
+        this.#log.warn(`load report for ${artifact} refused by the control plane and dropped: ${err.message}`);
+      }
       if (this.#pending.get(artifact) === r) this.#pending.delete(artifact);
     }
   }
@@ -321,8 +348,10 @@ export class Agent {
     if (drained.size === 0) return;
     try {
       await this.#call('POST', `/v1/nodes/${encodeURIComponent(this.#o.nodeId)}/metrics`, { modules: Object.fromEntries(drained) });
-    } catch {
-      for (const [m, c] of drained) this.meter(m).restore(c);
+    } catch (err) {
+      // Kept for the next push while the control plane is away; a batch it refuses as invalid is dropped.
+      if (err instanceof RefusedError) this.#log.warn(`metrics refused by the control plane and dropped: ${err.message}`);
+      else for (const [m, c] of drained) this.meter(m).restore(c);
     }
   }
 
@@ -337,6 +366,9 @@ export class Agent {
     const text = res.body.toString('utf8');
     if (res.status === 404 && path.includes('/v1/nodes/') && !path.endsWith('/register')) {
       this.#registered = false; // the control plane forgot us (a new database): register again
+    }
+    if (res.status >= 400 && res.status < 500 && res.status !== 401 && res.status !== 404 && res.status !== 408 && res.status !== 429) {
+      throw new RefusedError(`${method} ${path}: HTTP ${res.status} ${text.slice(0, 200)}`);
     }
     if (res.status < 200 || res.status >= 300) throw new Error(`${method} ${path}: HTTP ${res.status} ${text.slice(0, 200)}`);
     return text ? JSON.parse(text) : undefined;
@@ -382,6 +414,27 @@ export class Agent {
   async #saveState(): Promise<void> {
     await writeAtomic(join(this.#o.dir, STATE_FILE), JSON.stringify({ node: this.#o.nodeId, serving: Object.fromEntries(this.#serving) }, null, 2));
   }
+}
+
+/** The control plane refused a request as invalid (4xx): retrying the same request cannot help. */
+class RefusedError extends Error {}
+
+const SAFE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
+
+/**
+ * The desired state, checked: artifact names and versions become file names on this node, so
+ * anything but a plain name (a path, `..`) is refused here, whatever the control plane says.
+ */
+function parseDesired(body: Buffer): DesiredArtifact[] {
+  const parsed = JSON.parse(body.toString('utf8')) as { artifacts?: unknown };
+  if (!Array.isArray(parsed.artifacts)) throw new Error('desired state without an artifacts list');
+  const out: DesiredArtifact[] = [];
+  for (const a of parsed.artifacts as DesiredArtifact[]) {
+    if (typeof a?.artifact !== 'string' || !SAFE_NAME.test(a.artifact) || typeof a.module !== 'string') throw new Error(`desired state names an unsafe artifact: ${JSON.stringify(a?.artifact)}`);
+    if (a.version !== null && (typeof a.version !== 'string' || !SAFE_NAME.test(a.version))) throw new Error(`desired state names an unsafe version of ${a.artifact}: ${JSON.stringify(a.version)}`);
+    out.push(a);
+  }
+  return out;
 }
 
 function errorText(err: unknown): string {

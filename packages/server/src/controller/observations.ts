@@ -29,7 +29,12 @@ export async function observe(store: Store, state: RolloutState, now: number, si
   const [nodes, reports] = await Promise.all([store.listNodes(), store.listLoads(state.artifact)]);
   const fleet = fleetFor(nodes, state.module);
   const loads = new Map<string, NodeLoad>();
-  for (const r of reports) loads.set(r.node_id, { version: r.version, ok: r.ok, serving: r.serving, error: r.error });
+  for (const r of reports) {
+    // A report of the new version from before this rollout (an earlier, rolled-back attempt at
+    // the same version) says nothing about this one: the node has not reported yet.
+    if (r.version === state.to_version && r.at < state.created_at) continue;
+    loads.set(r.node_id, { version: r.version, ok: r.ok, serving: r.serving, error: r.error });
+  }
 
   const observations = new Map<string, GateObservation>();
   const queries = gateQueries(state, now);

@@ -122,7 +122,10 @@ export class DesiredHub {
   /** Resolves at once when the node's desired state differs from `etag`, else when it changes, else null after `waitMs`. */
   wait(node: NodeRecord, etag: string | undefined, waitMs: number): Promise<{ desired: DesiredState; etag: string } | null> {
     const now = this.desiredFor(node);
-    if (etag === undefined || now.etag !== etag || waitMs <= 0) return Promise.resolve(now);
+    // A compressing proxy turns "x" into W/"x": the same state either way.
+    const asked = etag?.startsWith('W/') ? etag.slice(2) : etag;
+    if (asked === undefined || now.etag !== asked || waitMs <= 0) return Promise.resolve(now);
+    etag = asked;
     return new Promise((resolve) => {
       const waiter: Waiter = {
         node, etag, resolve,

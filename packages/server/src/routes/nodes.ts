@@ -21,7 +21,7 @@ const LoadBody = z.object({
   error: z.string().max(4000).nullable().default(null),
   module_state: z.enum(['serving', 'stale', 'fail-open', 'fail-closed', 'empty']).optional(),
 });
-const Count = z.number().finite().min(0).max(1e12);
+const Count = z.number().int().min(0).max(1e12);
 const Counters = z.object({
   requests: Count.default(0),
   errors: Count.default(0),

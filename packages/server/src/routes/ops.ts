@@ -44,7 +44,7 @@ export async function opsRoutes(app: FastifyInstance, ctx: AppContext): Promise<
     return reply.code(201).send({ name: req.body.name, role: req.body.role, token, note: 'shown once: only its hash is stored' });
   });
 
-  r.get('/v1/events', { schema: { querystring: z.object({ after: z.coerce.number().int().min(0).optional(), limit: z.coerce.number().int().min(1).max(5000).optional() }) } }, async (req) => ({
+  r.get('/v1/events', { schema: { querystring: z.object({ after: z.coerce.number().int().min(0).max(Number.MAX_SAFE_INTEGER).optional(), limit: z.coerce.number().int().min(1).max(5000).optional() }) } }, async (req) => ({
     events: await ctx.store.listEvents({ afterSeq: req.query.after ?? 0, limit: req.query.limit ?? 1000 }),
   }));
 }

@@ -74,7 +74,7 @@ export async function rolloutRoutes(app: FastifyInstance, ctx: AppContext): Prom
   });
 
   r.get('/v1/rollouts/:id/events', {
-    schema: { params: IdParams, querystring: z.object({ after: z.coerce.number().int().min(0).optional(), wait: z.coerce.number().int().min(0).max(60_000).optional(), limit: z.coerce.number().int().min(1).max(5000).optional() }) },
+    schema: { params: IdParams, querystring: z.object({ after: z.coerce.number().int().min(0).max(Number.MAX_SAFE_INTEGER).optional(), wait: z.coerce.number().int().min(0).max(60_000).optional(), limit: z.coerce.number().int().min(1).max(5000).optional() }) },
   }, async (req) => {
     const state = await ctx.store.getRollout(req.params.id);
     if (!state) throw notFound('rollout', req.params.id);

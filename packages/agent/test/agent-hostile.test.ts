@@ -1,0 +1,97 @@
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { Agent } from '../src/index.ts';
+
+/**
+ * A scripted control plane (a unit test of the agent's own logic: what it does with odd
+ * answers). The real control plane is in agent.test.ts and the end-to-end suites.
+ */
+function fakeControlPlane(desired: () => unknown, content: () => { status: number; body: string }): Promise<{ url: string; server: Server; loads: unknown[] }> {
+  const loads: unknown[] = [];
+  const server = createServer((req, res) => {
+    let body = '';
+    req.on('data', (d) => { body += String(d); });
+    req.on('end', () => {
+      const url = req.url ?? '';
+      if (url.includes('/desired')) {
+        // Like the real one: an agent that says it has this state waits, then gets a 304.
+        if (req.headers['if-none-match'] === '"same"') { setTimeout(() => { res.writeHead(304); res.end(); }, 100); return; }
+        res.writeHead(200, { 'content-type': 'application/json', etag: '"same"' }); res.end(JSON.stringify(desired())); return;
+      }
+      if (url.includes('/content')) { const c = content(); res.writeHead(c.status); res.end(c.body); return; }
+      if (url.endsWith('/loads')) loads.push(JSON.parse(body));
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end('{}');
+    });
+  });
+  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve({ url: `http://127.0.0.1:${(server.address() as { port: number }).port}`, server, loads })));
+}
+
+const until = async (what: string, check: () => boolean, ms = 20_000) => {
+  const end = Date.now() + ms;
+  while (!check()) { if (Date.now() > end) throw new Error(`timed out waiting for ${what}`); await new Promise((r) => setTimeout(r, 50)); }
+};
+
+describe('the agent with a control plane that answers oddly', () => {
+  it('refuses artifact or version names that would be paths, and writes nothing outside its directory', async () => {
+    const outside = mkdtempSync(join(tmpdir(), 'failsmall-outside-'));
+    const dir = mkdtempSync(join(tmpdir(), 'failsmall-hostile-'));
+    after(() => { rmSync(outside, { recursive: true, force: true }); rmSync(dir, { recursive: true, force: true }); });
+    const evil = `../../../..${outside}/pwned`;
+    const cp = await fakeControlPlane(() => ({ node: 'n', artifacts: [{ artifact: 'features', module: 'm', version: evil, sha256: 'x', signature: null }] }), () => ({ status: 200, body: 'evil' }));
+    after(() => cp.server.close());
+    const warnings: string[] = [];
+    const agent = new Agent({ server: cp.url, token: 't', nodeId: 'n', labels: {}, modules: [], dir, allowUnsigned: true, pollWaitMs: 200, log: { info() {}, warn: (m) => warnings.push(m) } });
+    await agent.start();
+    await until('the refusal to be logged', () => warnings.some((w) => /unsafe version/.test(w)));
+    await agent.stop();
+    assert.equal(existsSync(join(outside, 'pwned')), false);
+    assert.deepEqual(agent.serving(), {});
+  });
+
+  it('tries a version again after its download failed, instead of waiting for the next change', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'failsmall-retry-'));
+    after(() => rmSync(dir, { recursive: true, force: true }));
+    const body = '["ok"]';
+    const sha = createHash('sha256').update(body).digest('hex');
+    let calls = 0;
+    const cp = await fakeControlPlane(
+      () => ({ node: 'n', artifacts: [{ artifact: 'features', module: 'm', version: 'v1', sha256: sha, signature: null }] }),
+      () => (++calls === 1 ? { status: 500, body: 'busy' } : { status: 200, body }),
+    );
+    after(() => cp.server.close());
+    const agent = new Agent({ server: cp.url, token: 't', nodeId: 'n', labels: {}, modules: [], dir, allowUnsigned: true, pollWaitMs: 200 });
+    await agent.start();
+    await until('v1 to be served after the failed download', () => agent.serving().features === 'v1');
+    await agent.stop();
+    assert.equal(readFileSync(join(dir, 'features'), 'utf8'), body);
+    assert.ok(calls >= 2);
+  });
+
+  it('drops a load report the control plane refuses as invalid, and keeps polling', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'failsmall-refused-'));
+    after(() => rmSync(dir, { recursive: true, force: true }));
+    let desiredCalls = 0;
+    const server = createServer((req, res) => {
+      const url = req.url ?? '';
+      req.resume();
+      req.on('end', () => {
+        if (url.endsWith('/loads')) { res.writeHead(400, { 'content-type': 'application/json' }); res.end('{"error":{"code":"BAD_REQUEST"}}'); return; }
+        if (url.includes('/desired')) { desiredCalls++; res.writeHead(200, { etag: '"e"' }); res.end(JSON.stringify({ artifacts: [{ artifact: 'features', module: 'm', version: 'v1', sha256: 'f'.repeat(64), signature: null }] })); return; }
+        if (url.includes('/content')) { res.writeHead(200); res.end('not matching'); return; }
+        res.writeHead(200); res.end('{}');
+      });
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+    after(() => server.close());
+    const agent = new Agent({ server: `http://127.0.0.1:${(server.address() as { port: number }).port}`, token: 't', nodeId: 'n', labels: {}, modules: [], dir, allowUnsigned: true, pollWaitMs: 200, log: { info() {}, warn() {} } });
+    await agent.start();
+    await until('several polls despite the refused report', () => desiredCalls >= 3);
+    await agent.stop();
+  });
+});

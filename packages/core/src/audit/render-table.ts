@@ -1,0 +1,55 @@
+import type { AuditReport, FailClosedReview } from './types.ts';
+
+/**
+ * The audit as plain text: one table per kind of finding, then a verdict line that says
+ * what the exit code will be. Pure and width-independent, so tests and CI logs see the
+ * same text as a terminal.
+ *
+ * Examples
+ *   process.stdout.write(renderAuditTable(report, { file: 'examples/estate.yaml' }));
+ */
+export function renderAuditTable(report: AuditReport, opts: { readonly file?: string } = {}): string {
+  const s = report.summary;
+  const lines: string[] = [
+    `${opts.file !== undefined ? `${opts.file}: ` : ''}${plural(s.services, 'service')}, ${plural(s.breakglass, 'break-glass tool')}, ${plural(s.modules, 'module')}, ${plural(s.edges, 'dependency', 'dependencies')}`,
+    '',
+  ];
+  section(lines, `Dependency cycles (${report.cycles.length})`, ['cycle', 'edges'],
+    report.cycle_details.map((c) => [c.path.join(' → '), c.all_hard ? 'all hard' : 'includes a soft edge with a fallback']));
+  section(lines, `Break-glass tools whose hard dependencies reach what they recover (${report.breakglass_violations.length})`, ['tool', 'recovers', 'hard path'],
+    report.breakglass_violations.map((v) => [v.tool, v.recovers, `${v.path.join(' → ')}${v.assumed_hard.length > 0 ? ` (counts ${v.assumed_hard.map(([a, b]) => `${a} → ${b}`).join(', ')} as hard: no fallback)` : ''}`]));
+  section(lines, `Break-glass tools sharing fate with what they recover (${report.shared_fate.length})`, ['tool', 'service', 'label', 'carried by'],
+    report.shared_fate.map((f) => [f.tool, f.service, f.label, f.via.length <= 1 ? 'the tool itself' : f.via.join(' → ')]));
+  const flagged = report.fail_closed_review.filter((r) => r.flagged).length;
+  section(lines, `Fail-closed modules (${report.fail_closed_review.length}, ${flagged} flagged)`, ['module', 'verdict', 'reason'],
+    report.fail_closed_review.map((r) => [r.module, verdict(r), r.reason === null ? '-' : `"${r.reason}"`]));
+  section(lines, `Soft dependencies without a fallback (${report.missing_fallbacks.length})`, ['service', 'depends on', 'at'],
+    report.missing_fallbacks.map((m) => [m.service, m.on, m.line !== undefined ? `${opts.file !== undefined ? `${opts.file}:` : 'line '}${m.line}:${m.col ?? 1}` : '-']));
+  lines.push(report.clean
+    ? 'clean: no findings (exit 0)'
+    : `${plural(report.findings, 'finding')}: the estate fails the audit (exit 1)`);
+  return `${lines.join('\n')}\n`;
+}
+
+function verdict(r: FailClosedReview): string {
+  if (r.verdict === 'no-reason') return 'FLAGGED: no reason given';
+  if (r.verdict === 'no-security-goal') return 'FLAGGED: reason names no security goal';
+  return `ok: protects ${r.goals.join(', ')}`;
+}
+
+function section(lines: string[], title: string, head: readonly string[], rows: readonly (readonly string[])[]): void {
+  lines.push(title);
+  if (rows.length === 0) {
+    lines.push('  none', '');
+    return;
+  }
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const format = (cells: readonly string[]): string => `  ${cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i] ?? 0))).join('  ')}`.trimEnd();
+  lines.push(format(head), format(widths.map((w) => '-'.repeat(w))));
+  for (const r of rows) lines.push(format(r));
+  lines.push('');
+}
+
+function plural(n: number, one: string, many = `${one}s`): string {
+  return `${n} ${n === 1 ? one : many}`;
+}
