@@ -6,6 +6,7 @@ import { defineAgentOptions } from './agent-options.ts';
 // Each command's module is imported when that command runs: an agent on a fleet node must not
 // load the control plane's database drivers or the simulator (see docs/benchmarks.md, agent RSS).
 const agent = async (...a: Parameters<typeof import('./commands/agent.ts').agent>) => (await import('./commands/agent.ts')).agent(...a);
+const auditDeps = async (...a: Parameters<typeof import('./commands/audit.ts').auditDeps>) => (await import('./commands/audit.ts')).auditDeps(...a);
 const apply = async (...a: Parameters<typeof import('./commands/apply.ts').apply>) => (await import('./commands/apply.ts')).apply(...a);
 const artifactList = async (...a: Parameters<typeof import('./commands/artifact.ts').artifactList>) => (await import('./commands/artifact.ts')).artifactList(...a);
 const artifactPush = async (...a: Parameters<typeof import('./commands/artifact.ts').artifactPush>) => (await import('./commands/artifact.ts')).artifactPush(...a);
@@ -88,6 +89,13 @@ export function buildProgram(result: { code: number }): Command {
     .option('--with <file>', 'also load declarations from this file (repeatable)', (v: string, prev: string[] = []) => [...prev, v])
     .addOption(json())
     .action(run((o, file) => policyValidate(file as string, (o.with as string[] | undefined) ?? [], makeOut(o.json === true))));
+
+  const audit = program.command('audit').description('find what would turn one failure into an outage nobody can recover from, before an incident does');
+  audit.command('deps').argument('<graph>').description('dependency cycles, break-glass tools that depend on or share fate with what they recover, fail-closed modules, soft edges without a fallback (exit 0 clean, 1 findings, 2 bad input)')
+    .option('--with <file>', 'also review the modules of this declarations file (repeatable)', (v: string, prev: string[] = []) => [...prev, v])
+    .addOption(new Option('--format <format>', 'a table, or a diagram with the findings highlighted').choices(['table', 'mermaid', 'dot']).default('table'))
+    .addOption(json())
+    .action(run((o, file) => auditDeps(file as string, { with: (o.with as string[] | undefined) ?? [], format: o.format === 'mermaid' || o.format === 'dot' ? o.format : 'table' }, makeOut(o.json === true))));
 
   const artifact = program.command('artifact').description('artifact versions');
   artifact.command('push').argument('<name>').argument('<file>').description('push a version (content-addressed, checked against the artifact\'s limits)')

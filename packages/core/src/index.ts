@@ -9,3 +9,4 @@ export * from './validation/index.ts';
 export * from './loading/index.ts';
 export * from './signing/index.ts';
 export * from './stats/index.ts';
+export * from './audit/index.ts';

@@ -1,6 +1,6 @@
 import type { ModuleDecl } from '../policy/types.ts';
 import { reviewFailClosed } from './fail-closed.ts';
-import { closedWalk, isCyclic, shortestPath, stronglyConnected } from './scc.ts';
+import { closedWalk, isCyclic, stronglyConnected } from './scc.ts';
 import type {
   AuditReport, BreakglassTool, BreakglassViolation, CycleDetail, DependencyEdge, DependencyGraph, GraphService, MissingFallback, SharedFate,
 } from './types.ts';
@@ -13,7 +13,8 @@ import type {
  * - `breakglass_violations`: a break-glass tool whose transitive hard dependencies reach
  *   something it recovers (hard edges first; a soft edge without a fallback counts as hard).
  * - `shared_fate`: a break-glass tool that shares a fate label (same key and value) with
- *   something it recovers, itself or through any of its transitive hard dependencies.
+ *   something it recovers, itself or through any of its transitive hard dependencies
+ *   (not walking through what it recovers: that is a break-glass violation already).
  * - `fail_closed_review`: every fail-closed module; flagged when its reason names no security goal.
  * - `missing_fallbacks`: every soft edge without a fallback.
  *
@@ -29,18 +30,43 @@ export function auditDependencies(graph: DependencyGraph, modules: readonly Modu
   const shared = findSharedFate(g);
   const review = reviewFailClosed(modules);
   const missing = findMissingFallbacks(g);
-  const findings = cycleDetails.length + violations.length + shared.length + review.filter((r) => r.flagged).length + missing.length;
+  const findings = cycleDetails.length + violations.total + shared.total + review.filter((r) => r.flagged).length + missing.length;
+  const listedCycles = cycleDetails.slice(0, MAX_LISTED);
   return {
     summary: { services: graph.services.length, breakglass: graph.breakglass.length, modules: modules.length, edges: g.edgeCount },
-    cycles: cycleDetails.map((c) => c.path),
-    cycle_details: cycleDetails,
-    breakglass_violations: violations,
-    shared_fate: shared,
-    fail_closed_review: review,
-    missing_fallbacks: missing,
+    cycles: listedCycles.map((c) => c.path),
+    cycle_details: listedCycles,
+    breakglass_violations: violations.listed,
+    shared_fate: shared.listed,
+    fail_closed_review: review.slice(0, MAX_LISTED),
+    missing_fallbacks: missing.slice(0, MAX_LISTED),
+    omitted: {
+      cycles: omitted(cycleDetails),
+      breakglass_violations: violations.total - violations.listed.length,
+      shared_fate: shared.total - shared.listed.length,
+      fail_closed_review: omitted(review),
+      missing_fallbacks: omitted(missing),
+    },
     findings,
     clean: findings === 0,
   };
+}
+
+/**
+ * At most this many entries are listed per kind of finding; `omitted` counts the rest and
+ * `findings` counts them all. Each break-glass path can be as long as the estate, so an
+ * unbounded list on a hostile file could outgrow what JSON.stringify can hold.
+ */
+export const MAX_LISTED = 500;
+
+/** The first MAX_LISTED findings of one kind, and how many there are in all. */
+interface Found<T> {
+  readonly listed: T[];
+  readonly total: number;
+}
+
+function omitted(list: readonly unknown[]): number {
+  return Math.max(0, list.length - MAX_LISTED);
 }
 
 /** A soft edge without a fallback is a hard one in disguise. */
@@ -132,15 +158,21 @@ function findCycles(g: IndexedGraph): CycleDetail[] {
     });
 }
 
-function findBreakglassViolations(g: IndexedGraph): BreakglassViolation[] {
+function findBreakglassViolations(g: IndexedGraph): Found<BreakglassViolation> {
   const out: BreakglassViolation[] = [];
+  let total = 0;
   for (const { index: t, tool } of g.tools) {
+    // One search per tool, not per recovered service: the parents give the shortest path to each.
+    const byHard = breadthFirst(t, successors(g.hard), new Set());
+    const byEffectivelyHard = breadthFirst(t, successors(g.effectivelyHard), new Set());
     for (const target of tool.recovers) {
       const r = g.index.get(target);
       if (r === undefined || r === t) continue;
-      const path = shortestPath(t, (v) => v === r, undefined, successors(g.hard))
-        ?? shortestPath(t, (v) => v === r, undefined, successors(g.effectivelyHard));
-      if (path === undefined) continue;
+      const search = byHard.reached.has(r) ? byHard : byEffectivelyHard.reached.has(r) ? byEffectivelyHard : undefined;
+      if (search === undefined) continue;
+      total++;
+      if (out.length >= MAX_LISTED) continue; // counted, not listed: a path can be as long as the estate
+      const path = search.pathTo(r);
       const assumed: (readonly [string, string])[] = [];
       for (let i = 0; i + 1 < path.length; i++) {
         const from = path[i] ?? -1;
@@ -150,36 +182,46 @@ function findBreakglassViolations(g: IndexedGraph): BreakglassViolation[] {
       out.push({ tool: tool.name, recovers: target, path: path.map((v) => nameOf(g, v)), assumed_hard: assumed });
     }
   }
-  return out;
+  return { listed: out, total };
 }
 
-function findSharedFate(g: IndexedGraph): SharedFate[] {
+function findSharedFate(g: IndexedGraph): Found<SharedFate> {
   const out: SharedFate[] = [];
+  let total = 0;
   for (const { index: t, tool } of g.tools) {
-    const reach = breadthFirst(t, successors(g.effectivelyHard));
+    // Paths into what the tool recovers are break-glass violations, reported there; they are not walked again here.
+    const recovered = new Set(tool.recovers.flatMap((n) => g.index.get(n) ?? []));
+    const reach = breadthFirst(t, successors(g.effectivelyHard), recovered);
+    // Each `key=value` the tool shares in, with the nearest node that carries it (the tool itself first).
+    const carriers = new Map<string, { v: number; rank: number }>();
+    reach.order.forEach((v, rank) => {
+      for (const [key, value] of Object.entries(g.nodes[v]?.fate ?? {})) {
+        const label = `${key}=${value}`;
+        if (!carriers.has(label)) carriers.set(label, { v, rank });
+      }
+    });
     for (const target of tool.recovers) {
       const r = g.index.get(target);
-      const recovered = r === undefined ? undefined : g.nodes[r];
-      if (r === undefined || r === t || recovered === undefined) continue;
-      const seen = new Set<string>();
-      for (const v of reach.order) {
-        if (v === r) continue; // depending on it is a break-glass violation, reported there
-        const carrier = g.nodes[v];
-        if (carrier === undefined) continue;
-        for (const [key, value] of Object.entries(carrier.fate)) {
+      const service = r === undefined ? undefined : g.nodes[r];
+      if (r === undefined || r === t || service === undefined) continue;
+      const shared = Object.entries(service.fate)
+        .flatMap(([key, value]) => {
           const label = `${key}=${value}`;
-          if (recovered.fate[key] !== value || seen.has(label)) continue;
-          seen.add(label);
-          out.push({ tool: tool.name, service: target, label, via: reach.pathTo(v).map((x) => nameOf(g, x)) });
-        }
+          const carrier = carriers.get(label);
+          return carrier ? [{ label, ...carrier }] : [];
+        })
+        .sort((x, y) => x.rank - y.rank);
+      for (const { label, v } of shared) {
+        total++;
+        if (out.length < MAX_LISTED) out.push({ tool: tool.name, service: target, label, via: reach.pathTo(v).map((x) => nameOf(g, x)) });
       }
     }
   }
-  return out;
+  return { listed: out, total };
 }
 
-/** Every node reachable from `from` (itself first), nearest first; `pathTo` rebuilds the path from `from`. */
-function breadthFirst(from: number, next: (v: number) => readonly number[]): { order: number[]; pathTo: (v: number) => number[] } {
+/** Every node reachable from `from` (itself first) without entering `skip`, nearest first; `pathTo` rebuilds the path from `from`. */
+function breadthFirst(from: number, next: (v: number) => readonly number[], skip: ReadonlySet<number>): { order: number[]; reached: ReadonlySet<number>; pathTo: (v: number) => number[] } {
   const order = [from];
   const parent = new Map<number, number>();
   const seen = new Set([from]);
@@ -187,7 +229,7 @@ function breadthFirst(from: number, next: (v: number) => readonly number[]): { o
     const v = order[head];
     if (v === undefined) break;
     for (const w of next(v)) {
-      if (seen.has(w)) continue;
+      if (seen.has(w) || skip.has(w)) continue;
       seen.add(w);
       parent.set(w, v);
       order.push(w);
@@ -198,7 +240,7 @@ function breadthFirst(from: number, next: (v: number) => readonly number[]): { o
     for (let u = parent.get(v); u !== undefined; u = parent.get(u)) path.push(u);
     return path.reverse();
   };
-  return { order, pathTo };
+  return { order, reached: seen, pathTo };
 }
 
 function findMissingFallbacks(g: IndexedGraph): MissingFallback[] {

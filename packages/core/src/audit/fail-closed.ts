@@ -21,8 +21,9 @@ export const SECURITY_GOALS: readonly { readonly goal: string; readonly stems: r
 
 /**
  * The security goals a reason names: a goal counts when one of its stems starts a word of
- * the reason, case-insensitively ("authenticated" names authentication). The bare stem
- * "auth" must be a whole word, so "author" does not count.
+ * the reason, case-insensitively, optionally after "un", "non-" or "anti-"
+ * ("unauthenticated" names authentication). The bare stem "auth" must be a whole word, so
+ * "author" does not count.
  *
  * Examples
  *   securityGoals('a WAF that fails open lets attacks through')  // ['abuse']
@@ -54,7 +55,7 @@ export function reviewFailClosed(modules: readonly ModuleDecl[]): FailClosedRevi
 function namesStem(text: string, stem: string): boolean {
   // "auth" alone must be a whole word ("auth", "auth-service"), so "author" and "authority" do not count.
   const tail = stem === 'auth' ? '(?![a-z])' : '';
-  return new RegExp(`(?<![a-z])${escape(stem)}${tail}`).test(text);
+  return new RegExp(`(?<![a-z])(?:un|non-?|anti-?)?${escape(stem)}${tail}`).test(text);
 }
 
 function escape(s: string): string {

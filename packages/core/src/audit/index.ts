@@ -6,7 +6,7 @@
 export * from './types.ts';
 export { parseEstate, GRAPH_TOP_LEVEL_KEYS, SERVICE_KEYS, BREAKGLASS_KEYS, EDGE_KEYS, FATE_LABELS } from './parse.ts';
 export type { EstateParseOptions } from './parse.ts';
-export { auditDependencies, hasFallback } from './audit.ts';
+export { auditDependencies, hasFallback, MAX_LISTED } from './audit.ts';
 export { reviewFailClosed, securityGoals, SECURITY_GOALS } from './fail-closed.ts';
 export { stronglyConnected, closedWalk, isCyclic, shortestPath } from './scc.ts';
 export { renderAuditTable } from './render-table.ts';

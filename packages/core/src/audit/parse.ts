@@ -23,6 +23,8 @@ export const EDGE_KEYS = ['on', 'hard', 'fallback'] as const;
 /** The usual shared-fate labels. Any other label is allowed; one close to these gets a did-you-mean warning. */
 export const FATE_LABELS = ['dns', 'identity', 'network', 'region', 'pipeline', 'control_plane'] as const;
 
+/** How many unknown names get a did-you-mean hint; the rest list the declared names. */
+const MAX_SUGGESTIONS = 20;
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
 const NAME_HINT = 'names use letters, digits, ".", "_" and "-", and start with a letter or digit';
 const EDGE_EXAMPLE = '- { on: bot-check, hard: true }  or  - { on: session-store, hard: false, fallback: "read-only cached sessions" }';
@@ -89,6 +91,8 @@ class EstateReader {
   readonly #src: PolicySource;
   readonly #knownModules: readonly ModuleDecl[];
   readonly #names = new Set<string>();
+  #suggestions = 0;
+  #declared: string[] | undefined;
 
   constructor(src: PolicySource, knownModules: readonly ModuleDecl[]) {
     this.#src = src;
@@ -356,8 +360,13 @@ class EstateReader {
   }
 
   #unknown(name: string, node: Node, path: string, message: string): void {
-    const declared = [...this.#names];
-    const close = suggest(name, declared);
+    // Every name is collected before any reference is read, so the list is built once.
+    this.#declared ??= [...this.#names];
+    const declared = this.#declared;
+    // Did-you-mean costs an edit distance per declared name; a hostile file with thousands of
+    // unknown names against thousands of declared ones would take minutes, so it is bounded.
+    this.#suggestions++;
+    const close = this.#suggestions <= MAX_SUGGESTIONS ? closest(name, declared) : undefined;
     const hint = close !== undefined
       ? `did you mean "${close}"? or declare "${name}" under services:`
       : declared.length > 0 ? `declared: ${declared.slice(0, 12).join(', ')}${declared.length > 12 ? ', …' : ''}; or declare "${name}" under services:` : `declare "${name}" under services:`;
@@ -385,6 +394,12 @@ class EstateReader {
     const file = this.#src.file;
     this.warnings.push({ severity: 'warning', code, message, hint, path, ...(file !== undefined ? { file } : {}), ...(at ? { line: at.line, col: at.col } : {}) });
   }
+}
+
+/** `suggest` over the candidates whose length is close enough to match at all (it allows about one edit per three characters). */
+function closest(name: string, candidates: readonly string[]): string | undefined {
+  const allowed = Math.max(1, Math.floor(name.length / 3));
+  return suggest(name, candidates.filter((c) => Math.abs(c.length - name.length) <= allowed));
 }
 
 /** The node to point at for a value: the key when the value is empty. */

@@ -51,7 +51,7 @@ export function renderAuditMermaid(graph: DependencyGraph, report: AuditReport):
   lines.push(`  classDef tool fill:#eef3ff,stroke:#335`);
   lines.push(`  classDef red stroke:${COLORS.red},stroke-width:3px`);
   lines.push(`  classDef orange stroke:${COLORS.orange},stroke-width:3px`);
-  const tools = d.nodes.filter((n) => n.tool && !n.mark).map((n) => id.get(n.name));
+  const tools = d.nodes.filter((n) => n.tool).map((n) => id.get(n.name));
   if (tools.length > 0) lines.push(`  class ${tools.join(',')} tool`);
   for (const mark of ['red', 'orange'] as const) {
     const marked = d.nodes.filter((n) => n.mark === mark).map((n) => id.get(n.name));

@@ -14,17 +14,18 @@ export function renderAuditTable(report: AuditReport, opts: { readonly file?: st
     `${opts.file !== undefined ? `${opts.file}: ` : ''}${plural(s.services, 'service')}, ${plural(s.breakglass, 'break-glass tool')}, ${plural(s.modules, 'module')}, ${plural(s.edges, 'dependency', 'dependencies')}`,
     '',
   ];
-  section(lines, `Dependency cycles (${report.cycles.length})`, ['cycle', 'edges'],
-    report.cycle_details.map((c) => [c.path.join(' → '), c.all_hard ? 'all hard' : 'includes a soft edge with a fallback']));
-  section(lines, `Break-glass tools whose hard dependencies reach what they recover (${report.breakglass_violations.length})`, ['tool', 'recovers', 'hard path'],
-    report.breakglass_violations.map((v) => [v.tool, v.recovers, `${v.path.join(' → ')}${v.assumed_hard.length > 0 ? ` (counts ${v.assumed_hard.map(([a, b]) => `${a} → ${b}`).join(', ')} as hard: no fallback)` : ''}`]));
-  section(lines, `Break-glass tools sharing fate with what they recover (${report.shared_fate.length})`, ['tool', 'service', 'label', 'carried by'],
-    report.shared_fate.map((f) => [f.tool, f.service, f.label, f.via.length <= 1 ? 'the tool itself' : f.via.join(' → ')]));
+  const o = report.omitted;
+  section(lines, `Dependency cycles (${report.cycles.length + o.cycles})`, ['cycle', 'edges'],
+    report.cycle_details.map((c) => [c.path.join(' → '), c.all_hard ? 'all hard' : 'includes a soft edge with a fallback']), o.cycles);
+  section(lines, `Break-glass tools whose hard dependencies reach what they recover (${report.breakglass_violations.length + o.breakglass_violations})`, ['tool', 'recovers', 'hard path'],
+    report.breakglass_violations.map((v) => [v.tool, v.recovers, `${v.path.join(' → ')}${v.assumed_hard.length > 0 ? ` (counts ${v.assumed_hard.map(([a, b]) => `${a} → ${b}`).join(', ')} as hard: no fallback)` : ''}`]), o.breakglass_violations);
+  section(lines, `Break-glass tools sharing fate with what they recover (${report.shared_fate.length + o.shared_fate})`, ['tool', 'service', 'label', 'carried by'],
+    report.shared_fate.map((f) => [f.tool, f.service, f.label, f.via.length <= 1 ? 'the tool itself' : f.via.join(' → ')]), o.shared_fate);
   const flagged = report.fail_closed_review.filter((r) => r.flagged).length;
-  section(lines, `Fail-closed modules (${report.fail_closed_review.length}, ${flagged} flagged)`, ['module', 'verdict', 'reason'],
-    report.fail_closed_review.map((r) => [r.module, verdict(r), r.reason === null ? '-' : `"${r.reason}"`]));
-  section(lines, `Soft dependencies without a fallback (${report.missing_fallbacks.length})`, ['service', 'depends on', 'at'],
-    report.missing_fallbacks.map((m) => [m.service, m.on, m.line !== undefined ? `${opts.file !== undefined ? `${opts.file}:` : 'line '}${m.line}:${m.col ?? 1}` : '-']));
+  section(lines, `Fail-closed modules (${report.fail_closed_review.length + o.fail_closed_review}, ${flagged}${o.fail_closed_review > 0 ? '+' : ''} flagged)`, ['module', 'verdict', 'reason'],
+    report.fail_closed_review.map((r) => [r.module, verdict(r), r.reason === null ? '-' : `"${r.reason}"`]), o.fail_closed_review);
+  section(lines, `Soft dependencies without a fallback (${report.missing_fallbacks.length + o.missing_fallbacks})`, ['service', 'depends on', 'at'],
+    report.missing_fallbacks.map((m) => [m.service, m.on, m.line !== undefined ? `${opts.file !== undefined ? `${opts.file}:` : 'line '}${m.line}:${m.col ?? 1}` : '-']), o.missing_fallbacks);
   lines.push(report.clean
     ? 'clean: no findings (exit 0)'
     : `${plural(report.findings, 'finding')}: the estate fails the audit (exit 1)`);
@@ -37,7 +38,7 @@ function verdict(r: FailClosedReview): string {
   return `ok: protects ${r.goals.join(', ')}`;
 }
 
-function section(lines: string[], title: string, head: readonly string[], rows: readonly (readonly string[])[]): void {
+function section(lines: string[], title: string, head: readonly string[], rows: readonly (readonly string[])[], omitted = 0): void {
   lines.push(title);
   if (rows.length === 0) {
     lines.push('  none', '');
@@ -47,6 +48,7 @@ function section(lines: string[], title: string, head: readonly string[], rows: 
   const format = (cells: readonly string[]): string => `  ${cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i] ?? 0))).join('  ')}`.trimEnd();
   lines.push(format(head), format(widths.map((w) => '-'.repeat(w))));
   for (const r of rows) lines.push(format(r));
+  if (omitted > 0) lines.push(`  … and ${omitted} more, not listed`);
   lines.push('');
 }
 

@@ -103,6 +103,15 @@ export interface AuditReport {
   /** Every fail-closed module; only the flagged ones count as findings. */
   readonly fail_closed_review: readonly FailClosedReview[];
   readonly missing_fallbacks: readonly MissingFallback[];
+  /** How many entries of each list were left out (at most MAX_LISTED are listed); 0 on any real estate. */
+  readonly omitted: {
+    readonly cycles: number;
+    readonly breakglass_violations: number;
+    readonly shared_fate: number;
+    readonly fail_closed_review: number;
+    readonly missing_fallbacks: number;
+  };
+  /** Every finding, listed or omitted. */
   readonly findings: number;
   readonly clean: boolean;
 }
