@@ -31,6 +31,11 @@ export interface AgentOptions {
   readonly stopCommands?: SafeLoaderOptions['stopCommands'];
   readonly reloadTimeoutMs?: number;
   readonly validatorTimeoutMs?: number;
+  /**
+   * Per module: the safe default this node applies when the module fails open, configured on the
+   * node. It wins over the declaration's `safe_default`, which comes unsigned from the control plane.
+   */
+  readonly safeDefaults?: Readonly<Record<string, string>>;
   /** Per artifact: a local override of the module's declared on_load_failure (the SDK's, in code). */
   readonly onFailureOverrides?: Readonly<Record<string, Pick<ModuleDecl, 'on_load_failure' | 'safe_default'>>>;
   readonly pollWaitMs?: number;
@@ -270,7 +275,9 @@ export class Agent {
         if (!fetched.ok) throw new Error(fetched.error);
         content = fetched.content;
       }
-      const onFailure = this.#o.onFailureOverrides?.[d.artifact] ?? d.on_failure;
+      const declared = this.#o.onFailureOverrides?.[d.artifact] ?? d.on_failure;
+      const localDefault = this.#o.safeDefaults?.[d.module];
+      const onFailure = declared && localDefault !== undefined ? { ...declared, safe_default: localDefault } : declared;
       const result = await this.#loader.load({
         artifact: d.artifact, module: d.module, version: d.version, sha256: d.sha256, content,
         ...(d.signature !== undefined ? { signature: d.signature } : {}),

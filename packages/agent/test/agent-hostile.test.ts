@@ -94,4 +94,19 @@ describe('the agent with a control plane that answers oddly', () => {
     await until('several polls despite the refused report', () => desiredCalls >= 3);
     await agent.stop();
   });
+
+  it('falls open to the safe default configured on the node, not the one the control plane sends', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'failsmall-safe-default-'));
+    after(() => rmSync(dir, { recursive: true, force: true }));
+    const cp = await fakeControlPlane(
+      () => ({ node: 'n', artifacts: [{ artifact: 'rules', module: 'waf', version: 'v1', sha256: 'f'.repeat(64), signature: null, on_failure: { on_load_failure: 'fail-open', safe_default: 'ALLOW-EVERYTHING-FROM-THE-NETWORK' } }] }),
+      () => ({ status: 200, body: 'content that does not match its sha256' }),
+    );
+    after(() => cp.server.close());
+    const agent = new Agent({ server: cp.url, token: 't', nodeId: 'n', labels: {}, modules: [], dir, allowUnsigned: true, pollWaitMs: 200, safeDefaults: { waf: 'log-only' } });
+    await agent.start();
+    await until('the module to fail open', () => agent.states().rules === 'fail-open');
+    await agent.stop();
+    assert.equal(readFileSync(join(dir, 'rules'), 'utf8'), 'log-only');
+  });
 });

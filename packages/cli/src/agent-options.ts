@@ -20,6 +20,7 @@ export function defineAgentOptions(cmd: Command): Command {
     .option('--allow-unsigned', 'accept unsigned versions when no public key is given (development only)')
     .option('--reload-url <module=url>', 'POST {artifact, version, file} to a local URL to reload a module (repeatable); 2xx = applied', repeat)
     .option('--validator <artifact=command>', 'a validator command run on this node before apply (repeatable); gets the file on stdin and as FAILSMALL_FILE; exit 0 = valid', repeat)
+    .option('--safe-default <module=file>', 'the content a fail-open module falls back to, from a local file (wins over the declaration\'s, which is unsigned)', repeat)
     .option('--stop <module=command>', 'command that stops a module\'s traffic when it fails closed (repeatable)', repeat)
     .option('--metrics-listen <host:port>', 'serve this agent\'s /metrics for Prometheus (e.g. 127.0.0.1:9464)');
 }

@@ -26,6 +26,7 @@ export interface AgentCliOpts {
   reloadUrl?: string[];
   validator?: string[];
   stop?: string[];
+  safeDefault?: string[];
   metricsListen?: string;
 }
 
@@ -48,6 +49,12 @@ export async function agent(o: AgentCliOpts): Promise<number> {
     return EXIT.USAGE;
   }
   const reload = pairs('--reload', o.reload);
+  const safeDefaults: Record<string, string> = {};
+  for (const [module, file] of Object.entries(pairs('--safe-default', o.safeDefault))) {
+    try { safeDefaults[module] = await readFile(file, 'utf8'); } catch (err) {
+      throw new CliError('FILE_UNREADABLE', `cannot read the safe default ${file} for ${module}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`, EXIT.USAGE);
+    }
+  }
   const publicKeyPath = o.publicKey ?? process.env.FAILSMALL_PUBLIC_KEY ?? (await defaultIfExists(join(DEFAULT_KEY_DIR, 'artifact.pub')));
   let publicKey: string | undefined;
   if (publicKeyPath) {
@@ -64,7 +71,7 @@ export async function agent(o: AgentCliOpts): Promise<number> {
   const a = new Agent({
     server: o.server ?? process.env.FAILSMALL_SERVER ?? 'http://127.0.0.1:7070',
     nodeId: o.nodeId, labels: parseLabels(o.labels), modules, token, reload,
-    reloadUrls: pairs('--reload-url', o.reloadUrl), validators: pairs('--validator', o.validator), stopCommands: pairs('--stop', o.stop),
+    safeDefaults, reloadUrls: pairs('--reload-url', o.reloadUrl), validators: pairs('--validator', o.validator), stopCommands: pairs('--stop', o.stop),
     ...(publicKey ? { publicKey } : {}), ...(o.allowUnsigned ? { allowUnsigned: true } : {}),
     ...(o.metricsListen ? { metricsListen: o.metricsListen } : {}),
     dir: o.dir ?? `.failsmall/agent-${o.nodeId}`,
