@@ -269,6 +269,8 @@ export class Agent {
       const failed = this.#failed.get(d.artifact);
       if (failed && failed.version === d.version && Date.now() < failed.retryAt) continue;
       let content: Buffer | null = null;
+      // Start each load from a collected heap (with --expose-gc): the agent's peak is this load's, not its predecessors'.
+      (globalThis as { gc?: () => void }).gc?.();
       if (d.version !== null) {
         const fetched = await this.#fetchVersion(d.artifact, d.version);
         // Could not even get the bytes: the control plane's trouble, not the version's. Retry later.

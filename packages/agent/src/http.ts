@@ -35,12 +35,21 @@ export function httpRequest(url: string, o: HttpRequestOptions): Promise<HttpRes
       const chunks: Buffer[] = [];
       let size = 0;
       const max = o.maxBytes ?? 64 * 1024 * 1024;
+      // With a Content-Length, fill one buffer of that size: a megabyte artifact then costs one
+      // megabyte while it downloads, not its chunks plus their concatenation.
+      const declared = Number(res.headers['content-length']);
+      const whole = Number.isInteger(declared) && declared > 0 && declared <= max ? Buffer.allocUnsafe(declared) : undefined;
       res.on('data', (c: Buffer) => {
+        if (whole && size + c.length <= whole.length) { c.copy(whole, size); size += c.length; return; }
         size += c.length;
         if (size > max) { req.destroy(new Error(`response larger than ${max} bytes`)); return; }
         chunks.push(c);
       });
-      res.on('end', () => { cleanup(); resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }); });
+      res.on('end', () => {
+        cleanup();
+        const body = whole && chunks.length === 0 ? whole.subarray(0, size) : Buffer.concat(whole ? [whole.subarray(0, Math.min(size, whole.length)), ...chunks] : chunks);
+        resolve({ status: res.statusCode ?? 0, headers: res.headers, body });
+      });
       res.on('error', fail);
     });
     const timer = setTimeout(() => req.destroy(Object.assign(new Error(`timed out after ${o.timeoutMs} ms`), { name: 'TimeoutError' })), o.timeoutMs);

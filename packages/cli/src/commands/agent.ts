@@ -4,7 +4,6 @@ import { Agent } from '@failsmall/agent';
 import { CliError } from '../client.ts';
 import { DEFAULT_KEY_DIR } from './keys.ts';
 
-import { pino } from 'pino';
 import { EXIT } from '../exit-codes.ts';
 import { defaultIfExists, parseLabels } from './common.ts';
 import { syntheticTraffic } from '../traffic.ts';
@@ -64,7 +63,7 @@ export async function agent(o: AgentCliOpts): Promise<number> {
   } else if (!o.allowUnsigned) {
     process.stderr.write('warning: no --public-key: every version will be refused as unverifiable (pass --public-key FILE, or --allow-unsigned for development)\n');
   }
-  const log = pino({ level: 'info', base: { node: o.nodeId } }, pino.destination(2));
+  const log = jsonLog(o.nodeId);
   const modules = o.modules ? o.modules.split(',').map((m) => m.trim()).filter(Boolean) : [];
   const rps = o.syntheticTraffic ? Number(o.syntheticTraffic) : 0;
   const metricsIntervalMs = o.metricsInterval ? Number(o.metricsInterval) : 5000;
@@ -88,4 +87,14 @@ export async function agent(o: AgentCliOpts): Promise<number> {
   });
   await a.stop();
   return EXIT.OK;
+}
+
+/**
+ * One JSON line per event on stderr, in pino's shape (level, time, node, msg), written with a
+ * plain synchronous write. The agent runs on every node and logs a few lines an hour: pino and
+ * its stream machinery cost more resident memory than they save here (docs/benchmarks.md).
+ */
+function jsonLog(node: string): { info(m: string): void; warn(m: string): void; error(m: string): void } {
+  const write = (level: number, msg: string) => { process.stderr.write(`${JSON.stringify({ level, time: Date.now(), node, msg })}\n`); };
+  return { info: (m) => write(30, m), warn: (m) => write(40, m), error: (m) => write(50, m) };
 }
