@@ -32,6 +32,7 @@ export class Controller {
   #running = false;
   #again = false;
   #stopped = false;
+  #hubStale = false;
 
   constructor(opts: { store: Store; hub: DesiredHub; clock: Clock; log: ControllerLog; tickMs: number; signals?: SignalSources }) {
     this.#store = opts.store;
@@ -87,6 +88,7 @@ export class Controller {
 
   /** One pass over every active rollout. Public so tests can drive it with a fake clock. */
   async tick(): Promise<number> {
+    if (this.#hubStale) { this.#hubStale = false; await this.#hub.refresh().catch(() => { this.#hubStale = true; }); }
     const active = await this.#store.listRollouts({ active: true });
     let transitions = 0;
     for (const state of active) {
@@ -111,7 +113,9 @@ export class Controller {
   async commit(next: RolloutState, events: RolloutEvent[]): Promise<boolean> {
     const ok = await this.#store.transitionRollout(next, events);
     if (!ok) return false; // someone else (a command, another replica) moved it first: decide again next tick
-    await this.#hub.refresh();
+    // The transition is durable: a failed refresh must not undo it or fail the caller; the next
+    // tick refreshes again.
+    await this.#hub.refresh().catch((err: unknown) => { this.#hubStale = true; this.#log.error({ err }, 'desired-state refresh failed after a commit; retrying next tick'); });
     for (const fn of this.#listeners) fn(events);
     this.#again = true;
     return true;

@@ -42,6 +42,7 @@ export class DesiredHub {
   #active = new Map<string, { state: RolloutState; assigned: Set<string> }>();
   #sha = new Map<string, { sha256: string; signature: string | null }>();
   #modules = new Map<string, ModuleDecl>();
+  #chain: Promise<void> = Promise.resolve();
   /** Computed desired states by (modules, assignments) key; cleared on every refresh. */
   #byKey = new Map<string, { artifacts: DesiredArtifact[]; etag: string }>();
   readonly #waiters = new Set<Waiter>();
@@ -54,7 +55,17 @@ export class DesiredHub {
     return this.#waiters.size;
   }
 
-  async refresh(): Promise<void> {
+  /**
+   * Re-reads what nodes should run and wakes the long-polls it changes. Refreshes run one after
+   * another: a slow, older read can never overwrite a newer one.
+   */
+  refresh(): Promise<void> {
+    const next = this.#chain.then(() => this.#refresh());
+    this.#chain = next.catch(() => undefined);
+    return next;
+  }
+
+  async #refresh(): Promise<void> {
     const [artifacts, active, modules] = await Promise.all([this.#store.listArtifacts(), this.#store.listRollouts({ active: true }), this.#store.listModules()]);
     this.#modules = new Map(modules.map((m) => [m.name, m]));
     const activeMap = new Map<string, { state: RolloutState; assigned: Set<string> }>();
