@@ -1,7 +1,7 @@
 import { isMap, isScalar, isSeq } from 'yaml';
 import type { Node, YAMLMap } from 'yaml';
 import type { FailsmallError, Result, Warning } from '../errors/index.ts';
-import { MAX_POLICY_BYTES } from '../policy/limits.ts';
+import { guardedParse } from '../policy/guarded.ts';
 import { MODULE_KEYS, ON_LOAD_FAILURE } from '../policy/parse.ts';
 import { describe, joinPath, PolicySource } from '../policy/source.ts';
 import type { Entry } from '../policy/source.ts';
@@ -42,33 +42,11 @@ const EDGE_EXAMPLE = '- { on: bot-check, hard: true }  or  - { on: session-store
  *   else console.log(auditDependencies(r.value.graph, r.value.modules).findings);
  */
 export function parseEstate(text: string, opts: EstateParseOptions = {}): Result<Estate> {
-  try {
-    return parseOrReport(text, opts);
-  } catch (e) {
-    // Only pathological input (nesting deep enough to exhaust the stack) gets here.
-    const deep = e instanceof RangeError;
-    return {
-      ok: false,
-      errors: [{
-        code: deep ? 'YAML_SYNTAX' : 'INTERNAL_ERROR',
-        message: deep ? 'the document is nested too deeply to read' : `the graph parser failed: ${e instanceof Error ? e.message : String(e)}`,
-        ...(opts.file !== undefined ? { file: opts.file } : {}),
-      }],
-      warnings: [],
-    };
-  }
+  return guardedParse(text, { ...(opts.file !== undefined ? { file: opts.file } : {}), what: 'graph parser', sizeHint: 'split the estate into several files and audit each' }, () => parseOrReport(text, opts));
 }
 
 function parseOrReport(text: string, opts: EstateParseOptions): Result<Estate> {
   const file = opts.file;
-  const bytes = Buffer.byteLength(text, 'utf8');
-  if (bytes > MAX_POLICY_BYTES) {
-    return {
-      ok: false,
-      errors: [{ code: 'FILE_TOO_LARGE', message: `the file is ${bytes} bytes; the limit is ${MAX_POLICY_BYTES} bytes (1 MiB)`, hint: 'split the estate into several files and audit each', ...(file !== undefined ? { file } : {}) }],
-      warnings: [],
-    };
-  }
   const loaded = PolicySource.load(text, file);
   if (!loaded.ok) return { ok: false, errors: sortByPosition(loaded.errors), warnings: [] };
   const reader = new EstateReader(loaded.source, opts.modules ?? []);

@@ -8,6 +8,7 @@ export { parseDeclarations, POLICY_DEFAULTS, ON_LOAD_FAILURE, ARTIFACT_KINDS, ON
 export type { ParseOptions } from './parse.ts';
 export { lintDeclarations } from './lint.ts';
 export { MAX_POLICY_BYTES, MAX_EXPANDED_NODES, MAX_ALIAS_COUNT } from './limits.ts';
+export { guardedParse } from './guarded.ts';
 export { parseScope, parseScopeSize, formatScope, coversEverything } from './scope.ts';
 export type { ScopeParse, ScopeSize } from './scope.ts';
 export { POLICY_ERROR_CODES, POLICY_WARNING_CODES } from './codes.ts';

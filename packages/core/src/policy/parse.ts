@@ -10,6 +10,7 @@ import { describe, joinPath, PolicySource } from './source.ts';
 import type { Entry, Position } from './source.ts';
 import { didYouMean, suggest } from './suggest.ts';
 import { checkQueryTemplate } from './query-template.ts';
+import { guardedParse } from './guarded.ts';
 import type {
   ArtifactDecl,
   ArtifactKind,
@@ -80,33 +81,11 @@ const NAME_HINT = 'names use letters, digits, ".", "_" and "-", and start with a
  *   else console.log(r.value.policies[0]?.stages.map((s) => s.scope.text));
  */
 export function parseDeclarations(text: string, opts: ParseOptions = {}): Result<Declarations> {
-  try {
-    return parseOrReport(text, opts);
-  } catch (e) {
-    // Only pathological input (e.g. nesting deep enough to exhaust the stack) gets here.
-    const deep = e instanceof RangeError;
-    return {
-      ok: false,
-      errors: [{
-        code: deep ? 'YAML_SYNTAX' : 'INTERNAL_ERROR',
-        message: deep ? 'the document is nested too deeply to read' : `the policy parser failed: ${e instanceof Error ? e.message : String(e)}`,
-        ...(opts.file !== undefined ? { file: opts.file } : {}),
-      }],
-      warnings: [],
-    };
-  }
+  return guardedParse(text, { ...(opts.file !== undefined ? { file: opts.file } : {}), what: 'policy parser', sizeHint: 'split the declarations into several files' }, () => parseOrReport(text, opts));
 }
 
 function parseOrReport(text: string, opts: ParseOptions): Result<Declarations> {
   const file = opts.file;
-  const bytes = Buffer.byteLength(text, 'utf8');
-  if (bytes > MAX_POLICY_BYTES) {
-    return {
-      ok: false,
-      errors: [{ code: 'FILE_TOO_LARGE', message: `the file is ${bytes} bytes; the limit is ${MAX_POLICY_BYTES} bytes (1 MiB)`, hint: 'split the declarations into several files', ...(file !== undefined ? { file } : {}) }],
-      warnings: [],
-    };
-  }
   const loaded = PolicySource.load(text, file);
   if (!loaded.ok) return { ok: false, errors: sortErrors(loaded.errors), warnings: [] };
   const reader = new DeclarationReader(loaded.source, opts.known ?? {});

@@ -1,7 +1,7 @@
 import { isMap, isPair, isScalar, isSeq } from 'yaml';
 import type { Node, YAMLMap } from 'yaml';
 import {
-  describeNode, didYouMean, parseDeclarations, parseDuration, PolicySource,
+  describeNode, didYouMean, guardedParse, parseDeclarations, parseDuration, PolicySource,
   type Declarations, type FailsmallError, type Result, type SourceEntry, type Warning,
 } from '@failsmall/core';
 import type {
@@ -60,20 +60,7 @@ const MAX_TICKS = 200_000;
  *   else console.log(simulate(r.value).ratios);
  */
 export function parseScenario(text: string, opts: { file?: string } = {}): Result<Scenario> {
-  try {
-    return parseOrReport(text, opts.file);
-  } catch (e) {
-    const deep = e instanceof RangeError;
-    return {
-      ok: false,
-      errors: [{
-        code: deep ? 'YAML_SYNTAX' : 'INTERNAL_ERROR',
-        message: deep ? 'the document is nested too deeply to read' : `the scenario parser failed: ${e instanceof Error ? e.message : String(e)}`,
-        ...(opts.file !== undefined ? { file: opts.file } : {}),
-      }],
-      warnings: [],
-    };
-  }
+  return guardedParse(text, { ...(opts.file !== undefined ? { file: opts.file } : {}), what: 'scenario parser' }, () => parseOrReport(text, opts.file));
 }
 
 function parseOrReport(text: string, file: string | undefined): Result<Scenario> {
