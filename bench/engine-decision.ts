@@ -257,7 +257,7 @@ function runPure(): CaseResult[] {
 // ── observe() over an in-memory store: the shell's CPU work without IO ──────
 
 function memoryStore(state: RolloutState): Store {
-  const nodes: NodeRecord[] = fleet.map((n) => ({ id: n.id, labels: n.labels, modules: [], registered_at: T0, last_seen_at: T0 }));
+  const nodes: NodeRecord[] = fleet.map((n) => ({ id: n.id, labels: n.labels, modules: [], registered_at: T0, last_seen_at: T0, pins: [] }));
   const reports: LoadReport[] = allIds.map((id) => ({ node_id: id, artifact: state.artifact, version: TO, ok: true, serving: TO, error: null, at: T0 }));
   const perNode = (): Map<string, MetricAggregate> => new Map(allIds.map((id) => [id, aggregate(1, { requests: 200, errors: 0, loads: 0, loadsOk: 0 })]));
   const stub = {

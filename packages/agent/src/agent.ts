@@ -2,6 +2,8 @@ import { join } from 'node:path';
 import type { Server } from 'node:http';
 import { parsePublicKey, type ArtifactValidation, type ModuleDecl, type ModuleState } from '@failsmall/core';
 import { Backoff } from './backoff.ts';
+import { BreakglassLog } from './breakglass-log.ts';
+import type { BreakglassServiceOptions } from './breakglass.ts';
 import { ModuleMeter } from './counters.ts';
 import { readIfExists, writeAtomic } from './files.ts';
 import { fileSha256, SafeLoader, type LoadResult, type SafeLoaderOptions } from './loader.ts';
@@ -45,6 +47,8 @@ export interface AgentOptions {
   readonly log?: AgentLog;
   /** Called after every push interval, to let a traffic source record requests (demo, simulator). */
   readonly onInterval?: (agent: Agent) => void;
+  /** Break-glass: the admin endpoint and the command directory; off when absent (the SDK). */
+  readonly breakglass?: BreakglassServiceOptions;
   /** Called after every load attempt, with its result (the SDK listens here). */
   readonly onLoad?: (artifact: string, version: string | null, result: LoadResult) => void;
 }
@@ -72,7 +76,46 @@ interface Serving {
   module: string;
   state: ModuleState['state'];
   on_failure?: Pick<ModuleDecl, 'on_load_failure' | 'safe_default' | 'reason'>;
+  /** The artifact's declared checks, kept so that a break-glass pin is validated like any load. */
+  validation?: ArtifactValidation;
 }
+
+/** A version this node served successfully, newest last: where "back to last known-good" goes. */
+interface ServedVersion {
+  version: string;
+  sha256: string;
+  signature: string | null;
+}
+
+/**
+ * A break-glass pin: while it holds, the agent ignores the control plane's desired state for
+ * the artifact. Only an `unpin` command lifts it.
+ */
+export interface Pin {
+  readonly artifact: string;
+  readonly action: 'pin' | 'lkg' | 'kill-switch';
+  /** The version pinned (null for a kill switch: the safe default). */
+  readonly version: string | null;
+  readonly state: ModuleState['state'];
+  readonly operator: string;
+  readonly reason: string;
+  readonly nonce: string;
+  /** ISO 8601, when the pin was put in place. */
+  readonly since: string;
+}
+
+/** Who asked for a break-glass action, and why: carried onto the pin. */
+export interface BreakglassActor {
+  readonly operator: string;
+  readonly reason: string;
+  readonly nonce: string;
+}
+
+export type BreakglassOutcome =
+  | { readonly ok: true; readonly message: string; readonly result: { artifact: string; serving: string | null; state: string }[] }
+  | { readonly ok: false; readonly code: string; readonly message: string; readonly hint: string; readonly result?: { artifact: string; serving: string | null; state: string }[] };
+
+const MAX_HISTORY = 8;
 
 interface PendingReport {
   artifact: string;
@@ -98,6 +141,11 @@ export class Agent {
   readonly #o: AgentOptions;
   readonly #loader: SafeLoader;
   readonly #serving = new Map<string, Serving>();
+  readonly #pins = new Map<string, Pin>();
+  readonly #history = new Map<string, ServedVersion[]>();
+  /** The node's append-only record of break-glass commands. */
+  readonly breakglassLog: BreakglassLog;
+  #breakglass: { stop(): Promise<void> } | undefined;
   /**
    * Versions that failed to load, retried with backoff (5 s doubling to 10 min): not in a
    * tight loop, but not never either — a reload that timed out once (say, during a rollback)
@@ -123,6 +171,7 @@ export class Agent {
     this.#o = opts;
     this.#log = opts.log ?? silent;
     this.metrics = new AgentMetrics(opts.nodeId);
+    this.breakglassLog = new BreakglassLog(opts.dir);
     let publicKey: SafeLoaderOptions['publicKey'];
     if (opts.publicKey !== undefined) {
       const parsed = parsePublicKey(opts.publicKey);
@@ -169,7 +218,15 @@ export class Agent {
   }
 
   async start(): Promise<void> {
+    await this.breakglassLog.open();
     await this.#restoreState();
+    if (this.#o.breakglass) {
+      // Imported only when configured: the SDK embeds the agent without an admin endpoint.
+      const { BreakglassService } = await import('./breakglass.ts');
+      const service = new BreakglassService(this, this.#o.breakglass, this.#log);
+      await service.start();
+      this.#breakglass = service;
+    }
     if (this.#o.metricsListen) {
       const { server, url } = await this.metrics.listen(this.#o.metricsListen);
       this.#metricsServer = server;
@@ -191,6 +248,7 @@ export class Agent {
     this.#abort?.abort();
     this.#wake?.();
     await this.#loop;
+    await this.#breakglass?.stop();
     if (this.#metricsServer) await new Promise<void>((r) => this.#metricsServer?.close(() => r()));
   }
 
@@ -209,6 +267,7 @@ export class Agent {
       try {
         if (!this.#registered) await this.#register();
         await this.#flushReports();
+        await this.#flushBreakglass();
         if (this.#stopped) break;
         const polled = await this.#poll();
         this.#backoff.reset();
@@ -222,6 +281,7 @@ export class Agent {
         }
       } catch (err) {
         if (this.#stopped) break;
+        if (this.#kicked) { this.#kicked = false; continue; } // a break-glass command cut the poll short on purpose
         const wait = this.#backoff.next();
         this.#log.warn(`control plane unreachable (${errorText(err)}); keeping what is served, retrying in ${wait} ms`);
         await this.#sleep(wait);
@@ -230,18 +290,24 @@ export class Agent {
   }
 
   async #register(): Promise<void> {
-    await this.#call('POST', '/v1/nodes/register', { id: this.#o.nodeId, labels: this.#o.labels, modules: this.#o.modules });
+    await this.#call('POST', '/v1/nodes/register', { id: this.#o.nodeId, labels: this.#o.labels, modules: this.#o.modules, pins: [...this.#pins.values()] });
     this.#registered = true;
     this.#etag = undefined;
   }
 
   async #poll(): Promise<{ artifacts: DesiredArtifact[]; etag: string | undefined } | undefined> {
-    this.#abort = new AbortController();
+    const abort = new AbortController();
+    this.#abort = abort;
     const wait = this.#o.pollWaitMs ?? 30_000;
-    const res = await httpRequest(`${this.#o.server}/v1/nodes/${encodeURIComponent(this.#o.nodeId)}/desired?wait=${wait}`, {
-      headers: { authorization: `Bearer ${this.#o.token}`, ...(this.#etag ? { 'if-none-match': this.#etag } : {}) },
-      signal: this.#abort.signal, timeoutMs: wait + 15_000,
-    });
+    let res: Awaited<ReturnType<typeof httpRequest>>;
+    try {
+      res = await httpRequest(`${this.#o.server}/v1/nodes/${encodeURIComponent(this.#o.nodeId)}/desired?wait=${wait}`, {
+        headers: { authorization: `Bearer ${this.#o.token}`, ...(this.#etag ? { 'if-none-match': this.#etag } : {}) },
+        signal: abort.signal, timeoutMs: wait + 15_000,
+      });
+    } finally {
+      if (this.#abort === abort) this.#abort = undefined; // only a poll in flight can be cut short
+    }
     this.#contact();
     if (res.status === 304) return undefined;
     if (res.status === 404) { this.#registered = false; return undefined; }
@@ -254,6 +320,8 @@ export class Agent {
 
   async #converge(desired: DesiredArtifact[]): Promise<void> {
     for (const d of desired) {
+      // A break-glass pin outranks the control plane until an operator lifts it.
+      if (this.#pins.has(d.artifact)) continue;
       const current = this.#serving.get(d.artifact);
       if (current && current.version === d.version) {
         if (current.state === 'stale' && d.version !== null) {
@@ -291,7 +359,8 @@ export class Agent {
         this.metrics.load(d.artifact, result.ok, result.ok ? 'applied' : result.stage);
       }
       const servingVersion = 'version' in result.state ? result.state.version : null;
-      this.#serving.set(d.artifact, { version: servingVersion, sha256: result.ok ? d.sha256 : (current?.sha256 ?? null), module: d.module, state: result.state.state, ...(onFailure ? { on_failure: onFailure } : {}) });
+      this.#serving.set(d.artifact, { version: servingVersion, sha256: result.ok ? d.sha256 : (current?.sha256 ?? null), module: d.module, state: result.state.state, ...(onFailure ? { on_failure: onFailure } : {}), ...(d.validation ? { validation: d.validation } : {}) });
+      if (result.ok && d.version !== null && d.sha256 !== null) this.#remember(d.artifact, { version: d.version, sha256: d.sha256, signature: d.signature ?? null });
       this.metrics.serving(d.artifact, servingVersion, result.state.state);
       if (result.ok) {
         this.#failed.delete(d.artifact);
@@ -396,13 +465,15 @@ export class Agent {
   async #restoreState(): Promise<void> {
     const raw = await readIfExists(join(this.#o.dir, STATE_FILE));
     if (!raw) return;
-    let parsed: { serving?: Record<string, Serving> };
+    let parsed: { serving?: Record<string, Serving>; pins?: Record<string, Pin>; history?: Record<string, ServedVersion[]> };
     try {
-      parsed = JSON.parse(raw.toString('utf8')) as { serving?: Record<string, Serving> };
+      parsed = JSON.parse(raw.toString('utf8')) as typeof parsed;
     } catch {
       this.#log.warn('agent state file is corrupt; starting empty (files on disk are untouched)');
       return;
     }
+    for (const [artifact, p] of Object.entries(parsed.pins ?? {})) this.#pins.set(artifact, p);
+    for (const [artifact, h] of Object.entries(parsed.history ?? {})) if (Array.isArray(h)) this.#history.set(artifact, h);
     for (const [artifact, s] of Object.entries(parsed.serving ?? {})) {
       this.#serving.set(artifact, s);
       if (s.state !== 'serving' && s.state !== 'stale') continue;
@@ -421,7 +492,139 @@ export class Agent {
   }
 
   async #saveState(): Promise<void> {
-    await writeAtomic(join(this.#o.dir, STATE_FILE), JSON.stringify({ node: this.#o.nodeId, serving: Object.fromEntries(this.#serving) }, null, 2));
+    await writeAtomic(join(this.#o.dir, STATE_FILE), JSON.stringify({
+      node: this.#o.nodeId, serving: Object.fromEntries(this.#serving), pins: Object.fromEntries(this.#pins), history: Object.fromEntries(this.#history),
+    }, null, 2));
+  }
+
+  #remember(artifact: string, v: ServedVersion): void {
+    const list = (this.#history.get(artifact) ?? []).filter((h) => h.version !== v.version);
+    list.push(v);
+    this.#history.set(artifact, list.slice(-MAX_HISTORY));
+  }
+
+  // ── break-glass ────────────────────────────────────────────────────────────────────────────
+
+  /** The active pins, by artifact. */
+  pins(): Pin[] {
+    return [...this.#pins.values()];
+  }
+
+  /**
+   * Serves `version` of `artifact` and pins it. The bytes come from the command (still signed by
+   * the artifact key) or from this node's download cache; either way they go through the safe
+   * loader's checks (sha256, artifact signature, validation) like any other load.
+   */
+  async breakglassPin(artifact: string, version: string, supplied: { content: Buffer; sha256: string; signature: string } | undefined, actor: BreakglassActor, action: 'pin' | 'lkg' = 'pin'): Promise<BreakglassOutcome> {
+    const s = this.#serving.get(artifact);
+    if (!s) return { ok: false, code: 'UNKNOWN_ARTIFACT', message: `this node does not run ${artifact}`, hint: `it serves ${[...this.#serving.keys()].join(', ') || 'nothing yet'}` };
+    let bytes = supplied;
+    if (!bytes) {
+      const known = this.#history.get(artifact)?.find((h) => h.version === version);
+      const content = await readIfExists(join(this.#o.dir, '.versions', `${artifact}@${version}`));
+      if (!known || !content) {
+        return { ok: false, code: 'VERSION_NOT_ON_NODE', message: `${artifact}@${version} is not on this node (it has ${this.#history.get(artifact)?.map((h) => h.version).join(', ') || 'no earlier versions'})`, hint: 'send its content with the command: failsmall breakglass pin ... --content FILE --artifact-signature SIG' };
+      }
+      bytes = { content, sha256: known.sha256, signature: known.signature ?? '' };
+    }
+    const localDefault = this.#o.safeDefaults?.[s.module];
+    const onFailure = s.on_failure && localDefault !== undefined ? { ...s.on_failure, safe_default: localDefault } : s.on_failure;
+    const request = {
+      artifact, module: s.module, version, sha256: bytes.sha256, content: bytes.content, signature: bytes.signature,
+      ...(s.validation ? { validation: s.validation } : {}), ...(onFailure ? { onFailure } : {}),
+    };
+    // A pin that fails its checks changes nothing on the node: refuse it before the module is touched.
+    const pre = await this.#loader.precheck(request);
+    if (!pre.ok) {
+      return { ok: false, code: 'LOAD_REFUSED', message: `${artifact}@${version} refused at ${pre.error}`, hint: 'the pinned version must pass the same checks as any other (sha256, the artifact key\'s signature, validation); nothing was changed', result: [{ artifact, serving: s.version, state: s.state }] };
+    }
+    const result = await this.#loader.load(request);
+    const servingVersion = 'version' in result.state ? result.state.version : null;
+    this.#serving.set(artifact, { ...s, version: servingVersion, sha256: result.ok ? bytes.sha256 : s.sha256, state: result.state.state });
+    this.metrics.serving(artifact, servingVersion, result.state.state);
+    const after = [{ artifact, serving: servingVersion, state: result.state.state }];
+    if (!result.ok) {
+      await this.#saveState();
+      return { ok: false, code: 'LOAD_REFUSED', message: `${artifact}@${version} ${result.error}`, hint: 'the pinned version must pass the same checks as any other: fix it, or pin another', result: after };
+    }
+    // Cache supplied bytes, so that a later pin or restart finds them on the node.
+    if (supplied) await writeAtomic(join(this.#o.dir, '.versions', `${artifact}@${version}`), supplied.content);
+    this.#remember(artifact, { version, sha256: bytes.sha256, signature: bytes.signature });
+    this.#failed.delete(artifact);
+    this.#pins.set(artifact, { artifact, action, version, state: result.state.state, ...actorOf(actor), since: new Date().toISOString() });
+    await this.#saveState();
+    this.#queueReport({ artifact, version, ok: true, serving: version, error: null, module_state: result.state.state });
+    this.#log.warn(`${artifact}: BREAK-GLASS ${action} by ${actor.operator}: now serving ${version}, pinned (${actor.reason})`);
+    return { ok: true, message: `${artifact} pinned to ${version}`, result: after };
+  }
+
+  /**
+   * Back to the last known-good: the version this node served before the current one (or, when
+   * the module already fell back to its last known-good copy, that copy). Pinned.
+   */
+  async breakglassLkg(artifact: string, actor: BreakglassActor): Promise<BreakglassOutcome> {
+    const s = this.#serving.get(artifact);
+    if (!s) return { ok: false, code: 'UNKNOWN_ARTIFACT', message: `this node does not run ${artifact}`, hint: `it serves ${[...this.#serving.keys()].join(', ') || 'nothing yet'}` };
+    const history = this.#history.get(artifact) ?? [];
+    const target = s.state === 'stale' && s.version !== null ? s.version : [...history].reverse().find((h) => h.version !== s.version)?.version;
+    if (!target) return { ok: false, code: 'NO_KNOWN_GOOD', message: `${artifact} has no earlier version on this node (it served ${history.map((h) => h.version).join(', ') || 'nothing'})`, hint: 'pin a version with its content instead: failsmall breakglass pin ARTIFACT VERSION --content FILE --artifact-signature SIG' };
+    return this.breakglassPin(artifact, target, undefined, actor, 'lkg');
+  }
+
+  /** Every artifact of a module (or one artifact) to its safe default, pinned there. */
+  async breakglassKillSwitch(target: string, actor: BreakglassActor): Promise<BreakglassOutcome> {
+    const hits = [...this.#serving].filter(([a, s]) => a === target || s.module === target);
+    if (hits.length === 0) return { ok: false, code: 'UNKNOWN_ARTIFACT', message: `this node runs no module or artifact named ${target}`, hint: `it serves ${[...this.#serving].map(([a, s]) => `${a} (${s.module})`).join(', ') || 'nothing yet'}` };
+    const withoutDefault = hits.filter(([, s]) => (this.#o.safeDefaults?.[s.module] ?? s.on_failure?.safe_default) === undefined);
+    if (withoutDefault.length > 0) {
+      return { ok: false, code: 'NO_SAFE_DEFAULT', message: `${withoutDefault.map(([a]) => a).join(', ')} has no declared safe default to fail open to`, hint: 'declare safe_default on the module, or start the agent with --safe-default MODULE=FILE; or pin a known-good version instead' };
+    }
+    const result: { artifact: string; serving: string | null; state: string }[] = [];
+    for (const [artifact, s] of hits) {
+      const safe = this.#o.safeDefaults?.[s.module] ?? s.on_failure?.safe_default;
+      const state = await this.#loader.failOpen({ artifact, module: s.module, onFailure: { on_load_failure: 'fail-open', ...(safe !== undefined ? { safe_default: safe } : {}) } });
+      this.#serving.set(artifact, { ...s, version: null, state: state.state });
+      this.metrics.serving(artifact, null, state.state);
+      this.#pins.set(artifact, { artifact, action: 'kill-switch', version: null, state: state.state, ...actorOf(actor), since: new Date().toISOString() });
+      this.#queueReport({ artifact, version: s.version, ok: false, serving: null, error: `break-glass kill switch by ${actor.operator}: ${actor.reason}`.slice(0, 3900), module_state: state.state });
+      result.push({ artifact, serving: null, state: state.state });
+      this.#log.warn(`${artifact}: BREAK-GLASS kill switch by ${actor.operator}: failed open to its safe default, pinned (${actor.reason})`);
+    }
+    await this.#saveState();
+    return { ok: true, message: `${hits.map(([a]) => a).join(', ')} failed open to the safe default`, result };
+  }
+
+  /** Lifts a pin: the control plane's desired state applies again at the next poll. */
+  async breakglassUnpin(artifact: string, actor: BreakglassActor): Promise<BreakglassOutcome> {
+    const s = this.#serving.get(artifact);
+    const after = [{ artifact, serving: s?.version ?? null, state: s?.state ?? 'empty' }];
+    if (!this.#pins.delete(artifact)) return { ok: true, message: `${artifact} was not pinned`, result: after };
+    await this.#saveState();
+    this.#etag = undefined; // ask for the desired state afresh, and act on it
+    this.breakglassChanged();
+    this.#log.warn(`${artifact}: break-glass pin lifted by ${actor.operator} (${actor.reason}); following the control plane again`);
+    return { ok: true, message: `${artifact} unpinned; it follows the control plane again`, result: after };
+  }
+
+  /** Tells the control plane about break-glass commands and the pins, when it can be reached. */
+  async #flushBreakglass(): Promise<void> {
+    const entries = await this.breakglassLog.unreported();
+    if (entries.length === 0 && !this.#pinsDirty) return;
+    await this.#call('POST', `/v1/nodes/${encodeURIComponent(this.#o.nodeId)}/breakglass`, { entries: entries.slice(0, 500), pins: [...this.#pins.values()] });
+    const last = entries.slice(0, 500).at(-1);
+    if (last) await this.breakglassLog.markReported(last.seq);
+    this.#pinsDirty = false;
+  }
+
+  /** Set by the break-glass service after every command, so that pins are reported promptly. */
+  #pinsDirty = false;
+  #kicked = false;
+  breakglassChanged(): void {
+    this.#pinsDirty = true;
+    if (this.#abort && !this.#abort.signal.aborted) {
+      this.#kicked = true;
+      this.#abort.abort(); // cut the long-poll short: report now, not in 30 s
+    }
   }
 }
 
@@ -444,6 +647,10 @@ function parseDesired(body: Buffer): DesiredArtifact[] {
     out.push(a);
   }
   return out;
+}
+
+function actorOf(a: BreakglassActor): Pick<Pin, 'operator' | 'reason' | 'nonce'> {
+  return { operator: a.operator, reason: a.reason, nonce: a.nonce };
 }
 
 function errorText(err: unknown): string {

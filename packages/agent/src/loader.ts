@@ -127,6 +127,29 @@ export class SafeLoader implements Loader {
     return { state: decision, error: `${why}; ${lkg.kind === 'corrupt' ? lkg.reason : 'no last known-good'}: ${decision.state}` };
   }
 
+  /**
+   * Verify and validate without touching the module: for a break-glass pin, where a version that
+   * fails its checks must change nothing (no fall back to on_load_failure, as a pushed version would).
+   */
+  async precheck(req: LoadRequest): Promise<{ ok: true } | { ok: false; stage: LoadStage; error: string }> {
+    if (req.content === null) return { ok: false, stage: 'verify', error: 'no content' };
+    const verified = this.#verify(req, req.content);
+    if (verified) return { ok: false, stage: verified.stage, error: `${verified.stage}: ${verified.refusal.message}` };
+    const validated = await this.#validate(req, req.content);
+    if ('stage' in validated) return { ok: false, stage: validated.stage, error: `${validated.stage}: ${validated.refusal.message}` };
+    return { ok: true };
+  }
+
+  /**
+   * Break-glass kill switch: the module goes to its safe default at once, as if a load had
+   * failed under `fail-open`. The caller checked that a safe default exists.
+   */
+  async failOpen(req: Pick<LoadRequest, 'artifact' | 'module' | 'onFailure'>): Promise<ModuleState> {
+    const decision: ModuleState = { state: 'fail-open' };
+    await this.#enact(req, decision, true);
+    return decision;
+  }
+
   #verify(req: LoadRequest, content: Buffer): { stage: LoadStage; refusal: LoadRefusal } | undefined {
     const sha = createHash('sha256').update(content).digest('hex');
     if (req.sha256 === null || sha !== req.sha256) {

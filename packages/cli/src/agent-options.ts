@@ -22,5 +22,9 @@ export function defineAgentOptions(cmd: Command): Command {
     .option('--validator <artifact=command>', 'a validator command run on this node before apply (repeatable); gets the file on stdin and as FAILSMALL_FILE; exit 0 = valid', repeat)
     .option('--safe-default <module=file>', 'the content a fail-open module falls back to, from a local file (wins over the declaration\'s, which is unsigned)', repeat)
     .option('--stop <module=command>', 'command that stops a module\'s traffic when it fails closed (repeatable)', repeat)
-    .option('--metrics-listen <host:port>', 'serve this agent\'s /metrics for Prometheus (e.g. 127.0.0.1:9464)');
+    .option('--metrics-listen <host:port>', 'serve this agent\'s /metrics for Prometheus (e.g. 127.0.0.1:9464)')
+    .option('--breakglass-public-key <file>', 'the break-glass key\'s public half: turns on the admin endpoint (env FAILSMALL_BREAKGLASS_PUBLIC_KEY; default .failsmall/keys/breakglass.pub if present)')
+    .option('--admin-listen <addr>', 'break-glass admin endpoint: host:port or unix:/path (default unix:DIR/admin.sock)')
+    .option('--admin-allow <cidr,...>', 'source networks allowed to reach a TCP admin endpoint (default loopback only)')
+    .option('--breakglass-dir <dir>', 'also carry out signed command files dropped in this directory (failsmall breakglass --via-file)');
 }

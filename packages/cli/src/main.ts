@@ -10,6 +10,7 @@ const auditDeps = async (...a: Parameters<typeof import('./commands/audit.ts').a
 const apply = async (...a: Parameters<typeof import('./commands/apply.ts').apply>) => (await import('./commands/apply.ts')).apply(...a);
 const artifactList = async (...a: Parameters<typeof import('./commands/artifact.ts').artifactList>) => (await import('./commands/artifact.ts')).artifactList(...a);
 const artifactPush = async (...a: Parameters<typeof import('./commands/artifact.ts').artifactPush>) => (await import('./commands/artifact.ts')).artifactPush(...a);
+const breakglassCommands = async () => import('./commands/breakglass.ts');
 const demo = async (...a: Parameters<typeof import('./commands/demo.ts').demo>) => (await import('./commands/demo.ts')).demo(...a);
 const nodes = async (...a: Parameters<typeof import('./commands/nodes.ts').nodes>) => (await import('./commands/nodes.ts')).nodes(...a);
 const policyValidate = async (...a: Parameters<typeof import('./commands/policy.ts').policyValidate>) => (await import('./commands/policy.ts')).policyValidate(...a);
@@ -103,6 +104,7 @@ export function buildProgram(result: { code: number }): Command {
     .option('--version <label>', 'version label (default: the first 12 hex of its sha256)')
     .option('--force', 'accept a version that breaks the declared limits (tests and drills only)')
     .option('--sign <keyfile>', 'sign the version here with this ed25519 private key (else the server signs it with its own)')
+    .option('--manifest <file>', 'what this version depends on (YAML or JSON, depends_on: edges), checked by the dependency gate at rollout start')
     .addOption(json())
     .action(run((o, name, file) => artifactPush(name as string, file as string, o, makeOut(o.json === true))));
   artifact.command('list').description('declared artifacts and their current versions').addOption(server()).addOption(json())
@@ -111,6 +113,9 @@ export function buildProgram(result: { code: number }): Command {
   const rollout = program.command('rollout').description('rollouts');
   rollout.command('start').argument('<artifact>').argument('<version>').description('start a rollout')
     .addOption(server()).addOption(token()).option('--policy <name>', 'policy (default: the artifact\'s)')
+    .option('--override-dependency-gate', 'start even though the version adds a hard dependency (needs --approver and --reason; recorded in the event log)')
+    .option('--approver <name>', 'who approved going past the dependency gate (not the caller)')
+    .option('--reason <text>', 'why the new dependency is acceptable')
     .option('--watch', 'follow it until it ends').addOption(json())
     .action(run(async (o, a, v) => (await rolloutCommands()).rolloutStart(a as string, v as string, o, makeOut(o.json === true))));
   rollout.command('status').argument('[id]').description('one rollout with its verdicts, or the recent ones')
@@ -132,6 +137,7 @@ export function buildProgram(result: { code: number }): Command {
   tokenCmd.command('create').description('create a token (admin only)')
     .addOption(server()).addOption(token())
     .requiredOption('--name <name>', 'a name for the log').addOption(new Option('--role <role>', 'agent or admin').choices(['agent', 'admin']).makeOptionMandatory())
+    .option('--existing <file>', 're-enrol the token in FILE (a rebuilt control plane: the fleet reconnects as it is)')
     .addOption(json())
     .action(run((o) => tokenCreate(o as never, makeOut(o.json === true))));
 
@@ -148,6 +154,35 @@ export function buildProgram(result: { code: number }): Command {
     .option('--force', 'replace an existing key')
     .addOption(json())
     .action(run((o) => keysInit(o as never, makeOut(o.json === true))));
+
+  const bg = program.command('breakglass').description('emergency commands straight to the agents, signed with the break-glass key: works with the control plane down');
+  const bgOptions = (c: Command, fanout = true) => {
+    c.option('--inventory <file>', 'nodes and their agents\' admin addresses (YAML; docs/breakglass.md)')
+      .option('--nodes <a,b>', 'only these nodes of the inventory')
+      .option('--where <k=v,...>', 'only nodes of the inventory with these labels')
+      .addOption(json());
+    if (fanout) c.option('--concurrency <n>', 'nodes contacted at once', '32').option('--timeout <duration>', 'per node', '10s');
+    return c;
+  };
+  const signed = (c: Command) => bgOptions(c)
+    .requiredOption('--reason <text>', 'why: it goes to every node\'s log and to the postmortem')
+    .option('--operator <name>', 'who (env FAILSMALL_OPERATOR; default your user name)')
+    .option('--key <file>', 'the break-glass private key', '.failsmall/keys/breakglass.key')
+    .option('--expires <duration>', 'agents refuse the command after this (at most 24h)', '15m')
+    .option('--via-file <dir>', 'write the signed command to DIR instead, for agents that watch --breakglass-dir');
+  signed(bg.command('pin <artifact> <version>').description('serve VERSION of ARTIFACT and hold it there, whatever the control plane says'))
+    .option('--content <file>', 'the version\'s bytes, when the nodes do not have it')
+    .option('--artifact-signature <sig>', 'the artifact key\'s signature of --content (as the push stored it)')
+    .option('--artifact-key <file>', 'or sign --content now with the artifact private key')
+    .action(run(async (o, artifact, version) => (await breakglassCommands()).breakglass('pin', artifact as string, version, o as never, makeOut(o.json === true))));
+  signed(bg.command('lkg <artifact>').description('return ARTIFACT to the version each node served before the current one, and hold it there'))
+    .action(run(async (o, artifact) => (await breakglassCommands()).breakglass('lkg', artifact as string, undefined, o as never, makeOut(o.json === true))));
+  signed(bg.command('kill-switch <module>').description('put MODULE (or one artifact) on its declared fail-open safe default, and hold it there'))
+    .action(run(async (o, target) => (await breakglassCommands()).breakglass('kill-switch', target as string, undefined, o as never, makeOut(o.json === true))));
+  signed(bg.command('unpin <artifact>').description('lift a pin: the node follows the control plane again'))
+    .action(run(async (o, artifact) => (await breakglassCommands()).breakglass('unpin', artifact as string, undefined, o as never, makeOut(o.json === true))));
+  bgOptions(bg.command('status').description('each node\'s pins and what it serves, asked of its agent directly'))
+    .action(run(async (o) => (await breakglassCommands()).breakglassStatus(o as never, makeOut(o.json === true))));
 
   program.command('demo').description('the 18 November 2025 story, contained: a good rollout completes, a bad one is rolled back at the canary')
     .option('--once', 'run the story and exit: 0 when it went as it should')

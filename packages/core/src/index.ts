@@ -10,3 +10,5 @@ export * from './loading/index.ts';
 export * from './signing/index.ts';
 export * from './stats/index.ts';
 export * from './audit/index.ts';
+export * from './breakglass/index.ts';
+export * from './dependency-gate/index.ts';

@@ -3,9 +3,8 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import type { Command } from 'commander';
-import { buildProgram } from '../../cli/src/main.ts';
 import { AUDIT_ERROR_CODES, AUDIT_WARNING_CODES, auditDependencies, FATE_LABELS, parseEstate, SECURITY_GOALS } from '../src/audit/index.ts';
+import { blocks, resolveShown, shownCommands } from './markdown-blocks.ts';
 
 /**
  * Every ```yaml block in docs/audit.md must parse with parseEstate, or be preceded by
@@ -13,32 +12,6 @@ import { AUDIT_ERROR_CODES, AUDIT_WARNING_CODES, auditDependencies, FATE_LABELS,
  */
 const root = new URL('../../../', import.meta.url);
 const markdown = readFileSync(new URL('docs/audit.md', root), 'utf8');
-
-interface Block { readonly line: number; readonly lang: string; readonly text: string; readonly errors: string[] }
-
-function blocks(md: string): Block[] {
-  const lines = md.split('\n');
-  const out: Block[] = [];
-  let comments: string[] = [];
-  for (let i = 0; i < lines.length; i++) {
-    const line = (lines[i] ?? '').trim();
-    if (/^<!--.*-->$/.test(line)) {
-      comments.push(line);
-      continue;
-    }
-    const fence = /^```(\w+)$/.exec(line);
-    if (fence) {
-      const start = i + 1;
-      let end = start;
-      while (end < lines.length && lines[end]?.trim() !== '```') end++;
-      const errors = comments.flatMap((c) => /^<!--\s*expect-error:\s*(\S+)\s*-->$/.exec(c)?.[1] ?? []);
-      out.push({ line: start, lang: fence[1] ?? '', text: `${lines.slice(start, end).join('\n')}\n`, errors });
-      i = end;
-    }
-    if (line !== '') comments = [];
-  }
-  return out;
-}
 
 describe('docs/audit.md', () => {
   const all = blocks(markdown);
@@ -77,14 +50,12 @@ describe('docs/audit.md', () => {
   });
 
   it('shows only real commands and flags in its sh blocks', () => {
-    const commands = all.filter((b) => b.lang === 'sh').flatMap((b) => b.text.split('\n')).flatMap((l) => /^npx failsmall (.+?)(\s+#.*)?$/.exec(l.trim())?.[1] ?? []);
+    const commands = shownCommands(all);
     assert.ok(commands.length >= 5);
     for (const line of commands) {
-      let command: Command = buildProgram({ code: 0 });
-      for (const w of line.split(/\s+/)) command = command.commands.find((c) => c.name() === w) ?? command;
-      assert.equal(command.name(), 'deps', `"${line}" names no audit command`);
-      const flags = new Set(command.options.map((o) => o.long));
-      for (const f of line.split(/\s+/).filter((w) => w.startsWith('--'))) assert.ok(flags.has(f), `"${line}" uses unknown flag ${f}`);
+      const { name, unknownFlags } = resolveShown(line);
+      assert.equal(name, 'deps', `"${line}" names no audit command`);
+      assert.deepEqual(unknownFlags, [], `"${line}" uses unknown flags`);
     }
   });
 

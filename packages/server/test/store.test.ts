@@ -229,7 +229,7 @@ for (const engine of [sqliteEngine(), postgresEngine()]) {
       const first = await store.putVersion(v, { actor: 'ci' });
       assert.deepEqual(first, {
         ok: true, created: true,
-        version: { artifact: 'bot-features', version: 'v1', sha256: v.sha256, size: 10, forced: false, created_at: T0, signature: null },
+        version: { artifact: 'bot-features', version: 'v1', sha256: v.sha256, size: 10, forced: false, created_at: T0, signature: null, manifest: null },
       });
       const again = await store.putVersion({ ...v, created_at: T0 + 5 }, { actor: 'ci' });
       assert.deepEqual(again, { ok: true, created: false, version: first.ok ? first.version : undefined });
@@ -253,23 +253,63 @@ for (const engine of [sqliteEngine(), postgresEngine()]) {
       assert.equal((await store.getVersion('bot-features', 'v3'))?.signature, 'c2lnbmVk', 'the signature is kept with the version');
     });
 
+    it('keeps a version\'s manifest with it: pushing it again with another manifest conflicts', async () => {
+      const { store } = await freshStore();
+      const manifest = { depends_on: [{ on: 'bot-check', hard: true, at: { line: 2, col: 5 } }, { on: 'session-store', hard: false, fallback: 'read-only cached sessions' }] };
+      const v = { artifact: 'bot-features', version: 'v1', sha256: 'aa'.repeat(32), content: Buffer.from('[]'), forced: false, created_at: T0, manifest };
+      const first = await store.putVersion(v, { actor: 'ci' });
+      const stored = { depends_on: [{ on: 'bot-check', hard: true }, { on: 'session-store', hard: false, fallback: 'read-only cached sessions' }] };
+      assert.deepEqual(first.ok && first.version.manifest, stored, 'stored without where a file declared it');
+      assert.deepEqual((await store.getVersion('bot-features', 'v1'))?.manifest, stored);
+      assert.deepEqual((await store.listVersions('bot-features'))[0]?.manifest, stored);
+      const pushed = await store.listEvents({ types: ['artifact.version_pushed'] });
+      assert.deepEqual(pushed[0]?.payload['manifest'], stored, 'the event log records what the version declared');
+
+      const again = await store.putVersion({ ...v, manifest: stored }, { actor: 'ci' });
+      assert.equal(again.ok && again.created, false, 'the same manifest (same edges) is a no-op');
+      for (const other of [null, { depends_on: [] }, { depends_on: [{ on: 'bot-check', hard: false, fallback: 'allow' }] }]) {
+        const conflict = await store.putVersion({ ...v, manifest: other }, { actor: 'ci' });
+        assert.equal(!conflict.ok && conflict.code, 'VERSION_CONFLICT', JSON.stringify(other));
+      }
+      const { manifest: _, ...withoutManifest } = v;
+      const bare = await store.putVersion({ ...withoutManifest, version: 'v2', sha256: 'bb'.repeat(32) }, { actor: 'ci' });
+      assert.equal(bare.ok && bare.version.manifest, null, 'a version pushed without a manifest has none');
+    });
+
     it('registers nodes, logs only registration and real changes, and tracks last_seen_at', async () => {
       const { store } = await freshStore();
       const created = await store.upsertNode({ id: 'n1', labels: { region: 'eu', tier: 'free' }, modules: ['bot-management'] }, T0);
-      assert.deepEqual(created, { id: 'n1', labels: { region: 'eu', tier: 'free' }, modules: ['bot-management'], registered_at: T0, last_seen_at: T0 });
+      assert.deepEqual(created, { id: 'n1', labels: { region: 'eu', tier: 'free' }, modules: ['bot-management'], registered_at: T0, last_seen_at: T0, pins: [] });
       await store.upsertNode({ id: 'n1', labels: { tier: 'free', region: 'eu' }, modules: ['bot-management'] }, T0 + 1000);
       await store.touchNode('n1', T0 + 2000);
       assert.equal((await store.getNode('n1'))?.last_seen_at, T0 + 2000);
       assert.deepEqual((await store.listEvents({})).map((e) => e.type), ['node.registered']);
 
       const updated = await store.upsertNode({ id: 'n1', labels: { region: 'us' }, modules: ['bot-management', 'waf'] }, T0 + 3000);
-      assert.deepEqual(updated, { id: 'n1', labels: { region: 'us' }, modules: ['bot-management', 'waf'], registered_at: T0, last_seen_at: T0 + 3000 });
+      assert.deepEqual(updated, { id: 'n1', labels: { region: 'us' }, modules: ['bot-management', 'waf'], registered_at: T0, last_seen_at: T0 + 3000, pins: [] });
       const events = await store.listEvents({});
       assert.deepEqual(events.map((e) => e.type), ['node.registered', 'node.updated']);
       assert.deepEqual(events[1]?.payload['labels'], { region: 'us' });
       await store.upsertNode({ id: 'n0', labels: {}, modules: [] }, T0);
       assert.deepEqual((await store.listNodes()).map((n) => n.id), ['n0', 'n1']);
       assert.equal(await store.getNode('nope'), undefined);
+    });
+
+    it('keeps break-glass pins per node and the nodes\' break-glass logs, once per entry', async () => {
+      const { store } = await freshStore();
+      await store.upsertNode({ id: 'n1', labels: {}, modules: [] }, T0);
+      const pin = { artifact: 'bot-features', action: 'lkg' as const, version: 'v1', state: 'serving', operator: 'alice', reason: 'bad feature file', nonce: 'n'.repeat(16), since: '2026-11-26T10:00:00.000Z' };
+      await store.setNodePins('n1', [pin], T0 + 1);
+      await store.setNodePins('n1', [pin], T0 + 2); // unchanged: no second event
+      assert.deepEqual((await store.getNode('n1'))?.pins, [pin]);
+      const entry = { seq: 1, at: '2026-11-26T10:00:00.000Z', outcome: 'applied' as const, action: 'lkg', operator: 'alice' };
+      assert.equal(await store.recordBreakglass('n1', [entry], T0 + 3), 1);
+      assert.equal(await store.recordBreakglass('n1', [entry, { ...entry, seq: 2, outcome: 'refused' as const }], T0 + 4), 1, 'a resent entry is ignored');
+      const log = await store.listBreakglass({ node: 'n1' });
+      assert.deepEqual(log.map((e) => [e.seq, e.outcome, e.node_id]), [[2, 'refused', 'n1'], [1, 'applied', 'n1']]);
+      await store.setNodePins('n1', [], T0 + 5);
+      assert.deepEqual((await store.getNode('n1'))?.pins, []);
+      assert.deepEqual((await store.listEvents({})).map((e) => e.type), ['node.registered', 'node.pins_changed', 'breakglass.command', 'breakglass.command', 'node.pins_changed']);
     });
 
     it('keeps the latest load per node and artifact, logging only changes', async () => {

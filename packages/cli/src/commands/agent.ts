@@ -27,6 +27,10 @@ export interface AgentCliOpts {
   stop?: string[];
   safeDefault?: string[];
   metricsListen?: string;
+  breakglassPublicKey?: string;
+  adminListen?: string;
+  adminAllow?: string;
+  breakglassDir?: string;
 }
 
 /** `--flag KEY=VALUE` repeated → record; a malformed one is a usage error naming the flag. */
@@ -64,6 +68,16 @@ export async function agent(o: AgentCliOpts): Promise<number> {
     process.stderr.write('warning: no --public-key: every version will be refused as unverifiable (pass --public-key FILE, or --allow-unsigned for development)\n');
   }
   const log = jsonLog(o.nodeId);
+  const breakglassKeyPath = o.breakglassPublicKey ?? process.env.FAILSMALL_BREAKGLASS_PUBLIC_KEY ?? (await defaultIfExists(join(DEFAULT_KEY_DIR, 'breakglass.pub')));
+  let breakglassKey: string | undefined;
+  if (breakglassKeyPath) {
+    try { breakglassKey = await readFile(breakglassKeyPath, 'utf8'); } catch (err) {
+      throw new CliError('FILE_UNREADABLE', `cannot read the break-glass public key ${breakglassKeyPath}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`, EXIT.USAGE, 'failsmall keys init --name breakglass writes one');
+    }
+  } else {
+    if (o.adminListen || o.breakglassDir) throw new CliError('USAGE', '--admin-listen and --breakglass-dir need --breakglass-public-key', EXIT.USAGE, 'failsmall keys init --name breakglass, then give the .pub to every agent');
+    log.warn('break-glass is off: no --breakglass-public-key (failsmall keys init --name breakglass)');
+  }
   const modules = o.modules ? o.modules.split(',').map((m) => m.trim()).filter(Boolean) : [];
   const rps = o.syntheticTraffic ? Number(o.syntheticTraffic) : 0;
   const metricsIntervalMs = o.metricsInterval ? Number(o.metricsInterval) : 5000;
@@ -73,6 +87,14 @@ export async function agent(o: AgentCliOpts): Promise<number> {
     safeDefaults, reloadUrls: pairs('--reload-url', o.reloadUrl), validators: pairs('--validator', o.validator), stopCommands: pairs('--stop', o.stop),
     ...(publicKey ? { publicKey } : {}), ...(o.allowUnsigned ? { allowUnsigned: true } : {}),
     ...(o.metricsListen ? { metricsListen: o.metricsListen } : {}),
+    ...(breakglassKey ? {
+      breakglass: {
+        publicKey: breakglassKey, ...(publicKey ? { artifactPublicKey: publicKey } : {}),
+        ...(o.adminListen ? { listen: o.adminListen } : {}),
+        ...(o.adminAllow ? { allow: o.adminAllow.split(',').map((c) => c.trim()).filter(Boolean) } : {}),
+        ...(o.breakglassDir ? { watchDir: o.breakglassDir } : {}),
+      },
+    } : {}),
     dir: o.dir ?? `.failsmall/agent-${o.nodeId}`,
     pollWaitMs: o.pollWait ? Number(o.pollWait) : 30_000,
     metricsIntervalMs,

@@ -1,20 +1,20 @@
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import { parsePrivateKey, signVersion } from '@failsmall/core';
+import { formatError, MANIFEST_LIMITS, parseManifest, parsePrivateKey, signVersion, type VersionManifest } from '@failsmall/core';
 import { CliError } from '../client.ts';
 import { EXIT } from '../exit-codes.ts';
 import type { Out } from '../output.ts';
 import { clientFrom, type GlobalOpts } from './common.ts';
 
 interface PushResponse {
-  version: { artifact: string; version: string; sha256: string; size: number; forced: boolean; signature: string | null };
+  version: { artifact: string; version: string; sha256: string; size: number; forced: boolean; signature: string | null; manifest: VersionManifest | null };
   created: boolean;
   problems: { message: string }[];
   warnings: string[];
 }
 
-/** `failsmall artifact push NAME FILE [--version V] [--force]` */
-export async function artifactPush(name: string, file: string, opts: GlobalOpts & { version?: string; force?: boolean; sign?: string }, out: Out): Promise<number> {
+/** `failsmall artifact push NAME FILE [--version V] [--force] [--sign KEY] [--manifest FILE]` */
+export async function artifactPush(name: string, file: string, opts: GlobalOpts & { version?: string; force?: boolean; sign?: string; manifest?: string }, out: Out): Promise<number> {
   let bytes: Buffer;
   try { bytes = await readFile(file); } catch (err) {
     throw new CliError('FILE_UNREADABLE', `cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`, EXIT.INVALID, 'check the path');
@@ -23,6 +23,7 @@ export async function artifactPush(name: string, file: string, opts: GlobalOpts 
   if (opts.version) q.set('version', opts.version);
   if (opts.force) q.set('force', 'true');
   const headers: Record<string, string> = {};
+  if (opts.manifest) headers['x-failsmall-manifest'] = await manifestHeader(opts.manifest, out);
   if (opts.sign) {
     if (!opts.version) throw new CliError('USAGE', '--sign needs --version: the signature covers the version label', EXIT.USAGE);
     let pem: string;
@@ -40,7 +41,32 @@ export async function artifactPush(name: string, file: string, opts: GlobalOpts 
   for (const p of res.problems) out.line(`  warning: ${p.message}`);
   for (const w of res.warnings ?? []) out.line(`  warning: ${w}`);
   out.line(`  signature: ${v.signature ? 'ed25519, verified by agents before apply' : 'NONE'}`);
+  out.line(`  manifest: ${v.manifest ? describeManifest(v.manifest) : 'none (the dependency gate sees no dependencies)'}`);
   return EXIT.OK;
+}
+
+/** Reads and checks a manifest file here, so a mistake gets file:line:col; sends it as compact ASCII JSON. */
+async function manifestHeader(file: string, out: Out): Promise<string> {
+  let text: string;
+  try { text = await readFile(file, 'utf8'); } catch (err) {
+    throw new CliError('FILE_UNREADABLE', `cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`, EXIT.INVALID, 'check the path');
+  }
+  const parsed = parseManifest(text, { file });
+  if (!out.json) for (const w of parsed.warnings) process.stderr.write(`${formatError(w)}\n`);
+  if (!parsed.ok) throw new CliError('BAD_MANIFEST', `${parsed.errors.length} error(s) in ${file}`, EXIT.INVALID, undefined, { errors: parsed.errors });
+  const edges = parsed.value.depends_on.map((e) => ({ on: e.on, hard: e.hard, ...(e.fallback !== undefined ? { fallback: e.fallback } : {}) }));
+  // HTTP header values are bytes; escaping past ASCII keeps every fallback sentence intact.
+  const json = JSON.stringify({ depends_on: edges }).replace(/[\u007f-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  if (json.length > MANIFEST_LIMITS.json_bytes) {
+    throw new CliError('BAD_MANIFEST', `${file} is ${json.length} bytes as JSON; a manifest travels in one header, at most ${MANIFEST_LIMITS.json_bytes} bytes`, EXIT.INVALID, 'shorten the fallback sentences, or list only what this version calls directly');
+  }
+  return json;
+}
+
+/** `bot-check (hard), session-store (soft: read-only cached sessions)` */
+function describeManifest(m: VersionManifest): string {
+  if (m.depends_on.length === 0) return 'depends on nothing';
+  return `depends on ${m.depends_on.map((e) => `${e.on} (${e.hard ? 'hard' : e.fallback?.trim() ? `soft: ${e.fallback}` : 'soft, NO fallback'})`).join(', ')}`;
 }
 
 /** `failsmall artifact list` */

@@ -27,8 +27,14 @@ export async function keysInit(opts: { dir?: string; name?: string; force?: bool
   await chmod(privatePath, 0o600);
   await writeFile(publicPath, keys.publicKey, { mode: 0o644 });
   out.data({ ok: true, private_key: privatePath, public_key: publicPath });
-  out.line(`wrote ${privatePath} (private, 0600: give it to failsmall serve --signing-key, keep it out of the database and out of git)`);
-  out.line(`wrote ${publicPath} (public: give it to every agent, failsmall agent --public-key)`);
+  if (name === 'breakglass') {
+    // The break-glass key must not share fate with the control plane: it lives with the people who use it.
+    out.line(`wrote ${privatePath} (private, 0600: for incident commanders' machines and offline storage; never give it to the control plane or its database)`);
+    out.line(`wrote ${publicPath} (public: give it to every agent, failsmall agent --breakglass-public-key)`);
+  } else {
+    out.line(`wrote ${privatePath} (private, 0600: give it to failsmall serve --signing-key, keep it out of the database and out of git)`);
+    out.line(`wrote ${publicPath} (public: give it to every agent, failsmall agent --public-key)`);
+  }
   return EXIT.OK;
 }
 

@@ -9,6 +9,12 @@ interface NodeRow {
   modules: string[];
   seconds_since_seen: number;
   loads: { artifact: string; version: string | null; ok: boolean; serving: string | null; error: string | null; module_state?: string | null }[];
+  pins?: { artifact: string; action: string; version: string | null; operator: string; reason: string; since: string }[];
+}
+
+/** `PINNED bot-features@v1 (lkg by alice: bad file)`: a pin must stand out in any listing. */
+function pinText(n: NodeRow, sep: string): string {
+  return (n.pins ?? []).map((p) => `PINNED ${p.artifact}@${p.version ?? 'safe-default'} (${p.action} by ${p.operator}: ${p.reason.slice(0, 60)})`).join(sep);
 }
 
 /** `failsmall nodes`: every registered node, what it serves, and how fresh its report is. */
@@ -16,17 +22,19 @@ export async function nodes(opts: GlobalOpts, out: Out): Promise<number> {
   const res = await clientFrom(opts).get<{ nodes: NodeRow[] }>('/v1/nodes');
   out.data({ ok: true, ...res });
   if (out.json) return EXIT.OK;
-  const table = new Table({ head: ['node', 'labels', 'serving', 'last load', 'seen'], style: { head: [], border: [] } });
+  const table = new Table({ head: ['node', 'labels', 'serving', 'last load', 'break-glass', 'seen'], style: { head: [], border: [] } });
   for (const n of res.nodes) {
     table.push([
       n.id,
       Object.entries(n.labels).map(([k, v]) => `${k}=${v}`).join(','),
       n.loads.map((l) => `${l.artifact}@${l.serving ?? '-'}${l.module_state && l.module_state !== 'serving' ? ` (${l.module_state})` : ''}`).join('\n'),
       n.loads.map((l) => (l.ok ? `ok ${l.version ?? '-'}` : `FAILED ${l.version ?? '-'}: ${(l.error ?? '').slice(0, 60)}`)).join('\n'),
+      pinText(n, '\n'),
       `${n.seconds_since_seen}s ago`,
     ]);
   }
-  out.line(process.stdout.isTTY ? table.toString() : res.nodes.map((n) => `${n.id} ${Object.entries(n.labels).map(([k, v]) => `${k}=${v}`).join(',')} ${n.loads.map((l) => `${l.artifact}@${l.serving ?? '-'}${l.module_state && l.module_state !== 'serving' ? `[${l.module_state}]` : ''}${l.ok ? '' : ` (refused ${l.version}: ${(l.error ?? '').slice(0, 80)})`}`).join(' ')} seen ${n.seconds_since_seen}s ago`).join('\n'));
-  out.line(`${res.nodes.length} nodes`);
+  out.line(process.stdout.isTTY ? table.toString() : res.nodes.map((n) => `${n.id} ${Object.entries(n.labels).map(([k, v]) => `${k}=${v}`).join(',')} ${n.loads.map((l) => `${l.artifact}@${l.serving ?? '-'}${l.module_state && l.module_state !== 'serving' ? `[${l.module_state}]` : ''}${l.ok ? '' : ` (refused ${l.version}: ${(l.error ?? '').slice(0, 80)})`}`).join(' ')}${n.pins?.length ? ` ${pinText(n, ' ')}` : ''} seen ${n.seconds_since_seen}s ago`).join('\n'));
+  const pinned = res.nodes.filter((n) => (n.pins ?? []).length > 0).length;
+  out.line(`${res.nodes.length} nodes${pinned > 0 ? `, ${pinned} pinned by break-glass (rollouts leave them alone until failsmall breakglass unpin)` : ''}`);
   return EXIT.OK;
 }

@@ -1,24 +1,72 @@
-import { TERMINAL_STATUSES, type RolloutState } from '@failsmall/core';
-import type { ApiClient } from '../client.ts';
+import { TERMINAL_STATUSES, type DependencyFinding, type RolloutState } from '@failsmall/core';
+import { CliError, type ApiClient } from '../client.ts';
 import { EXIT } from '../exit-codes.ts';
-import { narrate, summary, gateLine, type EventRecord } from '../narrate.ts';
+import { gateLine, gateOverrideLine, narrate, summary, type EventRecord, type GateOverride } from '../narrate.ts';
 import type { Out } from '../output.ts';
 import { clientFrom, type GlobalOpts } from './common.ts';
 
 interface StatusResponse {
   rollout: RolloutState;
   cohort: { nodes: number; reported: number; failed_loads: number };
+  dependency_gate?: { overridden: GateOverride | null };
 }
 
-/** `failsmall rollout start ARTIFACT VERSION [--policy P] [--watch]` */
-export async function rolloutStart(artifact: string, version: string, opts: GlobalOpts & { policy?: string; watch?: boolean }, out: Out): Promise<number> {
+interface StartOptions extends GlobalOpts {
+  policy?: string;
+  watch?: boolean;
+  overrideDependencyGate?: boolean;
+  approver?: string;
+  reason?: string;
+}
+
+/** `failsmall rollout start ARTIFACT VERSION [--policy P] [--watch] [--override-dependency-gate --approver NAME --reason TEXT]` */
+export async function rolloutStart(artifact: string, version: string, opts: StartOptions, out: Out): Promise<number> {
+  const override = overrideFrom(opts);
   const client = clientFrom(opts);
-  const res = await client.post<{ rollout: RolloutState }>('/v1/rollouts', { artifact, version, ...(opts.policy ? { policy: opts.policy } : {}) });
+  let res: { rollout: RolloutState; dependency_gate?: { findings: DependencyFinding[]; overridden: GateOverride | null } };
+  try {
+    res = await client.post('/v1/rollouts', { artifact, version, ...(opts.policy ? { policy: opts.policy } : {}), ...(override ? { override } : {}) });
+  } catch (err) {
+    if (err instanceof CliError && err.code === 'DEPENDENCY_GATE') return gateRefused(err, out);
+    throw err;
+  }
+  const overridden = res.dependency_gate?.overridden ?? null;
+  if (override && !overridden) out.line('note: the dependency gate found nothing, so the override was not needed and is not recorded');
   if (opts.watch) return watch(client, res.rollout.id, out);
-  out.data({ ok: true, rollout: res.rollout });
+  out.data({ ok: true, rollout: res.rollout, dependency_gate: res.dependency_gate });
   out.line(`started ${summary(res.rollout)}`);
+  if (overridden) out.line(gateOverrideLine(overridden));
   out.line(`follow it with: failsmall rollout watch ${res.rollout.id}`);
   return EXIT.OK;
+}
+
+/** The override flags come together or not at all, so nobody overrides the gate by accident. */
+function overrideFrom(opts: StartOptions): { approver: string; reason: string } | undefined {
+  const { approver, reason } = opts;
+  if (!opts.overrideDependencyGate) {
+    if (approver !== undefined || reason !== undefined) throw new CliError('USAGE', '--approver and --reason go with --override-dependency-gate', EXIT.USAGE, 'add --override-dependency-gate, or drop them');
+    return undefined;
+  }
+  if (!approver?.trim() || !reason?.trim()) {
+    throw new CliError('USAGE', '--override-dependency-gate needs --approver NAME and --reason TEXT', EXIT.USAGE, 'the approver is someone other than you who reviewed the new dependency; both go to the event log');
+  }
+  return { approver, reason };
+}
+
+/** The refusal, one finding a line; with --json, the findings too. Exit 1, as for any refused request. */
+function gateRefused(err: CliError, out: Out): number {
+  const details = err.details as { findings?: DependencyFinding[] } | undefined;
+  const findings = details?.findings ?? [];
+  if (out.json) {
+    process.stdout.write(`${JSON.stringify({ ok: false, error: { code: err.code, message: err.message, hint: err.hint, findings } }, null, 2)}\n`);
+    return err.exitCode;
+  }
+  const head = err.message.split(': ')[0] ?? err.message;
+  process.stderr.write(`error: ${head} [${err.code}]\n`);
+  for (const f of findings) process.stderr.write(`  ${f.dependency} (${f.kind}): ${f.reason}\n`);
+  if (findings.length === 0) process.stderr.write(`  ${err.message}\n`);
+  if (err.hint) process.stderr.write(`  hint: ${err.hint}\n`);
+  return err.exitCode;
 }
 
 /** `failsmall rollout status [ID]`: one rollout in full (with its last verdicts), or the recent ones. */
@@ -41,6 +89,8 @@ function printStatus(res: StatusResponse, out: Out): void {
   const r = res.rollout;
   out.line(summary(r));
   out.line(`  cohort: ${res.cohort.nodes} nodes, ${res.cohort.reported} reported the load of ${r.to_version}, ${res.cohort.failed_loads} failed`);
+  const overridden = res.dependency_gate?.overridden;
+  if (overridden) out.line(gateOverrideLine(overridden));
   if (r.pause_reason) out.line(`  paused: ${r.pause_reason}`);
   for (const v of r.last_verdicts) out.line(`  ${v.status.padEnd(12)} ${gateLine(v)}`);
   if (r.outcome) out.line(`  outcome: ${r.outcome.reason}`);

@@ -1,5 +1,8 @@
 import { startServer } from '@failsmall/server';
-import { join } from 'node:path';
+import { readFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { createPublicKey as createPublicKeyOf } from 'node:crypto';
+import { parsePrivateKey, parsePublicKey } from '@failsmall/core';
 import { EXIT } from '../exit-codes.ts';
 import { defaultIfExists } from './common.ts';
 import { DEFAULT_KEY_DIR } from './keys.ts';
@@ -13,6 +16,10 @@ export async function serve(opts: { store?: string; host?: string; port?: string
     return EXIT.USAGE;
   }
   const signingKey = opts.signingKey ?? process.env.FAILSMALL_SIGNING_KEY ?? (await defaultIfExists(join(DEFAULT_KEY_DIR, 'artifact.key')));
+  if (signingKey && (await isBreakglassKey(signingKey))) {
+    process.stderr.write(`error: ${signingKey} is the break-glass key [BREAKGLASS_KEY_ON_CONTROL_PLANE]\n  hint: the break-glass key must never touch the control plane; sign versions with the artifact key (failsmall keys init)\n`);
+    return EXIT.USAGE;
+  }
   const prometheusUrl = opts.prometheusUrl ?? process.env.FAILSMALL_PROMETHEUS_URL;
   const prometheusToken = opts.prometheusToken ?? process.env.FAILSMALL_PROMETHEUS_TOKEN;
   const server = await startServer({
@@ -40,4 +47,18 @@ export async function serve(opts: { store?: string; host?: string; port?: string
   });
   await server.close();
   return EXIT.OK;
+}
+
+/**
+ * True when `path` is the private half of the break-glass key next to it (breakglass.pub in the
+ * key directory): a control plane given that key would share fate with the recovery path.
+ */
+async function isBreakglassKey(path: string): Promise<boolean> {
+  const key = parsePrivateKey(await readFile(path, 'utf8').catch(() => ''));
+  if (!key.ok) return false;
+  for (const dir of new Set([DEFAULT_KEY_DIR, dirname(path)])) {
+    const pub = parsePublicKey(await readFile(join(dir, 'breakglass.pub'), 'utf8').catch(() => ''));
+    if (pub.ok && createPublicKeyOf(key.key).equals(pub.key)) return true;
+  }
+  return false;
 }

@@ -4,7 +4,8 @@
  * and render the findings as a table, Mermaid or Graphviz.
  */
 export * from './types.ts';
-export { parseEstate, GRAPH_TOP_LEVEL_KEYS, SERVICE_KEYS, BREAKGLASS_KEYS, EDGE_KEYS, FATE_LABELS } from './parse.ts';
+export { parseEstate, GRAPH_TOP_LEVEL_KEYS, SERVICE_KEYS, BREAKGLASS_KEYS, FATE_LABELS } from './parse.ts';
+export { EDGE_KEYS, DEPENDENCY_NAME } from './edges.ts';
 export type { EstateParseOptions } from './parse.ts';
 export { auditDependencies, hasFallback, MAX_LISTED } from './audit.ts';
 export { reviewFailClosed, securityGoals, SECURITY_GOALS } from './fail-closed.ts';

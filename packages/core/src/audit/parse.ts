@@ -7,6 +7,7 @@ import { describe, joinPath, PolicySource } from '../policy/source.ts';
 import type { Entry } from '../policy/source.ts';
 import { didYouMean, suggest } from '../policy/suggest.ts';
 import type { ModuleDecl, OnLoadFailure } from '../policy/types.ts';
+import { DEPENDENCY_NAME as NAME, NAME_HINT, readDependsOn, readString, valueNode } from './edges.ts';
 import type { BreakglassTool, DependencyEdge, Estate, GraphPosition, GraphService } from './types.ts';
 
 export interface EstateParseOptions {
@@ -19,15 +20,11 @@ export interface EstateParseOptions {
 export const GRAPH_TOP_LEVEL_KEYS = ['services', 'breakglass', 'modules'] as const;
 export const SERVICE_KEYS = ['depends_on', 'fate'] as const;
 export const BREAKGLASS_KEYS = ['depends_on', 'fate', 'recovers'] as const;
-export const EDGE_KEYS = ['on', 'hard', 'fallback'] as const;
 /** The usual shared-fate labels. Any other label is allowed; one close to these gets a did-you-mean warning. */
 export const FATE_LABELS = ['dns', 'identity', 'network', 'region', 'pipeline', 'control_plane'] as const;
 
 /** How many unknown names get a did-you-mean hint; the rest list the declared names. */
 const MAX_SUGGESTIONS = 20;
-const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
-const NAME_HINT = 'names use letters, digits, ".", "_" and "-", and start with a letter or digit';
-const EDGE_EXAMPLE = '- { on: bot-check, hard: true }  or  - { on: session-store, hard: false, fallback: "read-only cached sessions" }';
 
 /**
  * Parses a dependency graph file (`failsmall audit deps GRAPH.yaml`): services, break-glass
@@ -172,54 +169,15 @@ class EstateReader {
   }
 
   #readEdges(e: Entry, owner: string): DependencyEdge[] {
-    const src = this.#src;
-    const v = e.value;
-    if (v === null || (isScalar(v) && v.value === null)) return [];
-    if (!isSeq(v)) {
-      src.error('WRONG_TYPE', `depends_on must be a list, got ${describe(v)}`, valueNode(e), e.path, `e.g. depends_on:\n      ${EDGE_EXAMPLE}`);
-      return [];
-    }
-    const out: DependencyEdge[] = [];
-    const seen = new Set<string>();
-    v.items.forEach((raw, i) => {
-      const path = joinPath(e.path, i);
-      const item = isNodeLike(raw) ? src.deref(raw) : null;
-      if (item === null) return;
-      if (!isMap(item)) {
-        const named = isScalar(item) && typeof item.value === 'string' ? item.value : undefined;
-        src.error('WRONG_TYPE', `each dependency must be a mapping with on: and hard:, got ${describe(item)}`, item, path,
-          named !== undefined ? `write - { on: ${named}, hard: true } (or hard: false with a fallback:)` : EDGE_EXAMPLE);
-        return;
-      }
-      const entries = src.entries(item, path);
-      src.checkKeys(entries, EDGE_KEYS, 'a dependency');
-      const onEntry = entries.find((x) => x.key === 'on');
-      const hardEntry = entries.find((x) => x.key === 'hard');
-      const fallbackEntry = entries.find((x) => x.key === 'fallback');
-      if (!onEntry) src.error('MISSING_KEY', 'a dependency needs on: (the service it depends on)', item, path, EDGE_EXAMPLE);
-      if (!hardEntry) src.error('MISSING_KEY', 'a dependency needs hard: true or hard: false', item, path, 'hard: true when the dependant is down whenever this is down; hard: false with a fallback: otherwise');
-      const on = onEntry ? this.#string(onEntry) : undefined;
-      const hard = hardEntry ? this.#boolean(hardEntry) : undefined;
-      const fallback = fallbackEntry ? this.#string(fallbackEntry) : undefined;
-      if (on !== undefined && onEntry) {
-        if (!this.#names.has(on)) {
-          this.#unknown(on, valueNode(onEntry), onEntry.path, `"${owner}" depends on "${on}", which is not declared`);
-          return;
-        }
-        if (seen.has(on)) {
-          src.error('DUPLICATE_DEPENDENCY', `"${owner}" depends on "${on}" twice`, valueNode(onEntry), onEntry.path, 'keep one edge per dependency; it is either hard or soft');
-          return;
-        }
-        seen.add(on);
-      }
-      if (on === undefined || hard === undefined) return;
-      if (hard && fallback !== undefined && fallbackEntry) {
-        this.#warn('FALLBACK_ON_HARD_EDGE', `"${owner}" → "${on}" is hard, so its fallback is never used`, fallbackEntry.keyNode, fallbackEntry.path, 'if the fallback works, write hard: false; otherwise remove fallback:');
-      }
-      const at = src.position(item);
-      out.push({ on, hard, ...(fallback !== undefined ? { fallback } : {}), ...(at ? { at } : {}) });
+    return readDependsOn(this.#src, e, {
+      owner: `"${owner}"`,
+      known: (on, node, path) => {
+        if (this.#names.has(on)) return true;
+        this.#unknown(on, node, path, `"${owner}" depends on "${on}", which is not declared`);
+        return false;
+      },
+      warn: (code, message, node, path, hint) => this.#warn(code, message, node, path, hint),
     });
-    return out;
   }
 
   #readFate(e: Entry): Record<string, string> {
@@ -316,9 +274,9 @@ class EstateReader {
       if (!modeEntry) src.error('MISSING_KEY', 'missing required key "on_load_failure"', e.keyNode, e.path, `e.g. on_load_failure: serve-stale (one of ${ON_LOAD_FAILURE.join(', ')})`);
       const mode = modeEntry ? this.#mode(modeEntry) : undefined;
       const reasonEntry = entries.find((x) => x.key === 'reason');
-      const reason = reasonEntry ? this.#string(reasonEntry) : undefined;
+      const reason = reasonEntry ? readString(this.#src, reasonEntry) : undefined;
       const defaultEntry = entries.find((x) => x.key === 'safe_default');
-      const safeDefault = defaultEntry ? this.#string(defaultEntry) : undefined;
+      const safeDefault = defaultEntry ? readString(this.#src, defaultEntry) : undefined;
       // A fail-closed module without a reason is a finding of the audit, not a parse error.
       if (mode === undefined) continue;
       out.push({ name: e.key, on_load_failure: mode, ...(reason !== undefined ? { reason } : {}), ...(safeDefault !== undefined ? { safe_default: safeDefault } : {}) });
@@ -351,22 +309,6 @@ class EstateReader {
     this.#src.error('UNKNOWN_SERVICE', message, node, path, hint);
   }
 
-  #string(e: Entry): string | undefined {
-    const v = e.value;
-    if (v === null) return undefined;
-    if (isScalar(v) && typeof v.value === 'string') return v.value;
-    this.#src.error('WRONG_TYPE', `${e.key} must be a string, got ${describe(v)}`, valueNode(e), e.path, e.key === 'on' ? 'name a service or break-glass tool, e.g. on: proxy' : undefined);
-    return undefined;
-  }
-
-  #boolean(e: Entry): boolean | undefined {
-    const v = e.value;
-    if (v === null) return undefined;
-    if (isScalar(v) && typeof v.value === 'boolean') return v.value;
-    this.#src.error('WRONG_TYPE', `${e.key} must be true or false, got ${describe(v)}`, valueNode(e), e.path, 'write true or false (YAML 1.2: yes/no are strings)');
-    return undefined;
-  }
-
   #warn(code: string, message: string, node: Node, path: string, hint: string): void {
     const at: GraphPosition | undefined = this.#src.position(node);
     const file = this.#src.file;
@@ -380,19 +322,12 @@ function closest(name: string, candidates: readonly string[]): string | undefine
   return suggest(name, candidates.filter((c) => Math.abs(c.length - name.length) <= allowed));
 }
 
-/** The node to point at for a value: the key when the value is empty. */
-function valueNode(e: Entry): Node {
-  const v = e.value;
-  if (v === null || (isScalar(v) && (v.value === null || v.value === undefined) && (v.source === undefined || v.source === ''))) return e.keyNode;
-  return v;
-}
-
 function isNodeLike(value: unknown): value is Node {
   return value !== null && typeof value === 'object' && 'range' in value;
 }
 
 /** By line then column; errors without a position first. The same error reached twice (through an alias) is kept once. */
-function sortByPosition<T extends FailsmallError>(errors: readonly T[]): T[] {
+export function sortByPosition<T extends FailsmallError>(errors: readonly T[]): T[] {
   const seen = new Set<string>();
   const out: T[] = [];
   for (const e of errors) {

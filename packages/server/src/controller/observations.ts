@@ -6,8 +6,14 @@ import type { NodeRecord, Store } from '../store/types.ts';
 import type { PrometheusClient } from '../signals/index.ts';
 
 /** The nodes a rollout of a module's artifact can reach: those that run the module (no module list means all). */
-export function fleetFor(nodes: readonly NodeRecord[], module: string): FleetNode[] {
-  return nodes.filter((n) => n.modules.length === 0 || n.modules.includes(module)).map((n) => ({ id: n.id, labels: n.labels }));
+/**
+ * The nodes a rollout of `artifact` (consumed by `module`) may reach: those that run the module,
+ * less those where a break-glass pin holds the artifact. No rollout moves a pinned node.
+ */
+export function fleetFor(nodes: readonly NodeRecord[], module: string, artifact: string): FleetNode[] {
+  return nodes
+    .filter((n) => (n.modules.length === 0 || n.modules.includes(module)) && !n.pins.some((p) => p.artifact === artifact))
+    .map((n) => ({ id: n.id, labels: n.labels }));
 }
 
 /**
@@ -27,7 +33,7 @@ export async function observe(store: Store, state: RolloutState, now: number, si
   observations: Map<string, GateObservation>;
 }> {
   const [nodes, reports] = await Promise.all([store.listNodes(), store.listLoads(state.artifact)]);
-  const fleet = fleetFor(nodes, state.module);
+  const fleet = fleetFor(nodes, state.module, state.artifact);
   const loads = new Map<string, NodeLoad>();
   for (const r of reports) {
     // A report of the new version from before this rollout (an earlier, rolled-back attempt at

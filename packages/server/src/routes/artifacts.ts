@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { runCommand } from '@failsmall/agent';
-import { signVersion, validateContent, verifyVersion } from '@failsmall/core';
+import { DEPENDENCY_NAME, MANIFEST_LIMITS, signVersion, validateContent, verifyVersion, type VersionManifest } from '@failsmall/core';
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
@@ -9,6 +9,23 @@ import { authenticate } from '../http/auth.ts';
 import { ApiError, notFound } from '../http/errors.ts';
 
 const VersionLabel = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'a version is 1-64 of A-Z a-z 0-9 . _ - and starts with a letter or digit');
+
+/** The manifest a version may carry in the `x-failsmall-manifest` header (the same edges as the audit's graph file). */
+const Manifest = z.object({
+  depends_on: z.array(z.object({
+    on: z.string().max(MANIFEST_LIMITS.name_chars, `a dependency name has at most ${MANIFEST_LIMITS.name_chars} characters`)
+      .regex(DEPENDENCY_NAME, 'a dependency name uses letters, digits, ".", "_" and "-", and starts with a letter or digit'),
+    hard: z.boolean(),
+    fallback: z.string().max(MANIFEST_LIMITS.fallback_chars, `a fallback has at most ${MANIFEST_LIMITS.fallback_chars} characters`).optional(),
+  }).strict()).max(MANIFEST_LIMITS.dependencies, `a manifest lists at most ${MANIFEST_LIMITS.dependencies} dependencies`),
+}).strict().superRefine((m, ctx) => {
+  const seen = new Set<string>();
+  m.depends_on.forEach((e, i) => {
+    if (seen.has(e.on)) ctx.addIssue({ code: 'custom', path: ['depends_on', i, 'on'], message: `depends on "${e.on}" twice; an edge is either hard or soft` });
+    seen.add(e.on);
+  });
+});
+const MANIFEST_HINT = 'a manifest is {"depends_on":[{"on":"bot-check","hard":true},{"on":"session-store","hard":false,"fallback":"read-only cached sessions"}]}; failsmall artifact push --manifest FILE checks it with line and column first';
 
 /** Artifact versions are immutable and content-addressed; the server refuses what breaks declared limits. */
 export async function artifactRoutes(app: FastifyInstance, ctx: AppContext): Promise<void> {
@@ -32,6 +49,7 @@ export async function artifactRoutes(app: FastifyInstance, ctx: AppContext): Pro
   }, async (req, reply) => {
     const caller = await authenticate(ctx.store, req, 'admin');
     if (!Buffer.isBuffer(req.body)) throw new ApiError(415, 'UNSUPPORTED_MEDIA_TYPE', 'push the version as the raw body with Content-Type: application/octet-stream', 'failsmall artifact push does this');
+    const manifest = manifestFrom(req.headers['x-failsmall-manifest']);
     const content = req.body;
     const artifact = await ctx.store.getArtifact(req.params.name);
     if (!artifact) throw notFound('artifact', req.params.name, 'declare it with failsmall apply before pushing versions');
@@ -61,8 +79,11 @@ export async function artifactRoutes(app: FastifyInstance, ctx: AppContext): Pro
     } else if (ctx.signer) {
       signature = signVersion(ctx.signer, artifact.name, version, sha256);
     }
-    const put = await ctx.store.putVersion({ artifact: artifact.name, version, sha256, content, forced: problems.length > 0, created_at: ctx.clock.now(), signature }, { actor: caller.name });
-    if (!put.ok) throw new ApiError(409, 'VERSION_CONFLICT', `version ${version} of ${artifact.name} already exists with different content (sha256 ${put.existing.sha256.slice(0, 12)}…)`, 'versions are immutable: push under a new version label');
+    const put = await ctx.store.putVersion({ artifact: artifact.name, version, sha256, content, forced: problems.length > 0, created_at: ctx.clock.now(), signature, manifest }, { actor: caller.name });
+    if (!put.ok) {
+      const what = put.existing.sha256 === sha256 ? 'the same content but another manifest' : `different content (sha256 ${put.existing.sha256.slice(0, 12)}…)`;
+      throw new ApiError(409, 'VERSION_CONFLICT', `version ${version} of ${artifact.name} already exists with ${what}`, 'versions are immutable, manifest included: push under a new version label');
+    }
     const warnings = signature === null ? ['stored unsigned: this server has no signing key (serve --signing-key); agents with a public key will refuse it'] : [];
     return reply.code(put.created ? 201 : 200).send({ version: put.version, created: put.created, problems, warnings });
   });
@@ -77,4 +98,35 @@ export async function artifactRoutes(app: FastifyInstance, ctx: AppContext): Pro
     if (v.signature) r.header('x-failsmall-signature', v.signature);
     return r.send(content);
   });
+}
+
+/**
+ * The manifest header: compact JSON (UTF-8; the CLI escapes anything past ASCII), null when
+ * absent. Headers are small, hence MANIFEST_LIMITS.json_bytes; a bad one refuses the push.
+ */
+function manifestFrom(header: string | string[] | undefined): VersionManifest | null {
+  if (header === undefined) return null;
+  if (Array.isArray(header)) throw new ApiError(400, 'BAD_MANIFEST', 'send one x-failsmall-manifest header, not several', MANIFEST_HINT);
+  // Node reads header bytes as latin1; a client that sent raw UTF-8 gets it back this way.
+  const text = Buffer.from(header, 'latin1').toString('utf8');
+  if (Buffer.byteLength(text) > MANIFEST_LIMITS.json_bytes) {
+    throw new ApiError(400, 'BAD_MANIFEST', `the manifest is ${Buffer.byteLength(text)} bytes; the limit is ${MANIFEST_LIMITS.json_bytes}`, 'list only what this version calls directly, with short fallbacks');
+  }
+  let json: unknown;
+  try { json = JSON.parse(text); } catch (err) {
+    throw new ApiError(400, 'BAD_MANIFEST', `the x-failsmall-manifest header is not JSON: ${err instanceof Error ? err.message : String(err)}`, MANIFEST_HINT);
+  }
+  const parsed = Manifest.safeParse(json);
+  if (!parsed.success) {
+    const issues = parsed.error.issues.map((i) => ({ path: issuePath(i.path), message: i.message }));
+    const first = issues[0];
+    throw new ApiError(400, 'BAD_MANIFEST', `invalid manifest: ${first ? `${first.path}: ${first.message}` : 'schema mismatch'}${issues.length > 1 ? ` (and ${issues.length - 1} more)` : ''}`, MANIFEST_HINT, { issues });
+  }
+  return parsed.data;
+}
+
+/** `depends_on[1].hard`, the way the manifest file would spell it. */
+function issuePath(path: readonly PropertyKey[]): string {
+  if (path.length === 0) return 'the manifest';
+  return path.map((p, i) => (typeof p === 'number' ? `[${p}]` : `${i > 0 ? '.' : ''}${String(p)}`)).join('');
 }

@@ -8,11 +8,22 @@ import { notFound } from '../http/errors.ts';
 
 const NodeId = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/, 'a node id is 1-128 of A-Z a-z 0-9 . _ : - and starts with a letter or digit');
 const Label = z.string().min(1).max(256);
+const Text = (max: number) => z.string().min(1).max(max);
+/** A break-glass pin as the agent reports it. */
+const Pin = z.object({
+  artifact: Text(128), action: z.enum(['pin', 'lkg', 'kill-switch']), version: Text(128).nullable(), state: Text(32),
+  operator: Text(200), reason: Text(2000), nonce: Text(128), since: Text(64),
+}).strict();
+const Pins = z.array(Pin).max(1024);
 const RegisterBody = z.object({
   id: NodeId,
   labels: z.record(z.string().regex(/^[A-Za-z0-9_.\/-]{1,63}$/, 'label keys are 1-63 of A-Z a-z 0-9 _ . / -'), Label).default({}),
   modules: z.array(z.string().min(1).max(128)).max(256).default([]),
+  pins: Pins.optional(),
 });
+/** A line of the node's break-glass log; only the fields the control plane reads are checked, the rest is kept as reported. */
+const BreakglassEntry = z.object({ seq: z.number().int().min(1).max(1e12), at: Text(64), outcome: z.enum(['applied', 'refused']) }).passthrough();
+const BreakglassBody = z.object({ entries: z.array(BreakglassEntry).max(500), pins: Pins });
 const LoadBody = z.object({
   artifact: z.string().min(1),
   version: z.string().nullable(),
@@ -40,8 +51,30 @@ export async function nodeRoutes(app: FastifyInstance, ctx: AppContext): Promise
 
   r.post('/v1/nodes/register', { schema: { body: RegisterBody } }, async (req) => {
     await authenticate(ctx.store, req, 'agent');
-    const node = await ctx.store.upsertNode(req.body, ctx.clock.now());
+    const { pins, ...registration } = req.body;
+    const now = ctx.clock.now();
+    await ctx.store.upsertNode(registration, now);
+    // A control plane that comes back (even on an empty database) learns the pins before anything else: it must not undo them.
+    if (pins !== undefined) await ctx.store.setNodePins(registration.id, pins, now);
+    const node = await ctx.store.getNode(registration.id);
     return { node };
+  });
+
+  /** What an agent reports of break-glass: its log lines (idempotent by line) and its pins now. */
+  r.post('/v1/nodes/:id/breakglass', { schema: { params: NodeParams, body: BreakglassBody }, bodyLimit: 2 * 1024 * 1024 }, async (req) => {
+    await authenticate(ctx.store, req, 'agent');
+    if (!(await ctx.store.getNode(req.params.id))) throw notFound('node', req.params.id, 'register first');
+    const now = ctx.clock.now();
+    const recorded = await ctx.store.recordBreakglass(req.params.id, req.body.entries, now);
+    await ctx.store.setNodePins(req.params.id, req.body.pins, now);
+    return { recorded };
+  });
+
+  /** Every break-glass command the nodes reported, newest first: who, what, why, and what came of it. */
+  r.get('/v1/breakglass', { schema: { querystring: z.object({ node: NodeId.optional(), limit: z.coerce.number().int().min(1).max(5000).optional() }) } }, async (req) => {
+    await authenticate(ctx.store, req, 'admin');
+    const [entries, nodes] = [await ctx.store.listBreakglass({ ...(req.query.node ? { node: req.query.node } : {}), limit: req.query.limit ?? 500 }), await ctx.store.listNodes()];
+    return { entries, pins: nodes.flatMap((n) => n.pins.map((p) => ({ node: n.id, ...p }))) };
   });
 
   r.get('/v1/nodes', async () => {

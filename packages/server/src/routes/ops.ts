@@ -36,9 +36,18 @@ export async function opsRoutes(app: FastifyInstance, ctx: AppContext): Promise<
   r.get('/metrics', async (_req, reply) => reply.header('content-type', registry.contentType).send(await registry.metrics()));
   r.get('/healthz', async () => ({ ok: true, store: ctx.store.engine }));
 
-  r.post('/v1/tokens', { schema: { body: z.object({ name: z.string().min(1).max(100), role: z.enum(['admin', 'agent']) }) } }, async (req, reply) => {
+  r.post('/v1/tokens', {
+    schema: {
+      body: z.object({
+        name: z.string().min(1).max(100), role: z.enum(['admin', 'agent']),
+        // Re-enrols a token that already exists outside this database (a control plane rebuilt after
+        // losing its store): the fleet reconnects without touching every node.
+        token: z.string().regex(/^fs_(admin|agent)_[A-Za-z0-9_-]{32}$/, 'an existing token looks like fs_agent_ followed by 32 characters').optional(),
+      }).refine((b) => b.token === undefined || b.token.startsWith(`fs_${b.role}_`), { message: 'the token\'s prefix does not match its role' }),
+    },
+  }, async (req, reply) => {
     const caller = await authenticate(ctx.store, req, 'admin');
-    const token = newToken(req.body.role);
+    const token = req.body.token ?? newToken(req.body.role);
     await ctx.store.createToken({ name: req.body.name, role: req.body.role, hash: hashToken(token) }, ctx.clock.now());
     await ctx.store.appendEvents([{ type: 'token.created', at: ctx.clock.now(), rollout_id: null, payload: { name: req.body.name, role: req.body.role, actor: caller.name } }]);
     return reply.code(201).send({ name: req.body.name, role: req.body.role, token, note: 'shown once: only its hash is stored' });

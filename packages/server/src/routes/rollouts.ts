@@ -1,5 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import { applyCommand, startRollout, TERMINAL_STATUSES, type Command, type RolloutState } from '@failsmall/core';
+import {
+  applyCommand, checkDependencyChange, startRollout, TERMINAL_STATUSES, type Command, type DependencyFinding, type RolloutEvent, type RolloutState,
+} from '@failsmall/core';
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
@@ -8,11 +10,15 @@ import { fleetFor } from '../controller/observations.ts';
 import { authenticate } from '../http/auth.ts';
 import { ApiError, notFound } from '../http/errors.ts';
 
+const PrintableText = (max: number) => z.string().trim().min(1).max(max).regex(/^[^\x00-\x1f\x7f]+$/, 'no control characters');
 const StartBody = z.object({
   artifact: z.string().min(1),
   version: z.string().min(1),
   policy: z.string().min(1).optional(),
+  /** Starts past the dependency gate's findings; recorded in the rollout's event log. */
+  override: z.object({ approver: PrintableText(100), reason: PrintableText(2000) }).strict().optional(),
 });
+const GATE_OVERRIDDEN = 'rollout.dependency_gate_overridden';
 const CommandBody = z.object({ reason: z.string().max(2000).optional() }).optional();
 const IdParams = z.object({ id: z.string().min(1).max(100) });
 
@@ -38,21 +44,38 @@ export async function rolloutRoutes(app: FastifyInstance, ctx: AppContext): Prom
     }
     const active = await ctx.store.listRollouts({ active: true, artifact: artifact.name });
     if (active[0]) throw activeError(artifact.name, active[0]);
+    const override = req.body.override;
+    // Four eyes: whoever starts the rollout cannot also approve going past the gate.
+    if (override && override.approver.toLowerCase() === caller.name.toLowerCase()) {
+      throw new ApiError(403, 'SELF_APPROVAL', `${override.approver} started this rollout and cannot also approve its dependency-gate override`, 'the approver is someone else who reviewed the new dependencies');
+    }
+    const current = artifact.current_version === null ? undefined : await ctx.store.getVersion(artifact.name, artifact.current_version);
+    const findings = checkDependencyChange(current?.manifest ?? null, version.manifest);
+    if (findings.length > 0 && !override) throw dependencyGateError(artifact.name, artifact.current_version, version.version, findings);
     const nodes = await ctx.store.listNodes();
-    const fleet = fleetFor(nodes, artifact.module);
+    const fleet = fleetFor(nodes, artifact.module, artifact.name);
     const started = startRollout({
       id: `r-${randomBytes(5).toString('hex')}`, artifact: artifact.name, module: artifact.module, policy,
       fromVersion: artifact.current_version, toVersion: version.version, fleet, actor: caller.name, now: ctx.clock.now(),
     });
     if ('error' in started) throw new ApiError(409, started.error.code, started.error.message, started.error.hint);
-    const created = await ctx.store.createRollout(started.state, started.events);
+    const overridden = findings.length > 0 && override ? { findings, approver: override.approver, reason: override.reason, actor: caller.name } : null;
+    const events: RolloutEvent[] = [...started.events];
+    // Right after rollout.started, in the same transaction: the log never shows the rollout without why it was let through.
+    if (overridden) {
+      events.splice(1, 0, {
+        type: GATE_OVERRIDDEN, at: started.state.created_at, rollout_id: started.state.id,
+        payload: { artifact: artifact.name, from_version: artifact.current_version, to_version: version.version, ...overridden },
+      });
+    }
+    const created = await ctx.store.createRollout(started.state, events);
     if (!created.ok) {
       const other = await ctx.store.getRollout(created.active);
       throw other ? activeError(artifact.name, other) : new ApiError(409, 'ROLLOUT_ACTIVE', `artifact ${artifact.name} already has an active rollout`, 'wait for it, or abort it');
     }
     await ctx.hub.refresh();
     ctx.controller.poke();
-    return reply.code(201).send({ rollout: started.state });
+    return reply.code(201).send({ rollout: started.state, dependency_gate: { findings, overridden } });
   });
 
   r.get('/v1/rollouts', { schema: { querystring: z.object({ active: z.enum(['true', 'false']).optional(), artifact: z.string().optional(), limit: z.coerce.number().int().min(1).max(1000).optional() }) } }, async (req) => ({
@@ -70,7 +93,8 @@ export async function rolloutRoutes(app: FastifyInstance, ctx: AppContext): Prom
     const assigned = new Set(state.assigned);
     let loaded = 0; let failed = 0;
     for (const l of loads) if (assigned.has(l.node_id) && l.version === state.to_version) { loaded++; if (!l.ok) failed++; }
-    return { rollout: state, cohort: { nodes: state.assigned.length, reported: loaded, failed_loads: failed } };
+    const [gate] = await ctx.store.listEvents({ rolloutId: state.id, types: [GATE_OVERRIDDEN], limit: 1 });
+    return { rollout: state, cohort: { nodes: state.assigned.length, reported: loaded, failed_loads: failed }, dependency_gate: { overridden: gate?.payload ?? null } };
   });
 
   r.get('/v1/rollouts/:id/events', {
@@ -100,7 +124,7 @@ export async function rolloutRoutes(app: FastifyInstance, ctx: AppContext): Prom
       for (let attempt = 0; attempt < 5; attempt++) {
         const state = await ctx.store.getRollout(req.params.id);
         if (!state) throw notFound('rollout', req.params.id);
-        const fleet = type === 'promote' ? fleetFor(await ctx.store.listNodes(), state.module) : [];
+        const fleet = type === 'promote' ? fleetFor(await ctx.store.listNodes(), state.module, state.artifact) : [];
         const out = applyCommand(state, cmd, fleet, ctx.clock.now());
         if ('error' in out) throw new ApiError(409, out.error.code, out.error.message, out.error.hint);
         if (await ctx.controller.commit(out.state, out.events)) {
@@ -116,4 +140,12 @@ export async function rolloutRoutes(app: FastifyInstance, ctx: AppContext): Prom
 function activeError(artifact: string, active: RolloutState): ApiError {
   return new ApiError(409, 'ROLLOUT_ACTIVE', `artifact ${artifact} already has rollout ${active.id} (${active.status}, ${active.from_version ?? 'none'} → ${active.to_version})`,
     `one rollout per artifact at a time: wait for it, or failsmall rollout abort ${active.id}`, { active: active.id });
+}
+
+/** 409 DEPENDENCY_GATE: each finding's sentence, and how to get past it. */
+function dependencyGateError(artifact: string, from: string | null, to: string, findings: readonly DependencyFinding[]): ApiError {
+  return new ApiError(409, 'DEPENDENCY_GATE',
+    `dependency gate refused ${artifact} ${from ?? '(none)'} → ${to}: ${findings.map((f) => `${to} ${f.reason} [${f.kind}]`).join('; ')}`,
+    `declare a fallback (hard: false, fallback: "…") in a new version, or have an approver other than you override the gate: failsmall rollout start ${artifact} ${to} --override-dependency-gate --approver NAME --reason TEXT`,
+    { findings, from_version: from, to_version: to });
 }

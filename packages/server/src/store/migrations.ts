@@ -15,7 +15,12 @@ export type StoreEngine = 'sqlite' | 'postgres';
 export function migrationProvider(engine: StoreEngine): MigrationProvider {
   return {
     async getMigrations(): Promise<Record<string, Migration>> {
-      return { '0001_init': init(engine), '0002_signatures_and_module_state': signaturesAndModuleState() };
+      return {
+        '0001_init': init(engine),
+        '0002_signatures_and_module_state': signaturesAndModuleState(),
+        '0003_version_manifests': versionManifests(),
+        '0004_breakglass': breakglass(),
+      };
     },
   };
 }
@@ -149,6 +154,35 @@ function signaturesAndModuleState(): Migration {
     async up(db: Kysely<unknown>): Promise<void> {
       await db.schema.alterTable('versions').addColumn('signature', 'text').execute();
       await db.schema.alterTable('node_loads').addColumn('module_state', 'text').execute();
+    },
+  };
+}
+
+/**
+ * Break-glass, as agents report it: each node's active pins (JSON, null when none), and every
+ * break-glass command a node logged, keyed by (node, line of its log) so a resent report is a no-op.
+ */
+function breakglass(): Migration {
+  return {
+    async up(db: Kysely<unknown>): Promise<void> {
+      await db.schema.alterTable('nodes').addColumn('pins', 'text').execute();
+      await db.schema.createTable('breakglass_log')
+        .addColumn('node_id', 'text', (c) => c.notNull())
+        .addColumn('seq', 'integer', (c) => c.notNull())
+        .addColumn('at', 'text', (c) => c.notNull())
+        .addColumn('received_at', 'bigint', (c) => c.notNull())
+        .addColumn('entry', 'text', (c) => c.notNull())
+        .addPrimaryKeyConstraint('breakglass_log_pk', ['node_id', 'seq'])
+        .execute();
+    },
+  };
+}
+
+/** Issue 5: a version may carry a manifest (what it depends on), as canonical JSON; null when pushed without one. */
+function versionManifests(): Migration {
+  return {
+    async up(db: Kysely<unknown>): Promise<void> {
+      await db.schema.alterTable('versions').addColumn('manifest', 'text').execute();
     },
   };
 }

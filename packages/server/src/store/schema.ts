@@ -16,6 +16,18 @@ export interface StoreSchema {
   rollouts: RolloutRow;
   events: EventRow;
   tokens: TokenRow;
+  breakglass_log: BreakglassLogRow;
+}
+
+export interface BreakglassLogRow {
+  node_id: string;
+  /** The entry's line in the node's own log. */
+  seq: number;
+  /** When the agent logged it (its clock, ISO 8601). */
+  at: string;
+  received_at: number;
+  /** The entry as the agent logged it (JSON). */
+  entry: string;
 }
 
 export interface DeclarationRow {
@@ -43,6 +55,8 @@ export interface VersionRow {
   created_at: number;
   /** base64 ed25519 signature over signingMessage(artifact, version, sha256); null when unsigned. */
   signature: string | null;
+  /** The version's manifest as canonical JSON (`{"depends_on":[…]}`); null when pushed without one. */
+  manifest: string | null;
 }
 
 export interface NodeRow {
@@ -51,6 +65,8 @@ export interface NodeRow {
   modules: string;
   registered_at: number;
   last_seen_at: number;
+  /** Active break-glass pins as the agent last reported them (JSON list); null when none. */
+  pins: string | null;
 }
 
 export interface NodeLoadRow {

@@ -2,12 +2,13 @@ import type { Kysely, Transaction } from 'kysely';
 import {
   TERMINAL_STATUSES,
   type ArtifactDecl, type Declarations, type MetricAggregate, type ModuleCounters, type ModuleDecl, type PolicySpec,
-  type RolloutEvent, type RolloutState,
+  type RolloutEvent, type RolloutState, type VersionManifest,
 } from '@failsmall/core';
 import { canonicalJson } from './canonical-json.ts';
 import type { StoreEngine } from './migrations.ts';
 import type { NodeLoadRow, NodeRow, StoreSchema, VersionRow } from './schema.ts';
 import type {
+  BreakglassRecord, PinRecord,
   ApplyResult, ArtifactRecord, DeclarationKind, DeclarationVersion, LoadReport, NewVersion, NodeRecord, PutVersionResult,
   Store, StoredEvent, TokenRole, VersionRecord,
 } from './types.ts';
@@ -16,6 +17,8 @@ type Db = Kysely<StoreSchema> | Transaction<StoreSchema>;
 type Change = ApplyResult['changes'][number];
 
 const DEFAULT_EVENT_LIMIT = 1000;
+/** Every column of a version but its content, which only the content route reads. */
+const VERSION_COLUMNS = ['artifact', 'version', 'sha256', 'size', 'forced', 'created_at', 'signature', 'manifest'] as const;
 const terminal = [...TERMINAL_STATUSES];
 
 /**
@@ -145,10 +148,11 @@ export class SqlStore implements Store {
     try {
       return await this.#db.transaction().execute(async (tx) => {
         const existing = await selectVersion(tx, v.artifact, v.version);
-        if (existing) return versionExists(existing, v.sha256);
+        if (existing) return versionExists(existing, v);
         const row: VersionRow = {
           artifact: v.artifact, version: v.version, sha256: v.sha256, size: v.content.length,
           content: v.content, forced: v.forced ? 1 : 0, created_at: v.created_at, signature: v.signature ?? null,
+          manifest: manifestText(v.manifest ?? null),
         };
         await tx.insertInto('versions').values(row).execute();
         const version = toVersionRecord(row);
@@ -165,7 +169,7 @@ export class SqlStore implements Store {
       if (!isUniqueViolation(err)) throw err;
       const existing = await selectVersion(this.#db, v.artifact, v.version);
       if (!existing) throw err;
-      return versionExists(existing, v.sha256);
+      return versionExists(existing, v);
     }
   }
 
@@ -181,7 +185,7 @@ export class SqlStore implements Store {
 
   async listVersions(artifact: string): Promise<VersionRecord[]> {
     const rows = await this.#db.selectFrom('versions')
-      .select(['artifact', 'version', 'sha256', 'size', 'forced', 'created_at', 'signature'])
+      .select(VERSION_COLUMNS)
       .where('artifact', '=', artifact).orderBy('created_at').orderBy('version').execute();
     return rows.map(toVersionRecord);
   }
@@ -194,7 +198,7 @@ export class SqlStore implements Store {
     return this.#db.transaction().execute(async (tx) => {
       const stored = await tx.selectFrom('nodes').selectAll().where('id', '=', n.id).executeTakeFirst();
       if (!stored) {
-        const row: NodeRow = { id: n.id, labels, modules, registered_at: at, last_seen_at: at };
+        const row: NodeRow = { id: n.id, labels, modules, registered_at: at, last_seen_at: at, pins: null };
         await tx.insertInto('nodes').values(row).execute();
         await insertEvents(tx, [{ type: 'node.registered', at, rollout_id: null, payload: { node: n.id, labels: n.labels, modules: n.modules } }]);
         return toNodeRecord(row);
@@ -228,6 +232,36 @@ export class SqlStore implements Store {
   async listNodes(): Promise<NodeRecord[]> {
     const rows = await this.#db.selectFrom('nodes').selectAll().orderBy('id').execute();
     return rows.map(toNodeRecord);
+  }
+
+  async setNodePins(id: string, pins: readonly PinRecord[], at: number): Promise<void> {
+    const text = pins.length === 0 ? null : canonicalJson([...pins].sort((a, b) => a.artifact.localeCompare(b.artifact)));
+    await this.#db.transaction().execute(async (tx) => {
+      const stored = await tx.selectFrom('nodes').select('pins').where('id', '=', id).executeTakeFirst();
+      if (!stored || stored.pins === text) return;
+      await tx.updateTable('nodes').set({ pins: text }).where('id', '=', id).execute();
+      await insertEvents(tx, [{ type: 'node.pins_changed', at, rollout_id: null, payload: { node: id, pins: pins as unknown as Record<string, unknown>[], previous: parseJson<unknown[]>(stored.pins ?? '[]') } }]);
+    });
+  }
+
+  async recordBreakglass(nodeId: string, entries: readonly BreakglassRecord[], at: number): Promise<number> {
+    if (entries.length === 0) return 0;
+    return this.#db.transaction().execute(async (tx) => {
+      const known = new Set((await tx.selectFrom('breakglass_log').select('seq').where('node_id', '=', nodeId)
+        .where('seq', 'in', entries.map((e) => e.seq)).execute()).map((r) => Number(r.seq)));
+      const fresh = entries.filter((e, i) => !known.has(e.seq) && entries.findIndex((x) => x.seq === e.seq) === i);
+      if (fresh.length === 0) return 0;
+      await tx.insertInto('breakglass_log').values(fresh.map((e) => ({ node_id: nodeId, seq: e.seq, at: e.at, received_at: at, entry: JSON.stringify(e) }))).execute();
+      await insertEvents(tx, fresh.map((e) => ({ type: 'breakglass.command', at, rollout_id: null, payload: { ...e, node: nodeId } })));
+      return fresh.length;
+    });
+  }
+
+  async listBreakglass(filter: { node?: string; limit?: number } = {}): Promise<(BreakglassRecord & { node_id: string; received_at: number })[]> {
+    let q = this.#db.selectFrom('breakglass_log').selectAll();
+    if (filter.node !== undefined) q = q.where('node_id', '=', filter.node);
+    const rows = await q.orderBy('received_at', 'desc').orderBy('node_id').orderBy('seq', 'desc').limit(filter.limit ?? 1000).execute();
+    return rows.map((r) => ({ ...parseJson<BreakglassRecord>(r.entry), node_id: r.node_id, received_at: Number(r.received_at) }));
   }
 
   async recordLoad(report: LoadReport): Promise<void> {
@@ -432,13 +466,14 @@ async function insertEvents(db: Db, events: readonly RolloutEvent[]): Promise<vo
 
 async function selectVersion(db: Db, artifact: string, version: string): Promise<VersionRecord | undefined> {
   const row = await db.selectFrom('versions')
-    .select(['artifact', 'version', 'sha256', 'size', 'forced', 'created_at', 'signature'])
+    .select(VERSION_COLUMNS)
     .where('artifact', '=', artifact).where('version', '=', version).executeTakeFirst();
   return row && toVersionRecord(row);
 }
 
-function versionExists(existing: VersionRecord, sha256: string): PutVersionResult {
-  return existing.sha256 === sha256
+/** Versions are immutable: pushing one again is a no-op only with the same content and the same manifest. */
+function versionExists(existing: VersionRecord, pushed: NewVersion): PutVersionResult {
+  return existing.sha256 === pushed.sha256 && manifestText(existing.manifest) === manifestText(pushed.manifest ?? null)
     ? { ok: true, created: false, version: existing }
     : { ok: false, code: 'VERSION_CONFLICT', existing };
 }
@@ -465,13 +500,20 @@ function toVersionRecord(row: Omit<VersionRow, 'content'>): VersionRecord {
   return {
     artifact: row.artifact, version: row.version, sha256: row.sha256, size: Number(row.size),
     forced: Boolean(row.forced), created_at: Number(row.created_at), signature: row.signature ?? null,
+    manifest: row.manifest === null ? null : parseJson<VersionManifest>(row.manifest),
   };
+}
+
+/** Canonical JSON of the edges as declared (without where a file declared them), so equal manifests compare equal. */
+function manifestText(m: VersionManifest | null): string | null {
+  if (m === null) return null;
+  return canonicalJson({ depends_on: m.depends_on.map((e) => ({ on: e.on, hard: e.hard, fallback: e.fallback })) });
 }
 
 function toNodeRecord(row: NodeRow): NodeRecord {
   return {
     id: row.id, labels: parseJson<Record<string, string>>(row.labels), modules: parseJson<string[]>(row.modules),
-    registered_at: row.registered_at, last_seen_at: row.last_seen_at,
+    registered_at: row.registered_at, last_seen_at: row.last_seen_at, pins: row.pins ? parseJson<PinRecord[]>(row.pins) : [],
   };
 }
 

@@ -1,5 +1,5 @@
 import type {
-  ArtifactDecl, Declarations, MetricAggregate, ModuleCounters, ModuleDecl, PolicySpec, RolloutEvent, RolloutState,
+  ArtifactDecl, Declarations, MetricAggregate, ModuleCounters, ModuleDecl, PolicySpec, RolloutEvent, RolloutState, VersionManifest,
 } from '@failsmall/core';
 
 /**
@@ -23,7 +23,7 @@ export interface Store {
   declarationHistory(kind: DeclarationKind, name: string): Promise<DeclarationVersion[]>;
 
   // ── artifact versions (immutable, content-addressed) ──────────────────────
-  /** Same (artifact, version) with the same sha256 is a no-op (created: false); a different sha256 is a conflict. */
+  /** Same (artifact, version) with the same sha256 and manifest is a no-op (created: false); a different sha256 or manifest is a conflict. */
   putVersion(v: NewVersion, meta: { actor: string }): Promise<PutVersionResult>;
   getVersion(artifact: string, version: string): Promise<VersionRecord | undefined>;
   getVersionContent(artifact: string, version: string): Promise<Buffer | undefined>;
@@ -40,6 +40,11 @@ export interface Store {
   /** Latest load report per node for one artifact. */
   listLoads(artifact: string): Promise<LoadReport[]>;
   listNodeLoads(nodeId: string): Promise<LoadReport[]>;
+  /** Replaces a node's break-glass pins as its agent reports them; appends node.pins_changed when they differ. */
+  setNodePins(id: string, pins: readonly PinRecord[], at: number): Promise<void>;
+  /** Stores break-glass log entries a node reported (a resent one is ignored); appends a breakglass.command event for each new one. */
+  recordBreakglass(nodeId: string, entries: readonly BreakglassRecord[], at: number): Promise<number>;
+  listBreakglass(filter?: { node?: string; limit?: number }): Promise<(BreakglassRecord & { node_id: string; received_at: number })[]>;
 
   // ── metrics (builtin signal source) ───────────────────────────────────────
   insertMetrics(nodeId: string, at: number, modules: Record<string, ModuleCounters>): Promise<void>;
@@ -103,6 +108,8 @@ export interface NewVersion {
   readonly created_at: number;
   /** base64 ed25519 signature (see signingMessage in core); absent or null when pushed unsigned. */
   readonly signature?: string | null;
+  /** What the version declares it depends on; absent or null when pushed without a manifest. */
+  readonly manifest?: VersionManifest | null;
 }
 
 export type PutVersionResult =
@@ -117,6 +124,7 @@ export interface VersionRecord {
   readonly forced: boolean;
   readonly created_at: number;
   readonly signature: string | null;
+  readonly manifest: VersionManifest | null;
 }
 
 export interface NodeRecord {
@@ -125,6 +133,28 @@ export interface NodeRecord {
   readonly modules: string[];
   readonly registered_at: number;
   readonly last_seen_at: number;
+  /** Break-glass pins the node's agent reported: rollouts leave these artifacts alone on this node. */
+  readonly pins: PinRecord[];
+}
+
+/** A break-glass pin, as the agent holds it. */
+export interface PinRecord {
+  readonly artifact: string;
+  readonly action: 'pin' | 'lkg' | 'kill-switch';
+  readonly version: string | null;
+  readonly state: string;
+  readonly operator: string;
+  readonly reason: string;
+  readonly nonce: string;
+  readonly since: string;
+}
+
+/** One line of a node's break-glass log, as the agent reported it. */
+export interface BreakglassRecord {
+  readonly seq: number;
+  readonly at: string;
+  readonly outcome: 'applied' | 'refused';
+  readonly [field: string]: unknown;
 }
 
 export interface LoadReport {

@@ -1,0 +1,65 @@
+/**
+ * A break-glass command: one emergency instruction to the agents of some nodes, made and
+ * signed by an operator with the break-glass key, and carried to the agents without the
+ * control plane (the agent's admin endpoint, or a file that rsync or config management
+ * drops on the node).
+ */
+export const BREAKGLASS_ACTIONS = ['pin', 'lkg', 'kill-switch', 'unpin'] as const;
+export type BreakglassAction = (typeof BREAKGLASS_ACTIONS)[number];
+
+export interface BreakglassCommand {
+  /** Format version. */
+  readonly v: 1;
+  readonly action: BreakglassAction;
+  /** The nodes this command is for; an agent refuses a command that does not name it. */
+  readonly nodes: readonly string[];
+  /**
+   * The artifact to pin, return to its last known-good or unpin; for `kill-switch`, a module
+   * (every artifact of it) or one artifact.
+   */
+  readonly target: string;
+  /** `pin` only: the version to serve. */
+  readonly version?: string;
+  /**
+   * `pin` only, when the version is not on the node: its content (base64), with its sha256 and
+   * the artifact key's signature, which the agent checks like any other version.
+   */
+  readonly content?: string;
+  readonly sha256?: string;
+  readonly artifact_signature?: string;
+  /** Who ran it. */
+  readonly operator: string;
+  /** Why, in words: it goes to the node's log, the control plane and the postmortem. */
+  readonly reason: string;
+  /** ISO 8601 (UTC). */
+  readonly issued_at: string;
+  /** ISO 8601 (UTC): after this, agents refuse the command. */
+  readonly expires_at: string;
+  /** Random, unique per command: an agent refuses a nonce it has seen. */
+  readonly nonce: string;
+}
+
+/** What goes over the wire: the command's exact bytes, and the signature over them. */
+export interface BreakglassEnvelope {
+  /** base64 of the command's JSON. Signing bytes, not a re-serialised object, avoids canonicalisation bugs. */
+  readonly payload: string;
+  /** base64 ed25519 signature of `BREAKGLASS_DOMAIN + payload bytes`. */
+  readonly signature: string;
+}
+
+/**
+ * Every signed message starts with its purpose, so a signature made for one use (an
+ * artifact version) can never verify as another (a break-glass command), even under the
+ * same key.
+ */
+export const BREAKGLASS_DOMAIN = 'failsmall-breakglass-v1\n';
+
+/** Longest validity a command may have: a signed command is a bearer instrument, so it must die soon. */
+export const MAX_COMMAND_LIFETIME_MS = 24 * 3600_000;
+/** How far in the future `issued_at` may be: clocks on a fleet drift. */
+export const MAX_CLOCK_SKEW_MS = 5 * 60_000;
+/** The largest envelope accepted (a pin may carry a version's content). */
+export const MAX_ENVELOPE_BYTES = 16 * 1024 * 1024;
+
+export const SAFE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
+export const NONCE = /^[A-Za-z0-9_-]{16,128}$/;

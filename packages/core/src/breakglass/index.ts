@@ -1,0 +1,3 @@
+export * from './command.ts';
+export * from './verify.ts';
+export * from './inventory.ts';
