@@ -142,7 +142,7 @@ test('break-glass: every path and every refusal, on real agents and the real CLI
     const name = (JSON.parse(r.stdout).file as string).split('/').at(-1) as string;
     await waitFor('b to carry out the dropped command', async () => b.breakglassLog.entries().some((e) => e.via === `file ${name}` && e.outcome === 'applied') || undefined);
     assert.equal(served('b'), '["one"]', 'b is back on v1 (the version before its kill switch)');
-    assert.ok(existsSync(join(s.dir, 'b', '.breakglass', 'receipts', name)));
+    await waitFor('its receipt', async () => existsSync(join(s.dir, 'b', '.breakglass', 'receipts', name)) || undefined);
     await new Promise((res) => setTimeout(res, 400));
     assert.equal(b.breakglassLog.entries().filter((e) => e.via === `file ${name}`).length, 1, 'carried out once, not at every scan');
   });
