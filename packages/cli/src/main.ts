@@ -19,6 +19,7 @@ const runSimulateCommand = async (...a: Parameters<typeof import('@failsmall/sim
 const keysInit = async (...a: Parameters<typeof import('./commands/keys.ts').keysInit>) => (await import('./commands/keys.ts')).keysInit(...a);
 const serve = async (...a: Parameters<typeof import('./commands/serve.ts').serve>) => (await import('./commands/serve.ts')).serve(...a);
 const tokenCreate = async (...a: Parameters<typeof import('./commands/token.ts').tokenCreate>) => (await import('./commands/token.ts')).tokenCreate(...a);
+const triageCommand = async (...a: Parameters<typeof import('./commands/triage.ts').triageCommand>) => (await import('./commands/triage.ts')).triageCommand(...a);
 
 
 /**
@@ -146,6 +147,13 @@ export function buildProgram(result: { code: number }): Command {
     .option('--nodes <n>', 'fleet size (default: the scenario\'s)')
     .addOption(json())
     .action(run((o, file) => runSimulateCommand(file as string, { ...(o.json === true ? { json: true } : {}), ...(typeof o.seed === 'string' ? { seed: o.seed } : {}), ...(typeof o.nodes === 'string' ? { nodes: o.nodes } : {}) })));
+
+  program.command('triage').argument('[incident]', 'an incident id (not stored yet: use --scenario)').description('rank the causes of an incident (ddos, change-regression, internal-degradation, third-party-failure) with evidence and a first action (exit 0 correct, 1 wrong against a scenario\'s label, 2 bad input)')
+    .option('--scenario <file>', 'a labelled triage scenario (examples/triage/*.yaml), replayed in virtual time')
+    .option('--seed <n>', 'random seed (default: the scenario\'s)')
+    .option('--at <duration>', 'triage at this time after the scenario start, e.g. 25m (default: its end)')
+    .addOption(json())
+    .action(run((o, incident) => triageCommand(incident, { ...(typeof o.scenario === 'string' ? { scenario: o.scenario } : {}), ...(typeof o.seed === 'string' ? { seed: o.seed } : {}), ...(typeof o.at === 'string' ? { at: o.at } : {}) }, makeOut(o.json === true))));
 
   const keys = program.command('keys').description('signing keys');
   keys.command('init').description('create an ed25519 key pair for signing artifact versions')

@@ -12,3 +12,4 @@ export * from './stats/index.ts';
 export * from './audit/index.ts';
 export * from './breakglass/index.ts';
 export * from './dependency-gate/index.ts';
+export * from './triage/index.ts';

@@ -11,3 +11,4 @@ export type { RegimeName, RegimeReport, RolloutSummary, SimulationReport } from 
 export { renderContent } from './content.ts';
 export { Rng } from './rng.ts';
 export { runSimulateCommand } from './cli.ts';
+export * from './triage/index.ts';

@@ -2,33 +2,12 @@ import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { parseScenario } from '../src/index.ts';
-import { root } from './helpers.ts';
+import { root, yamlBlocks } from './helpers.ts';
 
 /**
  * Every ```yaml block in docs/scenarios.md must parse as a scenario, or be preceded by
  * `<!-- expect-error: CODE -->` comments naming exactly the codes it fails with.
  */
-interface Block { readonly line: number; readonly text: string; readonly errors: string[] }
-
-function yamlBlocks(md: string): Block[] {
-  const lines = md.split('\n');
-  const blocks: Block[] = [];
-  let comments: string[] = [];
-  for (let i = 0; i < lines.length; i++) {
-    const line = (lines[i] ?? '').trim();
-    if (/^<!--.*-->$/.test(line)) { comments.push(line); continue; }
-    if (line === '```yaml') {
-      let end = i + 1;
-      while (end < lines.length && lines[end]?.trim() !== '```') end++;
-      const errors = comments.flatMap((c) => /^<!--\s*expect-error:\s*(\S+)\s*-->$/.exec(c)?.slice(1, 2) ?? []);
-      blocks.push({ line: i + 2, text: `${lines.slice(i + 1, end).join('\n')}\n`, errors });
-      i = end;
-    }
-    if (line !== '') comments = [];
-  }
-  return blocks;
-}
-
 describe('docs/scenarios.md', () => {
   const blocks = yamlBlocks(readFileSync(new URL('docs/scenarios.md', root), 'utf8'));
 

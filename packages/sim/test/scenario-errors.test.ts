@@ -3,28 +3,13 @@ import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import type { FailsmallError } from '@failsmall/core';
 import { parseScenario } from '../src/index.ts';
-import { root } from './helpers.ts';
+import { breakLine, onlyError, root } from './helpers.ts';
 
 const base = readFileSync(new URL('examples/scenarios/dec05-killswitch.yaml', root), 'utf8');
 
 /** The shipped dec05 scenario with one line replaced; returns the errors and the line number changed. */
-function broken(find: string, replace: string): { errors: readonly FailsmallError[]; line: number } {
-  const lines = base.split('\n');
-  const i = lines.findIndex((l) => l.includes(find));
-  assert.ok(i >= 0, `no line with ${find}`);
-  lines[i] = (lines[i] ?? '').replace(find, replace);
-  const r = parseScenario(lines.join('\n'), { file: 'dec05.yaml' });
-  assert.equal(r.ok, false, 'expected errors');
-  return { errors: r.ok ? [] : r.errors, line: i + 1 };
-}
-
-function only(errors: readonly FailsmallError[], code: string): FailsmallError {
-  assert.deepEqual(errors.map((e) => e.code), [code], errors.map((e) => `${e.line}:${e.col} ${e.code} ${e.message}`).join('\n'));
-  const e = errors[0];
-  assert.ok(e);
-  assert.equal(e.file, 'dec05.yaml');
-  return e;
-}
+const broken = (find: string, replace: string) => breakLine(base, find, replace, (text) => parseScenario(text, { file: 'dec05.yaml' }));
+const only = (errors: readonly FailsmallError[], code: string) => onlyError(errors, code, 'dec05.yaml');
 
 describe('scenario errors point at file:line:col with a hint', () => {
   it('parses the shipped scenario cleanly', () => {

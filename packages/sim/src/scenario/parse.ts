@@ -1,13 +1,14 @@
 import { isMap, isPair, isScalar, isSeq } from 'yaml';
 import type { Node, YAMLMap } from 'yaml';
 import {
-  describeNode, didYouMean, guardedParse, parseDeclarations, parseDuration, PolicySource,
+  describeNode, didYouMean, guardedParse, parseDeclarations, PolicySource,
   type Declarations, type FailsmallError, type Result, type SourceEntry, type Warning,
 } from '@failsmall/core';
 import type {
   BehaviourRule, ChangeSpec, ContentPredicate, ContentSource, Effect, FleetSpec, LabelDistribution, ManualResponse,
   Regenerate, Scenario, TrafficSpec, VersionPush,
 } from './types.ts';
+import { FieldReader, sortErrors, valueNode } from './fields.ts';
 
 /** Every code a scenario file can produce, beyond the policy parser's own. */
 export const SCENARIO_ERROR_CODES = [
@@ -107,12 +108,14 @@ function declarationsText(text: string, top: YAMLMap): string {
 
 class ScenarioReader {
   readonly #src: PolicySource;
+  readonly #f: FieldReader;
   readonly #decl: Declarations | null;
   /** Label keys and values declared under fleet.labels, even when their shares are wrong (no cascade of errors). */
   readonly #labelValues = new Map<string, string[]>();
 
   constructor(src: PolicySource, decl: Declarations | null) {
     this.#src = src;
+    this.#f = new FieldReader(src);
     this.#decl = decl;
   }
 
@@ -128,17 +131,17 @@ class ScenarioReader {
     };
 
     const nameEntry = need('name', 'e.g. name: nov18-oversized-feature-file');
-    const name = nameEntry ? this.#string(nameEntry) : undefined;
+    const name = nameEntry ? this.#f.string(nameEntry) : undefined;
     const descEntry = get('description');
-    const description = descEntry ? this.#string(descEntry) : undefined;
+    const description = descEntry ? this.#f.string(descEntry) : undefined;
     const seedEntry = get('seed');
-    const seed = seedEntry ? this.#number(seedEntry, { min: 0, integer: true }) : SCENARIO_DEFAULTS.seed;
+    const seed = seedEntry ? this.#f.number(seedEntry, { min: 0, integer: true }) : SCENARIO_DEFAULTS.seed;
     const durationEntry = need('duration', 'e.g. duration: 1h');
-    const duration = durationEntry ? this.#duration(durationEntry) : undefined;
+    const duration = durationEntry ? this.#f.duration(durationEntry) : undefined;
     const tickEntry = get('tick');
-    const tick = tickEntry ? this.#duration(tickEntry) : SCENARIO_DEFAULTS.tick_ms;
+    const tick = tickEntry ? this.#f.duration(tickEntry) : SCENARIO_DEFAULTS.tick_ms;
     const propEntry = get('propagation');
-    const propagation = propEntry ? this.#duration(propEntry) : SCENARIO_DEFAULTS.propagation_ms;
+    const propagation = propEntry ? this.#f.duration(propEntry) : SCENARIO_DEFAULTS.propagation_ms;
     if (duration !== undefined && tick !== undefined) {
       const at = tickEntry?.value ?? durationEntry?.value;
       if (tick > duration) src.error('BAD_VALUE', `tick (${tick} ms) is longer than the whole duration`, at, tickEntry ? 'tick' : 'duration', 'e.g. tick: 1s');
@@ -159,7 +162,7 @@ class ScenarioReader {
     const behaviour = behaviourEntry ? this.#behaviour(behaviourEntry, artifact?.module) : undefined;
 
     const policyEntry = get('policy');
-    let policyName = policyEntry ? this.#string(policyEntry) : artifact?.policy;
+    let policyName = policyEntry ? this.#f.string(policyEntry) : artifact?.policy;
     if (!policyEntry && artifact && policyName === undefined && this.#decl) {
       src.errorAt('MISSING_KEY', `no policy: given, and artifact "${artifact.name}" declares no default policy`, src.position(top) ?? { line: 1, col: 1 }, undefined,
         `add policy: <name> (declared: ${this.#decl.policies.map((p) => p.name).join(', ') || 'none'})`);
@@ -189,16 +192,16 @@ class ScenarioReader {
   // ── sections ──────────────────────────────────────────────────────────────
 
   #fleet(e: SourceEntry): FleetSpec | undefined {
-    const map = this.#map(e, 'e.g. fleet: { nodes: 10000 }');
+    const map = this.#f.map(e, 'e.g. fleet: { nodes: 10000 }');
     if (!map) return undefined;
     const entries = this.#src.entries(map, e.path);
     this.#src.checkKeys(entries, FLEET_KEYS, 'fleet');
-    const nodesEntry = this.#require(entries, 'nodes', map, e.path, 'e.g. nodes: 10000');
-    const nodes = nodesEntry ? this.#number(nodesEntry, { min: 1, max: MAX_NODES, integer: true }) : undefined;
+    const nodesEntry = this.#f.require(entries, 'nodes', map, e.path, 'e.g. nodes: 10000');
+    const nodes = nodesEntry ? this.#f.number(nodesEntry, { min: 1, max: MAX_NODES, integer: true }) : undefined;
     const labelsEntry = entries.find((x) => x.key === 'labels');
     const labels: LabelDistribution[] = [];
     if (labelsEntry) {
-      const lmap = this.#map(labelsEntry, 'e.g. labels: { proxy: { fl2: 0.7, fl1: 0.3 } }');
+      const lmap = this.#f.map(labelsEntry, 'e.g. labels: { proxy: { fl2: 0.7, fl1: 0.3 } }');
       if (lmap) {
         for (const l of this.#src.entries(lmap, labelsEntry.path)) {
           this.#labelValues.set(l.key, isMap(l.value) ? this.#src.entries(l.value, l.path).map((v) => v.key) : []);
@@ -212,12 +215,12 @@ class ScenarioReader {
 
   /** `{ value: share, … }`: shares are ratios (0.7) or percentages ("70%") and must sum to 1. */
   #distribution(e: SourceEntry): { value: string; share: number }[] | undefined {
-    const map = this.#map(e, `e.g. ${e.key}: { a: 0.5, b: 0.5 }`);
+    const map = this.#f.map(e, `e.g. ${e.key}: { a: 0.5, b: 0.5 }`);
     if (!map) return undefined;
     const out: { value: string; share: number }[] = [];
     let ok = true;
     for (const v of this.#src.entries(map, e.path)) {
-      const share = this.#ratio(v);
+      const share = this.#f.ratio(v);
       if (share === undefined) { ok = false; continue; }
       out.push({ value: v.key, share });
     }
@@ -236,30 +239,30 @@ class ScenarioReader {
   }
 
   #traffic(e: SourceEntry): TrafficSpec | undefined {
-    const map = this.#map(e, 'e.g. traffic: { rps_per_node: 100, error_rate: 0.0001 }');
+    const map = this.#f.map(e, 'e.g. traffic: { rps_per_node: 100, error_rate: 0.0001 }');
     if (!map) return undefined;
     const entries = this.#src.entries(map, e.path);
     this.#src.checkKeys(entries, TRAFFIC_KEYS, 'traffic');
     const get = (k: string): SourceEntry | undefined => entries.find((x) => x.key === k);
     const d = defaultTraffic();
     const rpsE = get('rps_per_node');
-    const rps = rpsE ? this.#number(rpsE, { min: 0, exclusiveMin: true, max: 1e6 }) : d.rps_per_node;
+    const rps = rpsE ? this.#f.number(rpsE, { min: 0, exclusiveMin: true, max: 1e6 }) : d.rps_per_node;
     const errE = get('error_rate');
-    const err = errE ? this.#number(errE, { min: 0, max: 1 }) : d.error_rate;
+    const err = errE ? this.#f.number(errE, { min: 0, max: 1 }) : d.error_rate;
     const noiseE = get('noise');
-    const noise = noiseE ? this.#number(noiseE, { min: 0, max: 3 }) : d.noise;
+    const noise = noiseE ? this.#f.number(noiseE, { min: 0, max: 3 }) : d.noise;
     let median: number | undefined = d.latency_median_ms;
     let p99: number | undefined = d.latency_p99_ms;
     const latE = get('latency_ms');
     if (latE) {
-      const lmap = this.#map(latE, 'e.g. latency_ms: { median: 20, p99: 200 }');
+      const lmap = this.#f.map(latE, 'e.g. latency_ms: { median: 20, p99: 200 }');
       if (lmap) {
         const le = this.#src.entries(lmap, latE.path);
         this.#src.checkKeys(le, LATENCY_KEYS, 'latency_ms');
         const m = le.find((x) => x.key === 'median');
         const p = le.find((x) => x.key === 'p99');
-        if (m) median = this.#number(m, { min: 0, exclusiveMin: true });
-        if (p) p99 = this.#number(p, { min: 0, exclusiveMin: true });
+        if (m) median = this.#f.number(m, { min: 0, exclusiveMin: true });
+        if (p) p99 = this.#f.number(p, { min: 0, exclusiveMin: true });
         if (median !== undefined && p99 !== undefined && p99 <= median) {
           this.#src.error('BAD_VALUE', `latency p99 (${p99} ms) must be greater than the median (${median} ms)`, p?.value ?? latE.value, `${latE.path}.p99`, 'e.g. latency_ms: { median: 20, p99: 200 }');
           p99 = undefined;
@@ -273,7 +276,7 @@ class ScenarioReader {
   }
 
   #behaviour(e: SourceEntry, loadingModule: string | undefined): BehaviourRule[] | undefined {
-    const map = this.#map(e, 'e.g. behaviour: { bot-management: [ { cannot_handle: { entries_over: 200 }, effect: crash } ] }');
+    const map = this.#f.map(e, 'e.g. behaviour: { bot-management: [ { cannot_handle: { entries_over: 200 }, effect: crash } ] }');
     if (!map) return undefined;
     const rules: BehaviourRule[] = [];
     let ok = true;
@@ -319,11 +322,11 @@ class ScenarioReader {
     const whereE = entries.find((x) => x.key === 'where');
     let ok = true;
     if (whereE) {
-      const wmap = this.#map(whereE, 'e.g. where: { proxy: fl2 }');
+      const wmap = this.#f.map(whereE, 'e.g. where: { proxy: fl2 }');
       if (!wmap) ok = false;
       else {
         for (const w of src.entries(wmap, whereE.path)) {
-          const value = this.#scalarText(w);
+          const value = this.#f.scalarText(w);
           if (value === undefined) { ok = false; continue; }
           const values = this.#labelValues.get(w.key);
           if (!values) {
@@ -338,16 +341,16 @@ class ScenarioReader {
         }
       }
     }
-    const predE = this.#require(entries, 'cannot_handle', map, path, 'e.g. cannot_handle: { entries_over: 200 }');
+    const predE = this.#f.require(entries, 'cannot_handle', map, path, 'e.g. cannot_handle: { entries_over: 200 }');
     const pred = predE ? this.#predicate(predE) : undefined;
-    const effE = this.#require(entries, 'effect', map, path, 'effect: crash, effect: degrade, or effect: { error_rate: 0.02, add_latency: 300ms, ramp: 10m }');
+    const effE = this.#f.require(entries, 'effect', map, path, 'effect: crash, effect: degrade, or effect: { error_rate: 0.02, add_latency: 300ms, ramp: 10m }');
     const effect = effE ? this.#effect(effE) : undefined;
     if (!ok || !pred || !effect) return undefined;
     return { where, cannot_handle: pred, effect };
   }
 
   #predicate(e: SourceEntry): ContentPredicate | undefined {
-    const map = this.#map(e, 'e.g. cannot_handle: { entries_over: 200 } or { contains: "action: execute" }');
+    const map = this.#f.map(e, 'e.g. cannot_handle: { entries_over: 200 } or { contains: "action: execute" }');
     if (!map) return undefined;
     const entries = this.#src.entries(map, e.path);
     this.#src.checkKeys(entries, PREDICATE_KEYS, 'cannot_handle');
@@ -355,10 +358,10 @@ class ScenarioReader {
     let ok = true;
     for (const x of entries) {
       if (x.key === 'entries_over' || x.key === 'bytes_over') {
-        const n = this.#number(x, { min: 0, integer: true });
+        const n = this.#f.number(x, { min: 0, integer: true });
         if (n === undefined) ok = false; else out[x.key] = n;
       } else if (x.key === 'contains' || x.key === 'version') {
-        const s = this.#string(x);
+        const s = this.#f.string(x);
         if (s === undefined) ok = false; else out[x.key] = s;
       }
     }
@@ -378,17 +381,17 @@ class ScenarioReader {
       this.#src.error('BAD_ENUM', `effect must be crash, degrade or a mapping, got ${describeNode(v)}`, v, e.path, `${didYouMean(v.value, EFFECTS, 'effects')} (or { error_rate: 0.02, add_latency: 300ms, ramp: 10m })`);
       return undefined;
     }
-    const map = this.#map(e, 'effect: crash, effect: degrade, or effect: { error_rate: 0.02, add_latency: 300ms, ramp: 10m }');
+    const map = this.#f.map(e, 'effect: crash, effect: degrade, or effect: { error_rate: 0.02, add_latency: 300ms, ramp: 10m }');
     if (!map) return undefined;
     const entries = this.#src.entries(map, e.path);
     this.#src.checkKeys(entries, EFFECT_KEYS, 'effect');
     const get = (k: string): SourceEntry | undefined => entries.find((x) => x.key === k);
     const errE = get('error_rate');
-    const err = errE ? this.#number(errE, { min: 0, max: 1 }) : 0;
+    const err = errE ? this.#f.number(errE, { min: 0, max: 1 }) : 0;
     const latE = get('add_latency');
-    const lat = latE ? this.#duration(latE) : 0;
+    const lat = latE ? this.#f.duration(latE) : 0;
     const rampE = get('ramp');
-    const ramp = rampE ? this.#duration(rampE) : 0;
+    const ramp = rampE ? this.#f.duration(rampE) : 0;
     if (err === undefined || lat === undefined || ramp === undefined) return undefined;
     if (err === 0 && lat === 0) {
       this.#src.error('MISSING_KEY', 'an effect mapping needs error_rate: or add_latency:', map, e.path, 'e.g. effect: { error_rate: 0.02, ramp: 10m }');
@@ -398,14 +401,14 @@ class ScenarioReader {
   }
 
   #change(e: SourceEntry, duration: number | undefined): { change: ChangeSpec; artifact: Scenario['artifact'] | undefined } | undefined {
-    const map = this.#map(e, 'e.g. change: { artifact: NAME, versions: [ { at: 5m, content: "…" } ] }');
+    const map = this.#f.map(e, 'e.g. change: { artifact: NAME, versions: [ { at: 5m, content: "…" } ] }');
     if (!map) return undefined;
     const src = this.#src;
     const entries = src.entries(map, e.path);
     src.checkKeys(entries, CHANGE_KEYS, 'change');
     const get = (k: string): SourceEntry | undefined => entries.find((x) => x.key === k);
-    const artE = this.#require(entries, 'artifact', map, e.path, 'name the artifact that changes, e.g. artifact: bot-management-feature-file');
-    const artName = artE ? this.#string(artE) : undefined;
+    const artE = this.#f.require(entries, 'artifact', map, e.path, 'name the artifact that changes, e.g. artifact: bot-management-feature-file');
+    const artName = artE ? this.#f.string(artE) : undefined;
     let artifact: Scenario['artifact'] | undefined;
     if (artName !== undefined && artE && this.#decl) {
       artifact = this.#decl.artifacts.find((a) => a.name === artName);
@@ -431,13 +434,13 @@ class ScenarioReader {
           }
           const pe = src.entries(node, path);
           src.checkKeys(pe, PUSH_KEYS, 'a version push');
-          const atE = this.#require(pe, 'at', node, path, 'e.g. at: 5m');
-          const at = atE ? this.#duration(atE, true) : undefined;
+          const atE = this.#f.require(pe, 'at', node, path, 'e.g. at: 5m');
+          const at = atE ? this.#f.duration(atE, true) : undefined;
           if (at !== undefined && duration !== undefined && at >= duration && atE) {
             src.error('BAD_VALUE', `at ${atE.value && isScalar(atE.value) ? String(atE.value.value) : ''} is not before the end of the scenario`, atE.value, atE.path, 'push before duration:');
           }
           const labelE = pe.find((x) => x.key === 'version');
-          const label = labelE ? this.#string(labelE) : null;
+          const label = labelE ? this.#f.string(labelE) : null;
           const s = this.#sourceFrom(pe, node, path);
           if (at === undefined || s === undefined || label === undefined) { ok = false; return; }
           versions.push({ at_ms: at, source: s, version: label });
@@ -457,39 +460,39 @@ class ScenarioReader {
   }
 
   #regenerate(e: SourceEntry, duration: number | undefined): Regenerate | undefined {
-    const map = this.#map(e, 'e.g. regenerate: { every: 5m, good: { generate: { entries: 120 } }, bad: { generate: { entries: 120, doubled: true } }, bad_share: 0.5 }');
+    const map = this.#f.map(e, 'e.g. regenerate: { every: 5m, good: { generate: { entries: 120 } }, bad: { generate: { entries: 120, doubled: true } }, bad_share: 0.5 }');
     if (!map) return undefined;
     const src = this.#src;
     const entries = src.entries(map, e.path);
     src.checkKeys(entries, REGENERATE_KEYS, 'regenerate');
     const get = (k: string): SourceEntry | undefined => entries.find((x) => x.key === k);
     const startE = get('start');
-    const start = startE ? this.#duration(startE, true) : 0;
-    const everyE = this.#require(entries, 'every', map, e.path, 'e.g. every: 5m');
-    const every = everyE ? this.#duration(everyE) : undefined;
+    const start = startE ? this.#f.duration(startE, true) : 0;
+    const everyE = this.#f.require(entries, 'every', map, e.path, 'e.g. every: 5m');
+    const every = everyE ? this.#f.duration(everyE) : undefined;
     const untilE = get('until');
-    const until = untilE ? this.#duration(untilE) : duration;
-    const goodE = this.#require(entries, 'good', map, e.path, 'e.g. good: { generate: { entries: 120 } }');
+    const until = untilE ? this.#f.duration(untilE) : duration;
+    const goodE = this.#f.require(entries, 'good', map, e.path, 'e.g. good: { generate: { entries: 120 } }');
     const good = goodE ? this.#source(goodE) : undefined;
-    const badE = this.#require(entries, 'bad', map, e.path, 'e.g. bad: { generate: { entries: 120, doubled: true } }');
+    const badE = this.#f.require(entries, 'bad', map, e.path, 'e.g. bad: { generate: { entries: 120, doubled: true } }');
     const bad = badE ? this.#source(badE) : undefined;
-    const shareE = this.#require(entries, 'bad_share', map, e.path, 'e.g. bad_share: 0.5, or bad_share: { from: 0.5, to: 1, over: 30m }');
+    const shareE = this.#f.require(entries, 'bad_share', map, e.path, 'e.g. bad_share: 0.5, or bad_share: { from: 0.5, to: 1, over: 30m }');
     let share: Regenerate['bad_share'] | undefined;
     if (shareE) {
       if (isScalar(shareE.value)) {
-        const s = this.#ratio(shareE);
+        const s = this.#f.ratio(shareE);
         if (s !== undefined) share = { from: s, to: s, over_ms: 0 };
       } else {
-        const smap = this.#map(shareE, 'e.g. bad_share: { from: 0.5, to: 1, over: 30m }');
+        const smap = this.#f.map(shareE, 'e.g. bad_share: { from: 0.5, to: 1, over: 30m }');
         if (smap) {
           const se = src.entries(smap, shareE.path);
           src.checkKeys(se, SHARE_RAMP_KEYS, 'bad_share');
-          const f = this.#require(se, 'from', smap, shareE.path, 'e.g. from: 0.5');
-          const t = this.#require(se, 'to', smap, shareE.path, 'e.g. to: 1');
-          const o = this.#require(se, 'over', smap, shareE.path, 'e.g. over: 30m');
-          const from = f ? this.#ratio(f) : undefined;
-          const to = t ? this.#ratio(t) : undefined;
-          const over = o ? this.#duration(o) : undefined;
+          const f = this.#f.require(se, 'from', smap, shareE.path, 'e.g. from: 0.5');
+          const t = this.#f.require(se, 'to', smap, shareE.path, 'e.g. to: 1');
+          const o = this.#f.require(se, 'over', smap, shareE.path, 'e.g. over: 30m');
+          const from = f ? this.#f.ratio(f) : undefined;
+          const to = t ? this.#f.ratio(t) : undefined;
+          const over = o ? this.#f.duration(o) : undefined;
           if (from !== undefined && to !== undefined && over !== undefined) share = { from, to, over_ms: over };
         }
       }
@@ -501,7 +504,7 @@ class ScenarioReader {
   /** A mapping with content: or generate:. */
   #source(e: SourceEntry): ContentSource | null | undefined {
     if (e.value === null || (isScalar(e.value) && e.value.value === null)) return null;
-    const map = this.#map(e, 'e.g. { content: "…" } or { generate: { entries: 120 } }');
+    const map = this.#f.map(e, 'e.g. { content: "…" } or { generate: { entries: 120 } }');
     if (!map) return undefined;
     const entries = this.#src.entries(map, e.path);
     this.#src.checkKeys(entries, SOURCE_KEYS, e.key);
@@ -517,25 +520,25 @@ class ScenarioReader {
       return undefined;
     }
     if (content) {
-      const text = this.#string(content);
+      const text = this.#f.string(content);
       return text === undefined ? undefined : { type: 'literal', text };
     }
     if (!gen) {
       src.error('MISSING_KEY', 'missing the content: give content: or generate:', owner, path, 'e.g. content: "key: value" or generate: { entries: 120 }');
       return undefined;
     }
-    const gmap = this.#map(gen, 'e.g. generate: { entries: 120, doubled: true }');
+    const gmap = this.#f.map(gen, 'e.g. generate: { entries: 120, doubled: true }');
     if (!gmap) return undefined;
     const ge = src.entries(gmap, gen.path);
     src.checkKeys(ge, GENERATE_KEYS, 'generate');
-    const nE = this.#require(ge, 'entries', gmap, gen.path, 'e.g. entries: 120');
-    const n = nE ? this.#number(nE, { min: 0, max: 1_000_000, integer: true }) : undefined;
+    const nE = this.#f.require(ge, 'entries', gmap, gen.path, 'e.g. entries: 120');
+    const n = nE ? this.#f.number(nE, { min: 0, max: 1_000_000, integer: true }) : undefined;
     const dE = ge.find((x) => x.key === 'doubled');
-    const doubled = dE ? this.#boolean(dE) : false;
+    const doubled = dE ? this.#f.boolean(dE) : false;
     const fE = ge.find((x) => x.key === 'format');
     let format: 'json' | 'lines' | undefined = 'json';
     if (fE) {
-      const f = this.#scalarText(fE);
+      const f = this.#f.scalarText(fE);
       format = f === 'json' || f === 'lines' ? f : undefined;
       if (f !== undefined && format === undefined) src.error('BAD_ENUM', `format must be json or lines, got "${f}"`, fE.value, fE.path, didYouMean(f, ['json', 'lines'], 'formats'));
     }
@@ -544,130 +547,23 @@ class ScenarioReader {
   }
 
   #manual(e: SourceEntry): ManualResponse | undefined {
-    const map = this.#map(e, 'e.g. manual: { detect_after: 26m, rollback_after: 3h25m }');
+    const map = this.#f.map(e, 'e.g. manual: { detect_after: 26m, rollback_after: 3h25m }');
     if (!map) return undefined;
     const entries = this.#src.entries(map, e.path);
     this.#src.checkKeys(entries, MANUAL_KEYS, 'manual');
-    const dE = this.#require(entries, 'detect_after', map, e.path, 'e.g. detect_after: 26m');
-    const rE = this.#require(entries, 'rollback_after', map, e.path, 'e.g. rollback_after: 3h25m');
-    const d = dE ? this.#duration(dE) : undefined;
-    const r = rE ? this.#duration(rE) : undefined;
+    const dE = this.#f.require(entries, 'detect_after', map, e.path, 'e.g. detect_after: 26m');
+    const rE = this.#f.require(entries, 'rollback_after', map, e.path, 'e.g. rollback_after: 3h25m');
+    const d = dE ? this.#f.duration(dE) : undefined;
+    const r = rE ? this.#f.duration(rE) : undefined;
     if (d !== undefined && r !== undefined && r < d && rE) {
       this.#src.error('BAD_VALUE', 'rollback_after is earlier than detect_after', rE.value, rE.path, 'both count from the first bad push; a rollback comes after detection');
       return undefined;
     }
     return d === undefined || r === undefined ? undefined : { detect_after_ms: d, rollback_after_ms: r };
   }
-
-  // ── typed field readers: each reports an error and returns undefined ─────────
-
-  #require(entries: readonly SourceEntry[], key: string, owner: Node, path: string, hint: string): SourceEntry | undefined {
-    const e = entries.find((x) => x.key === key);
-    if (!e) this.#src.error('MISSING_KEY', `missing required key "${key}"`, owner, path, hint);
-    return e;
-  }
-
-  #map(e: SourceEntry, hint: string): YAMLMap | undefined {
-    if (isMap(e.value)) return e.value;
-    this.#src.error('WRONG_TYPE', `${e.key} must be a mapping, got ${describeNode(e.value)}`, valueNode(e), e.path, hint);
-    return undefined;
-  }
-
-  #string(e: SourceEntry): string | undefined {
-    const v = e.value;
-    if (isScalar(v) && typeof v.value === 'string') return v.value;
-    this.#src.error('WRONG_TYPE', `${e.key} must be a string, got ${describeNode(v)}`, valueNode(e), e.path);
-    return undefined;
-  }
-
-  #scalarText(e: SourceEntry): string | undefined {
-    const v = e.value;
-    if (isScalar(v) && (typeof v.value === 'string' || typeof v.value === 'number' || typeof v.value === 'boolean')) return String(v.value);
-    this.#src.error('WRONG_TYPE', `${e.key} must be a single word, got ${describeNode(v)}`, valueNode(e), e.path);
-    return undefined;
-  }
-
-  #boolean(e: SourceEntry): boolean | undefined {
-    const v = e.value;
-    if (isScalar(v) && typeof v.value === 'boolean') return v.value;
-    this.#src.error('WRONG_TYPE', `${e.key} must be true or false, got ${describeNode(v)}`, valueNode(e), e.path, 'write true or false');
-    return undefined;
-  }
-
-  #number(e: SourceEntry, o: { min?: number; max?: number; integer?: boolean; exclusiveMin?: boolean }): number | undefined {
-    const v = e.value;
-    if (!isScalar(v) || typeof v.value !== 'number' || !Number.isFinite(v.value)) {
-      const hint = isScalar(v) && typeof v.value === 'string' && /%\s*$/.test(v.value) ? `write a ratio: ${Number.parseFloat(v.value) / 100} for ${v.value.trim()}` : undefined;
-      this.#src.error('WRONG_TYPE', `${e.key} must be ${o.integer ? 'a whole number' : 'a number'}, got ${describeNode(v)}`, valueNode(e), e.path, hint);
-      return undefined;
-    }
-    const n = v.value;
-    const tooLow = o.min !== undefined && (o.exclusiveMin ? n <= o.min : n < o.min);
-    if ((o.integer && !Number.isSafeInteger(n)) || tooLow || (o.max !== undefined && n > o.max)) {
-      const range = `${o.exclusiveMin ? 'greater than' : 'at least'} ${o.min ?? '-∞'}${o.max !== undefined ? ` and at most ${o.max}` : ''}`;
-      this.#src.error('BAD_VALUE', `${e.key} must be ${o.integer ? 'a whole number ' : ''}${range}, got ${n}`, v, e.path);
-      return undefined;
-    }
-    return n;
-  }
-
-  /** A share: a number in [0, 1] or a percentage string such as "70%". */
-  #ratio(e: SourceEntry): number | undefined {
-    const v = e.value;
-    let n: number | undefined;
-    if (isScalar(v) && typeof v.value === 'number') n = v.value;
-    else if (isScalar(v) && typeof v.value === 'string' && /^\s*\d+(\.\d+)?\s*%\s*$/.test(v.value)) n = Number.parseFloat(v.value) / 100;
-    if (n === undefined) {
-      this.#src.error('WRONG_TYPE', `${e.key} must be a share such as 0.3 or "30%", got ${describeNode(v)}`, valueNode(e), e.path);
-      return undefined;
-    }
-    if (!(n >= 0 && n <= 1)) {
-      this.#src.error('BAD_DISTRIBUTION', `${e.key} must be between 0 and 1 (100%), got ${n}`, v, e.path);
-      return undefined;
-    }
-    return n;
-  }
-
-  #duration(e: SourceEntry, zeroOk = false): number | undefined {
-    const v = e.value;
-    if (isScalar(v) && typeof v.value === 'string') {
-      if (zeroOk && /^\s*0+(\.0+)?(ms|s|m|h|d)?\s*$/.test(v.value)) return 0;
-      const d = parseDuration(v.value);
-      if (d.ok) return d.ms;
-      this.#src.error('BAD_DURATION', `${e.key}: ${d.message}`, v, e.path, 'write a duration with a unit: 500ms, 60s, 5m, 1h30m');
-      return undefined;
-    }
-    if (isScalar(v) && typeof v.value === 'number') {
-      if (zeroOk && v.value === 0) return 0;
-      this.#src.error('BAD_DURATION', `${e.key} ${v.value} has no unit`, v, e.path, `write "${v.value}s" or "${v.value}m": a bare number could mean either`);
-      return undefined;
-    }
-    this.#src.error('BAD_DURATION', `${e.key} must be a duration such as 60s, got ${describeNode(v)}`, valueNode(e), e.path, 'write a duration with a unit: 500ms, 60s, 5m, 1h30m');
-    return undefined;
-  }
 }
 
 function defaultTraffic(): TrafficSpec {
   const d = SCENARIO_DEFAULTS;
   return { rps_per_node: d.rps_per_node, error_rate: d.error_rate, latency_median_ms: d.latency_median_ms, latency_p99_ms: d.latency_p99_ms, noise: d.noise };
-}
-
-/** The node to point at for a value: the key when the value is empty. */
-function valueNode(e: SourceEntry): Node {
-  const v = e.value;
-  if (v === null || (isScalar(v) && (v.value === null || v.value === undefined))) return e.keyNode;
-  return v;
-}
-
-/** By line then column, duplicates (same code at the same place) dropped. */
-function sortErrors(errors: readonly FailsmallError[]): FailsmallError[] {
-  const seen = new Set<string>();
-  const out: FailsmallError[] = [];
-  for (const e of errors) {
-    const key = `${e.code}:${e.line ?? ''}:${e.col ?? ''}:${e.message}`;
-    if (seen.has(key)) continue;
-    seen.add(key);
-    out.push(e);
-  }
-  return out.sort((a, b) => (a.line ?? 0) - (b.line ?? 0) || (a.col ?? 0) - (b.col ?? 0));
 }
