@@ -75,6 +75,11 @@ export function buildProgram(result: { code: number }): Command {
     .option('--prometheus-url <url>', 'Prometheus for gates with source: prometheus (env FAILSMALL_PROMETHEUS_URL)')
     .option('--prometheus-token <token>', 'bearer token for Prometheus (env FAILSMALL_PROMETHEUS_TOKEN)')
     .option('--prometheus-timeout <ms>', 'per-query timeout', '5000')
+    .option('--notify-webhook <url>', 'POST signed JSON on incident open, triage, rollback, break-glass and resolve (repeatable)', (v: string, p: string[] = []) => [...p, v])
+    .option('--notify-secret <secret>', 'HMAC secret for --notify-webhook (env FAILSMALL_NOTIFY_SECRET; 16+ characters)')
+    .option('--notify-slack <url>', 'a Slack incoming-webhook URL for the same notices (repeatable)', (v: string, p: string[] = []) => [...p, v])
+    .option('--statuspage <name=url>', 'poll a vendor\'s Statuspage (/api/v2/summary.json) for triage (repeatable)', (v: string, p: string[] = []) => [...p, v])
+    .option('--statuspage-interval <ms>', 'how often status pages are polled', '60000')
     .addOption(json())
     .action(run((o) => serve(o as never, makeOut(o.json === true))));
 
@@ -130,6 +135,22 @@ export function buildProgram(result: { code: number }): Command {
       .addOption(server()).addOption(token()).option('--reason <text>', 'why (kept in the event log)').addOption(json())
       .action(run(async (o, id) => (await rolloutCommands()).rolloutCommand(type, id as string, o, makeOut(o.json === true))));
   }
+
+  const incident = program.command('incident').description('incidents: opened by failed gates, alerts or by hand');
+  const incidentCommands = async () => import('./commands/incident.ts');
+  incident.command('list').description('recent incidents').addOption(server()).option('--open', 'only those not resolved').addOption(json())
+    .action(run(async (o) => (await incidentCommands()).incidentList(o, makeOut(o.json === true))));
+  incident.command('show').argument('<id>').description('an incident and its timeline (UTC)').addOption(server()).addOption(json())
+    .action(run(async (o, id) => (await incidentCommands()).incidentShow(id as string, o, makeOut(o.json === true))));
+  incident.command('open').description('open an incident by hand').addOption(server()).addOption(token())
+    .requiredOption('--title <text>', 'what is wrong').addOption(new Option('--severity <sev>', 'sev1 (worst) to sev4').choices(['sev1', 'sev2', 'sev3', 'sev4']))
+    .option('--note <text>', 'a first note').addOption(json())
+    .action(run(async (o) => (await incidentCommands()).incidentOpen(o as never, makeOut(o.json === true))));
+  incident.command('note').argument('<id>').argument('<text>').description('add a note to the timeline').addOption(server()).addOption(token()).addOption(json())
+    .action(run(async (o, id, text) => (await incidentCommands()).incidentNote(id as string, text as string, o, makeOut(o.json === true))));
+  incident.command('status').argument('<id>').argument('<status>', 'open, investigating, mitigated or resolved').description('change the status (resolved closes it)')
+    .addOption(server()).addOption(token()).option('--note <text>', 'why').addOption(json())
+    .action(run(async (o, id, status) => (await incidentCommands()).incidentStatus(id as string, status as string, o, makeOut(o.json === true))));
 
   program.command('nodes').description('registered nodes and what they serve').addOption(server()).addOption(json())
     .action(run((o) => nodes(o, makeOut(o.json === true))));

@@ -13,4 +13,5 @@ export * from './audit/index.ts';
 export * from './breakglass/index.ts';
 export * from './dependency-gate/index.ts';
 export * from './triage/index.ts';
+export * from './incident/index.ts';
 export * from './postmortem/index.ts';

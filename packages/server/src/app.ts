@@ -7,6 +7,7 @@ import { declarationRoutes } from './routes/declarations.ts';
 import { nodeRoutes } from './routes/nodes.ts';
 import { opsRoutes } from './routes/ops.ts';
 import { rolloutRoutes } from './routes/rollouts.ts';
+import { incidentRoutes } from './routes/incidents.ts';
 
 export interface AppOptions {
   /** pino options, or false to keep the server quiet (tests, demo). */
@@ -32,6 +33,7 @@ export async function buildApp(ctx: AppContext, opts: AppOptions): Promise<Fasti
     await rolloutRoutes(scope, ctx);
     await nodeRoutes(scope, ctx);
     await opsRoutes(scope, ctx);
+    await incidentRoutes(scope, ctx);
   });
   return app;
 }

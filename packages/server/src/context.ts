@@ -1,6 +1,7 @@
 import type { KeyObject } from 'node:crypto';
 import type { Controller, Clock } from './controller/controller.ts';
 import type { DesiredHub } from './desired/hub.ts';
+import type { IncidentService } from './incidents/service.ts';
 import type { Store } from './store/types.ts';
 import type { PrometheusClient } from './signals/index.ts';
 
@@ -10,6 +11,8 @@ export interface AppContext {
   readonly hub: DesiredHub;
   readonly controller: Controller;
   readonly clock: Clock;
+  /** Incidents: the recorder over the event log, alert ingestion, triage. */
+  readonly incidents: IncidentService;
   /** Largest artifact version accepted on push, in bytes. */
   readonly maxArtifactBytes: number;
   /** Longest long-poll an agent may ask for. */

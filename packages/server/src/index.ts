@@ -5,3 +5,4 @@ export { DesiredHub, type DesiredState, type DesiredArtifact } from './desired/h
 export { hashToken, newToken } from './http/auth.ts';
 export { openStore, parseStoreUrl } from './store/index.ts';
 export type * from './store/types.ts';
+export { parseNotifyTargets, type NotifyTarget } from './notify/index.ts';

@@ -7,6 +7,11 @@ import { buildApp } from './app.ts';
 import { Controller, systemClock, type Clock } from './controller/controller.ts';
 import { PrometheusClient, type PrometheusConfig } from './signals/index.ts';
 import { DesiredHub } from './desired/hub.ts';
+import { IncidentService } from './incidents/service.ts';
+import type { IncidentNotice } from './incidents/recorder.ts';
+import { recordVendorPoll } from './incidents/vendor-polls.ts';
+import { Notifier, type NotifyTarget } from './notify/index.ts';
+import { StatuspagePoller } from './vendors/index.ts';
 import { hashToken, newToken } from './http/auth.ts';
 import { openStore, parseStoreUrl } from './store/index.ts';
 import type { Store } from './store/types.ts';
@@ -28,6 +33,15 @@ export interface ServeOptions {
   readonly verifyKeyFile?: string;
   /** The installation's Prometheus, for gates with source: prometheus. */
   readonly prometheus?: PrometheusConfig;
+  /** How often the incident recorder reads the event log (ms, default 1000). */
+  readonly incidentTickMs?: number;
+  /** Where incident notices go besides the notifier (tests); called synchronously, must not block. */
+  readonly notify?: (n: IncidentNotice) => void;
+  /** Outbound notification targets: signed webhooks and Slack incoming webhooks. */
+  readonly notifyTargets?: readonly NotifyTarget[];
+  /** Vendors' status pages (Statuspage format) to poll for triage. */
+  readonly statuspages?: readonly { name: string; url: string }[];
+  readonly statuspageIntervalMs?: number;
 }
 
 export interface RunningServer {
@@ -35,6 +49,7 @@ export interface RunningServer {
   readonly app: FastifyInstance;
   readonly store: Store;
   readonly controller: Controller;
+  readonly incidents: IncidentService;
   /** Set only on the first start of a store: the admin token, shown once. */
   readonly adminToken: string | undefined;
   close(): Promise<void>;
@@ -57,12 +72,25 @@ export async function startServer(opts: ServeOptions = {}): Promise<RunningServe
   await hub.refresh();
   const prometheus = opts.prometheus ? new PrometheusClient(opts.prometheus) : undefined;
   const controller = new Controller({ store, hub, clock, log: pino({ level: 'warn' }, pino.destination(2)), tickMs: opts.tickMs ?? 250, ...(prometheus ? { signals: { prometheus } } : {}) });
-  const app = await buildApp({ store, hub, controller, clock, maxArtifactBytes: opts.maxArtifactBytes ?? 16 * 1024 * 1024, maxWaitMs: opts.maxWaitMs ?? 60_000, ...(prometheus ? { prometheus } : {}), ...(signer ? { signer } : {}), ...(verifier ? { verifier } : {}) }, { logger: opts.logger ?? false });
+  const warn = { warn: (m: string) => { process.stderr.write(`${m}\n`); }, info: () => {} };
+  // Notices are queued in memory and sent in the background: a target that is down never holds up a rollback.
+  const notifier = opts.notifyTargets && opts.notifyTargets.length > 0 ? new Notifier(opts.notifyTargets, { log: warn }) : undefined;
+  const notify = (n: IncidentNotice) => { notifier?.notify(n); opts.notify?.(n); };
+  const incidents = new IncidentService(store, { now: () => clock.now(), tickMs: opts.incidentTickMs ?? 1000, log: warn, notify });
+  const poller = opts.statuspages && opts.statuspages.length > 0
+    ? new StatuspagePoller(opts.statuspages, { intervalMs: opts.statuspageIntervalMs ?? 60_000, log: warn, onPoll: (p) => recordVendorPoll(store, p) })
+    : undefined;
+  const app = await buildApp({ store, hub, controller, clock, incidents, maxArtifactBytes: opts.maxArtifactBytes ?? 16 * 1024 * 1024, maxWaitMs: opts.maxWaitMs ?? 60_000, ...(prometheus ? { prometheus } : {}), ...(signer ? { signer } : {}), ...(verifier ? { verifier } : {}) }, { logger: opts.logger ?? false });
   const address = await app.listen({ host: opts.host ?? '127.0.0.1', port: opts.port ?? 7070 });
   controller.start();
+  incidents.start();
+  poller?.start();
   return {
-    url: address.replace('[::1]', '127.0.0.1'), app, store, controller, adminToken,
+    url: address.replace('[::1]', '127.0.0.1'), app, store, controller, incidents, adminToken,
     async close() {
+      await poller?.stop();
+      await incidents.stop();
+      await notifier?.close({ drainMs: 2000 });
       await controller.stop();
       hub.close();
       await app.close();

@@ -295,6 +295,42 @@ for (const engine of [sqliteEngine(), postgresEngine()]) {
       assert.equal(await store.getNode('nope'), undefined);
     });
 
+    it('keeps incidents: timeline idempotent by dedup, alerts by fingerprint, changes by id, polls, cursors, metric buckets', async () => {
+      const { store } = await freshStore();
+      const inc = store.incidents;
+      const incident = { id: 'inc-1', title: 't', severity: 'sev2' as const, status: 'open' as const, opened_by: 'alert' as const, opened_at: T0, resolved_at: null, rollout_id: null };
+      await inc.create(incident, [{ at: T0, kind: 'status', text: 'opened', data: {} }]);
+      assert.equal(await inc.addTimeline('inc-1', [{ at: T0 + 2, kind: 'rollout', text: 'b', data: { n: 1 }, dedup: 'event:7' }, { at: T0 + 1, kind: 'note', text: 'a', data: {} }]), 2);
+      assert.equal(await inc.addTimeline('inc-1', [{ at: T0 + 2, kind: 'rollout', text: 'b', data: { n: 1 }, dedup: 'event:7' }]), 0, 'the same source twice is recorded once');
+      assert.deepEqual((await inc.timeline('inc-1')).map((e) => e.text), ['opened', 'a', 'b'], 'in time order');
+      const a = { fingerprint: 'f1', name: 'A', labels: { x: '1' }, status: 'firing' as const, starts_at: T0, ends_at: null };
+      assert.equal((await inc.upsertAlerts('inc-1', [a, { ...a, fingerprint: 'f2' }], T0)).fresh.length, 2);
+      const again = await inc.upsertAlerts('inc-1', [{ ...a, status: 'resolved', ends_at: T0 + 9 }], T0 + 10);
+      assert.deepEqual([again.fresh.length, again.resolved.map((x) => x.fingerprint)], [0, ['f1']]);
+      assert.deepEqual((await inc.alerts('inc-1')).map((x) => [x.fingerprint, x.status, x.receipts]), [['f1', 'resolved', 2], ['f2', 'firing', 1]]);
+      const change = { id: 'chg-1', summary: 's', timestamp: new Date(T0).toISOString(), services: ['x'], links: [], custom_details: {} };
+      assert.equal(await inc.addChange(change, T0), true);
+      assert.equal(await inc.addChange(change, T0), false);
+      assert.deepEqual((await inc.changes(T0 - 1, T0 + 1)).map((c) => c.id), ['chg-1']);
+      await inc.addVendorPoll({ vendor: 'v', at_ms: T0, reachable: false, error: { code: 'TIMEOUT', message: 'no answer in 5000 ms' } });
+      assert.equal((await inc.lastVendorPoll('v'))?.reachable, false);
+      assert.equal(await inc.cursor('r'), 0);
+      await inc.setCursor('r', 5);
+      await inc.setCursor('r', 9);
+      assert.equal(await inc.cursor('r'), 9);
+      const resolved = await inc.setStatus('inc-1', 'resolved', T0 + 60_000, { at: T0 + 60_000, kind: 'status', text: 'resolved', data: {} });
+      assert.equal(resolved?.resolved_at, T0 + 60_000);
+      assert.equal(await inc.current(), undefined);
+      await store.upsertNode({ id: 'n1', labels: {}, modules: [] }, T0);
+      const counters = { requests: 10, errors: 1, loads_attempted: 0, loads_succeeded: 0, latency_buckets: new Array<number>(14).fill(0), counters: {} };
+      const base = Math.floor(T0 / 30_000) * 30_000; // buckets are aligned to the epoch
+      await store.insertMetrics('n1', base + 1_000, { proxy: counters });
+      await store.insertMetrics('n1', base + 29_000, { proxy: counters });
+      await store.insertMetrics('n1', base + 31_000, { proxy: counters });
+      const buckets = await inc.metricBuckets(base, base + 60_000, 30_000);
+      assert.deepEqual(buckets.map((b) => [b.bucket - base, b.requests, b.errors]).sort((x, y) => x[0]! - y[0]!), [[0, 20, 2], [30_000, 10, 1]]);
+    });
+
     it('keeps break-glass pins per node and the nodes\' break-glass logs, once per entry', async () => {
       const { store } = await freshStore();
       await store.upsertNode({ id: 'n1', labels: {}, modules: [] }, T0);

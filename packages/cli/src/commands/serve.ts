@@ -1,4 +1,4 @@
-import { startServer } from '@failsmall/server';
+import { parseNotifyTargets, startServer } from '@failsmall/server';
 import { readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { createPublicKey as createPublicKeyOf } from 'node:crypto';
@@ -9,7 +9,10 @@ import { DEFAULT_KEY_DIR } from './keys.ts';
 import type { Out } from '../output.ts';
 
 /** `failsmall serve`: the control plane, until SIGINT/SIGTERM. */
-export async function serve(opts: { store?: string; host?: string; port?: string; tickMs?: string; log?: string; signingKey?: string; verifyKey?: string; prometheusUrl?: string; prometheusToken?: string; prometheusTimeout?: string }, out: Out): Promise<number> {
+export async function serve(opts: {
+  store?: string; host?: string; port?: string; tickMs?: string; log?: string; signingKey?: string; verifyKey?: string; prometheusUrl?: string; prometheusToken?: string; prometheusTimeout?: string;
+  notifyWebhook?: string[]; notifySecret?: string; notifySlack?: string[]; statuspage?: string[]; statuspageInterval?: string;
+}, out: Out): Promise<number> {
   const port = opts.port === undefined ? 7070 : Number(opts.port);
   if (!Number.isInteger(port) || port < 0 || port > 65535) {
     process.stderr.write(`error: bad --port ${opts.port} [USAGE]\n`);
@@ -19,6 +22,21 @@ export async function serve(opts: { store?: string; host?: string; port?: string
   if (signingKey && (await isBreakglassKey(signingKey))) {
     process.stderr.write(`error: ${signingKey} is the break-glass key [BREAKGLASS_KEY_ON_CONTROL_PLANE]\n  hint: the break-glass key must never touch the control plane; sign versions with the artifact key (failsmall keys init)\n`);
     return EXIT.USAGE;
+  }
+  const notify = parseNotifyTargets({ webhook: opts.notifyWebhook ?? [], webhookSecret: opts.notifySecret ?? process.env.FAILSMALL_NOTIFY_SECRET, slack: opts.notifySlack ?? [] });
+  if (!notify.ok) {
+    for (const e of notify.errors) process.stderr.write(`error: ${e.message} [${e.code}]${e.hint ? `\n  hint: ${e.hint}` : ''}\n`);
+    return EXIT.USAGE;
+  }
+  const statuspages: { name: string; url: string }[] = [];
+  for (const s of opts.statuspage ?? []) {
+    const eq = s.indexOf('=');
+    const url = s.slice(eq + 1);
+    if (eq <= 0 || !/^https?:\/\//.test(url)) {
+      process.stderr.write(`error: bad --statuspage "${s}" [USAGE]\n  hint: NAME=URL, e.g. --statuspage github=https://www.githubstatus.com\n`);
+      return EXIT.USAGE;
+    }
+    statuspages.push({ name: s.slice(0, eq), url });
   }
   const prometheusUrl = opts.prometheusUrl ?? process.env.FAILSMALL_PROMETHEUS_URL;
   const prometheusToken = opts.prometheusToken ?? process.env.FAILSMALL_PROMETHEUS_TOKEN;
@@ -30,6 +48,8 @@ export async function serve(opts: { store?: string; host?: string; port?: string
     host: opts.host ?? '127.0.0.1',
     port,
     ...(opts.tickMs ? { tickMs: Number(opts.tickMs) } : {}),
+    ...(notify.targets.length > 0 ? { notifyTargets: notify.targets } : {}),
+    ...(statuspages.length > 0 ? { statuspages, statuspageIntervalMs: Number(opts.statuspageInterval ?? '60000') } : {}),
     logger: opts.log ? { level: opts.log } : false,
   });
   out.data({ ok: true, url: server.url, store: server.store.engine, admin_token: server.adminToken ?? null });

@@ -20,6 +20,7 @@ export function migrationProvider(engine: StoreEngine): MigrationProvider {
         '0002_signatures_and_module_state': signaturesAndModuleState(),
         '0003_version_manifests': versionManifests(),
         '0004_breakglass': breakglass(),
+        '0005_incidents': incidents(engine),
       };
     },
   };
@@ -154,6 +155,68 @@ function signaturesAndModuleState(): Migration {
     async up(db: Kysely<unknown>): Promise<void> {
       await db.schema.alterTable('versions').addColumn('signature', 'text').execute();
       await db.schema.alterTable('node_loads').addColumn('module_state', 'text').execute();
+    },
+  };
+}
+
+/**
+ * Incidents and what feeds them: the incident, its timeline (idempotent by `dedup`), the alerts
+ * grouped into it (one row per fingerprint), external change events, vendor status polls, and
+ * the recorder's cursor over the event log.
+ */
+function incidents(engine: StoreEngine): Migration {
+  const pg = engine === 'postgres';
+  const serial = (t: ReturnType<Kysely<unknown>['schema']['createTable']>) =>
+    t.addColumn('seq', pg ? 'bigserial' : 'integer', (c) => (pg ? c.primaryKey() : c.primaryKey().autoIncrement()));
+  return {
+    async up(db: Kysely<unknown>): Promise<void> {
+      await db.schema.createTable('incidents')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('title', 'text', (c) => c.notNull())
+        .addColumn('severity', 'text', (c) => c.notNull())
+        .addColumn('status', 'text', (c) => c.notNull())
+        .addColumn('opened_by', 'text', (c) => c.notNull())
+        .addColumn('opened_at', 'bigint', (c) => c.notNull())
+        .addColumn('resolved_at', 'bigint')
+        .addColumn('rollout_id', 'text')
+        .execute();
+      await serial(db.schema.createTable('incident_timeline'))
+        .addColumn('incident_id', 'text', (c) => c.notNull())
+        .addColumn('at', 'bigint', (c) => c.notNull())
+        .addColumn('kind', 'text', (c) => c.notNull())
+        .addColumn('text', 'text', (c) => c.notNull())
+        .addColumn('data', 'text', (c) => c.notNull())
+        .addColumn('dedup', 'text')
+        .execute();
+      await db.schema.createIndex('incident_timeline_dedup').on('incident_timeline').columns(['incident_id', 'dedup']).unique().execute();
+      await db.schema.createTable('incident_alerts')
+        .addColumn('incident_id', 'text', (c) => c.notNull())
+        .addColumn('fingerprint', 'text', (c) => c.notNull())
+        .addColumn('name', 'text', (c) => c.notNull())
+        .addColumn('labels', 'text', (c) => c.notNull())
+        .addColumn('status', 'text', (c) => c.notNull())
+        .addColumn('starts_at', 'bigint', (c) => c.notNull())
+        .addColumn('ends_at', 'bigint')
+        .addColumn('last_seen_at', 'bigint', (c) => c.notNull())
+        .addColumn('receipts', 'integer', (c) => c.notNull())
+        .addPrimaryKeyConstraint('incident_alerts_pk', ['incident_id', 'fingerprint'])
+        .execute();
+      await db.schema.createTable('external_changes')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('at', 'bigint', (c) => c.notNull())
+        .addColumn('received_at', 'bigint', (c) => c.notNull())
+        .addColumn('change', 'text', (c) => c.notNull())
+        .execute();
+      await serial(db.schema.createTable('vendor_polls'))
+        .addColumn('vendor', 'text', (c) => c.notNull())
+        .addColumn('at', 'bigint', (c) => c.notNull())
+        .addColumn('poll', 'text', (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('vendor_polls_at').on('vendor_polls').columns(['vendor', 'at']).execute();
+      await db.schema.createTable('cursors')
+        .addColumn('name', 'text', (c) => c.primaryKey())
+        .addColumn('seq', 'bigint', (c) => c.notNull())
+        .execute();
     },
   };
 }

@@ -17,6 +17,64 @@ export interface StoreSchema {
   events: EventRow;
   tokens: TokenRow;
   breakglass_log: BreakglassLogRow;
+  incidents: IncidentRow;
+  incident_timeline: TimelineRow;
+  incident_alerts: IncidentAlertRow;
+  external_changes: ExternalChangeRow;
+  vendor_polls: VendorPollRow;
+  cursors: { name: string; seq: number };
+}
+
+export interface IncidentRow {
+  id: string;
+  title: string;
+  severity: string;
+  status: string;
+  opened_by: string;
+  opened_at: number;
+  resolved_at: number | null;
+  rollout_id: string | null;
+}
+
+export interface TimelineRow {
+  seq: Generated<number>;
+  incident_id: string;
+  at: number;
+  kind: string;
+  text: string;
+  /** JSON object. */
+  data: string;
+  /** Makes an insert idempotent: the same source (an event's seq, an alert's fingerprint) is recorded once per incident. */
+  dedup: string | null;
+}
+
+export interface IncidentAlertRow {
+  incident_id: string;
+  fingerprint: string;
+  name: string;
+  labels: string;
+  status: string;
+  starts_at: number;
+  ends_at: number | null;
+  last_seen_at: number;
+  /** How many times Alertmanager sent it (a storm re-sends the same alerts). */
+  receipts: number;
+}
+
+export interface ExternalChangeRow {
+  id: string;
+  at: number;
+  received_at: number;
+  /** The change (ExternalChange from core's triage input) as JSON. */
+  change: string;
+}
+
+export interface VendorPollRow {
+  seq: Generated<number>;
+  vendor: string;
+  at: number;
+  /** The poll (StatusPoll plus incidents) as JSON. */
+  poll: string;
 }
 
 export interface BreakglassLogRow {

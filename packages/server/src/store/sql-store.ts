@@ -5,6 +5,7 @@ import {
   type RolloutEvent, type RolloutState, type VersionManifest,
 } from '@failsmall/core';
 import { canonicalJson } from './canonical-json.ts';
+import { IncidentStore } from './incident-store.ts';
 import type { StoreEngine } from './migrations.ts';
 import type { NodeLoadRow, NodeRow, StoreSchema, VersionRow } from './schema.ts';
 import type {
@@ -27,6 +28,7 @@ const terminal = [...TERMINAL_STATUSES];
  */
 export class SqlStore implements Store {
   readonly engine: StoreEngine;
+  readonly incidents: IncidentStore;
   readonly #db: Kysely<StoreSchema>;
   readonly #closed: () => Promise<void>;
   #closing: Promise<void> | undefined;
@@ -35,6 +37,7 @@ export class SqlStore implements Store {
   constructor(db: Kysely<StoreSchema>, engine: StoreEngine, closed: () => Promise<void> = async () => undefined) {
     this.#db = db;
     this.engine = engine;
+    this.incidents = new IncidentStore(db);
     this.#closed = closed;
   }
 

@@ -1,3 +1,4 @@
+import type { IncidentStore } from './incident-store.ts';
 import type {
   ArtifactDecl, Declarations, MetricAggregate, ModuleCounters, ModuleDecl, PolicySpec, RolloutEvent, RolloutState, VersionManifest,
 } from '@failsmall/core';
@@ -8,6 +9,8 @@ import type {
  * in the same transaction, so the log never disagrees with the state it describes.
  */
 export interface Store {
+  /** Incidents, their timelines and alerts, external changes and vendor polls. */
+  readonly incidents: IncidentStore;
   readonly engine: 'sqlite' | 'postgres';
 
   // ── declarations ──────────────────────────────────────────────────────────

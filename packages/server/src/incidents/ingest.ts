@@ -1,0 +1,137 @@
+import { createHash } from 'node:crypto';
+import { z } from 'zod';
+import type { ExternalChange, Incident, Severity } from '@failsmall/core';
+import type { Store } from '../store/types.ts';
+import { brief, newIncidentId, type IncidentNotice } from './recorder.ts';
+
+const Labels = z.record(z.string().max(1024), z.string().max(16 * 1024));
+const Time = z.string().max(64).refine((s) => !Number.isNaN(Date.parse(s)), 'an RFC 3339 time');
+
+/**
+ * Alertmanager's webhook body, version 4 (prometheus/alertmanager `notify/webhook`): what
+ * Alertmanager sends to a `webhook_configs` receiver. Unknown fields are allowed (newer
+ * Alertmanagers add some); wrong types are refused.
+ */
+export const AlertmanagerPayload = z.object({
+  version: z.literal('4'),
+  groupKey: z.string().max(16 * 1024),
+  truncatedAlerts: z.number().int().min(0).default(0),
+  status: z.enum(['firing', 'resolved']),
+  receiver: z.string().max(1024),
+  groupLabels: Labels,
+  commonLabels: Labels,
+  commonAnnotations: Labels,
+  externalURL: z.string().max(4096),
+  alerts: z.array(z.object({
+    status: z.enum(['firing', 'resolved']),
+    labels: Labels,
+    annotations: Labels,
+    startsAt: Time,
+    endsAt: z.string().max(64),
+    generatorURL: z.string().max(4096).default(''),
+    fingerprint: z.string().min(1).max(256),
+  }).passthrough()).max(10_000),
+}).passthrough();
+export type AlertmanagerPayload = z.infer<typeof AlertmanagerPayload>;
+
+/**
+ * A change made outside failsmall, in PagerDuty's change-event shape (Events API v2, `/v2/change/enqueue`):
+ * `payload.summary`, `payload.timestamp`, `payload.source`, `payload.custom_details`, `links`.
+ * `services` is ours: the services or modules it touched (also read from `custom_details.services`).
+ */
+export const ChangeEventPayload = z.object({
+  routing_key: z.string().max(256).optional(),
+  payload: z.object({
+    summary: z.string().min(1).max(1024),
+    timestamp: Time.optional(),
+    source: z.string().max(1024).optional(),
+    custom_details: z.record(z.string().max(256), z.unknown()).optional(),
+  }).passthrough(),
+  links: z.array(z.object({ href: z.string().url().max(4096), text: z.string().max(1024).optional() })).max(50).default([]),
+  services: z.array(z.string().min(1).max(256)).max(100).optional(),
+}).passthrough();
+export type ChangeEventPayload = z.infer<typeof ChangeEventPayload>;
+
+/** Alertmanager's `severity` label, mapped to ours; anything else is sev3. */
+const SEVERITY: Record<string, Severity> = { critical: 'sev1', page: 'sev1', error: 'sev2', high: 'sev2', warning: 'sev3', medium: 'sev3', info: 'sev4', low: 'sev4' };
+
+export interface IngestResult {
+  readonly incident: string | null;
+  readonly opened: boolean;
+  readonly alerts: number;
+  readonly new_alerts: number;
+}
+
+/**
+ * Ingests alerts one payload at a time (a storm of posts is serialised, so the first opens the
+ * incident and the rest join it). Firing alerts join the open incident or open one; alerts are
+ * deduplicated by fingerprint; the timeline gets one entry per alert name, not per alert.
+ */
+export class AlertIngestor {
+  readonly #store: Store;
+  readonly #notify: ((n: IncidentNotice) => void) | undefined;
+  #queue: Promise<unknown> = Promise.resolve();
+
+  constructor(store: Store, notify?: (n: IncidentNotice) => void) {
+    this.#store = store;
+    this.#notify = notify;
+  }
+
+  ingest(p: AlertmanagerPayload, now: number): Promise<IngestResult> {
+    const run = this.#queue.then(() => this.#ingest(p, now));
+    this.#queue = run.catch(() => undefined);
+    return run;
+  }
+
+  async #ingest(p: AlertmanagerPayload, now: number): Promise<IngestResult> {
+    const incidents = this.#store.incidents;
+    const firing = p.alerts.filter((a) => a.status === 'firing');
+    let incident = await incidents.current();
+    let opened = false;
+    if (!incident) {
+      if (firing.length === 0) return { incident: null, opened: false, alerts: p.alerts.length, new_alerts: 0 };
+      const name = p.commonLabels.alertname ?? firing[0]?.labels.alertname ?? 'alert';
+      const startedAt = Math.min(...firing.map((a) => Date.parse(a.startsAt)));
+      incident = {
+        id: newIncidentId(), title: p.commonAnnotations.summary ?? `${name} firing`, severity: SEVERITY[(p.commonLabels.severity ?? firing[0]?.labels.severity ?? '').toLowerCase()] ?? 'sev3',
+        status: 'open', opened_by: 'alert', opened_at: Math.min(startedAt, now), resolved_at: null, rollout_id: null,
+      } satisfies Incident;
+      await incidents.create(incident, [{ at: incident.opened_at, kind: 'status', text: `incident opened by alert ${name} (receiver ${p.receiver})`, data: { status: 'open', opened_by: 'alert', group_key: p.groupKey }, dedup: `open:${p.groupKey}` }]);
+      opened = true;
+      this.#notify?.({ kind: 'incident.opened', id: `incident:${incident.id}`, at: now, incident: brief(incident), summary: `${incident.severity} incident opened: ${incident.title}`, details: { alertname: name, receiver: p.receiver, alerts: firing.length } });
+    }
+    const { fresh, resolved } = await incidents.upsertAlerts(incident.id, p.alerts.map((a) => ({
+      fingerprint: a.fingerprint, name: a.labels.alertname ?? 'unnamed', labels: a.labels, status: a.status,
+      starts_at: Date.parse(a.startsAt), ends_at: a.status === 'resolved' && !a.endsAt.startsWith('0001') && !Number.isNaN(Date.parse(a.endsAt)) ? Date.parse(a.endsAt) : null,
+    })), now);
+    const byName = new Map<string, { count: number; first: number; labels: Record<string, string> }>();
+    for (const a of fresh) {
+      const g = byName.get(a.name) ?? { count: 0, first: a.starts_at, labels: { ...a.labels } };
+      g.count++;
+      g.first = Math.min(g.first, a.starts_at);
+      byName.set(a.name, g);
+    }
+    await incidents.addTimeline(incident.id, [
+      ...[...byName].map(([name, g]) => ({ at: g.first, kind: 'alert' as const, text: `alert ${name} firing${g.count > 1 ? ` (${g.count} instances in this batch)` : ''}`, data: { alertname: name, labels: g.labels, instances: g.count }, dedup: `alert:${name}` })),
+      ...[...new Set(resolved.map((a) => a.name))].map((name) => ({ at: now, kind: 'alert' as const, text: `alert ${name} resolved`, data: { alertname: name, status: 'resolved' }, dedup: `alert-resolved:${name}` })),
+    ]);
+    return { incident: incident.id, opened, alerts: p.alerts.length, new_alerts: fresh.length };
+  }
+}
+
+/** A change event as triage reads it; its id is a digest of what was sent, so a resend is the same change. */
+export function toExternalChange(c: ChangeEventPayload, now: number): ExternalChange {
+  const details: Record<string, string | number | boolean> = {};
+  for (const [k, v] of Object.entries(c.payload.custom_details ?? {})) {
+    if (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') details[k] = v;
+    else if (v !== null && v !== undefined) details[k] = JSON.stringify(v).slice(0, 1024);
+  }
+  const fromDetails = c.payload.custom_details?.services;
+  const services = c.services ?? (Array.isArray(fromDetails) ? fromDetails.map(String) : typeof fromDetails === 'string' ? fromDetails.split(',').map((s) => s.trim()).filter(Boolean) : []);
+  const timestamp = c.payload.timestamp ? new Date(Date.parse(c.payload.timestamp)).toISOString() : new Date(now).toISOString();
+  const id = `chg-${createHash('sha256').update(JSON.stringify([c.payload.summary, timestamp, c.payload.source ?? '', services])).digest('hex').slice(0, 16)}`;
+  return {
+    id, summary: c.payload.summary, timestamp, ...(c.payload.source ? { source: c.payload.source } : {}), services,
+    links: c.links.map((l) => ({ href: l.href, ...(l.text ? { text: l.text } : {}) })), custom_details: details,
+  };
+}

@@ -1,0 +1,127 @@
+import { randomBytes } from 'node:crypto';
+import type { Incident, RolloutEvent, Severity } from '@failsmall/core';
+import type { NewTimelineEntry } from '../store/incident-store.ts';
+import type { StoredEvent, Store } from '../store/types.ts';
+
+/** What the recorder tells the outside world (the notifier, when one is configured). */
+export interface IncidentNotice {
+  readonly kind: 'incident.opened' | 'incident.triaged' | 'rollout.rolled_back' | 'breakglass.used' | 'incident.resolved';
+  readonly id: string;
+  readonly at: number;
+  readonly incident?: Pick<Incident, 'id' | 'title' | 'severity' | 'status'>;
+  readonly summary: string;
+  readonly details: Record<string, unknown>;
+}
+
+export interface RecorderOptions {
+  readonly now: () => number;
+  /** Never awaited on the rollout path: a notification target that is down changes nothing here. */
+  readonly notify?: (n: IncidentNotice) => void;
+  readonly log?: { warn(msg: string): void };
+}
+
+const CURSOR = 'incident-recorder';
+const BATCH = 500;
+
+/**
+ * Turns the append-only event log into incidents. It tails the log from a cursor kept in the
+ * store, so it is decoupled from the rollout path (a rollback commits before the recorder ever
+ * sees it) and crash-safe (timeline entries are keyed by the event's seq: reading an event
+ * twice after a crash records it once).
+ *
+ * - a rollback or pause caused by a failed gate opens an incident (or joins the open one);
+ * - the events of that rollout, rollouts started while an incident is open, and break-glass
+ *   commands the nodes report go on the open incident's timeline.
+ */
+export class IncidentRecorder {
+  readonly #store: Store;
+  readonly #o: RecorderOptions;
+
+  constructor(store: Store, opts: RecorderOptions) {
+    this.#store = store;
+    this.#o = opts;
+  }
+
+  /** Reads what the log gained since the last tick. Returns how many events it read. */
+  async tick(): Promise<number> {
+    const incidents = this.#store.incidents;
+    const after = await incidents.cursor(CURSOR);
+    const events = await this.#store.listEvents({ afterSeq: after, limit: BATCH });
+    for (const e of events) await this.#handle(e);
+    const last = events.at(-1);
+    if (last) await incidents.setCursor(CURSOR, last.seq);
+    return events.length;
+  }
+
+  async #handle(e: StoredEvent): Promise<void> {
+    const dedup = `event:${e.seq}`;
+    const p = e.payload;
+    if ((e.type === 'rollout.rolling_back' && (p.cause === 'gate' || p.cause === 'inconclusive')) || (e.type === 'rollout.paused' && isFailedVerdict(p.verdict))) {
+      const incident = await this.#incidentForGate(e);
+      await this.#store.incidents.addTimeline(incident.id, [rolloutEntry(e, dedup)]);
+      return;
+    }
+    if (e.type.startsWith('rollout.') && e.rollout_id) {
+      const own = await this.#store.incidents.findByRollout(e.rollout_id);
+      const open = own && own.status !== 'resolved' ? own : e.type === 'rollout.started' ? await this.#store.incidents.current() : undefined;
+      if (open) await this.#store.incidents.addTimeline(open.id, [rolloutEntry(e, dedup)]);
+      if (e.type === 'rollout.rolled_back') {
+        this.#o.notify?.({ kind: 'rollout.rolled_back', id: dedup, at: e.at, ...(open ? { incident: brief(open) } : {}), summary: `rollout ${e.rollout_id} rolled back: ${String(p.reason ?? '')}`, details: { rollout: e.rollout_id, ...p } });
+      }
+      return;
+    }
+    if (e.type === 'breakglass.command') {
+      const open = await this.#store.incidents.current();
+      const text = `break-glass ${String(p.action ?? '?')} ${String(p.target ?? '')}${p.version ? ` ${String(p.version)}` : ''} on ${String(p.node)} by ${String(p.operator ?? '?')}: ${String(p.outcome)}${p.code ? ` (${String(p.code)})` : ''}; reason: ${String(p.reason ?? '-')}`;
+      if (open) await this.#store.incidents.addTimeline(open.id, [{ at: Date.parse(String(p.at)) || e.at, kind: 'breakglass', text, data: p, dedup }]);
+      if (p.outcome === 'applied') this.#o.notify?.({ kind: 'breakglass.used', id: dedup, at: e.at, ...(open ? { incident: brief(open) } : {}), summary: text, details: p });
+    }
+  }
+
+  /** The incident a failed gate belongs to: the rollout's own, else the open one, else a new one. */
+  async #incidentForGate(e: StoredEvent): Promise<Incident> {
+    const incidents = this.#store.incidents;
+    const own = e.rollout_id ? await incidents.findByRollout(e.rollout_id) : undefined;
+    if (own && own.status !== 'resolved') return own;
+    const open = await incidents.current();
+    if (open) return open;
+    const rollout = e.rollout_id ? await this.#store.getRollout(e.rollout_id) : undefined;
+    const verdict = e.payload.verdict as { gate?: string; reason?: string } | undefined;
+    const title = rollout
+      ? `${rollout.artifact} ${rollout.to_version}: gate ${verdict?.gate ?? String(e.payload.gate ?? '?')} failed at stage ${String(e.payload.stage ?? '?')}`
+      : `gate ${String(e.payload.gate ?? '?')} failed`;
+    const incident: Incident = {
+      id: newIncidentId(), title, severity: severityOf(rollout?.assigned.length ?? 0, rollout ? await this.#fleetSize() : 0), status: 'open',
+      opened_by: 'gate', opened_at: e.at, resolved_at: null, rollout_id: e.rollout_id,
+    };
+    await incidents.create(incident, [{ at: e.at, kind: 'status', text: `incident opened by failed gate: ${verdict?.reason ?? String(e.payload.reason ?? '')}`, data: { status: 'open', opened_by: 'gate' }, dedup: `open:${e.seq}` }]);
+    this.#o.notify?.({ kind: 'incident.opened', id: `incident:${incident.id}`, at: e.at, incident: brief(incident), summary: `${incident.severity} incident opened: ${title}`, details: { rollout: e.rollout_id, verdict } });
+    return incident;
+  }
+
+  async #fleetSize(): Promise<number> {
+    return (await this.#store.listNodes()).length;
+  }
+}
+
+/** A failed gate caught at a small cohort is contained: sev3. One that reached more of the fleet: sev2. */
+function severityOf(cohort: number, fleet: number): Severity {
+  return fleet > 0 && cohort / fleet <= 0.1 ? 'sev3' : 'sev2';
+}
+
+function isFailedVerdict(v: unknown): boolean {
+  return typeof v === 'object' && v !== null && (v as { status?: unknown }).status === 'fail';
+}
+
+function rolloutEntry(e: RolloutEvent & { seq: number }, dedup: string): NewTimelineEntry {
+  const reason = typeof e.payload.reason === 'string' ? `: ${e.payload.reason}` : '';
+  return { at: e.at, kind: 'rollout', text: `${e.type.replace('rollout.', 'rollout ')} ${e.rollout_id ?? ''}${reason}`.trim(), data: { type: e.type, rollout: e.rollout_id, ...e.payload }, dedup };
+}
+
+export function brief(i: Incident): Pick<Incident, 'id' | 'title' | 'severity' | 'status'> {
+  return { id: i.id, title: i.title, severity: i.severity, status: i.status };
+}
+
+export function newIncidentId(): string {
+  return `inc-${randomBytes(4).toString('hex')}`;
+}

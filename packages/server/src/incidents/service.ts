@@ -1,0 +1,108 @@
+import { triage, type Incident, type IncidentStatus, type Triage } from '@failsmall/core';
+import type { Store } from '../store/types.ts';
+import { AlertIngestor } from './ingest.ts';
+import { brief, IncidentRecorder, type IncidentNotice } from './recorder.ts';
+import { triageInputFor } from './triage-input.ts';
+
+export interface IncidentServiceOptions {
+  readonly now: () => number;
+  /** Where notices go (the notifier); must return at once. */
+  readonly notify?: (n: IncidentNotice) => void;
+  readonly log?: { warn(msg: string): void };
+  /** How often the event log is read (ms). */
+  readonly tickMs?: number;
+  /** How often open incidents are triaged again while they are young (ms). */
+  readonly triageEveryMs?: number;
+}
+
+/** Incidents younger than this are triaged again on every triage tick. */
+const AUTO_TRIAGE_FOR_MS = 60 * 60_000;
+
+/**
+ * The incident side of the control plane: the recorder that turns the event log into
+ * incidents, the alert ingestor, and triage, run when an incident opens and again every
+ * `triageEveryMs` while it is young. A triage result goes on the timeline (and out as a
+ * notice) when its top hypothesis changes.
+ */
+export class IncidentService {
+  readonly recorder: IncidentRecorder;
+  readonly alerts: AlertIngestor;
+  readonly #store: Store;
+  readonly #o: IncidentServiceOptions;
+  #timer: NodeJS.Timeout | undefined;
+  #running: Promise<void> | undefined;
+  #lastTriageAt = 0;
+  /** Incidents triaged at least once since this process started. */
+  readonly #triaged = new Set<string>();
+  #stopped = true;
+
+  constructor(store: Store, opts: IncidentServiceOptions) {
+    this.#store = store;
+    this.#o = opts;
+    const notify = (n: IncidentNotice) => {
+      try { opts.notify?.(n); } catch (err) { opts.log?.warn(`notification not queued: ${err instanceof Error ? err.message : String(err)}`); }
+    };
+    this.recorder = new IncidentRecorder(store, { now: opts.now, notify, ...(opts.log ? { log: opts.log } : {}) });
+    this.alerts = new AlertIngestor(store, notify);
+  }
+
+  start(): void {
+    this.#stopped = false;
+    const tick = () => {
+      this.#running = this.tick().catch((err) => this.#o.log?.warn(`incident recorder: ${err instanceof Error ? err.message : String(err)}`))
+        .finally(() => { if (!this.#stopped) this.#timer = setTimeout(tick, this.#o.tickMs ?? 1000); });
+    };
+    this.#timer = setTimeout(tick, this.#o.tickMs ?? 1000);
+  }
+
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    if (this.#timer) clearTimeout(this.#timer);
+    await this.#running;
+  }
+
+  /** One round: read the event log, then triage young open incidents when due. */
+  async tick(): Promise<void> {
+    while ((await this.recorder.tick()) > 0) { /* drain the log */ }
+    const now = this.#o.now();
+    const due = now - this.#lastTriageAt >= (this.#o.triageEveryMs ?? 30_000);
+    if (due) this.#lastTriageAt = now;
+    for (const i of await this.#store.incidents.list({ open: true, limit: 20 })) {
+      if (now - i.opened_at > AUTO_TRIAGE_FOR_MS) continue;
+      // A new incident is triaged at once; the others when the round is due.
+      const fresh = !this.#triaged.has(i.id) && !(await this.#store.incidents.timeline(i.id)).some((e) => e.kind === 'triage');
+      if (fresh || due) await this.triage(i, { onlyIfChanged: true });
+      this.#triaged.add(i.id);
+    }
+  }
+
+  /**
+   * Triage now. The result goes on the timeline, unless `onlyIfChanged` and the top hypothesis is
+   * the one already recorded.
+   */
+  async triage(incident: Incident, o: { onlyIfChanged?: boolean } = {}): Promise<{ triage: Triage; recorded: boolean }> {
+    const now = this.#o.now();
+    const result = triage(await triageInputFor(this.#store, incident, now), now);
+    const top = result.hypotheses[0];
+    const key = top ? `${top.class}|${top.target?.id ?? ''}` : 'none';
+    if (o.onlyIfChanged) {
+      const last = (await this.#store.incidents.timeline(incident.id)).filter((e) => e.kind === 'triage').at(-1);
+      if (last && last.data.key === key) return { triage: result, recorded: false };
+    }
+    const text = top ? `triage: ${top.class} (${Math.round(top.confidence * 100)}%): ${top.first_action}` : 'triage: no hypothesis';
+    await this.#store.incidents.addTimeline(incident.id, [{ at: now, kind: 'triage', text, data: { key, triage: result as unknown as Record<string, unknown> }, dedup: `triage:${now}` }]);
+    this.#o.notify?.({ kind: 'incident.triaged', id: `triage:${incident.id}:${now}`, at: now, incident: brief(incident), summary: text, details: { top: top ? { class: top.class, confidence: top.confidence, first_action: top.first_action } : null } });
+    return { triage: result, recorded: true };
+  }
+
+  async setStatus(incident: Incident, status: IncidentStatus, actor: string, note?: string): Promise<Incident | undefined> {
+    const now = this.#o.now();
+    const updated = await this.#store.incidents.setStatus(incident.id, status, now, {
+      at: now, kind: 'status', text: `status ${incident.status} → ${status} by ${actor}${note ? `: ${note}` : ''}`, data: { from: incident.status, to: status, actor, ...(note ? { note } : {}) },
+    });
+    if (updated && status === 'resolved' && incident.status !== 'resolved') {
+      this.#o.notify?.({ kind: 'incident.resolved', id: `resolved:${incident.id}:${now}`, at: now, incident: brief(updated), summary: `incident ${incident.id} resolved by ${actor}: ${incident.title}`, details: { duration_ms: now - incident.opened_at } });
+    }
+    return updated;
+  }
+}

@@ -1,0 +1,118 @@
+import type {
+  Alert, CohortErrors, CohortSample, CountSample, Incident, ModuleErrors, RolloutChange, StatusPoll, TriageInput, VendorStatus,
+} from '@failsmall/core';
+import type { Store } from '../store/types.ts';
+
+/** How far before an incident triage looks for changes and baselines. */
+export const LOOKBACK_MS = 60 * 60_000;
+/** The step of the series triage reads. */
+export const STEP_MS = 30_000;
+/** Before this, relative to the incident, is "normal": the baselines come from there. */
+const BASELINE_GAP_MS = 5 * 60_000;
+
+/**
+ * Builds triage's input for an incident from what the store recorded: agents' request and
+ * error counters (fleet-wide, per module, and split by each recent rollout's cohort), the
+ * rollouts and external change events of the last hour, vendor status polls, and the alerts and
+ * failed gates. Source diversity and dependency health are not recorded by failsmall today:
+ * they are left out, and triage reports them as missing signals (it lowers its confidence rather
+ * than guess).
+ */
+export async function triageInputFor(store: Store, incident: Incident, now: number): Promise<TriageInput> {
+  const from = incident.opened_at - LOOKBACK_MS;
+  const baselineUntil = incident.opened_at - BASELINE_GAP_MS;
+  const [buckets, rollouts, external, polls, alerts, timeline] = await Promise.all([
+    store.incidents.metricBuckets(from, now, STEP_MS),
+    store.listRollouts({ limit: 200 }),
+    store.incidents.changes(from, now),
+    store.incidents.vendorPolls(from, now),
+    store.incidents.alerts(incident.id),
+    store.incidents.timeline(incident.id),
+  ]);
+  const input: { -readonly [K in keyof TriageInput]: TriageInput[K] } = {};
+
+  if (buckets.length > 0) {
+    const fleet = new Map<number, { requests: number; errors: number }>();
+    const perModule = new Map<string, Map<number, { requests: number; errors: number }>>();
+    for (const b of buckets) {
+      add(fleet, b.bucket, b);
+      let m = perModule.get(b.module);
+      if (!m) { m = new Map(); perModule.set(b.module, m); }
+      add(m, b.bucket, b);
+    }
+    const steps = [...fleet.keys()].sort((a, b) => a - b);
+    const rps = steps.map((at) => ({ at_ms: at + STEP_MS, value: (fleet.get(at)?.requests ?? 0) / (STEP_MS / 1000) }));
+    input.requests = { baseline: median(rps.filter((s) => s.at_ms <= baselineUntil).map((s) => s.value)) ?? rps[0]?.value ?? 0, samples: rps };
+    const byModule: ModuleErrors[] = [...perModule].map(([module, series]) => {
+      const samples: CountSample[] = [...series].sort((a, b) => a[0] - b[0]).map(([at, c]) => ({ at_ms: at + STEP_MS, requests: c.requests, errors: c.errors }));
+      return { module, baseline: ratio(samples.filter((s) => s.at_ms <= baselineUntil)), samples };
+    });
+    const byCohort: CohortErrors[] = [];
+    const recent = rollouts.filter((r) => r.created_at >= from && r.created_at <= now);
+    for (const r of recent) {
+      const reports = await store.listLoads(r.artifact);
+      const withVersion = new Set(reports.filter((l) => l.version === r.to_version && l.at >= r.created_at && (l.ok || l.serving === r.to_version)).map((l) => l.node_id));
+      for (const n of r.assigned) if (!reports.some((l) => l.node_id === n)) withVersion.add(n);
+      const samples: CohortSample[] = steps.map((at) => {
+        const w = { nodes: 0, requests: 0, errors: 0 };
+        const o = { nodes: 0, requests: 0, errors: 0 };
+        const seen = new Set<string>();
+        for (const b of buckets) {
+          if (b.bucket !== at) continue;
+          const side = withVersion.has(b.node_id) ? w : o;
+          side.requests += b.requests;
+          side.errors += b.errors;
+          if (!seen.has(b.node_id)) { seen.add(b.node_id); side.nodes++; }
+        }
+        return { at_ms: at + STEP_MS, with_version: w, without_version: o };
+      });
+      byCohort.push({ rollout: r.id, version: r.to_version, baseline: ratio(byModule.flatMap((m) => m.samples).filter((s) => s.at_ms <= baselineUntil)), samples });
+    }
+    input.errors = { by_module: byModule, ...(byCohort.length > 0 ? { by_cohort: byCohort } : {}) };
+  }
+
+  const artifacts = new Map((await store.listArtifacts()).map((a) => [a.name, a]));
+  const changes: RolloutChange[] = rollouts.filter((r) => r.created_at >= from && r.created_at <= now).map((r) => ({
+    id: r.id, artifact: r.artifact, module: r.module, kind: artifacts.get(r.artifact)?.kind ?? 'config', version: r.to_version,
+    ...(r.from_version ? { from_version: r.from_version } : {}), started_at_ms: r.created_at,
+  }));
+  input.changes = { rollouts: changes, external };
+
+  if (polls.length > 0) {
+    const byVendor = new Map<string, StatusPoll[]>();
+    for (const p of polls) {
+      const list = byVendor.get(p.vendor) ?? [];
+      list.push({ at_ms: p.at_ms, reachable: p.reachable, ...(p.indicator ? { indicator: p.indicator } : {}), ...(p.components ? { components: p.components } : {}) });
+      byVendor.set(p.vendor, list);
+    }
+    input.vendors = [...byVendor].map(([vendor, list]): VendorStatus => ({ vendor, polls: list }));
+  }
+
+  const alertList: Alert[] = alerts.map((a) => ({ name: a.name, started_at_ms: a.starts_at, labels: a.labels }));
+  for (const e of timeline) {
+    if (e.kind === 'rollout' && (e.data.type === 'rollout.rolling_back' || e.data.type === 'rollout.paused') && e.data.gate) {
+      alertList.push({ name: `gate ${String(e.data.gate)}`, started_at_ms: e.at, labels: { rollout: String(e.data.rollout ?? '') } });
+    }
+  }
+  if (alertList.length === 0) alertList.push({ name: `incident ${incident.id}`, started_at_ms: incident.opened_at });
+  input.alerts = alertList;
+  return input;
+}
+
+function add(m: Map<number, { requests: number; errors: number }>, at: number, c: { requests: number; errors: number }): void {
+  const v = m.get(at) ?? { requests: 0, errors: 0 };
+  v.requests += c.requests;
+  v.errors += c.errors;
+  m.set(at, v);
+}
+
+function ratio(samples: readonly { requests: number; errors: number }[]): number {
+  const r = samples.reduce((s, x) => s + x.requests, 0);
+  return r > 0 ? samples.reduce((s, x) => s + x.errors, 0) / r : 0;
+}
+
+function median(xs: number[]): number | undefined {
+  if (xs.length === 0) return undefined;
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor((s.length - 1) / 2)];
+}

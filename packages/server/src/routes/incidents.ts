@@ -1,0 +1,115 @@
+import { INCIDENT_STATUSES, SEVERITIES, type Incident } from '@failsmall/core';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import type { AppContext } from '../context.ts';
+import { authenticate } from '../http/auth.ts';
+import { ApiError, notFound } from '../http/errors.ts';
+import { AlertmanagerPayload, ChangeEventPayload, toExternalChange } from '../incidents/ingest.ts';
+import { newIncidentId } from '../incidents/recorder.ts';
+
+const IdParams = z.object({ id: z.string().min(1).max(100) });
+const Text = (max: number) => z.string().trim().min(1).max(max);
+
+/**
+ * Incidents: ingestion (Alertmanager webhooks, change events), incidents by hand, their
+ * timelines, notes, status and triage. A refused ingestion is answered 4xx and logged as an
+ * `ingest.rejected` event; nothing else changes.
+ */
+export async function incidentRoutes(app: FastifyInstance, ctx: AppContext): Promise<void> {
+  const r = app.withTypeProvider<ZodTypeProvider>();
+  const service = ctx.incidents;
+
+  /** Logs every refused ingestion with its reason, whatever refused it (bad JSON, size, schema, auth). */
+  const logRejection = (source: string) => async (req: FastifyRequest, reply: FastifyReply, payload: unknown) => {
+    if (reply.statusCode >= 400) {
+      let reason = typeof payload === 'string' ? payload : '';
+      try { reason = (JSON.parse(reason) as { error?: { message?: string } }).error?.message ?? reason; } catch { /* as sent */ }
+      await ctx.store.appendEvents([{ type: 'ingest.rejected', at: ctx.clock.now(), rollout_id: null, payload: { source, status: reply.statusCode, reason: reason.slice(0, 1000), remote: req.ip } }]).catch(() => undefined);
+    }
+    return payload;
+  };
+
+  r.post('/v1/ingest/alertmanager', { bodyLimit: 16 * 1024 * 1024, onSend: logRejection('alertmanager') }, async (req) => {
+    await authenticate(ctx.store, req, 'admin');
+    const parsed = AlertmanagerPayload.safeParse(req.body);
+    if (!parsed.success) throw invalid('Alertmanager webhook', parsed.error, 'send Alertmanager\'s webhook_config body (version "4") unchanged');
+    return ctx.incidents.alerts.ingest(parsed.data, ctx.clock.now());
+  });
+
+  r.post('/v1/ingest/change', { bodyLimit: 256 * 1024, onSend: logRejection('change') }, async (req, reply) => {
+    await authenticate(ctx.store, req, 'admin');
+    const parsed = ChangeEventPayload.safeParse(req.body);
+    if (!parsed.success) throw invalid('change event', parsed.error, 'use PagerDuty\'s change-event shape: { payload: { summary, timestamp, source, custom_details }, links, services }');
+    const now = ctx.clock.now();
+    const change = toExternalChange(parsed.data, now);
+    const fresh = await ctx.store.incidents.addChange(change, now);
+    const open = await ctx.store.incidents.current();
+    if (fresh && open) {
+      await ctx.store.incidents.addTimeline(open.id, [{ at: Date.parse(change.timestamp), kind: 'change', text: `change: ${change.summary}${change.services.length ? ` (${change.services.join(', ')})` : ''}${change.source ? ` from ${change.source}` : ''}`, data: change as unknown as Record<string, unknown>, dedup: change.id }]);
+    }
+    return reply.code(fresh ? 202 : 200).send({ id: change.id, recorded: fresh });
+  });
+
+  r.get('/v1/incidents', { schema: { querystring: z.object({ open: z.enum(['true', 'false']).optional(), limit: z.coerce.number().int().min(1).max(1000).optional() }) } }, async (req) => ({
+    incidents: await ctx.store.incidents.list({ ...(req.query.open ? { open: req.query.open === 'true' } : {}), limit: req.query.limit ?? 100 }),
+  }));
+
+  r.post('/v1/incidents', { schema: { body: z.object({ title: Text(300), severity: z.enum(SEVERITIES).default('sev3'), note: Text(4000).optional() }) } }, async (req, reply) => {
+    const caller = await authenticate(ctx.store, req, 'admin');
+    const now = ctx.clock.now();
+    const incident: Incident = { id: newIncidentId(), title: req.body.title, severity: req.body.severity, status: 'open', opened_by: 'manual', opened_at: now, resolved_at: null, rollout_id: null };
+    await ctx.store.incidents.create(incident, [
+      { at: now, kind: 'status', text: `incident opened by ${caller.name}`, data: { status: 'open', opened_by: 'manual', actor: caller.name } },
+      ...(req.body.note ? [{ at: now, kind: 'note' as const, text: req.body.note, data: { author: caller.name } }] : []),
+    ]);
+    void service.triage(incident).catch(() => undefined);
+    return reply.code(201).send({ incident });
+  });
+
+  r.get('/v1/incidents/:id', { schema: { params: IdParams } }, async (req) => {
+    const incident = await ctx.store.incidents.get(req.params.id);
+    if (!incident) throw notFound('incident', req.params.id, 'failsmall incident list shows them');
+    const [timeline, alerts] = await Promise.all([ctx.store.incidents.timeline(incident.id), ctx.store.incidents.alerts(incident.id)]);
+    const byName = new Map<string, { name: string; firing: number; resolved: number; receipts: number; first_at: number }>();
+    for (const a of alerts) {
+      const g = byName.get(a.name) ?? { name: a.name, firing: 0, resolved: 0, receipts: 0, first_at: a.starts_at };
+      if (a.status === 'firing') g.firing++; else g.resolved++;
+      g.receipts += a.receipts;
+      g.first_at = Math.min(g.first_at, a.starts_at);
+      byName.set(a.name, g);
+    }
+    return { incident, timeline, alerts: { total: alerts.length, by_name: [...byName.values()] } };
+  });
+
+  r.post('/v1/incidents/:id/notes', { schema: { params: IdParams, body: z.object({ text: Text(4000) }) } }, async (req, reply) => {
+    const caller = await authenticate(ctx.store, req, 'admin');
+    const incident = await ctx.store.incidents.get(req.params.id);
+    if (!incident) throw notFound('incident', req.params.id);
+    const at = ctx.clock.now();
+    await ctx.store.incidents.addTimeline(incident.id, [{ at, kind: 'note', text: req.body.text, data: { author: caller.name } }]);
+    return reply.code(201).send({ recorded: true });
+  });
+
+  r.post('/v1/incidents/:id/status', { schema: { params: IdParams, body: z.object({ status: z.enum(INCIDENT_STATUSES), note: Text(4000).optional() }) } }, async (req) => {
+    const caller = await authenticate(ctx.store, req, 'admin');
+    const incident = await ctx.store.incidents.get(req.params.id);
+    if (!incident) throw notFound('incident', req.params.id);
+    if (incident.status === req.body.status) throw new ApiError(409, 'NO_CHANGE', `incident ${incident.id} is already ${incident.status}`, `statuses: ${INCIDENT_STATUSES.join(', ')}`);
+    return { incident: await service.setStatus(incident, req.body.status, caller.name, req.body.note) };
+  });
+
+  r.post('/v1/incidents/:id/triage', { schema: { params: IdParams } }, async (req) => {
+    await authenticate(ctx.store, req, 'admin');
+    const incident = await ctx.store.incidents.get(req.params.id);
+    if (!incident) throw notFound('incident', req.params.id);
+    const { triage } = await service.triage(incident);
+    return { incident, triage };
+  });
+}
+
+function invalid(what: string, err: z.ZodError, hint: string): ApiError {
+  const first = err.issues[0];
+  const path = first?.path.join('.') || '(body)';
+  return new ApiError(400, 'BAD_PAYLOAD', `invalid ${what}: ${path}: ${first?.message ?? 'schema mismatch'}`, hint, { issues: err.issues.slice(0, 20).map((i) => ({ path: i.path.join('.'), message: i.message })) });
+}

@@ -1,0 +1,203 @@
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { Agent } from '@failsmall/agent';
+import { call, DECLARATIONS, testServer, waitFor } from './fixtures.ts';
+
+type Server = Awaited<ReturnType<typeof testServer>>;
+
+/** An Alertmanager v4 webhook body, as prometheus/alertmanager's notify/webhook sends it. */
+function alertmanager(alerts: { name: string; fingerprint: string; status?: 'firing' | 'resolved'; severity?: string; startsAt?: string }[], status: 'firing' | 'resolved' = 'firing') {
+  return {
+    version: '4', groupKey: '{}:{alertname="HighErrorRate"}', truncatedAlerts: 0, status, receiver: 'failsmall',
+    groupLabels: { alertname: alerts[0]?.name ?? 'x' }, commonLabels: { alertname: alerts[0]?.name ?? 'x', severity: alerts[0]?.severity ?? 'critical' },
+    commonAnnotations: { summary: 'proxy 5xx above 5%' }, externalURL: 'http://alertmanager:9093',
+    alerts: alerts.map((a) => ({
+      status: a.status ?? status, labels: { alertname: a.name, instance: a.fingerprint, severity: a.severity ?? 'critical' }, annotations: { summary: 'proxy 5xx above 5%' },
+      startsAt: a.startsAt ?? '2026-11-26T11:20:00Z', endsAt: (a.status ?? status) === 'resolved' ? '2026-11-26T11:40:00Z' : '0001-01-01T00:00:00Z',
+      generatorURL: 'http://prometheus:9090/graph', fingerprint: a.fingerprint,
+    })),
+  };
+}
+
+describe('incidents', () => {
+  let s: Server;
+  before(async () => { s = await testServer({ incidentTickMs: 50 }); });
+  after(async () => { await s.cleanup(); });
+  const post = (path: string, json: unknown) => call(s.url, 'POST', path, { token: s.admin, json });
+  const incidents = async () => (await call(s.url, 'GET', '/v1/incidents')).body.incidents as { id: string; status: string; opened_by: string; rollout_id: string | null; resolved_at: number | null }[];
+
+  it('refuses malformed Alertmanager and change payloads with a 4xx and a logged reason, and changes nothing', async () => {
+    const bad: [unknown, RegExp][] = [
+      [{ ...alertmanager([{ name: 'A', fingerprint: 'f1' }]), version: '3' }, /version/],
+      [{ ...alertmanager([{ name: 'A', fingerprint: 'f1' }]), alerts: 'many' }, /alerts/],
+      [{ ...alertmanager([{ name: 'A', fingerprint: '' }]) }, /fingerprint/],
+      [{ ...alertmanager([{ name: 'A', fingerprint: 'f1', startsAt: 'soon' }]) }, /startsAt/],
+    ];
+    for (const [body, message] of bad) {
+      const r = await post('/v1/ingest/alertmanager', body);
+      assert.equal(r.status, 400, JSON.stringify(r.body));
+      assert.match(r.body.error.message, message);
+    }
+    const notJson = await call(s.url, 'POST', '/v1/ingest/alertmanager', { token: s.admin, body: '{"version": "4",', type: 'application/json' });
+    assert.equal(notJson.status, 400);
+    const change = await post('/v1/ingest/change', { payload: { source: 'ci' } });
+    assert.equal(change.status, 400);
+    assert.match(change.body.error.message, /summary/);
+    const noToken = await call(s.url, 'POST', '/v1/ingest/alertmanager', { json: alertmanager([{ name: 'A', fingerprint: 'f1' }]) });
+    assert.equal(noToken.status, 401);
+    assert.deepEqual(await incidents(), [], 'no incident from refused payloads');
+    const rejected = (await call(s.url, 'GET', '/v1/events?limit=1000')).body.events.filter((e: { type: string }) => e.type === 'ingest.rejected');
+    assert.equal(rejected.length, 7, 'every refusal is logged with its reason');
+    assert.ok(rejected.every((e: { payload: { reason: string } }) => e.payload.reason.length > 0));
+  });
+
+  it('groups an alert storm of 10,000 alerts in a minute into one incident, deduplicated by fingerprint', async () => {
+    const names = ['HighErrorRate', 'ProxyDown', 'LatencyHigh', 'BotScoreMissing'];
+    const posts = [];
+    for (let p = 0; p < 100; p++) {
+      posts.push(alertmanager(Array.from({ length: 100 }, (_, i) => ({ name: names[(p + i) % names.length] as string, fingerprint: `fp-${p}-${i}` }))));
+    }
+    // 100 posts at once, then the first 20 again (Alertmanager re-sends on its repeat_interval).
+    const results = await Promise.all([...posts, ...posts.slice(0, 20)].map((b) => post('/v1/ingest/alertmanager', b)));
+    assert.ok(results.every((r) => r.status === 200), JSON.stringify(results.find((r) => r.status !== 200)?.body));
+    const open = await incidents();
+    assert.equal(open.length, 1, 'one incident, not 10,000');
+    assert.equal(open[0]?.opened_by, 'alert');
+    assert.equal(results.filter((r) => r.body.opened).length, 1);
+    const detail = (await call(s.url, 'GET', `/v1/incidents/${open[0]?.id}`)).body;
+    assert.equal(detail.alerts.total, 10_000);
+    assert.equal(detail.alerts.by_name.reduce((n: number, g: { receipts: number }) => n + g.receipts, 0), 12_000);
+    const alertEntries = detail.timeline.filter((e: { kind: string }) => e.kind === 'alert');
+    assert.deepEqual(alertEntries.map((e: { data: { alertname: string } }) => e.data.alertname).sort(), [...names].sort(), 'one timeline entry per alert name');
+    // Resolved: the timeline says so once per name.
+    await post('/v1/ingest/alertmanager', alertmanager([{ name: 'ProxyDown', fingerprint: 'fp-0-1', status: 'resolved' }], 'resolved'));
+    const after = (await call(s.url, 'GET', `/v1/incidents/${open[0]?.id}`)).body;
+    assert.ok(after.timeline.some((e: { text: string }) => e.text === 'alert ProxyDown resolved'));
+  });
+
+  it('records change events (PagerDuty shape) once, on the open incident\'s timeline', async () => {
+    const body = { routing_key: 'x', payload: { summary: 'Deployed bot-management config v2', timestamp: '2026-11-26T11:18:00Z', source: 'config-pipeline', custom_details: { services: ['bot-management'], build: 4711 } }, links: [{ href: 'https://ci.example.com/4711', text: 'build' }] };
+    const first = await post('/v1/ingest/change', body);
+    assert.equal(first.status, 202);
+    const again = await post('/v1/ingest/change', body);
+    assert.equal(again.status, 200);
+    assert.equal(again.body.recorded, false);
+    const id = (await incidents())[0]?.id;
+    const t = (await call(s.url, 'GET', `/v1/incidents/${id}`)).body.timeline.filter((e: { kind: string }) => e.kind === 'change');
+    assert.equal(t.length, 1);
+    assert.match(t[0].text, /Deployed bot-management config v2 \(bot-management\) from config-pipeline/);
+  });
+
+  it('keeps notes, status changes and resolution on the timeline; triage runs on demand', async () => {
+    const id = (await incidents())[0]?.id as string;
+    assert.equal((await post(`/v1/incidents/${id}/notes`, { text: 'looking at the proxy' })).status, 201);
+    assert.equal((await post(`/v1/incidents/${id}/status`, { status: 'investigating' })).status, 200);
+    const t = await post(`/v1/incidents/${id}/triage`, {});
+    assert.equal(t.status, 200);
+    assert.ok(Array.isArray(t.body.triage.hypotheses) && t.body.triage.hypotheses.length === 4);
+    assert.ok(t.body.triage.hypotheses[0].missing_signals.length > 0, 'no source diversity recorded: triage says it is missing');
+    const resolved = await post(`/v1/incidents/${id}/status`, { status: 'resolved', note: 'config reverted' });
+    assert.equal(resolved.body.incident.status, 'resolved');
+    assert.ok(resolved.body.incident.resolved_at >= resolved.body.incident.opened_at);
+    assert.equal((await post(`/v1/incidents/${id}/status`, { status: 'resolved' })).status, 409);
+    assert.equal((await post(`/v1/incidents/${id}/status`, { status: 'gone' })).status, 400);
+    assert.equal((await post('/v1/incidents/nope/notes', { text: 'x' })).status, 404);
+    const kinds = (await call(s.url, 'GET', `/v1/incidents/${id}`)).body.timeline.map((e: { kind: string }) => e.kind);
+    for (const k of ['status', 'alert', 'change', 'note', 'triage']) assert.ok(kinds.includes(k), `timeline has ${k}`);
+  });
+
+  it('opens an incident when a gate fails, linked to the rollout, with the rollback on its timeline', async () => {
+    const token = (await post('/v1/tokens', { name: 'fleet', role: 'agent' })).body.token as string;
+    assert.equal((await post('/v1/apply', { text: DECLARATIONS })).status, 200);
+    await call(s.url, 'POST', '/v1/artifacts/features/versions?version=v1', { token: s.admin, body: '["one"]' });
+    const tooMany = JSON.stringify(Array.from({ length: 300 }, (_, i) => `e${i}`));
+    await call(s.url, 'POST', '/v1/artifacts/features/versions?version=v2&force=true', { token: s.admin, body: tooMany });
+    const agents = ['g1', 'g2', 'g3'].map((id) => new Agent({ server: s.url, token, nodeId: id, labels: {}, modules: ['bot-management'], dir: join(s.dir, id), metricsIntervalMs: 100, pollWaitMs: 1000, publicKey: s.publicKey }));
+    try {
+      for (const a of agents) await a.start();
+      const r1 = await post('/v1/rollouts', { artifact: 'features', version: 'v1' });
+      await waitFor('v1', async () => (await call(s.url, 'GET', `/v1/rollouts/${r1.body.rollout.id}`)).body.rollout.status === 'completed');
+      const r2 = await post('/v1/rollouts', { artifact: 'features', version: 'v2' });
+      assert.equal(r2.status, 201, JSON.stringify(r2.body));
+      const id = r2.body.rollout.id as string;
+      await waitFor('v2 rolled back', async () => (await call(s.url, 'GET', `/v1/rollouts/${id}`)).body.rollout.status === 'rolled_back', 30_000);
+      const opened = await waitFor('an incident for the rollout', async () => (await incidents()).find((i) => i.rollout_id === id));
+      assert.equal(opened.opened_by, 'gate');
+      await waitFor('the rollback on its timeline', async () => {
+        const tl = (await call(s.url, 'GET', `/v1/incidents/${opened.id}`)).body.timeline as { kind: string; data: { type?: string } }[];
+        return tl.some((e) => e.data.type === 'rollout.rolling_back') && tl.some((e) => e.data.type === 'rollout.rolled_back') && tl.some((e) => e.kind === 'triage');
+      });
+    } finally {
+      for (const a of agents) await a.stop();
+    }
+  });
+});
+
+describe('incident notices and vendor status pages, over real HTTP', () => {
+  it('sends signed webhooks and Slack messages on open, triage, rollback and resolve; a dead target holds nothing up; status pages reach triage', async () => {
+    const { createServer } = await import('node:http');
+    const { verifyWebhookSignature } = await import('../src/notify/index.ts');
+    const secret = 'a-webhook-secret-of-some-length';
+    const webhook: { kind: string; ok: boolean }[] = [];
+    const slack: { text: string }[] = [];
+    let page = { indicator: 'none', description: 'All Systems Operational' };
+    const receiver = createServer((req, res) => {
+      let body = '';
+      req.on('data', (c: Buffer) => { body += c.toString('utf8'); });
+      req.on('end', () => {
+        if (req.url === '/hook') {
+          const check = verifyWebhookSignature(secret, String(req.headers['x-failsmall-timestamp']), body, String(req.headers['x-failsmall-signature']), Math.floor(Date.now() / 1000));
+          webhook.push({ kind: String(req.headers['x-failsmall-event']), ok: check.ok });
+        } else if (req.url === '/slack') {
+          slack.push(JSON.parse(body) as { text: string });
+        } else if (req.url === '/api/v2/summary.json') {
+          res.setHeader('content-type', 'application/json');
+          res.end(JSON.stringify({ page: { id: 'x', name: 'CDN vendor', url: 'https://status.example.com', updated_at: new Date().toISOString() }, status: page, components: [{ id: 'c1', name: 'API', status: page.indicator === 'none' ? 'operational' : 'major_outage' }], incidents: [], scheduled_maintenances: [] }));
+          return;
+        }
+        res.end('ok');
+      });
+    });
+    await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', () => r()));
+    const port = (receiver.address() as { port: number }).port;
+    const base = `http://127.0.0.1:${port}`;
+    const s = await testServer({
+      incidentTickMs: 50,
+      notifyTargets: [{ type: 'webhook', url: `${base}/hook`, secret }, { type: 'slack', url: `${base}/slack` }, { type: 'webhook', url: 'http://127.0.0.1:1/down', secret }],
+      statuspages: [{ name: 'cdn', url: base }], statuspageIntervalMs: 100,
+    });
+    const agents: Agent[] = [];
+    try {
+      const post = (path: string, json: unknown) => call(s.url, 'POST', path, { token: s.admin, json });
+      const token = (await post('/v1/tokens', { name: 'fleet', role: 'agent' })).body.token as string;
+      await post('/v1/apply', { text: DECLARATIONS });
+      await call(s.url, 'POST', '/v1/artifacts/features/versions?version=v1', { token: s.admin, body: '["one"]' });
+      await call(s.url, 'POST', '/v1/artifacts/features/versions?version=v2&force=true', { token: s.admin, body: JSON.stringify(Array.from({ length: 300 }, (_, i) => i)) });
+      for (const id of ['h1', 'h2']) {
+        const a = new Agent({ server: s.url, token, nodeId: id, labels: {}, modules: ['bot-management'], dir: join(s.dir, id), metricsIntervalMs: 100, pollWaitMs: 1000, publicKey: s.publicKey });
+        agents.push(a);
+        await a.start();
+      }
+      const r1 = await post('/v1/rollouts', { artifact: 'features', version: 'v1' });
+      await waitFor('v1', async () => (await call(s.url, 'GET', `/v1/rollouts/${r1.body.rollout.id}`)).body.rollout.status === 'completed');
+      const r2 = await post('/v1/rollouts', { artifact: 'features', version: 'v2' });
+      // The third target refuses every connection: the rollback completes all the same.
+      await waitFor('v2 rolled back', async () => (await call(s.url, 'GET', `/v1/rollouts/${r2.body.rollout.id}`)).body.rollout.status === 'rolled_back', 30_000);
+      const incident = await waitFor('the incident', async () => (await call(s.url, 'GET', '/v1/incidents')).body.incidents[0]);
+      page = { indicator: 'major', description: 'Major outage' }; // the vendor goes down during the incident
+      await waitFor('the vendor outage on the timeline', async () => (await call(s.url, 'GET', `/v1/incidents/${incident.id}`)).body.timeline.some((e: { kind: string }) => e.kind === 'vendor'));
+      const t = await post(`/v1/incidents/${incident.id}/triage`, {});
+      assert.ok(!t.body.triage.hypotheses.some((h: { missing_signals: { signal: string }[] }) => h.missing_signals.some((m) => m.signal === 'vendor_status')), 'vendor status is not missing: it was polled');
+      await post(`/v1/incidents/${incident.id}/status`, { status: 'resolved' });
+      await waitFor('the notices', async () => ['incident.opened', 'incident.triaged', 'rollout.rolled_back', 'incident.resolved'].every((k) => webhook.some((w) => w.kind === k)) || undefined, 20_000);
+      assert.ok(webhook.every((w) => w.ok), 'every webhook carries a valid HMAC signature');
+      await waitFor('Slack too', async () => slack.length >= 4 || undefined);
+      assert.ok(slack.every((m) => typeof m.text === 'string' && m.text.length > 0));
+    } finally {
+      for (const a of agents) await a.stop();
+      await s.cleanup();
+      receiver.close();
+    }
+  });
+});
