@@ -49,9 +49,11 @@ describe('failsmall triage', () => {
     assert.equal(r.stderr, `${file}:2:17: class must be one of change-regression, ddos, internal-degradation, third-party-failure, got "dos" [BAD_ENUM]\n  hint: did you mean "ddos"?\n`);
   });
 
-  it('says that incidents are not stored yet when given an incident id (exit 2)', async () => {
-    const r = await runCli(['triage', 'inc-42']);
-    assert.equal(r.code, 2);
-    assert.match(r.stderr, /^cannot triage incident "inc-42": incidents are not stored yet \[INCIDENTS_NOT_STORED\]\n {2}hint: .*--scenario FILE/);
+  it('asks the control plane to triage an incident id, and says so when it cannot be reached (exit 3)', async () => {
+    const r = await runCli(['triage', 'inc-42', '--server', 'http://127.0.0.1:1']);
+    assert.equal(r.code, 3);
+    assert.match(r.stderr, /cannot reach the control plane at http:\/\/127\.0\.0\.1:1.*\[UNREACHABLE\]/);
+    const neither = await runCli(['triage']);
+    assert.equal(neither.code, 2);
   });
 });

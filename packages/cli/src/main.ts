@@ -152,6 +152,11 @@ export function buildProgram(result: { code: number }): Command {
     .addOption(server()).addOption(token()).option('--note <text>', 'why').addOption(json())
     .action(run(async (o, id, status) => (await incidentCommands()).incidentStatus(id as string, status as string, o, makeOut(o.json === true))));
 
+  program.command('postmortem').argument('<incident>').description('the postmortem draft of an incident, from what failsmall recorded (Markdown, or JSON)')
+    .addOption(server()).addOption(new Option('--format <format>', 'md or json').choices(['md', 'json']).default('md'))
+    .option('--public', 'the public-facing variant, without internal names').option('--out <file>', 'write it to FILE').addOption(json())
+    .action(run(async (o, id) => (await import('./commands/postmortem.ts')).postmortem(id as string, o as never, makeOut(o.json === true))));
+
   program.command('nodes').description('registered nodes and what they serve').addOption(server()).addOption(json())
     .action(run((o) => nodes(o, makeOut(o.json === true))));
 
@@ -169,12 +174,13 @@ export function buildProgram(result: { code: number }): Command {
     .addOption(json())
     .action(run((o, file) => runSimulateCommand(file as string, { ...(o.json === true ? { json: true } : {}), ...(typeof o.seed === 'string' ? { seed: o.seed } : {}), ...(typeof o.nodes === 'string' ? { nodes: o.nodes } : {}) })));
 
-  program.command('triage').argument('[incident]', 'an incident id (not stored yet: use --scenario)').description('rank the causes of an incident (ddos, change-regression, internal-degradation, third-party-failure) with evidence and a first action (exit 0 correct, 1 wrong against a scenario\'s label, 2 bad input)')
+  program.command('triage').argument('[incident]', 'an incident id (failsmall incident list), triaged now by the control plane').description('rank the causes of an incident (ddos, change-regression, internal-degradation, third-party-failure) with evidence and a first action (exit 0 correct, 1 wrong against a scenario\'s label, 2 bad input)')
     .option('--scenario <file>', 'a labelled triage scenario (examples/triage/*.yaml), replayed in virtual time')
     .option('--seed <n>', 'random seed (default: the scenario\'s)')
     .option('--at <duration>', 'triage at this time after the scenario start, e.g. 25m (default: its end)')
+    .addOption(server()).addOption(token())
     .addOption(json())
-    .action(run((o, incident) => triageCommand(incident, { ...(typeof o.scenario === 'string' ? { scenario: o.scenario } : {}), ...(typeof o.seed === 'string' ? { seed: o.seed } : {}), ...(typeof o.at === 'string' ? { at: o.at } : {}) }, makeOut(o.json === true))));
+    .action(run((o, incident) => triageCommand(incident, { ...(typeof o.scenario === 'string' ? { scenario: o.scenario } : {}), ...(typeof o.seed === 'string' ? { seed: o.seed } : {}), ...(typeof o.at === 'string' ? { at: o.at } : {}), ...(typeof o.server === 'string' ? { server: o.server } : {}), ...(typeof o.token === 'string' ? { token: o.token } : {}) }, makeOut(o.json === true))));
 
   const keys = program.command('keys').description('signing keys');
   keys.command('init').description('create an ed25519 key pair for signing artifact versions')

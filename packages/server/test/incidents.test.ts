@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Agent } from '@failsmall/agent';
 import { call, DECLARATIONS, testServer, waitFor } from './fixtures.ts';
+import { runCli } from '../../../test/helpers/procs.ts';
 
 type Server = Awaited<ReturnType<typeof testServer>>;
 
@@ -198,6 +199,61 @@ describe('incident notices and vendor status pages, over real HTTP', () => {
       for (const a of agents) await a.stop();
       await s.cleanup();
       receiver.close();
+    }
+  });
+});
+
+describe('the postmortem of a recorded incident', () => {
+  it('counts exactly what the agents recorded, by tier, and renders the internal, public and JSON drafts', async () => {
+    const s = await testServer({ incidentTickMs: 50 });
+    const agents: Agent[] = [];
+    try {
+      const post = (path: string, json: unknown) => call(s.url, 'POST', path, { token: s.admin, json });
+      const token = (await post('/v1/tokens', { name: 'fleet', role: 'agent' })).body.token as string;
+      const tiers = { p1: 'free', p2: 'free', p3: 'pro', p4: 'pro' } as const;
+      for (const [id, tier] of Object.entries(tiers)) {
+        const a = new Agent({ server: s.url, token, nodeId: id, labels: { customer_tier: tier }, modules: ['bot-management'], dir: join(s.dir, id), metricsIntervalMs: 50, pollWaitMs: 1000, publicKey: s.publicKey });
+        agents.push(a);
+        await a.start();
+      }
+      await waitFor('4 nodes', async () => (await call(s.url, 'GET', '/v1/nodes')).body.nodes.length === 4);
+      const opened = await post('/v1/incidents', { title: 'bot scores missing for free-tier customers', severity: 'sev2' });
+      const id = opened.body.incident.id as string;
+      // The truth: free-tier nodes fail 50 of 200 requests each, pro-tier nodes fail none.
+      for (const a of agents) a.meter('bot-management').requests(200, tiers[a.nodeId as keyof typeof tiers] === 'free' ? 50 : 0, 5);
+      await waitFor('the counters pushed', async () => {
+        const pm = (await call(s.url, 'GET', `/v1/incidents/${id}/postmortem?format=json`)).body.postmortem;
+        return pm?.impact?.requests === 800 || undefined;
+      });
+      await post(`/v1/incidents/${id}/status`, { status: 'resolved', note: 'bot-management restarted' });
+      const json = (await call(s.url, 'GET', `/v1/incidents/${id}/postmortem?format=json`)).body.postmortem;
+      assert.equal(json.impact.requests, 800);
+      assert.equal(json.impact.failed_requests, 100);
+      assert.equal(json.impact.failed_share, 100 / 800);
+      assert.equal(json.impact.nodes_affected, 2);
+      assert.equal(json.impact.nodes_total, 4);
+      assert.equal(json.impact.customers_affected, null, 'customers are not recorded: no number is invented');
+      const free = json.impact.by_tier.find((t: { tier: string }) => t.tier === 'free');
+      const pro = json.impact.by_tier.find((t: { tier: string }) => t.tier === 'pro');
+      assert.deepEqual([free.requests, free.failed_requests, pro.requests, pro.failed_requests], [400, 100, 400, 0]);
+      assert.equal(json.incident.status, 'resolved');
+
+      const md = await runCli(['postmortem', id, '--server', s.url]);
+      assert.equal(md.code, 0, md.stderr);
+      assert.match(md.stdout, /bot scores missing for free-tier customers/);
+      assert.match(md.stdout, /100/);
+      assert.match(md.stdout, /rolled back|not recorded|bot-management restarted/);
+      const pub = await runCli(['postmortem', id, '--server', s.url, '--public']);
+      assert.equal(pub.code, 0, pub.stderr);
+      for (const secret of ['p1', 'p2', 'p3', 'p4', id, 'bot-management restarted']) assert.ok(!pub.stdout.includes(secret), `the public draft leaks ${secret}`);
+      const asJson = await runCli(['postmortem', id, '--server', s.url, '--format', 'json']);
+      assert.equal(JSON.parse(asJson.stdout).postmortem.impact.failed_requests, 100);
+      const missing = await runCli(['postmortem', 'inc-nope', '--server', s.url]);
+      assert.equal(missing.code, 1);
+      assert.match(missing.stderr, /incident "inc-nope" not found/);
+    } finally {
+      for (const a of agents) await a.stop();
+      await s.cleanup();
     }
   });
 });

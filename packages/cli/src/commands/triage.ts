@@ -1,7 +1,8 @@
 import { readFile } from 'node:fs/promises';
-import { formatError, parseDuration, renderTriage, triage, type FailsmallError } from '@failsmall/core';
+import { formatError, parseDuration, renderTriage, triage, type FailsmallError, type Triage } from '@failsmall/core';
 import { evaluateTriageScenario, generateTriageInput, parseTriageScenario, type TriageRun, type TriageScenario } from '@failsmall/sim';
 import type { Out } from '../output.ts';
+import { clientFrom } from './common.ts';
 
 /** `triage --scenario` is also a check a CI job can run on a labelled scenario, so its exit codes say that. */
 export const TRIAGE_EXIT = {
@@ -15,6 +16,9 @@ export const TRIAGE_EXIT = {
 
 export interface TriageOptions {
   readonly scenario?: string;
+  /** For an incident: the control plane and an admin token. */
+  readonly server?: string;
+  readonly token?: string;
   readonly seed?: string;
   /** Triage at this time after the scenario start (a duration) instead of at its end. */
   readonly at?: string;
@@ -29,11 +33,8 @@ export interface TriageOptions {
  */
 export async function triageCommand(incident: string | undefined, opts: TriageOptions, out: Out): Promise<number> {
   if (opts.scenario === undefined) {
-    return bad(out, [{
-      code: 'INCIDENTS_NOT_STORED',
-      message: incident !== undefined ? `cannot triage incident "${incident}": incidents are not stored yet` : 'give --scenario FILE (incidents are not stored yet)',
-      hint: 'triage of a live incident comes with incident storage (issue 6, section 1); for now run failsmall triage --scenario FILE, e.g. examples/triage/nov18-replay.yaml',
-    }]);
+    if (incident === undefined) return bad(out, [{ code: 'BAD_FLAG', message: 'give an incident id, or --scenario FILE', hint: 'failsmall incident list shows the incidents; examples/triage/*.yaml are scenarios' }]);
+    return triageIncident(incident, opts, out);
   }
   if (incident !== undefined) return bad(out, [{ code: 'BAD_FLAG', message: `give an incident id or --scenario, not both (got "${incident}" and --scenario ${opts.scenario})` }]);
   const file = opts.scenario;
@@ -95,4 +96,17 @@ function bad(out: Out, errors: readonly FailsmallError[], file?: string): number
   out.data({ ok: false, ...(file !== undefined ? { file } : {}), errors });
   if (!out.json) for (const e of errors) process.stderr.write(`${formatError(e)}\n`);
   return TRIAGE_EXIT.BAD_INPUT;
+}
+
+/**
+ * `failsmall triage INCIDENT`: the control plane triages the incident now, from what it recorded
+ * (the result also goes on the incident's timeline). Exit 0, or the API error's exit code.
+ */
+async function triageIncident(id: string, opts: TriageOptions, out: Out): Promise<number> {
+  const client = clientFrom({ ...(opts.server ? { server: opts.server } : {}), ...(opts.token ? { token: opts.token } : {}) });
+  const res = await client.post<{ incident: { id: string; title: string }; triage: Triage }>(`/v1/incidents/${encodeURIComponent(id)}/triage`, {});
+  out.data({ ok: true, incident: res.incident, triage: res.triage });
+  out.line(`${res.incident.id}: ${res.incident.title}`);
+  out.line(renderTriage(res.triage, { evidence: true }));
+  return TRIAGE_EXIT.CORRECT;
 }

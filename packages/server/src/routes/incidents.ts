@@ -1,4 +1,4 @@
-import { INCIDENT_STATUSES, SEVERITIES, type Incident } from '@failsmall/core';
+import { INCIDENT_STATUSES, postmortemData, renderPostmortem, SEVERITIES, type Incident } from '@failsmall/core';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
@@ -6,6 +6,7 @@ import type { AppContext } from '../context.ts';
 import { authenticate } from '../http/auth.ts';
 import { ApiError, notFound } from '../http/errors.ts';
 import { AlertmanagerPayload, ChangeEventPayload, toExternalChange } from '../incidents/ingest.ts';
+import { postmortemFactsFor } from '../incidents/postmortem-facts.ts';
 import { newIncidentId } from '../incidents/recorder.ts';
 
 const IdParams = z.object({ id: z.string().min(1).max(100) });
@@ -97,6 +98,14 @@ export async function incidentRoutes(app: FastifyInstance, ctx: AppContext): Pro
     if (!incident) throw notFound('incident', req.params.id);
     if (incident.status === req.body.status) throw new ApiError(409, 'NO_CHANGE', `incident ${incident.id} is already ${incident.status}`, `statuses: ${INCIDENT_STATUSES.join(', ')}`);
     return { incident: await service.setStatus(incident, req.body.status, caller.name, req.body.note) };
+  });
+
+  r.get('/v1/incidents/:id/postmortem', { schema: { params: IdParams, querystring: z.object({ format: z.enum(['md', 'json']).default('md'), audience: z.enum(['internal', 'public']).default('internal') }) } }, async (req, reply) => {
+    const incident = await ctx.store.incidents.get(req.params.id);
+    if (!incident) throw notFound('incident', req.params.id, 'failsmall incident list shows them');
+    const facts = await postmortemFactsFor(ctx.store, incident, ctx.clock.now());
+    if (req.query.format === 'json') return { postmortem: postmortemData(facts), ...(req.query.audience === 'internal' ? { facts } : {}) };
+    return reply.type('text/markdown; charset=utf-8').send(renderPostmortem(facts, { audience: req.query.audience }));
   });
 
   r.post('/v1/incidents/:id/triage', { schema: { params: IdParams } }, async (req) => {
