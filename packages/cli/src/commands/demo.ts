@@ -110,6 +110,7 @@ export async function demo(opts: DemoOptions, out: Out): Promise<number> {
       say('the control plane and the fleet keep running; try, in another terminal:');
       out.line(`  export FAILSMALL_SERVER=${server.url} FAILSMALL_TOKEN=${server.adminToken ?? ''}`);
       out.line('  npx failsmall rollout status      npx failsmall nodes');
+      out.line('  npx failsmall incident list       (the bad rollout\'s failed gate opened one: failsmall triage ID, failsmall postmortem ID)');
       out.line('press Ctrl-C to stop');
       await new Promise<void>((resolve) => { process.once('SIGINT', () => resolve()); process.once('SIGTERM', () => resolve()); });
     }
