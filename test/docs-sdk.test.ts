@@ -39,3 +39,22 @@ test('the SDK example in docs/agent.md runs as written against a real control pl
   assert.equal(out.code, 0, out.stderr);
   assert.match(out.stdout, /serving v7 with 2 features/);
 });
+
+test('the meter example in docs/agent.md records what it says', async () => {
+  const { Agent } = await import('@failsmall/agent');
+  const doc = readFileSync(join(ROOT, 'docs/agent.md'), 'utf8');
+  const block = [...doc.matchAll(/```ts\n([\s\S]*?)```/g)].map((m) => m[1] ?? '').find((b) => b.includes('proxy.source('));
+  assert.ok(block, 'docs/agent.md shows the meter calls');
+  const agent = new Agent({ server: 'http://127.0.0.1:1', token: 't', nodeId: 'doc', labels: {}, modules: [], dir: join(ROOT, '.failsmall', 'doc-meter-test'), sourceWarmupMs: 0 });
+  // The snippet's free variables, as a request handler would have them.
+  const run = new Function('agent', 'req', 'ok', 'latencyMs', 'authMs', 'ms', block) as (...a: unknown[]) => void;
+  run(agent, { socket: { remoteAddress: '203.0.113.77' } }, false, 12, 30, 250);
+  const c = agent.meter('proxy').drain();
+  assert.equal(c.requests, 1);
+  assert.equal(c.errors, 1);
+  assert.deepEqual(
+    Object.keys(c.counters).sort(),
+    ['dep__auth__calls', 'dep__auth__errors', 'dep__auth__latency_ms', 'depv__stripe__payments_api__calls', 'depv__stripe__payments_api__errors', 'depv__stripe__payments_api__latency_ms', 'source_entropy_millibits_x_requests', 'source_never_seen', 'source_requests'],
+  );
+  assert.equal(c.counters.source_never_seen, 1);
+});

@@ -41,6 +41,8 @@ export interface AgentOptions {
   /** Per artifact: a local override of the module's declared on_load_failure (the SDK's, in code). */
   readonly onFailureOverrides?: Readonly<Record<string, Pick<ModuleDecl, 'on_load_failure' | 'safe_default'>>>;
   readonly pollWaitMs?: number;
+  /** How long a meter records client prefixes before it reports never-seen shares (default 1 h). */
+  readonly sourceWarmupMs?: number;
   readonly metricsIntervalMs?: number;
   /** host:port for the agent's own /metrics (Prometheus); off when absent. */
   readonly metricsListen?: string;
@@ -213,7 +215,7 @@ export class Agent {
 
   meter(module: string): ModuleMeter {
     let m = this.#meters.get(module);
-    if (!m) { m = new ModuleMeter((ok, ms) => this.metrics.request(module, ok, ms)); this.#meters.set(module, m); }
+    if (!m) { m = new ModuleMeter((ok, ms) => this.metrics.request(module, ok, ms), this.#o.sourceWarmupMs !== undefined ? { warmupMs: this.#o.sourceWarmupMs } : {}); this.#meters.set(module, m); }
     return m;
   }
 

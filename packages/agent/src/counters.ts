@@ -1,4 +1,5 @@
 import { LATENCY_BUCKETS_MS, type ModuleCounters } from '@failsmall/core';
+import { dependencyCounter, SourceTracker, type SourceTrackerOptions } from './sources.ts';
 
 /** Per-module counters an agent accumulates between pushes; `drain()` hands over the deltas. */
 export class ModuleMeter {
@@ -9,10 +10,30 @@ export class ModuleMeter {
   #loadsSucceeded = 0;
   #latency = new Array<number>(LATENCY_BUCKETS_MS.length + 1).fill(0);
   #counters: Record<string, number> = {};
+  #sources: SourceTracker | undefined;
+  readonly #sourceOptions: SourceTrackerOptions;
 
   /** `observer` sees every request too (the agent's cumulative Prometheus counters). */
-  constructor(observer?: (ok: boolean, latencyMs: number) => void) {
+  constructor(observer?: (ok: boolean, latencyMs: number) => void, sourceOptions: SourceTrackerOptions = {}) {
     this.#observer = observer;
+    this.#sourceOptions = sourceOptions;
+  }
+
+  /**
+   * The client of a request (an IP address, or a prefix): only its /24 (/48) is kept, and only
+   * the interval's entropy and never-seen share leave the node. Triage tells an attack from a
+   * flash crowd with it (docs/triage.md).
+   */
+  source(client: string, n = 1): void {
+    this.#sources ??= new SourceTracker(this.#sourceOptions);
+    this.#sources.record(client, n);
+  }
+
+  /** A call this module made to a dependency (ours, or a vendor's API with `vendor`): calls, errors and total latency. */
+  dependency(name: string, ok: boolean, latencyMs: number, o: { vendor?: string } = {}): void {
+    this.count(dependencyCounter(name, o.vendor, 'calls'));
+    if (!ok) this.count(dependencyCounter(name, o.vendor, 'errors'));
+    this.count(dependencyCounter(name, o.vendor, 'latency_ms'), Math.max(0, Math.round(latencyMs)));
   }
 
   request(ok: boolean, latencyMs: number): void {
@@ -48,6 +69,7 @@ export class ModuleMeter {
   }
 
   drain(): ModuleCounters {
+    for (const [k, v] of Object.entries(this.#sources?.drain() ?? {})) this.#counters[k] = (this.#counters[k] ?? 0) + v;
     const out: ModuleCounters = {
       requests: this.#requests, errors: this.#errors, loads_attempted: this.#loadsAttempted, loads_succeeded: this.#loadsSucceeded,
       latency_buckets: this.#latency, counters: this.#counters,

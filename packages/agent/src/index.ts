@@ -8,3 +8,4 @@ export { Backoff } from './backoff.ts';
 export { runCommand, type CommandResult } from './command.ts';
 export { writeAtomic } from './files.ts';
 export { httpRequest, type HttpResponse, type HttpRequestOptions } from './http.ts';
+export { SourceTracker, clientPrefix, dependencyCounter, SOURCE_COUNTERS, type SourceTrackerOptions } from './sources.ts';

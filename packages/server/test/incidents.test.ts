@@ -257,3 +257,78 @@ describe('the postmortem of a recorded incident', () => {
     }
   });
 });
+
+describe('live triage reads what agents report: sources and dependencies', () => {
+  /**
+   * A fleet of 4 nodes reporting through the real metrics API on a controlled clock: 14 steps of
+   * normal traffic, then the incident's traffic, then an alert. The counters are made by the
+   * agent's own ModuleMeter (source prefixes, dependency calls).
+   */
+  async function replay(incident: (step: number, meter: import('@failsmall/agent').ModuleMeter, node: number) => void): Promise<{ top: string; action: string; missing: string[] }> {
+    const { ModuleMeter } = await import('@failsmall/agent');
+    let t = Math.floor(Date.now() / 30_000) * 30_000 - 30 * 60_000;
+    const s = await testServer({ clock: { now: () => t }, incidentTickMs: 50 });
+    try {
+      const token = (await call(s.url, 'POST', '/v1/tokens', { token: s.admin, json: { name: 'fleet', role: 'agent' } })).body.token as string;
+      for (let n = 0; n < 4; n++) await call(s.url, 'POST', '/v1/nodes/register', { token, json: { id: `n${n}`, labels: {}, modules: ['proxy'] } });
+      const meters = [0, 1, 2, 3].map(() => new ModuleMeter(undefined, { warmupMs: 0 }));
+      const push = async () => {
+        for (let n = 0; n < 4; n++) {
+          const r = await call(s.url, 'POST', `/v1/nodes/n${n}/metrics`, { token, json: { modules: { proxy: meters[n]?.drain() } } });
+          assert.equal(r.status, 200, JSON.stringify(r.body));
+        }
+      };
+      for (let step = 0; step < 14; step++) {
+        meters.forEach((m, n) => {
+          m.requests(3000, 3, 20);
+          for (let c = 0; c < 3000; c++) m.source(`198.51.${n * 16 + (c % 16)}.${c % 200}`);
+          for (let c = 0; c < 300; c++) m.dependency('auth', true, 12);
+        });
+        await push();
+        t += 30_000;
+      }
+      const alertAt = t + 60_000;
+      for (let step = 0; step < 6; step++) {
+        meters.forEach((m, n) => incident(step, m, n));
+        await push();
+        t += 30_000;
+      }
+      const body = alertmanager([{ name: 'ProxyErrors', fingerprint: 'a1', startsAt: new Date(alertAt).toISOString() }]);
+      const opened = await call(s.url, 'POST', '/v1/ingest/alertmanager', { token: s.admin, json: body });
+      const r = await call(s.url, 'POST', `/v1/incidents/${opened.body.incident}/triage`, { token: s.admin, json: {} });
+      const top = r.body.triage.hypotheses[0];
+      return { top: top.class, action: top.first_action, missing: top.missing_signals.map((m: { signal: string }) => m.signal) };
+    } finally {
+      await s.cleanup();
+    }
+  }
+
+  it('an attack from never-seen prefixes is a DDoS', async () => {
+    const r = await replay((step, m, n) => {
+      m.requests(12_000, 2400, 20);
+      for (let c = 0; c < 12_000; c++) m.source(`${10 + ((step * 7 + n * 13 + c) % 200)}.${(c * 31) % 250}.${(c * 17 + step) % 250}.9`);
+      for (let c = 0; c < 300; c++) m.dependency('auth', true, 12);
+    });
+    assert.equal(r.top, 'ddos', JSON.stringify(r));
+    assert.ok(!r.missing.includes('source_entropy') && !r.missing.includes('never_seen_sources'), 'the agents reported sources');
+  });
+
+  it('the same surge from the usual prefixes is a flash crowd, not an attack', async () => {
+    const r = await replay((_step, m, n) => {
+      m.requests(12_000, 2400, 20);
+      for (let c = 0; c < 12_000; c++) m.source(`198.51.${n * 16 + (c % 16)}.${c % 200}`);
+      for (let c = 0; c < 300; c++) m.dependency('auth', true, 12);
+    });
+    assert.notEqual(r.top, 'ddos', JSON.stringify(r));
+  });
+
+  it('a slow, failing dependency of ours is an internal degradation, and the first action names it', async () => {
+    const r = await replay((_step, m, n) => {
+      m.requests(3000, 600, 20);
+      for (let c = 0; c < 3000; c++) m.source(`198.51.${n * 16 + (c % 16)}.${c % 200}`);
+      for (let c = 0; c < 300; c++) m.dependency('auth', c % 3 !== 0, 900);
+    });
+    assert.equal(r.top, 'internal-degradation', JSON.stringify(r));
+    assert.match(r.action, /auth/);
+  });
+});

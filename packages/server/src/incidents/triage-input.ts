@@ -1,5 +1,6 @@
 import type {
-  Alert, CohortErrors, CohortSample, CountSample, Incident, ModuleErrors, RolloutChange, StatusPoll, TriageInput, VendorStatus,
+  Alert, CohortErrors, CohortSample, CountSample, DependencySignal, Incident, ModuleErrors, RolloutChange, Sample, SourceSignals, StatusPoll,
+  TriageInput, VendorStatus,
 } from '@failsmall/core';
 import type { Store } from '../store/types.ts';
 
@@ -13,10 +14,10 @@ const BASELINE_GAP_MS = 5 * 60_000;
 /**
  * Builds triage's input for an incident from what the store recorded: agents' request and
  * error counters (fleet-wide, per module, and split by each recent rollout's cohort), the
- * rollouts and external change events of the last hour, vendor status polls, and the alerts and
- * failed gates. Source diversity and dependency health are not recorded by failsmall today:
- * they are left out, and triage reports them as missing signals (it lowers its confidence rather
- * than guess).
+ * rollouts and external change events of the last hour, vendor status polls, the alerts and
+ * failed gates, and what agents report of their clients' prefixes (`meter.source`) and of the
+ * dependencies their modules call (`meter.dependency`). A family no agent reports is left out,
+ * and triage lists it as a missing signal (it lowers its confidence rather than guess).
  */
 export async function triageInputFor(store: Store, incident: Incident, now: number): Promise<TriageInput> {
   const from = incident.opened_at - LOOKBACK_MS;
@@ -71,6 +72,12 @@ export async function triageInputFor(store: Store, incident: Incident, now: numb
     input.errors = { by_module: byModule, ...(byCohort.length > 0 ? { by_cohort: byCohort } : {}) };
   }
 
+  const custom = await store.incidents.counterBuckets(from, now, STEP_MS, ['source_', 'dep__', 'depv__']);
+  const sources = sourceSignals(custom, baselineUntil);
+  if (sources) input.sources = sources;
+  const dependencies = dependencySignals(custom, baselineUntil);
+  if (dependencies.length > 0) input.dependencies = dependencies;
+
   const artifacts = new Map((await store.listArtifacts()).map((a) => [a.name, a]));
   const changes: RolloutChange[] = rollouts.filter((r) => r.created_at >= from && r.created_at <= now).map((r) => ({
     id: r.id, artifact: r.artifact, module: r.module, kind: artifacts.get(r.artifact)?.kind ?? 'config', version: r.to_version,
@@ -97,6 +104,65 @@ export async function triageInputFor(store: Store, incident: Incident, now: numb
   if (alertList.length === 0) alertList.push({ name: `incident ${incident.id}`, started_at_ms: incident.opened_at });
   input.alerts = alertList;
   return input;
+}
+
+type CounterBucket = { module: string; bucket: number; counters: Record<string, number> };
+
+/**
+ * Fleet source diversity per step, from the agents' counters: the request-weighted mean of the
+ * nodes' entropies (a lower bound of the fleet's), and the share of never-seen prefixes.
+ */
+function sourceSignals(buckets: readonly CounterBucket[], baselineUntil: number): SourceSignals | undefined {
+  const steps = new Map<number, { requests: number; weighted: number; neverSeen: number; neverSeenRequests: number }>();
+  for (const b of buckets) {
+    const n = b.counters.source_requests ?? 0;
+    if (n === 0) continue;
+    const s = steps.get(b.bucket) ?? { requests: 0, weighted: 0, neverSeen: 0, neverSeenRequests: 0 };
+    s.requests += n;
+    s.weighted += b.counters.source_entropy_millibits_x_requests ?? 0;
+    if (b.counters.source_never_seen !== undefined) { s.neverSeen += b.counters.source_never_seen; s.neverSeenRequests += n; }
+    steps.set(b.bucket, s);
+  }
+  if (steps.size === 0) return undefined;
+  const ordered = [...steps].sort((a, b) => a[0] - b[0]);
+  const entropy = ordered.map(([at, s]) => ({ at_ms: at + STEP_MS, value: s.weighted / s.requests / 1000 }));
+  const neverSeen = ordered.filter(([, s]) => s.neverSeenRequests > 0).map(([at, s]) => ({ at_ms: at + STEP_MS, value: s.neverSeen / s.neverSeenRequests }));
+  const base = (xs: Sample[]) => median(xs.filter((x) => x.at_ms <= baselineUntil).map((x) => x.value)) ?? xs[0]?.value ?? 0;
+  return {
+    entropy_bits: { baseline: base(entropy), samples: entropy },
+    ...(neverSeen.length > 0 ? { never_seen_share: { baseline: base(neverSeen), samples: neverSeen } } : {}),
+  };
+}
+
+const DEP = /^(?:dep__(?<name>.+)|depv__(?<vendor>.+?)__(?<vname>.+))__(?<what>calls|errors|latency_ms)$/;
+
+/** Calls to each dependency per step: mean latency (total ms / calls) and error ratio, and which modules call it. */
+function dependencySignals(buckets: readonly CounterBucket[], baselineUntil: number): DependencySignal[] {
+  const deps = new Map<string, { name: string; vendor?: string; used_by: Set<string>; steps: Map<number, { calls: number; errors: number; ms: number }> }>();
+  for (const b of buckets) {
+    for (const [k, v] of Object.entries(b.counters)) {
+      const m = DEP.exec(k)?.groups;
+      if (!m) continue;
+      const name = m.name ?? m.vname ?? k;
+      const key = `${m.vendor ?? ''}/${name}`;
+      const d = deps.get(key) ?? { name, ...(m.vendor ? { vendor: m.vendor } : {}), used_by: new Set<string>(), steps: new Map() };
+      d.used_by.add(b.module);
+      const s = d.steps.get(b.bucket) ?? { calls: 0, errors: 0, ms: 0 };
+      if (m.what === 'calls') s.calls += v; else if (m.what === 'errors') s.errors += v; else s.ms += v;
+      d.steps.set(b.bucket, s);
+      deps.set(key, d);
+    }
+  }
+  return [...deps.values()].map((d) => {
+    const ordered = [...d.steps].filter(([, s]) => s.calls > 0).sort((a, b) => a[0] - b[0]);
+    const latency = ordered.map(([at, s]) => ({ at_ms: at + STEP_MS, value: s.ms / s.calls }));
+    const errors = ordered.map(([at, s]) => ({ at_ms: at + STEP_MS, value: s.errors / s.calls }));
+    const base = (xs: Sample[]) => median(xs.filter((x) => x.at_ms <= baselineUntil).map((x) => x.value)) ?? xs[0]?.value ?? 0;
+    return {
+      name: d.name, ...(d.vendor ? { vendor: d.vendor } : {}), used_by: [...d.used_by].sort(),
+      latency_ms: { baseline: base(latency), samples: latency }, error_ratio: { baseline: base(errors), samples: errors },
+    };
+  });
 }
 
 function add(m: Map<number, { requests: number; errors: number }>, at: number, c: { requests: number; errors: number }): void {

@@ -178,6 +178,26 @@ export class IncidentStore {
     return rows.map((r) => ({ node_id: r.node_id, module: r.module, bucket: Number(r.bucket), requests: Number(r.requests), errors: Number(r.errors) }));
   }
 
+  /**
+   * Custom counters summed per module and step over [fromMs, toMs] (agents' source-diversity and
+   * dependency counters live here). Read row by row: counters are JSON per sample.
+   */
+  async counterBuckets(fromMs: number, toMs: number, stepMs: number, prefixes: readonly string[]): Promise<{ module: string; bucket: number; counters: Record<string, number> }[]> {
+    const step = Math.max(1, Math.floor(stepMs));
+    const rows = await this.#db.selectFrom('metric_samples').select(['module', 'at', 'counters']).where('at', '>=', fromMs).where('at', '<=', toMs).where('counters', '!=', '{}').execute();
+    const out = new Map<string, { module: string; bucket: number; counters: Record<string, number> }>();
+    for (const r of rows) {
+      const bucket = Math.floor(Number(r.at) / step) * step;
+      const key = `${r.module}\u0000${bucket}`;
+      const b = out.get(key) ?? { module: r.module, bucket, counters: {} };
+      for (const [k, v] of Object.entries(JSON.parse(r.counters) as Record<string, number>)) {
+        if (prefixes.some((p) => k.startsWith(p))) b.counters[k] = (b.counters[k] ?? 0) + v;
+      }
+      out.set(key, b);
+    }
+    return [...out.values()].sort((a, b) => a.bucket - b.bucket);
+  }
+
   async cursor(name: string): Promise<number> {
     const row = await this.#db.selectFrom('cursors').select('seq').where('name', '=', name).executeTakeFirst();
     return row ? Number(row.seq) : 0;
