@@ -19,7 +19,8 @@ function externalAddress(): string {
 }
 
 test('break-glass: every path and every refusal, on real agents and the real CLI', { timeout: 180_000 }, async (t) => {
-  const s = await testServer();
+  const notices: { kind: string; summary: string }[] = [];
+  const s = await testServer({ incidentTickMs: 50, notify: (n) => notices.push(n) });
   const agents: Agent[] = [];
   t.after(async () => { await Promise.all(agents.map((a) => a.stop())); await s.cleanup(); });
   const bg = generateSigningKeys();
@@ -61,6 +62,8 @@ test('break-glass: every path and every refusal, on real agents and the real CLI
     assert.equal(served('a'), '["one"]');
     assert.equal(served('b'), '["one"]');
     assert.deepEqual(a.pins().map((p) => [p.artifact, p.version, p.operator]), [['features', 'v1', 'alice']]);
+    // The control plane hears of it when the agents report, and sends a notice of break-glass use.
+    await waitFor('a breakglass.used notice', async () => notices.some((n) => n.kind === 'breakglass.used' && /pin features v1 on a by alice: applied/.test(n.summary)) || undefined);
   });
 
   await t.test('a pin holds against the control plane, and the control plane shows it and keeps rollouts off the node', async () => {
