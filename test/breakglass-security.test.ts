@@ -148,6 +148,11 @@ test('break-glass: every path and every refusal, on real agents and the real CLI
     await waitFor('its receipt', async () => existsSync(join(s.dir, 'b', '.breakglass', 'receipts', name)) || undefined);
     await new Promise((res) => setTimeout(res, 400));
     assert.equal(b.breakglassLog.entries().filter((e) => e.via === `file ${name}`).length, 1, 'carried out once, not at every scan');
+    // The same command again (a fan-out that timed out, re-run): already there, no flip back to the bad version.
+    const again = await cli(['lkg', 'features', '--nodes', 'b']);
+    assert.equal(again.code, 0, again.stdout);
+    assert.match(JSON.parse(again.stdout).nodes[0].message, /already on its last known-good v1/);
+    assert.equal(served('b'), '["one"]');
   });
 
   await t.test('the exit code says whether every node confirmed', async () => {

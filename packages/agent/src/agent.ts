@@ -104,6 +104,11 @@ export interface Pin {
   readonly nonce: string;
   /** ISO 8601, when the pin was put in place. */
   readonly since: string;
+  /**
+   * The versions break-glass moved this artifact away from while pinned (the bad ones): "back to
+   * last known-good" never chooses them, however often it is repeated.
+   */
+  readonly replaced?: readonly string[];
 }
 
 /** Who asked for a break-glass action, and why: carried onto the pin. */
@@ -145,6 +150,10 @@ export class Agent {
   readonly #serving = new Map<string, Serving>();
   readonly #pins = new Map<string, Pin>();
   readonly #history = new Map<string, ServedVersion[]>();
+  #lock: Promise<unknown> = Promise.resolve();
+  #saving: Promise<unknown> = Promise.resolve();
+  /** Set by an unpin: the desired state must be asked for again even if a poll was under way. */
+  #refetch = false;
   /** The node's append-only record of break-glass commands. */
   readonly breakglassLog: BreakglassLog;
   #breakglass: { stop(): Promise<void> } | undefined;
@@ -274,10 +283,12 @@ export class Agent {
         const polled = await this.#poll();
         this.#backoff.reset();
         if (polled) {
+          this.#refetch = false;
           await this.#converge(polled.artifacts);
           // Only a desired state fully acted on is acknowledged: if a fetch failed, the next poll
-          // gets the same state again instead of a 304 that would leave the node behind.
-          this.#etag = polled.etag;
+          // gets the same state again instead of a 304 that would leave the node behind. An unpin
+          // during the converge skipped its artifact: ask again.
+          this.#etag = this.#refetch ? undefined : polled.etag;
         } else if (this.#retryDue()) {
           this.#etag = undefined; // a failed load is due for another try: ask for the state again
         }
@@ -329,10 +340,13 @@ export class Agent {
         if (current.state === 'stale' && d.version !== null) {
           // Desired again what the module kept serving (a rollback): it is simply serving now.
           // No new report: the last one (the refusal, serving this version) stays visible.
-          this.#serving.set(d.artifact, { ...current, state: 'serving' });
-          this.#failed.delete(d.artifact);
-          await this.#saveState();
-          this.metrics.serving(d.artifact, d.version, 'serving');
+          await this.#exclusive(async () => {
+            if (this.#pins.has(d.artifact)) return;
+            this.#serving.set(d.artifact, { ...current, state: 'serving' });
+            this.#failed.delete(d.artifact);
+            await this.#saveState();
+            this.metrics.serving(d.artifact, d.version, 'serving');
+          });
         }
         if (current.state === 'serving' || current.state === 'stale' || d.version === null) continue;
       }
@@ -347,40 +361,55 @@ export class Agent {
         if (!fetched.ok) throw new Error(fetched.error);
         content = fetched.content;
       }
-      const declared = this.#o.onFailureOverrides?.[d.artifact] ?? d.on_failure;
-      const localDefault = this.#o.safeDefaults?.[d.module];
-      const onFailure = declared && localDefault !== undefined ? { ...declared, safe_default: localDefault } : declared;
-      const result = await this.#loader.load({
-        artifact: d.artifact, module: d.module, version: d.version, sha256: d.sha256, content,
-        ...(d.signature !== undefined ? { signature: d.signature } : {}),
-        ...(d.validation ? { validation: d.validation } : {}),
-        ...(onFailure ? { onFailure } : {}),
-      });
-      if (d.version !== null) {
-        this.meter(d.module).load(result.ok);
-        this.metrics.load(d.artifact, result.ok, result.ok ? 'applied' : result.stage);
-      }
-      const servingVersion = 'version' in result.state ? result.state.version : null;
-      this.#serving.set(d.artifact, { version: servingVersion, sha256: result.ok ? d.sha256 : (current?.sha256 ?? null), module: d.module, state: result.state.state, ...(onFailure ? { on_failure: onFailure } : {}), ...(d.validation ? { validation: d.validation } : {}) });
-      if (result.ok && d.version !== null && d.sha256 !== null) this.#remember(d.artifact, { version: d.version, sha256: d.sha256, signature: d.signature ?? null });
-      this.metrics.serving(d.artifact, servingVersion, result.state.state);
-      if (result.ok) {
-        this.#failed.delete(d.artifact);
-        this.#log.info(`${d.artifact}: now serving ${d.version ?? 'nothing'}`);
-      } else {
-        const attempts = failed && failed.version === d.version ? failed.attempts + 1 : 1;
-        this.#failed.set(d.artifact, { version: d.version, attempts, retryAt: Date.now() + Math.min(600_000, 5000 * 2 ** (attempts - 1)) });
-        const how = result.state.state === 'stale' ? `still serving its last known-good ${servingVersion}` : result.state.state;
-        (result.state.state === 'fail-closed' && this.#log.error ? this.#log.error : this.#log.warn)(`${d.artifact}: ${d.version} refused at ${result.stage}: ${result.error}; ${how}`);
-      }
-      await this.#saveState();
-      this.#queueReport({ artifact: d.artifact, version: d.version, ok: result.ok, serving: servingVersion, error: result.ok ? null : result.error, module_state: result.state.state });
-      this.#o.onLoad?.(d.artifact, d.version, result);
+      // The load runs under the same lock as break-glass actions, and re-checks the pin once it
+      // holds it: a pin that landed during the download wins, the download is dropped.
+      await this.#exclusive(() => this.#load(d, content, failed));
       // A version can be megabytes of JSON parsed once and dropped: when node runs with
       // --expose-gc (the failsmall-agent binary does), hand the memory back at once.
       (globalThis as { gc?: () => void }).gc?.();
     }
     await this.#flushReports();
+  }
+
+  async #load(d: DesiredArtifact, content: Buffer | null, failed: { version: string | null; attempts: number } | undefined): Promise<void> {
+    if (this.#pins.has(d.artifact)) return;
+    const current = this.#serving.get(d.artifact);
+    const declared = this.#o.onFailureOverrides?.[d.artifact] ?? d.on_failure;
+    const localDefault = this.#o.safeDefaults?.[d.module];
+    const onFailure = declared && localDefault !== undefined ? { ...declared, safe_default: localDefault } : declared;
+    const result = await this.#loader.load({
+      artifact: d.artifact, module: d.module, version: d.version, sha256: d.sha256, content,
+      ...(d.signature !== undefined ? { signature: d.signature } : {}),
+      ...(d.validation ? { validation: d.validation } : {}),
+      ...(onFailure ? { onFailure } : {}),
+    });
+    if (d.version !== null) {
+      this.meter(d.module).load(result.ok);
+      this.metrics.load(d.artifact, result.ok, result.ok ? 'applied' : result.stage);
+    }
+    const servingVersion = 'version' in result.state ? result.state.version : null;
+    this.#serving.set(d.artifact, { version: servingVersion, sha256: result.ok ? d.sha256 : (current?.sha256 ?? null), module: d.module, state: result.state.state, ...(onFailure ? { on_failure: onFailure } : {}), ...(d.validation ? { validation: d.validation } : {}) });
+    if (result.ok && d.version !== null && d.sha256 !== null) this.#remember(d.artifact, { version: d.version, sha256: d.sha256, signature: d.signature ?? null });
+    this.metrics.serving(d.artifact, servingVersion, result.state.state);
+    if (result.ok) {
+      this.#failed.delete(d.artifact);
+      this.#log.info(`${d.artifact}: now serving ${d.version ?? 'nothing'}`);
+    } else {
+      const attempts = failed && failed.version === d.version ? failed.attempts + 1 : 1;
+      this.#failed.set(d.artifact, { version: d.version, attempts, retryAt: Date.now() + Math.min(600_000, 5000 * 2 ** (attempts - 1)) });
+      const how = result.state.state === 'stale' ? `still serving its last known-good ${servingVersion}` : result.state.state;
+      (result.state.state === 'fail-closed' && this.#log.error ? this.#log.error : this.#log.warn)(`${d.artifact}: ${d.version} refused at ${result.stage}: ${result.error}; ${how}`);
+    }
+    await this.#saveState();
+    this.#queueReport({ artifact: d.artifact, version: d.version, ok: result.ok, serving: servingVersion, error: result.ok ? null : result.error, module_state: result.state.state });
+    this.#o.onLoad?.(d.artifact, d.version, result);
+  }
+
+  /** One change to what the node serves at a time: loads from the control plane and break-glass actions. */
+  #exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.#lock.then(fn);
+    this.#lock = run.catch(() => undefined);
+    return run;
   }
 
   async #fetchVersion(artifact: string, version: string): Promise<{ ok: true; content: Buffer } | { ok: false; error: string }> {
@@ -493,10 +522,13 @@ export class Agent {
     await this.#saveState();
   }
 
-  async #saveState(): Promise<void> {
-    await writeAtomic(join(this.#o.dir, STATE_FILE), JSON.stringify({
+  /** Saves are queued: two in flight could land in the wrong order and lose a pin on restart. Each writes the state as of its turn. */
+  #saveState(): Promise<void> {
+    const run = this.#saving.then(() => writeAtomic(join(this.#o.dir, STATE_FILE), JSON.stringify({
       node: this.#o.nodeId, serving: Object.fromEntries(this.#serving), pins: Object.fromEntries(this.#pins), history: Object.fromEntries(this.#history),
-    }, null, 2));
+    }, null, 2)));
+    this.#saving = run.catch(() => undefined);
+    return run;
   }
 
   #remember(artifact: string, v: ServedVersion): void {
@@ -512,12 +544,29 @@ export class Agent {
     return [...this.#pins.values()];
   }
 
+  // Each action holds the lock loads hold: a load from the control plane and a pin never interleave.
+  breakglassPin(artifact: string, version: string, supplied: { content: Buffer; sha256: string; signature: string } | undefined, actor: BreakglassActor): Promise<BreakglassOutcome> {
+    return this.#exclusive(() => this.#bgPin(artifact, version, supplied, actor));
+  }
+
+  breakglassLkg(artifact: string, actor: BreakglassActor): Promise<BreakglassOutcome> {
+    return this.#exclusive(() => this.#bgLkg(artifact, actor));
+  }
+
+  breakglassKillSwitch(target: string, actor: BreakglassActor): Promise<BreakglassOutcome> {
+    return this.#exclusive(() => this.#bgKillSwitch(target, actor));
+  }
+
+  breakglassUnpin(target: string, actor: BreakglassActor): Promise<BreakglassOutcome> {
+    return this.#exclusive(() => this.#bgUnpin(target, actor));
+  }
+
   /**
    * Serves `version` of `artifact` and pins it. The bytes come from the command (still signed by
    * the artifact key) or from this node's download cache; either way they go through the safe
    * loader's checks (sha256, artifact signature, validation) like any other load.
    */
-  async breakglassPin(artifact: string, version: string, supplied: { content: Buffer; sha256: string; signature: string } | undefined, actor: BreakglassActor, action: 'pin' | 'lkg' = 'pin'): Promise<BreakglassOutcome> {
+  async #bgPin(artifact: string, version: string, supplied: { content: Buffer; sha256: string; signature: string } | undefined, actor: BreakglassActor, action: 'pin' | 'lkg' = 'pin'): Promise<BreakglassOutcome> {
     const s = this.#serving.get(artifact);
     if (!s) return { ok: false, code: 'UNKNOWN_ARTIFACT', message: `this node does not run ${artifact}`, hint: `it serves ${[...this.#serving.keys()].join(', ') || 'nothing yet'}` };
     let bytes = supplied;
@@ -546,14 +595,16 @@ export class Agent {
     this.metrics.serving(artifact, servingVersion, result.state.state);
     const after = [{ artifact, serving: servingVersion, state: result.state.state }];
     if (!result.ok) {
+      // It passed its checks but the module did not take it: the module is now as its on_load_failure says.
       await this.#saveState();
-      return { ok: false, code: 'LOAD_REFUSED', message: `${artifact}@${version} ${result.error}`, hint: 'the pinned version must pass the same checks as any other: fix it, or pin another', result: after };
+      this.#queueReport({ artifact, version, ok: false, serving: servingVersion, error: `break-glass pin by ${actor.operator}: ${result.error}`.slice(0, 3900), module_state: result.state.state });
+      return { ok: false, code: 'LOAD_FAILED', message: `${artifact}@${version} failed at ${result.stage}: ${result.error}; the module is now ${result.state.state}${servingVersion ? ` on ${servingVersion}` : ''}`, hint: 'the module refused the version when applying it (reload command or callback): check the module, or pin another version', result: after };
     }
     // Cache supplied bytes, so that a later pin or restart finds them on the node.
     if (supplied) await writeAtomic(join(this.#o.dir, '.versions', `${artifact}@${version}`), supplied.content);
     this.#remember(artifact, { version, sha256: bytes.sha256, signature: bytes.signature });
     this.#failed.delete(artifact);
-    this.#pins.set(artifact, { artifact, action, version, state: result.state.state, ...actorOf(actor), since: new Date().toISOString() });
+    this.#pins.set(artifact, { artifact, action, version, state: result.state.state, ...actorOf(actor), since: new Date().toISOString(), replaced: replacedAfter(this.#pins.get(artifact), s.version, version) });
     await this.#saveState();
     this.#queueReport({ artifact, version, ok: true, serving: version, error: null, module_state: result.state.state });
     this.#log.warn(`${artifact}: BREAK-GLASS ${action} by ${actor.operator}: now serving ${version}, pinned (${actor.reason})`);
@@ -564,17 +615,23 @@ export class Agent {
    * Back to the last known-good: the version this node served before the current one (or, when
    * the module already fell back to its last known-good copy, that copy). Pinned.
    */
-  async breakglassLkg(artifact: string, actor: BreakglassActor): Promise<BreakglassOutcome> {
+  async #bgLkg(artifact: string, actor: BreakglassActor): Promise<BreakglassOutcome> {
     const s = this.#serving.get(artifact);
     if (!s) return { ok: false, code: 'UNKNOWN_ARTIFACT', message: `this node does not run ${artifact}`, hint: `it serves ${[...this.#serving.keys()].join(', ') || 'nothing yet'}` };
+    const pin = this.#pins.get(artifact);
+    // Repeating the command (say, after a fan-out timed out) must not flip the node back: already there, nothing to do.
+    if (pin?.action === 'lkg' && pin.version === s.version && s.state === 'serving') {
+      return { ok: true, message: `${artifact} is already on its last known-good ${s.version}, pinned by ${pin.operator}`, result: [{ artifact, serving: s.version, state: s.state }] };
+    }
     const history = this.#history.get(artifact) ?? [];
-    const target = s.state === 'stale' && s.version !== null ? s.version : [...history].reverse().find((h) => h.version !== s.version)?.version;
+    const avoid = new Set([...(pin?.replaced ?? []), ...(s.version !== null ? [s.version] : [])]);
+    const target = s.state === 'stale' && s.version !== null ? s.version : [...history].reverse().find((h) => !avoid.has(h.version))?.version;
     if (!target) return { ok: false, code: 'NO_KNOWN_GOOD', message: `${artifact} has no earlier version on this node (it served ${history.map((h) => h.version).join(', ') || 'nothing'})`, hint: 'pin a version with its content instead: failsmall breakglass pin ARTIFACT VERSION --content FILE --artifact-signature SIG' };
-    return this.breakglassPin(artifact, target, undefined, actor, 'lkg');
+    return this.#bgPin(artifact, target, undefined, actor, 'lkg');
   }
 
   /** Every artifact of a module (or one artifact) to its safe default, pinned there. */
-  async breakglassKillSwitch(target: string, actor: BreakglassActor): Promise<BreakglassOutcome> {
+  async #bgKillSwitch(target: string, actor: BreakglassActor): Promise<BreakglassOutcome> {
     const hits = [...this.#serving].filter(([a, s]) => a === target || s.module === target);
     if (hits.length === 0) return { ok: false, code: 'UNKNOWN_ARTIFACT', message: `this node runs no module or artifact named ${target}`, hint: `it serves ${[...this.#serving].map(([a, s]) => `${a} (${s.module})`).join(', ') || 'nothing yet'}` };
     const withoutDefault = hits.filter(([, s]) => (this.#o.safeDefaults?.[s.module] ?? s.on_failure?.safe_default) === undefined);
@@ -587,7 +644,7 @@ export class Agent {
       const state = await this.#loader.failOpen({ artifact, module: s.module, onFailure: { on_load_failure: 'fail-open', ...(safe !== undefined ? { safe_default: safe } : {}) } });
       this.#serving.set(artifact, { ...s, version: null, state: state.state });
       this.metrics.serving(artifact, null, state.state);
-      this.#pins.set(artifact, { artifact, action: 'kill-switch', version: null, state: state.state, ...actorOf(actor), since: new Date().toISOString() });
+      this.#pins.set(artifact, { artifact, action: 'kill-switch', version: null, state: state.state, ...actorOf(actor), since: new Date().toISOString(), replaced: [...(this.#pins.get(artifact)?.replaced ?? [])] });
       this.#queueReport({ artifact, version: s.version, ok: false, serving: null, error: `break-glass kill switch by ${actor.operator}: ${actor.reason}`.slice(0, 3900), module_state: state.state });
       result.push({ artifact, serving: null, state: state.state });
       this.#log.warn(`${artifact}: BREAK-GLASS kill switch by ${actor.operator}: failed open to its safe default, pinned (${actor.reason})`);
@@ -597,23 +654,34 @@ export class Agent {
   }
 
   /** Lifts a pin: the control plane's desired state applies again at the next poll. */
-  async breakglassUnpin(artifact: string, actor: BreakglassActor): Promise<BreakglassOutcome> {
-    const s = this.#serving.get(artifact);
-    const after = [{ artifact, serving: s?.version ?? null, state: s?.state ?? 'empty' }];
-    if (!this.#pins.delete(artifact)) return { ok: true, message: `${artifact} was not pinned`, result: after };
+  /** Lifts the pins of an artifact, or of every artifact of a module (as a kill switch pinned them). */
+  async #bgUnpin(target: string, actor: BreakglassActor): Promise<BreakglassOutcome> {
+    const known = [...this.#serving].filter(([a, s]) => a === target || s.module === target);
+    if (known.length === 0) return { ok: false, code: 'UNKNOWN_ARTIFACT', message: `this node runs no module or artifact named ${target}`, hint: `it serves ${[...this.#serving].map(([a, s]) => `${a} (${s.module})`).join(', ') || 'nothing yet'}` };
+    const after = known.map(([a, s]) => ({ artifact: a, serving: s.version, state: s.state }));
+    const lifted = known.filter(([a]) => this.#pins.delete(a)).map(([a]) => a);
+    if (lifted.length === 0) return { ok: true, message: `${target} was not pinned; nothing to lift`, result: after };
     await this.#saveState();
     this.#etag = undefined; // ask for the desired state afresh, and act on it
+    this.#refetch = true;
     this.breakglassChanged();
-    this.#log.warn(`${artifact}: break-glass pin lifted by ${actor.operator} (${actor.reason}); following the control plane again`);
-    return { ok: true, message: `${artifact} unpinned; it follows the control plane again`, result: after };
+    this.#log.warn(`${lifted.join(', ')}: break-glass pin lifted by ${actor.operator} (${actor.reason}); following the control plane again`);
+    return { ok: true, message: `${lifted.join(', ')} unpinned; following the control plane again`, result: after };
   }
 
   /** Tells the control plane about break-glass commands and the pins, when it can be reached. */
   async #flushBreakglass(): Promise<void> {
     const entries = await this.breakglassLog.unreported();
     if (entries.length === 0 && !this.#pinsDirty) return;
-    await this.#call('POST', `/v1/nodes/${encodeURIComponent(this.#o.nodeId)}/breakglass`, { entries: entries.slice(0, 500), pins: [...this.#pins.values()] });
-    const last = entries.slice(0, 500).at(-1);
+    try {
+      await this.#call('POST', `/v1/nodes/${encodeURIComponent(this.#o.nodeId)}/breakglass`, { entries: entries.slice(0, 200), pins: [...this.#pins.values()] });
+    } catch (err) {
+      // A batch the control plane refuses as invalid would be refused forever: keep it in the local
+      // log, skip it in the report, and keep polling (a stuck report must never stop rollbacks reaching us).
+      if (!(err instanceof RefusedError)) throw err;
+      this.#log.warn(`break-glass report refused by the control plane and skipped (still in ${this.breakglassLog.path}): ${err.message}`);
+    }
+    const last = entries.slice(0, 200).at(-1);
     if (last) await this.breakglassLog.markReported(last.seq);
     this.#pinsDirty = false;
   }
@@ -649,6 +717,14 @@ function parseDesired(body: Buffer): DesiredArtifact[] {
     out.push(a);
   }
   return out;
+}
+
+/** The versions a pin moved away from: the previous pin's, plus the one served until now (unless it is the target). */
+function replacedAfter(previous: Pin | undefined, servedBefore: string | null, target: string | null): string[] {
+  const out = new Set(previous?.replaced ?? []);
+  if (servedBefore !== null && servedBefore !== target) out.add(servedBefore);
+  if (target !== null) out.delete(target);
+  return [...out];
 }
 
 function actorOf(a: BreakglassActor): Pick<Pin, 'operator' | 'reason' | 'nonce'> {

@@ -48,6 +48,7 @@ export class BreakglassLog {
   /** Reads the log back; a torn last line (a crash mid-append) is skipped, never fatal. */
   async open(): Promise<void> {
     await mkdir(this.#dir, { recursive: true, mode: 0o700 });
+    for (const n of ((await readIfExists(join(this.#dir, 'nonces')))?.toString('utf8') ?? '').split('\n')) if (n.trim()) this.#nonces.add(n.trim());
     const raw = await readIfExists(this.path);
     this.#entries = [];
     for (const line of (raw?.toString('utf8') ?? '').split('\n')) {
@@ -60,11 +61,21 @@ export class BreakglassLog {
   }
 
   seen(nonce: string): boolean { return this.#nonces.has(nonce); }
+
+  /**
+   * Spends a nonce durably *before* its command acts: a crash between the action and the log line
+   * must not let the same bytes act again after a restart.
+   */
+  async spend(nonce: string): Promise<void> {
+    await appendFile(join(this.#dir, 'nonces'), `${nonce}\n`, { flag: 'a', mode: 0o600 });
+    this.#nonces.add(nonce);
+  }
   fileDone(name: string): boolean { return this.#files.has(name); }
   entries(): readonly BreakglassLogEntry[] { return this.#entries; }
 
   async append(entry: Omit<BreakglassLogEntry, 'seq'>): Promise<BreakglassLogEntry> {
-    const full: BreakglassLogEntry = { seq: this.#entries.length + 1, ...entry };
+    // Unsigned input can reach the message: cap it, so one hostile request cannot bloat the log or its report.
+    const full: BreakglassLogEntry = { seq: this.#entries.length + 1, ...entry, message: entry.message.slice(0, 1000), via: entry.via.slice(0, 200) };
     await appendFile(this.path, `${JSON.stringify(full)}\n`, { flag: 'a', mode: 0o600 });
     this.#remember(full);
     return full;

@@ -55,6 +55,10 @@ export class BreakglassService {
   #scanning: Promise<void> | undefined;
   /** One command at a time: two pins racing on one artifact would leave it undefined which won. */
   #queue: Promise<unknown> = Promise.resolve();
+  /** A TCP endpoint: every peer must have an address in the allow list (a unix socket has none). */
+  #tcp = false;
+  /** When each refused peer was last logged: a scan of the endpoint must not fill the node's log. */
+  readonly #refusedLogged = new Map<string, number>();
   address = '';
 
   constructor(agent: Agent, opts: BreakglassServiceOptions, log: AgentLog) {
@@ -80,6 +84,7 @@ export class BreakglassService {
     const listen = this.#o.listen ?? `unix:${join(this.#agentDir(), 'admin.sock')}`;
     const address = parseAdminAddress(listen);
     if (!address) throw new Error(`--admin-listen: "${listen}" is not host:port or unix:/path`);
+    this.#tcp = address.kind === 'tcp';
     const server = createServer((req, res) => { void this.#serve(req, res); });
     server.requestTimeout = 30_000;
     if (address.kind === 'unix') {
@@ -135,6 +140,7 @@ export class BreakglassService {
       return { status: STATUS[checked.refusal.code], body: { error: { code: checked.refusal.code, message: checked.refusal.message, hint: checked.refusal.hint }, node: nodeId } };
     }
     const c = checked.value;
+    await log.spend(c.nonce);
     const outcome = await this.#enact(c);
     await log.append({
       at: new Date().toISOString(), node: nodeId, outcome: outcome.ok ? 'applied' : 'refused', via, ...describeCommand(c),
@@ -172,11 +178,18 @@ export class BreakglassService {
     };
     try {
       const remote = req.socket.remoteAddress;
-      // A unix socket has no remote address: its file mode is the guard. TCP peers must be in the allow list.
-      if (remote !== undefined && !this.#allowed(remote)) {
-        const message = `the admin endpoint does not accept connections from ${remote}`;
-        await this.#agent.breakglassLog.append({ at: new Date().toISOString(), node: this.#agent.nodeId, outcome: 'refused', code: 'FORBIDDEN_SOURCE', message, via: `http ${remote}` });
-        this.#log.warn(`break-glass: ${message}`);
+      // On a unix socket the file mode is the guard. On TCP every peer must be in the allow list, and a
+      // peer whose address is unknown (a connection reset before we looked) is refused, never taken for local.
+      if (this.#tcp && (remote === undefined || !this.#allowed(remote))) {
+        const who = remote ?? 'an unknown address';
+        const message = `the admin endpoint does not accept connections from ${who}`;
+        const last = this.#refusedLogged.get(who) ?? 0;
+        if (Date.now() - last >= 60_000) {
+          if (this.#refusedLogged.size > 1000) this.#refusedLogged.clear();
+          this.#refusedLogged.set(who, Date.now());
+          await this.#agent.breakglassLog.append({ at: new Date().toISOString(), node: this.#agent.nodeId, outcome: 'refused', code: 'FORBIDDEN_SOURCE', message: `${message} (logged once a minute per address)`, via: `http ${who}` });
+          this.#log.warn(`break-glass: ${message}`);
+        }
         req.resume();
         return send(403, { error: { code: 'FORBIDDEN_SOURCE', message, hint: 'reach it from the node itself, or start the agent with --admin-allow CIDR for an out-of-band network' } });
       }
@@ -220,7 +233,15 @@ export class BreakglassService {
       const info = await stat(path).catch(() => undefined);
       // A file still being written (a copy in progress) is left for the next scan.
       if (!info?.isFile() || Date.now() - info.mtimeMs < 300) continue;
-      const r = info.size > MAX_ENVELOPE_BYTES ? await this.#tooLarge(`file ${name}`) : await this.handle(await readFile(path, 'utf8'), `file ${name}`);
+      let r: HandleResult;
+      if (info.size > MAX_ENVELOPE_BYTES) {
+        r = await this.#tooLarge(`file ${name}`);
+      } else {
+        const text = await readFile(path, 'utf8');
+        // A file that does not parse yet may still be arriving (a copy without a rename): give it 10 s before refusing it for good.
+        if (!parseEnvelope(text).ok && Date.now() - info.mtimeMs < 10_000) continue;
+        r = await this.handle(text, `file ${name}`);
+      }
       // A receipt beside the agent's own state: file distribution is one-way, the receipt is for whoever inspects the node.
       await writeAtomic(join(this.#agentDir(), '.breakglass', 'receipts', `${name}`), `${JSON.stringify({ status: r.status, ...r.body })}\n`);
     }

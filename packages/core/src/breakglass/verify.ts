@@ -39,11 +39,11 @@ export function parseEnvelope(text: string): Checked<BreakglassEnvelope> {
   try {
     raw = JSON.parse(text);
   } catch (err) {
-    return refuse('MALFORMED', `the command is not JSON: ${err instanceof Error ? err.message : String(err)}`, 'send the file failsmall breakglass wrote, unchanged');
+    return refuse('MALFORMED', `the command is not JSON: ${(err instanceof Error ? err.message : String(err)).slice(0, 200)}`, 'send the file failsmall breakglass wrote, unchanged');
   }
   if (!isRecord(raw)) return refuse('MALFORMED', 'the command must be a JSON object {payload, signature}', 'send the file failsmall breakglass wrote, unchanged');
   const extra = Object.keys(raw).filter((k) => k !== 'payload' && k !== 'signature');
-  if (extra.length > 0) return refuse('MALFORMED', `unknown field "${extra[0]}" in the command envelope`, 'an envelope has exactly payload and signature');
+  if (extra.length > 0) return refuse('MALFORMED', `unknown field "${(extra[0] ?? '').slice(0, 64)}" in the command envelope`, 'an envelope has exactly payload and signature');
   if (typeof raw.payload !== 'string' || raw.payload.length === 0 || !BASE64.test(raw.payload)) return refuse('MALFORMED', 'payload must be a non-empty base64 string', 'send the file failsmall breakglass wrote, unchanged');
   if (typeof raw.signature !== 'string' || !BASE64.test(raw.signature)) return refuse('MALFORMED', 'signature must be a base64 string', 'send the file failsmall breakglass wrote, unchanged');
   return { ok: true, value: { payload: raw.payload, signature: raw.signature } };

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import type { ExternalChange, Incident, Severity } from '@failsmall/core';
 import type { Store } from '../store/types.ts';
+import { Mutex } from './lock.ts';
 import { brief, newIncidentId, type IncidentNotice } from './recorder.ts';
 
 const Labels = z.record(z.string().max(1024), z.string().max(16 * 1024));
@@ -70,17 +71,16 @@ export interface IngestResult {
 export class AlertIngestor {
   readonly #store: Store;
   readonly #notify: ((n: IncidentNotice) => void) | undefined;
-  #queue: Promise<unknown> = Promise.resolve();
+  readonly #opening: Mutex;
 
-  constructor(store: Store, notify?: (n: IncidentNotice) => void) {
+  constructor(store: Store, notify?: (n: IncidentNotice) => void, opening = new Mutex()) {
     this.#store = store;
     this.#notify = notify;
+    this.#opening = opening;
   }
 
   ingest(p: AlertmanagerPayload, now: number): Promise<IngestResult> {
-    const run = this.#queue.then(() => this.#ingest(p, now));
-    this.#queue = run.catch(() => undefined);
-    return run;
+    return this.#opening.run(() => this.#ingest(p, now));
   }
 
   async #ingest(p: AlertmanagerPayload, now: number): Promise<IngestResult> {

@@ -59,7 +59,8 @@ export async function postmortemFactsFor(store: Store, incident: Incident, now: 
     }
   }
 
-  const start = Math.min(incident.opened_at, ...rollouts.map((r) => r.started_at));
+  // At most a day of traffic: an alert whose startsAt is days old must not make one request read weeks of samples.
+  const start = Math.max(Math.min(incident.opened_at, ...rollouts.map((r) => r.started_at)), end - 24 * 3600_000);
   // Every module's requests: a bad file for one module often fails requests in another (18 November: bot-management's file crashed the proxy).
   const impact = await impactOf(store, start, end, new Set());
 

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { Incident, RolloutEvent, Severity } from '@failsmall/core';
 import type { NewTimelineEntry } from '../store/incident-store.ts';
 import type { StoredEvent, Store } from '../store/types.ts';
+import { Mutex } from './lock.ts';
 
 /** What the recorder tells the outside world (the notifier, when one is configured). */
 export interface IncidentNotice {
@@ -15,6 +16,8 @@ export interface IncidentNotice {
 
 export interface RecorderOptions {
   readonly now: () => number;
+  /** Held while finding or opening an incident; shared with alert ingestion, so one cause opens one incident. */
+  readonly opening?: Mutex;
   /** Never awaited on the rollout path: a notification target that is down changes nothing here. */
   readonly notify?: (n: IncidentNotice) => void;
   readonly log?: { warn(msg: string): void };
@@ -22,6 +25,11 @@ export interface RecorderOptions {
 
 const CURSOR = 'incident-recorder';
 const BATCH = 500;
+/**
+ * Events this far behind the cursor are read again: on PostgreSQL a sequence number can commit
+ * after a higher one, and an event that was not visible at the last read must not be skipped.
+ */
+const LAG = 200;
 
 /**
  * Turns the append-only event log into incidents. It tails the log from a cursor kept in the
@@ -36,21 +44,40 @@ const BATCH = 500;
 export class IncidentRecorder {
   readonly #store: Store;
   readonly #o: RecorderOptions;
+  readonly #opening: Mutex;
+  /** Sequence numbers handled, within LAG of the cursor. */
+  readonly #handled = new Set<number>();
+  #primed = false;
 
   constructor(store: Store, opts: RecorderOptions) {
     this.#store = store;
     this.#o = opts;
+    this.#opening = opts.opening ?? new Mutex();
   }
 
-  /** Reads what the log gained since the last tick. Returns how many events it read. */
+  /** Reads what the log gained since the last tick (and any late commit just behind it). Returns how many events it handled. */
   async tick(): Promise<number> {
     const incidents = this.#store.incidents;
-    const after = await incidents.cursor(CURSOR);
-    const events = await this.#store.listEvents({ afterSeq: after, limit: BATCH });
-    for (const e of events) await this.#handle(e);
-    const last = events.at(-1);
-    if (last) await incidents.setCursor(CURSOR, last.seq);
-    return events.length;
+    const cursor = await incidents.cursor(CURSOR);
+    const from = Math.max(0, cursor - LAG);
+    if (!this.#primed) {
+      // After a restart, what is behind the cursor was handled by the previous process.
+      for (const e of await this.#store.listEvents({ afterSeq: from, limit: LAG })) if (e.seq <= cursor) this.#handled.add(e.seq);
+      this.#primed = true;
+    }
+    const events = await this.#store.listEvents({ afterSeq: from, limit: BATCH + LAG });
+    let handled = 0;
+    let top = cursor;
+    for (const e of events) {
+      top = Math.max(top, e.seq);
+      if (this.#handled.has(e.seq)) continue;
+      await this.#handle(e);
+      this.#handled.add(e.seq);
+      handled++;
+    }
+    if (top > cursor) await incidents.setCursor(CURSOR, top);
+    for (const seq of this.#handled) if (seq <= top - LAG) this.#handled.delete(seq);
+    return handled;
   }
 
   async #handle(e: StoredEvent): Promise<void> {
@@ -79,7 +106,11 @@ export class IncidentRecorder {
   }
 
   /** The incident a failed gate belongs to: the rollout's own, else the open one, else a new one. */
-  async #incidentForGate(e: StoredEvent): Promise<Incident> {
+  #incidentForGate(e: StoredEvent): Promise<Incident> {
+    return this.#opening.run(() => this.#findOrOpen(e));
+  }
+
+  async #findOrOpen(e: StoredEvent): Promise<Incident> {
     const incidents = this.#store.incidents;
     const own = e.rollout_id ? await incidents.findByRollout(e.rollout_id) : undefined;
     if (own && own.status !== 'resolved') return own;

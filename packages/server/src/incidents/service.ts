@@ -1,6 +1,7 @@
 import { triage, type Incident, type IncidentStatus, type Triage } from '@failsmall/core';
 import type { Store } from '../store/types.ts';
 import { AlertIngestor } from './ingest.ts';
+import { Mutex } from './lock.ts';
 import { brief, IncidentRecorder, type IncidentNotice } from './recorder.ts';
 import { triageInputFor } from './triage-input.ts';
 
@@ -42,8 +43,9 @@ export class IncidentService {
     const notify = (n: IncidentNotice) => {
       try { opts.notify?.(n); } catch (err) { opts.log?.warn(`notification not queued: ${err instanceof Error ? err.message : String(err)}`); }
     };
-    this.recorder = new IncidentRecorder(store, { now: opts.now, notify, ...(opts.log ? { log: opts.log } : {}) });
-    this.alerts = new AlertIngestor(store, notify);
+    const opening = new Mutex();
+    this.recorder = new IncidentRecorder(store, { now: opts.now, notify, opening, ...(opts.log ? { log: opts.log } : {}) });
+    this.alerts = new AlertIngestor(store, notify, opening);
   }
 
   start(): void {

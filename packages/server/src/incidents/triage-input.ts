@@ -8,6 +8,8 @@ import type { Store } from '../store/types.ts';
 export const LOOKBACK_MS = 60 * 60_000;
 /** The step of the series triage reads. */
 export const STEP_MS = 30_000;
+/** The longest window triage reads, however far back the incident's first alert claims to be. */
+const MAX_WINDOW_MS = 6 * 3600_000;
 /** Before this, relative to the incident, is "normal": the baselines come from there. */
 const BASELINE_GAP_MS = 5 * 60_000;
 
@@ -20,7 +22,7 @@ const BASELINE_GAP_MS = 5 * 60_000;
  * and triage lists it as a missing signal (it lowers its confidence rather than guess).
  */
 export async function triageInputFor(store: Store, incident: Incident, now: number): Promise<TriageInput> {
-  const from = incident.opened_at - LOOKBACK_MS;
+  const from = Math.max(incident.opened_at - LOOKBACK_MS, now - MAX_WINDOW_MS);
   const baselineUntil = incident.opened_at - BASELINE_GAP_MS;
   const [buckets, rollouts, external, polls, alerts, timeline] = await Promise.all([
     store.incidents.metricBuckets(from, now, STEP_MS),
@@ -48,6 +50,12 @@ export async function triageInputFor(store: Store, incident: Incident, now: numb
       const samples: CountSample[] = [...series].sort((a, b) => a[0] - b[0]).map(([at, c]) => ({ at_ms: at + STEP_MS, requests: c.requests, errors: c.errors }));
       return { module, baseline: ratio(samples.filter((s) => s.at_ms <= baselineUntil)), samples };
     });
+    const atStep = new Map<number, typeof buckets>();
+    for (const b of buckets) {
+      const list = atStep.get(b.bucket) ?? [];
+      list.push(b);
+      atStep.set(b.bucket, list);
+    }
     const byCohort: CohortErrors[] = [];
     const recent = rollouts.filter((r) => r.created_at >= from && r.created_at <= now);
     for (const r of recent) {
@@ -58,8 +66,7 @@ export async function triageInputFor(store: Store, incident: Incident, now: numb
         const w = { nodes: 0, requests: 0, errors: 0 };
         const o = { nodes: 0, requests: 0, errors: 0 };
         const seen = new Set<string>();
-        for (const b of buckets) {
-          if (b.bucket !== at) continue;
+        for (const b of atStep.get(at) ?? []) {
           const side = withVersion.has(b.node_id) ? w : o;
           side.requests += b.requests;
           side.errors += b.errors;

@@ -21,9 +21,15 @@ export async function incidentRoutes(app: FastifyInstance, ctx: AppContext): Pro
   const r = app.withTypeProvider<ZodTypeProvider>();
   const service = ctx.incidents;
 
-  /** Logs every refused ingestion with its reason, whatever refused it (bad JSON, size, schema, auth). */
+  /**
+   * Logs refused ingestions with their reason, whatever refused them (bad JSON, size, schema).
+   * Not unauthenticated calls, and at most 60 a minute: a scan must not fill the append-only log.
+   */
+  let window = { start: 0, count: 0 };
   const logRejection = (source: string) => async (req: FastifyRequest, reply: FastifyReply, payload: unknown) => {
-    if (reply.statusCode >= 400) {
+    const now = ctx.clock.now();
+    if (now - window.start >= 60_000) window = { start: now, count: 0 };
+    if (reply.statusCode >= 400 && reply.statusCode !== 401 && window.count++ < 60) {
       let reason = typeof payload === 'string' ? payload : '';
       try { reason = (JSON.parse(reason) as { error?: { message?: string } }).error?.message ?? reason; } catch { /* as sent */ }
       await ctx.store.appendEvents([{ type: 'ingest.rejected', at: ctx.clock.now(), rollout_id: null, payload: { source, status: reply.statusCode, reason: reason.slice(0, 1000), remote: req.ip } }]).catch(() => undefined);

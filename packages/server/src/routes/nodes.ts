@@ -12,7 +12,7 @@ const Text = (max: number) => z.string().min(1).max(max);
 /** A break-glass pin as the agent reports it. */
 const Pin = z.object({
   artifact: Text(128), action: z.enum(['pin', 'lkg', 'kill-switch']), version: Text(128).nullable(), state: Text(32),
-  operator: Text(200), reason: Text(2000), nonce: Text(128), since: Text(64),
+  operator: Text(200), reason: Text(2000), nonce: Text(128), since: Text(64), replaced: z.array(Text(128)).max(64).optional(),
 }).strict();
 const Pins = z.array(Pin).max(1024);
 const RegisterBody = z.object({

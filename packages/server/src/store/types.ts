@@ -150,6 +150,8 @@ export interface PinRecord {
   readonly reason: string;
   readonly nonce: string;
   readonly since: string;
+  /** Versions the pin moved the node away from. */
+  readonly replaced?: readonly string[];
 }
 
 /** One line of a node's break-glass log, as the agent reported it. */
