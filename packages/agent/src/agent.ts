@@ -568,7 +568,7 @@ export class Agent {
    */
   async #bgPin(artifact: string, version: string, supplied: { content: Buffer; sha256: string; signature: string } | undefined, actor: BreakglassActor, action: 'pin' | 'lkg' = 'pin'): Promise<BreakglassOutcome> {
     const s = this.#serving.get(artifact);
-    if (!s) return { ok: false, code: 'UNKNOWN_ARTIFACT', message: `this node does not run ${artifact}`, hint: `it serves ${[...this.#serving.keys()].join(', ') || 'nothing yet'}` };
+    if (!s) return this.#unknown(artifact);
     let bytes = supplied;
     if (!bytes) {
       const known = this.#history.get(artifact)?.find((h) => h.version === version);
@@ -617,7 +617,7 @@ export class Agent {
    */
   async #bgLkg(artifact: string, actor: BreakglassActor): Promise<BreakglassOutcome> {
     const s = this.#serving.get(artifact);
-    if (!s) return { ok: false, code: 'UNKNOWN_ARTIFACT', message: `this node does not run ${artifact}`, hint: `it serves ${[...this.#serving.keys()].join(', ') || 'nothing yet'}` };
+    if (!s) return this.#unknown(artifact);
     const pin = this.#pins.get(artifact);
     // Repeating the command (say, after a fan-out timed out) must not flip the node back: already there, nothing to do.
     if (pin?.action === 'lkg' && pin.version === s.version && s.state === 'serving') {
@@ -633,7 +633,7 @@ export class Agent {
   /** Every artifact of a module (or one artifact) to its safe default, pinned there. */
   async #bgKillSwitch(target: string, actor: BreakglassActor): Promise<BreakglassOutcome> {
     const hits = [...this.#serving].filter(([a, s]) => a === target || s.module === target);
-    if (hits.length === 0) return { ok: false, code: 'UNKNOWN_ARTIFACT', message: `this node runs no module or artifact named ${target}`, hint: `it serves ${[...this.#serving].map(([a, s]) => `${a} (${s.module})`).join(', ') || 'nothing yet'}` };
+    if (hits.length === 0) return this.#unknown(target);
     const withoutDefault = hits.filter(([, s]) => (this.#o.safeDefaults?.[s.module] ?? s.on_failure?.safe_default) === undefined);
     if (withoutDefault.length > 0) {
       return { ok: false, code: 'NO_SAFE_DEFAULT', message: `${withoutDefault.map(([a]) => a).join(', ')} has no declared safe default to fail open to`, hint: 'declare safe_default on the module, or start the agent with --safe-default MODULE=FILE; or pin a known-good version instead' };
@@ -657,7 +657,7 @@ export class Agent {
   /** Lifts the pins of an artifact, or of every artifact of a module (as a kill switch pinned them). */
   async #bgUnpin(target: string, actor: BreakglassActor): Promise<BreakglassOutcome> {
     const known = [...this.#serving].filter(([a, s]) => a === target || s.module === target);
-    if (known.length === 0) return { ok: false, code: 'UNKNOWN_ARTIFACT', message: `this node runs no module or artifact named ${target}`, hint: `it serves ${[...this.#serving].map(([a, s]) => `${a} (${s.module})`).join(', ') || 'nothing yet'}` };
+    if (known.length === 0) return this.#unknown(target);
     const after = known.map(([a, s]) => ({ artifact: a, serving: s.version, state: s.state }));
     const lifted = known.filter(([a]) => this.#pins.delete(a)).map(([a]) => a);
     if (lifted.length === 0) return { ok: true, message: `${target} was not pinned; nothing to lift`, result: after };
@@ -667,6 +667,11 @@ export class Agent {
     this.breakglassChanged();
     this.#log.warn(`${lifted.join(', ')}: break-glass pin lifted by ${actor.operator} (${actor.reason}); following the control plane again`);
     return { ok: true, message: `${lifted.join(', ')} unpinned; following the control plane again`, result: after };
+  }
+
+  /** A break-glass target this node does not run, with what it does run. */
+  #unknown(target: string): BreakglassOutcome {
+    return { ok: false, code: 'UNKNOWN_ARTIFACT', message: `this node runs no module or artifact named ${target}`, hint: `it serves ${[...this.#serving].map(([a, s]) => `${a} (${s.module})`).join(', ') || 'nothing yet'}` };
   }
 
   /** Tells the control plane about break-glass commands and the pins, when it can be reached. */

@@ -1,10 +1,10 @@
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import { formatError, MANIFEST_LIMITS, parseManifest, parsePrivateKey, signVersion, type VersionManifest } from '@failsmall/core';
+import { formatError, MANIFEST_LIMITS, parseManifest, signVersion, type VersionManifest } from '@failsmall/core';
 import { CliError } from '../client.ts';
 import { EXIT } from '../exit-codes.ts';
 import type { Out } from '../output.ts';
-import { clientFrom, type GlobalOpts } from './common.ts';
+import { clientFrom, readPrivateKey, type GlobalOpts } from './common.ts';
 
 interface PushResponse {
   version: { artifact: string; version: string; sha256: string; size: number; forced: boolean; signature: string | null; manifest: VersionManifest | null };
@@ -26,13 +26,8 @@ export async function artifactPush(name: string, file: string, opts: GlobalOpts 
   if (opts.manifest) headers['x-failsmall-manifest'] = await manifestHeader(opts.manifest, out);
   if (opts.sign) {
     if (!opts.version) throw new CliError('USAGE', '--sign needs --version: the signature covers the version label', EXIT.USAGE);
-    let pem: string;
-    try { pem = await readFile(opts.sign, 'utf8'); } catch (err) {
-      throw new CliError('FILE_UNREADABLE', `cannot read ${opts.sign}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`, EXIT.INVALID, 'failsmall keys init writes one');
-    }
-    const key = parsePrivateKey(pem);
-    if (!key.ok) throw new CliError('BAD_KEY', `${opts.sign}: ${key.message}`, EXIT.INVALID);
-    headers['x-failsmall-signature'] = signVersion(key.key, name, opts.version, createHash('sha256').update(bytes).digest('hex'));
+    const key = await readPrivateKey(opts.sign, { exitCode: EXIT.INVALID, unreadable: 'cannot read', hint: 'failsmall keys init writes one' });
+    headers['x-failsmall-signature'] = signVersion(key, name, opts.version, createHash('sha256').update(bytes).digest('hex'));
   }
   const res = await clientFrom(opts).postBytes<PushResponse>(`/v1/artifacts/${encodeURIComponent(name)}/versions?${q}`, bytes, headers);
   out.data({ ok: true, ...res });

@@ -4,14 +4,14 @@ import { userInfo } from 'node:os';
 import { join } from 'node:path';
 import Table from 'cli-table3';
 import {
-  formatError, MAX_COMMAND_LIFETIME_MS, parseDuration, parseInventory, parsePrivateKey, SAFE_NAME, signCommand, signVersion,
+  formatError, MAX_COMMAND_LIFETIME_MS, parseDuration, parseInventory, SAFE_NAME, signCommand, signVersion,
   type BreakglassAction, type BreakglassCommand, type InventoryNode,
 } from '@failsmall/core';
 import { fanOut, type NodeOutcome } from '../breakglass-fanout.ts';
 import { CliError } from '../client.ts';
 import { EXIT } from '../exit-codes.ts';
 import type { Out } from '../output.ts';
-import { parseLabels } from './common.ts';
+import { parseLabels, readPrivateKey } from './common.ts';
 import { DEFAULT_KEY_DIR } from './keys.ts';
 
 export interface BreakglassOpts {
@@ -172,14 +172,11 @@ async function suppliedVersion(artifact: string, version: string, o: BreakglassO
   return { content: content.toString('base64'), sha256, artifact_signature: signature };
 }
 
-async function readKey(path: string, what: string) {
-  let pem: string;
-  try { pem = await readFile(path, 'utf8'); } catch (err) {
-    throw new CliError('FILE_UNREADABLE', `cannot read the ${what} private key ${path}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`, EXIT.USAGE, what === 'break-glass' ? 'failsmall keys init --name breakglass writes one; keep it off the control plane' : 'the key failsmall keys init wrote');
-  }
-  const k = parsePrivateKey(pem);
-  if (!k.ok) throw new CliError('BAD_KEY', `${path}: ${k.message}`, EXIT.USAGE);
-  return k.key;
+function readKey(path: string, what: 'break-glass' | 'artifact') {
+  return readPrivateKey(path, {
+    exitCode: EXIT.USAGE, unreadable: `cannot read the ${what} private key`,
+    hint: what === 'break-glass' ? 'failsmall keys init --name breakglass writes one; keep it off the control plane' : 'the key failsmall keys init wrote',
+  });
 }
 
 function listFlag(v: string | undefined): string[] {

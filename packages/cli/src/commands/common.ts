@@ -1,5 +1,7 @@
-import { access } from 'node:fs/promises';
-import { ApiClient } from '../client.ts';
+import { access, readFile } from 'node:fs/promises';
+import type { KeyObject } from 'node:crypto';
+import { parsePrivateKey } from '@failsmall/core';
+import { ApiClient, CliError } from '../client.ts';
 
 export interface GlobalOpts {
   server?: string;
@@ -30,4 +32,15 @@ export function parseLabels(text: string | undefined): Record<string, string> {
 /** `path` when the file exists (a default key location, say), else undefined. */
 export async function defaultIfExists(path: string): Promise<string | undefined> {
   try { await access(path); return path; } catch { return undefined; }
+}
+
+/** Reads an ed25519 private key (PEM); an unreadable file or a wrong key is a CliError with `exitCode`. */
+export async function readPrivateKey(path: string, o: { exitCode: number; unreadable: string; hint: string }): Promise<KeyObject> {
+  let pem: string;
+  try { pem = await readFile(path, 'utf8'); } catch (err) {
+    throw new CliError('FILE_UNREADABLE', `${o.unreadable} ${path}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`, o.exitCode, o.hint);
+  }
+  const key = parsePrivateKey(pem);
+  if (!key.ok) throw new CliError('BAD_KEY', `${path}: ${key.message}`, o.exitCode);
+  return key.key;
 }

@@ -62,7 +62,7 @@ export async function postmortemFactsFor(store: Store, incident: Incident, now: 
   // At most a day of traffic: an alert whose startsAt is days old must not make one request read weeks of samples.
   const start = Math.max(Math.min(incident.opened_at, ...rollouts.map((r) => r.started_at)), end - 24 * 3600_000);
   // Every module's requests: a bad file for one module often fails requests in another (18 November: bot-management's file crashed the proxy).
-  const impact = await impactOf(store, start, end, new Set());
+  const impact = await impactOf(store, start, end);
 
   const triage: PostmortemTriage[] = timeline.filter((e) => e.kind === 'triage').flatMap((e) => {
     const top = (e.data.triage as { hypotheses?: { class: string; confidence: number; first_action: string }[] } | undefined)?.hypotheses?.[0];
@@ -98,17 +98,15 @@ export async function postmortemFactsFor(store: Store, incident: Incident, now: 
 }
 
 /** Requests and errors per minute and tier from the agents' counters; null when none were recorded. */
-async function impactOf(store: Store, start: number, end: number, involvedModules: ReadonlySet<string>): Promise<PostmortemImpact | null> {
+async function impactOf(store: Store, start: number, end: number): Promise<PostmortemImpact | null> {
   const from = Math.floor(start / IMPACT_STEP_MS) * IMPACT_STEP_MS;
   const buckets = await store.incidents.metricBuckets(from, end, IMPACT_STEP_MS);
   if (buckets.length === 0) return null;
   const nodes = await store.listNodes();
   const label = TIER_LABELS.find((l) => nodes.some((n) => n.labels[l] !== undefined)) ?? null;
   const tierOf = new Map(nodes.map((n) => [n.id, label ? (n.labels[label] ?? 'unlabelled') : 'all']));
-  const counted = (m: string) => involvedModules.size === 0 || involvedModules.has(m);
   const byAt = new Map<number, Map<string, { requests: number; errors: number; nodes: Set<string> }>>();
   for (const b of buckets) {
-    if (!counted(b.module)) continue;
     const tiers = byAt.get(b.bucket) ?? new Map();
     const tier = tierOf.get(b.node_id) ?? 'unregistered';
     const t = tiers.get(tier) ?? { requests: 0, errors: 0, nodes: new Set<string>() };
@@ -121,7 +119,7 @@ async function impactOf(store: Store, start: number, end: number, involvedModule
   const intervals: PostmortemInterval[] = [...byAt].sort((a, b) => a[0] - b[0]).map(([at, tiers]) => ({
     at, by_tier: Object.fromEntries([...tiers].map(([tier, t]) => [tier, { requests: t.requests, errors: t.errors, nodes_with_errors: [...t.nodes].sort() }])),
   }));
-  const before = (await store.incidents.metricBuckets(from - BASELINE_MS, from - 1, IMPACT_STEP_MS)).filter((b) => counted(b.module));
+  const before = await store.incidents.metricBuckets(from - BASELINE_MS, from - 1, IMPACT_STEP_MS);
   const nodesByTier: Record<string, number> = {};
   for (const tier of tierOf.values()) nodesByTier[tier] = (nodesByTier[tier] ?? 0) + 1;
   return {

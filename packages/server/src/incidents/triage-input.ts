@@ -45,7 +45,7 @@ export async function triageInputFor(store: Store, incident: Incident, now: numb
     }
     const steps = [...fleet.keys()].sort((a, b) => a - b);
     const rps = steps.map((at) => ({ at_ms: at + STEP_MS, value: (fleet.get(at)?.requests ?? 0) / (STEP_MS / 1000) }));
-    input.requests = { baseline: median(rps.filter((s) => s.at_ms <= baselineUntil).map((s) => s.value)) ?? rps[0]?.value ?? 0, samples: rps };
+    input.requests = { baseline: baselineOf(rps, baselineUntil), samples: rps };
     const byModule: ModuleErrors[] = [...perModule].map(([module, series]) => {
       const samples: CountSample[] = [...series].sort((a, b) => a[0] - b[0]).map(([at, c]) => ({ at_ms: at + STEP_MS, requests: c.requests, errors: c.errors }));
       return { module, baseline: ratio(samples.filter((s) => s.at_ms <= baselineUntil)), samples };
@@ -134,10 +134,9 @@ function sourceSignals(buckets: readonly CounterBucket[], baselineUntil: number)
   const ordered = [...steps].sort((a, b) => a[0] - b[0]);
   const entropy = ordered.map(([at, s]) => ({ at_ms: at + STEP_MS, value: s.weighted / s.requests / 1000 }));
   const neverSeen = ordered.filter(([, s]) => s.neverSeenRequests > 0).map(([at, s]) => ({ at_ms: at + STEP_MS, value: s.neverSeen / s.neverSeenRequests }));
-  const base = (xs: Sample[]) => median(xs.filter((x) => x.at_ms <= baselineUntil).map((x) => x.value)) ?? xs[0]?.value ?? 0;
   return {
-    entropy_bits: { baseline: base(entropy), samples: entropy },
-    ...(neverSeen.length > 0 ? { never_seen_share: { baseline: base(neverSeen), samples: neverSeen } } : {}),
+    entropy_bits: { baseline: baselineOf(entropy, baselineUntil), samples: entropy },
+    ...(neverSeen.length > 0 ? { never_seen_share: { baseline: baselineOf(neverSeen, baselineUntil), samples: neverSeen } } : {}),
   };
 }
 
@@ -164,10 +163,9 @@ function dependencySignals(buckets: readonly CounterBucket[], baselineUntil: num
     const ordered = [...d.steps].filter(([, s]) => s.calls > 0).sort((a, b) => a[0] - b[0]);
     const latency = ordered.map(([at, s]) => ({ at_ms: at + STEP_MS, value: s.ms / s.calls }));
     const errors = ordered.map(([at, s]) => ({ at_ms: at + STEP_MS, value: s.errors / s.calls }));
-    const base = (xs: Sample[]) => median(xs.filter((x) => x.at_ms <= baselineUntil).map((x) => x.value)) ?? xs[0]?.value ?? 0;
     return {
       name: d.name, ...(d.vendor ? { vendor: d.vendor } : {}), used_by: [...d.used_by].sort(),
-      latency_ms: { baseline: base(latency), samples: latency }, error_ratio: { baseline: base(errors), samples: errors },
+      latency_ms: { baseline: baselineOf(latency, baselineUntil), samples: latency }, error_ratio: { baseline: baselineOf(errors, baselineUntil), samples: errors },
     };
   });
 }
@@ -182,6 +180,11 @@ function add(m: Map<number, { requests: number; errors: number }>, at: number, c
 function ratio(samples: readonly { requests: number; errors: number }[]): number {
   const r = samples.reduce((s, x) => s + x.requests, 0);
   return r > 0 ? samples.reduce((s, x) => s + x.errors, 0) / r : 0;
+}
+
+/** The usual value of a series: its median before the incident (its first value when nothing precedes it). */
+function baselineOf(xs: readonly Sample[], until: number): number {
+  return median(xs.filter((x) => x.at_ms <= until).map((x) => x.value)) ?? xs[0]?.value ?? 0;
 }
 
 function median(xs: number[]): number | undefined {
