@@ -5,12 +5,10 @@ import { networkInterfaces } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { Agent } from '@failsmall/agent';
-import { generateSigningKeys, signCommand, type BreakglassCommand } from '@failsmall/core';
-import { call, DECLARATIONS, testServer, waitFor } from '../packages/server/test/fixtures.ts';
+import { signCommand, type BreakglassCommand } from '@failsmall/core';
+import { call, waitFor } from '../packages/server/test/fixtures.ts';
+import { breakglassBed } from './helpers/breakglass.ts';
 import { freePort, runCli } from './helpers/procs.ts';
-
-/** The fixture's declarations, with bot-management failing open to a safe default (for the kill switch). */
-const DECL = DECLARATIONS.replace('bot-management: { on_load_failure: serve-stale }', 'bot-management: { on_load_failure: fail-open, safe_default: "[]" }');
 
 /** The machine's own non-loopback address: a peer that is not loopback, without a second machine. */
 function externalAddress(): string {
@@ -19,19 +17,7 @@ function externalAddress(): string {
 }
 
 test('break-glass: every path and every refusal, on real agents and the real CLI', { timeout: 180_000 }, async (t) => {
-  const notices: { kind: string; summary: string }[] = [];
-  const s = await testServer({ incidentTickMs: 50, notify: (n) => notices.push(n) });
-  const agents: Agent[] = [];
-  t.after(async () => { await Promise.all(agents.map((a) => a.stop())); await s.cleanup(); });
-  const bg = generateSigningKeys();
-  const bgKey = join(s.dir, 'breakglass.key');
-  writeFileSync(bgKey, bg.privateKey, { mode: 0o600 });
-  writeFileSync(join(s.dir, 'breakglass.pub'), bg.publicKey);
-  const token = (await call(s.url, 'POST', '/v1/tokens', { token: s.admin, json: { name: 'fleet', role: 'agent' } })).body.token as string;
-  assert.equal((await call(s.url, 'POST', '/v1/apply', { token: s.admin, json: { text: DECL } })).status, 200);
-  for (const [v, body] of [['v1', '["one"]'], ['v2', '["two"]']]) {
-    assert.equal((await call(s.url, 'POST', `/v1/artifacts/features/versions?version=${v}`, { token: s.admin, body })).status, 201);
-  }
+  const { s, notices, agents, bg, bgKey, token } = await breakglassBed(t);
 
   const portA = await freePort();
   const watched = join(s.dir, 'dropbox');

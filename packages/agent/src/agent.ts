@@ -1,12 +1,12 @@
 import { join } from 'node:path';
 import type { Server } from 'node:http';
-import { parsePublicKey, type ArtifactValidation, type ModuleDecl, type ModuleState } from '@failsmall/core';
+import { parsePublicKey, type ArtifactValidation, type DrillReadiness, type ModuleDecl, type ModuleState } from '@failsmall/core';
 import { Backoff } from './backoff.ts';
 import { BreakglassLog } from './breakglass-log.ts';
 import type { BreakglassServiceOptions } from './breakglass.ts';
 import { ModuleMeter } from './counters.ts';
 import { readIfExists, writeAtomic } from './files.ts';
-import { fileSha256, SafeLoader, type LoadResult, type SafeLoaderOptions } from './loader.ts';
+import { fileSha256, SafeLoader, type LoadRequest, type LoadResult, type SafeLoaderOptions } from './loader.ts';
 import { httpRequest } from './http.ts';
 import { AgentMetrics } from './metrics.ts';
 
@@ -119,7 +119,7 @@ export interface BreakglassActor {
 }
 
 export type BreakglassOutcome =
-  | { readonly ok: true; readonly message: string; readonly result: { artifact: string; serving: string | null; state: string }[] }
+  | { readonly ok: true; readonly message: string; readonly result: { artifact: string; serving: string | null; state: string }[]; readonly drill?: readonly DrillReadiness[] }
   | { readonly ok: false; readonly code: string; readonly message: string; readonly hint: string; readonly result?: { artifact: string; serving: string | null; state: string }[] };
 
 const MAX_HISTORY = 8;
@@ -561,6 +561,11 @@ export class Agent {
     return this.#exclusive(() => this.#bgUnpin(target, actor));
   }
 
+  /** A drill: checks, changing nothing, that `lkg` and `kill-switch` would work for TARGET (an artifact or a module). */
+  breakglassDrill(target: string): Promise<BreakglassOutcome> {
+    return this.#exclusive(() => this.#bgDrill(target));
+  }
+
   /**
    * Serves `version` of `artifact` and pins it. The bytes come from the command (still signed by
    * the artifact key) or from this node's download cache; either way they go through the safe
@@ -569,21 +574,9 @@ export class Agent {
   async #bgPin(artifact: string, version: string, supplied: { content: Buffer; sha256: string; signature: string } | undefined, actor: BreakglassActor, action: 'pin' | 'lkg' = 'pin'): Promise<BreakglassOutcome> {
     const s = this.#serving.get(artifact);
     if (!s) return this.#unknown(artifact);
-    let bytes = supplied;
-    if (!bytes) {
-      const known = this.#history.get(artifact)?.find((h) => h.version === version);
-      const content = await readIfExists(join(this.#o.dir, '.versions', `${artifact}@${version}`));
-      if (!known || !content) {
-        return { ok: false, code: 'VERSION_NOT_ON_NODE', message: `${artifact}@${version} is not on this node (it has ${this.#history.get(artifact)?.map((h) => h.version).join(', ') || 'no earlier versions'})`, hint: 'send its content with the command: failsmall breakglass pin ... --content FILE --artifact-signature SIG' };
-      }
-      bytes = { content, sha256: known.sha256, signature: known.signature ?? '' };
-    }
-    const localDefault = this.#o.safeDefaults?.[s.module];
-    const onFailure = s.on_failure && localDefault !== undefined ? { ...s.on_failure, safe_default: localDefault } : s.on_failure;
-    const request = {
-      artifact, module: s.module, version, sha256: bytes.sha256, content: bytes.content, signature: bytes.signature,
-      ...(s.validation ? { validation: s.validation } : {}), ...(onFailure ? { onFailure } : {}),
-    };
+    const prepared = await this.#pinRequest(artifact, s, version, supplied);
+    if (!prepared.ok) return prepared;
+    const { request, bytes } = prepared;
     // A pin that fails its checks changes nothing on the node: refuse it before the module is touched.
     const pre = await this.#loader.precheck(request);
     if (!pre.ok) {
@@ -611,6 +604,28 @@ export class Agent {
     return { ok: true, message: `${artifact} pinned to ${version}`, result: after };
   }
 
+  /** The load a pin makes: the bytes from the command, or this node's cache of a version it served. */
+  async #pinRequest(artifact: string, s: Serving, version: string, supplied: { content: Buffer; sha256: string; signature: string } | undefined): Promise<
+    | { ok: true; request: LoadRequest & { content: Buffer }; bytes: { content: Buffer; sha256: string; signature: string } }
+    | { ok: false; code: string; message: string; hint: string }> {
+    let bytes = supplied;
+    if (!bytes) {
+      const known = this.#history.get(artifact)?.find((h) => h.version === version);
+      const content = await readIfExists(join(this.#o.dir, '.versions', `${artifact}@${version}`));
+      if (!known || !content) {
+        return { ok: false, code: 'VERSION_NOT_ON_NODE', message: `${artifact}@${version} is not on this node (it has ${this.#history.get(artifact)?.map((h) => h.version).join(', ') || 'no earlier versions'})`, hint: 'send its content with the command: failsmall breakglass pin ... --content FILE --artifact-signature SIG' };
+      }
+      bytes = { content, sha256: known.sha256, signature: known.signature ?? '' };
+    }
+    const localDefault = this.#o.safeDefaults?.[s.module];
+    const onFailure = s.on_failure && localDefault !== undefined ? { ...s.on_failure, safe_default: localDefault } : s.on_failure;
+    const request = {
+      artifact, module: s.module, version, sha256: bytes.sha256, content: bytes.content, signature: bytes.signature,
+      ...(s.validation ? { validation: s.validation } : {}), ...(onFailure ? { onFailure } : {}),
+    };
+    return { ok: true, request, bytes };
+  }
+
   /**
    * Back to the last known-good: the version this node served before the current one (or, when
    * the module already fell back to its last known-good copy, that copy). Pinned.
@@ -623,24 +638,68 @@ export class Agent {
     if (pin?.action === 'lkg' && pin.version === s.version && s.state === 'serving') {
       return { ok: true, message: `${artifact} is already on its last known-good ${s.version}, pinned by ${pin.operator}`, result: [{ artifact, serving: s.version, state: s.state }] };
     }
-    const history = this.#history.get(artifact) ?? [];
-    const avoid = new Set([...(pin?.replaced ?? []), ...(s.version !== null ? [s.version] : [])]);
-    const target = s.state === 'stale' && s.version !== null ? s.version : [...history].reverse().find((h) => !avoid.has(h.version))?.version;
-    if (!target) return { ok: false, code: 'NO_KNOWN_GOOD', message: `${artifact} has no earlier version on this node (it served ${history.map((h) => h.version).join(', ') || 'nothing'})`, hint: 'pin a version with its content instead: failsmall breakglass pin ARTIFACT VERSION --content FILE --artifact-signature SIG' };
+    const target = this.#lkgTarget(artifact, s);
+    if (!target) return { ok: false, code: 'NO_KNOWN_GOOD', message: this.#noKnownGood(artifact), hint: 'pin a version with its content instead: failsmall breakglass pin ARTIFACT VERSION --content FILE --artifact-signature SIG' };
     return this.#bgPin(artifact, target, undefined, actor, 'lkg');
+  }
+
+  /** The version `lkg` goes back to: never the one served now, nor one break-glass already moved away from. */
+  #lkgTarget(artifact: string, s: Serving): string | undefined {
+    const history = this.#history.get(artifact) ?? [];
+    const avoid = new Set([...(this.#pins.get(artifact)?.replaced ?? []), ...(s.version !== null ? [s.version] : [])]);
+    return s.state === 'stale' && s.version !== null ? s.version : [...history].reverse().find((h) => !avoid.has(h.version))?.version;
+  }
+
+  #noKnownGood(artifact: string): string {
+    return `${artifact} has no earlier version on this node (it served ${(this.#history.get(artifact) ?? []).map((h) => h.version).join(', ') || 'nothing'})`;
+  }
+
+  #safeDefault(s: Serving): string | undefined {
+    return this.#o.safeDefaults?.[s.module] ?? s.on_failure?.safe_default;
+  }
+
+  /**
+   * A drill: what `lkg` and `kill-switch` would do for every artifact of TARGET, found by
+   * running their checks without their effects. A break-glass path nobody tried is a hope, not
+   * a plan: teams drill it (with the control plane up or down) so the key, the addresses, the
+   * clocks and the cached versions are known to work before the incident that needs them.
+   */
+  async #bgDrill(target: string): Promise<BreakglassOutcome> {
+    const hits = this.#matching(target);
+    if (hits.length === 0) return this.#unknown(target);
+    const drill: DrillReadiness[] = [];
+    for (const [artifact, s] of hits) {
+      const pin = this.#pins.get(artifact);
+      const version = pin?.action === 'lkg' && pin.version === s.version && s.state === 'serving' ? s.version : this.#lkgTarget(artifact, s);
+      let lkg: DrillReadiness['lkg'];
+      if (!version) {
+        lkg = { version: null, ok: false, problem: this.#noKnownGood(artifact) };
+      } else {
+        const prepared = await this.#pinRequest(artifact, s, version, undefined);
+        const pre = prepared.ok ? await this.#loader.precheck(prepared.request) : { ok: false as const, error: prepared.message };
+        lkg = pre.ok ? { version, ok: true } : { version, ok: false, problem: pre.error };
+      }
+      const kill_switch = this.#safeDefault(s) === undefined ? { ok: false, problem: `module ${s.module} declares no safe default (nor does --safe-default)` } : { ok: true };
+      drill.push({ artifact, module: s.module, serving: s.version, state: s.state, pinned: pin ? `${pin.action} by ${pin.operator}` : null, lkg, kill_switch });
+    }
+    const unready = drill.filter((d) => !d.lkg.ok);
+    const message = unready.length === 0
+      ? `drill: lkg would work for ${drill.map((d) => `${d.artifact} (to ${d.lkg.version})`).join(', ')}; nothing changed`
+      : `drill: lkg would NOT work for ${unready.map((d) => `${d.artifact}: ${d.lkg.problem}`).join('; ')}; nothing changed`;
+    return { ok: true, message, result: hits.map(([a, s]) => ({ artifact: a, serving: s.version, state: s.state })), drill };
   }
 
   /** Every artifact of a module (or one artifact) to its safe default, pinned there. */
   async #bgKillSwitch(target: string, actor: BreakglassActor): Promise<BreakglassOutcome> {
-    const hits = [...this.#serving].filter(([a, s]) => a === target || s.module === target);
+    const hits = this.#matching(target);
     if (hits.length === 0) return this.#unknown(target);
-    const withoutDefault = hits.filter(([, s]) => (this.#o.safeDefaults?.[s.module] ?? s.on_failure?.safe_default) === undefined);
+    const withoutDefault = hits.filter(([, s]) => this.#safeDefault(s) === undefined);
     if (withoutDefault.length > 0) {
       return { ok: false, code: 'NO_SAFE_DEFAULT', message: `${withoutDefault.map(([a]) => a).join(', ')} has no declared safe default to fail open to`, hint: 'declare safe_default on the module, or start the agent with --safe-default MODULE=FILE; or pin a known-good version instead' };
     }
     const result: { artifact: string; serving: string | null; state: string }[] = [];
     for (const [artifact, s] of hits) {
-      const safe = this.#o.safeDefaults?.[s.module] ?? s.on_failure?.safe_default;
+      const safe = this.#safeDefault(s);
       const state = await this.#loader.failOpen({ artifact, module: s.module, onFailure: { on_load_failure: 'fail-open', ...(safe !== undefined ? { safe_default: safe } : {}) } });
       this.#serving.set(artifact, { ...s, version: null, state: state.state });
       this.metrics.serving(artifact, null, state.state);
@@ -656,7 +715,7 @@ export class Agent {
   /** Lifts a pin: the control plane's desired state applies again at the next poll. */
   /** Lifts the pins of an artifact, or of every artifact of a module (as a kill switch pinned them). */
   async #bgUnpin(target: string, actor: BreakglassActor): Promise<BreakglassOutcome> {
-    const known = [...this.#serving].filter(([a, s]) => a === target || s.module === target);
+    const known = this.#matching(target);
     if (known.length === 0) return this.#unknown(target);
     const after = known.map(([a, s]) => ({ artifact: a, serving: s.version, state: s.state }));
     const lifted = known.filter(([a]) => this.#pins.delete(a)).map(([a]) => a);
@@ -667,6 +726,11 @@ export class Agent {
     this.breakglassChanged();
     this.#log.warn(`${lifted.join(', ')}: break-glass pin lifted by ${actor.operator} (${actor.reason}); following the control plane again`);
     return { ok: true, message: `${lifted.join(', ')} unpinned; following the control plane again`, result: after };
+  }
+
+  /** The artifacts a break-glass target names: one artifact, or every artifact of a module. */
+  #matching(target: string): [string, Serving][] {
+    return [...this.#serving].filter(([a, s]) => a === target || s.module === target);
   }
 
   /** A break-glass target this node does not run, with what it does run. */

@@ -1,5 +1,6 @@
 import { appendFile, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { DrillReadiness } from '@failsmall/core';
 import { readIfExists, writeAtomic } from './files.ts';
 
 /** One line of the node's break-glass log: every command that reached the agent, carried out or refused. */
@@ -9,7 +10,8 @@ export interface BreakglassLogEntry {
   /** ISO 8601, the agent's clock. */
   readonly at: string;
   readonly node: string;
-  readonly outcome: 'applied' | 'refused';
+  /** `checked`: a drill, verified and answered; it changed nothing. */
+  readonly outcome: 'applied' | 'refused' | 'checked';
   /** The refusal's code, or the action's result code when it could not be carried out. */
   readonly code?: string;
   readonly message: string;
@@ -25,6 +27,8 @@ export interface BreakglassLogEntry {
   readonly expires_at?: string;
   /** What the affected artifacts serve afterwards. */
   readonly result?: readonly { artifact: string; serving: string | null; state: string }[];
+  /** A drill's findings: whether lkg and kill-switch would work, per artifact. */
+  readonly drill?: readonly DrillReadiness[];
 }
 
 /**

@@ -142,13 +142,21 @@ export class BreakglassService {
     const c = checked.value;
     await log.spend(c.nonce);
     const outcome = await this.#enact(c);
+    const drill = outcome.ok ? outcome.drill : undefined;
     await log.append({
-      at: new Date().toISOString(), node: nodeId, outcome: outcome.ok ? 'applied' : 'refused', via, ...describeCommand(c),
-      message: outcome.message, ...(outcome.ok ? {} : { code: outcome.code }), ...(outcome.result ? { result: outcome.result } : {}),
+      at: new Date().toISOString(), node: nodeId, outcome: !outcome.ok ? 'refused' : drill ? 'checked' : 'applied', via, ...describeCommand(c),
+      message: outcome.message, ...(outcome.ok ? {} : { code: outcome.code }), ...(outcome.result ? { result: outcome.result } : {}), ...(drill ? { drill } : {}),
     });
     this.#agent.breakglassChanged();
     if (!outcome.ok) return { status: 422, body: { error: { code: outcome.code, message: outcome.message, hint: outcome.hint }, node: nodeId, result: outcome.result ?? [] } };
-    return { status: 200, body: { ok: true, node: nodeId, action: c.action, target: c.target, message: outcome.message, result: outcome.result, pins: this.#agent.pins() } };
+    return {
+      status: 200,
+      body: {
+        ok: true, node: nodeId, action: c.action, target: c.target, message: outcome.message, result: outcome.result, pins: this.#agent.pins(),
+        // The node's clock, for the drill's skew check: a node far behind refuses commands as not yet valid.
+        ...(drill ? { drill, now: new Date().toISOString() } : {}),
+      },
+    };
   }
 
   async #tooLarge(via: string): Promise<HandleResult> {
@@ -168,6 +176,7 @@ export class BreakglassService {
       case 'lkg': return this.#agent.breakglassLkg(c.target, actor);
       case 'kill-switch': return this.#agent.breakglassKillSwitch(c.target, actor);
       case 'unpin': return this.#agent.breakglassUnpin(c.target, actor);
+      case 'drill': return this.#agent.breakglassDrill(c.target);
     }
   }
 

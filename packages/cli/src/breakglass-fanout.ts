@@ -1,5 +1,5 @@
 import http from 'node:http';
-import { formatAdminAddress, type InventoryNode } from '@failsmall/core';
+import { formatAdminAddress, type DrillReadiness, type InventoryNode } from '@failsmall/core';
 
 /** What became of the command on one node. */
 export interface NodeOutcome {
@@ -11,6 +11,10 @@ export interface NodeOutcome {
   readonly code?: string;
   readonly message: string;
   readonly result?: readonly { artifact: string; serving: string | null; state: string }[];
+  /** A drill's answer: whether lkg and kill-switch would work, per artifact. */
+  readonly drill?: readonly DrillReadiness[];
+  /** A drill's answer: the node's clock minus ours, at the middle of the round trip (ms). */
+  readonly skew_ms?: number;
   readonly ms: number;
 }
 
@@ -60,7 +64,9 @@ function send(n: InventoryNode, r: { method: string; path: string; body?: string
         try { body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as typeof body; } catch { /* not JSON: reported below */ }
         const status = res.statusCode ?? 0;
         if (status >= 200 && status < 300) {
-          resolve(finish({ outcome: 'confirmed', status, message: typeof body.message === 'string' ? body.message : 'ok', ...(body.result ? { result: body.result } : {}), ...(r.method === 'GET' ? { detail: body } : {}) } as NodeOutcome));
+          const nodeNow = typeof body.now === 'string' ? Date.parse(body.now) : Number.NaN;
+          const drill = Array.isArray(body.drill) ? { drill: body.drill as DrillReadiness[], ...(Number.isNaN(nodeNow) ? {} : { skew_ms: nodeNow - (started + (Date.now() - started) / 2) }) } : {};
+          resolve(finish({ outcome: 'confirmed', status, message: typeof body.message === 'string' ? body.message : 'ok', ...(body.result ? { result: body.result } : {}), ...drill, ...(r.method === 'GET' ? { detail: body } : {}) } as NodeOutcome));
         } else {
           resolve(finish({ outcome: 'refused', status, code: body.error?.code ?? `HTTP_${status}`, message: body.error?.message ?? `HTTP ${status}`, ...(body.result ? { result: body.result } : {}) }));
         }

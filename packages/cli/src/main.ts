@@ -199,8 +199,9 @@ export function buildProgram(result: { code: number }): Command {
     if (fanout) c.option('--concurrency <n>', 'nodes contacted at once', '32').option('--timeout <duration>', 'per node', '10s');
     return c;
   };
-  const signed = (c: Command) => bgOptions(c)
-    .requiredOption('--reason <text>', 'why: it goes to every node\'s log and to the postmortem')
+  const signed = (c: Command, defaultReason?: string) => (defaultReason
+    ? bgOptions(c).option('--reason <text>', 'why: it goes to every node\'s log', defaultReason)
+    : bgOptions(c).requiredOption('--reason <text>', 'why: it goes to every node\'s log and to the postmortem'))
     .option('--operator <name>', 'who (env FAILSMALL_OPERATOR; default your user name)')
     .option('--key <file>', 'the break-glass private key', '.failsmall/keys/breakglass.key')
     .option('--expires <duration>', 'agents refuse the command after this (at most 24h)', '15m')
@@ -216,6 +217,8 @@ export function buildProgram(result: { code: number }): Command {
     .action(run(async (o, target) => (await breakglassCommands()).breakglass('kill-switch', target as string, undefined, o as never, makeOut(o.json === true))));
   signed(bg.command('unpin <artifact>').description('lift a pin: the node follows the control plane again'))
     .action(run(async (o, artifact) => (await breakglassCommands()).breakglass('unpin', artifact as string, undefined, o as never, makeOut(o.json === true))));
+  signed(bg.command('drill <target>').description('prove the path before the incident: each node verifies a signed command and says whether lkg and kill-switch would work for TARGET (an artifact or module); nothing changes'), 'break-glass drill')
+    .action(run(async (o, target) => (await breakglassCommands()).breakglass('drill', target as string, undefined, o as never, makeOut(o.json === true))));
   bgOptions(bg.command('status').description('each node\'s pins and what it serves, asked of its agent directly'))
     .action(run(async (o) => (await breakglassCommands()).breakglassStatus(o as never, makeOut(o.json === true))));
 

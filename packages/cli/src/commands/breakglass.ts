@@ -4,7 +4,7 @@ import { userInfo } from 'node:os';
 import { join } from 'node:path';
 import Table from 'cli-table3';
 import {
-  formatError, MAX_COMMAND_LIFETIME_MS, parseDuration, parseInventory, SAFE_NAME, signCommand, signVersion,
+  formatError, MAX_CLOCK_SKEW_MS, MAX_COMMAND_LIFETIME_MS, parseDuration, parseInventory, SAFE_NAME, signCommand, signVersion,
   type BreakglassAction, type BreakglassCommand, type InventoryNode,
 } from '@failsmall/core';
 import { fanOut, type NodeOutcome } from '../breakglass-fanout.ts';
@@ -40,7 +40,7 @@ export interface BreakglassOpts {
 export async function breakglass(action: BreakglassAction, target: string, version: string | undefined, o: BreakglassOpts, out: Out): Promise<number> {
   if (!SAFE_NAME.test(target)) throw usage(`"${target}" is not an artifact or module name`);
   if (action === 'pin' && (!version || !SAFE_NAME.test(version))) throw usage('pin needs a version: failsmall breakglass pin ARTIFACT VERSION');
-  const reason = o.reason?.trim();
+  const reason = (o.reason ?? (action === 'drill' ? 'break-glass drill' : undefined))?.trim();
   if (!reason) throw usage('--reason is required: it goes to every node\'s log, the control plane and the postmortem');
   const operator = (o.operator ?? process.env.FAILSMALL_OPERATOR ?? userInfo().username).trim();
   const ttl = parseDuration(o.expires ?? '15m');
@@ -75,7 +75,50 @@ export async function breakglass(action: BreakglassAction, target: string, versi
   if (!o.inventory) throw usage('--inventory FILE is required (or --via-file DIR)');
   const nodes = select(await readInventory(o.inventory), o);
   const results = await fanOut(nodes, (n) => ({ method: 'POST', path: '/v1/breakglass', body: JSON.stringify(signCommand(key, command([n.id]))) }), fanoutOptions(o, out));
+  if (action === 'drill') return drillReport(results, target, out);
   return report(results, `${action} ${target}${version ? ` ${version}` : ''}`, out);
+}
+
+/** Past this, a node would refuse commands from this machine as not yet valid (or see them expire early). */
+const SKEW_LIMIT_MS = MAX_CLOCK_SKEW_MS;
+
+/**
+ * A drill's table: for each node, whether it verified the signed command, its clock against
+ * ours, and for each artifact whether lkg and kill-switch would work. Ready means: it answered,
+ * its clock is within the skew agents accept, and lkg would work for every artifact.
+ */
+function drillReport(results: NodeOutcome[], target: string, out: Out): number {
+  const rows = results.map((r) => {
+    const problems = [
+      ...(r.outcome === 'confirmed' ? [] : [`${r.outcome}${r.code ? ` ${r.code}` : ''}: ${r.message}`]),
+      ...(r.skew_ms !== undefined && Math.abs(r.skew_ms) >= SKEW_LIMIT_MS ? [`clock ${seconds(r.skew_ms)} off: commands from this machine would be refused`] : []),
+      ...(r.drill ?? []).filter((d) => !d.lkg.ok).map((d) => `${d.artifact}: lkg would fail: ${d.lkg.problem ?? '?'}`),
+    ];
+    return { ...r, ready: problems.length === 0, problems };
+  });
+  const ready = rows.filter((r) => r.ready).length;
+  out.data({ ok: ready === rows.length, ready, total: rows.length, target, nodes: rows });
+  if (!out.json) {
+    const table = new Table({ head: ['node', 'verified', 'clock', 'artifact', 'serving', 'lkg', 'kill-switch'], style: { head: [], border: [] } });
+    for (const r of rows) {
+      const d = r.drill ?? [];
+      table.push([
+        r.node, r.outcome === 'confirmed' ? 'yes' : `NO: ${r.outcome}${r.code ? ` ${r.code}` : ''}`, r.skew_ms === undefined ? '-' : seconds(r.skew_ms),
+        d.map((x) => x.artifact).join('\n') || '-',
+        d.map((x) => `${x.serving ?? '-'} (${x.state})${x.pinned ? `, pinned: ${x.pinned}` : ''}`).join('\n') || '-',
+        d.map((x) => x.lkg.ok ? `ok: to ${x.lkg.version}` : `NO: ${(x.lkg.problem ?? '').slice(0, 60)}`).join('\n') || '-',
+        d.map((x) => x.kill_switch.ok ? 'ok' : 'no safe default').join('\n') || '-',
+      ]);
+    }
+    out.line(table.toString());
+    for (const r of rows.filter((x) => !x.ready)) out.line(`NOT READY ${r.node}: ${r.problems.join('; ')}`);
+    out.line(`drill ${target}: ${ready} of ${rows.length} nodes ready; nothing was changed on any node`);
+  }
+  return ready === rows.length ? EXIT.OK : EXIT.INVALID;
+}
+
+function seconds(ms: number): string {
+  return `${ms >= 0 ? '+' : ''}${(ms / 1000).toFixed(1)} s`;
 }
 
 /** `failsmall breakglass status --inventory FILE`: each node's pins, straight from its agent. */

@@ -4,7 +4,11 @@
  * control plane (the agent's admin endpoint, or a file that rsync or config management
  * drops on the node).
  */
-export const BREAKGLASS_ACTIONS = ['pin', 'lkg', 'kill-switch', 'unpin'] as const;
+/**
+ * `drill` changes nothing: the agent verifies the command like any other (key, expiry, node,
+ * nonce, clock) and answers whether `lkg` and `kill-switch` would work for the target now.
+ */
+export const BREAKGLASS_ACTIONS = ['pin', 'lkg', 'kill-switch', 'unpin', 'drill'] as const;
 export type BreakglassAction = (typeof BREAKGLASS_ACTIONS)[number];
 
 export interface BreakglassCommand {
@@ -14,8 +18,8 @@ export interface BreakglassCommand {
   /** The nodes this command is for; an agent refuses a command that does not name it. */
   readonly nodes: readonly string[];
   /**
-   * The artifact to pin, return to its last known-good or unpin; for `kill-switch`, a module
-   * (every artifact of it) or one artifact.
+   * The artifact to pin, return to its last known-good or unpin; for `kill-switch` and `drill`,
+   * a module (every artifact of it) or one artifact.
    */
   readonly target: string;
   /** `pin` only: the version to serve. */
@@ -63,3 +67,21 @@ export const MAX_ENVELOPE_BYTES = 16 * 1024 * 1024;
 
 export const SAFE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 export const NONCE = /^[A-Za-z0-9_-]{16,128}$/;
+
+/**
+ * What a drill found for one artifact: whether each break-glass action would work on this node
+ * now. The last known-good is checked the way `lkg` would load it (bytes on the node, sha256,
+ * the artifact key's signature, validation, the node's validator command), without applying it.
+ */
+export interface DrillReadiness {
+  readonly artifact: string;
+  readonly module: string;
+  readonly serving: string | null;
+  readonly state: string;
+  /** Who pinned it, if it is pinned. */
+  readonly pinned: string | null;
+  /** `lkg` would serve this version; `problem` says why it would not work. */
+  readonly lkg: { readonly version: string | null; readonly ok: boolean; readonly problem?: string };
+  /** `kill-switch` has a safe default to fail open to. */
+  readonly kill_switch: { readonly ok: boolean; readonly problem?: string };
+}

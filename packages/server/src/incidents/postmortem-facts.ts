@@ -69,7 +69,7 @@ export async function postmortemFactsFor(store: Store, incident: Incident, now: 
     return top ? [{ at: e.at, class: top.class, confidence: top.confidence, first_action: top.first_action }] : [];
   });
 
-  const reports = (await store.listBreakglass({ limit: 5000 })).filter((b) => Date.parse(String(b.at)) >= start && Date.parse(String(b.at)) <= end && typeof b.action === 'string');
+  const reports = (await store.listBreakglass({ limit: 5000 })).filter((b) => Date.parse(String(b.at)) >= start && Date.parse(String(b.at)) <= end && typeof b.action === 'string' && b.action !== 'drill');
   const runs = new Map<string, { at: number; operator: string; action: BreakglassAction; target: string; version: string | null; nodes: Set<string>; applied: Set<string> }>();
   for (const b of reports) {
     // One fan-out signs one command per node, all with the same issue time: that is one use.

@@ -97,7 +97,8 @@ export class IncidentRecorder {
       }
       return;
     }
-    if (e.type === 'breakglass.command') {
+    // A drill changed nothing: it is in the break-glass log, not in an incident's timeline or a page.
+    if (e.type === 'breakglass.command' && p.action !== 'drill') {
       const open = await this.#store.incidents.current();
       const text = `break-glass ${String(p.action ?? '?')} ${String(p.target ?? '')}${p.version ? ` ${String(p.version)}` : ''} on ${String(p.node)} by ${String(p.operator ?? '?')}: ${String(p.outcome)}${p.code ? ` (${String(p.code)})` : ''}; reason: ${String(p.reason ?? '-')}`;
       if (open) await this.#store.incidents.addTimeline(open.id, [{ at: Date.parse(String(p.at)) || e.at, kind: 'breakglass', text, data: p, dedup }]);

@@ -22,7 +22,7 @@ const RegisterBody = z.object({
   pins: Pins.optional(),
 });
 /** A line of the node's break-glass log; only the fields the control plane reads are checked, the rest is kept as reported. */
-const BreakglassEntry = z.object({ seq: z.number().int().min(1).max(1e12), at: Text(64), outcome: z.enum(['applied', 'refused']) }).passthrough();
+const BreakglassEntry = z.object({ seq: z.number().int().min(1).max(1e12), at: Text(64), outcome: z.enum(['applied', 'refused', 'checked']) }).passthrough();
 const BreakglassBody = z.object({ entries: z.array(BreakglassEntry).max(500), pins: Pins });
 const LoadBody = z.object({
   artifact: z.string().min(1),

@@ -158,7 +158,8 @@ export interface PinRecord {
 export interface BreakglassRecord {
   readonly seq: number;
   readonly at: string;
-  readonly outcome: 'applied' | 'refused';
+  /** `checked`: a drill, which changed nothing. */
+  readonly outcome: 'applied' | 'refused' | 'checked';
   readonly [field: string]: unknown;
 }
 

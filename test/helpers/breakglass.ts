@@ -1,0 +1,32 @@
+import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { TestContext } from 'node:test';
+import type { Agent } from '@failsmall/agent';
+import { generateSigningKeys } from '@failsmall/core';
+import { call, DECLARATIONS, testServer } from '../../packages/server/test/fixtures.ts';
+
+/** The fixture's declarations, with bot-management failing open to a safe default (for the kill switch). */
+export const BREAKGLASS_DECLARATIONS = DECLARATIONS.replace('bot-management: { on_load_failure: serve-stale }', 'bot-management: { on_load_failure: fail-open, safe_default: "[]" }');
+
+/**
+ * A control plane for the break-glass suites: declarations applied, `features` v1 and v2
+ * pushed, an agent token, and a break-glass key pair written beside it. Agents the test makes
+ * go in `agents` and are stopped after it, with the server.
+ */
+export async function breakglassBed(t: TestContext) {
+  const notices: { kind: string; summary: string }[] = [];
+  const s = await testServer({ incidentTickMs: 50, notify: (n) => notices.push(n) });
+  const agents: Agent[] = [];
+  t.after(async () => { await Promise.all(agents.map((a) => a.stop())); await s.cleanup(); });
+  const bg = generateSigningKeys();
+  const bgKey = join(s.dir, 'breakglass.key');
+  writeFileSync(bgKey, bg.privateKey, { mode: 0o600 });
+  writeFileSync(join(s.dir, 'breakglass.pub'), bg.publicKey);
+  const token = (await call(s.url, 'POST', '/v1/tokens', { token: s.admin, json: { name: 'fleet', role: 'agent' } })).body.token as string;
+  assert.equal((await call(s.url, 'POST', '/v1/apply', { token: s.admin, json: { text: BREAKGLASS_DECLARATIONS } })).status, 200);
+  for (const [v, body] of [['v1', '["one"]'], ['v2', '["two"]']]) {
+    assert.equal((await call(s.url, 'POST', `/v1/artifacts/features/versions?version=${v}`, { token: s.admin, body })).status, 201);
+  }
+  return { s, notices, agents, bg, bgKey, token };
+}
