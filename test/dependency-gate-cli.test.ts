@@ -2,8 +2,9 @@
  * The dependency gate as a user meets it, with real processes: `failsmall serve`,
  * `artifact push --manifest` (YAML from examples/manifests, a refused file with
  * file:line:col), `rollout start` refused with DEPENDENCY_GATE (exit 1, each finding on
- * its own line, --json with the findings), then started with
- * `--override-dependency-gate --approver --reason`, and `rollout status` showing who approved it.
+ * its own line, --json with the findings); `rollout approve` by a second person with their
+ * own token; then `rollout start --override-dependency-gate`, and `rollout status` showing who
+ * approved it.
  */
 import assert from 'node:assert/strict';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -23,7 +24,7 @@ function show(r: { code: number | null; stdout: string; stderr: string }): strin
   return `exit ${r.code}\n--- stdout ---\n${r.stdout.slice(-3000)}\n--- stderr ---\n${r.stderr.slice(-3000)}`;
 }
 
-test('failsmall CLI: the dependency gate refuses a new hard dependency, and an approver overrides it', { timeout: 120_000 }, async (t) => {
+test('failsmall CLI: the dependency gate refuses a new hard dependency, and a second person approves it with their own token', { timeout: 120_000 }, async (t) => {
   const dir = await mkdtemp(join(tmpdir(), 'failsmall-gate-'));
   let server: Served | undefined;
   t.after(async () => {
@@ -63,25 +64,41 @@ test('failsmall CLI: the dependency gate refuses a new hard dependency, and an a
   const refused = await cli(['rollout', 'start', 'features', 'v2']);
   assert.equal(refused.code, EXIT.INVALID, show(refused));
   assert.match(refused.stderr, /^error: dependency gate refused features \(none\) → v2 \[DEPENDENCY_GATE\]\n  bot-check \(new-hard-dependency\): adds a hard dependency on bot-check/);
-  assert.match(refused.stderr, /hint: .*failsmall rollout start features v2 --override-dependency-gate --approver NAME --reason TEXT/);
+  assert.match(refused.stderr, /hint: .*failsmall rollout approve features v2 --reason TEXT\), then start it with --override-dependency-gate/);
   assert.doesNotMatch(refused.stderr, /session-store \(/, 'a soft dependency with a fallback is not a finding');
   const refusedJson = await cli(['rollout', 'start', 'features', 'v2', '--json']);
   assert.equal(refusedJson.code, EXIT.INVALID);
   const body = JSON.parse(refusedJson.stdout) as { ok: boolean; error: { code: string; findings: { dependency: string; kind: string }[] } };
   assert.deepEqual([body.ok, body.error.code, body.error.findings.map((f) => f.dependency)], [false, 'DEPENDENCY_GATE', ['bot-check']]);
 
-  const half = await cli(['rollout', 'start', 'features', 'v2', '--override-dependency-gate', '--approver', 'alice']);
-  assert.equal(half.code, EXIT.USAGE, show(half));
-  assert.match(half.stderr, /needs --approver NAME and --reason TEXT/);
-  const self = await cli(['rollout', 'start', 'features', 'v2', '--override-dependency-gate', '--approver', 'admin', '--reason', 'mine']);
+  // ── the flag alone is not enough: someone else must approve, with their own token ──
+  const none = await cli(['rollout', 'start', 'features', 'v2', '--override-dependency-gate']);
+  assert.equal(none.code, EXIT.INVALID, show(none));
+  assert.match(none.stderr, /^error: features v2 cannot pass the dependency gate: no approval is on record for this version \[NO_APPROVAL\]\n  bot-check \(new-hard-dependency\)/);
+  assert.match(none.stderr, /hint: ask someone else to review the new dependencies and run, with their own token: failsmall rollout approve features v2 --reason TEXT/);
+  const noReason = await cli(['rollout', 'approve', 'features', 'v2']);
+  assert.equal(noReason.code, EXIT.USAGE, show(noReason));
+  const mine = await cli(['rollout', 'approve', 'features', 'v2', '--reason', 'I checked it myself']);
+  assert.equal(mine.code, EXIT.OK, show(mine));
+  const self = await cli(['rollout', 'start', 'features', 'v2', '--override-dependency-gate']);
   assert.equal(self.code, EXIT.INVALID, show(self));
   assert.match(self.stderr, /SELF_APPROVAL/);
 
-  // ── override: started, and the approval is on the record ──
-  const started = await cli(['rollout', 'start', 'features', 'v2', '--override-dependency-gate', '--approver', 'alice', '--reason', 'bot-check is in every colo (CHG-42)', '--json']);
+  const { token: aliceToken } = await new Api(server.url, admin).post<{ token: string }>('/v1/tokens', { name: 'alice', role: 'admin' });
+  const approved = await runCli(['rollout', 'approve', 'features', 'v2', '--reason', 'bot-check is in every colo (CHG-42)', '--expires', '2h'], { env: { ...env, FAILSMALL_TOKEN: aliceToken }, cwd: REPO_ROOT });
+  assert.equal(approved.code, EXIT.OK, show(approved));
+  assert.match(approved.stdout, /approved features \(none\) → v2 past the dependency gate as alice \(a-[0-9a-f]+\)/);
+  assert.match(approved.stdout, /someone other than alice can now start it once: failsmall rollout start features v2 --override-dependency-gate/);
+
+  // ── started with alice's approval, which is now spent and on the record ──
+  const started = await cli(['rollout', 'start', 'features', 'v2', '--override-dependency-gate', '--json']);
   assert.equal(started.code, EXIT.OK, show(started));
   const id = (JSON.parse(started.stdout) as { rollout: { id: string } }).rollout.id;
   const status = await cli(['rollout', 'status', id]);
   assert.equal(status.code, EXIT.OK, show(status));
-  assert.match(status.stdout, /dependency gate overridden: approved by alice, started by admin: "bot-check is in every colo \(CHG-42\)" \(bot-check: new-hard-dependency\)/);
+  assert.match(status.stdout, /dependency gate overridden: approved by alice \(a-[0-9a-f]+\), started by admin: "bot-check is in every colo \(CHG-42\)" \(bot-check: new-hard-dependency\)/);
+  const listed = await cli(['rollout', 'approvals', '--artifact', 'features']);
+  assert.equal(listed.code, EXIT.OK, show(listed));
+  assert.match(listed.stdout, new RegExp(`features \\(none\\) → v2  by alice  used by ${id}`));
+  assert.match(listed.stdout, /features \(none\) → v2  by admin  unused/);
 });

@@ -119,11 +119,16 @@ export function buildProgram(result: { code: number }): Command {
   const rollout = program.command('rollout').description('rollouts');
   rollout.command('start').argument('<artifact>').argument('<version>').description('start a rollout')
     .addOption(server()).addOption(token()).option('--policy <name>', 'policy (default: the artifact\'s)')
-    .option('--override-dependency-gate', 'start even though the version adds a hard dependency (needs --approver and --reason; recorded in the event log)')
-    .option('--approver <name>', 'who approved going past the dependency gate (not the caller)')
-    .option('--reason <text>', 'why the new dependency is acceptable')
+    .option('--override-dependency-gate', 'start although the version adds a hard dependency, using someone else\'s approval on record (rollout approve); recorded in the event log')
     .option('--watch', 'follow it until it ends').addOption(json())
     .action(run(async (o, a, v) => (await rolloutCommands()).rolloutStart(a as string, v as string, o, makeOut(o.json === true))));
+  rollout.command('approve').argument('<artifact>').argument('<version>').description('approve, as the owner of this token, one rollout of VERSION past the dependency gate\'s findings (four eyes: someone else starts it)')
+    .addOption(server()).addOption(token()).requiredOption('--reason <text>', 'why the new dependency is acceptable (goes to the event log)')
+    .option('--expires <duration>', 'how long the approval waits to be used (at most 7d)', '24h').addOption(json())
+    .action(run(async (o, a, v) => (await rolloutCommands()).rolloutApprove(a as string, v as string, o, makeOut(o.json === true))));
+  rollout.command('approvals').description('dependency-gate approvals on record, used or not')
+    .addOption(server()).option('--artifact <name>', 'only this artifact').addOption(json())
+    .action(run(async (o) => (await rolloutCommands()).rolloutApprovals(o, makeOut(o.json === true))));
   rollout.command('status').argument('[id]').description('one rollout with its verdicts, or the recent ones')
     .addOption(server()).addOption(json())
     .action(run(async (o, id) => (await rolloutCommands()).rolloutStatus(id, o, makeOut(o.json === true))));

@@ -22,7 +22,7 @@ export function narrate(e: EventRecord): string[] {
     case 'rollout.started':
       return [`rollout ${e.rollout_id}: ${s('artifact')} ${p.from_version ?? '(none)'} → ${s('to_version')} under policy ${s('policy')} (${s('fleet_nodes')} nodes), started by ${s('actor')}`];
     case 'rollout.dependency_gate_overridden':
-      return [gateOverrideLine({ approver: s('approver'), actor: s('actor'), reason: s('reason'), findings: (p.findings as GateOverride['findings'] | undefined) ?? [] })];
+      return [gateOverrideLine({ approver: s('approver'), actor: s('actor'), reason: s('reason'), ...(typeof p.approval === 'string' ? { approval: p.approval } : {}), findings: (p.findings as GateOverride['findings'] | undefined) ?? [] })];
     case 'rollout.stage_started':
       return [`  stage ${s('stage')} (${s('scope')}): ${s('to_version') || 'the new version'} goes to ${s('cohort_nodes')} of ${s('fleet_nodes')} nodes (+${s('new_nodes')} new)`];
     case 'rollout.baking': {
@@ -59,6 +59,8 @@ export function narrate(e: EventRecord): string[] {
 /** Who let a rollout past the dependency gate, and over which findings. */
 export interface GateOverride {
   readonly approver: string;
+  /** The approval's id (approvals made with the approver's own token). */
+  readonly approval?: string;
   readonly actor: string;
   readonly reason: string;
   readonly findings: readonly { readonly dependency: string; readonly kind: string }[];
@@ -66,7 +68,7 @@ export interface GateOverride {
 
 /** `  dependency gate overridden: approved by alice, started by admin: "why" (bot-check: new-hard-dependency)` */
 export function gateOverrideLine(o: GateOverride): string {
-  return `  dependency gate overridden: approved by ${o.approver}, started by ${o.actor}: "${o.reason}" (${o.findings.map((f) => `${f.dependency}: ${f.kind}`).join(', ')})`;
+  return `  dependency gate overridden: approved by ${o.approver}${o.approval ? ` (${o.approval})` : ''}, started by ${o.actor}: "${o.reason}" (${o.findings.map((f) => `${f.dependency}: ${f.kind}`).join(', ')})`;
 }
 
 /** "load_success_rate: 0 < 0.999 in the latest load reports, 1 samples from 1/1 nodes, baseline 1" */

@@ -3,8 +3,8 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import type { DependencyEdge } from '../src/audit/index.ts';
-import { checkDependencyChange, isEffectivelyHard, MANIFEST_ERROR_CODES, MANIFEST_LIMITS, parseManifest } from '../src/dependency-gate/index.ts';
-import type { VersionManifest } from '../src/dependency-gate/index.ts';
+import { checkDependencyChange, findingsDigest, isEffectivelyHard, MANIFEST_ERROR_CODES, MANIFEST_LIMITS, parseManifest, pickApproval } from '../src/dependency-gate/index.ts';
+import type { DependencyFinding, GateApproval, VersionManifest } from '../src/dependency-gate/index.ts';
 
 const root = new URL('../../../', import.meta.url);
 const read = (path: string): string => readFileSync(new URL(path, root), 'utf8');
@@ -187,5 +187,42 @@ describe('the version manifest (parseManifest)', () => {
       const r = parseManifest(parts.join(''));
       if (!r.ok) for (const e of r.errors) assert.ok((MANIFEST_ERROR_CODES as readonly string[]).includes(e.code), e.code);
     }));
+  });
+});
+
+describe('pickApproval: four eyes over the findings approved', () => {
+  const hard: DependencyFinding = { dependency: 'bot-check', kind: 'new-hard-dependency', was: null, reason: 'adds a hard dependency on bot-check' };
+  const soft: DependencyFinding = { dependency: 'geo-ip', kind: 'soft-without-fallback', was: null, reason: 'adds a soft dependency without a fallback' };
+  const approval = (over: Partial<GateApproval> = {}): GateApproval => ({
+    id: 'a-1', artifact: 'features', version: 'v2', from_version: 'v1', findings: [hard], digest: findingsDigest([hard]),
+    approver: 'alice', reason: 'reviewed', created_at: 0, expires_at: 1000, used_by: null, used_at: null, ...over,
+  });
+
+  it('takes someone else\'s unused, unexpired approval of these very findings', () => {
+    const r = pickApproval([approval()], [hard], 'bob', 999);
+    assert.equal(r.ok && r.approval.id, 'a-1');
+  });
+
+  it('compares names without case, so ALICE cannot approve for Alice', () => {
+    const r = pickApproval([approval()], [hard], 'ALICE', 1);
+    assert.equal(!r.ok && r.code, 'SELF_APPROVAL');
+  });
+
+  it('refuses an expired, a spent and a stale approval, saying which', () => {
+    const why = (as: GateApproval[], findings = [hard]) => { const r = pickApproval(as, findings, 'bob', 1000); return r.ok ? 'ok' : `${r.code}: ${r.message}`; };
+    assert.match(why([approval()]), /^NO_APPROVAL: the approval on record has expired/);
+    assert.match(why([approval({ used_by: 'r-9', expires_at: 5000 })]), /^NO_APPROVAL: every approval on record was already used \(by r-9\)/);
+    assert.match(why([approval({ expires_at: 5000 })], [hard, soft]), /^NO_APPROVAL: the approval on record was made against other findings/);
+    assert.match(why([]), /^NO_APPROVAL: no approval is on record/);
+  });
+
+  it('prefers a usable approval by someone else over the caller\'s own', () => {
+    const r = pickApproval([approval({ id: 'a-own', approver: 'bob', expires_at: 5000 }), approval({ id: 'a-2', expires_at: 5000 })], [hard], 'bob', 1);
+    assert.equal(r.ok && r.approval.id, 'a-2');
+  });
+
+  it('digests findings independently of order and wording', () => {
+    assert.equal(findingsDigest([hard, soft]), findingsDigest([{ ...soft, reason: 'other words' }, hard]));
+    assert.notEqual(findingsDigest([hard]), findingsDigest([{ ...hard, was: { hard: false, fallback: 'cache' } }]));
   });
 });

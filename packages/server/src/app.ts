@@ -6,6 +6,7 @@ import { artifactRoutes } from './routes/artifacts.ts';
 import { declarationRoutes } from './routes/declarations.ts';
 import { nodeRoutes } from './routes/nodes.ts';
 import { opsRoutes } from './routes/ops.ts';
+import { approvalRoutes } from './routes/approvals.ts';
 import { rolloutRoutes } from './routes/rollouts.ts';
 import { incidentRoutes } from './routes/incidents.ts';
 
@@ -31,6 +32,7 @@ export async function buildApp(ctx: AppContext, opts: AppOptions): Promise<Fasti
     await declarationRoutes(scope, ctx);
     await artifactRoutes(scope, ctx);
     await rolloutRoutes(scope, ctx);
+    await approvalRoutes(scope, ctx);
     await nodeRoutes(scope, ctx);
     await opsRoutes(scope, ctx);
     await incidentRoutes(scope, ctx);

@@ -26,6 +26,8 @@ for (const engine of ['sqlite', 'postgres'] as const) {
   describe(`the dependency gate at rollout start (${engine} store)`, () => {
     let s: Server;
     let agent: string;
+    /** A second person's admin token: the approver. */
+    let alice: string;
     let pgdb: Awaited<ReturnType<typeof freshPostgres>> | undefined;
 
     async function push(version: string, manifest?: unknown, headers: Record<string, string> = {}) {
@@ -35,8 +37,13 @@ for (const engine of ['sqlite', 'postgres'] as const) {
       });
     }
 
-    async function start(version: string, override?: unknown) {
-      return call(s.url, 'POST', '/v1/rollouts', { token: s.admin, json: { artifact: 'features', version, ...(override !== undefined ? { override } : {}) } });
+    async function start(version: string, extra: Record<string, unknown> = {}) {
+      return call(s.url, 'POST', '/v1/rollouts', { token: s.admin, json: { artifact: 'features', version, ...extra } });
+    }
+
+    /** An approval, made with the given token (the approver is that token's name). */
+    async function approve(version: string, token: string, body: Record<string, unknown> = { reason: 'reviewed: bot-check runs beside the proxy in every colo; INC-2211' }) {
+      return call(s.url, 'POST', '/v1/approvals', { token, json: { artifact: 'features', version, ...body } });
     }
 
     /** Every node reports the version loaded; the rollout completes and the version becomes current. */
@@ -56,6 +63,7 @@ for (const engine of ['sqlite', 'postgres'] as const) {
       if (engine === 'postgres') pgdb = await freshPostgres();
       s = await testServer(pgdb ? { store: pgdb.url } : {});
       agent = (await call(s.url, 'POST', '/v1/tokens', { token: s.admin, json: { name: 'fleet', role: 'agent' } })).body.token;
+      alice = (await call(s.url, 'POST', '/v1/tokens', { token: s.admin, json: { name: 'alice', role: 'admin' } })).body.token;
       assert.equal((await call(s.url, 'POST', '/v1/apply', { token: s.admin, json: { text: DECLARATIONS } })).status, 200);
       for (const id of NODES) await call(s.url, 'POST', '/v1/nodes/register', { token: agent, json: { id, labels: {}, modules: ['bot-management'] } });
       // v1 declares nothing and becomes current.
@@ -84,37 +92,68 @@ for (const engine of ['sqlite', 'postgres'] as const) {
       assert.equal(r.status, 409);
       assert.equal(r.body.error.code, 'DEPENDENCY_GATE');
       assert.match(r.body.error.message, /^dependency gate refused features v1 → v2: v2 adds a hard dependency on bot-check, which the current version does not depend on: whenever bot-check is down, this version is down too \[new-hard-dependency\]$/);
-      assert.match(r.body.error.hint, /--override-dependency-gate --approver NAME --reason TEXT/);
+      assert.match(r.body.error.hint, /failsmall rollout approve features v2 --reason TEXT\), then start it with --override-dependency-gate/);
       assert.deepEqual(r.body.error.details.findings.map((f: { dependency: string; kind: string }) => [f.dependency, f.kind]), [['bot-check', 'new-hard-dependency']],
         'the soft dependency with a fallback is not a finding');
       assert.equal(await rolloutCount(), before, 'no rollout was created');
       assert.equal((await call(s.url, 'GET', '/v1/artifacts/features')).body.artifact.current_version, 'v1');
     });
 
-    it('refuses an override without an approver or a reason, or approved by the caller', async () => {
-      for (const override of [{ approver: 'alice' }, { reason: 'needed' }, { approver: '  ', reason: 'needed' }, { approver: 'alice', reason: '' }, { approver: 'alice', reason: 'x'.repeat(2001) }]) {
-        const r = await start('v2', override);
-        assert.equal(r.status, 400, JSON.stringify(override));
-        assert.equal(r.body.error.code, 'BAD_REQUEST');
-      }
-      const self = await start('v2', { approver: 'Admin', reason: 'I checked it myself' });
+    it('refuses an override with no approval on record, with the caller\'s own approval, or in the old unauthenticated shape', async () => {
+      const none = await start('v2', { override_dependency_gate: true });
+      assert.equal(none.status, 409);
+      assert.equal(none.body.error.code, 'NO_APPROVAL');
+      assert.match(none.body.error.message, /no approval is on record/);
+      assert.match(none.body.error.hint, /failsmall rollout approve features v2 --reason TEXT/);
+      assert.equal(none.body.error.details.findings[0].dependency, 'bot-check');
+      // The approver used to be a name the caller typed: that shape is refused, not silently ignored.
+      const old = await start('v2', { override: { approver: 'alice', reason: 'needed' } });
+      assert.equal(old.status, 400);
+      assert.equal(old.body.error.code, 'BAD_REQUEST');
+      const mine = await approve('v2', s.admin);
+      assert.equal(mine.status, 201);
+      assert.equal(mine.body.approval.approver, 'admin', 'the approver is the token\'s name');
+      const self = await start('v2', { override_dependency_gate: true });
       assert.equal(self.status, 403);
       assert.equal(self.body.error.code, 'SELF_APPROVAL');
       assert.equal(await rolloutCount(), 1);
     });
 
-    it('starts with an approver\'s override and records it in the rollout\'s event log', async () => {
-      const override = { approver: 'alice', reason: 'bot-check runs beside the proxy in every colo; INC-2211' };
-      const r = await start('v2', override);
-      assert.equal(r.status, 201);
+    it('refuses a bad approval and changes nothing', async () => {
+      const before = (await call(s.url, 'GET', '/v1/approvals')).body.approvals.length;
+      for (const body of [{}, { reason: '   ' }, { reason: 'x'.repeat(2001) }, { reason: 'ok', expires_in_s: 5 }, { reason: 'ok', expires_in_s: 8 * 86400 }, { reason: 'ok', approver: 'bob' }, { reason: 'a\u0007b' }]) {
+        const r = await approve('v2', alice, body);
+        assert.equal(r.status, 400, JSON.stringify(body));
+        assert.equal(r.body.error.code, 'BAD_REQUEST');
+      }
+      assert.equal((await call(s.url, 'POST', '/v1/approvals', { json: { artifact: 'features', version: 'v2', reason: 'ok' } })).status, 401);
+      assert.equal((await approve('v9', alice)).body.error.code, 'NOT_FOUND');
+      const nothing = await approve('v1', alice);
+      assert.equal(nothing.status, 409);
+      assert.equal(nothing.body.error.code, 'NOTHING_TO_APPROVE');
+      assert.equal((await call(s.url, 'GET', '/v1/approvals')).body.approvals.length, before);
+    });
+
+    it('starts with someone else\'s approval, spends it, and records both in the event log', async () => {
+      const approval = await approve('v2', alice);
+      assert.equal(approval.status, 201);
+      const a = approval.body.approval as { id: string; approver: string; from_version: string; findings: { dependency: string }[]; used_by: string | null };
+      assert.deepEqual([a.approver, a.from_version, a.findings.map((f) => f.dependency), a.used_by], ['alice', 'v1', ['bot-check'], null]);
+      const r = await start('v2', { override_dependency_gate: true });
+      assert.equal(r.status, 201, JSON.stringify(r.body));
       const id = r.body.rollout.id as string;
-      assert.equal(r.body.dependency_gate.overridden.approver, 'alice');
+      assert.deepEqual([r.body.dependency_gate.overridden.approver, r.body.dependency_gate.overridden.approval], ['alice', a.id]);
 
       const events = (await call(s.url, 'GET', `/v1/rollouts/${id}/events`)).body.events as { type: string; payload: Record<string, unknown> }[];
       assert.deepEqual(events.slice(0, 2).map((e) => e.type), ['rollout.started', 'rollout.dependency_gate_overridden']);
       const audit = events[1]?.payload ?? {};
-      assert.deepEqual([audit['approver'], audit['reason'], audit['actor'], audit['from_version'], audit['to_version']], ['alice', override.reason, 'admin', 'v1', 'v2']);
+      assert.deepEqual([audit['approver'], audit['approval'], audit['reason'], audit['actor'], audit['from_version'], audit['to_version']],
+        ['alice', a.id, 'reviewed: bot-check runs beside the proxy in every colo; INC-2211', 'admin', 'v1', 'v2']);
       assert.deepEqual((audit['findings'] as { dependency: string }[]).map((f) => f.dependency), ['bot-check']);
+      const listed = (await call(s.url, 'GET', '/v1/approvals?artifact=features')).body.approvals as { id: string; used_by: string | null }[];
+      assert.equal(listed.find((x) => x.id === a.id)?.used_by, id, 'the approval is spent by this rollout');
+      const log = (await call(s.url, 'GET', '/v1/events?limit=5000', { token: s.admin })).body.events as { type: string; payload: Record<string, unknown> }[];
+      assert.ok(log.some((e) => e.type === 'approval.created' && e.payload.id === a.id && e.payload.approver === 'alice'), 'the approval is in the event log');
 
       const status = await call(s.url, 'GET', `/v1/rollouts/${id}`);
       assert.equal(status.body.dependency_gate.overridden.approver, 'alice');
@@ -139,6 +178,18 @@ for (const engine of ['sqlite', 'postgres'] as const) {
       assert.equal(r.status, 409);
       assert.deepEqual(r.body.error.details.findings.map((f: { dependency: string; kind: string }) => [f.dependency, f.kind]), [['geo-ip', 'soft-without-fallback']]);
       assert.match(r.body.error.message, /v3 → v4: v4 drops the fallback of its soft dependency on geo-ip/);
+    });
+
+    it('lets one rollout through per approval: after an abort, the same version needs a new one', async () => {
+      assert.equal((await approve('v4', alice, { reason: 'geo-ip has a cache in the proxy now' })).status, 201);
+      const first = await start('v4', { override_dependency_gate: true });
+      assert.equal(first.status, 201, JSON.stringify(first.body));
+      assert.equal((await call(s.url, 'POST', `/v1/rollouts/${first.body.rollout.id}/abort`, { token: s.admin, json: { reason: 'changed my mind' } })).status, 200);
+      await waitFor('the abort', async () => (await call(s.url, 'GET', `/v1/rollouts/${first.body.rollout.id}`)).body.rollout.status === 'aborted');
+      const again = await start('v4', { override_dependency_gate: true });
+      assert.equal(again.status, 409);
+      assert.equal(again.body.error.code, 'NO_APPROVAL');
+      assert.match(again.body.error.message, /already used \(by r-/);
     });
 
     it('refuses a bad manifest with a clear message and stores nothing', async () => {

@@ -1,4 +1,4 @@
-import { TERMINAL_STATUSES, type DependencyFinding, type RolloutState } from '@failsmall/core';
+import { parseDuration, TERMINAL_STATUSES, type DependencyFinding, type GateApproval, type RolloutState } from '@failsmall/core';
 import { CliError, type ApiClient } from '../client.ts';
 import { EXIT } from '../exit-codes.ts';
 import { gateLine, gateOverrideLine, narrate, summary, type EventRecord, type GateOverride } from '../narrate.ts';
@@ -15,23 +15,24 @@ interface StartOptions extends GlobalOpts {
   policy?: string;
   watch?: boolean;
   overrideDependencyGate?: boolean;
-  approver?: string;
-  reason?: string;
 }
 
-/** `failsmall rollout start ARTIFACT VERSION [--policy P] [--watch] [--override-dependency-gate --approver NAME --reason TEXT]` */
+/** Refusals that carry the gate's findings: printed one finding a line. */
+const GATE_REFUSALS = new Set(['DEPENDENCY_GATE', 'NO_APPROVAL', 'SELF_APPROVAL']);
+
+/** `failsmall rollout start ARTIFACT VERSION [--policy P] [--watch] [--override-dependency-gate]` */
 export async function rolloutStart(artifact: string, version: string, opts: StartOptions, out: Out): Promise<number> {
-  const override = overrideFrom(opts);
   const client = clientFrom(opts);
+  const override = opts.overrideDependencyGate === true;
   let res: { rollout: RolloutState; dependency_gate?: { findings: DependencyFinding[]; overridden: GateOverride | null } };
   try {
-    res = await client.post('/v1/rollouts', { artifact, version, ...(opts.policy ? { policy: opts.policy } : {}), ...(override ? { override } : {}) });
+    res = await client.post('/v1/rollouts', { artifact, version, ...(opts.policy ? { policy: opts.policy } : {}), ...(override ? { override_dependency_gate: true } : {}) });
   } catch (err) {
-    if (err instanceof CliError && err.code === 'DEPENDENCY_GATE') return gateRefused(err, out);
+    if (err instanceof CliError && GATE_REFUSALS.has(err.code)) return gateRefused(err, out);
     throw err;
   }
   const overridden = res.dependency_gate?.overridden ?? null;
-  if (override && !overridden) out.line('note: the dependency gate found nothing, so the override was not needed and is not recorded');
+  if (override && !overridden) out.line('note: the dependency gate found nothing, so no approval was needed or used');
   if (opts.watch) return watch(client, res.rollout.id, out);
   out.data({ ok: true, rollout: res.rollout, dependency_gate: res.dependency_gate });
   out.line(`started ${summary(res.rollout)}`);
@@ -40,17 +41,42 @@ export async function rolloutStart(artifact: string, version: string, opts: Star
   return EXIT.OK;
 }
 
-/** The override flags come together or not at all, so nobody overrides the gate by accident. */
-function overrideFrom(opts: StartOptions): { approver: string; reason: string } | undefined {
-  const { approver, reason } = opts;
-  if (!opts.overrideDependencyGate) {
-    if (approver !== undefined || reason !== undefined) throw new CliError('USAGE', '--approver and --reason go with --override-dependency-gate', EXIT.USAGE, 'add --override-dependency-gate, or drop them');
-    return undefined;
+interface ApproveOptions extends GlobalOpts {
+  reason?: string;
+  expires?: string;
+}
+
+/**
+ * `failsmall rollout approve ARTIFACT VERSION --reason TEXT [--expires 24h]`: the second pair of
+ * eyes. The approval carries the name of the caller's own token, covers the findings the gate
+ * has now, and lets one rollout through.
+ */
+export async function rolloutApprove(artifact: string, version: string, opts: ApproveOptions, out: Out): Promise<number> {
+  const reason = opts.reason?.trim();
+  if (!reason) throw new CliError('USAGE', '--reason is required: why the new dependency is acceptable', EXIT.USAGE, 'it goes to the event log and the rollout that uses the approval');
+  const ttl = parseDuration(opts.expires ?? '24h');
+  if (!ttl.ok) throw new CliError('USAGE', `--expires: ${ttl.message}`, EXIT.USAGE, 'e.g. --expires 4h (at most 7d)');
+  const client = clientFrom(opts);
+  const res = await client.post<{ approval: GateApproval }>('/v1/approvals', { artifact, version, reason, expires_in_s: Math.round(ttl.ms / 1000) });
+  const a = res.approval;
+  out.data({ ok: true, approval: a });
+  out.line(`approved ${a.artifact} ${a.from_version ?? '(none)'} → ${a.version} past the dependency gate as ${a.approver} (${a.id}), until ${new Date(a.expires_at).toISOString()}:`);
+  for (const f of a.findings) out.line(`  ${f.dependency} (${f.kind}): ${f.reason}`);
+  out.line(`someone other than ${a.approver} can now start it once: failsmall rollout start ${a.artifact} ${a.version} --override-dependency-gate`);
+  return EXIT.OK;
+}
+
+/** `failsmall rollout approvals [--artifact A]`: approvals on record, used or not. */
+export async function rolloutApprovals(opts: GlobalOpts & { artifact?: string }, out: Out): Promise<number> {
+  const client = clientFrom(opts);
+  const res = await client.get<{ approvals: GateApproval[] }>(`/v1/approvals${opts.artifact ? `?artifact=${encodeURIComponent(opts.artifact)}` : ''}`);
+  out.data({ ok: true, approvals: res.approvals });
+  if (res.approvals.length === 0) out.line('no dependency-gate approvals on record');
+  for (const a of res.approvals) {
+    const state = a.used_by ? `used by ${a.used_by}` : a.expires_at <= Date.now() ? 'expired' : `unused, until ${new Date(a.expires_at).toISOString()}`;
+    out.line(`${a.id}  ${a.artifact} ${a.from_version ?? '(none)'} → ${a.version}  by ${a.approver}  ${state}  "${a.reason}"  (${a.findings.map((f) => f.dependency).join(', ')})`);
   }
-  if (!approver?.trim() || !reason?.trim()) {
-    throw new CliError('USAGE', '--override-dependency-gate needs --approver NAME and --reason TEXT', EXIT.USAGE, 'the approver is someone other than you who reviewed the new dependency; both go to the event log');
-  }
-  return { approver, reason };
+  return EXIT.OK;
 }
 
 /** The refusal, one finding a line; with --json, the findings too. Exit 1, as for any refused request. */
@@ -61,7 +87,8 @@ function gateRefused(err: CliError, out: Out): number {
     process.stdout.write(`${JSON.stringify({ ok: false, error: { code: err.code, message: err.message, hint: err.hint, findings } }, null, 2)}\n`);
     return err.exitCode;
   }
-  const head = err.message.split(': ')[0] ?? err.message;
+  // DEPENDENCY_GATE's message repeats every finding after the first colon; the findings get their own lines below.
+  const head = err.code === 'DEPENDENCY_GATE' ? err.message.split(': ')[0] ?? err.message : err.message;
   process.stderr.write(`error: ${head} [${err.code}]\n`);
   for (const f of findings) process.stderr.write(`  ${f.dependency} (${f.kind}): ${f.reason}\n`);
   if (findings.length === 0) process.stderr.write(`  ${err.message}\n`);

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import {
-  applyCommand, checkDependencyChange, startRollout, TERMINAL_STATUSES, type Command, type DependencyFinding, type RolloutEvent, type RolloutState,
+  applyCommand, pickApproval, startRollout, TERMINAL_STATUSES, type Command, type DependencyFinding, type GateApproval, type RolloutEvent, type RolloutState,
 } from '@failsmall/core';
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
@@ -9,15 +9,15 @@ import type { AppContext } from '../context.ts';
 import { fleetFor } from '../controller/observations.ts';
 import { authenticate } from '../http/auth.ts';
 import { ApiError, notFound } from '../http/errors.ts';
+import { gateFindings } from './approvals.ts';
 
-const PrintableText = (max: number) => z.string().trim().min(1).max(max).regex(/^[^\x00-\x1f\x7f]+$/, 'no control characters');
 const StartBody = z.object({
   artifact: z.string().min(1),
   version: z.string().min(1),
   policy: z.string().min(1).optional(),
-  /** Starts past the dependency gate's findings; recorded in the rollout's event log. */
-  override: z.object({ approver: PrintableText(100), reason: PrintableText(2000) }).strict().optional(),
-});
+  /** Starts past the dependency gate's findings with a second person's approval on record (POST /v1/approvals); recorded in the event log. */
+  override_dependency_gate: z.boolean().optional(),
+}).strict();
 const GATE_OVERRIDDEN = 'rollout.dependency_gate_overridden';
 const CommandBody = z.object({ reason: z.string().max(2000).optional() }).optional();
 const IdParams = z.object({ id: z.string().min(1).max(100) });
@@ -44,14 +44,18 @@ export async function rolloutRoutes(app: FastifyInstance, ctx: AppContext): Prom
     }
     const active = await ctx.store.listRollouts({ active: true, artifact: artifact.name });
     if (active[0]) throw activeError(artifact.name, active[0]);
-    const override = req.body.override;
-    // Four eyes: whoever starts the rollout cannot also approve going past the gate.
-    if (override && override.approver.toLowerCase() === caller.name.toLowerCase()) {
-      throw new ApiError(403, 'SELF_APPROVAL', `${override.approver} started this rollout and cannot also approve its dependency-gate override`, 'the approver is someone else who reviewed the new dependencies');
+    const findings = await gateFindings(ctx, artifact, version);
+    let approval: GateApproval | undefined;
+    if (findings.length > 0) {
+      if (!req.body.override_dependency_gate) throw dependencyGateError(artifact.name, artifact.current_version, version.version, findings);
+      // Four eyes: the approval is someone else's, made with their own token, against these very findings.
+      const picked = pickApproval(await ctx.store.approvals.forVersion(artifact.name, version.version), findings, caller.name, ctx.clock.now());
+      if (!picked.ok) {
+        throw new ApiError(picked.code === 'SELF_APPROVAL' ? 403 : 409, picked.code, `${artifact.name} ${version.version} cannot pass the dependency gate: ${picked.message}`,
+          picked.hint.replace('ARTIFACT VERSION', `${artifact.name} ${version.version}`), { findings });
+      }
+      approval = picked.approval;
     }
-    const current = artifact.current_version === null ? undefined : await ctx.store.getVersion(artifact.name, artifact.current_version);
-    const findings = checkDependencyChange(current?.manifest ?? null, version.manifest);
-    if (findings.length > 0 && !override) throw dependencyGateError(artifact.name, artifact.current_version, version.version, findings);
     const nodes = await ctx.store.listNodes();
     const fleet = fleetFor(nodes, artifact.module, artifact.name);
     const started = startRollout({
@@ -59,7 +63,9 @@ export async function rolloutRoutes(app: FastifyInstance, ctx: AppContext): Prom
       fromVersion: artifact.current_version, toVersion: version.version, fleet, actor: caller.name, now: ctx.clock.now(),
     });
     if ('error' in started) throw new ApiError(409, started.error.code, started.error.message, started.error.hint);
-    const overridden = findings.length > 0 && override ? { findings, approver: override.approver, reason: override.reason, actor: caller.name } : null;
+    const overridden = approval
+      ? { findings, approval: approval.id, approver: approval.approver, reason: approval.reason, approved_at: approval.created_at, actor: caller.name }
+      : null;
     const events: RolloutEvent[] = [...started.events];
     // Right after rollout.started, in the same transaction: the log never shows the rollout without why it was let through.
     if (overridden) {
@@ -68,7 +74,10 @@ export async function rolloutRoutes(app: FastifyInstance, ctx: AppContext): Prom
         payload: { artifact: artifact.name, from_version: artifact.current_version, to_version: version.version, ...overridden },
       });
     }
-    const created = await ctx.store.createRollout(started.state, events);
+    const created = await ctx.store.createRollout(started.state, events, approval ? { spendApproval: approval.id } : {});
+    if (!created.ok && created.code === 'APPROVAL_SPENT') {
+      throw new ApiError(409, 'APPROVAL_SPENT', `approval ${created.approval} was used by another rollout a moment ago`, `ask for a new one: failsmall rollout approve ${artifact.name} ${version.version} --reason TEXT`);
+    }
     if (!created.ok) {
       const other = await ctx.store.getRollout(created.active);
       throw other ? activeError(artifact.name, other) : new ApiError(409, 'ROLLOUT_ACTIVE', `artifact ${artifact.name} already has an active rollout`, 'wait for it, or abort it');
@@ -146,6 +155,6 @@ function activeError(artifact: string, active: RolloutState): ApiError {
 function dependencyGateError(artifact: string, from: string | null, to: string, findings: readonly DependencyFinding[]): ApiError {
   return new ApiError(409, 'DEPENDENCY_GATE',
     `dependency gate refused ${artifact} ${from ?? '(none)'} → ${to}: ${findings.map((f) => `${to} ${f.reason} [${f.kind}]`).join('; ')}`,
-    `declare a fallback (hard: false, fallback: "…") in a new version, or have an approver other than you override the gate: failsmall rollout start ${artifact} ${to} --override-dependency-gate --approver NAME --reason TEXT`,
+    `declare a fallback (hard: false, fallback: "…") in a new version; or have someone else review it and approve it with their own token (failsmall rollout approve ${artifact} ${to} --reason TEXT), then start it with --override-dependency-gate`,
     { findings, from_version: from, to_version: to });
 }

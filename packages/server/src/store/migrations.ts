@@ -21,6 +21,7 @@ export function migrationProvider(engine: StoreEngine): MigrationProvider {
         '0003_version_manifests': versionManifests(),
         '0004_breakglass': breakglass(),
         '0005_incidents': incidents(engine),
+        '0006_gate_approvals': gateApprovals(),
       };
     },
   };
@@ -246,6 +247,32 @@ function versionManifests(): Migration {
   return {
     async up(db: Kysely<unknown>): Promise<void> {
       await db.schema.alterTable('versions').addColumn('manifest', 'text').execute();
+    },
+  };
+}
+
+/**
+ * A second person's approval to take one version past the dependency gate, made with their own
+ * token; spent by the rollout it lets through.
+ */
+function gateApprovals(): Migration {
+  return {
+    async up(db: Kysely<unknown>): Promise<void> {
+      await db.schema.createTable('gate_approvals')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('artifact', 'text', (c) => c.notNull())
+        .addColumn('version', 'text', (c) => c.notNull())
+        .addColumn('from_version', 'text')
+        .addColumn('findings', 'text', (c) => c.notNull())
+        .addColumn('digest', 'text', (c) => c.notNull())
+        .addColumn('approver', 'text', (c) => c.notNull())
+        .addColumn('reason', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addColumn('expires_at', 'bigint', (c) => c.notNull())
+        .addColumn('used_by', 'text')
+        .addColumn('used_at', 'bigint')
+        .execute();
+      await db.schema.createIndex('gate_approvals_version').on('gate_approvals').columns(['artifact', 'version']).execute();
     },
   };
 }

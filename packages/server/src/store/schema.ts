@@ -23,6 +23,23 @@ export interface StoreSchema {
   external_changes: ExternalChangeRow;
   vendor_polls: VendorPollRow;
   cursors: { name: string; seq: number };
+  gate_approvals: GateApprovalRow;
+}
+
+export interface GateApprovalRow {
+  id: string;
+  artifact: string;
+  version: string;
+  from_version: string | null;
+  /** JSON: the findings approved. */
+  findings: string;
+  digest: string;
+  approver: string;
+  reason: string;
+  created_at: number;
+  expires_at: number;
+  used_by: string | null;
+  used_at: number | null;
 }
 
 export interface IncidentRow {

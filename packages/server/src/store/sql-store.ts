@@ -5,11 +5,12 @@ import {
   type RolloutEvent, type RolloutState, type VersionManifest,
 } from '@failsmall/core';
 import { canonicalJson } from './canonical-json.ts';
+import { ApprovalStore } from './approval-store.ts';
 import { IncidentStore } from './incident-store.ts';
 import type { StoreEngine } from './migrations.ts';
 import type { NodeLoadRow, NodeRow, StoreSchema, VersionRow } from './schema.ts';
 import type {
-  BreakglassRecord, PinRecord,
+  BreakglassRecord, CreateRolloutResult, PinRecord,
   ApplyResult, ArtifactRecord, DeclarationKind, DeclarationVersion, LoadReport, NewVersion, NodeRecord, PutVersionResult,
   Store, StoredEvent, TokenRole, VersionRecord,
 } from './types.ts';
@@ -29,6 +30,7 @@ const terminal = [...TERMINAL_STATUSES];
 export class SqlStore implements Store {
   readonly engine: StoreEngine;
   readonly incidents: IncidentStore;
+  readonly approvals: ApprovalStore;
   readonly #db: Kysely<StoreSchema>;
   readonly #closed: () => Promise<void>;
   #closing: Promise<void> | undefined;
@@ -38,6 +40,7 @@ export class SqlStore implements Store {
     this.#db = db;
     this.engine = engine;
     this.incidents = new IncidentStore(db);
+    this.approvals = new ApprovalStore(db);
     this.#closed = closed;
   }
 
@@ -362,11 +365,17 @@ export class SqlStore implements Store {
 
   // ── rollouts ──────────────────────────────────────────────────────────────
 
-  async createRollout(state: RolloutState, events: RolloutEvent[]): Promise<{ ok: true } | { ok: false; code: 'ROLLOUT_ACTIVE'; active: string }> {
+  async createRollout(state: RolloutState, events: RolloutEvent[], opts: { spendApproval?: string } = {}): Promise<CreateRolloutResult> {
     try {
       return await this.#db.transaction().execute(async (tx) => {
         const active = await activeRolloutId(tx, state.artifact);
         if (active !== undefined) return { ok: false as const, code: 'ROLLOUT_ACTIVE' as const, active };
+        if (opts.spendApproval !== undefined) {
+          // Spent in the same transaction: an approval lets exactly one rollout through, even across a crash.
+          const spent = await tx.updateTable('gate_approvals').set({ used_by: state.id, used_at: state.created_at })
+            .where('id', '=', opts.spendApproval).where('used_by', 'is', null).executeTakeFirst();
+          if (Number(spent.numUpdatedRows) !== 1) return { ok: false as const, code: 'APPROVAL_SPENT' as const, approval: opts.spendApproval };
+        }
         await tx.insertInto('rollouts').values({
           id: state.id, artifact: state.artifact, status: state.status, rev: state.rev,
           state: JSON.stringify(state), created_at: state.created_at, updated_at: state.updated_at,

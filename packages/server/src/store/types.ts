@@ -1,3 +1,4 @@
+import type { ApprovalStore } from './approval-store.ts';
 import type { IncidentStore } from './incident-store.ts';
 import type {
   ArtifactDecl, Declarations, MetricAggregate, ModuleCounters, ModuleDecl, PolicySpec, RolloutEvent, RolloutState, VersionManifest,
@@ -11,6 +12,8 @@ import type {
 export interface Store {
   /** Incidents, their timelines and alerts, external changes and vendor polls. */
   readonly incidents: IncidentStore;
+  /** Dependency-gate approvals, each made by a second person with their own token. */
+  readonly approvals: ApprovalStore;
   readonly engine: 'sqlite' | 'postgres';
 
   // ── declarations ──────────────────────────────────────────────────────────
@@ -56,8 +59,12 @@ export interface Store {
   pruneMetrics(beforeMs: number): Promise<number>;
 
   // ── rollouts ──────────────────────────────────────────────────────────────
-  /** Fails with ROLLOUT_ACTIVE when the artifact already has a non-terminal rollout. */
-  createRollout(state: RolloutState, events: RolloutEvent[]): Promise<{ ok: true } | { ok: false; code: 'ROLLOUT_ACTIVE'; active: string }>;
+  /**
+   * Fails with ROLLOUT_ACTIVE when the artifact already has a non-terminal rollout. With
+   * `spendApproval`, marks that dependency-gate approval used by this rollout in the same
+   * transaction, or fails with APPROVAL_SPENT when another rollout already used it.
+   */
+  createRollout(state: RolloutState, events: RolloutEvent[], opts?: { spendApproval?: string }): Promise<CreateRolloutResult>;
   getRollout(id: string): Promise<RolloutState | undefined>;
   listRollouts(filter?: { active?: boolean; artifact?: string; limit?: number }): Promise<RolloutState[]>;
   /**
@@ -153,6 +160,11 @@ export interface PinRecord {
   /** Versions the pin moved the node away from. */
   readonly replaced?: readonly string[];
 }
+
+export type CreateRolloutResult =
+  | { readonly ok: true }
+  | { readonly ok: false; readonly code: 'ROLLOUT_ACTIVE'; readonly active: string }
+  | { readonly ok: false; readonly code: 'APPROVAL_SPENT'; readonly approval: string };
 
 /** One line of a node's break-glass log, as the agent reported it. */
 export interface BreakglassRecord {
