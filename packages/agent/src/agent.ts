@@ -1,3 +1,4 @@
+import { readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Server } from 'node:http';
 import { parsePublicKey, type ArtifactValidation, type DrillReadiness, type ModuleDecl, type ModuleState } from '@failsmall/core';
@@ -401,6 +402,7 @@ export class Agent {
       (result.state.state === 'fail-closed' && this.#log.error ? this.#log.error : this.#log.warn)(`${d.artifact}: ${d.version} refused at ${result.stage}: ${result.error}; ${how}`);
     }
     await this.#saveState();
+    await this.#pruneCache(d.artifact, d.version);
     this.#queueReport({ artifact: d.artifact, version: d.version, ok: result.ok, serving: servingVersion, error: result.ok ? null : result.error, module_state: result.state.state });
     this.#o.onLoad?.(d.artifact, d.version, result);
   }
@@ -529,6 +531,26 @@ export class Agent {
     }, null, 2)));
     this.#saving = run.catch(() => undefined);
     return run;
+  }
+
+  /**
+   * The download cache keeps what break-glass and retries can use: the versions in the
+   * artifact's history (where `lkg` goes back to) and the one just tried (a failed load is
+   * retried from it). Anything older goes, so a node that takes a version an hour for a year
+   * does not fill its disk.
+   */
+  async #pruneCache(artifact: string, tried: string | null): Promise<void> {
+    const keep = new Set([...(this.#history.get(artifact) ?? []).map((h) => `${artifact}@${h.version}`), ...(tried !== null ? [`${artifact}@${tried}`] : [])]);
+    const dir = join(this.#o.dir, '.versions');
+    let names: string[];
+    try {
+      names = await readdir(dir);
+    } catch {
+      return; // nothing cached yet
+    }
+    for (const name of names) {
+      if (name.startsWith(`${artifact}@`) && !keep.has(name)) await rm(join(dir, name), { force: true });
+    }
   }
 
   #remember(artifact: string, v: ServedVersion): void {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -54,6 +54,33 @@ describe('the agent against a real control plane', () => {
       await agent.stop();
       if (second) await second.close();
       rmSync(s.dir, { recursive: true, force: true });
+    }
+  });
+
+  it('keeps its download cache to the versions lkg can go back to, plus the one it last tried', async () => {
+    const s = await testServer();
+    const dir = join(s.dir, 'agent');
+    try {
+      const token = (await call(s.url, 'POST', '/v1/tokens', { token: s.admin, json: { name: 'fleet', role: 'agent' } })).body.token as string;
+      await call(s.url, 'POST', '/v1/apply', { token: s.admin, json: { text: DECLARATIONS } });
+      const a = new Agent({ server: s.url, token, nodeId: 'solo', labels: {}, modules: ['bot-management'], dir, metricsIntervalMs: 100, pollWaitMs: 1000, publicKey: s.publicKey });
+      await a.start();
+      try {
+        const versions = Array.from({ length: 11 }, (_, i) => `v${i + 1}`);
+        for (const v of versions) {
+          assert.equal((await call(s.url, 'POST', `/v1/artifacts/features/versions?version=${v}`, { token: s.admin, body: `["${v}"]` })).status, 201);
+          const r = await call(s.url, 'POST', '/v1/rollouts', { token: s.admin, json: { artifact: 'features', version: v } });
+          await waitFor(`${v} to complete`, async () => (await call(s.url, 'GET', `/v1/rollouts/${r.body.rollout.id}`)).body.rollout.status === 'completed');
+        }
+        await waitFor('v11 served', async () => a.serving().features === 'v11' || undefined);
+        const cached = readdirSync(join(dir, '.versions')).filter((n) => !n.startsWith('.')).sort((x, y) => Number(x.split('@v')[1]) - Number(y.split('@v')[1]));
+        // The history holds the last 8 served versions: the cache holds exactly those.
+        assert.deepEqual(cached, versions.slice(-8).map((v) => `features@${v}`));
+      } finally {
+        await a.stop();
+      }
+    } finally {
+      await s.cleanup();
     }
   });
 
