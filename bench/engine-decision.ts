@@ -393,7 +393,8 @@ async function runTicks(): Promise<{ setup_ms: Record<string, number>; ticks: Ti
 
     // The rollout row the controller reads; each iteration resets it to a prepared state (untimed).
     const first = { ...startState('r-tick'), rev: 1 };
-    await raw.createRollout(first, []);
+    const created = await raw.createRollout(first, []);
+    if (!created.ok) throw new Error(`bench setup: createRollout refused (${created.code})`);
     let rev = 1;
     const put = async (s: RolloutState) => {
       rev += 1;

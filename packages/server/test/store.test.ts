@@ -208,7 +208,7 @@ for (const engine of [sqliteEngine(), postgresEngine()]) {
       await store.applyDeclarations(declarations, { actor: 'alice' });
       assert.deepEqual(await store.getArtifact('bot-features'), { ...declarations.artifacts[0], current_version: null, declaration_version: 1 });
 
-      await store.createRollout(rollout(), []);
+      assert.deepEqual(await store.createRollout(rollout({ from_version: null }), []), { ok: true });
       assert.equal(await store.transitionRollout(rollout({ status: 'completed', rev: 2 }), []), true);
       const limits: Declarations = {
         ...declarations,
@@ -423,7 +423,7 @@ for (const engine of [sqliteEngine(), postgresEngine()]) {
     it('transitions with compare-and-set: a stale rev writes nothing; completing sets the current version', async () => {
       const { store } = await freshStore();
       await store.applyDeclarations(declarations, { actor: 'alice' });
-      await store.createRollout(rollout(), [event('rollout.created', 'r1')]);
+      assert.deepEqual(await store.createRollout(rollout({ from_version: null }), [event('rollout.created', 'r1')]), { ok: true });
       const baking = rollout({ phase: 'baking', bake_started_at: T0 + 1000, assigned: ['n1'], updated_at: T0 + 1000, rev: 2 });
       assert.equal(await store.transitionRollout(baking, [event('stage.baking', 'r1', T0 + 1000)]), true);
 
@@ -440,6 +440,18 @@ for (const engine of [sqliteEngine(), postgresEngine()]) {
       assert.deepEqual(await store.getRollout('r1'), done);
       assert.equal((await store.getArtifact('bot-features'))?.current_version, 'v2');
       assert.deepEqual((await store.listEvents({ rolloutId: 'r1' })).map((e) => e.type), ['rollout.created', 'stage.baking', 'rollout.completed']);
+    });
+
+    it('refuses to create a rollout from a version that is no longer current, and writes nothing', async () => {
+      const { store } = await freshStore();
+      await store.applyDeclarations(declarations, { actor: 'alice' });
+      // Read "current is none", then another rollout to v1 completed before this create.
+      assert.deepEqual(await store.createRollout(rollout({ id: 'first', from_version: null, to_version: 'v1' }), []), { ok: true });
+      assert.equal(await store.transitionRollout(rollout({ id: 'first', from_version: null, to_version: 'v1', status: 'completed', rev: 2 }), []), true);
+      assert.deepEqual(await store.createRollout(rollout({ id: 'late', from_version: null }), [event('rollout.created', 'late')]), { ok: false, code: 'CURRENT_CHANGED', current: 'v1' });
+      assert.equal(await store.getRollout('late'), undefined);
+      assert.deepEqual((await store.listEvents({ rolloutId: 'late' })), [], 'a refused create writes no event');
+      assert.deepEqual(await store.createRollout(rollout({ id: 'late' }), []), { ok: true }, 'from v1, as the fleet runs now, it starts');
     });
 
     it('lets exactly one of several concurrent transitions with the same expected rev win', async () => {

@@ -78,6 +78,9 @@ export async function rolloutRoutes(app: FastifyInstance, ctx: AppContext): Prom
     if (!created.ok && created.code === 'APPROVAL_SPENT') {
       throw new ApiError(409, 'APPROVAL_SPENT', `approval ${created.approval} was used by another rollout a moment ago`, `ask for a new one: failsmall rollout approve ${artifact.name} ${version.version} --reason TEXT`);
     }
+    if (!created.ok && created.code === 'CURRENT_CHANGED') {
+      throw new ApiError(409, 'CURRENT_CHANGED', `${artifact.name} moved from ${artifact.current_version ?? '(none)'} to ${created.current ?? '(none)'} while this rollout was being started`, 'run the command again: it will start from the version the fleet runs now');
+    }
     if (!created.ok) {
       const other = await ctx.store.getRollout(created.active);
       throw other ? activeError(artifact.name, other) : new ApiError(409, 'ROLLOUT_ACTIVE', `artifact ${artifact.name} already has an active rollout`, 'wait for it, or abort it');

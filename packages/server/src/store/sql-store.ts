@@ -370,6 +370,10 @@ export class SqlStore implements Store {
       return await this.#db.transaction().execute(async (tx) => {
         const active = await activeRolloutId(tx, state.artifact);
         if (active !== undefined) return { ok: false as const, code: 'ROLLOUT_ACTIVE' as const, active };
+        // The caller read the current version before this transaction: a rollout that completed in between
+        // would make this one start "from" a version the fleet no longer runs (and its gate compare the wrong manifests).
+        const current = await tx.selectFrom('artifacts').select('current_version').where('name', '=', state.artifact).executeTakeFirst();
+        if (current && current.current_version !== state.from_version) return { ok: false as const, code: 'CURRENT_CHANGED' as const, current: current.current_version };
         if (opts.spendApproval !== undefined) {
           // Spent in the same transaction: an approval lets exactly one rollout through, even across a crash.
           const spent = await tx.updateTable('gate_approvals').set({ used_by: state.id, used_at: state.created_at })

@@ -62,7 +62,8 @@ export interface Store {
   /**
    * Fails with ROLLOUT_ACTIVE when the artifact already has a non-terminal rollout. With
    * `spendApproval`, marks that dependency-gate approval used by this rollout in the same
-   * transaction, or fails with APPROVAL_SPENT when another rollout already used it.
+   * transaction, or fails with APPROVAL_SPENT when another rollout already used it. Fails
+   * with CURRENT_CHANGED when the artifact's current version is no longer `from_version`.
    */
   createRollout(state: RolloutState, events: RolloutEvent[], opts?: { spendApproval?: string }): Promise<CreateRolloutResult>;
   getRollout(id: string): Promise<RolloutState | undefined>;
@@ -164,7 +165,9 @@ export interface PinRecord {
 export type CreateRolloutResult =
   | { readonly ok: true }
   | { readonly ok: false; readonly code: 'ROLLOUT_ACTIVE'; readonly active: string }
-  | { readonly ok: false; readonly code: 'APPROVAL_SPENT'; readonly approval: string };
+  | { readonly ok: false; readonly code: 'APPROVAL_SPENT'; readonly approval: string }
+  /** The artifact's current version is no longer the rollout's `from_version`: another rollout completed meanwhile. */
+  | { readonly ok: false; readonly code: 'CURRENT_CHANGED'; readonly current: string | null };
 
 /** One line of a node's break-glass log, as the agent reported it. */
 export interface BreakglassRecord {
