@@ -1,4 +1,4 @@
-import { readdir, rm } from 'node:fs/promises';
+import { chmod, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Server } from 'node:http';
 import { parsePublicKey, type ArtifactValidation, type DrillReadiness, type ModuleDecl, type ModuleState } from '@failsmall/core';
@@ -171,6 +171,12 @@ export class Agent {
   readonly metrics: AgentMetrics;
   #etag: string | undefined;
   #registered = false;
+  /**
+   * This node's own credential, given by the control plane at its first registration and kept
+   * in `DIR/.node-credential`. Once it has one, the fleet token no longer speaks for this node
+   * id, so another node holding the fleet token cannot report as this one.
+   */
+  #credential: string | undefined;
   #stopped = true;
   #abort: AbortController | undefined;
   #metricsTimer: NodeJS.Timeout | undefined;
@@ -232,6 +238,7 @@ export class Agent {
   async start(): Promise<void> {
     await this.breakglassLog.open();
     await this.#restoreState();
+    this.#credential = (await readIfExists(this.#credentialPath()))?.toString('utf8').trim() || undefined;
     if (this.#o.breakglass) {
       // Imported only when configured: the SDK embeds the agent without an admin endpoint.
       const { BreakglassService } = await import('./breakglass.ts');
@@ -297,16 +304,45 @@ export class Agent {
         if (this.#stopped) break;
         if (this.#kicked) { this.#kicked = false; continue; } // a break-glass command cut the poll short on purpose
         const wait = this.#backoff.next();
-        this.#log.warn(`control plane unreachable (${errorText(err)}); keeping what is served, retrying in ${wait} ms`);
+        this.#log.warn(`control plane ${err instanceof RefusedError ? 'refused' : 'unreachable'} (${errorText(err)}); keeping what is served, retrying in ${wait} ms`);
         await this.#sleep(wait);
       }
     }
   }
 
   async #register(): Promise<void> {
-    await this.#call('POST', '/v1/nodes/register', { id: this.#o.nodeId, labels: this.#o.labels, modules: this.#o.modules, pins: [...this.#pins.values()] });
+    const res = await this.#call('POST', '/v1/nodes/register', {
+      id: this.#o.nodeId, labels: this.#o.labels, modules: this.#o.modules, pins: [...this.#pins.values()], credential: this.#credential === undefined,
+    }) as { credential?: unknown } | undefined;
+    if (typeof res?.credential === 'string') {
+      await writeAtomic(this.#credentialPath(), `${res.credential}\n`);
+      await chmod(this.#credentialPath(), 0o600);
+      this.#credential = res.credential;
+      this.#log.info(`enrolled: this node now has its own credential (${this.#credentialPath()})`);
+    }
     this.#registered = true;
     this.#etag = undefined;
+  }
+
+  #credentialPath(): string {
+    return join(this.#o.dir, '.node-credential');
+  }
+
+  /** The node's own credential once it has one; the fleet token until then. */
+  #bearer(): string {
+    return this.#credential ?? this.#o.token;
+  }
+
+  /**
+   * A 401 for our own credential: the control plane no longer knows it (rebuilt on an empty
+   * database, or an operator released the node). Forget it and enrol again with the fleet token.
+   */
+  async #credentialRefused(status: number): Promise<void> {
+    if (status !== 401 || this.#credential === undefined) return;
+    this.#log.warn('the control plane does not know this node\'s credential; enrolling again with the fleet token');
+    this.#credential = undefined;
+    this.#registered = false;
+    await rm(this.#credentialPath(), { force: true });
   }
 
   async #poll(): Promise<{ artifacts: DesiredArtifact[]; etag: string | undefined } | undefined> {
@@ -316,7 +352,7 @@ export class Agent {
     let res: Awaited<ReturnType<typeof httpRequest>>;
     try {
       res = await httpRequest(`${this.#o.server}/v1/nodes/${encodeURIComponent(this.#o.nodeId)}/desired?wait=${wait}`, {
-        headers: { authorization: `Bearer ${this.#o.token}`, ...(this.#etag ? { 'if-none-match': this.#etag } : {}) },
+        headers: { authorization: `Bearer ${this.#bearer()}`, ...(this.#etag ? { 'if-none-match': this.#etag } : {}) },
         signal: abort.signal, timeoutMs: wait + 15_000,
       });
     } finally {
@@ -325,6 +361,7 @@ export class Agent {
     this.#contact();
     if (res.status === 304) return undefined;
     if (res.status === 404) { this.#registered = false; return undefined; }
+    await this.#credentialRefused(res.status);
     if (res.status < 200 || res.status >= 300) throw new Error(`desired state: HTTP ${res.status}`);
     const body = parseDesired(res.body);
     const etag = res.headers.etag;
@@ -419,7 +456,7 @@ export class Agent {
     const cached = await readIfExists(cachePath);
     if (cached) return { ok: true, content: cached };
     const res = await httpRequest(`${this.#o.server}/v1/artifacts/${encodeURIComponent(artifact)}/versions/${encodeURIComponent(version)}/content`, {
-      headers: { authorization: `Bearer ${this.#o.token}` }, timeoutMs: 30_000,
+      headers: { authorization: `Bearer ${this.#bearer()}` }, timeoutMs: 30_000,
     });
     if (res.status !== 200) return { ok: false, error: `fetch ${artifact}@${version}: HTTP ${res.status}` };
     const content = res.body;
@@ -469,7 +506,7 @@ export class Agent {
   async #call(method: string, path: string, body: unknown): Promise<unknown> {
     const res = await httpRequest(`${this.#o.server}${path}`, {
       method,
-      headers: { authorization: `Bearer ${this.#o.token}`, 'content-type': 'application/json' },
+      headers: { authorization: `Bearer ${this.#bearer()}`, 'content-type': 'application/json' },
       body: JSON.stringify(body),
       timeoutMs: 15_000,
     });
@@ -478,6 +515,7 @@ export class Agent {
     if (res.status === 404 && path.includes('/v1/nodes/') && !path.endsWith('/register')) {
       this.#registered = false; // the control plane forgot us (a new database): register again
     }
+    await this.#credentialRefused(res.status);
     if (res.status >= 400 && res.status < 500 && res.status !== 401 && res.status !== 404 && res.status !== 408 && res.status !== 429) {
       throw new RefusedError(`${method} ${path}: HTTP ${res.status} ${text.slice(0, 200)}`);
     }

@@ -38,6 +38,10 @@ export class ApiClient {
     return this.#request<T>('POST', path, body === undefined ? undefined : { body: JSON.stringify(body), type: 'application/json' });
   }
 
+  async delete<T>(path: string): Promise<T> {
+    return this.#request<T>('DELETE', path);
+  }
+
   async postBytes<T>(path: string, bytes: Uint8Array, headers: Record<string, string> = {}): Promise<T> {
     return this.#request<T>('POST', path, { body: bytes, type: 'application/octet-stream', headers });
   }

@@ -13,6 +13,7 @@ const artifactPush = async (...a: Parameters<typeof import('./commands/artifact.
 const breakglassCommands = async () => import('./commands/breakglass.ts');
 const demo = async (...a: Parameters<typeof import('./commands/demo.ts').demo>) => (await import('./commands/demo.ts')).demo(...a);
 const nodes = async (...a: Parameters<typeof import('./commands/nodes.ts').nodes>) => (await import('./commands/nodes.ts')).nodes(...a);
+const nodesRelease = async (...a: Parameters<typeof import('./commands/nodes.ts').nodesRelease>) => (await import('./commands/nodes.ts')).nodesRelease(...a);
 const policyValidate = async (...a: Parameters<typeof import('./commands/policy.ts').policyValidate>) => (await import('./commands/policy.ts')).policyValidate(...a);
 const rolloutCommands = async () => import('./commands/rollout.ts');
 const runSimulateCommand = async (...a: Parameters<typeof import('@failsmall/sim/cli').runSimulateCommand>) => (await import('@failsmall/sim/cli')).runSimulateCommand(...a);
@@ -162,8 +163,11 @@ export function buildProgram(result: { code: number }): Command {
     .option('--public', 'the public-facing variant, without internal names').option('--out <file>', 'write it to FILE').addOption(json())
     .action(run(async (o, id) => (await import('./commands/postmortem.ts')).postmortem(id as string, o as never, makeOut(o.json === true))));
 
-  program.command('nodes').description('registered nodes and what they serve').addOption(server()).addOption(json())
+  const nodesCmd = program.command('nodes').description('registered nodes and what they serve').addOption(server()).addOption(json())
     .action(run((o) => nodes(o, makeOut(o.json === true))));
+  nodesCmd.command('release').argument('<id>').description('forget a node\'s own credential (a rebuilt node that lost it): its next registration enrols again')
+    .addOption(server()).addOption(token()).addOption(json())
+    .action(run((o, id) => nodesRelease(id as string, o, makeOut(o.json === true))));
 
   const tokenCmd = program.command('token').description('API tokens');
   tokenCmd.command('create').description('create a token (admin only)')

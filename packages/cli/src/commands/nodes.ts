@@ -10,6 +10,8 @@ interface NodeRow {
   seconds_since_seen: number;
   loads: { artifact: string; version: string | null; ok: boolean; serving: string | null; error: string | null; module_state?: string | null }[];
   pins?: { artifact: string; action: string; version: string | null; operator: string; reason: string; since: string }[];
+  /** The node enrolled a credential of its own (the fleet token no longer speaks for it). */
+  credential?: boolean;
 }
 
 /** `PINNED bot-features@v1 (lkg by alice: bad file)`: a pin must stand out in any listing. */
@@ -35,6 +37,16 @@ export async function nodes(opts: GlobalOpts, out: Out): Promise<number> {
   }
   out.line(process.stdout.isTTY ? table.toString() : res.nodes.map((n) => `${n.id} ${Object.entries(n.labels).map(([k, v]) => `${k}=${v}`).join(',')} ${n.loads.map((l) => `${l.artifact}@${l.serving ?? '-'}${l.module_state && l.module_state !== 'serving' ? `[${l.module_state}]` : ''}${l.ok ? '' : ` (refused ${l.version}: ${(l.error ?? '').slice(0, 80)})`}`).join(' ')}${n.pins?.length ? ` ${pinText(n, ' ')}` : ''} seen ${n.seconds_since_seen}s ago`).join('\n'));
   const pinned = res.nodes.filter((n) => (n.pins ?? []).length > 0).length;
-  out.line(`${res.nodes.length} nodes${pinned > 0 ? `, ${pinned} pinned by break-glass (rollouts leave them alone until failsmall breakglass unpin)` : ''}`);
+  const shared = res.nodes.filter((n) => n.credential === false).length;
+  out.line(`${res.nodes.length} nodes${pinned > 0 ? `, ${pinned} pinned by break-glass (rollouts leave them alone until failsmall breakglass unpin)` : ''}`
+    + `${shared > 0 ? `, ${shared} without a credential of their own (the fleet token speaks for them)` : ''}`);
+  return EXIT.OK;
+}
+
+/** `failsmall nodes release ID`: forget the node's credential, so a rebuilt node can enrol again. */
+export async function nodesRelease(id: string, opts: GlobalOpts, out: Out): Promise<number> {
+  await clientFrom(opts).delete(`/v1/nodes/${encodeURIComponent(id)}/credential`);
+  out.data({ ok: true, released: id });
+  out.line(`released ${id}: its old credential no longer works; its next registration with the fleet token enrols a new one`);
   return EXIT.OK;
 }

@@ -15,6 +15,15 @@ export function newToken(role: TokenRole): string {
 export interface Caller {
   readonly name: string;
   readonly role: TokenRole;
+  /** Set for a node's own credential: the one node it may speak for. */
+  readonly node?: string;
+}
+
+/** A node's own credential: minted at its first registration, bound to its id. */
+export const NODE_CREDENTIAL_PREFIX = 'fs_node_';
+
+export function newNodeCredential(): string {
+  return `${NODE_CREDENTIAL_PREFIX}${randomBytes(24).toString('base64url')}`;
 }
 
 /**
@@ -31,9 +40,32 @@ export async function authenticate(store: Store, req: FastifyRequest, need: Toke
   const hash = hashToken(token);
   let cache = known.get(store);
   if (!cache) { cache = new Map(); known.set(store, cache); }
+  if (token.startsWith(NODE_CREDENTIAL_PREFIX)) {
+    // Not cached: a released credential must stop working at once.
+    const node = await store.credentials.nodeOf(hash);
+    if (!node) throw new ApiError(401, 'UNKNOWN_NODE_CREDENTIAL', 'the control plane does not know this node credential', 'the agent enrols again with the fleet token (the control plane was rebuilt, or the node was released)');
+    if (need === 'admin') throw new ApiError(403, 'FORBIDDEN', 'a node credential cannot do this', 'use an admin token');
+    return { name: `node:${node}`, role: 'agent', node };
+  }
   const found = cache.get(hash) ?? (await store.findToken(hash));
   if (found) cache.set(hash, found);
   if (!found) throw new ApiError(401, 'UNAUTHENTICATED', 'unknown token', 'check FAILSMALL_TOKEN; tokens are shown once, when created');
   if (need === 'admin' && found.role !== 'admin') throw new ApiError(403, 'FORBIDDEN', `a ${found.role} token cannot do this`, 'use an admin token');
   return found;
+}
+
+/**
+ * A call that speaks for node `nodeId`: its own credential, or an admin. The fleet token
+ * (role agent) may speak only for a node that has not enrolled a credential of its own, so a
+ * node holding the fleet token cannot report loads or metrics as another node.
+ */
+export async function authenticateNode(store: Store, req: FastifyRequest, nodeId: string): Promise<Caller> {
+  const caller = await authenticate(store, req, 'agent');
+  if (caller.node !== undefined && caller.node !== nodeId) {
+    throw new ApiError(403, 'WRONG_NODE', `this credential belongs to node ${caller.node}, not ${nodeId}`, 'each agent uses the credential it was given for its own --node-id');
+  }
+  if (caller.node === undefined && caller.role === 'agent' && (await store.credentials.isBound(nodeId))) {
+    throw new ApiError(403, 'NODE_BOUND', `node ${nodeId} has its own credential; the fleet token cannot speak for it`, `if the node was rebuilt and lost its credential, release it: failsmall nodes release ${nodeId}`);
+  }
+  return caller;
 }

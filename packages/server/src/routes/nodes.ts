@@ -3,8 +3,8 @@ import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { AppContext } from '../context.ts';
-import { authenticate } from '../http/auth.ts';
-import { notFound } from '../http/errors.ts';
+import { authenticate, authenticateNode, hashToken, newNodeCredential } from '../http/auth.ts';
+import { ApiError, notFound } from '../http/errors.ts';
 
 const NodeId = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/, 'a node id is 1-128 of A-Z a-z 0-9 . _ : - and starts with a letter or digit');
 const Label = z.string().min(1).max(256);
@@ -20,6 +20,8 @@ const RegisterBody = z.object({
   labels: z.record(z.string().regex(/^[A-Za-z0-9_.\/-]{1,63}$/, 'label keys are 1-63 of A-Z a-z 0-9 _ . / -'), Label).default({}),
   modules: z.array(z.string().min(1).max(128)).max(256).default([]),
   pins: Pins.optional(),
+  /** Ask for a credential of the node's own (the agent does; the fleet token then no longer speaks for it). */
+  credential: z.boolean().optional(),
 });
 /** A line of the node's break-glass log; only the fields the control plane reads are checked, the rest is kept as reported. */
 const BreakglassEntry = z.object({ seq: z.number().int().min(1).max(1e12), at: Text(64), outcome: z.enum(['applied', 'refused', 'checked']) }).passthrough();
@@ -50,19 +52,33 @@ export async function nodeRoutes(app: FastifyInstance, ctx: AppContext): Promise
   const r = app.withTypeProvider<ZodTypeProvider>();
 
   r.post('/v1/nodes/register', { schema: { body: RegisterBody } }, async (req) => {
-    await authenticate(ctx.store, req, 'agent');
-    const { pins, ...registration } = req.body;
+    const { pins, credential: wantsCredential, ...registration } = req.body;
+    const caller = await authenticateNode(ctx.store, req, registration.id);
     const now = ctx.clock.now();
+    // First enrolment wins: the credential is bound before the node row is touched, so a refused impostor changes nothing.
+    let credential: string | undefined;
+    if (wantsCredential && caller.node === undefined && caller.role === 'agent') {
+      credential = newNodeCredential();
+      if (!(await ctx.store.credentials.bind(registration.id, hashToken(credential), now))) throw nodeBound(registration.id);
+    }
     await ctx.store.upsertNode(registration, now);
     // A control plane that comes back (even on an empty database) learns the pins before anything else: it must not undo them.
     if (pins !== undefined) await ctx.store.setNodePins(registration.id, pins, now);
     const node = await ctx.store.getNode(registration.id);
-    return { node };
+    return { node, ...(credential ? { credential } : {}) };
+  });
+
+  /** Forget a node's credential (a rebuilt node that lost it): its next registration with the fleet token enrols again. */
+  r.delete('/v1/nodes/:id/credential', { schema: { params: NodeParams } }, async (req) => {
+    const caller = await authenticate(ctx.store, req, 'admin');
+    const released = await ctx.store.credentials.release(req.params.id, caller.name, ctx.clock.now());
+    if (!released) throw notFound('node credential', req.params.id, 'failsmall nodes shows which nodes have one');
+    return { released: req.params.id };
   });
 
   /** What an agent reports of break-glass: its log lines (idempotent by line) and its pins now. */
   r.post('/v1/nodes/:id/breakglass', { schema: { params: NodeParams, body: BreakglassBody }, bodyLimit: 2 * 1024 * 1024 }, async (req) => {
-    await authenticate(ctx.store, req, 'agent');
+    await authenticateNode(ctx.store, req, req.params.id);
     if (!(await ctx.store.getNode(req.params.id))) throw notFound('node', req.params.id, 'register first');
     const now = ctx.clock.now();
     const recorded = await ctx.store.recordBreakglass(req.params.id, req.body.entries, now);
@@ -78,9 +94,9 @@ export async function nodeRoutes(app: FastifyInstance, ctx: AppContext): Promise
   });
 
   r.get('/v1/nodes', async () => {
-    const [nodes, now] = [await ctx.store.listNodes(), ctx.clock.now()];
+    const [nodes, bound, now] = [await ctx.store.listNodes(), await ctx.store.credentials.boundNodes(), ctx.clock.now()];
     const out = [];
-    for (const n of nodes) out.push({ ...n, seconds_since_seen: Math.round((now - n.last_seen_at) / 1000), loads: await ctx.store.listNodeLoads(n.id) });
+    for (const n of nodes) out.push({ ...n, credential: bound.has(n.id), seconds_since_seen: Math.round((now - n.last_seen_at) / 1000), loads: await ctx.store.listNodeLoads(n.id) });
     return { nodes: out };
   });
 
@@ -89,7 +105,7 @@ export async function nodeRoutes(app: FastifyInstance, ctx: AppContext): Promise
    * node's desired state changes or `wait` ms pass (then 304). Each poll also counts as a heartbeat.
    */
   r.get('/v1/nodes/:id/desired', { schema: { params: NodeParams, querystring: z.object({ wait: z.coerce.number().int().min(0).max(300_000).optional() }) } }, async (req, reply) => {
-    await authenticate(ctx.store, req, 'agent');
+    await authenticateNode(ctx.store, req, req.params.id);
     const node = await ctx.store.getNode(req.params.id);
     if (!node) throw notFound('node', req.params.id, 'the agent registers itself with POST /v1/nodes/register first');
     await ctx.store.touchNode(node.id, ctx.clock.now());
@@ -100,7 +116,7 @@ export async function nodeRoutes(app: FastifyInstance, ctx: AppContext): Promise
   });
 
   r.post('/v1/nodes/:id/loads', { schema: { params: NodeParams, body: LoadBody } }, async (req) => {
-    await authenticate(ctx.store, req, 'agent');
+    await authenticateNode(ctx.store, req, req.params.id);
     if (!(await ctx.store.getNode(req.params.id))) throw notFound('node', req.params.id, 'register first');
     await ctx.store.recordLoad({ node_id: req.params.id, ...req.body, at: ctx.clock.now() });
     ctx.controller.poke();
@@ -108,7 +124,7 @@ export async function nodeRoutes(app: FastifyInstance, ctx: AppContext): Promise
   });
 
   r.post('/v1/nodes/:id/metrics', { schema: { params: NodeParams, body: MetricsBody }, bodyLimit: 256 * 1024 }, async (req) => {
-    await authenticate(ctx.store, req, 'agent');
+    await authenticateNode(ctx.store, req, req.params.id);
     const now = ctx.clock.now();
     if (!(await ctx.store.getNode(req.params.id))) throw notFound('node', req.params.id, 'register first');
     const modules = Object.fromEntries(Object.entries(req.body.modules).map(([m, c]) => [m, {
@@ -119,4 +135,8 @@ export async function nodeRoutes(app: FastifyInstance, ctx: AppContext): Promise
     await ctx.store.touchNode(req.params.id, now);
     return { recorded: true };
   });
+}
+
+function nodeBound(id: string): ApiError {
+  return new ApiError(409, 'NODE_BOUND', `node ${id} already enrolled a credential of its own`, `if this node was rebuilt and lost its credential, release it first: failsmall nodes release ${id}`);
 }

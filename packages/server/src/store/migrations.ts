@@ -22,6 +22,7 @@ export function migrationProvider(engine: StoreEngine): MigrationProvider {
         '0004_breakglass': breakglass(),
         '0005_incidents': incidents(engine),
         '0006_gate_approvals': gateApprovals(),
+        '0008_node_credentials': nodeCredentials(),
       };
     },
   };
@@ -273,6 +274,19 @@ function gateApprovals(): Migration {
         .addColumn('used_at', 'bigint')
         .execute();
       await db.schema.createIndex('gate_approvals_version').on('gate_approvals').columns(['artifact', 'version']).execute();
+    },
+  };
+}
+
+/** Each node's own credential (its sha256), bound at first registration: the fleet token enrols a node once. */
+function nodeCredentials(): Migration {
+  return {
+    async up(db: Kysely<unknown>): Promise<void> {
+      await db.schema.createTable('node_credentials')
+        .addColumn('node_id', 'text', (c) => c.primaryKey())
+        .addColumn('hash', 'text', (c) => c.notNull().unique())
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .execute();
     },
   };
 }

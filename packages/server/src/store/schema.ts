@@ -24,6 +24,7 @@ export interface StoreSchema {
   vendor_polls: VendorPollRow;
   cursors: { name: string; seq: number };
   gate_approvals: GateApprovalRow;
+  node_credentials: { node_id: string; hash: string; created_at: number };
 }
 
 export interface GateApprovalRow {

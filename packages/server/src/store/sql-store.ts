@@ -6,6 +6,7 @@ import {
 } from '@failsmall/core';
 import { canonicalJson } from './canonical-json.ts';
 import { ApprovalStore } from './approval-store.ts';
+import { NodeCredentialStore } from './credential-store.ts';
 import { IncidentStore } from './incident-store.ts';
 import type { StoreEngine } from './migrations.ts';
 import type { NodeLoadRow, NodeRow, StoreSchema, VersionRow } from './schema.ts';
@@ -31,6 +32,7 @@ export class SqlStore implements Store {
   readonly engine: StoreEngine;
   readonly incidents: IncidentStore;
   readonly approvals: ApprovalStore;
+  readonly credentials: NodeCredentialStore;
   readonly #db: Kysely<StoreSchema>;
   readonly #closed: () => Promise<void>;
   #closing: Promise<void> | undefined;
@@ -41,6 +43,7 @@ export class SqlStore implements Store {
     this.engine = engine;
     this.incidents = new IncidentStore(db);
     this.approvals = new ApprovalStore(db);
+    this.credentials = new NodeCredentialStore(db);
     this.#closed = closed;
   }
 

@@ -1,4 +1,5 @@
 import type { ApprovalStore } from './approval-store.ts';
+import type { NodeCredentialStore } from './credential-store.ts';
 import type { IncidentStore } from './incident-store.ts';
 import type {
   ArtifactDecl, Declarations, MetricAggregate, ModuleCounters, ModuleDecl, PolicySpec, RolloutEvent, RolloutState, VersionManifest,
@@ -14,6 +15,8 @@ export interface Store {
   readonly incidents: IncidentStore;
   /** Dependency-gate approvals, each made by a second person with their own token. */
   readonly approvals: ApprovalStore;
+  /** Each node's own credential, bound when it first registers. */
+  readonly credentials: NodeCredentialStore;
   readonly engine: 'sqlite' | 'postgres';
 
   // ── declarations ──────────────────────────────────────────────────────────

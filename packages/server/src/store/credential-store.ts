@@ -1,0 +1,47 @@
+import type { Kysely } from 'kysely';
+import type { StoreSchema } from './schema.ts';
+
+/**
+ * Per-node credentials: the sha256 of the token a node's agent was given when it first
+ * registered, bound to its node id. The fleet token enrols a node once; from then on only
+ * that node's own token (or an admin) speaks for it. Releasing a binding (a rebuilt node) lets
+ * the next registration enrol again.
+ */
+export class NodeCredentialStore {
+  readonly #db: Kysely<StoreSchema>;
+
+  constructor(db: Kysely<StoreSchema>) {
+    this.#db = db;
+  }
+
+  /** Binds a credential to a node; false when the node already has one (the first enrolment wins). */
+  async bind(nodeId: string, hash: string, at: number): Promise<boolean> {
+    const r = await this.#db.insertInto('node_credentials').values({ node_id: nodeId, hash, created_at: at })
+      .onConflict((oc) => oc.column('node_id').doNothing()).executeTakeFirst();
+    return Number(r.numInsertedOrUpdatedRows ?? 0) === 1;
+  }
+
+  /** The node a credential belongs to. */
+  async nodeOf(hash: string): Promise<string | undefined> {
+    const row = await this.#db.selectFrom('node_credentials').select('node_id').where('hash', '=', hash).executeTakeFirst();
+    return row?.node_id;
+  }
+
+  async isBound(nodeId: string): Promise<boolean> {
+    return (await this.#db.selectFrom('node_credentials').select('node_id').where('node_id', '=', nodeId).executeTakeFirst()) !== undefined;
+  }
+
+  async boundNodes(): Promise<Set<string>> {
+    return new Set((await this.#db.selectFrom('node_credentials').select('node_id').execute()).map((r) => r.node_id));
+  }
+
+  /** Forgets a node's credential, with a `node.credential_released` event; false when it had none. */
+  async release(nodeId: string, actor: string, at: number): Promise<boolean> {
+    return this.#db.transaction().execute(async (tx) => {
+      const r = await tx.deleteFrom('node_credentials').where('node_id', '=', nodeId).executeTakeFirst();
+      if (Number(r.numDeletedRows) !== 1) return false;
+      await tx.insertInto('events').values({ at, type: 'node.credential_released', rollout_id: null, payload: JSON.stringify({ node: nodeId, actor }) }).execute();
+      return true;
+    });
+  }
+}

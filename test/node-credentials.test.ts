@@ -1,0 +1,90 @@
+/**
+ * Per-node credentials with a real control plane and real agents: an agent enrols with the
+ * fleet token and gets a credential of its own; from then on the fleet token cannot speak for
+ * that node, one node's credential cannot speak for another, and a released node enrols again.
+ */
+import assert from 'node:assert/strict';
+import { readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { Agent } from '@failsmall/agent';
+import { call, DECLARATIONS, testServer, waitFor } from '../packages/server/test/fixtures.ts';
+import { runCli } from './helpers/procs.ts';
+
+test('node credentials: enrol once, speak only for yourself, enrol again after a release', { timeout: 120_000 }, async (t) => {
+  const s = await testServer();
+  const agents: Agent[] = [];
+  t.after(async () => { await Promise.all(agents.map((a) => a.stop())); await s.cleanup(); });
+  const fleet = (await call(s.url, 'POST', '/v1/tokens', { token: s.admin, json: { name: 'fleet', role: 'agent' } })).body.token as string;
+  assert.equal((await call(s.url, 'POST', '/v1/apply', { token: s.admin, json: { text: DECLARATIONS } })).status, 200);
+  assert.equal((await call(s.url, 'POST', '/v1/artifacts/features/versions?version=v1', { token: s.admin, body: '["one"]' })).status, 201);
+  for (const id of ['a', 'b']) {
+    const a = new Agent({ server: s.url, token: fleet, nodeId: id, labels: {}, modules: ['bot-management'], dir: join(s.dir, id), metricsIntervalMs: 100, pollWaitMs: 1000, publicKey: s.publicKey });
+    agents.push(a);
+    await a.start();
+  }
+  const credentialOf = (id: string) => readFileSync(join(s.dir, id, '.node-credential'), 'utf8').trim();
+  await waitFor('both enrolled', async () => {
+    const nodes = (await call(s.url, 'GET', '/v1/nodes')).body.nodes as { id: string; credential: boolean }[];
+    return nodes.length === 2 && nodes.every((n) => n.credential) || undefined;
+  });
+  const load = { artifact: 'features', version: 'v1', ok: false, serving: null, error: 'forged' };
+
+  await t.test('each agent keeps its own credential, readable only by its user', () => {
+    assert.match(credentialOf('a'), /^fs_node_[A-Za-z0-9_-]{32}$/);
+    assert.notEqual(credentialOf('a'), credentialOf('b'));
+    assert.equal(statSync(join(s.dir, 'a', '.node-credential')).mode & 0o777, 0o600);
+  });
+
+  await t.test('the fleet token can no longer speak for an enrolled node; nothing it sends is recorded', async () => {
+    const calls: [string, string, unknown][] = [
+      ['POST', '/v1/nodes/a/loads', load],
+      ['POST', '/v1/nodes/a/metrics', { modules: { 'bot-management': { requests: 100, errors: 100 } } }],
+      ['GET', '/v1/nodes/a/desired', undefined],
+      ['POST', '/v1/nodes/register', { id: 'a', labels: { forged: 'yes' }, modules: [] }],
+      ['POST', '/v1/nodes/register', { id: 'a', labels: {}, modules: [], credential: true }],
+    ];
+    for (const [method, path, json] of calls) {
+      const r = await call(s.url, method, path, { token: fleet, ...(json ? { json } : {}) });
+      assert.equal(r.status, 403, `${method} ${path}`);
+      assert.equal(r.body.error.code, 'NODE_BOUND');
+      assert.match(r.body.error.hint, /failsmall nodes release a/);
+    }
+    const a = ((await call(s.url, 'GET', '/v1/nodes')).body.nodes as { id: string; labels: Record<string, string>; loads: { error: string | null }[] }[]).find((n) => n.id === 'a');
+    assert.deepEqual(a?.labels, {}, 'the forged registration changed nothing');
+    assert.ok(!a?.loads.some((l) => l.error === 'forged'), 'the forged load report was not recorded');
+  });
+
+  await t.test('one node\'s credential cannot speak for another, nor do admin work', async () => {
+    const r = await call(s.url, 'POST', '/v1/nodes/b/loads', { token: credentialOf('a'), json: load });
+    assert.equal(r.status, 403);
+    assert.equal(r.body.error.code, 'WRONG_NODE');
+    const admin = await call(s.url, 'POST', '/v1/rollouts', { token: credentialOf('a'), json: { artifact: 'features', version: 'v1' } });
+    assert.equal(admin.status, 403);
+    assert.equal(admin.body.error.code, 'FORBIDDEN');
+    const own = await call(s.url, 'POST', '/v1/nodes/a/loads', { token: credentialOf('a'), json: { artifact: 'features', version: null, ok: true, serving: null, error: null } });
+    assert.equal(own.status, 200, 'its own node it may speak for');
+  });
+
+  await t.test('a released node enrols again by itself and keeps working; the release is in the event log', async () => {
+    const before = credentialOf('a');
+    assert.equal((await call(s.url, 'DELETE', '/v1/nodes/a/credential')).status, 401, 'releasing needs a token');
+    assert.equal((await call(s.url, 'DELETE', '/v1/nodes/a/credential', { token: fleet })).status, 403, 'and an admin one');
+    const released = await runCli(['nodes', 'release', 'a', '--server', s.url, '--token', s.admin]);
+    assert.equal(released.code, 0, released.stdout + released.stderr);
+    assert.match(released.stdout, /released a: its old credential no longer works/);
+    const old = await call(s.url, 'POST', '/v1/nodes/a/loads', { token: before, json: load });
+    assert.equal(old.status, 401);
+    assert.equal(old.body.error.code, 'UNKNOWN_NODE_CREDENTIAL');
+    await waitFor('a to enrol again', async () => {
+      try { return credentialOf('a') !== before || undefined; } catch { return undefined; }
+    });
+    const r = await call(s.url, 'POST', '/v1/rollouts', { token: s.admin, json: { artifact: 'features', version: 'v1' } });
+    await waitFor('v1 to complete on both nodes', async () => (await call(s.url, 'GET', `/v1/rollouts/${r.body.rollout.id}`)).body.rollout.status === 'completed');
+    const events = (await call(s.url, 'GET', '/v1/events?limit=5000', { token: s.admin })).body.events as { type: string; payload: { node?: string; actor?: string } }[];
+    assert.ok(events.some((e) => e.type === 'node.credential_released' && e.payload.node === 'a' && e.payload.actor === 'admin'));
+    const unknown = await runCli(['nodes', 'release', 'nope', '--server', s.url, '--token', s.admin]);
+    assert.equal(unknown.code, 1);
+    assert.match(unknown.stderr, /NOT_FOUND/);
+  });
+});
