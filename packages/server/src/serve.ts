@@ -74,7 +74,9 @@ export async function startServer(opts: ServeOptions = {}): Promise<RunningServe
   const controller = new Controller({ store, hub, clock, log: pino({ level: 'warn' }, pino.destination(2)), tickMs: opts.tickMs ?? 250, ...(prometheus ? { signals: { prometheus } } : {}) });
   const warn = { warn: (m: string) => { process.stderr.write(`${m}\n`); }, info: () => {} };
   // Notices are queued in memory and sent in the background: a target that is down never holds up a rollback.
-  const notifier = opts.notifyTargets && opts.notifyTargets.length > 0 ? new Notifier(opts.notifyTargets, { log: warn }) : undefined;
+  // They also wait in the store's outbox, so a restart loses none: what the last process left pending goes first.
+  const notifier = opts.notifyTargets && opts.notifyTargets.length > 0 ? new Notifier(opts.notifyTargets, { log: warn, outbox: store.outbox }) : undefined;
+  await notifier?.resume();
   const notify = (n: IncidentNotice) => { notifier?.notify(n); opts.notify?.(n); };
   const incidents = new IncidentService(store, { now: () => clock.now(), tickMs: opts.incidentTickMs ?? 1000, log: warn, notify });
   const poller = opts.statuspages && opts.statuspages.length > 0

@@ -22,6 +22,7 @@ export function migrationProvider(engine: StoreEngine): MigrationProvider {
         '0004_breakglass': breakglass(),
         '0005_incidents': incidents(engine),
         '0006_gate_approvals': gateApprovals(),
+        '0007_notification_outbox': notificationOutbox(engine),
         '0008_node_credentials': nodeCredentials(),
       };
     },
@@ -274,6 +275,35 @@ function gateApprovals(): Migration {
         .addColumn('used_at', 'bigint')
         .execute();
       await db.schema.createIndex('gate_approvals_version').on('gate_approvals').columns(['artifact', 'version']).execute();
+    },
+  };
+}
+
+/**
+ * The notifier's outbox: one row per target and event, written when the event is notified and
+ * updated after each attempt, so a restart loses no notice. Unique on (target, event_id): an
+ * event notified twice (the recorder re-reading after a crash) is stored, and sent, once.
+ * `seq` keeps creation order, in which a restart sends what is pending.
+ */
+function notificationOutbox(engine: StoreEngine): Migration {
+  const pg = engine === 'postgres';
+  return {
+    async up(db: Kysely<unknown>): Promise<void> {
+      await db.schema.createTable('notification_outbox')
+        .addColumn('seq', pg ? 'bigserial' : 'integer', (c) => (pg ? c.primaryKey() : c.primaryKey().autoIncrement()))
+        .addColumn('target', 'text', (c) => c.notNull())
+        .addColumn('event_id', 'text', (c) => c.notNull())
+        .addColumn('kind', 'text', (c) => c.notNull())
+        .addColumn('event', 'text', (c) => c.notNull())
+        .addColumn('attempts', 'integer', (c) => c.notNull())
+        .addColumn('next_at', 'bigint', (c) => c.notNull())
+        .addColumn('state', 'text', (c) => c.notNull())
+        .addColumn('last_error', 'text')
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addColumn('updated_at', 'bigint', (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('notification_outbox_target_event').on('notification_outbox').columns(['target', 'event_id']).unique().execute();
+      await db.schema.createIndex('notification_outbox_state').on('notification_outbox').columns(['state', 'seq']).execute();
     },
   };
 }

@@ -25,6 +25,28 @@ export interface StoreSchema {
   cursors: { name: string; seq: number };
   gate_approvals: GateApprovalRow;
   node_credentials: { node_id: string; hash: string; created_at: number };
+  notification_outbox: OutboxRow;
+}
+
+export interface OutboxRow {
+  /** Creation order. */
+  seq: Generated<number>;
+  /** The target's label (targetLabel); with a short hash of its URL when two targets share one. */
+  target: string;
+  event_id: string;
+  kind: string;
+  /** JSON: the event as notified. */
+  event: string;
+  /** Attempts made so far. */
+  attempts: number;
+  /** When the next attempt is due (epoch ms). */
+  next_at: number;
+  /** pending, delivered or dropped. */
+  state: string;
+  /** Why the last attempt failed, or why the event was dropped. */
+  last_error: string | null;
+  created_at: number;
+  updated_at: number;
 }
 
 export interface GateApprovalRow {

@@ -8,6 +8,7 @@ import { canonicalJson } from './canonical-json.ts';
 import { ApprovalStore } from './approval-store.ts';
 import { NodeCredentialStore } from './credential-store.ts';
 import { IncidentStore } from './incident-store.ts';
+import { OutboxStore } from './outbox-store.ts';
 import type { StoreEngine } from './migrations.ts';
 import type { NodeLoadRow, NodeRow, StoreSchema, VersionRow } from './schema.ts';
 import type {
@@ -33,6 +34,7 @@ export class SqlStore implements Store {
   readonly incidents: IncidentStore;
   readonly approvals: ApprovalStore;
   readonly credentials: NodeCredentialStore;
+  readonly outbox: OutboxStore;
   readonly #db: Kysely<StoreSchema>;
   readonly #closed: () => Promise<void>;
   #closing: Promise<void> | undefined;
@@ -44,6 +46,7 @@ export class SqlStore implements Store {
     this.incidents = new IncidentStore(db);
     this.approvals = new ApprovalStore(db);
     this.credentials = new NodeCredentialStore(db);
+    this.outbox = new OutboxStore(db);
     this.#closed = closed;
   }
 

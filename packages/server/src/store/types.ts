@@ -1,9 +1,12 @@
 import type { ApprovalStore } from './approval-store.ts';
 import type { NodeCredentialStore } from './credential-store.ts';
 import type { IncidentStore } from './incident-store.ts';
+import type { OutboxStore } from './outbox-store.ts';
 import type {
   ArtifactDecl, Declarations, MetricAggregate, ModuleCounters, ModuleDecl, PolicySpec, RolloutEvent, RolloutState, VersionManifest,
 } from '@failsmall/core';
+
+export type { OutboxEntry, OutboxState, OutboxUpdate } from './outbox-store.ts';
 
 /**
  * One store interface, two engines: SQLite (embedded default) and PostgreSQL (scale-out).
@@ -17,6 +20,8 @@ export interface Store {
   readonly approvals: ApprovalStore;
   /** Each node's own credential, bound when it first registers. */
   readonly credentials: NodeCredentialStore;
+  /** The notifier's outbox: each notice per target until it is delivered or dropped, so a restart loses none. */
+  readonly outbox: OutboxStore;
   readonly engine: 'sqlite' | 'postgres';
 
   // ── declarations ──────────────────────────────────────────────────────────
