@@ -48,5 +48,7 @@ test('an agent killed between writing a version and its module taking it comes b
     const state = JSON.parse(readFileSync(join(dir, '.failsmall-agent.json'), 'utf8')) as { serving: Record<string, { version: string | null; state: string }> };
     return state.serving.features?.version === 'v1' && state.serving.features.state === 'stale';
   });
-  assert.match(second.stderr, /restored last known-good v1/);
+  // Its stderr reaches this process through a pipe, possibly after the files were seen: wait for it too.
+  await waitFor('the restore to be logged', async () => /restored last known-good v1/.test(second.stderr))
+    .catch((err: Error) => { throw new Error(`${err.message}\n${second.describe()}`); });
 });

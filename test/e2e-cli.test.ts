@@ -70,11 +70,14 @@ test('failsmall CLI end to end: serve, agents, apply, push, rollouts good and ba
   assert.equal(agentToken.role, 'agent');
   assert.match(agentToken.token, /\S{16,}/);
 
+  // examples/demo.yaml's error_rate gate needs min_samples 400 in its 5 s window from a one-node
+  // canary. An agent records rps × interval per push and the next push starts when the last one
+  // ends, so a slow box records less than rps: at 200/s the gate still fills with pushes 750 ms apart.
   for (let i = 1; i <= AGENTS; i++) {
     children.push(new Child([
       'agent', '--node-id', `e2e-node-${i}`, '--labels', `region=${['eu', 'us'][i % 2]},customer_tier=free`,
       '--modules', 'bot-management,proxy', '--dir', join(dir, 'agents', `n${i}`),
-      '--metrics-interval', '300', '--synthetic-traffic', '100', '--synthetic-error-rate', '0', '--poll-wait', '5000',
+      '--metrics-interval', '300', '--synthetic-traffic', '200', '--synthetic-error-rate', '0', '--poll-wait', '5000',
       '--reload', RELOAD, '--public-key', join(dir, 'keys', 'artifact.pub'),
     ], { env: { FAILSMALL_SERVER: server.url, FAILSMALL_TOKEN: agentToken.token }, cwd: dir }));
   }

@@ -52,8 +52,10 @@ policies:
     interval: 300ms
     bake: 1s
     load_timeout: 3s
-    # After a restart, gates may lack data for a moment (agents back off): wait, do not pause.
-    max_extension: 30s
+    # After a restart, gates lack data until every agent is back: one that lost the control plane
+    # retries with full-jitter backoff capped at 30 s (Backoff in the agent), counted from before
+    # the restart. Wait that out, downtime included; do not pause.
+    max_extension: 90s
     stages:
       - name: canary
         scope: 10% nodes
@@ -191,7 +193,7 @@ class Cluster {
     return this.api.get<RolloutResponse>(`/v1/rollouts/${id}`);
   }
 
-  async waitTerminal(id: string, timeoutMs = 60_000): Promise<RolloutState> {
+  async waitTerminal(id: string, timeoutMs = 120_000): Promise<RolloutState> {
     let last: RolloutState | undefined;
     return waitFor(`rollout ${id} to finish`, async () => {
       last = (await this.rollout(id)).rollout;
@@ -204,7 +206,7 @@ class Cluster {
   async until(id: string, what: string, pred: (r: RolloutResponse) => boolean): Promise<RolloutResponse> {
     let last: RolloutResponse | undefined;
     return waitFor(what, async () => { last = await this.rollout(id); return pred(last) ? last : undefined; },
-      { intervalMs: 10, timeoutMs: 60_000, last: () => (last ? `${last.rollout.status}/${last.rollout.phase} stage ${last.rollout.stage_index}` : 'nothing') });
+      { intervalMs: 10, timeoutMs: 120_000, last: () => (last ? `${last.rollout.status}/${last.rollout.phase} stage ${last.rollout.stage_index}` : 'nothing') });
   }
 
   /**
@@ -273,7 +275,7 @@ function assertStrictlyIncreasingSeqs(events: readonly EventRecord[]): void {
   }
 }
 
-test('server killed with SIGKILL mid-rollout resumes and leaves no node on an unknown version (good version completes)', { timeout: 180_000 }, async (t) => {
+test('server killed with SIGKILL mid-rollout resumes and leaves no node on an unknown version (good version completes)', { timeout: 300_000 }, async (t) => {
   const random = seededRandom(SEED);
   t.diagnostic(`seed ${SEED} (replay with FAILSMALL_TEST_SEED=${SEED})`);
   const c = await Cluster.create(t);
@@ -350,7 +352,7 @@ test('server killed with SIGKILL mid-rollout resumes and leaves no node on an un
   assert.deepEqual([...c.everServed].sort(), ['v1', 'v2'], 'no agent ever served anything but v1 or v2');
 });
 
-test('server killed with SIGKILL as a bad version starts resumes into the rollback; every node keeps the old version', { timeout: 180_000 }, async (t) => {
+test('server killed with SIGKILL as a bad version starts resumes into the rollback; every node keeps the old version', { timeout: 300_000 }, async (t) => {
   const random = seededRandom(SEED ^ 0x5bad);
   t.diagnostic(`seed ${SEED} (replay with FAILSMALL_TEST_SEED=${SEED})`);
   const c = await Cluster.create(t);

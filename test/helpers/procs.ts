@@ -4,6 +4,7 @@
  * every wait has a generous deadline and fails naming what never happened.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 
@@ -82,17 +83,56 @@ export async function runCli(args: readonly string[], opts: { env?: Record<strin
   return { code: exit.code, stdout: child.stdout, stderr: child.stderr, child };
 }
 
-/** A port that was free a moment ago (listen on 0, read it, close). */
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
+/** Where freePort() looks: above the service ports a test box runs (5432, 9090, 9222, …), below the kernel's ephemeral range. */
+const FREE_PORT_FLOOR = 20_000;
+const handedOut = new Set<number>();
+let portRange: { lo: number; hi: number } | null | undefined;
+let portCursor = 0;
+
+/** The ports between FREE_PORT_FLOOR and the ephemeral range, when the machine leaves room for them. */
+function portsOutsideEphemeralRange(): { lo: number; hi: number } | null {
+  try {
+    const [lo = 0] = readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/).map(Number);
+    if (lo - FREE_PORT_FLOOR >= 2000) return { lo: FREE_PORT_FLOOR, hi: lo - 1 };
+  } catch { /* not Linux: the kernel chooses */ }
+  return null;
+}
+
+/** Listens on `port` (0: the kernel chooses) and closes again: the port it got, or undefined when it is taken. */
+function probePort(port: number): Promise<number | undefined> {
+  return new Promise((resolve) => {
     const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
+    srv.once('error', () => resolve(undefined));
+    srv.listen(port, '127.0.0.1', () => {
       const addr = srv.address();
-      const port = typeof addr === 'object' && addr ? addr.port : 0;
-      srv.close(() => resolve(port));
+      const got = typeof addr === 'object' && addr ? addr.port : undefined;
+      srv.close(() => resolve(got));
     });
   });
+}
+
+/**
+ * A port that was free a moment ago, for a test to listen on later. Never the same port twice
+ * in one process: listen(0) repeats itself (50 calls gave a duplicate in about one run of five).
+ * Taken outside the kernel's ephemeral range when there is room, and in sequence from a random
+ * start: no other process's listen(0) or outgoing connection can take it before the test binds
+ * it, and two test files running at once rarely reach for the same one.
+ */
+export async function freePort(): Promise<number> {
+  if (portRange === undefined) {
+    portRange = portsOutsideEphemeralRange();
+    if (portRange) portCursor = Math.floor(Math.random() * (portRange.hi - portRange.lo + 1));
+  }
+  for (let attempt = 0; attempt < 1000; attempt++) {
+    const candidate = portRange ? portRange.lo + (portCursor++ % (portRange.hi - portRange.lo + 1)) : 0;
+    if (handedOut.has(candidate)) continue;
+    const port = await probePort(candidate);
+    if (port !== undefined && !handedOut.has(port)) {
+      handedOut.add(port);
+      return port;
+    }
+  }
+  throw new Error('freePort: found no free loopback port in 1000 tries');
 }
 
 export interface Served {

@@ -26,7 +26,12 @@ describe('the agent against a real control plane', () => {
     const s = await testServer();
     const dir = join(s.dir, 'agent');
     const token = (await call(s.url, 'POST', '/v1/tokens', { token: s.admin, json: { name: 'fleet', role: 'agent' } })).body.token as string;
-    await call(s.url, 'POST', '/v1/apply', { token: s.admin, json: { text: DECLARATIONS } });
+    // The quick policy pauses a stage whose node is still silent 2 s after its bake. An agent that
+    // lost its control plane retries with full-jitter backoff (up to 30 s), so after the restart it
+    // may take several seconds to come back: a stage that waits for it shows whether it converges.
+    const patient = DECLARATIONS.replace('max_extension: 2s', 'max_extension: 60s');
+    assert.notEqual(patient, DECLARATIONS, 'the fixture\'s quick policy has max_extension: 2s');
+    await call(s.url, 'POST', '/v1/apply', { token: s.admin, json: { text: patient } });
     await call(s.url, 'POST', '/v1/artifacts/features/versions?version=v1', { token: s.admin, body: '["one"]' });
     await call(s.url, 'POST', '/v1/artifacts/features/versions?version=v2', { token: s.admin, body: '["two"]' });
     const port = new URL(s.url).port;
@@ -48,7 +53,7 @@ describe('the agent against a real control plane', () => {
       assert.equal(second.adminToken, undefined, 'a restart does not mint a new admin token');
       const r2 = await call(second.url, 'POST', '/v1/rollouts', { token: s.admin, json: { artifact: 'features', version: 'v2' } });
       assert.equal(r2.status, 201);
-      await waitFor('v2 to complete after the restart', async () => (await call(second!.url, 'GET', `/v1/rollouts/${r2.body.rollout.id}`)).body.rollout.status === 'completed', 30_000);
+      await waitFor('v2 to complete after the restart', async () => (await call(second!.url, 'GET', `/v1/rollouts/${r2.body.rollout.id}`)).body.rollout.status === 'completed', 60_000);
       assert.equal(agent.serving().features, 'v2');
     } finally {
       await agent.stop();
@@ -66,6 +71,8 @@ describe('the agent against a real control plane', () => {
       const a = new Agent({ server: s.url, token, nodeId: 'solo', labels: {}, modules: ['bot-management'], dir, metricsIntervalMs: 100, pollWaitMs: 1000, publicKey: s.publicKey });
       await a.start();
       try {
+        // start() returns before the agent has registered: a rollout before that has no node (409).
+        await waitFor('registration', async () => (await call(s.url, 'GET', '/v1/nodes')).body.nodes.length === 1);
         const versions = Array.from({ length: 11 }, (_, i) => `v${i + 1}`);
         for (const v of versions) {
           assert.equal((await call(s.url, 'POST', `/v1/artifacts/features/versions?version=${v}`, { token: s.admin, body: `["${v}"]` })).status, 201);

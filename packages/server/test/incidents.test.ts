@@ -117,6 +117,7 @@ describe('incidents', () => {
     const agents = ['g1', 'g2', 'g3'].map((id) => new Agent({ server: s.url, token, nodeId: id, labels: {}, modules: ['bot-management'], dir: join(s.dir, id), metricsIntervalMs: 100, pollWaitMs: 1000, publicKey: s.publicKey }));
     try {
       for (const a of agents) await a.start();
+      await waitFor('3 nodes', async () => (await call(s.url, 'GET', '/v1/nodes')).body.nodes.length === 3);
       const r1 = await post('/v1/rollouts', { artifact: 'features', version: 'v1' });
       await waitFor('v1', async () => (await call(s.url, 'GET', `/v1/rollouts/${r1.body.rollout.id}`)).body.rollout.status === 'completed');
       const r2 = await post('/v1/rollouts', { artifact: 'features', version: 'v2' });
@@ -180,6 +181,7 @@ describe('incident notices and vendor status pages, over real HTTP', () => {
         agents.push(a);
         await a.start();
       }
+      await waitFor('2 nodes', async () => (await call(s.url, 'GET', '/v1/nodes')).body.nodes.length === 2);
       const r1 = await post('/v1/rollouts', { artifact: 'features', version: 'v1' });
       await waitFor('v1', async () => (await call(s.url, 'GET', `/v1/rollouts/${r1.body.rollout.id}`)).body.rollout.status === 'completed');
       const r2 = await post('/v1/rollouts', { artifact: 'features', version: 'v2' });
