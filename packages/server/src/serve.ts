@@ -77,7 +77,7 @@ export async function startServer(opts: ServeOptions = {}): Promise<RunningServe
   // They also wait in the store's outbox, so a restart loses none: what the last process left pending goes first.
   const notifier = opts.notifyTargets && opts.notifyTargets.length > 0 ? new Notifier(opts.notifyTargets, { log: warn, outbox: store.outbox }) : undefined;
   await notifier?.resume();
-  const notify = (n: IncidentNotice) => { notifier?.notify(n); opts.notify?.(n); };
+  const notify = (n: IncidentNotice) => { opts.notify?.(n); return notifier?.notify(n); };
   const incidents = new IncidentService(store, { now: () => clock.now(), tickMs: opts.incidentTickMs ?? 1000, log: warn, notify });
   const poller = opts.statuspages && opts.statuspages.length > 0
     ? new StatuspagePoller(opts.statuspages, { intervalMs: opts.statuspageIntervalMs ?? 60_000, log: warn, onPoll: (p) => recordVendorPoll(store, p) })

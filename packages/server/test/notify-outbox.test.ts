@@ -155,7 +155,11 @@ for (const engine of ['sqlite', 'postgres'] as const) {
       assert.deepEqual(await store.outbox.list({ target: targetLabel(a) }), [], 'a week-old delivered row is deleted at start');
       n.notify(event(1));
       await waitFor('both channels', () => (slackA.got.length === 1 && slackB.got.length === 1) || undefined, { last: () => lines.join('\n') });
-      const targets = new Set((await store.outbox.list({ state: 'delivered' })).map((r) => r.target));
+      // The rows are marked delivered a moment after the receivers answer.
+      const targets = await waitFor('both rows marked delivered', async () => {
+        const t = new Set((await store.outbox.list({ state: 'delivered' })).map((r) => r.target));
+        return t.size === 2 ? t : undefined;
+      });
       assert.equal(targets.size, 2, `two rows, one per channel: ${[...targets].join(', ')}`);
     });
   });

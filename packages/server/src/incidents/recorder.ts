@@ -18,8 +18,13 @@ export interface RecorderOptions {
   readonly now: () => number;
   /** Held while finding or opening an incident; shared with alert ingestion, so one cause opens one incident. */
   readonly opening?: Mutex;
-  /** Never awaited on the rollout path: a notification target that is down changes nothing here. */
-  readonly notify?: (n: IncidentNotice) => void;
+  /**
+   * Never awaited on the rollout path: a notification target that is down changes nothing here.
+   * It may return a promise that settles once the notice is stored (the notifier's outbox): the
+   * cursor waits for it, at most `outboxWaitMs` (default 2 s).
+   */
+  readonly notify?: (n: IncidentNotice) => void | Promise<unknown>;
+  readonly outboxWaitMs?: number;
   readonly log?: { warn(msg: string): void };
 }
 
@@ -45,6 +50,8 @@ export class IncidentRecorder {
   readonly #store: Store;
   readonly #o: RecorderOptions;
   readonly #opening: Mutex;
+  /** Outbox writes of the notices sent during the current tick. */
+  readonly #stored: Promise<unknown>[] = [];
   /** Sequence numbers handled, within LAG of the cursor. */
   readonly #handled = new Set<number>();
   #primed = false;
@@ -53,6 +60,11 @@ export class IncidentRecorder {
     this.#store = store;
     this.#o = opts;
     this.#opening = opts.opening ?? new Mutex();
+  }
+
+  #notify(n: IncidentNotice): void {
+    const stored = this.#o.notify?.(n);
+    if (stored) this.#stored.push(stored);
   }
 
   /** Reads what the log gained since the last tick (and any late commit just behind it). Returns how many events it handled. */
@@ -75,6 +87,9 @@ export class IncidentRecorder {
       this.#handled.add(e.seq);
       handled++;
     }
+    // The cursor moves only once this batch's notices are in the outbox (or OUTBOX_WAIT_MS passed): a crash between
+    // the two would otherwise skip them forever. A slow or down database delays the cursor, never a rollback.
+    await settleWithin(this.#stored.splice(0), this.#o.outboxWaitMs ?? OUTBOX_WAIT_MS);
     if (top > cursor) await incidents.setCursor(CURSOR, top);
     for (const seq of this.#handled) if (seq <= top - LAG) this.#handled.delete(seq);
     return handled;
@@ -93,7 +108,7 @@ export class IncidentRecorder {
       const open = own && own.status !== 'resolved' ? own : e.type === 'rollout.started' ? await this.#store.incidents.current() : undefined;
       if (open) await this.#store.incidents.addTimeline(open.id, [rolloutEntry(e, dedup)]);
       if (e.type === 'rollout.rolled_back') {
-        this.#o.notify?.({ kind: 'rollout.rolled_back', id: dedup, at: e.at, ...(open ? { incident: brief(open) } : {}), summary: `rollout ${e.rollout_id} rolled back: ${String(p.reason ?? '')}`, details: { rollout: e.rollout_id, ...p } });
+        this.#notify({ kind: 'rollout.rolled_back', id: dedup, at: e.at, ...(open ? { incident: brief(open) } : {}), summary: `rollout ${e.rollout_id} rolled back: ${String(p.reason ?? '')}`, details: { rollout: e.rollout_id, ...p } });
       }
       return;
     }
@@ -102,7 +117,7 @@ export class IncidentRecorder {
       const open = await this.#store.incidents.current();
       const text = `break-glass ${String(p.action ?? '?')} ${String(p.target ?? '')}${p.version ? ` ${String(p.version)}` : ''} on ${String(p.node)} by ${String(p.operator ?? '?')}: ${String(p.outcome)}${p.code ? ` (${String(p.code)})` : ''}; reason: ${String(p.reason ?? '-')}`;
       if (open) await this.#store.incidents.addTimeline(open.id, [{ at: Date.parse(String(p.at)) || e.at, kind: 'breakglass', text, data: p, dedup }]);
-      if (p.outcome === 'applied') this.#o.notify?.({ kind: 'breakglass.used', id: dedup, at: e.at, ...(open ? { incident: brief(open) } : {}), summary: text, details: p });
+      if (p.outcome === 'applied') this.#notify({ kind: 'breakglass.used', id: dedup, at: e.at, ...(open ? { incident: brief(open) } : {}), summary: text, details: p });
     }
   }
 
@@ -127,7 +142,7 @@ export class IncidentRecorder {
       opened_by: 'gate', opened_at: e.at, resolved_at: null, rollout_id: e.rollout_id,
     };
     await incidents.create(incident, [{ at: e.at, kind: 'status', text: `incident opened by failed gate: ${verdict?.reason ?? String(e.payload.reason ?? '')}`, data: { status: 'open', opened_by: 'gate' }, dedup: `open:${e.seq}` }]);
-    this.#o.notify?.({ kind: 'incident.opened', id: `incident:${incident.id}`, at: e.at, incident: brief(incident), summary: `${incident.severity} incident opened: ${title}`, details: { rollout: e.rollout_id, verdict } });
+    this.#notify({ kind: 'incident.opened', id: `incident:${incident.id}`, at: e.at, incident: brief(incident), summary: `${incident.severity} incident opened: ${title}`, details: { rollout: e.rollout_id, verdict } });
     return incident;
   }
 
@@ -156,4 +171,14 @@ export function brief(i: Incident): Pick<Incident, 'id' | 'title' | 'severity' |
 
 export function newIncidentId(): string {
   return `inc-${randomBytes(4).toString('hex')}`;
+}
+
+const OUTBOX_WAIT_MS = 2000;
+
+/** Waits for the promises to settle, or `ms`, whichever comes first. Never throws. */
+async function settleWithin(promises: readonly Promise<unknown>[], ms: number): Promise<void> {
+  if (promises.length === 0) return;
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([Promise.allSettled(promises), new Promise<void>((r) => { timer = setTimeout(r, ms); })]);
+  clearTimeout(timer);
 }

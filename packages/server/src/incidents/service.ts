@@ -8,7 +8,7 @@ import { triageInputFor } from './triage-input.ts';
 export interface IncidentServiceOptions {
   readonly now: () => number;
   /** Where notices go (the notifier); must return at once. */
-  readonly notify?: (n: IncidentNotice) => void;
+  readonly notify?: (n: IncidentNotice) => void | Promise<unknown>;
   readonly log?: { warn(msg: string): void };
   /** How often the event log is read (ms). */
   readonly tickMs?: number;

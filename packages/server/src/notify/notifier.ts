@@ -156,6 +156,8 @@ export class Notifier {
   /** The drain is over: nothing more is sent. */
   #stopped = false;
   #closed: Promise<void> | undefined;
+  /** The last outbox write asked for: the next one waits for it. */
+  #writeChain: Promise<unknown> = Promise.resolve();
 
   constructor(targets: readonly NotifyTarget[], o: NotifierOptions) {
     const keys = outboxKeys(targets);
@@ -173,8 +175,8 @@ export class Notifier {
     this.#outbox = o.outbox;
   }
 
-  /** Queues `event` for every target (and, with an outbox, writes it there in the background) and returns at once. */
-  notify(event: NotificationEvent): void {
+  /** Queues `event` for every target (and, with an outbox, writes it there in the background) and returns at once, with a promise of the outbox write that nobody has to await. */
+  notify(event: NotificationEvent): Promise<void> {
     const outbox = this.#outbox;
     const added = outbox && !this.#closing && this.#lanes.length > 0
       ? this.#write('store an event', () => outbox.add(this.#lanes.map((l) => ({ target: l.key, event })), this.#now()))
@@ -187,6 +189,8 @@ export class Notifier {
       this.#enqueue(lane, [{ event, attempts: 0, dueAt: 0, ...(added ? { row: added.then((keys) => keys?.has(lane.key)), fresh: true } : {}) }]);
       this.#next(lane);
     }
+    // Settles (never rejects) once the event is in the outbox, or its write failed: a caller that must not lose it across a crash waits for this.
+    return added ? added.then(() => undefined) : Promise.resolve();
   }
 
   /**
@@ -341,7 +345,16 @@ export class Notifier {
         return;
       }
     }
-    this.#settle(lane, item, await this.#send(lane.target, item, signal));
+    const outcome = await this.#send(lane.target, item, signal);
+    if (signal.aborted && this.#outbox) {
+      // Our own abort at the end of close(): not a failure of the target. The row keeps its last real attempt and error.
+      lane.abort = undefined;
+      lane.current = undefined;
+      this.#release(lane, item, 'in flight at close');
+      this.#next(lane);
+      return;
+    }
+    this.#settle(lane, item, outcome);
   }
 
   #settle(lane: Lane, item: Item, outcome: AttemptOutcome): void {
@@ -422,7 +435,9 @@ export class Notifier {
 
   /** One outbox write: a failure is logged (once until a write succeeds again) and resolves to undefined; it never stops delivery. */
   #write<T>(what: string, write: () => Promise<T>): Promise<T | undefined> {
-    return this.#track((async () => {
+    // One write at a time, in the order they were asked for: rows get their creation order (which a
+    // restart sends in) from the order of notify(), and an update never overtakes its row's insert.
+    const run = this.#writeChain.then(async () => {
       try {
         const v = await write();
         if (this.#outboxFailing) this.#log.warn('notify: the outbox works again');
@@ -435,7 +450,9 @@ export class Notifier {
         this.#outboxFailing = true;
         return undefined;
       }
-    })());
+    });
+    this.#writeChain = run;
+    return this.#track(run);
   }
 
   #track<T>(p: Promise<T>): Promise<T> {
