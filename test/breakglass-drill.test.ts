@@ -37,6 +37,7 @@ test('break-glass drill: proves the path on real agents and changes nothing', { 
     `  - { id: c, admin: "unix:${join(s.dir, 'c', 'admin.sock')}" }`,
     '',
   ].join('\n'));
+  await waitFor('every agent registered', async () => (await call(s.url, 'GET', '/v1/nodes')).body.nodes.length === agents.length || undefined);
   for (const v of ['v1', 'v2']) {
     const r = await call(s.url, 'POST', '/v1/rollouts', { token: s.admin, json: { artifact: 'features', version: v } });
     await waitFor(`${v} to complete`, async () => (await call(s.url, 'GET', `/v1/rollouts/${r.body.rollout.id}`)).body.rollout.status === 'completed');

@@ -4,7 +4,7 @@
  * that node, one node's credential cannot speak for another, and a released node enrols again.
  */
 import assert from 'node:assert/strict';
-import { readFileSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { Agent } from '@failsmall/agent';
@@ -24,9 +24,10 @@ test('node credentials: enrol once, speak only for yourself, enrol again after a
     await a.start();
   }
   const credentialOf = (id: string) => readFileSync(join(s.dir, id, '.node-credential'), 'utf8').trim();
-  await waitFor('both enrolled', async () => {
+  await waitFor('both enrolled, and each credential kept on its node', async () => {
     const nodes = (await call(s.url, 'GET', '/v1/nodes')).body.nodes as { id: string; credential: boolean }[];
-    return nodes.length === 2 && nodes.every((n) => n.credential) || undefined;
+    // The server binds the credential before it answers; the agent writes it down after: wait for both.
+    return (nodes.length === 2 && nodes.every((n) => n.credential) && ['a', 'b'].every((id) => existsSync(join(s.dir, id, '.node-credential')))) || undefined;
   });
   const load = { artifact: 'features', version: 'v1', ok: false, serving: null, error: 'forged' };
 

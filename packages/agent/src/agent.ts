@@ -1,4 +1,4 @@
-import { chmod, readdir, rm } from 'node:fs/promises';
+import { readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Server } from 'node:http';
 import { parsePublicKey, type ArtifactValidation, type DrillReadiness, type ModuleDecl, type ModuleState } from '@failsmall/core';
@@ -315,8 +315,7 @@ export class Agent {
       id: this.#o.nodeId, labels: this.#o.labels, modules: this.#o.modules, pins: [...this.#pins.values()], credential: this.#credential === undefined,
     }) as { credential?: unknown } | undefined;
     if (typeof res?.credential === 'string') {
-      await writeAtomic(this.#credentialPath(), `${res.credential}\n`);
-      await chmod(this.#credentialPath(), 0o600);
+      await writeAtomic(this.#credentialPath(), `${res.credential}\n`, 0o600);
       this.#credential = res.credential;
       this.#log.info(`enrolled: this node now has its own credential (${this.#credentialPath()})`);
     }

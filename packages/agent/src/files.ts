@@ -6,11 +6,12 @@ import { dirname, join } from 'node:path';
  * Writes a file so that a reader (or a crash) sees either the old content or the new,
  * never half of it: write a temp file in the same directory, fsync, rename over.
  */
-export async function writeAtomic(path: string, content: Uint8Array | string): Promise<void> {
+export async function writeAtomic(path: string, content: Uint8Array | string, mode?: number): Promise<void> {
   await mkdir(dirname(path), { recursive: true });
   const tmp = join(dirname(path), `.${randomBytes(6).toString('hex')}.tmp`);
   try {
-    await writeFile(tmp, content, { flush: true });
+    // A mode is set at creation: a secret is never readable by others, not even for a moment.
+    await writeFile(tmp, content, { flush: true, ...(mode !== undefined ? { mode } : {}) });
     await rename(tmp, path);
   } catch (err) {
     await rm(tmp, { force: true });
