@@ -1,9 +1,10 @@
 /**
- * Per-node credentials with a real control plane and real agents: an agent enrols with the
- * fleet token and gets a credential of its own; from then on the fleet token cannot speak for
- * that node, one node's credential cannot speak for another, and a released node enrols again.
+ * Per-node credentials with a real control plane and real agents: an agent makes a credential of
+ * its own and enrols its hash with the fleet token; from then on the fleet token cannot speak
+ * for that node, one node's credential cannot speak for another, and a released node enrols again.
  */
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -43,7 +44,7 @@ test('node credentials: enrol once, speak only for yourself, enrol again after a
       ['POST', '/v1/nodes/a/metrics', { modules: { 'bot-management': { requests: 100, errors: 100 } } }],
       ['GET', '/v1/nodes/a/desired', undefined],
       ['POST', '/v1/nodes/register', { id: 'a', labels: { forged: 'yes' }, modules: [] }],
-      ['POST', '/v1/nodes/register', { id: 'a', labels: {}, modules: [], credential: true }],
+      ['POST', '/v1/nodes/register', { id: 'a', labels: {}, modules: [], credential_hash: 'f'.repeat(64) }],
     ];
     for (const [method, path, json] of calls) {
       const r = await call(s.url, method, path, { token: fleet, ...(json ? { json } : {}) });
@@ -54,6 +55,15 @@ test('node credentials: enrol once, speak only for yourself, enrol again after a
     const a = ((await call(s.url, 'GET', '/v1/nodes')).body.nodes as { id: string; labels: Record<string, string>; loads: { error: string | null }[] }[]).find((n) => n.id === 'a');
     assert.deepEqual(a?.labels, {}, 'the forged registration changed nothing');
     assert.ok(!a?.loads.some((l) => l.error === 'forged'), 'the forged load report was not recorded');
+  });
+
+  await t.test('registering again with the same secret always works: a lost answer never locks a node out', async () => {
+    const hash = createHash('sha256').update(credentialOf('a')).digest('hex');
+    for (let i = 0; i < 2; i++) {
+      const r = await call(s.url, 'POST', '/v1/nodes/register', { token: fleet, json: { id: 'a', labels: {}, modules: ['bot-management'], credential_hash: hash } });
+      assert.equal(r.status, 200, JSON.stringify(r.body));
+      assert.equal(r.body.enrolled, false, 'already enrolled with this secret');
+    }
   });
 
   await t.test('one node\'s credential cannot speak for another, nor do admin work', async () => {
@@ -67,19 +77,19 @@ test('node credentials: enrol once, speak only for yourself, enrol again after a
     assert.equal(own.status, 200, 'its own node it may speak for');
   });
 
-  await t.test('a released node enrols again by itself and keeps working; the release is in the event log', async () => {
+  await t.test('a released node enrols again by itself, with the same secret, and keeps working; the release is in the event log', async () => {
     const before = credentialOf('a');
     assert.equal((await call(s.url, 'DELETE', '/v1/nodes/a/credential')).status, 401, 'releasing needs a token');
     assert.equal((await call(s.url, 'DELETE', '/v1/nodes/a/credential', { token: fleet })).status, 403, 'and an admin one');
     const released = await runCli(['nodes', 'release', 'a', '--server', s.url, '--token', s.admin]);
     assert.equal(released.code, 0, released.stdout + released.stderr);
     assert.match(released.stdout, /released a: its old credential no longer works/);
-    const old = await call(s.url, 'POST', '/v1/nodes/a/loads', { token: before, json: load });
-    assert.equal(old.status, 401);
-    assert.equal(old.body.error.code, 'UNKNOWN_NODE_CREDENTIAL');
-    await waitFor('a to enrol again', async () => {
-      try { return credentialOf('a') !== before || undefined; } catch { return undefined; }
-    });
+    const unknown401 = await call(s.url, 'POST', '/v1/nodes/a/loads', { token: 'fs_node_' + 'x'.repeat(32), json: load });
+    assert.equal(unknown401.status, 401);
+    assert.equal(unknown401.body.error.code, 'UNKNOWN_NODE_CREDENTIAL');
+    // The agent meets a 401 on its next call, registers again, and binds the same secret.
+    await waitFor('a to enrol again', async () => ((await call(s.url, 'GET', '/v1/nodes')).body.nodes as { id: string; credential: boolean }[]).find((n) => n.id === 'a')?.credential || undefined);
+    assert.equal(credentialOf('a'), before, 'the secret never left the node, and was never thrown away');
     const r = await call(s.url, 'POST', '/v1/rollouts', { token: s.admin, json: { artifact: 'features', version: 'v1' } });
     await waitFor('v1 to complete on both nodes', async () => (await call(s.url, 'GET', `/v1/rollouts/${r.body.rollout.id}`)).body.rollout.status === 'completed');
     const events = (await call(s.url, 'GET', '/v1/events?limit=5000', { token: s.admin })).body.events as { type: string; payload: { node?: string; actor?: string } }[];

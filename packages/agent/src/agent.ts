@@ -1,3 +1,4 @@
+import { createHash, randomBytes } from 'node:crypto';
 import { readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Server } from 'node:http';
@@ -172,8 +173,11 @@ export class Agent {
   #etag: string | undefined;
   #registered = false;
   /**
-   * This node's own credential, given by the control plane at its first registration and kept
-   * in `DIR/.node-credential`. Once it has one, the fleet token no longer speaks for this node
+   * This node's own credential: made here at the first start and kept in `DIR/.node-credential`
+   * (0600) before the control plane hears of it; every registration (with the fleet token)
+   * sends its sha256, which the control plane binds to the node id. Registering again with the
+   * same hash always works, so a lost answer, a restart, a rebuilt control plane or a release
+   * never locks the node out; the secret is never deleted. Once bound, the fleet token no longer speaks for this node
    * id, so another node holding the fleet token cannot report as this one.
    */
   #credential: string | undefined;
@@ -239,6 +243,12 @@ export class Agent {
     await this.breakglassLog.open();
     await this.#restoreState();
     this.#credential = (await readIfExists(this.#credentialPath()))?.toString('utf8').trim() || undefined;
+    if (this.#credential === undefined) {
+      // Written before any registration: whatever happens to the answer, the node holds the secret it enrols with.
+      const made = newCredential();
+      await writeAtomic(this.#credentialPath(), `${made}\n`, 0o600);
+      this.#credential = made;
+    }
     if (this.#o.breakglass) {
       // Imported only when configured: the SDK embeds the agent without an admin endpoint.
       const { BreakglassService } = await import('./breakglass.ts');
@@ -311,14 +321,11 @@ export class Agent {
   }
 
   async #register(): Promise<void> {
+    // Registration uses the fleet token and proves nothing but enrolment: the node's own secret stays here, its hash goes.
     const res = await this.#call('POST', '/v1/nodes/register', {
-      id: this.#o.nodeId, labels: this.#o.labels, modules: this.#o.modules, pins: [...this.#pins.values()], credential: this.#credential === undefined,
-    }) as { credential?: unknown } | undefined;
-    if (typeof res?.credential === 'string') {
-      await writeAtomic(this.#credentialPath(), `${res.credential}\n`, 0o600);
-      this.#credential = res.credential;
-      this.#log.info(`enrolled: this node now has its own credential (${this.#credentialPath()})`);
-    }
+      id: this.#o.nodeId, labels: this.#o.labels, modules: this.#o.modules, pins: [...this.#pins.values()], credential_hash: sha256Hex(this.#credential ?? ''),
+    }, this.#o.token) as { enrolled?: unknown } | undefined;
+    if (res?.enrolled === true) this.#log.info(`enrolled: this node now speaks with its own credential (${this.#credentialPath()})`);
     this.#registered = true;
     this.#etag = undefined;
   }
@@ -327,21 +334,19 @@ export class Agent {
     return join(this.#o.dir, '.node-credential');
   }
 
-  /** The node's own credential once it has one; the fleet token until then. */
+  /** The node's own credential (the fleet token only registers). */
   #bearer(): string {
     return this.#credential ?? this.#o.token;
   }
 
   /**
    * A 401 for our own credential: the control plane no longer knows it (rebuilt on an empty
-   * database, or an operator released the node). Forget it and enrol again with the fleet token.
+   * database, or an operator released the node). Register again: that binds the same secret again.
    */
-  async #credentialRefused(status: number): Promise<void> {
-    if (status !== 401 || this.#credential === undefined) return;
-    this.#log.warn('the control plane does not know this node\'s credential; enrolling again with the fleet token');
-    this.#credential = undefined;
+  #credentialRefused(status: number): void {
+    if (status !== 401 || !this.#registered) return;
+    this.#log.warn('the control plane does not know this node\'s credential; registering again with the fleet token to enrol it');
     this.#registered = false;
-    await rm(this.#credentialPath(), { force: true });
   }
 
   async #poll(): Promise<{ artifacts: DesiredArtifact[]; etag: string | undefined } | undefined> {
@@ -360,7 +365,7 @@ export class Agent {
     this.#contact();
     if (res.status === 304) return undefined;
     if (res.status === 404) { this.#registered = false; return undefined; }
-    await this.#credentialRefused(res.status);
+    this.#credentialRefused(res.status);
     if (res.status < 200 || res.status >= 300) throw new Error(`desired state: HTTP ${res.status}`);
     const body = parseDesired(res.body);
     const etag = res.headers.etag;
@@ -502,10 +507,10 @@ export class Agent {
     }
   }
 
-  async #call(method: string, path: string, body: unknown): Promise<unknown> {
+  async #call(method: string, path: string, body: unknown, bearer = this.#bearer()): Promise<unknown> {
     const res = await httpRequest(`${this.#o.server}${path}`, {
       method,
-      headers: { authorization: `Bearer ${this.#bearer()}`, 'content-type': 'application/json' },
+      headers: { authorization: `Bearer ${bearer}`, 'content-type': 'application/json' },
       body: JSON.stringify(body),
       timeoutMs: 15_000,
     });
@@ -514,7 +519,7 @@ export class Agent {
     if (res.status === 404 && path.includes('/v1/nodes/') && !path.endsWith('/register')) {
       this.#registered = false; // the control plane forgot us (a new database): register again
     }
-    await this.#credentialRefused(res.status);
+    this.#credentialRefused(res.status);
     if (res.status >= 400 && res.status < 500 && res.status !== 401 && res.status !== 404 && res.status !== 408 && res.status !== 429) {
       throw new RefusedError(`${method} ${path}: HTTP ${res.status} ${text.slice(0, 200)}`);
     }
@@ -862,4 +867,13 @@ function actorOf(a: BreakglassActor): Pick<Pin, 'operator' | 'reason' | 'nonce'>
 function errorText(err: unknown): string {
   if (err instanceof Error) return err.cause instanceof Error ? `${err.message}: ${err.cause.message}` : err.message;
   return String(err);
+}
+
+/** A node credential: `fs_node_` and 32 random base64url characters. */
+function newCredential(): string {
+  return `fs_node_${randomBytes(24).toString('base64url')}`;
+}
+
+function sha256Hex(text: string): string {
+  return createHash('sha256').update(text).digest('hex');
 }

@@ -19,12 +19,8 @@ export interface Caller {
   readonly node?: string;
 }
 
-/** A node's own credential: minted at its first registration, bound to its id. */
+/** A node's own credential: made by its agent, its sha256 bound to the node id at registration. */
 export const NODE_CREDENTIAL_PREFIX = 'fs_node_';
-
-export function newNodeCredential(): string {
-  return `${NODE_CREDENTIAL_PREFIX}${randomBytes(24).toString('base64url')}`;
-}
 
 /**
  * Checks the bearer token of a mutating call. `agent` tokens may only do what an agent
@@ -62,7 +58,7 @@ export async function authenticate(store: Store, req: FastifyRequest, need: Toke
 export async function authenticateNode(store: Store, req: FastifyRequest, nodeId: string): Promise<Caller> {
   const caller = await authenticate(store, req, 'agent');
   if (caller.node !== undefined && caller.node !== nodeId) {
-    throw new ApiError(403, 'WRONG_NODE', `this credential belongs to node ${caller.node}, not ${nodeId}`, 'each agent uses the credential it was given for its own --node-id');
+    throw new ApiError(403, 'WRONG_NODE', `this credential belongs to node ${caller.node}, not ${nodeId}`, 'each agent uses the credential it made for its own --node-id');
   }
   if (caller.node === undefined && caller.role === 'agent' && (await store.credentials.isBound(nodeId))) {
     throw new ApiError(403, 'NODE_BOUND', `node ${nodeId} has its own credential; the fleet token cannot speak for it`, `if the node was rebuilt and lost its credential, release it: failsmall nodes release ${nodeId}`);

@@ -129,9 +129,13 @@ export class IncidentRecorder {
   async #findOrOpen(e: StoredEvent): Promise<Incident> {
     const incidents = this.#store.incidents;
     const own = e.rollout_id ? await incidents.findByRollout(e.rollout_id) : undefined;
-    if (own && own.status !== 'resolved') return own;
-    const open = await incidents.current();
-    if (open) return open;
+    const existing = own && own.status !== 'resolved' ? own : await incidents.current();
+    if (existing) {
+      // This very event opened it, and is read again after a crash: its notice may never have been
+      // stored. Send it again; the outbox keeps one per incident id.
+      if (await incidents.hasEntry(existing.id, `open:${e.seq}`)) this.#notifyOpened(existing, e);
+      return existing;
+    }
     const rollout = e.rollout_id ? await this.#store.getRollout(e.rollout_id) : undefined;
     const verdict = e.payload.verdict as { gate?: string; reason?: string } | undefined;
     const title = rollout
@@ -142,8 +146,12 @@ export class IncidentRecorder {
       opened_by: 'gate', opened_at: e.at, resolved_at: null, rollout_id: e.rollout_id,
     };
     await incidents.create(incident, [{ at: e.at, kind: 'status', text: `incident opened by failed gate: ${verdict?.reason ?? String(e.payload.reason ?? '')}`, data: { status: 'open', opened_by: 'gate' }, dedup: `open:${e.seq}` }]);
-    this.#notify({ kind: 'incident.opened', id: `incident:${incident.id}`, at: e.at, incident: brief(incident), summary: `${incident.severity} incident opened: ${title}`, details: { rollout: e.rollout_id, verdict } });
+    this.#notifyOpened(incident, e);
     return incident;
+  }
+
+  #notifyOpened(incident: Incident, e: StoredEvent): void {
+    this.#notify({ kind: 'incident.opened', id: `incident:${incident.id}`, at: e.at, incident: brief(incident), summary: `${incident.severity} incident opened: ${incident.title}`, details: { rollout: e.rollout_id, verdict: e.payload.verdict } });
   }
 
   async #fleetSize(): Promise<number> {

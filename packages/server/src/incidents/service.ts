@@ -7,8 +7,10 @@ import { triageInputFor } from './triage-input.ts';
 
 export interface IncidentServiceOptions {
   readonly now: () => number;
-  /** Where notices go (the notifier); must return at once. */
+  /** Where notices go (the notifier); must return at once, with a promise of the outbox write if there is one. */
   readonly notify?: (n: IncidentNotice) => void | Promise<unknown>;
+  /** How long the recorder's cursor waits for that write (default 2 s). */
+  readonly outboxWaitMs?: number;
   readonly log?: { warn(msg: string): void };
   /** How often the event log is read (ms). */
   readonly tickMs?: number;
@@ -40,11 +42,12 @@ export class IncidentService {
   constructor(store: Store, opts: IncidentServiceOptions) {
     this.#store = store;
     this.#o = opts;
-    const notify = (n: IncidentNotice) => {
-      try { opts.notify?.(n); } catch (err) { opts.log?.warn(`notification not queued: ${err instanceof Error ? err.message : String(err)}`); }
+    // Passes on what notify returns (the outbox write): the recorder's cursor waits for it.
+    const notify = (n: IncidentNotice): void | Promise<unknown> => {
+      try { return opts.notify?.(n); } catch (err) { opts.log?.warn(`notification not queued: ${err instanceof Error ? err.message : String(err)}`); return undefined; }
     };
     const opening = new Mutex();
-    this.recorder = new IncidentRecorder(store, { now: opts.now, notify, opening, ...(opts.log ? { log: opts.log } : {}) });
+    this.recorder = new IncidentRecorder(store, { now: opts.now, notify, opening, ...(opts.log ? { log: opts.log } : {}), ...(opts.outboxWaitMs !== undefined ? { outboxWaitMs: opts.outboxWaitMs } : {}) });
     this.alerts = new AlertIngestor(store, notify, opening);
   }
 

@@ -3,7 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { AppContext } from '../context.ts';
-import { authenticate, authenticateNode, hashToken, newNodeCredential } from '../http/auth.ts';
+import { authenticate, authenticateNode } from '../http/auth.ts';
 import { ApiError, notFound } from '../http/errors.ts';
 
 const NodeId = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/, 'a node id is 1-128 of A-Z a-z 0-9 . _ : - and starts with a letter or digit');
@@ -20,8 +20,13 @@ const RegisterBody = z.object({
   labels: z.record(z.string().regex(/^[A-Za-z0-9_.\/-]{1,63}$/, 'label keys are 1-63 of A-Z a-z 0-9 _ . / -'), Label).default({}),
   modules: z.array(z.string().min(1).max(128)).max(256).default([]),
   pins: Pins.optional(),
-  /** Ask for a credential of the node's own (the agent does; the fleet token then no longer speaks for it). */
-  credential: z.boolean().optional(),
+  /**
+   * The sha256 of the node's own credential, which the agent made and keeps: the first
+   * registration binds it to the id, and from then on only that credential (or an admin) speaks
+   * for the node. Registering again with the same hash is always accepted, so a lost answer or
+   * a rebuilt control plane never locks a node out.
+   */
+  credential_hash: z.string().regex(/^[0-9a-f]{64}$/, 'a sha256, 64 lowercase hex digits').optional(),
 });
 /** A line of the node's break-glass log; only the fields the control plane reads are checked, the rest is kept as reported. */
 const BreakglassEntry = z.object({ seq: z.number().int().min(1).max(1e12), at: Text(64), outcome: z.enum(['applied', 'refused', 'checked']) }).passthrough();
@@ -52,20 +57,26 @@ export async function nodeRoutes(app: FastifyInstance, ctx: AppContext): Promise
   const r = app.withTypeProvider<ZodTypeProvider>();
 
   r.post('/v1/nodes/register', { schema: { body: RegisterBody } }, async (req) => {
-    const { pins, credential: wantsCredential, ...registration } = req.body;
-    const caller = await authenticateNode(ctx.store, req, registration.id);
+    const { pins, credential_hash: hash, ...registration } = req.body;
+    const caller = await authenticate(ctx.store, req, 'agent');
+    if (caller.node !== undefined && caller.node !== registration.id) throw wrongNode(caller.node, registration.id);
     const now = ctx.clock.now();
-    // First enrolment wins: the credential is bound before the node row is touched, so a refused impostor changes nothing.
-    let credential: string | undefined;
-    if (wantsCredential && caller.node === undefined && caller.role === 'agent') {
-      credential = newNodeCredential();
-      if (!(await ctx.store.credentials.bind(registration.id, hashToken(credential), now))) throw nodeBound(registration.id);
+    // First enrolment wins, and is checked before the node row is touched, so a refused impostor changes nothing.
+    let enrolled = false;
+    if (caller.node === undefined && caller.role === 'agent') {
+      const bound = await ctx.store.credentials.hashOf(registration.id);
+      if (bound !== undefined && bound !== hash) throw nodeBound(registration.id);
+      if (bound === undefined && hash !== undefined) {
+        enrolled = await ctx.store.credentials.bind(registration.id, hash, now);
+        // Lost a race: fine if the winner enrolled the same secret (the same agent, retrying).
+        if (!enrolled && (await ctx.store.credentials.hashOf(registration.id)) !== hash) throw nodeBound(registration.id);
+      }
     }
     await ctx.store.upsertNode(registration, now);
     // A control plane that comes back (even on an empty database) learns the pins before anything else: it must not undo them.
     if (pins !== undefined) await ctx.store.setNodePins(registration.id, pins, now);
     const node = await ctx.store.getNode(registration.id);
-    return { node, ...(credential ? { credential } : {}) };
+    return { node, enrolled };
   });
 
   /** Forget a node's credential (a rebuilt node that lost it): its next registration with the fleet token enrols again. */
@@ -137,6 +148,10 @@ export async function nodeRoutes(app: FastifyInstance, ctx: AppContext): Promise
   });
 }
 
+function wrongNode(mine: string, id: string): ApiError {
+  return new ApiError(403, 'WRONG_NODE', `this credential belongs to node ${mine}, not ${id}`, 'each agent uses the credential it made for its own --node-id');
+}
+
 function nodeBound(id: string): ApiError {
-  return new ApiError(409, 'NODE_BOUND', `node ${id} already enrolled a credential of its own`, `if this node was rebuilt and lost its credential, release it first: failsmall nodes release ${id}`);
+  return new ApiError(403, 'NODE_BOUND', `node ${id} is enrolled with another credential`, `if this node was rebuilt and lost its credential, release it first: failsmall nodes release ${id}`);
 }

@@ -27,6 +27,12 @@ export class NodeCredentialStore {
     return row?.node_id;
   }
 
+  /** The sha256 bound to a node, if it enrolled. */
+  async hashOf(nodeId: string): Promise<string | undefined> {
+    const row = await this.#db.selectFrom('node_credentials').select('hash').where('node_id', '=', nodeId).executeTakeFirst();
+    return row?.hash;
+  }
+
   async isBound(nodeId: string): Promise<boolean> {
     return (await this.#db.selectFrom('node_credentials').select('node_id').where('node_id', '=', nodeId).executeTakeFirst()) !== undefined;
   }

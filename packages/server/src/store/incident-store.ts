@@ -94,6 +94,12 @@ export class IncidentStore {
     return added;
   }
 
+  /** Whether the incident's timeline holds the entry recorded with this dedup key. */
+  async hasEntry(incidentId: string, dedup: string): Promise<boolean> {
+    const row = await this.#db.selectFrom('incident_timeline').select('seq').where('incident_id', '=', incidentId).where('dedup', '=', dedup).executeTakeFirst();
+    return row !== undefined;
+  }
+
   async timeline(incidentId: string): Promise<TimelineEntry[]> {
     const rows = await this.#db.selectFrom('incident_timeline').selectAll().where('incident_id', '=', incidentId).orderBy('at').orderBy('seq').execute();
     return rows.map((r) => ({ seq: Number(r.seq), incident_id: r.incident_id, at: Number(r.at), kind: r.kind as TimelineKind, text: r.text, data: JSON.parse(r.data) as Record<string, unknown> }));
