@@ -90,13 +90,14 @@ test('failsmall CLI: the dependency gate refuses a new hard dependency, and a se
   assert.match(approved.stdout, /approved features \(none\) → v2 past the dependency gate as alice \(a-[0-9a-f]+\)/);
   assert.match(approved.stdout, /someone other than alice can now start it once: failsmall rollout start features v2 --override-dependency-gate/);
 
-  // ── started with alice's approval, which is now spent and on the record ──
-  const started = await cli(['rollout', 'start', 'features', 'v2', '--override-dependency-gate', '--json']);
+  // ── bob starts it with alice's approval, which is now spent and on the record ──
+  const { token: bobToken } = await new Api(server.url, admin).post<{ token: string }>('/v1/tokens', { name: 'bob', role: 'admin' });
+  const started = await runCli(['rollout', 'start', 'features', 'v2', '--override-dependency-gate', '--json'], { env: { ...env, FAILSMALL_TOKEN: bobToken }, cwd: REPO_ROOT });
   assert.equal(started.code, EXIT.OK, show(started));
   const id = (JSON.parse(started.stdout) as { rollout: { id: string } }).rollout.id;
   const status = await cli(['rollout', 'status', id]);
   assert.equal(status.code, EXIT.OK, show(status));
-  assert.match(status.stdout, /dependency gate overridden: approved by alice \(a-[0-9a-f]+\), started by admin: "bot-check is in every colo \(CHG-42\)" \(bot-check: new-hard-dependency\)/);
+  assert.match(status.stdout, /dependency gate overridden: approved by alice \(a-[0-9a-f]+\), started by bob: "bot-check is in every colo \(CHG-42\)" \(bot-check: new-hard-dependency\)/);
   const listed = await cli(['rollout', 'approvals', '--artifact', 'features']);
   assert.equal(listed.code, EXIT.OK, show(listed));
   assert.match(listed.stdout, new RegExp(`features \\(none\\) → v2  by alice  used by ${id}`));

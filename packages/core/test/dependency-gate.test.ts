@@ -3,7 +3,9 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import type { DependencyEdge } from '../src/audit/index.ts';
-import { checkDependencyChange, findingsDigest, isEffectivelyHard, MANIFEST_ERROR_CODES, MANIFEST_LIMITS, parseManifest, pickApproval } from '../src/dependency-gate/index.ts';
+import {
+  checkDependencyChange, findingsDigest, isEffectivelyHard, MANIFEST_ERROR_CODES, MANIFEST_LIMITS, parseManifest, personKey, pickApproval, sameSide,
+} from '../src/dependency-gate/index.ts';
 import type { DependencyFinding, GateApproval, VersionManifest } from '../src/dependency-gate/index.ts';
 
 const root = new URL('../../../', import.meta.url);
@@ -224,5 +226,42 @@ describe('pickApproval: four eyes over the findings approved', () => {
   it('digests findings independently of order and wording', () => {
     assert.equal(findingsDigest([hard, soft]), findingsDigest([{ ...soft, reason: 'other words' }, hard]));
     assert.notEqual(findingsDigest([hard]), findingsDigest([{ ...hard, was: { hard: false, fallback: 'cache' } }]));
+  });
+});
+
+describe('four eyes across token lineage', () => {
+  const hard: DependencyFinding = { dependency: 'bot-check', kind: 'new-hard-dependency', was: null, reason: 'adds a hard dependency on bot-check' };
+  const approvalBy = (approver: string): GateApproval => ({
+    id: `a-${approver}`, artifact: 'features', version: 'v2', from_version: 'v1', findings: [hard], digest: findingsDigest([hard]),
+    approver, reason: 'reviewed', created_at: 0, expires_at: 1000, used_by: null, used_at: null,
+  });
+  // admin made alice and bob; alice made mallory.
+  const lineage = new Map<string, string | null>([['admin', null], ['alice', 'admin'], ['bob', 'admin'], ['mallory', 'alice']]);
+
+  it('compares names as people: case, spacing and width do not make another person', () => {
+    assert.equal(personKey(' Ａｌｉｃｅ  Smith '), 'alice smith');
+    assert.ok(sameSide('Admin ', 'admin'));
+  });
+
+  it('treats a token and every token it made, however far down, as one side', () => {
+    assert.ok(sameSide('mallory', 'alice', lineage), 'alice made mallory');
+    assert.ok(sameSide('mallory', 'admin', lineage), 'admin made alice, who made mallory');
+    assert.ok(sameSide('admin', 'bob', lineage));
+    assert.ok(!sameSide('alice', 'bob', lineage), 'siblings are two people');
+    assert.ok(!sameSide('mallory', 'bob', lineage));
+  });
+
+  it('refuses an approval from the token that made the starter\'s, or one the starter made', () => {
+    const self = pickApproval([approvalBy('mallory')], [hard], 'alice', 1, lineage);
+    assert.equal(!self.ok && self.code, 'SELF_APPROVAL');
+    assert.match(!self.ok ? self.message : '', /mallory, whose token and alice's were made one from the other/);
+    const fine = pickApproval([approvalBy('alice')], [hard], 'bob', 1, lineage);
+    assert.equal(fine.ok && fine.approval.approver, 'alice');
+  });
+
+  it('survives a cycle in the lineage (a hand-edited store) without looping', () => {
+    const cyclic = new Map<string, string | null>([['a', 'b'], ['b', 'a']]);
+    assert.ok(sameSide('a', 'b', cyclic));
+    assert.ok(!sameSide('a', 'c', cyclic));
   });
 });

@@ -26,8 +26,9 @@ for (const engine of ['sqlite', 'postgres'] as const) {
   describe(`the dependency gate at rollout start (${engine} store)`, () => {
     let s: Server;
     let agent: string;
-    /** A second person's admin token: the approver. */
+    /** Two people's admin tokens, both made by the first admin: alice approves, bob starts. */
     let alice: string;
+    let bob: string;
     let pgdb: Awaited<ReturnType<typeof freshPostgres>> | undefined;
 
     async function push(version: string, manifest?: unknown, headers: Record<string, string> = {}) {
@@ -37,8 +38,8 @@ for (const engine of ['sqlite', 'postgres'] as const) {
       });
     }
 
-    async function start(version: string, extra: Record<string, unknown> = {}) {
-      return call(s.url, 'POST', '/v1/rollouts', { token: s.admin, json: { artifact: 'features', version, ...extra } });
+    async function start(version: string, extra: Record<string, unknown> = {}, token = s.admin) {
+      return call(s.url, 'POST', '/v1/rollouts', { token, json: { artifact: 'features', version, ...extra } });
     }
 
     /** An approval, made with the given token (the approver is that token's name). */
@@ -64,6 +65,7 @@ for (const engine of ['sqlite', 'postgres'] as const) {
       s = await testServer(pgdb ? { store: pgdb.url } : {});
       agent = (await call(s.url, 'POST', '/v1/tokens', { token: s.admin, json: { name: 'fleet', role: 'agent' } })).body.token;
       alice = (await call(s.url, 'POST', '/v1/tokens', { token: s.admin, json: { name: 'alice', role: 'admin' } })).body.token;
+      bob = (await call(s.url, 'POST', '/v1/tokens', { token: s.admin, json: { name: 'bob', role: 'admin' } })).body.token;
       assert.equal((await call(s.url, 'POST', '/v1/apply', { token: s.admin, json: { text: DECLARATIONS } })).status, 200);
       for (const id of NODES) await call(s.url, 'POST', '/v1/nodes/register', { token: agent, json: { id, labels: {}, modules: ['bot-management'] } });
       // v1 declares nothing and becomes current.
@@ -119,6 +121,21 @@ for (const engine of ['sqlite', 'postgres'] as const) {
       assert.equal(await rolloutCount(), 1);
     });
 
+    it('treats a token and the tokens it made as one person, and one name as one person', async () => {
+      for (const name of ['Admin ', 'ALICE', 'ａｌｉｃｅ']) {
+        const r = await call(s.url, 'POST', '/v1/tokens', { token: s.admin, json: { name, role: 'admin' } });
+        assert.equal(r.status, 409, name);
+        assert.equal(r.body.error.code, 'TOKEN_NAME_TAKEN');
+      }
+      // The first admin mints "mallory" and approves with it: still the first admin's own approval.
+      const mallory = (await call(s.url, 'POST', '/v1/tokens', { token: s.admin, json: { name: 'mallory', role: 'admin' } })).body.token as string;
+      assert.equal((await approve('v2', mallory)).status, 201);
+      const r = await start('v2', { override_dependency_gate: true });
+      assert.equal(r.status, 403);
+      assert.equal(r.body.error.code, 'SELF_APPROVAL');
+      assert.equal(await rolloutCount(), 1);
+    });
+
     it('refuses a bad approval and changes nothing', async () => {
       const before = (await call(s.url, 'GET', '/v1/approvals')).body.approvals.length;
       for (const body of [{}, { reason: '   ' }, { reason: 'x'.repeat(2001) }, { reason: 'ok', expires_in_s: 5 }, { reason: 'ok', expires_in_s: 8 * 86400 }, { reason: 'ok', approver: 'bob' }, { reason: 'a\u0007b' }]) {
@@ -139,7 +156,7 @@ for (const engine of ['sqlite', 'postgres'] as const) {
       assert.equal(approval.status, 201);
       const a = approval.body.approval as { id: string; approver: string; from_version: string; findings: { dependency: string }[]; used_by: string | null };
       assert.deepEqual([a.approver, a.from_version, a.findings.map((f) => f.dependency), a.used_by], ['alice', 'v1', ['bot-check'], null]);
-      const r = await start('v2', { override_dependency_gate: true });
+      const r = await start('v2', { override_dependency_gate: true }, bob);
       assert.equal(r.status, 201, JSON.stringify(r.body));
       const id = r.body.rollout.id as string;
       assert.deepEqual([r.body.dependency_gate.overridden.approver, r.body.dependency_gate.overridden.approval], ['alice', a.id]);
@@ -148,7 +165,7 @@ for (const engine of ['sqlite', 'postgres'] as const) {
       assert.deepEqual(events.slice(0, 2).map((e) => e.type), ['rollout.started', 'rollout.dependency_gate_overridden']);
       const audit = events[1]?.payload ?? {};
       assert.deepEqual([audit['approver'], audit['approval'], audit['reason'], audit['actor'], audit['from_version'], audit['to_version']],
-        ['alice', a.id, 'reviewed: bot-check runs beside the proxy in every colo; INC-2211', 'admin', 'v1', 'v2']);
+        ['alice', a.id, 'reviewed: bot-check runs beside the proxy in every colo; INC-2211', 'bob', 'v1', 'v2']);
       assert.deepEqual((audit['findings'] as { dependency: string }[]).map((f) => f.dependency), ['bot-check']);
       const listed = (await call(s.url, 'GET', '/v1/approvals?artifact=features')).body.approvals as { id: string; used_by: string | null }[];
       assert.equal(listed.find((x) => x.id === a.id)?.used_by, id, 'the approval is spent by this rollout');
@@ -182,11 +199,11 @@ for (const engine of ['sqlite', 'postgres'] as const) {
 
     it('lets one rollout through per approval: after an abort, the same version needs a new one', async () => {
       assert.equal((await approve('v4', alice, { reason: 'geo-ip has a cache in the proxy now' })).status, 201);
-      const first = await start('v4', { override_dependency_gate: true });
+      const first = await start('v4', { override_dependency_gate: true }, bob);
       assert.equal(first.status, 201, JSON.stringify(first.body));
       assert.equal((await call(s.url, 'POST', `/v1/rollouts/${first.body.rollout.id}/abort`, { token: s.admin, json: { reason: 'changed my mind' } })).status, 200);
       await waitFor('the abort', async () => (await call(s.url, 'GET', `/v1/rollouts/${first.body.rollout.id}`)).body.rollout.status === 'aborted');
-      const again = await start('v4', { override_dependency_gate: true });
+      const again = await start('v4', { override_dependency_gate: true }, bob);
       assert.equal(again.status, 409);
       assert.equal(again.body.error.code, 'NO_APPROVAL');
       assert.match(again.body.error.message, /already used \(by r-/);

@@ -6,4 +6,7 @@
 export * from './types.ts';
 export { checkDependencyChange, isEffectivelyHard } from './gate.ts';
 export { parseManifest, MANIFEST_KEYS, MANIFEST_LIMITS, MANIFEST_ERROR_CODES, MANIFEST_WARNING_CODES } from './manifest.ts';
-export { DEFAULT_APPROVAL_TTL_MS, findingsDigest, MAX_APPROVAL_TTL_MS, pickApproval, type ApprovalCheck, type GateApproval } from './approval.ts';
+export {
+  DEFAULT_APPROVAL_TTL_MS, findingsDigest, MAX_APPROVAL_TTL_MS, personKey, pickApproval, sameSide,
+  type ApprovalCheck, type GateApproval, type TokenLineage,
+} from './approval.ts';

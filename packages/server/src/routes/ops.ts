@@ -3,7 +3,9 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import { z } from 'zod';
 import type { AppContext } from '../context.ts';
+import { personKey } from '@failsmall/core';
 import { authenticate, hashToken, newToken } from '../http/auth.ts';
+import { ApiError } from '../http/errors.ts';
 
 /** Health, Prometheus metrics about the control plane itself, and token creation. */
 export async function opsRoutes(app: FastifyInstance, ctx: AppContext): Promise<void> {
@@ -47,8 +49,12 @@ export async function opsRoutes(app: FastifyInstance, ctx: AppContext): Promise<
     },
   }, async (req, reply) => {
     const caller = await authenticate(ctx.store, req, 'admin');
+    // Admin tokens are people: one name, one person, however it is spelt (the four-eyes check compares them).
+    if (req.body.role === 'admin' && (await ctx.store.tokenLineage()).has(personKey(req.body.name))) {
+      throw new ApiError(409, 'TOKEN_NAME_TAKEN', `an admin token named ${JSON.stringify(req.body.name)} exists already (names are compared without case, spacing or width)`, 'give each person one admin token, under their own name');
+    }
     const token = req.body.token ?? newToken(req.body.role);
-    await ctx.store.createToken({ name: req.body.name, role: req.body.role, hash: hashToken(token) }, ctx.clock.now());
+    await ctx.store.createToken({ name: req.body.name, role: req.body.role, hash: hashToken(token), created_by: caller.name }, ctx.clock.now());
     await ctx.store.appendEvents([{ type: 'token.created', at: ctx.clock.now(), rollout_id: null, payload: { name: req.body.name, role: req.body.role, actor: caller.name } }]);
     return reply.code(201).send({ name: req.body.name, role: req.body.role, token, note: 'shown once: only its hash is stored' });
   });

@@ -49,7 +49,7 @@ export async function rolloutRoutes(app: FastifyInstance, ctx: AppContext): Prom
     if (findings.length > 0) {
       if (!req.body.override_dependency_gate) throw dependencyGateError(artifact.name, artifact.current_version, version.version, findings);
       // Four eyes: the approval is someone else's, made with their own token, against these very findings.
-      const picked = pickApproval(await ctx.store.approvals.forVersion(artifact.name, version.version), findings, caller.name, ctx.clock.now());
+      const picked = pickApproval(await ctx.store.approvals.forVersion(artifact.name, version.version), findings, caller.name, ctx.clock.now(), await ctx.store.tokenLineage());
       if (!picked.ok) {
         throw new ApiError(picked.code === 'SELF_APPROVAL' ? 403 : 409, picked.code, `${artifact.name} ${version.version} cannot pass the dependency gate: ${picked.message}`,
           picked.hint.replace('ARTIFACT VERSION', `${artifact.name} ${version.version}`), { findings });

@@ -24,6 +24,7 @@ export function migrationProvider(engine: StoreEngine): MigrationProvider {
         '0006_gate_approvals': gateApprovals(),
         '0007_notification_outbox': notificationOutbox(engine),
         '0008_node_credentials': nodeCredentials(),
+        '0009_token_lineage': tokenLineage(),
       };
     },
   };
@@ -317,6 +318,15 @@ function nodeCredentials(): Migration {
         .addColumn('hash', 'text', (c) => c.notNull().unique())
         .addColumn('created_at', 'bigint', (c) => c.notNull())
         .execute();
+    },
+  };
+}
+
+/** Which token created which: the four-eyes check treats a token and the one that made it as one person. */
+function tokenLineage(): Migration {
+  return {
+    async up(db: Kysely<unknown>): Promise<void> {
+      await db.schema.alterTable('tokens').addColumn('created_by', 'text').execute();
     },
   };
 }

@@ -214,4 +214,6 @@ export interface TokenRow {
   name: string;
   role: string;
   created_at: number;
+  /** The name of the token that created this one; null for the first admin token (and older rows). */
+  created_by: string | null;
 }

@@ -1,6 +1,6 @@
 import type { Kysely, Transaction } from 'kysely';
 import {
-  TERMINAL_STATUSES,
+  personKey, TERMINAL_STATUSES,
   type ArtifactDecl, type Declarations, type MetricAggregate, type ModuleCounters, type ModuleDecl, type PolicySpec,
   type RolloutEvent, type RolloutState, type VersionManifest,
 } from '@failsmall/core';
@@ -456,8 +456,13 @@ export class SqlStore implements Store {
 
   // ── tokens ────────────────────────────────────────────────────────────────
 
-  async createToken(t: { name: string; role: TokenRole; hash: string }, at: number): Promise<void> {
-    await this.#db.insertInto('tokens').values({ hash: t.hash, name: t.name, role: t.role, created_at: at }).execute();
+  async createToken(t: { name: string; role: TokenRole; hash: string; created_by?: string | null }, at: number): Promise<void> {
+    await this.#db.insertInto('tokens').values({ hash: t.hash, name: t.name, role: t.role, created_at: at, created_by: t.created_by ?? null }).execute();
+  }
+
+  async tokenLineage(): Promise<Map<string, string | null>> {
+    const rows = await this.#db.selectFrom('tokens').select(['name', 'created_by']).where('role', '=', 'admin').execute();
+    return new Map(rows.map((r) => [personKey(r.name), r.created_by === null ? null : personKey(r.created_by)]));
   }
 
   async findToken(hash: string): Promise<{ name: string; role: TokenRole } | undefined> {

@@ -88,7 +88,9 @@ export interface Store {
   listEvents(filter: { rolloutId?: string; afterSeq?: number; limit?: number; types?: string[] }): Promise<StoredEvent[]>;
 
   // ── API tokens (only hashes are stored) ───────────────────────────────────
-  createToken(t: { name: string; role: TokenRole; hash: string }, at: number): Promise<void>;
+  createToken(t: { name: string; role: TokenRole; hash: string; created_by?: string | null }, at: number): Promise<void>;
+  /** Admin tokens by person key (personKey), each with the key of the token that created it. */
+  tokenLineage(): Promise<Map<string, string | null>>;
   findToken(hash: string): Promise<{ name: string; role: TokenRole } | undefined>;
   countTokens(role?: TokenRole): Promise<number>;
 
