@@ -425,6 +425,10 @@ export class Agent {
       ...(d.validation ? { validation: d.validation } : {}),
       ...(onFailure ? { onFailure } : {}),
     });
+    if (!result.ok && result.code === 'SHA256' && d.version !== null) {
+      // The cached download is damaged (a truncated write, a bad disk): the retry downloads it again instead of loading the same bytes.
+      await rm(join(this.#o.dir, '.versions', `${d.artifact}@${d.version}`), { force: true });
+    }
     if (d.version !== null) {
       this.meter(d.module).load(result.ok);
       this.metrics.load(d.artifact, result.ok, result.ok ? 'applied' : result.stage);

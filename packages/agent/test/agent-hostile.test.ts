@@ -73,6 +73,26 @@ describe('the agent with a control plane that answers oddly', () => {
     assert.ok(calls >= 2);
   });
 
+  it('downloads a version again when its cached copy fails its sha256, instead of loading the same bad bytes forever', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'failsmall-recache-'));
+    after(() => rmSync(dir, { recursive: true, force: true }));
+    const body = '["ok"]';
+    const sha = createHash('sha256').update(body).digest('hex');
+    let calls = 0;
+    const cp = await fakeControlPlane(
+      () => ({ node: 'n', artifacts: [{ artifact: 'features', module: 'm', version: 'v1', sha256: sha, signature: null }] }),
+      () => (++calls === 1 ? { status: 200, body: '["o' } : { status: 200, body }), // the first answer is cut short
+    );
+    after(() => cp.server.close());
+    const agent = new Agent({ server: cp.url, token: 't', nodeId: 'n', labels: {}, modules: [], dir, allowUnsigned: true, pollWaitMs: 200 });
+    await agent.start();
+    await until('v1 to be served after the damaged download', () => agent.serving().features === 'v1', 30_000);
+    await agent.stop();
+    assert.equal(readFileSync(join(dir, 'features'), 'utf8'), body);
+    assert.equal(readFileSync(join(dir, '.versions', 'features@v1'), 'utf8'), body, 'the cache holds the good bytes now');
+    assert.ok(calls >= 2, 'downloaded again');
+  });
+
   it('drops a load report the control plane refuses as invalid, and keeps polling', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'failsmall-refused-'));
     after(() => rmSync(dir, { recursive: true, force: true }));

@@ -122,6 +122,21 @@ for (const engine of ['sqlite', 'postgres'] as const) {
       assert.deepEqual(rows.map((r) => r.event_id), ['evt-1', 'evt-2', 'evt-3'], 'one row per target and event');
     });
 
+    it('keeps a notice raised while it is closing (an alert during shutdown) for the next start', async () => {
+      const hook = await receiver();
+      const target: NotifyTarget = { type: 'webhook', url: hook.url, secret: SECRET };
+      const first = notifier([target]);
+      const closing = first.n.close();
+      first.n.notify(event(5));
+      await closing;
+      assert.deepEqual(first.results, [], 'not dropped');
+      assert.deepEqual((await store.outbox.list()).map((r) => [r.event_id, r.state]), [['evt-5', 'pending']]);
+      const second = notifier([target]);
+      await second.n.resume();
+      await waitFor('evt-5 delivered after the restart', () => ids(hook.got).includes('evt-5') || undefined, { last: () => second.lines.join('\n') });
+      assert.deepEqual(ids(hook.got), ['evt-5']);
+    });
+
     it('keeps delivering from memory, and logs, when the outbox cannot be written', async () => {
       const broken = await openStore(config);
       await broken.close(); // every write now fails

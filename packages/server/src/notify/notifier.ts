@@ -178,12 +178,14 @@ export class Notifier {
   /** Queues `event` for every target (and, with an outbox, writes it there in the background) and returns at once, with a promise of the outbox write that nobody has to await. */
   notify(event: NotificationEvent): Promise<void> {
     const outbox = this.#outbox;
-    const added = outbox && !this.#closing && this.#lanes.length > 0
+    // Stored even while closing: a notice raised during shutdown (an alert, a resolve) waits in the outbox for the next start.
+    const added = outbox && this.#lanes.length > 0
       ? this.#write('store an event', () => outbox.add(this.#lanes.map((l) => ({ target: l.key, event })), this.#now()))
       : undefined;
     for (const lane of this.#lanes) {
       if (this.#closing) {
-        this.#drop(lane, { event, attempts: 0, dueAt: 0 }, 'the notifier is closed');
+        if (outbox) lane.kept++;
+        else this.#drop(lane, { event, attempts: 0, dueAt: 0 }, 'the notifier is closed');
         continue;
       }
       this.#enqueue(lane, [{ event, attempts: 0, dueAt: 0, ...(added ? { row: added.then((keys) => keys?.has(lane.key)), fresh: true } : {}) }]);
