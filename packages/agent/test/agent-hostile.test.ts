@@ -54,42 +54,37 @@ describe('the agent with a control plane that answers oddly', () => {
     assert.deepEqual(agent.serving(), {});
   });
 
-  it('tries a version again after its download failed, instead of waiting for the next change', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'failsmall-retry-'));
+  /**
+   * An agent whose control plane wants v1 (`["ok"]`) and answers its first download with
+   * `first`, every later one with the right bytes. Resolves once v1 is served, with the count.
+   */
+  async function secondDownloadServes(name: string, first: { status: number; body: string }): Promise<{ dir: string; calls: number }> {
+    const dir = mkdtempSync(join(tmpdir(), `failsmall-${name}-`));
     after(() => rmSync(dir, { recursive: true, force: true }));
-    const body = '["ok"]';
-    const sha = createHash('sha256').update(body).digest('hex');
+    const sha = createHash('sha256').update(GOOD).digest('hex');
     let calls = 0;
     const cp = await fakeControlPlane(
       () => ({ node: 'n', artifacts: [{ artifact: 'features', module: 'm', version: 'v1', sha256: sha, signature: null }] }),
-      () => (++calls === 1 ? { status: 500, body: 'busy' } : { status: 200, body }),
+      () => (++calls === 1 ? first : { status: 200, body: GOOD }),
     );
     after(() => cp.server.close());
     const agent = new Agent({ server: cp.url, token: 't', nodeId: 'n', labels: {}, modules: [], dir, allowUnsigned: true, pollWaitMs: 200 });
     await agent.start();
-    await until('v1 to be served after the failed download', () => agent.serving().features === 'v1');
+    await until(`v1 to be served after the first download (${first.status} ${first.body})`, () => agent.serving().features === 'v1', 30_000);
     await agent.stop();
-    assert.equal(readFileSync(join(dir, 'features'), 'utf8'), body);
+    assert.equal(readFileSync(join(dir, 'features'), 'utf8'), GOOD);
+    return { dir, calls };
+  }
+  const GOOD = '["ok"]';
+
+  it('tries a version again after its download failed, instead of waiting for the next change', async () => {
+    const { calls } = await secondDownloadServes('retry', { status: 500, body: 'busy' });
     assert.ok(calls >= 2);
   });
 
   it('downloads a version again when its cached copy fails its sha256, instead of loading the same bad bytes forever', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'failsmall-recache-'));
-    after(() => rmSync(dir, { recursive: true, force: true }));
-    const body = '["ok"]';
-    const sha = createHash('sha256').update(body).digest('hex');
-    let calls = 0;
-    const cp = await fakeControlPlane(
-      () => ({ node: 'n', artifacts: [{ artifact: 'features', module: 'm', version: 'v1', sha256: sha, signature: null }] }),
-      () => (++calls === 1 ? { status: 200, body: '["o' } : { status: 200, body }), // the first answer is cut short
-    );
-    after(() => cp.server.close());
-    const agent = new Agent({ server: cp.url, token: 't', nodeId: 'n', labels: {}, modules: [], dir, allowUnsigned: true, pollWaitMs: 200 });
-    await agent.start();
-    await until('v1 to be served after the damaged download', () => agent.serving().features === 'v1', 30_000);
-    await agent.stop();
-    assert.equal(readFileSync(join(dir, 'features'), 'utf8'), body);
-    assert.equal(readFileSync(join(dir, '.versions', 'features@v1'), 'utf8'), body, 'the cache holds the good bytes now');
+    const { dir, calls } = await secondDownloadServes('recache', { status: 200, body: '["o' }); // the first answer is cut short
+    assert.equal(readFileSync(join(dir, '.versions', 'features@v1'), 'utf8'), GOOD, 'the cache holds the good bytes now');
     assert.ok(calls >= 2, 'downloaded again');
   });
 
