@@ -5,6 +5,7 @@ import { test } from 'node:test';
 import { Agent } from '@failsmall/agent';
 import { generateSigningKeys } from '@failsmall/core';
 import { call, waitFor } from '../packages/server/test/fixtures.ts';
+import { skewProblem } from '../packages/cli/src/commands/breakglass.ts';
 import { breakglassBed } from './helpers/breakglass.ts';
 import { freePort, runCli } from './helpers/procs.ts';
 
@@ -112,4 +113,15 @@ test('break-glass drill: proves the path on real agents and changes nothing', { 
     assert.equal(n.code, 'UNKNOWN_ARTIFACT');
     assert.equal(n.ready, false);
   });
+});
+
+test('drill: what a node\'s clock skew does to real commands', () => {
+  assert.equal(skewProblem(undefined), undefined);
+  assert.equal(skewProblem(30_000), undefined, 'half a minute either way is fine');
+  assert.equal(skewProblem(-30_000), undefined);
+  // Agents accept a command issued up to 5 min in their future: a node 4.5 min behind is a minute from refusing.
+  assert.match(skewProblem(-270_000) ?? '', /-270\.0 s behind ours: commands from this machine are refused as not yet valid past 5 min/);
+  // A node 14.5 min ahead sees a 15-min command expire almost as it arrives.
+  assert.match(skewProblem(870_000) ?? '', /\+870\.0 s ahead of ours: commands with the default 15 min lifetime arrive expired/);
+  assert.equal(skewProblem(6 * 60_000), undefined, 'ahead by 6 min: real commands still have 9 min to live');
 });

@@ -120,7 +120,10 @@ export class BreakglassService {
 
   /** Verifies, logs and carries out one envelope. Serialised: commands act one after another. */
   handle(text: string, via: string): Promise<HandleResult> {
-    const run = this.#queue.then(() => this.#handle(text, via));
+    // The node's clock as the command arrived, before any queueing: every answer carries it, so the
+    // operator can see a node's skew even when the node refuses the command because of it.
+    const arrived = new Date().toISOString();
+    const run = this.#queue.then(() => this.#handle(text, via)).then((r) => ({ ...r, body: { ...r.body, now: arrived } }));
     this.#queue = run.catch(() => undefined);
     return run;
   }
@@ -153,8 +156,7 @@ export class BreakglassService {
       status: 200,
       body: {
         ok: true, node: nodeId, action: c.action, target: c.target, message: outcome.message, result: outcome.result, pins: this.#agent.pins(),
-        // The node's clock, for the drill's skew check: a node far behind refuses commands as not yet valid.
-        ...(drill ? { drill, now: new Date().toISOString() } : {}),
+        ...(drill ? { drill } : {}),
       },
     };
   }

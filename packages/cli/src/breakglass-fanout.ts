@@ -13,7 +13,7 @@ export interface NodeOutcome {
   readonly result?: readonly { artifact: string; serving: string | null; state: string }[];
   /** A drill's answer: whether lkg and kill-switch would work, per artifact. */
   readonly drill?: readonly DrillReadiness[];
-  /** A drill's answer: the node's clock minus ours, at the middle of the round trip (ms). */
+  /** The node's clock (as the command arrived) minus ours at the middle of the round trip (ms), when it answered. */
   readonly skew_ms?: number;
   readonly ms: number;
 }
@@ -63,12 +63,14 @@ function send(n: InventoryNode, r: { method: string; path: string; body?: string
         let body: { error?: { code?: string; message?: string }; message?: string; result?: NodeOutcome['result'] } & Record<string, unknown> = {};
         try { body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as typeof body; } catch { /* not JSON: reported below */ }
         const status = res.statusCode ?? 0;
+        // The node stamps its answer with its clock as the command arrived: against the middle of the round trip, its skew.
+        const nodeNow = typeof body.now === 'string' ? Date.parse(body.now) : Number.NaN;
+        const skew = Number.isNaN(nodeNow) ? {} : { skew_ms: nodeNow - (started + (Date.now() - started) / 2) };
         if (status >= 200 && status < 300) {
-          const nodeNow = typeof body.now === 'string' ? Date.parse(body.now) : Number.NaN;
-          const drill = Array.isArray(body.drill) ? { drill: body.drill as DrillReadiness[], ...(Number.isNaN(nodeNow) ? {} : { skew_ms: nodeNow - (started + (Date.now() - started) / 2) }) } : {};
-          resolve(finish({ outcome: 'confirmed', status, message: typeof body.message === 'string' ? body.message : 'ok', ...(body.result ? { result: body.result } : {}), ...drill, ...(r.method === 'GET' ? { detail: body } : {}) } as NodeOutcome));
+          const drill = Array.isArray(body.drill) ? { drill: body.drill as DrillReadiness[] } : {};
+          resolve(finish({ outcome: 'confirmed', status, message: typeof body.message === 'string' ? body.message : 'ok', ...(body.result ? { result: body.result } : {}), ...drill, ...skew, ...(r.method === 'GET' ? { detail: body } : {}) } as NodeOutcome));
         } else {
-          resolve(finish({ outcome: 'refused', status, code: body.error?.code ?? `HTTP_${status}`, message: body.error?.message ?? `HTTP ${status}`, ...(body.result ? { result: body.result } : {}) }));
+          resolve(finish({ outcome: 'refused', status, code: body.error?.code ?? `HTTP_${status}`, message: body.error?.message ?? `HTTP ${status}`, ...(body.result ? { result: body.result } : {}), ...skew }));
         }
       });
       res.on('error', (err) => { clearTimeout(timer); resolve(finish({ outcome: 'unreachable', message: err.message })); });

@@ -79,8 +79,21 @@ export async function breakglass(action: BreakglassAction, target: string, versi
   return report(results, `${action} ${target}${version ? ` ${version}` : ''}`, out);
 }
 
-/** Past this, a node would refuse commands from this machine as not yet valid (or see them expire early). */
-const SKEW_LIMIT_MS = MAX_CLOCK_SKEW_MS;
+/** A minute short of the limits: a clock drifting that close is a problem before the incident is. */
+const SKEW_MARGIN_MS = 60_000;
+const DEFAULT_LIFETIME_MS = 15 * 60_000;
+
+/**
+ * What a node's clock skew does to real commands from this machine: a node behind by more than
+ * the agents' allowance refuses them as not yet valid; one ahead by more than their lifetime
+ * (the default 15 minutes) sees them already expired.
+ */
+export function skewProblem(skewMs: number | undefined): string | undefined {
+  if (skewMs === undefined) return undefined;
+  if (skewMs < -(MAX_CLOCK_SKEW_MS - SKEW_MARGIN_MS)) return `clock ${seconds(skewMs)} behind ours: commands from this machine are refused as not yet valid past ${MAX_CLOCK_SKEW_MS / 60_000} min`;
+  if (skewMs > DEFAULT_LIFETIME_MS - SKEW_MARGIN_MS) return `clock ${seconds(skewMs)} ahead of ours: commands with the default ${DEFAULT_LIFETIME_MS / 60_000} min lifetime arrive expired`;
+  return undefined;
+}
 
 /**
  * A drill's table: for each node, whether it verified the signed command, its clock against
@@ -89,9 +102,10 @@ const SKEW_LIMIT_MS = MAX_CLOCK_SKEW_MS;
  */
 function drillReport(results: NodeOutcome[], target: string, out: Out): number {
   const rows = results.map((r) => {
+    const skew = skewProblem(r.skew_ms);
     const problems = [
       ...(r.outcome === 'confirmed' ? [] : [`${r.outcome}${r.code ? ` ${r.code}` : ''}: ${r.message}`]),
-      ...(r.skew_ms !== undefined && Math.abs(r.skew_ms) >= SKEW_LIMIT_MS ? [`clock ${seconds(r.skew_ms)} off: commands from this machine would be refused`] : []),
+      ...(skew ? [skew] : []),
       ...(r.drill ?? []).filter((d) => !d.lkg.ok).map((d) => `${d.artifact}: lkg would fail: ${d.lkg.problem ?? '?'}`),
     ];
     return { ...r, ready: problems.length === 0, problems };
