@@ -94,6 +94,7 @@ test('node credentials: enrol once, speak only for yourself, enrol again after a
     await waitFor('v1 to complete on both nodes', async () => (await call(s.url, 'GET', `/v1/rollouts/${r.body.rollout.id}`)).body.rollout.status === 'completed');
     const events = (await call(s.url, 'GET', '/v1/events?limit=5000', { token: s.admin })).body.events as { type: string; payload: { node?: string; actor?: string } }[];
     assert.ok(events.some((e) => e.type === 'node.credential_released' && e.payload.node === 'a' && e.payload.actor === 'admin'));
+    assert.deepEqual(events.filter((e) => e.type === 'node.enrolled').map((e) => e.payload.node).sort(), ['a', 'a', 'b'], 'each enrolment is on the record');
     const unknown = await runCli(['nodes', 'release', 'nope', '--server', s.url, '--token', s.admin]);
     assert.equal(unknown.code, 1);
     assert.match(unknown.stderr, /NOT_FOUND/);

@@ -14,11 +14,18 @@ export class NodeCredentialStore {
     this.#db = db;
   }
 
-  /** Binds a credential to a node; false when the node already has one (the first enrolment wins). */
+  /**
+   * Binds a credential to a node, with a `node.enrolled` event (who enrolled which id, and when,
+   * is on the record); false when the node already has one (the first enrolment wins).
+   */
   async bind(nodeId: string, hash: string, at: number): Promise<boolean> {
-    const r = await this.#db.insertInto('node_credentials').values({ node_id: nodeId, hash, created_at: at })
-      .onConflict((oc) => oc.column('node_id').doNothing()).executeTakeFirst();
-    return Number(r.numInsertedOrUpdatedRows ?? 0) === 1;
+    return this.#db.transaction().execute(async (tx) => {
+      const r = await tx.insertInto('node_credentials').values({ node_id: nodeId, hash, created_at: at })
+        .onConflict((oc) => oc.column('node_id').doNothing()).executeTakeFirst();
+      if (Number(r.numInsertedOrUpdatedRows ?? 0) !== 1) return false;
+      await tx.insertInto('events').values({ at, type: 'node.enrolled', rollout_id: null, payload: JSON.stringify({ node: nodeId }) }).execute();
+      return true;
+    });
   }
 
   /** The node a credential belongs to. */
