@@ -1,21 +1,14 @@
+import { SOURCE_ERROR_CODES } from '../policy/codes.ts';
+
 /** Every error code the graph-file parser can return, for docs and tests. */
 export const AUDIT_ERROR_CODES = [
-  'YAML_SYNTAX',
-  'ALIAS_UNDEFINED',
-  'ALIAS_BOMB',
-  'FILE_TOO_LARGE',
-  'DUPLICATE_KEY',
-  'UNKNOWN_KEY',
-  'WRONG_TYPE',
-  'MISSING_KEY',
+  ...SOURCE_ERROR_CODES,
   'BAD_NAME',
   'BAD_ENUM',
   'DUPLICATE_NAME',
   'DUPLICATE_DEPENDENCY',
   'UNKNOWN_SERVICE',
   'RECOVERS_ITSELF',
-  'EMPTY_DOCUMENT',
-  'INTERNAL_ERROR',
 ] as const;
 
 export type AuditErrorCode = (typeof AUDIT_ERROR_CODES)[number];

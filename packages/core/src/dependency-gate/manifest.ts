@@ -3,6 +3,7 @@ import type { Node } from 'yaml';
 import { DEPENDENCY_NAME, NAME_HINT, readDependsOn, valueNode } from '../audit/edges.ts';
 import { sortByPosition } from '../audit/parse.ts';
 import type { Result, Warning } from '../errors/index.ts';
+import { SOURCE_ERROR_CODES } from '../policy/codes.ts';
 import { guardedParse } from '../policy/guarded.ts';
 import { describe, PolicySource } from '../policy/source.ts';
 import type { VersionManifest } from './types.ts';
@@ -22,10 +23,7 @@ export const MANIFEST_LIMITS = {
 } as const;
 
 /** Every error code `parseManifest` can return, for docs and tests. */
-export const MANIFEST_ERROR_CODES = [
-  'YAML_SYNTAX', 'ALIAS_UNDEFINED', 'ALIAS_BOMB', 'FILE_TOO_LARGE', 'DUPLICATE_KEY', 'UNKNOWN_KEY', 'WRONG_TYPE',
-  'MISSING_KEY', 'BAD_NAME', 'DUPLICATE_DEPENDENCY', 'TOO_MANY_DEPENDENCIES', 'TOO_LONG', 'EMPTY_DOCUMENT', 'INTERNAL_ERROR',
-] as const;
+export const MANIFEST_ERROR_CODES = [...SOURCE_ERROR_CODES, 'BAD_NAME', 'DUPLICATE_DEPENDENCY', 'TOO_MANY_DEPENDENCIES', 'TOO_LONG'] as const;
 export const MANIFEST_WARNING_CODES = ['FALLBACK_ON_HARD_EDGE'] as const;
 
 const START_HINT = 'start with depends_on:, e.g. depends_on:\n    - { on: bot-check, hard: true }';

@@ -1,13 +1,15 @@
+/**
+ * The codes every YAML file read through PolicySource and guardedParse can produce, whatever
+ * it declares: the policy, graph, manifest and triage-scenario parsers all list them.
+ */
+export const SOURCE_ERROR_CODES = [
+  'YAML_SYNTAX', 'ALIAS_UNDEFINED', 'ALIAS_BOMB', 'FILE_TOO_LARGE', 'DUPLICATE_KEY', 'UNKNOWN_KEY', 'WRONG_TYPE', 'MISSING_KEY',
+  'EMPTY_DOCUMENT', 'INTERNAL_ERROR',
+] as const;
+
 /** Every code the policy parser can return, for docs, tests and API status mapping. */
 export const POLICY_ERROR_CODES = [
-  'YAML_SYNTAX',
-  'ALIAS_UNDEFINED',
-  'ALIAS_BOMB',
-  'FILE_TOO_LARGE',
-  'DUPLICATE_KEY',
-  'UNKNOWN_KEY',
-  'WRONG_TYPE',
-  'MISSING_KEY',
+  ...SOURCE_ERROR_CODES,
   'BAD_NAME',
   'BAD_DURATION',
   'BAD_SCOPE',
@@ -23,8 +25,6 @@ export const POLICY_ERROR_CODES = [
   'DUPLICATE_GATE',
   'FAIL_CLOSED_NEEDS_REASON',
   'BAD_ENUM',
-  'EMPTY_DOCUMENT',
-  'INTERNAL_ERROR',
   'UNKNOWN_PLACEHOLDER',
   'BAD_QUERY',
 ] as const;

@@ -11,7 +11,7 @@ export { MAX_POLICY_BYTES, MAX_EXPANDED_NODES, MAX_ALIAS_COUNT } from './limits.
 export { guardedParse } from './guarded.ts';
 export { parseScope, parseScopeSize, formatScope, coversEverything } from './scope.ts';
 export type { ScopeParse, ScopeSize } from './scope.ts';
-export { POLICY_ERROR_CODES, POLICY_WARNING_CODES } from './codes.ts';
+export { POLICY_ERROR_CODES, POLICY_WARNING_CODES, SOURCE_ERROR_CODES } from './codes.ts';
 export * from './query-template.ts';
 export type { PolicyErrorCode, PolicyWarningCode } from './codes.ts';
 // The YAML reader behind parseDeclarations, for other documents that want the same

@@ -37,7 +37,6 @@ export async function authenticate(store: Store, req: FastifyRequest, need: Toke
   let cache = known.get(store);
   if (!cache) { cache = new Map(); known.set(store, cache); }
   if (token.startsWith(NODE_CREDENTIAL_PREFIX)) {
-    // Not cached: a released credential must stop working at once.
     const node = await store.credentials.nodeOf(hash);
     if (!node) throw new ApiError(401, 'UNKNOWN_NODE_CREDENTIAL', 'the control plane does not know this node credential', 'the agent enrols again with the fleet token (the control plane was rebuilt, or the node was released)');
     if (need === 'admin') throw new ApiError(403, 'FORBIDDEN', 'a node credential cannot do this', 'use an admin token');
@@ -60,7 +59,7 @@ export async function authenticateNode(store: Store, req: FastifyRequest, nodeId
   if (caller.node !== undefined && caller.node !== nodeId) {
     throw new ApiError(403, 'WRONG_NODE', `this credential belongs to node ${caller.node}, not ${nodeId}`, 'each agent uses the credential it made for its own --node-id');
   }
-  if (caller.node === undefined && caller.role === 'agent' && (await store.credentials.isBound(nodeId))) {
+  if (caller.node === undefined && caller.role === 'agent' && (await store.credentials.hashOf(nodeId)) !== undefined) {
     throw new ApiError(403, 'NODE_BOUND', `node ${nodeId} has its own credential; the fleet token cannot speak for it`, `if the node was rebuilt and lost its credential, release it: failsmall nodes release ${nodeId}`);
   }
   return caller;

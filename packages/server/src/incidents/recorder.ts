@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { Incident, RolloutEvent, Severity } from '@failsmall/core';
+import { within } from '../notify/within.ts';
 import type { NewTimelineEntry } from '../store/incident-store.ts';
 import type { StoredEvent, Store } from '../store/types.ts';
 import { Mutex } from './lock.ts';
@@ -89,7 +90,8 @@ export class IncidentRecorder {
     }
     // The cursor moves only once this batch's notices are in the outbox (or OUTBOX_WAIT_MS passed): a crash between
     // the two would otherwise skip them forever. A slow or down database delays the cursor, never a rollback.
-    await settleWithin(this.#stored.splice(0), this.#o.outboxWaitMs ?? OUTBOX_WAIT_MS);
+    const stored = this.#stored.splice(0);
+    if (stored.length > 0) await within(Promise.allSettled(stored), this.#o.outboxWaitMs ?? OUTBOX_WAIT_MS);
     if (top > cursor) await incidents.setCursor(CURSOR, top);
     for (const seq of this.#handled) if (seq <= top - LAG) this.#handled.delete(seq);
     return handled;
@@ -182,11 +184,3 @@ export function newIncidentId(): string {
 }
 
 const OUTBOX_WAIT_MS = 2000;
-
-/** Waits for the promises to settle, or `ms`, whichever comes first. Never throws. */
-async function settleWithin(promises: readonly Promise<unknown>[], ms: number): Promise<void> {
-  if (promises.length === 0) return;
-  let timer: NodeJS.Timeout | undefined;
-  await Promise.race([Promise.allSettled(promises), new Promise<void>((r) => { timer = setTimeout(r, ms); })]);
-  clearTimeout(timer);
-}

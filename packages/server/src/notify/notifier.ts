@@ -6,6 +6,7 @@ import { backoffDelayMs, outcomeOf, type AttemptOutcome } from './retry.ts';
 import { slackRequest } from './slack.ts';
 import { targetLabel, type NotifyTarget } from './targets.ts';
 import { webhookRequest, type OutboundRequest } from './webhook.ts';
+import { within } from './within.ts';
 
 /** pino and console both fit. */
 export interface NotifyLog {
@@ -481,16 +482,6 @@ export class Notifier {
       const code = 'code' in e && typeof e.code === 'string' ? ` (${e.code})` : '';
       return { type: 'retry', reason: `${e.message}${code}` };
     }
-  }
-}
-
-/** `p`, or undefined once `ms` have passed. */
-async function within<T>(p: Promise<T>, ms: number): Promise<T | undefined> {
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    return await Promise.race([p, new Promise<undefined>((resolve) => { timer = setTimeout(() => resolve(undefined), ms); })]);
-  } finally {
-    clearTimeout(timer);
   }
 }
 

@@ -9,6 +9,9 @@ import type { StoreSchema } from './schema.ts';
  */
 export class NodeCredentialStore {
   readonly #db: Kysely<StoreSchema>;
+  readonly #byHash = new Map<string, string>();
+  /** Bumped by each release: a lookup that straddled one does not cache what it read. */
+  #releases = 0;
 
   constructor(db: Kysely<StoreSchema>) {
     this.#db = db;
@@ -28,9 +31,17 @@ export class NodeCredentialStore {
     });
   }
 
-  /** The node a credential belongs to. */
+  /**
+   * The node a credential belongs to. Every agent call asks (each long-poll, each metrics push),
+   * so answers are kept in memory; `release` drops them, so a released credential stops working
+   * at once. (One control-plane process owns the store: a release by another would not be seen.)
+   */
   async nodeOf(hash: string): Promise<string | undefined> {
+    const known = this.#byHash.get(hash);
+    if (known !== undefined) return known;
+    const releases = this.#releases;
     const row = await this.#db.selectFrom('node_credentials').select('node_id').where('hash', '=', hash).executeTakeFirst();
+    if (row && releases === this.#releases) this.#byHash.set(hash, row.node_id);
     return row?.node_id;
   }
 
@@ -40,21 +51,22 @@ export class NodeCredentialStore {
     return row?.hash;
   }
 
-  async isBound(nodeId: string): Promise<boolean> {
-    return (await this.#db.selectFrom('node_credentials').select('node_id').where('node_id', '=', nodeId).executeTakeFirst()) !== undefined;
-  }
-
   async boundNodes(): Promise<Set<string>> {
     return new Set((await this.#db.selectFrom('node_credentials').select('node_id').execute()).map((r) => r.node_id));
   }
 
   /** Forgets a node's credential, with a `node.credential_released` event; false when it had none. */
   async release(nodeId: string, actor: string, at: number): Promise<boolean> {
-    return this.#db.transaction().execute(async (tx) => {
+    this.#releases++;
+    const released = await this.#db.transaction().execute(async (tx) => {
       const r = await tx.deleteFrom('node_credentials').where('node_id', '=', nodeId).executeTakeFirst();
       if (Number(r.numDeletedRows) !== 1) return false;
       await tx.insertInto('events').values({ at, type: 'node.credential_released', rollout_id: null, payload: JSON.stringify({ node: nodeId, actor }) }).execute();
       return true;
     });
+    // After the commit, and lookups in flight meanwhile do not cache (#releases): the old answer cannot come back.
+    this.#releases++;
+    for (const [hash, node] of this.#byHash) if (node === nodeId) this.#byHash.delete(hash);
+    return released;
   }
 }

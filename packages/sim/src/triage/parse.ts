@@ -1,7 +1,7 @@
 import { isMap, isScalar } from 'yaml';
 import type { YAMLMap } from 'yaml';
 import {
-  describeNode, didYouMean, guardedParse, PolicySource, TRIAGE_CLASSES,
+  describeNode, didYouMean, guardedParse, PolicySource, SOURCE_ERROR_CODES, TRIAGE_CLASSES,
   type ComponentStatus, type Result, type SourceEntry, type StatusIndicator, type TriageClass,
 } from '@failsmall/core';
 import { FieldReader, sortErrors, valueNode } from '../scenario/fields.ts';
@@ -13,9 +13,8 @@ import {
 
 /** Every code a triage scenario file can produce. */
 export const TRIAGE_SCENARIO_ERROR_CODES = [
-  'YAML_SYNTAX', 'ALIAS_UNDEFINED', 'ALIAS_BOMB', 'FILE_TOO_LARGE', 'DUPLICATE_KEY', 'UNKNOWN_KEY', 'WRONG_TYPE', 'MISSING_KEY',
-  'BAD_DURATION', 'BAD_VALUE', 'BAD_ENUM', 'EVENT_TYPE', 'DUPLICATE_NAME', 'UNKNOWN_MODULE', 'UNKNOWN_DEPENDENCY', 'UNKNOWN_VENDOR',
-  'UNKNOWN_TARGET', 'EMPTY_DOCUMENT', 'INTERNAL_ERROR',
+  ...SOURCE_ERROR_CODES,
+  'BAD_DURATION', 'BAD_VALUE', 'BAD_ENUM', 'EVENT_TYPE', 'DUPLICATE_NAME', 'UNKNOWN_MODULE', 'UNKNOWN_DEPENDENCY', 'UNKNOWN_VENDOR', 'UNKNOWN_TARGET',
 ] as const;
 
 export const TRIAGE_SCENARIO_KEYS = ['name', 'description', 'label', 'seed', 'start', 'duration', 'step', 'propagation', 'fleet', 'baseline', 'modules', 'dependencies', 'vendors', 'unmeasured', 'events'] as const;
