@@ -3,7 +3,7 @@ import type { GateSpec } from '../policy/types.ts';
 import { latencyExceedance } from '../stats/latency-exceedance.ts';
 import { rateRegression } from '../stats/rate-regression.ts';
 import { metricValue } from './metric-value.ts';
-import type { MetricAggregate, Verdict } from './types.ts';
+import type { MetricAggregate, NodeCounters, Verdict } from './types.ts';
 
 export interface GateObservation {
   /** Counters of the cohort's nodes over the gate's window. */
@@ -21,6 +21,12 @@ export interface GateObservation {
    * saying why there is none (no series, NaN, several series, a timeout, an unreachable server).
    */
   readonly direct?: { readonly value: number | null; readonly problem?: string; readonly baseline?: number | null };
+  /**
+   * The same counters node by node (cohort and baseline), with each node's history before the
+   * rollout when known. compare: baseline gates use it to treat nodes as the units that vary;
+   * without it they fall back to the pooled two-rate test.
+   */
+  readonly perNode?: { readonly cohort: readonly NodeCounters[]; readonly baseline: readonly NodeCounters[] };
 }
 
 /**

@@ -14,6 +14,23 @@ export interface ModuleCounters {
   readonly counters: Readonly<Record<string, number>>;
 }
 
+/**
+ * One node's counters for a gate, kept apart so that the gate can treat nodes as the units that
+ * vary (errors cluster by node and in time; see stats/node-contrast.ts).
+ */
+export interface NodeCounters {
+  readonly node: string;
+  /** Since the stage began (the gate's window). */
+  readonly counters: ModuleCounters;
+  /**
+   * The node's own counters over the history window before the rollout began, when it still
+   * ran the previous version: lets the gate compare each node with its own past.
+   */
+  readonly history?: ModuleCounters;
+  /** The node's labels, for gates split by a label (`by:`). */
+  readonly labels?: Readonly<Record<string, string>>;
+}
+
 /** The sum of counters of a set of nodes over a window, and how many nodes contributed. */
 export interface MetricAggregate extends ModuleCounters {
   readonly nodes: number;
