@@ -1,9 +1,10 @@
 import { formatDuration } from '../duration/index.ts';
 import type { GateSpec } from '../policy/types.ts';
-import { latencyExceedance } from '../stats/latency-exceedance.ts';
+import { histogramCountAbove, latencyExceedance } from '../stats/latency-exceedance.ts';
+import { nodeContrast, type NodeRateCounts } from '../stats/node-contrast.ts';
 import { rateRegression } from '../stats/rate-regression.ts';
-import { metricValue } from './metric-value.ts';
-import type { MetricAggregate, NodeCounters, Verdict } from './types.ts';
+import { histogramQuantile, metricValue } from './metric-value.ts';
+import type { MetricAggregate, ModuleCounters, NodeCounters, Verdict } from './types.ts';
 
 export interface GateObservation {
   /** Counters of the cohort's nodes over the gate's window. */
@@ -110,7 +111,7 @@ function evaluateExtended(gate: GateSpec, stage: string, obs: GateObservation, n
 type VerdictBase = Omit<Verdict, 'status' | 'value' | 'reason'>;
 
 /** Rates the sequential tests compare: the events that count as bad, over their trials. */
-function badEvents(metric: string, a: GateObservation['cohort']): { events: number; trials: number } | undefined {
+function badEvents(metric: string, a: ModuleCounters): { events: number; trials: number } | undefined {
   if (metric === 'error_rate') return { events: a.errors, trials: a.requests };
   if (metric === 'load_success_rate') return { events: a.loads_attempted - a.loads_succeeded, trials: a.loads_attempted };
   if (metric.startsWith('custom:')) return { events: a.counters[metric.slice('custom:'.length)] ?? 0, trials: a.requests };
@@ -144,6 +145,7 @@ function againstBaseline(gate: GateSpec, stage: string, obs: GateObservation, no
   const baseline = obs.baseline;
   const neededNodes = Math.max(1, Math.ceil(gate.min_coverage * obs.cohortNodes - 1e-9));
   const tuneAtTrials = Math.max(gate.min_samples, 1000);
+  if (obs.perNode && obs.perNode.baseline.length >= 2 && baseline) return byNode(gate, head, base, obs, obs.perNode, baseline, neededNodes, alpha, allowed, tuneAtTrials);
   if (gate.metric.startsWith('latency_p')) {
     const q = Number(gate.metric.slice('latency_p'.length)) / 100;
     const samples = obs.cohort.latency_buckets.reduce((x, y) => x + y, 0);
@@ -161,6 +163,47 @@ function againstBaseline(gate: GateSpec, stage: string, obs: GateObservation, no
   const r = rateRegression({ canary, baseline: against, allowed, alpha, tuneAtTrials, label: gate.metric === 'load_success_rate' ? 'load failure rate' : gate.metric.replace('_', ' ') });
   const rate = (x: { events: number; trials: number }) => (gate.metric === 'load_success_rate' ? 1 - x.events / x.trials : x.events / x.trials);
   return finish(gate, head, base, obs, neededNodes, canary.trials, r.verdict, r.reason, `sequential test on the difference of two proportions (always-valid confidence sequence, alpha ${alpha})`, rate(canary), rate(against), r.interval);
+}
+
+/**
+ * compare: baseline with the nodes as units (stats/node-contrast.ts): each node's bad events
+ * against what it would have shown unchanged (its own history, the fleet's drift), with the
+ * dispersion the nodes really show. Latency counts, per node, the requests slower than the
+ * baseline's percentile over the stage (and, for the history, slower than that same threshold).
+ */
+function byNode(gate: GateSpec, head: string, base: VerdictBase, obs: GateObservation, perNode: NonNullable<GateObservation['perNode']>, baseline: MetricAggregate, neededNodes: number, alpha: number, allowed: { relative?: number; absolute?: number }, tuneAtTrials: number): Verdict {
+  let count: (c: ModuleCounters) => { events: number; trials: number } | undefined;
+  let label: string;
+  let test: string;
+  const latency = gate.metric.startsWith('latency_p');
+  let threshold: number | null = null;
+  if (latency) {
+    const q = Number(gate.metric.slice('latency_p'.length)) / 100;
+    threshold = histogramQuantile(q, baseline.latency_buckets);
+    const t = threshold;
+    count = (c) => ({ events: t === null ? 0 : histogramCountAbove(c.latency_buckets, t), trials: c.latency_buckets.reduce((a, b) => a + (Number.isFinite(b) && b > 0 ? b : 0), 0) });
+    label = `share of requests slower than the baseline p${formatValue(q * 100)}${t === null ? '' : ` (${formatValue(t)} ms)`}`;
+    test = `sequential test on the share of requests slower than the baseline p${formatValue(q * 100)}, nodes as units (always-valid confidence sequence, alpha ${alpha})`;
+  } else {
+    count = (c) => badEvents(gate.metric, c);
+    label = gate.metric === 'load_success_rate' ? 'load failure rate' : gate.metric.replace('_', ' ');
+    test = `sequential test on the node-clustered contrast of two rates (always-valid confidence sequence, alpha ${alpha})`;
+  }
+  if (!count(obs.cohort)) return { ...base, status: 'inconclusive', value: null, reason: `${head} is inconclusive: compare: baseline does not apply to ${gate.metric}` };
+  const toNode = (n: NodeCounters): NodeRateCounts => {
+    const c = count(n.counters) ?? { events: 0, trials: 0 };
+    const h = n.history ? count(n.history) : undefined;
+    return h && h.trials > 0 ? { ...c, node: n.node, history: h } : { ...c, node: n.node };
+  };
+  const canary = perNode.cohort.map(toNode);
+  const samples = canary.reduce((a, c) => a + (Number.isFinite(c.trials) && c.trials > 0 ? c.trials : 0), 0);
+  if (samples === 0 || (latency && threshold === null)) return noBaseline(gate, head, base, latency && threshold === null ? null : baseline, samples, obs);
+  const r = nodeContrast({ canary, baseline: perNode.baseline.map(toNode), allowed, alpha, tuneAtTrials, label });
+  const success = gate.metric === 'load_success_rate';
+  const value = latency ? histogramQuantile(Number(gate.metric.slice('latency_p'.length)) / 100, obs.cohort.latency_buckets) : r.canary_rate === null ? null : success ? 1 - r.canary_rate : r.canary_rate;
+  const baseValue = latency ? threshold : r.baseline_rate === null ? null : success ? 1 - r.baseline_rate : r.baseline_rate;
+  const verdict = finish(gate, head, base, obs, neededNodes, samples, r.verdict, r.reason, test, value, baseValue, r.excess);
+  return { ...verdict, dispersion: r.dispersion.phi };
 }
 
 function noBaseline(gate: GateSpec, head: string, base: VerdictBase, baseline: GateObservation['baseline'], samples: number, obs: GateObservation): Verdict {

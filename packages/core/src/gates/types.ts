@@ -69,4 +69,6 @@ export interface Verdict {
   readonly test?: string;
   /** The confidence interval the test read (cohort − allowed baseline), when there is one. */
   readonly interval?: readonly [number, number];
+  /** The dispersion the test allowed for (quasi-Poisson φ, 1 = independent requests), when nodes were the units. */
+  readonly dispersion?: number;
 }

@@ -4,3 +4,4 @@ export * from './rate-regression.ts';
 export * from './wald-sprt.ts';
 export * from './mann-whitney.ts';
 export * from './latency-exceedance.ts';
+export * from './node-contrast.ts';

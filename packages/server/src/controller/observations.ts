@@ -1,7 +1,14 @@
 import {
   addCounters, addLoadReport, emptyAggregate, gateObservation, gateQueries, readsLoadReports,
-  currentStage, type FleetNode, type GateObservation, type GateQuery, type NodeLoad, type RolloutState,
+  currentStage, type FleetNode, type GateObservation, type GateQuery, type NodeCounters, type NodeLoad, type RolloutState,
 } from '@failsmall/core';
+
+/**
+ * How far back a node's own history reaches, before the rollout began: long enough that a
+ * node's rate is known to within a few percent at ordinary error rates (30 min at 100 rps and
+ * 0.1% errors is 180 errors), short enough to stay close to the node as it is today.
+ */
+export const HISTORY_MS = 30 * 60_000;
 import type { NodeRecord, Store } from '../store/types.ts';
 import type { PrometheusClient } from '../signals/index.ts';
 
@@ -57,10 +64,27 @@ export async function observe(store: Store, state: RolloutState, now: number, si
     if (readsLoadReports(q.gate, state)) {
       for (const [nodeId, load] of loads) addLoadReport(split, cohort.has(nodeId), load, state);
     } else {
-      const key = `${q.gate.module}\u0000${q.from}\u0000${q.to}`;
-      let perNode = byModule.get(key);
-      if (!perNode) { perNode = await store.metricsByNode(q.gate.module, q.from, q.to); byModule.set(key, perNode); }
+      const read = async (from: number, to: number) => {
+        const key = `${q.gate.module}\u0000${from}\u0000${to}`;
+        let got = byModule.get(key);
+        if (!got) { got = await store.metricsByNode(q.gate.module, from, to); byModule.set(key, got); }
+        return got;
+      };
+      const perNode = await read(q.from, q.to);
       for (const [nodeId, agg] of perNode) addCounters(cohort.has(nodeId) ? split.cohort : split.baseline, agg);
+      if (q.gate.compare === 'baseline') {
+        // Node by node, with each node's own history before the rollout (the old version), so
+        // that the gate treats nodes as the units that vary (core stats/node-contrast.ts).
+        const history = await read(state.created_at - HISTORY_MS, state.created_at - 1);
+        const labels = new Map(nodes.map((n) => [n.id, n.labels]));
+        const byNodeSplit = { cohort: [] as NodeCounters[], baseline: [] as NodeCounters[] };
+        for (const [nodeId, agg] of perNode) {
+          const h = history.get(nodeId);
+          (cohort.has(nodeId) ? byNodeSplit.cohort : byNodeSplit.baseline).push({ node: nodeId, counters: agg, ...(h ? { history: h } : {}), labels: labels.get(nodeId) ?? {} });
+        }
+        observations.set(q.gate.name, { ...gateObservation(q, state, split.cohort, split.baseline, now, "builtin (agents' pushes)"), perNode: byNodeSplit });
+        continue;
+      }
     }
     observations.set(q.gate.name, gateObservation(q, state, split.cohort, split.baseline, now, "builtin (agents' pushes)"));
   }
