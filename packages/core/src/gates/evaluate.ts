@@ -198,6 +198,7 @@ function byNode(gate: GateSpec, head: string, base: VerdictBase, obs: GateObserv
   const canary = perNode.cohort.map(toNode);
   const samples = canary.reduce((a, c) => a + (Number.isFinite(c.trials) && c.trials > 0 ? c.trials : 0), 0);
   if (samples === 0 || (latency && threshold === null)) return noBaseline(gate, head, base, latency && threshold === null ? null : baseline, samples, obs);
+  if (gate.by !== undefined) return byLabel(gate, gate.by, head, base, obs, perNode, toNode, neededNodes, samples, alpha, allowed, tuneAtTrials, label, test);
   const r = nodeContrast({ canary, baseline: perNode.baseline.map(toNode), allowed, alpha, tuneAtTrials, label });
   const success = gate.metric === 'load_success_rate';
   const value = latency ? histogramQuantile(Number(gate.metric.slice('latency_p'.length)) / 100, obs.cohort.latency_buckets) : r.canary_rate === null ? null : success ? 1 - r.canary_rate : r.canary_rate;
@@ -206,13 +207,52 @@ function byNode(gate: GateSpec, head: string, base: VerdictBase, obs: GateObserv
   return { ...verdict, dispersion: r.dispersion.phi };
 }
 
+/**
+ * A gate split by a node label (`by:`): the cohort's nodes with each value against the
+ * baseline's nodes with the same value, each group at alpha / groups (Bonferroni), so that the
+ * chance of any false rollback stays at alpha. One group that regressed fails the gate; it
+ * passes when every group with cohort nodes passes (and, with require_each_group, when every
+ * value the fleet has is in the cohort).
+ */
+function byLabel(gate: GateSpec, by: string, head: string, base: VerdictBase, obs: GateObservation, perNode: NonNullable<GateObservation['perNode']>, toNode: (n: NodeCounters) => NodeRateCounts, neededNodes: number, samples: number, alpha: number, allowed: { relative?: number; absolute?: number }, tuneAtTrials: number, label: string, test: string): Verdict {
+  const valueOf = (n: NodeCounters) => n.labels?.[by];
+  const everyone = [...perNode.cohort, ...perNode.baseline];
+  const values = [...new Set(everyone.map(valueOf).filter((v): v is string => v !== undefined))].sort();
+  const common = { ...base, samples, value: null, test: `${test}, split by ${by} (alpha ${formatValue(alpha)} / ${Math.max(1, values.length)} groups)` };
+  if (values.length === 0) {
+    const known = [...new Set(everyone.flatMap((n) => Object.keys(n.labels ?? {})))].sort();
+    return { ...common, status: 'inconclusive', reason: `${head} is inconclusive: no node has the label ${by} that by: splits on (labels the nodes have: ${known.length > 0 ? known.join(', ') : 'none'}); no data never promotes` };
+  }
+  const unlabelled = perNode.cohort.filter((n) => valueOf(n) === undefined).length;
+  const groups = values.map((v) => {
+    const cohort = perNode.cohort.filter((n) => valueOf(n) === v).map(toNode);
+    const baselineNodes = perNode.baseline.filter((n) => valueOf(n) === v).map(toNode);
+    const r = cohort.length === 0 ? null : nodeContrast({ canary: cohort, baseline: baselineNodes, allowed, alpha: alpha / values.length, tuneAtTrials, label: `${label} in ${by}=${v}` });
+    return { value: v, cohort: cohort.length, baseline: baselineNodes.length, r };
+  });
+  const summary = (g: (typeof groups)[number]) => `${by}=${g.value}: ${g.r === null ? 'no cohort node' : g.r.verdict} (${g.cohort} cohort, ${g.baseline} baseline nodes)`;
+  const all = `groups: ${groups.map(summary).join('; ')}${unlabelled > 0 ? `; ${unlabelled} cohort nodes without the label are not judged` : ''}`;
+  const withGroups = (v: Verdict): Verdict => ({ ...v, groups: groups.map((g) => ({ label: by, value: g.value, status: g.r === null ? 'inconclusive' : g.r.verdict === 'regression' ? 'fail' : g.r.verdict === 'ok' ? 'pass' : 'inconclusive', cohort_nodes: g.cohort, baseline_nodes: g.baseline, reason: g.r?.reason ?? 'no cohort node with this value yet' })) });
+  const failed = groups.find((g) => g.r?.verdict === 'regression');
+  if (failed?.r) return withGroups({ ...common, status: 'fail', value: failed.r.canary_rate, baseline: failed.r.baseline_rate, interval: [failed.r.excess.lower, failed.r.excess.upper], reason: `${head} failed in ${by}=${failed.value}: ${failed.r.reason}; ${all}` });
+  const missing = groups.filter((g) => g.r === null);
+  if (gate.require_each_group && missing.length > 0) {
+    return withGroups({ ...common, status: 'inconclusive', reason: `${head} is inconclusive: require_each_group, and ${missing.map((g) => `${by}=${g.value}`).join(', ')} has no node in the cohort yet; ${all}` });
+  }
+  const judged = groups.filter((g) => g.r !== null);
+  const verdict = judged.length > 0 && judged.every((g) => g.r?.verdict === 'ok') ? 'ok' : 'undecided';
+  const undecided = judged.filter((g) => g.r?.verdict !== 'ok');
+  const why = verdict === 'ok' ? `every group with cohort nodes is within the allowance; ${all}` : `${undecided.map((g) => g.r?.reason ?? '').join(' | ')}; ${all}`;
+  return withGroups(finish(gate, head, base, obs, neededNodes, samples, verdict, why, common.test, null, null, null));
+}
+
 function noBaseline(gate: GateSpec, head: string, base: VerdictBase, baseline: GateObservation['baseline'], samples: number, obs: GateObservation): Verdict {
   const why = samples === 0 ? `no data from ${obs.cohortNodes} cohort nodes` : baseline ? 'the baseline has no data' : 'there is no baseline (every node is in the cohort)';
   return { ...base, status: 'inconclusive', value: null, samples, test: 'baseline comparison', reason: `${head} is inconclusive: ${why}; no data never promotes` };
 }
 
-function finish(gate: GateSpec, head: string, base: VerdictBase, obs: GateObservation, neededNodes: number, samples: number, verdict: 'regression' | 'ok' | 'undecided', why: string, test: string, value: number | null, baseline: number | null, interval: { lower: number; upper: number }): Verdict {
-  const common = { ...base, value, baseline, samples, test, interval: [interval.lower, interval.upper] as [number, number] };
+function finish(gate: GateSpec, head: string, base: VerdictBase, obs: GateObservation, neededNodes: number, samples: number, verdict: 'regression' | 'ok' | 'undecided', why: string, test: string, value: number | null, baseline: number | null, interval: { lower: number; upper: number } | null): Verdict {
+  const common = { ...base, value, baseline, samples, test, ...(interval ? { interval: [interval.lower, interval.upper] as [number, number] } : {}) };
   if (verdict === 'regression') return { ...common, status: 'fail', reason: `${head} failed: ${why}` };
   if (samples < gate.min_samples) return { ...common, status: 'inconclusive', reason: `${head} is inconclusive: ${samples} samples < min_samples ${gate.min_samples}; ${why}` };
   if (obs.cohort.nodes < neededNodes) return { ...common, status: 'inconclusive', reason: `${head} is inconclusive: only ${obs.cohort.nodes}/${obs.cohortNodes} cohort nodes reported, ${neededNodes} needed; ${why}` };

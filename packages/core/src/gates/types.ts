@@ -38,6 +38,16 @@ export interface MetricAggregate extends ModuleCounters {
 
 export type VerdictStatus = 'pass' | 'fail' | 'inconclusive';
 
+/** One label value's share of a split gate's verdict. */
+export interface GroupVerdict {
+  readonly label: string;
+  readonly value: string;
+  readonly status: VerdictStatus;
+  readonly cohort_nodes: number;
+  readonly baseline_nodes: number;
+  readonly reason: string;
+}
+
 /** A gate verdict carries its evidence, so that a human can check it without re-running anything. */
 export interface Verdict {
   readonly gate: string;
@@ -71,4 +81,6 @@ export interface Verdict {
   readonly interval?: readonly [number, number];
   /** The dispersion the test allowed for (quasi-Poisson φ, 1 = independent requests), when nodes were the units. */
   readonly dispersion?: number;
+  /** A gate split by a label (`by:`): each value's verdict. */
+  readonly groups?: readonly GroupVerdict[];
 }

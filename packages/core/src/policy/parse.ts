@@ -61,7 +61,7 @@ const TIMING_KEYS = ['interval', 'bake', 'load_timeout', 'max_extension', 'on_in
 export const POLICY_KEYS = ['artifact', ...TIMING_KEYS, 'stages'] as const;
 export const DEPLOYMENT_KEYS = ['name', ...POLICY_KEYS] as const;
 export const STAGE_KEYS = ['name', 'scope', 'health_gates', ...TIMING_KEYS, 'approval', 'manual_approval'] as const;
-export const GATE_KEYS = ['name', 'module', 'metric', 'threshold', 'min', 'max', 'window', 'min_samples', 'min_coverage', 'source', 'query', 'compare', 'allowed_degradation', 'alpha', 'on_no_data', 'coverage_query'] as const;
+export const GATE_KEYS = ['name', 'module', 'metric', 'threshold', 'min', 'max', 'window', 'min_samples', 'min_coverage', 'source', 'query', 'compare', 'allowed_degradation', 'alpha', 'on_no_data', 'coverage_query', 'by', 'require_each_group'] as const;
 export const GATE_SOURCES = ['builtin', 'prometheus'] as const;
 export const GATE_COMPARES = ['threshold', 'baseline'] as const;
 export const ON_NO_DATA = ['extend', 'pause', 'rollback'] as const;
@@ -592,6 +592,21 @@ class DeclarationReader {
     if (alphaEntry && alpha !== undefined && !(alpha > 0 && alpha < 0.5)) {
       src.error('BAD_THRESHOLD', `alpha must be between 0 and 0.5, got ${alpha}`, valueNode(alphaEntry), alphaEntry.path, 'e.g. alpha: 0.001 (one false alarm in a thousand gates)');
     }
+    // by: a label; the gate is judged within each of its values (nodes as units, error rate split across the groups).
+    const byEntry = f.get('by');
+    const by = byEntry ? this.#string(byEntry) : undefined;
+    if (byEntry && by !== undefined) {
+      if (!isLabel(by)) {
+        src.error('BAD_SCOPE', `by: "${by}" is not a label name`, valueNode(byEntry), byEntry.path, 'a node label such as hardware_generation (letters, digits, _ . / -), as agents register it with --labels');
+      } else if (compare !== 'baseline') {
+        src.error('WRONG_TYPE', 'by: splits a compare: baseline gate by a node label', byEntry.keyNode, byEntry.path, 'add compare: baseline and allowed_degradation:, or remove by:');
+      } else if (source === 'prometheus') {
+        src.error('WRONG_TYPE', 'by: needs counters node by node; a prometheus gate has one value', byEntry.keyNode, byEntry.path, 'split the query itself (sum by (label)), or use the agents\' metrics');
+      }
+    }
+    const eachEntry = f.get('require_each_group');
+    const requireEach = eachEntry ? this.#boolean(eachEntry) : undefined;
+    if (eachEntry && !byEntry) src.error('WRONG_TYPE', 'require_each_group: belongs to a gate split with by:', eachEntry.keyNode, eachEntry.path, 'add by: LABEL, or remove require_each_group:');
     const noDataEntry = f.get('on_no_data');
     const onNoData = noDataEntry ? this.#enum(noDataEntry, ON_NO_DATA) : 'extend';
     const windowEntry = f.get('window');
@@ -620,6 +635,8 @@ class DeclarationReader {
       ...(alpha !== undefined ? { alpha } : {}),
       ...(onNoData !== 'extend' ? { on_no_data: onNoData } : {}),
       ...(coverageQuery !== undefined ? { coverage_query: coverageQuery } : {}),
+      ...(by !== undefined && isLabel(by) ? { by } : {}),
+      ...(requireEach === true && by !== undefined ? { require_each_group: true } : {}),
     };
   }
 

@@ -79,6 +79,14 @@ export interface GateSpec {
   readonly coverage_query?: string;
   /** When the gate has no data after bake: keep extending (default), pause, or roll back. */
   readonly on_no_data?: 'extend' | 'pause' | 'rollback';
+  /**
+   * A node label: the gate is judged within each of its values (the cohort's nodes with that
+   * value against the baseline's with the same), so that a regression confined to one hardware
+   * generation is not averaged away. alpha is split across the groups.
+   */
+  readonly by?: string;
+  /** With by: the stage may not promote until every value the fleet has is in the cohort and passes. */
+  readonly require_each_group?: boolean;
 }
 
 export interface StageSpec {

@@ -226,7 +226,7 @@ export function nodeContrast(input: NodeContrastInput): NodeContrast {
     }
   }
 
-  const confidence = `${formatNumber(100 * (1 - alpha))}%`;
+  const confidence = `${String(Number((100 * (1 - alpha)).toPrecision(6)))}%`;
   const nodes = `${canary.length} canary and ${baseline.length} baseline nodes`;
   const history = withHistory.canary > 0 ? `, each against its own history (${withHistory.canary}/${canary.length} canary nodes)` : '';
   const disp = `dispersion φ ${formatNumber(phi)} (nodes as units: ${nodes}${history})`;
@@ -307,7 +307,8 @@ function historyFactors(baseline: readonly NodeRateCounts[]): HistoryAdjustment 
     squares += mu * mu;
   }
   const tau2 = squares > 0 ? Math.max(0, (q - poisson) / squares) : 0;
-  if (tau2 === 0) return { factor: () => 1, used: () => false, tau2 };
+  // Nodes whose histories differ no more than chance are all at the fleet's rate (f = 1): their histories were read, and said so.
+  if (tau2 === 0) return { factor: () => 1, used: (h) => h !== undefined && usable(h), tau2 };
   // Prior mean p0, prior weight κ trials: a node's rate is (e + κ·p0) / (n + κ).
   const kappa = 1 / (tau2 * p0);
   const useful = (h: RateCounts | undefined): h is RateCounts => h !== undefined && usable(h) && h.trials > 0;

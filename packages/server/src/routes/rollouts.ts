@@ -58,6 +58,16 @@ export async function rolloutRoutes(app: FastifyInstance, ctx: AppContext): Prom
     }
     const nodes = await ctx.store.listNodes();
     const fleet = fleetFor(nodes, artifact.module, artifact.name);
+    // A gate split by a label no node has would judge nothing and hold every stage: refuse it up front.
+    const labels = new Set(fleet.flatMap((n) => Object.keys(n.labels)));
+    for (const stage of policy.stages) {
+      for (const g of stage.health_gates) {
+        if (g.by !== undefined && fleet.length > 0 && !labels.has(g.by)) {
+          throw new ApiError(422, 'UNKNOWN_LABEL', `gate ${g.name} on stage ${stage.name} is split by: ${g.by}, and no node of ${artifact.name}'s fleet has that label`,
+            `labels the fleet's nodes have: ${[...labels].sort().join(', ') || 'none'}; agents set theirs with --labels KEY=VALUE`);
+        }
+      }
+    }
     const started = startRollout({
       id: `r-${randomBytes(5).toString('hex')}`, artifact: artifact.name, module: artifact.module, policy,
       fromVersion: artifact.current_version, toVersion: version.version, fleet, actor: caller.name, now: ctx.clock.now(),
