@@ -15,3 +15,4 @@ export * from './dependency-gate/index.ts';
 export * from './triage/index.ts';
 export * from './incident/index.ts';
 export * from './postmortem/index.ts';
+export * from './scrape/index.ts';

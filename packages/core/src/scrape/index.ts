@@ -1,0 +1,3 @@
+export * from './selector.ts';
+export * from './mapping.ts';
+export * from './reading.ts';
