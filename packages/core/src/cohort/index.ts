@@ -48,21 +48,69 @@ export function scopeSize(scope: Scope, eligible: number): number {
   return Math.min(eligible, Math.max(1, Math.ceil((scope.percent / 100) * eligible - 1e-9)));
 }
 
-/** The nodes one stage's scope selects on its own, lowest rank first. */
-export function selectScope(rolloutId: string, scope: Scope, fleet: readonly FleetNode[]): string[] {
-  const eligible: { id: string; rank: number }[] = [];
+/**
+ * The nodes one stage's scope selects on its own, lowest rank first.
+ *
+ * With `stratifyBy` (the labels the stage's gates are split by), a percentage scope is taken
+ * within each value of each label as well: every value gets its share, rounded up, and at
+ * least 2 nodes when it has them, so that a group of 2% of the fleet is in a 1% canary with
+ * enough nodes to be judged (a gate never decides on one node) instead of by the luck of the
+ * hash. The extra nodes are bounded: if they would more than double the stage, each value
+ * gets only its rounded-up share, and if even that would, the stage is not stratified. Ranks
+ * are fixed for the rollout and each value takes its lowest-ranked nodes, so cohorts stay nested.
+ */
+export function selectScope(rolloutId: string, scope: Scope, fleet: readonly FleetNode[], stratifyBy: readonly string[] = []): string[] {
+  const eligible: { id: string; rank: number; labels: Readonly<Record<string, string>> }[] = [];
   for (const n of fleet) {
-    if (matchesSelector(n.labels, scope.selector)) eligible.push({ id: n.id, rank: cohortRank(rolloutId, n.id) });
+    if (matchesSelector(n.labels, scope.selector)) eligible.push({ id: n.id, rank: cohortRank(rolloutId, n.id), labels: n.labels });
   }
   eligible.sort((a, b) => a.rank - b.rank || (a.id < b.id ? -1 : 1));
-  return eligible.slice(0, scopeSize(scope, eligible.length)).map((e) => e.id);
+  const size = scopeSize(scope, eligible.length);
+  const picked = eligible.slice(0, size).map((e) => e.id);
+  if (scope.type !== 'percent' || stratifyBy.length === 0) return picked;
+  // Within each value of the first label: its own lowest-ranked share (stratified sampling);
+  // further labels only add what their values lack. Nodes without the label form one group.
+  const stratified = (minimum: number) => {
+    const out: string[] = [];
+    const chosen = new Set<string>();
+    stratifyBy.forEach((label, li) => {
+      const groups = new Map<string, typeof eligible>();
+      for (const e of eligible) {
+        const v = e.labels[label] ?? '\u0000none';
+        const g = groups.get(v);
+        if (g) g.push(e); else groups.set(v, [e]);
+      }
+      for (const [v, g] of groups) {
+        const share = Math.ceil((scope.percent / 100) * g.length - 1e-9);
+        const want = v === '\u0000none' ? (li === 0 ? share : 0) : Math.max(share, Math.min(minimum, g.length));
+        let have = li === 0 ? 0 : g.filter((e) => chosen.has(e.id)).length;
+        for (const e of g) {
+          if (have >= want) break;
+          if (!chosen.has(e.id)) { chosen.add(e.id); out.push(e.id); have++; }
+        }
+      }
+    });
+    return out;
+  };
+  // Bounded: a label with so many values (a rack, a host) that one node each would more than
+  // double the stage is not stratified.
+  for (const minimum of [2, 1]) {
+    const out = stratified(minimum);
+    if (out.length <= 2 * size) return out;
+  }
+  return picked;
+}
+
+/** The labels a stage's gates are split by (`by:`), for stratified cohorts. */
+export function stratifyLabels(gates: readonly { readonly by?: string }[]): string[] {
+  return [...new Set(gates.flatMap((g) => (g.by !== undefined ? [g.by] : [])))];
 }
 
 /** The cohort of a stage: the nodes already assigned, plus what this stage's scope selects. */
-export function nestedCohort(rolloutId: string, scope: Scope, fleet: readonly FleetNode[], assigned: readonly string[]): string[] {
+export function nestedCohort(rolloutId: string, scope: Scope, fleet: readonly FleetNode[], assigned: readonly string[], stratifyBy: readonly string[] = []): string[] {
   const set = new Set(assigned);
   const out = [...assigned];
-  for (const id of selectScope(rolloutId, scope, fleet)) {
+  for (const id of selectScope(rolloutId, scope, fleet, stratifyBy)) {
     if (!set.has(id)) { set.add(id); out.push(id); }
   }
   return out;

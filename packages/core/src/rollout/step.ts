@@ -1,5 +1,5 @@
 import { formatDuration } from '../duration/index.ts';
-import { nestedCohort, type FleetNode } from '../cohort/index.ts';
+import { nestedCohort, stratifyLabels, type FleetNode } from '../cohort/index.ts';
 import { evaluateGate, type GateObservation } from '../gates/evaluate.ts';
 import type { Verdict } from '../gates/types.ts';
 import type { PolicySpec } from '../policy/types.ts';
@@ -52,7 +52,7 @@ export interface StartInput {
 export function startRollout(input: StartInput): StepOutput | { error: { code: string; message: string; hint: string } } {
   const first = input.policy.stages[0];
   if (!first) return { error: { code: 'POLICY_EMPTY', message: `policy ${input.policy.name} has no stages`, hint: 'add at least one stage' } };
-  const cohort = nestedCohort(input.id, first.scope, input.fleet, []);
+  const cohort = nestedCohort(input.id, first.scope, input.fleet, [], stratifyLabels(first.health_gates));
   if (cohort.length === 0) {
     return { error: { code: 'EMPTY_COHORT', message: `stage ${first.name} (${first.scope.text}) selects no registered node`, hint: 'register nodes first (failsmall nodes), or check the stage selector' } };
   }
@@ -214,7 +214,7 @@ function promote(state: RolloutState, fleet: readonly FleetNode[], now: number, 
     events.push(event(done, 'rollout.completed', now, { stage: from.name, nodes: state.assigned.length, reason, actor }));
     return { state: done, events, desiredChanged: true };
   }
-  const cohort = nestedCohort(state.id, nextStage.scope, fleet, state.assigned);
+  const cohort = nestedCohort(state.id, nextStage.scope, fleet, state.assigned, stratifyLabels(nextStage.health_gates));
   const next = bump(state, {
     stage_index: nextIndex, phase: 'applying', stage_started_at: now, bake_started_at: null, last_evaluated_at: null,
     assigned: cohort, extension_base: null, last_verdicts: [],
