@@ -11,6 +11,7 @@ import { readIfExists, writeAtomic } from './files.ts';
 import { fileSha256, SafeLoader, type LoadRequest, type LoadResult, type SafeLoaderOptions } from './loader.ts';
 import { httpRequest } from './http.ts';
 import { AgentMetrics } from './metrics.ts';
+import { Scraper, type ReportedScrapeProblem, type ScrapeTarget } from './scrape.ts';
 
 export interface AgentOptions {
   /** Control-plane base URL, e.g. http://127.0.0.1:7070 */
@@ -49,6 +50,11 @@ export interface AgentOptions {
   /** host:port for the agent's own /metrics (Prometheus); off when absent. */
   readonly metricsListen?: string;
   readonly log?: AgentLog;
+  /**
+   * Applications to read request metrics from, one per module: scraped on the push cadence, their
+   * increase pushed as the module's requests, errors and latency (an application without the SDK).
+   */
+  readonly scrapes?: readonly ScrapeTarget[];
   /** Called after every push interval, to let a traffic source record requests (demo, simulator). */
   readonly onInterval?: (agent: Agent) => void;
   /** Break-glass: the admin endpoint and the command directory; off when absent (the SDK). */
@@ -188,6 +194,10 @@ export class Agent {
   #loop: Promise<void> | undefined;
   #lastContact = 0;
   #wake: (() => void) | undefined;
+  readonly #scraper: Scraper | undefined;
+  #collecting: Promise<void> = Promise.resolve();
+  /** The scrape problems the control plane last acknowledged, so an unchanged empty set is not sent again. */
+  #problemsSent = '';
 
   constructor(opts: AgentOptions) {
     this.#o = opts;
@@ -201,6 +211,9 @@ export class Agent {
       publicKey = parsed.key;
     }
     const errorLog = (m: string) => (this.#log.error ?? this.#log.warn)(m);
+    if (opts.scrapes && opts.scrapes.length > 0) {
+      this.#scraper = new Scraper(opts.scrapes, { log: this.#log, onScrape: (module, problem) => this.metrics.scrape(module, problem?.reason ?? null) });
+    }
     this.#loader = new SafeLoader({
       dir: opts.dir,
       ...(publicKey ? { publicKey } : {}),
@@ -264,9 +277,12 @@ export class Agent {
     this.#stopped = false;
     this.#loop = this.#run();
     const every = this.#o.metricsIntervalMs ?? 5000;
+    // The first scrape only sets the base: take it now, so the first push already has an increase.
+    this.#collecting = this.#collect();
     const tick = () => {
       this.#o.onInterval?.(this);
-      void this.#pushMetrics().finally(() => { if (!this.#stopped) this.#metricsTimer = setTimeout(tick, every); });
+      void this.#collecting.then(() => this.#collecting = this.#collect()).then(() => this.#pushMetrics())
+        .finally(() => { if (!this.#stopped) this.#metricsTimer = setTimeout(tick, every); });
     };
     this.#metricsTimer = setTimeout(tick, every);
   }
@@ -498,12 +514,24 @@ export class Agent {
     }
   }
 
+  /** Scrapes the applications (when configured) and adds their increase to the modules' meters. */
+  async #collect(): Promise<void> {
+    if (!this.#scraper) return;
+    for (const [module, c] of await this.#scraper.scrape()) this.meter(module).add(c);
+  }
+
   async #pushMetrics(): Promise<void> {
     if (!this.#registered) return;
-    const drained = new Map([...this.#meters].map(([m, meter]) => [m, meter.drain()]));
-    if (drained.size === 0) return;
+    // A module whose scrape failed pushes nothing, not zeros: its gates must see missing data, never a quiet healthy node.
+    const scraper = this.#scraper;
+    const drained = new Map([...this.#meters].filter(([m, meter]) => !(scraper?.failing(m) && meter.empty)).map(([m, meter]) => [m, meter.drain()]));
+    const problems: Record<string, ReportedScrapeProblem> | undefined = scraper?.problems();
+    const problemsKey = problems ? JSON.stringify(Object.entries(problems).map(([m, p]) => [m, p.reason, p.message])) : '';
+    const sendProblems = problems !== undefined && (Object.keys(problems).length > 0 || problemsKey !== this.#problemsSent);
+    if (drained.size === 0 && !sendProblems) return;
     try {
-      await this.#call('POST', `/v1/nodes/${encodeURIComponent(this.#o.nodeId)}/metrics`, { modules: Object.fromEntries(drained) });
+      await this.#call('POST', `/v1/nodes/${encodeURIComponent(this.#o.nodeId)}/metrics`, { modules: Object.fromEntries(drained), ...(sendProblems ? { signal_problems: problems } : {}) });
+      if (sendProblems) this.#problemsSent = problemsKey;
     } catch (err) {
       // Kept for the next push while the control plane is away; a batch it refuses as invalid is dropped.
       if (err instanceof RefusedError) this.#log.warn(`metrics refused by the control plane and dropped: ${err.message}`);

@@ -82,6 +82,11 @@ export class ModuleMeter {
 
   /** Puts drained counters back (the push failed): nothing is lost while the control plane is down. */
   restore(c: ModuleCounters): void {
+    this.add(c);
+  }
+
+  /** Adds counters measured elsewhere (a scrape of the application's own metrics). */
+  add(c: ModuleCounters): void {
     this.#requests += c.requests; this.#errors += c.errors;
     this.#loadsAttempted += c.loads_attempted; this.#loadsSucceeded += c.loads_succeeded;
     c.latency_buckets.forEach((n, i) => { this.#latency[i] = (this.#latency[i] ?? 0) + n; });

@@ -9,3 +9,4 @@ export { runCommand, type CommandResult } from './command.ts';
 export { writeAtomic } from './files.ts';
 export { httpRequest, type HttpResponse, type HttpRequestOptions } from './http.ts';
 export { SourceTracker, clientPrefix, dependencyCounter, SOURCE_COUNTERS, type SourceTrackerOptions } from './sources.ts';
+export { Scraper, parseExposition, fetchExposition, type ScrapeTarget, type ReportedScrapeProblem, type ScraperOptions } from './scrape.ts';

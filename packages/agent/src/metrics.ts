@@ -22,6 +22,8 @@ export class AgentMetrics {
   readonly #requests = new Map<string, { total: number; errors: number; latency: Latency }>();
   readonly #loads = new Map<string, { artifact: string; result: string; stage: string; total: number }>();
   readonly #serving = new Map<string, { version: string; state: string }>();
+  readonly #scrapeErrors = new Map<string, { module: string; reason: string; total: number }>();
+  readonly #scrapeUp = new Map<string, number>();
   #lastContact = 0;
 
   constructor(node: string) {
@@ -49,6 +51,16 @@ export class AgentMetrics {
 
   serving(artifact: string, version: string | null, state: string): void {
     this.#serving.set(artifact, { version: version ?? '', state });
+  }
+
+  /** One scrape of a module's application: its problem's reason, or null when it worked. */
+  scrape(module: string, reason: string | null): void {
+    this.#scrapeUp.set(module, reason === null ? 1 : 0);
+    if (reason === null) return;
+    const key = `${module}\u0000${reason}`;
+    const e = this.#scrapeErrors.get(key) ?? { module, reason, total: 0 };
+    e.total++;
+    this.#scrapeErrors.set(key, e);
   }
 
   contact(): void {
@@ -97,6 +109,14 @@ export class AgentMetrics {
     new Gauge({
       name: 'failsmall_agent_serving', help: '1 for the version (and module state) each artifact is served at.', labelNames: ['node', 'artifact', 'version', 'state'], registers,
       collect() { this.reset(); for (const [artifact, s] of self.#serving) this.set({ node, artifact, version: s.version, state: s.state }, 1); },
+    });
+    new Counter({
+      name: 'failsmall_agent_scrape_errors_total', help: 'Scrapes of a module\'s application that gave no metrics, by reason (unreachable, timeout, http_status, too_large, not_prometheus, missing_metric, inconsistent).', labelNames: ['node', 'module', 'reason'], registers,
+      collect() { this.reset(); for (const e of self.#scrapeErrors.values()) this.inc({ node, module: e.module, reason: e.reason }, e.total); },
+    });
+    new Gauge({
+      name: 'failsmall_agent_scrape_up', help: '1 when the last scrape of a module\'s application gave its metrics, else 0.', labelNames: ['node', 'module'], registers,
+      collect() { this.reset(); for (const [module, up] of self.#scrapeUp) this.set({ node, module }, up); },
     });
     new Gauge({
       name: 'failsmall_agent_seconds_since_contact', help: 'Seconds since the control plane last answered (stale reports show here).', labelNames: ['node'], registers,

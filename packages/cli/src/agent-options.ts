@@ -22,6 +22,8 @@ export function defineAgentOptions(cmd: Command): Command {
     .option('--validator <artifact=command>', 'a validator command run on this node before apply (repeatable); gets the file on stdin and as FAILSMALL_FILE; exit 0 = valid', repeat)
     .option('--safe-default <module=file>', 'the content a fail-open module falls back to, from a local file (wins over the declaration\'s, which is unsigned)', repeat)
     .option('--stop <module=command>', 'command that stops a module\'s traffic when it fails closed (repeatable)', repeat)
+    .option('--scrape <module=url>', 'read a module\'s request metrics from its application\'s Prometheus endpoint (repeatable), e.g. proxy=http://127.0.0.1:8080/metrics', repeat)
+    .option('--scrape-map <file>', 'YAML: which of the application\'s counters and histogram are each module\'s requests, errors and latency (default http_requests_total, its 5xx series, http_request_duration_seconds)')
     .option('--metrics-listen <host:port>', 'serve this agent\'s /metrics for Prometheus (e.g. 127.0.0.1:9464)')
     .option('--breakglass-public-key <file>', 'the break-glass key\'s public half: turns on the admin endpoint (env FAILSMALL_BREAKGLASS_PUBLIC_KEY; default .failsmall/keys/breakglass.pub if present)')
     .option('--admin-listen <addr>', 'break-glass admin endpoint: host:port or unix:/path (default unix:DIR/admin.sock)')

@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Agent } from '@failsmall/agent';
+import { Agent, type ScrapeTarget } from '@failsmall/agent';
+import { defaultModuleMapping, parseScrapeMapping } from '@failsmall/core';
 import { CliError } from '../client.ts';
 import { DEFAULT_KEY_DIR } from './keys.ts';
 
@@ -27,6 +28,8 @@ export interface AgentCliOpts {
   stop?: string[];
   safeDefault?: string[];
   metricsListen?: string;
+  scrape?: string[];
+  scrapeMap?: string;
   breakglassPublicKey?: string;
   adminListen?: string;
   adminAllow?: string;
@@ -52,6 +55,8 @@ export async function agent(o: AgentCliOpts): Promise<number> {
     return EXIT.USAGE;
   }
   const reload = pairs('--reload', o.reload);
+  const modules = o.modules ? o.modules.split(',').map((m) => m.trim()).filter(Boolean) : [];
+  const scrapes = await scrapeTargets(o, modules);
   const safeDefaults: Record<string, string> = {};
   for (const [module, file] of Object.entries(pairs('--safe-default', o.safeDefault))) {
     try { safeDefaults[module] = await readFile(file, 'utf8'); } catch (err) {
@@ -78,7 +83,6 @@ export async function agent(o: AgentCliOpts): Promise<number> {
     if (o.adminListen || o.breakglassDir) throw new CliError('USAGE', '--admin-listen and --breakglass-dir need --breakglass-public-key', EXIT.USAGE, 'failsmall keys init --name breakglass, then give the .pub to every agent');
     log.warn('break-glass is off: no --breakglass-public-key (failsmall keys init --name breakglass)');
   }
-  const modules = o.modules ? o.modules.split(',').map((m) => m.trim()).filter(Boolean) : [];
   const rps = o.syntheticTraffic ? Number(o.syntheticTraffic) : 0;
   const metricsIntervalMs = o.metricsInterval ? Number(o.metricsInterval) : 5000;
   const a = new Agent({
@@ -87,6 +91,7 @@ export async function agent(o: AgentCliOpts): Promise<number> {
     safeDefaults, reloadUrls: pairs('--reload-url', o.reloadUrl), validators: pairs('--validator', o.validator), stopCommands: pairs('--stop', o.stop),
     ...(publicKey ? { publicKey } : {}), ...(o.allowUnsigned ? { allowUnsigned: true } : {}),
     ...(o.metricsListen ? { metricsListen: o.metricsListen } : {}),
+    ...(scrapes.length > 0 ? { scrapes } : {}),
     ...(breakglassKey ? {
       breakglass: {
         publicKey: breakglassKey, ...(publicKey ? { artifactPublicKey: publicKey } : {}),
@@ -109,6 +114,36 @@ export async function agent(o: AgentCliOpts): Promise<number> {
   });
   await a.stop();
   return EXIT.OK;
+}
+
+/**
+ * `--scrape MODULE=URL` (repeatable) and `--scrape-map FILE`, checked before the agent starts:
+ * a bad URL, a module the node does not run or a mapping error stops it with a clear message.
+ */
+async function scrapeTargets(o: AgentCliOpts, modules: readonly string[]): Promise<ScrapeTarget[]> {
+  const urls = pairs('--scrape', o.scrape);
+  let mapped: Record<string, ScrapeTarget['mapping']> = {};
+  if (o.scrapeMap !== undefined) {
+    let text: string;
+    try { text = await readFile(o.scrapeMap, 'utf8'); } catch (err) {
+      throw new CliError('FILE_UNREADABLE', `cannot read the scrape mapping ${o.scrapeMap}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`, EXIT.USAGE);
+    }
+    const parsed = parseScrapeMapping(text, { file: o.scrapeMap });
+    if (!parsed.ok) throw new CliError('INVALID_SCRAPE_MAP', `${o.scrapeMap} is not a valid scrape mapping`, EXIT.INVALID, undefined, { errors: parsed.errors });
+    mapped = { ...parsed.value.modules };
+    if (Object.keys(urls).length === 0) throw new CliError('USAGE', '--scrape-map needs at least one --scrape MODULE=URL', EXIT.USAGE, 'e.g. --scrape proxy=http://127.0.0.1:8080/metrics');
+  }
+  return Object.entries(urls).map(([module, url]) => {
+    let parsedUrl: URL | undefined;
+    try { parsedUrl = new URL(url); } catch { /* reported below */ }
+    if (!parsedUrl || (parsedUrl.protocol !== 'http:' && parsedUrl.protocol !== 'https:')) {
+      throw new CliError('USAGE', `bad --scrape "${module}=${url}": ${url} is not an http(s) URL`, EXIT.USAGE, 'e.g. --scrape proxy=http://127.0.0.1:8080/metrics');
+    }
+    if (modules.length > 0 && !modules.includes(module)) {
+      throw new CliError('USAGE', `bad --scrape "${module}=${url}": this node runs no module ${module} (--modules ${modules.join(',')})`, EXIT.USAGE, 'the name before = is the module whose gates read these metrics');
+    }
+    return { module, url, mapping: mapped[module] ?? defaultModuleMapping() };
+  });
 }
 
 /**

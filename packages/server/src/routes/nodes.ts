@@ -49,7 +49,15 @@ const Counters = z.object({
   counters: z.record(z.string().regex(/^[a-zA-Z_][a-zA-Z0-9_]*$/), Count).default({}),
 }).refine((c) => c.errors <= c.requests, { message: 'errors cannot exceed requests' })
   .refine((c) => c.loads_succeeded <= c.loads_attempted, { message: 'loads_succeeded cannot exceed loads_attempted' });
-const MetricsBody = z.object({ modules: z.record(z.string().min(1).max(128), Counters) });
+/**
+ * Why the agent sends no request metrics for a module (its scrape of the application failed),
+ * per module: replaces the node's set when present (an empty object clears it), left as it is when absent.
+ * `for_ms` is how long it has lasted, so the agent's clock does not matter.
+ */
+const SignalProblems = z.record(z.string().min(1).max(128), z.object({
+  source: z.enum(['scrape']), reason: z.string().regex(/^[a-z_]{1,32}$/), message: Text(500), for_ms: z.number().int().min(0).max(1e12),
+})).refine((p) => Object.keys(p).length <= 256, { message: 'at most 256 modules' });
+const MetricsBody = z.object({ modules: z.record(z.string().min(1).max(128), Counters), signal_problems: SignalProblems.optional() });
 const NodeParams = z.object({ id: NodeId });
 
 /** The agent-facing API: register, long-poll desired state, report loads, push metrics. */
@@ -143,6 +151,11 @@ export async function nodeRoutes(app: FastifyInstance, ctx: AppContext): Promise
     }]));
     // The server's clock stamps samples: agents' clocks may drift, windows must not.
     await ctx.store.insertMetrics(req.params.id, now, modules);
+    if (req.body.signal_problems) {
+      await ctx.store.setNodeSignalProblems(req.params.id, Object.entries(req.body.signal_problems).map(([module, p]) => ({
+        module, source: p.source, reason: p.reason, message: p.message, since: now - p.for_ms,
+      })), now);
+    }
     await ctx.store.touchNode(req.params.id, now);
     return { recorded: true };
   });

@@ -25,6 +25,7 @@ export function migrationProvider(engine: StoreEngine): MigrationProvider {
         '0007_notification_outbox': notificationOutbox(engine),
         '0008_node_credentials': nodeCredentials(),
         '0009_token_lineage': tokenLineage(),
+        '0010_node_signal_problems': nodeSignalProblems(),
       };
     },
   };
@@ -327,6 +328,15 @@ function tokenLineage(): Migration {
   return {
     async up(db: Kysely<unknown>): Promise<void> {
       await db.schema.alterTable('tokens').addColumn('created_by', 'text').execute();
+    },
+  };
+}
+
+/** Why a node sends no request metrics for a module (its scrape of the application fails): JSON, null when none. */
+function nodeSignalProblems(): Migration {
+  return {
+    async up(db: Kysely<unknown>): Promise<void> {
+      await db.schema.alterTable('nodes').addColumn('signal_problems', 'text').execute();
     },
   };
 }

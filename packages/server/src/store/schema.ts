@@ -165,6 +165,8 @@ export interface NodeRow {
   last_seen_at: number;
   /** Active break-glass pins as the agent last reported them (JSON list); null when none. */
   pins: string | null;
+  /** Why the node's agent sends no request metrics for a module, as it last reported (JSON list of SignalProblem); null when none. */
+  signal_problems: string | null;
 }
 
 export interface NodeLoadRow {

@@ -12,7 +12,7 @@ import { OutboxStore } from './outbox-store.ts';
 import type { StoreEngine } from './migrations.ts';
 import type { NodeLoadRow, NodeRow, StoreSchema, VersionRow } from './schema.ts';
 import type {
-  BreakglassRecord, CreateRolloutResult, PinRecord,
+  BreakglassRecord, CreateRolloutResult, PinRecord, SignalProblem,
   ApplyResult, ArtifactRecord, DeclarationKind, DeclarationVersion, LoadReport, NewVersion, NodeRecord, PutVersionResult,
   Store, StoredEvent, TokenRole, VersionRecord,
 } from './types.ts';
@@ -210,7 +210,7 @@ export class SqlStore implements Store {
     return this.#db.transaction().execute(async (tx) => {
       const stored = await tx.selectFrom('nodes').selectAll().where('id', '=', n.id).executeTakeFirst();
       if (!stored) {
-        const row: NodeRow = { id: n.id, labels, modules, registered_at: at, last_seen_at: at, pins: null };
+        const row: NodeRow = { id: n.id, labels, modules, registered_at: at, last_seen_at: at, pins: null, signal_problems: null };
         await tx.insertInto('nodes').values(row).execute();
         await insertEvents(tx, [{ type: 'node.registered', at, rollout_id: null, payload: { node: n.id, labels: n.labels, modules: n.modules } }]);
         return toNodeRecord(row);
@@ -253,6 +253,21 @@ export class SqlStore implements Store {
       if (!stored || stored.pins === text) return;
       await tx.updateTable('nodes').set({ pins: text }).where('id', '=', id).execute();
       await insertEvents(tx, [{ type: 'node.pins_changed', at, rollout_id: null, payload: { node: id, pins: pins as unknown as Record<string, unknown>[], previous: parseJson<unknown[]>(stored.pins ?? '[]') } }]);
+    });
+  }
+
+  async setNodeSignalProblems(id: string, problems: readonly SignalProblem[], at: number): Promise<void> {
+    const sorted = [...problems].sort((a, b) => a.module.localeCompare(b.module));
+    const identity = (list: readonly SignalProblem[]) => canonicalJson(list.map((p) => [p.module, p.source, p.reason, p.message]));
+    await this.#db.transaction().execute(async (tx) => {
+      const stored = await tx.selectFrom('nodes').select('signal_problems').where('id', '=', id).executeTakeFirst();
+      if (!stored) return;
+      const previous = stored.signal_problems ? parseJson<SignalProblem[]>(stored.signal_problems) : [];
+      if (identity(previous) === identity(sorted)) return;
+      // A module that still fails (for another reason) keeps the time it began to.
+      const kept = sorted.map((p) => ({ ...p, since: Math.min(p.since, previous.find((q) => q.module === p.module)?.since ?? p.since) }));
+      await tx.updateTable('nodes').set({ signal_problems: kept.length === 0 ? null : canonicalJson(kept) }).where('id', '=', id).execute();
+      await insertEvents(tx, [{ type: 'node.signal_problems_changed', at, rollout_id: null, payload: { node: id, problems: kept as unknown as Record<string, unknown>[], previous: previous as unknown as Record<string, unknown>[] } }]);
     });
   }
 
@@ -541,6 +556,7 @@ function toNodeRecord(row: NodeRow): NodeRecord {
   return {
     id: row.id, labels: parseJson<Record<string, string>>(row.labels), modules: parseJson<string[]>(row.modules),
     registered_at: row.registered_at, last_seen_at: row.last_seen_at, pins: row.pins ? parseJson<PinRecord[]>(row.pins) : [],
+    signal_problems: row.signal_problems ? parseJson<SignalProblem[]>(row.signal_problems) : [],
   };
 }
 

@@ -56,6 +56,12 @@ export interface Store {
   listNodeLoads(nodeId: string): Promise<LoadReport[]>;
   /** Replaces a node's break-glass pins as its agent reports them; appends node.pins_changed when they differ. */
   setNodePins(id: string, pins: readonly PinRecord[], at: number): Promise<void>;
+  /**
+   * Replaces a node's signal problems as its agent reports them with its metrics (each module
+   * whose application it cannot scrape, and why); appends node.signal_problems_changed when the
+   * set of (module, reason, message) changes. A problem that goes on keeps its first `since`.
+   */
+  setNodeSignalProblems(id: string, problems: readonly SignalProblem[], at: number): Promise<void>;
   /** Stores break-glass log entries a node reported (a resent one is ignored); appends a breakglass.command event for each new one. */
   recordBreakglass(nodeId: string, entries: readonly BreakglassRecord[], at: number): Promise<number>;
   listBreakglass(filter?: { node?: string; limit?: number }): Promise<(BreakglassRecord & { node_id: string; received_at: number })[]>;
@@ -156,6 +162,23 @@ export interface NodeRecord {
   readonly last_seen_at: number;
   /** Break-glass pins the node's agent reported: rollouts leave these artifacts alone on this node. */
   readonly pins: PinRecord[];
+  /** Modules this node sends no request metrics for, and why (the store always sets it; empty when it sends them all). */
+  readonly signal_problems?: SignalProblem[];
+}
+
+/**
+ * Why a node sends no request metrics for a module: its agent cannot scrape the module's
+ * application. A gate on that module sees no data from the node, and this says why.
+ */
+export interface SignalProblem {
+  readonly module: string;
+  /** Where the metrics should come from: `scrape` (the application's Prometheus endpoint). */
+  readonly source: string;
+  /** unreachable, timeout, http_status, too_large, not_prometheus, missing_metric or inconsistent. */
+  readonly reason: string;
+  readonly message: string;
+  /** Epoch ms (control-plane clock) since when the problem has lasted, as far as the agent knows. */
+  readonly since: number;
 }
 
 /** A break-glass pin, as the agent holds it. */
