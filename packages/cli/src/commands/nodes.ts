@@ -12,6 +12,13 @@ interface NodeRow {
   pins?: { artifact: string; action: string; version: string | null; operator: string; reason: string; since: string }[];
   /** The node enrolled a credential of its own (the fleet token no longer speaks for it). */
   credential?: boolean;
+  /** Modules the node sends no request metrics for (its scrape of the application fails), and why. */
+  signal_problems?: { module: string; source: string; reason: string; message: string; since: number }[];
+}
+
+/** `NO METRICS web-proxy (scrape not_prometheus: …)`: why a gate on the module lacks this node's data. */
+function signalText(n: NodeRow, sep: string): string {
+  return (n.signal_problems ?? []).map((p) => `NO METRICS ${p.module} (${p.source} ${p.reason}: ${p.message.slice(0, 100)})`).join(sep);
 }
 
 /** `PINNED bot-features@v1 (lkg by alice: bad file)`: a pin must stand out in any listing. */
@@ -24,7 +31,7 @@ export async function nodes(opts: GlobalOpts, out: Out): Promise<number> {
   const res = await clientFrom(opts).get<{ nodes: NodeRow[] }>('/v1/nodes');
   out.data({ ok: true, ...res });
   if (out.json) return EXIT.OK;
-  const table = new Table({ head: ['node', 'labels', 'serving', 'last load', 'break-glass', 'seen'], style: { head: [], border: [] } });
+  const table = new Table({ head: ['node', 'labels', 'serving', 'last load', 'break-glass', 'signals', 'seen'], style: { head: [], border: [] } });
   for (const n of res.nodes) {
     table.push([
       n.id,
@@ -32,10 +39,11 @@ export async function nodes(opts: GlobalOpts, out: Out): Promise<number> {
       n.loads.map((l) => `${l.artifact}@${l.serving ?? '-'}${l.module_state && l.module_state !== 'serving' ? ` (${l.module_state})` : ''}`).join('\n'),
       n.loads.map((l) => (l.ok ? `ok ${l.version ?? '-'}` : `FAILED ${l.version ?? '-'}: ${(l.error ?? '').slice(0, 60)}`)).join('\n'),
       pinText(n, '\n'),
+      signalText(n, '\n'),
       `${n.seconds_since_seen}s ago`,
     ]);
   }
-  out.line(process.stdout.isTTY ? table.toString() : res.nodes.map((n) => `${n.id} ${Object.entries(n.labels).map(([k, v]) => `${k}=${v}`).join(',')} ${n.loads.map((l) => `${l.artifact}@${l.serving ?? '-'}${l.module_state && l.module_state !== 'serving' ? `[${l.module_state}]` : ''}${l.ok ? '' : ` (refused ${l.version}: ${(l.error ?? '').slice(0, 80)})`}`).join(' ')}${n.pins?.length ? ` ${pinText(n, ' ')}` : ''} seen ${n.seconds_since_seen}s ago`).join('\n'));
+  out.line(process.stdout.isTTY ? table.toString() : res.nodes.map((n) => `${n.id} ${Object.entries(n.labels).map(([k, v]) => `${k}=${v}`).join(',')} ${n.loads.map((l) => `${l.artifact}@${l.serving ?? '-'}${l.module_state && l.module_state !== 'serving' ? `[${l.module_state}]` : ''}${l.ok ? '' : ` (refused ${l.version}: ${(l.error ?? '').slice(0, 80)})`}`).join(' ')}${n.pins?.length ? ` ${pinText(n, ' ')}` : ''}${n.signal_problems?.length ? ` ${signalText(n, ' ')}` : ''} seen ${n.seconds_since_seen}s ago`).join('\n'));
   const pinned = res.nodes.filter((n) => (n.pins ?? []).length > 0).length;
   const shared = res.nodes.filter((n) => n.credential === false).length;
   out.line(`${res.nodes.length} nodes${pinned > 0 ? `, ${pinned} pinned by break-glass (rollouts leave them alone until failsmall breakglass unpin)` : ''}`
