@@ -69,4 +69,16 @@ describe('compare: baseline, node by node', () => {
     assert.equal(v.status, 'inconclusive');
     assert.match(v.reason, /no node has the label hardware_generation that by: splits on \(labels the nodes have: region\)/);
   });
+
+  it('a group wholly in the cohort is judged against its own history with the whole baseline, and not at all without history', () => {
+    const obs = fleet(100);
+    const allG2 = { ...obs, perNode: { cohort: obs.perNode.cohort, baseline: obs.perNode.baseline.filter((n) => n.labels?.hardware_generation === 'g1') } };
+    const v = evaluateGate(gate({ by: 'hardware_generation' }), 'canary', allG2, 1);
+    assert.equal(v.status, 'fail', v.reason);
+    assert.match(v.reason, /no hardware_generation=g2 node outside the cohort: each node against its own history, with the whole baseline's drift/);
+    const noHistory = { ...allG2, perNode: { cohort: allG2.perNode.cohort.map(({ history: _h, ...n }) => n), baseline: allG2.perNode.baseline } };
+    const u = evaluateGate(gate({ by: 'hardware_generation' }), 'canary', noHistory, 1);
+    assert.equal(u.status, 'inconclusive', u.reason);
+    assert.match(u.reason, /no hardware_generation=g2 node outside the cohort, and its nodes have no history to compare with/);
+  });
 });

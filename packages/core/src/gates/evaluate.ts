@@ -226,23 +226,32 @@ function byLabel(gate: GateSpec, by: string, head: string, base: VerdictBase, ob
   const unlabelled = perNode.cohort.filter((n) => valueOf(n) === undefined).length;
   const groups = values.map((v) => {
     const cohort = perNode.cohort.filter((n) => valueOf(n) === v).map(toNode);
-    const baselineNodes = perNode.baseline.filter((n) => valueOf(n) === v).map(toNode);
-    const r = cohort.length === 0 ? null : nodeContrast({ canary: cohort, baseline: baselineNodes, allowed, alpha: alpha / values.length, tuneAtTrials, label: `${label} in ${by}=${v}` });
-    return { value: v, cohort: cohort.length, baseline: baselineNodes.length, r };
+    let baselineNodes = perNode.baseline.filter((n) => valueOf(n) === v).map(toNode);
+    // A group whose every node is in the cohort (a small group, stratified in whole) has no
+    // baseline of its own: its nodes are judged against their own history, with the drift and
+    // the dispersion of the whole baseline. Without history there is nothing fair to compare with.
+    const own = baselineNodes.filter((n) => n.trials > 0).length >= 2;
+    if (!own) baselineNodes = perNode.baseline.map(toNode);
+    const label2 = `${label} in ${by}=${v}${own ? '' : ` (no ${by}=${v} node outside the cohort: each node against its own history, with the whole baseline's drift)`}`;
+    const r = cohort.length === 0 || (!own && !cohort.some((n) => n.history !== undefined))
+      ? null
+      : nodeContrast({ canary: cohort, baseline: baselineNodes, allowed, alpha: alpha / values.length, tuneAtTrials, label: label2 });
+    const why = cohort.length === 0 ? 'no cohort node with this value yet' : `no ${by}=${v} node outside the cohort, and its nodes have no history to compare with`;
+    return { value: v, cohort: cohort.length, baseline: own ? baselineNodes.length : 0, r, why };
   });
-  const summary = (g: (typeof groups)[number]) => `${by}=${g.value}: ${g.r === null ? 'no cohort node' : g.r.verdict} (${g.cohort} cohort, ${g.baseline} baseline nodes)`;
+  const summary = (g: (typeof groups)[number]) => `${by}=${g.value}: ${g.r === null ? (g.cohort === 0 ? 'no cohort node' : 'cannot be judged') : g.r.verdict} (${g.cohort} cohort, ${g.baseline} baseline nodes)`;
   const all = `groups: ${groups.map(summary).join('; ')}${unlabelled > 0 ? `; ${unlabelled} cohort nodes without the label are not judged` : ''}`;
-  const withGroups = (v: Verdict): Verdict => ({ ...v, groups: groups.map((g) => ({ label: by, value: g.value, status: g.r === null ? 'inconclusive' : g.r.verdict === 'regression' ? 'fail' : g.r.verdict === 'ok' ? 'pass' : 'inconclusive', cohort_nodes: g.cohort, baseline_nodes: g.baseline, reason: g.r?.reason ?? 'no cohort node with this value yet' })) });
+  const withGroups = (v: Verdict): Verdict => ({ ...v, groups: groups.map((g) => ({ label: by, value: g.value, status: g.r === null ? 'inconclusive' : g.r.verdict === 'regression' ? 'fail' : g.r.verdict === 'ok' ? 'pass' : 'inconclusive', cohort_nodes: g.cohort, baseline_nodes: g.baseline, reason: g.r?.reason ?? g.why })) });
   const failed = groups.find((g) => g.r?.verdict === 'regression');
   if (failed?.r) return withGroups({ ...common, status: 'fail', value: failed.r.canary_rate, baseline: failed.r.baseline_rate, interval: [failed.r.excess.lower, failed.r.excess.upper], reason: `${head} failed in ${by}=${failed.value}: ${failed.r.reason}; ${all}` });
-  const missing = groups.filter((g) => g.r === null);
+  const missing = groups.filter((g) => g.cohort === 0);
   if (gate.require_each_group && missing.length > 0) {
     return withGroups({ ...common, status: 'inconclusive', reason: `${head} is inconclusive: require_each_group, and ${missing.map((g) => `${by}=${g.value}`).join(', ')} has no node in the cohort yet; ${all}` });
   }
-  const judged = groups.filter((g) => g.r !== null);
+  const judged = groups.filter((g) => g.cohort > 0);
   const verdict = judged.length > 0 && judged.every((g) => g.r?.verdict === 'ok') ? 'ok' : 'undecided';
   const undecided = judged.filter((g) => g.r?.verdict !== 'ok');
-  const why = verdict === 'ok' ? `every group with cohort nodes is within the allowance; ${all}` : `${undecided.map((g) => g.r?.reason ?? '').join(' | ')}; ${all}`;
+  const why = verdict === 'ok' ? `every group with cohort nodes is within the allowance; ${all}` : `${undecided.map((g) => g.r?.reason ?? `${by}=${g.value}: ${g.why}`).join(' | ')}; ${all}`;
   return withGroups(finish(gate, head, base, obs, neededNodes, samples, verdict, why, common.test, null, null, null));
 }
 
