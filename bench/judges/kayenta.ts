@@ -18,11 +18,11 @@
  *   metrics (one group, equal weights); below `marginal` the canary fails at once, and the last
  *   analysis must reach `pass`. Defaults in Spinnaker's canary config UI (deck-kayenta):
  *   marginal 75, pass 95.
- * Simplifications (documented in docs/benchmarks.md): ties are counted as halves in U but the
- * tie correction of the variance is left out (our points are continuous: none tie); the root
+ * Simplifications (documented in docs/benchmarks.md): the root
  * search is bisection to 1e-12 of the range instead of Commons Math's Brent solver (the
  * statistic is a step function, both land on the same jump); IQRDetector's `reduceSensitivity`
- * option is not reproduced (at factor 3 no point of these normal-like series is removed anyway).
+ * option is not reproduced; the Gaussian noise MannWhitneyClassifier adds when both samples are
+ * constant (and different) is left out (with 50+ points of counts that never happens).
  */
 
 const Z98 = 2.3263478740408408; // qnorm(0.99): two-sided 98%
@@ -61,37 +61,45 @@ export function removeOutliers(values: readonly number[]): number[] {
   return s.filter((v) => v >= lo && v <= hi);
 }
 
-/** U of x(−mu) against y (both sorted): pairs with x_i − mu > y_j, ties one half. Two pointers, O(n). */
-function uStat(xs: readonly number[], ys: readonly number[], mu: number): number {
-  let u = 0;
-  let below = 0; // ys strictly below the current x − mu
-  let atOrBelow = 0;
-  for (const x of xs) {
-    const v = x - mu;
-    while (below < ys.length && (ys[below] ?? 0) < v) below++;
-    if (atOrBelow < below) atOrBelow = below;
-    while (atOrBelow < ys.length && (ys[atOrBelow] ?? 0) <= v) atOrBelow++;
-    u += below + 0.5 * (atOrBelow - below);
+/**
+ * MannWhitney.scala wilcoxonDiff + 0: R's standardized statistic at shift mu, continuity-corrected,
+ * with the tie correction of the variance (kayenta-mannwhitney MannWhitney.scala:58-78: ranks of
+ * x − mu and y together, average ranks for ties, sigma reduced by Σ(t³ − t) / ((nx + ny)(nx + ny − 1))).
+ * One merge of the two sorted samples, O(nx + ny). Ties matter here: per-point error rates of a
+ * few nodes are small counts over similar totals.
+ */
+function zAt(xs: readonly number[], ys: readonly number[], mu: number): number {
+  const nx = xs.length, ny = ys.length;
+  let i = 0, j = 0, u = 0, tieSum = 0;
+  while (i < nx || j < ny) {
+    const vx = i < nx ? (xs[i] ?? 0) - mu : Infinity;
+    const vy = j < ny ? (ys[j] ?? 0) : Infinity;
+    const v = vx < vy ? vx : vy;
+    let cx = 0, cy = 0;
+    const below = j;
+    while (i < nx && (xs[i] ?? 0) - mu === v) { cx++; i++; }
+    while (j < ny && ys[j] === v) { cy++; j++; }
+    u += cx * (below + 0.5 * cy);
+    const t = cx + cy;
+    if (t > 1) tieSum += t * t * t - t;
   }
-  return u;
-}
-
-/** R's standardized statistic at shift mu, continuity-corrected (two-sided). */
-function zAt(xs: readonly number[], ys: readonly number[], mu: number, sigma: number): number {
-  const dz = uStat(xs, ys, mu) - (xs.length * ys.length) / 2;
+  const n = nx + ny;
+  const sigma = Math.sqrt(((nx * ny) / 12) * (n + 1 - tieSum / (n * (n - 1))));
+  const dz = u - (nx * ny) / 2;
+  if (!(sigma > 0)) return 0; // all tied: Kayenta throws; the classifier has returned Pass before (identical or one value)
   return (dz - 0.5 * Math.sign(dz)) / sigma;
 }
 
 /** MannWhitney.scala findRoot: the mu in [muMin, muMax] where z(mu) = q (z is non-increasing in mu). */
-function findRoot(xs: readonly number[], ys: readonly number[], sigma: number, q: number, muMin: number, muMax: number): number {
-  if (zAt(xs, ys, muMin, sigma) - q <= 0) return muMin;
-  if (zAt(xs, ys, muMax, sigma) - q >= 0) return muMax;
+function findRoot(xs: readonly number[], ys: readonly number[], q: number, muMin: number, muMax: number): number {
+  if (zAt(xs, ys, muMin) - q <= 0) return muMin;
+  if (zAt(xs, ys, muMax) - q >= 0) return muMax;
   let lo = muMin;
   let hi = muMax;
   const tol = 1e-12 * Math.max(1e-300, muMax - muMin);
   for (let i = 0; i < 200 && hi - lo > tol; i++) {
     const mid = (lo + hi) / 2;
-    if (zAt(xs, ys, mid, sigma) - q > 0) lo = mid;
+    if (zAt(xs, ys, mid) - q > 0) lo = mid;
     else hi = mid;
   }
   return (lo + hi) / 2;
@@ -112,24 +120,23 @@ export function classify(canaryRaw: readonly number[], baselineRaw: readonly num
   if (xs.length === ys.length && xs.every((v, i) => v === ys[i])) return 'Pass';
   const nx = xs.length;
   const ny = ys.length;
-  const sigma = Math.sqrt(((nx * ny) / 12) * (nx + ny + 1));
   const muMin = (xs[0] ?? 0) - (ys[ny - 1] ?? 0);
   const muMax = (xs[nx - 1] ?? 0) - (ys[0] ?? 0);
   const ratio = mean(ys) === 0 ? 1 : mean(xs) / mean(ys);
-  const z0 = zAt(xs, ys, 0, sigma);
+  const z0 = zAt(xs, ys, 0);
   // High needs lower > tolerance·|estimate| ≥ 0. The lower bound is ≤ 0 exactly when z(0) ≤ q and
   // the search range reaches 0 (z is non-increasing): skip the root search then.
   const mayBeHigh = !(z0 - Z98 <= 0 && muMin <= 0);
   const mayBeLow = cfg.direction === 'either' && !(z0 + Z98 >= 0 && muMax >= 0);
   if (!mayBeHigh && !mayBeLow) return 'Pass';
-  const estimate = findRoot(xs, ys, sigma, 0, muMin, muMax);
+  const estimate = findRoot(xs, ys, 0, muMin, muMax);
   const bound = cfg.tolerance * Math.abs(estimate);
   if (mayBeHigh) {
-    const lower = findRoot(xs, ys, sigma, Z98, muMin, muMax);
+    const lower = findRoot(xs, ys, Z98, muMin, muMax);
     if (lower > bound && ratio >= cfg.allowedIncrease) return 'High';
   }
   if (mayBeLow) {
-    const upper = findRoot(xs, ys, sigma, -Z98, muMin, muMax);
+    const upper = findRoot(xs, ys, -Z98, muMin, muMax);
     if (upper < -bound && ratio <= cfg.allowedDecrease) return 'Low';
   }
   return 'Pass';

@@ -1,132 +1,116 @@
 /**
- * The judges of bench/judges.ts. Each takes one rollout's stream and returns the time of its
- * rollback decision in seconds since the canary started, or null if it never decides to roll
- * back within the stream. Sources of every rule and default are cited where they are used.
+ * The peers' judges and the oracle for bench/judges.ts. Each takes one rollout (streams.ts
+ * RunData) and returns the time of its rollback decision in seconds since the canary started, or
+ * null if it never rolls back within the stream. The rules are reproduced from the peers' source;
+ * the file and line of each is cited where it is used (commits in docs/benchmarks.md, figure 5).
+ * Their configurations (docs and tuned) are in peers.ts; failsmall's judge is in failsmall.ts.
  */
-import { evaluateGate, histogramQuantile, waldSprt, type GateSpec, type MetricAggregate } from '@failsmall/core';
+import { histogramQuantile, LATENCY_BUCKETS_MS, waldSprt } from '@failsmall/core';
 import { classify, KAYENTA_DEFAULT_METRIC, type Direction } from './kayenta.ts';
-import { CANARY_NODES, NB, STEP_S, bucketProbabilities, latencyCdf, windowSum, type Arm, type Stream } from './streams.ts';
-import { LATENCY_BUCKETS_MS } from '@failsmall/core';
+import { K, LUMP_BOUND_MS, LUMP_INDEX, NB, STEP_S, latencyCdf, type RunData } from './streams.ts';
 
-export type Judge = (s: Stream) => number | null;
+export type Judge = (d: RunData) => number | null;
 
-function aggregate(requests: number, errors: number, buckets: readonly number[], nodes: number): MetricAggregate {
-  return { requests, errors, loads_attempted: 0, loads_succeeded: 0, latency_buckets: buckets, counters: {}, nodes };
+/** Arms of RunData's sums. */
+export const CANARY = 0, BASELINE = 1, SAME_SIZE_BASELINE = 2;
+
+/** p99 readings that fell into the lumped ≤ 25 ms bucket (the sampling shortcut would show there; it stays 0). */
+export const lumped = { reads: 0 };
+
+export interface Reading { readonly requests: number; readonly errorRate: number | null; readonly p99: number | null }
+
+const bucketScratch = new Array<number>(NB).fill(0);
+
+/** An arm's counters over steps [from, to), read as a Prometheus query over that window would. */
+export function read(d: RunData, arm: number, from: number, to: number): Reading {
+  const S1 = d.steps + 1;
+  const a = Math.max(0, from), b = Math.min(d.steps, to);
+  if (b <= a) return { requests: 0, errorRate: null, p99: null };
+  const requests = (d.aggReq[arm * S1 + b] ?? 0) - (d.aggReq[arm * S1 + a] ?? 0);
+  const errors = (d.aggErr[arm * S1 + b] ?? 0) - (d.aggErr[arm * S1 + a] ?? 0);
+  const ob = (arm * S1 + b) * K, oa = (arm * S1 + a) * K;
+  for (let i = 0; i < LUMP_INDEX; i++) bucketScratch[i] = 0;
+  for (let k = 0; k < K; k++) bucketScratch[LUMP_INDEX + k] = (d.aggLat[ob + k] ?? 0) - (d.aggLat[oa + k] ?? 0);
+  const p99 = histogramQuantile(0.99, bucketScratch);
+  if (p99 !== null && p99 <= LUMP_BOUND_MS) lumped.reads++;
+  return { requests, errorRate: requests > 0 ? errors / requests : null, p99 };
 }
 
-// ── failsmall: the real gate code ────────────────────────────────────────────────────────────
+// ── Flagger ──────────────────────────────────────────────────────────────────────────────────
 
-export interface FailsmallConfig {
+export interface FlaggerConfig {
+  /** analysis.interval, in steps. */
   readonly intervalSteps: number;
-  readonly allowedErrorRelative: number;
-  readonly allowedLatencyRelative: number;
-  readonly alpha: number;
-  readonly minSamples: number;
-}
-
-export function failsmallGates(c: FailsmallConfig): { error: GateSpec; latency: GateSpec } {
-  const common = {
-    module: 'proxy', direction: 'max' as const, threshold: 0, window_ms: 0, min_samples: c.minSamples, min_coverage: 0.9,
-    compare: 'baseline' as const, alpha: c.alpha, on_no_data: 'extend' as const,
-  };
-  return {
-    error: { ...common, name: 'proxy/error_rate', metric: 'error_rate', allowed_degradation: { relative: c.allowedErrorRelative } },
-    latency: { ...common, name: 'proxy/latency_p99', metric: 'latency_p99', allowed_degradation: { relative: c.allowedLatencyRelative } },
-  };
-}
-
-/**
- * failsmall's gates through `evaluateGate` (packages/core/src/gates/evaluate.ts), fed what the
- * engine feeds them for compare: baseline: the counters since the stage started, canary and
- * baseline. Either gate failing rolls back.
- */
-export function failsmallJudge(c: FailsmallConfig): Judge {
-  const gates = failsmallGates(c);
-  return (s) => {
-    const cb = new Array<number>(NB).fill(0);
-    const bb = new Array<number>(NB).fill(0);
-    let cr = 0, ce = 0, br = 0, be = 0;
-    for (let step = 0; step < s.steps; step++) {
-      cr += s.canary.requests[step] ?? 0; ce += s.canary.errors[step] ?? 0;
-      br += s.baseline.requests[step] ?? 0; be += s.baseline.errors[step] ?? 0;
-      for (let k = 0; k < NB; k++) {
-        cb[k] = (cb[k] ?? 0) + (s.canary.buckets[step * NB + k] ?? 0);
-        bb[k] = (bb[k] ?? 0) + (s.baseline.buckets[step * NB + k] ?? 0);
-      }
-      const e = step + 1;
-      if (e % c.intervalSteps !== 0) continue;
-      const windowMs = e * STEP_S * 1000;
-      const obs = {
-        cohort: aggregate(cr, ce, [...cb], CANARY_NODES), cohortNodes: CANARY_NODES,
-        baseline: aggregate(br, be, [...bb], 9_900), windowMs,
-      };
-      for (const g of [gates.error, gates.latency]) {
-        if (evaluateGate(g, 'canary', obs, windowMs).status === 'fail') return e * STEP_S;
-      }
-    }
-    return null;
-  };
-}
-
-// ── threshold judges: Flagger and Argo Rollouts ──────────────────────────────────────────────
-
-export interface ThresholdConfig {
-  /** Evaluation cadence, in steps. */
-  readonly intervalSteps: number;
-  /** The metric query's window, in steps (Flagger's metric `interval`, the range of Argo's PromQL). */
+  /** The metrics' `interval` (the PromQL range), in steps. */
   readonly windowSteps: number;
-  /** Largest passing error rate (Flagger: 1 − thresholdRange.min/100; Argo: 1 − the successCondition bound). */
+  /** request-success-rate thresholdRange.min, as the largest passing error rate (1 − min/100). */
   readonly maxErrorRate: number;
-  /** Largest passing p99 in ms, read with histogram_quantile over the window. */
+  /** request-duration thresholdRange.max, ms (the P99 of the window). */
   readonly maxP99Ms: number;
-}
-
-interface Reading { readonly errorRate: number | null; readonly p99: number | null }
-
-function read(arm: Arm, from: number, to: number): Reading {
-  const w = windowSum(arm, from, to);
-  return { errorRate: w.requests > 0 ? w.errors / w.requests : null, p99: histogramQuantile(0.99, w.buckets) };
+  /** analysis.threshold. */
+  readonly threshold: number;
 }
 
 /**
- * Flagger's analysis loop (fluxcd/flagger pkg/controller/scheduler.go, advanceCanary): each
- * `analysis.interval` the scheduler first rolls back if `canary.Status.FailedChecks >=
- * analysis.threshold`, then runs the metric checks; the first metric out of its thresholdRange
- * (or returning no data: "no values found" is an error, counted as a failed check) increments
- * FailedChecks once. Failed checks are not reset by later successful ones. So the rollback
- * happens at the run after the threshold-th failed check.
+ * Flagger's analysis loop (fluxcd/flagger pkg/controller/scheduler.go, advanceCanary):
+ * - every `analysis.interval` the scheduler first rolls back when `FailedChecks >=
+ *   GetAnalysisThreshold()` (scheduler.go:429-439);
+ * - on the first tick the canary has weight 0 and 0 iterations: it runs the pre-rollout hooks and
+ *   shifts the first traffic step, with no metric check (scheduler.go:447-458);
+ * - on later ticks runAnalysis (scheduler.go:461, 752-774) runs the builtin metric checks; the
+ *   first metric out of its thresholdRange, or with no data ("no values found" is an error),
+ *   fails the tick and FailedChecks goes up by one (scheduler.go:462). Passing ticks do not reset it.
+ * So the rollback comes one interval after the threshold-th failed check.
  */
-export function flaggerJudge(c: ThresholdConfig & { readonly threshold: number }): Judge {
-  return (s) => {
+export function flaggerJudge(c: FlaggerConfig): Judge {
+  return (d) => {
     let failed = 0;
-    for (let e = c.intervalSteps; e <= s.steps; e += c.intervalSteps) {
+    for (let tick = 1, e = c.intervalSteps; e <= d.steps; tick++, e += c.intervalSteps) {
       if (failed >= c.threshold) return e * STEP_S;
-      const r = read(s.canary, e - c.windowSteps, e);
-      const bad = r.errorRate === null || r.p99 === null || r.errorRate > c.maxErrorRate || r.p99 > c.maxP99Ms;
-      if (bad) failed++;
+      if (tick === 1) continue;
+      const r = read(d, CANARY, e - c.windowSteps, e);
+      if (r.errorRate === null || r.p99 === null || r.errorRate > c.maxErrorRate || r.p99 > c.maxP99Ms) failed++;
     }
     return null;
   };
 }
 
+// ── Argo Rollouts ────────────────────────────────────────────────────────────────────────────
+
+export interface ArgoConfig {
+  /** The metrics' `interval`, in steps. */
+  readonly intervalSteps: number;
+  /** The range the query reads, in steps. */
+  readonly windowSteps: number;
+  /** successCondition `result[0] >= x` on the success rate, as the largest passing error rate (1 − x). */
+  readonly maxErrorRate: number;
+  /** The latency metric's successCondition, `result[0] <= maxP99Ms`. */
+  readonly maxP99Ms: number;
+  readonly failureLimit: number;
+  readonly consecutiveErrorLimit: number;
+}
+
 /**
- * An Argo Rollouts AnalysisRun with two metrics (success rate and p99), each measured every
- * `interval` with only a successCondition: a measurement that does not meet it is Failed
- * (docs/features/analysis.md: "If the metric is measured to be less than 95% ... the analysis
- * is considered Failed"). A metric fails when failed measurements > failureLimit (default 0,
- * so the first failed measurement aborts); inconclusiveLimit (default 0) and
- * consecutiveErrorLimit (default 4) never trigger here: with only a successCondition no
- * measurement is Inconclusive, and the streams have no provider errors.
+ * An Argo Rollouts AnalysisRun with two metrics (success rate and p99), each measured when the
+ * run starts and then every `interval` (argoproj/argo-rollouts analysis/analysis.go). A
+ * measurement that misses its successCondition is Failed; the metric, and the run, fail when
+ * Failed > failureLimit (analysis.go:662-670). A query with no data returns an empty vector and
+ * `result[0]` cannot be evaluated: the measurement is an Error, and the run errors only when
+ * consecutive errors exceed consecutiveErrorLimit (default 4: utils/defaults/defaults.go:37;
+ * analysis.go:681-685). A failed or errored AnalysisRun aborts the rollout.
  */
-export function argoJudge(c: ThresholdConfig & { readonly failureLimit: number }): Judge {
-  return (s) => {
-    let failedErr = 0;
-    let failedLat = 0;
-    for (let e = c.intervalSteps; e <= s.steps; e += c.intervalSteps) {
-      const r = read(s.canary, e - c.windowSteps, e);
-      // A NaN or empty result fails a `result >= x` condition too.
-      if (r.errorRate === null || r.errorRate > c.maxErrorRate) failedErr++;
-      if (r.p99 === null || r.p99 > c.maxP99Ms) failedLat++;
+export function argoJudge(c: ArgoConfig): Judge {
+  return (d) => {
+    let failedErr = 0, failedLat = 0, consecutiveErrors = 0;
+    for (let e = 0; e <= d.steps; e += c.intervalSteps) {
+      const r = read(d, CANARY, e - c.windowSteps, e);
+      if (r.errorRate === null || r.p99 === null) {
+        if (++consecutiveErrors > c.consecutiveErrorLimit) return e * STEP_S;
+        continue;
+      }
+      consecutiveErrors = 0;
+      if (r.errorRate > c.maxErrorRate) failedErr++;
+      if (r.p99 > c.maxP99Ms) failedLat++;
       if (failedErr > c.failureLimit || failedLat > c.failureLimit) return e * STEP_S;
     }
     return null;
@@ -136,45 +120,50 @@ export function argoJudge(c: ThresholdConfig & { readonly failureLimit: number }
 // ── Kayenta ──────────────────────────────────────────────────────────────────────────────────
 
 export interface KayentaConfig {
-  /** How often an analysis runs (canaryAnalysisIntervalMins), in steps; null: once, at the end of the lifetime. */
-  readonly intervalSteps: number | null;
+  /** The steps (stage time) at which an analysis runs; each judges all points since the start. */
+  readonly analysisSteps: readonly number[];
   /** The metrics' resolution (`step`), in stream steps. */
   readonly pointSteps: number;
-  /** The lifetime, in steps (the canary stage's lifetime). */
-  readonly lifetimeSteps: number;
+  /** The arm the canary is compared with: the same-size baseline, or the whole baseline. */
+  readonly baselineArm: number;
   readonly direction: Direction;
+  /** effectSize.allowedIncrease per metric (mean ratio canary/baseline). */
+  readonly allowedIncreaseError: number;
+  readonly allowedIncreaseLatency: number;
   readonly marginal: number;
   readonly pass: number;
 }
 
 /**
- * Spinnaker's canary stage driving Kayenta (orca KayentaCanaryStage / Kayenta docs "How canary
- * judgment works"): every `canaryAnalysisInterval` it judges all points since the start
- * (lookbackMins 0: a growing window); a score below `marginal` fails the canary at once; the
- * final analysis must reach `pass`. Two metrics (error rate, p99 per point) in one group.
+ * Spinnaker's canary stage driving Kayenta: every canary analysis interval it judges all points
+ * since the start (lookbackMins 0), two metrics in one group (error rate per point, p99 per
+ * point); a score below `marginal` fails the canary at once, and the last analysis must reach
+ * `pass` (Spinnaker "Best practices for configuring canary": "If a canary run has a score below
+ * ... marginal, then the whole canary fails"; "The last canary run ... must score higher than
+ * [pass]"). The judge is NetflixACAJudge's (kayenta.ts).
  */
 export function kayentaJudge(c: KayentaConfig): Judge {
-  const cfg = { ...KAYENTA_DEFAULT_METRIC, direction: c.direction };
-  return (s) => {
-    const pts = Math.floor(Math.min(s.steps, c.lifetimeSteps) / c.pointSteps);
+  const errCfg = { ...KAYENTA_DEFAULT_METRIC, direction: c.direction, allowedIncrease: c.allowedIncreaseError };
+  const latCfg = { ...KAYENTA_DEFAULT_METRIC, direction: c.direction, allowedIncrease: c.allowedIncreaseLatency };
+  const last = c.analysisSteps[c.analysisSteps.length - 1] ?? 0;
+  return (d) => {
+    const pts = Math.floor(Math.min(d.steps, last) / c.pointSteps);
     const ce: number[] = [], be: number[] = [], cl: number[] = [], bl: number[] = [];
     for (let i = 0; i < pts; i++) {
       const from = i * c.pointSteps, to = from + c.pointSteps;
-      const cr = read(s.canary, from, to), br = read(s.baseline, from, to);
+      const cr = read(d, CANARY, from, to), br = read(d, c.baselineArm, from, to);
       ce.push(cr.errorRate ?? Number.NaN); be.push(br.errorRate ?? Number.NaN);
       cl.push(cr.p99 ?? Number.NaN); bl.push(br.p99 ?? Number.NaN);
     }
-    const last = Math.min(s.steps, c.lifetimeSteps);
-    const times = c.intervalSteps === null ? [last] : Array.from({ length: Math.floor(last / c.intervalSteps) }, (_, i) => (i + 1) * c.intervalSteps!);
-    for (const e of times) {
+    for (const e of c.analysisSteps) {
+      if (e > d.steps) break;
       const n = Math.floor(e / c.pointSteps);
       if (n < 1) continue;
       let passing = 0;
-      if (classify(ce.slice(0, n), be.slice(0, n), cfg) === 'Pass') passing++;
-      if (classify(cl.slice(0, n), bl.slice(0, n), cfg) === 'Pass') passing++;
+      if (classify(ce.slice(0, n), be.slice(0, n), errCfg) === 'Pass') passing++;
+      if (classify(cl.slice(0, n), bl.slice(0, n), latCfg) === 'Pass') passing++;
       const score = (100 * passing) / 2;
-      const isLast = e >= c.lifetimeSteps;
-      if (score < c.marginal || (isLast && score < c.pass)) return e * STEP_S;
+      if (score < c.marginal || (e === last && score < c.pass)) return e * STEP_S;
     }
     return null;
   };
@@ -182,12 +171,16 @@ export function kayentaJudge(c: KayentaConfig): Judge {
 
 // ── the oracle ───────────────────────────────────────────────────────────────────────────────
 
-/** The latency bucket bound whose exceedance best separates healthy from `scale` (largest KL per request). */
-export function oracleLatencyBound(scale: number): { bound: number; index: number; p0: number; p1: number } {
+/**
+ * The latency bucket bound whose exceedance best separates scale `s0` from `s1` (largest KL per
+ * request), among the bounds the streams sample exactly (≥ 25 ms).
+ */
+export function oracleLatencyBound(s0: number, s1: number): { bound: number; index: number; p0: number; p1: number } {
   let best = { bound: 0, index: 0, p0: 0, p1: 0, kl: -1 };
   LATENCY_BUCKETS_MS.forEach((bound, index) => {
-    const p0 = 1 - latencyCdf(bound, 1);
-    const p1 = 1 - latencyCdf(bound, scale);
+    if (bound < LUMP_BOUND_MS) return;
+    const p0 = 1 - latencyCdf(bound, s0);
+    const p1 = 1 - latencyCdf(bound, s1);
     if (!(p0 > 0 && p1 > p0 && p1 < 1)) return;
     const kl = p1 * Math.log(p1 / p0) + (1 - p1) * Math.log((1 - p1) / (1 - p0));
     if (kl > best.kl) best = { bound, index, p0, p1, kl };
@@ -196,34 +189,35 @@ export function oracleLatencyBound(scale: number): { bound: number; index: numbe
 }
 
 /**
- * Wald's SPRT (waldSprt in core) with the true rates, on the canary's cumulative counts, looked
- * at on the same cadence as the other judges: errors against p0 = the baseline rate, p1 = the
- * true regressed rate; latency on the share of requests above the bucket bound that best
- * separates the healthy and regressed distributions, with both true shares. Each test stops at
- * its first boundary: accepting H0 ends that test (no later alarm).
+ * Wald's SPRT (waldSprt in core) knowing the true rates, on the canary's cumulative counts,
+ * looked at every interval. It tests the same question as failsmall's gates, within the
+ * allowance or not: errors p0 = 1.2 × the baseline rate against p1 = the true regressed rate;
+ * latency on the share of requests above the bound that best separates the allowance's edge
+ * (×1.071: 1.2% above the healthy p99) from the true regressed scale. On healthy runs (and for
+ * the metric a scenario leaves alone) p1 is the benchmark's smallest regression (1.5×, ×1.2).
+ * Each test stops at its first boundary: accepting H0 ends that test.
  */
-export function oracleJudge(c: { intervalSteps: number; alpha: number; p0: number; p1Error: number; latencyScale: number }): Judge {
+export function oracleJudge(c: { intervalSteps: number; alpha: number; p0: number; p1Error: number; latency0: number; latency1: number }): Judge {
   const err = waldSprt({ p0: c.p0, p1: c.p1Error, alpha: c.alpha, beta: c.alpha });
-  const lb = oracleLatencyBound(c.latencyScale);
+  const lb = oracleLatencyBound(c.latency0, c.latency1);
   const lat = waldSprt({ p0: lb.p0, p1: lb.p1, alpha: c.alpha, beta: c.alpha });
-  return (s) => {
-    let req = 0, errors = 0, above = 0;
+  const fromK = lb.index - LUMP_INDEX + 1; // sampled buckets strictly above the bound
+  return (d) => {
+    const S1 = d.steps + 1;
     let errOpen = true, latOpen = true;
-    for (let step = 0; step < s.steps; step++) {
-      req += s.canary.requests[step] ?? 0;
-      errors += s.canary.errors[step] ?? 0;
-      for (let k = lb.index + 1; k < NB; k++) above += s.canary.buckets[step * NB + k] ?? 0;
-      const e = step + 1;
-      if (e % c.intervalSteps !== 0) continue;
+    for (let e = c.intervalSteps; e <= d.steps; e += c.intervalSteps) {
+      const req = d.aggReq[CANARY * S1 + e] ?? 0;
       if (errOpen) {
-        const d = err.decide(errors, req);
-        if (d === 'regression') return e * STEP_S;
-        if (d === 'ok') errOpen = false;
+        const v = err.decide(d.aggErr[CANARY * S1 + e] ?? 0, req);
+        if (v === 'regression') return e * STEP_S;
+        if (v === 'ok') errOpen = false;
       }
       if (latOpen) {
-        const d = lat.decide(above, req);
-        if (d === 'regression') return e * STEP_S;
-        if (d === 'ok') latOpen = false;
+        let above = 0;
+        for (let k = fromK; k < K; k++) above += d.aggLat[(CANARY * S1 + e) * K + k] ?? 0;
+        const v = lat.decide(above, req);
+        if (v === 'regression') return e * STEP_S;
+        if (v === 'ok') latOpen = false;
       }
       if (!errOpen && !latOpen) return null;
     }
@@ -231,7 +225,7 @@ export function oracleJudge(c: { intervalSteps: number; alpha: number; p0: numbe
   };
 }
 
-/** The p99 histogram_quantile reads on a healthy window (expected bucket shares). */
-export function healthyP99Reading(scale = 1): number {
-  return histogramQuantile(0.99, bucketProbabilities(scale)) ?? Number.NaN;
+/** The p99 histogram_quantile reads on a window with the expected bucket shares at `scale`. */
+export function p99Reading(bucketProbs: readonly number[]): number {
+  return histogramQuantile(0.99, bucketProbs) ?? Number.NaN;
 }
