@@ -107,11 +107,22 @@ export function stratifyLabels(gates: readonly { readonly by?: string }[]): stri
 }
 
 /** The cohort of a stage: the nodes already assigned, plus what this stage's scope selects. */
-export function nestedCohort(rolloutId: string, scope: Scope, fleet: readonly FleetNode[], assigned: readonly string[], stratifyBy: readonly string[] = []): string[] {
+export function nestedCohort(rolloutId: string, scope: Scope, fleet: readonly FleetNode[], assigned: readonly string[], stratifyBy: readonly string[] = [], exclude: ReadonlySet<string> = new Set()): string[] {
   const set = new Set(assigned);
   const out = [...assigned];
-  for (const id of selectScope(rolloutId, scope, fleet, stratifyBy)) {
+  const eligible = exclude.size > 0 ? fleet.filter((n) => !exclude.has(n.id)) : fleet;
+  for (const id of selectScope(rolloutId, scope, eligible, stratifyBy)) {
     if (!set.has(id)) { set.add(id); out.push(id); }
   }
   return out;
+}
+
+/**
+ * The nodes a holdback keeps on the previous version: the highest-ranked ones, so that no
+ * earlier stage (which takes the lowest ranks) reaches them, and the same ones at every stage.
+ */
+export function holdbackNodes(rolloutId: string, scope: Scope, fleet: readonly FleetNode[]): Set<string> {
+  const ranked = fleet.map((n) => ({ id: n.id, rank: cohortRank(rolloutId, n.id) }));
+  ranked.sort((a, b) => b.rank - a.rank || (a.id < b.id ? 1 : -1));
+  return new Set(ranked.slice(0, scopeSize(scope, ranked.length)).map((e) => e.id));
 }

@@ -1,6 +1,6 @@
 import { isMap, isScalar, isSeq } from 'yaml';
 import type { Node, YAMLMap } from 'yaml';
-import { parseDuration } from '../duration/index.ts';
+import { formatDuration as formatDurationText, parseDuration } from '../duration/index.ts';
 import type { FailsmallError, Result, Warning } from '../errors/index.ts';
 import { MAX_POLICY_BYTES } from './limits.ts';
 import { lintDeclarations } from './lint.ts';
@@ -58,7 +58,9 @@ export const MODULE_KEYS = ['on_load_failure', 'reason', 'safe_default'] as cons
 export const ARTIFACT_KEYS = ['kind', 'module', 'policy', 'validation'] as const;
 export const VALIDATION_KEYS = ['max_bytes', 'max_entries', 'json_schema', 'command', 'timeout'] as const;
 const TIMING_KEYS = ['interval', 'bake', 'load_timeout', 'max_extension', 'on_inconclusive', 'rollback_on_failure'] as const;
-export const POLICY_KEYS = ['artifact', ...TIMING_KEYS, 'stages'] as const;
+export const POLICY_KEYS = ['artifact', ...TIMING_KEYS, 'stages', 'holdback'] as const;
+export const HOLDBACK_KEYS = ['scope', 'for', 'health_gates', 'on_failure'] as const;
+const HOLDBACK_ON_FAILURE = ['rollback', 'pause'] as const;
 export const DEPLOYMENT_KEYS = ['name', ...POLICY_KEYS] as const;
 export const STAGE_KEYS = ['name', 'scope', 'health_gates', ...TIMING_KEYS, 'approval', 'manual_approval'] as const;
 export const GATE_KEYS = ['name', 'module', 'metric', 'threshold', 'min', 'max', 'window', 'min_samples', 'min_coverage', 'source', 'query', 'compare', 'allowed_degradation', 'alpha', 'on_no_data', 'coverage_query', 'by', 'require_each_group'] as const;
@@ -318,7 +320,74 @@ class DeclarationReader {
         });
       }
     }
+    const holdbackEntry = f.get('holdback');
+    const clash = holdbackEntry ? stages.find((s) => s.name === 'holdback') : undefined;
+    if (clash && holdbackEntry) {
+      src.error('DUPLICATE_STAGE', 'a stage is named holdback, and holdback: adds a stage of that name', holdbackEntry.keyNode, holdbackEntry.path, 'rename the stage');
+    }
+    const holdback = holdbackEntry && stages.length > 0 ? this.#readHoldback(holdbackEntry, stages, defaults) : undefined;
+    if (holdback) stages.push(holdback);
     this.#policies.push({ name, ...(artifact !== undefined ? { artifact } : {}), stages });
+  }
+
+  /**
+   * holdback: a share of the fleet kept on the previous version after the last stage, as the
+   * baseline for a slow burn. It becomes one more stage, named holdback, whose cohort is every
+   * node but the held-back ones, baked for `for:`, judged by its own gates (default: the last
+   * stage's); when it passes, the held-back nodes take the new version too.
+   */
+  #readHoldback(e: Entry, stages: readonly StageSpec[], policy: Timings): StageSpec | undefined {
+    const src = this.#source;
+    if (e.value === null || !isMap(e.value)) {
+      src.error('WRONG_TYPE', `holdback must be a mapping with scope: and for:, got ${describe(e.value)}`, valueNode(e), e.path, 'e.g. holdback: { scope: 1% nodes, for: 2h }');
+      return undefined;
+    }
+    const map = e.value;
+    const entries = src.entries(map, e.path);
+    src.checkKeys(entries, HOLDBACK_KEYS, 'holdback');
+    const f = fields(entries, src);
+    const scopeEntry = f.require('scope', map, e.path, 'e.g. scope: 1% nodes');
+    const scope = scopeEntry ? this.#readScope(scopeEntry) : undefined;
+    const forEntry = f.require('for', map, e.path, 'e.g. for: 2h');
+    const forMs = forEntry ? this.#duration(forEntry) : undefined;
+    const gatesEntry = f.get('health_gates');
+    const last = stages[stages.length - 1];
+    const first = stages[0];
+    const gates = gatesEntry ? this.#readGates(gatesEntry) : last?.health_gates ?? [];
+    const onFailureEntry = f.get('on_failure');
+    const onFailure = onFailureEntry ? this.#enum(onFailureEntry, HOLDBACK_ON_FAILURE) : 'rollback';
+    if (scope && scopeEntry) {
+      if (scope.selector.length > 0) {
+        src.error('BAD_SCOPE', `a holdback is a share of the whole fleet, not of "${scope.text}"`, valueNode(scopeEntry), scopeEntry.path, 'write e.g. scope: 1% nodes, without where');
+        return undefined;
+      }
+      // Larger than the canary, the holdback would keep more nodes back than the first stage risked.
+      const larger = first && first.scope.type === scope.type && first.scope.selector.length === 0
+        && (scope.type === 'percent' && first.scope.type === 'percent' ? scope.percent > first.scope.percent : scope.type === 'count' && first.scope.type === 'count' ? scope.count > first.scope.count : false);
+      if (larger && first) {
+        src.error('BAD_SCOPE', `holdback ${scope.text} is larger than the first stage ${first.name} (${first.scope.text})`, valueNode(scopeEntry), scopeEntry.path,
+          `keep back at most what the canary risked, e.g. scope: ${first.scope.text}`);
+        return undefined;
+      }
+    }
+    if (forMs !== undefined && forEntry && last && forMs < last.interval_ms) {
+      src.error('BAD_DURATION', `holdback for: ${formatDurationText(forMs)} is shorter than the interval (${formatDurationText(last.interval_ms)}): its gates would never be read`, valueNode(forEntry), forEntry.path, 'e.g. for: 2h');
+      return undefined;
+    }
+    if (!scope || forMs === undefined || !last || onFailure === undefined) return undefined;
+    return {
+      name: 'holdback',
+      scope: { type: 'percent', percent: 100, selector: [], text: `100% nodes but the holdback (${scope.text})` },
+      health_gates: gates,
+      rollback_on_failure: onFailure === 'rollback',
+      bake_ms: forMs,
+      interval_ms: last.interval_ms,
+      load_timeout_ms: last.load_timeout_ms,
+      max_extension_ms: policy.max_extension_ms ?? last.max_extension_ms,
+      on_inconclusive: last.on_inconclusive,
+      manual_approval: false,
+      holdback: { scope, for_ms: forMs },
+    };
   }
 
   /** Timing keys shared by a policy (as defaults) and its stages (as overrides). */

@@ -91,6 +91,11 @@ export interface GateSpec {
 
 export interface StageSpec {
   readonly name: string;
+  /**
+   * Set on the stage a policy's holdback: becomes (always the last): `scope` is the share of the
+   * fleet kept on the previous version as its baseline, for `for_ms` (the stage's bake).
+   */
+  readonly holdback?: { readonly scope: Scope; readonly for_ms: number };
   readonly scope: Scope;
   readonly health_gates: readonly GateSpec[];
   readonly rollback_on_failure: boolean;

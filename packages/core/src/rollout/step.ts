@@ -1,5 +1,5 @@
 import { formatDuration } from '../duration/index.ts';
-import { nestedCohort, stratifyLabels, type FleetNode } from '../cohort/index.ts';
+import { holdbackNodes, nestedCohort, stratifyLabels, type FleetNode } from '../cohort/index.ts';
 import { evaluateGate, type GateObservation } from '../gates/evaluate.ts';
 import type { Verdict } from '../gates/types.ts';
 import type { PolicySpec } from '../policy/types.ts';
@@ -52,7 +52,7 @@ export interface StartInput {
 export function startRollout(input: StartInput): StepOutput | { error: { code: string; message: string; hint: string } } {
   const first = input.policy.stages[0];
   if (!first) return { error: { code: 'POLICY_EMPTY', message: `policy ${input.policy.name} has no stages`, hint: 'add at least one stage' } };
-  const cohort = nestedCohort(input.id, first.scope, input.fleet, [], stratifyLabels(first.health_gates));
+  const cohort = nestedCohort(input.id, first.scope, input.fleet, [], stratifyLabels(first.health_gates), heldBack(input.id, input.policy, input.fleet));
   if (cohort.length === 0) {
     return { error: { code: 'EMPTY_COHORT', message: `stage ${first.name} (${first.scope.text}) selects no registered node`, hint: 'register nodes first (failsmall nodes), or check the stage selector' } };
   }
@@ -214,7 +214,7 @@ function promote(state: RolloutState, fleet: readonly FleetNode[], now: number, 
     events.push(event(done, 'rollout.completed', now, { stage: from.name, nodes: state.assigned.length, reason, actor }));
     return { state: done, events, desiredChanged: true };
   }
-  const cohort = nestedCohort(state.id, nextStage.scope, fleet, state.assigned, stratifyLabels(nextStage.health_gates));
+  const cohort = nestedCohort(state.id, nextStage.scope, fleet, state.assigned, stratifyLabels(nextStage.health_gates), heldBack(state.id, state.policy_spec, fleet));
   const next = bump(state, {
     stage_index: nextIndex, phase: 'applying', stage_started_at: now, bake_started_at: null, last_evaluated_at: null,
     assigned: cohort, extension_base: null, last_verdicts: [],
@@ -310,9 +310,18 @@ function event(state: RolloutState, type: string, at: number, payload: Record<st
 
 function stageStartedEvent(state: RolloutState, fleetSize: number, newNodes: number, now: number): RolloutEvent {
   const stage = currentStage(state);
+  const held = stage.holdback
+    ? `; ${fleetSize - state.assigned.length} nodes (${stage.holdback.scope.text}) stay on ${state.from_version ?? 'nothing'} for ${formatDuration(stage.holdback.for_ms)} as the baseline, then take ${state.to_version} too`
+    : '';
   return event(state, 'rollout.stage_started', now, {
     stage: stage.name, stage_index: state.stage_index, scope: stage.scope.text, to_version: state.to_version, cohort_nodes: state.assigned.length,
     new_nodes: newNodes, fleet_nodes: fleetSize,
-    reason: `stage ${stage.name} (${stage.scope.text}) gives ${state.to_version} to ${state.assigned.length} of ${fleetSize} nodes`,
+    reason: `stage ${stage.name} (${stage.scope.text}) gives ${state.to_version} to ${state.assigned.length} of ${fleetSize} nodes${held}`,
   });
+}
+
+/** The nodes the policy's holdback keeps back from every stage, if it has one. */
+function heldBack(rolloutId: string, policy: PolicySpec, fleet: readonly FleetNode[]): Set<string> {
+  const h = policy.stages.find((s) => s.holdback)?.holdback;
+  return h ? holdbackNodes(rolloutId, h.scope, fleet) : new Set();
 }
