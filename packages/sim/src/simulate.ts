@@ -71,6 +71,9 @@ interface World {
   /** Each node's behaviour class: nodes with the same labels on every key a rule looks at. */
   readonly classOf: Int32Array;
   readonly classCount: number;
+  /** Each class's labels, and the labels the policy's gates are split by (by:): classes keep them apart. */
+  readonly classLabels: readonly Readonly<Record<string, string>>[];
+  readonly splitLabels: readonly string[];
   /** Agent propagation delay of each node (ms). */
   readonly delay: Float64Array;
   readonly catalog: VersionCatalog;
@@ -106,7 +109,8 @@ function buildWorld(s: Scenario, seed: number, nodeCount: number): World {
   }
   const fleet: FleetNode[] = ids.map((id, i) => ({ id, labels: labelRows[i] ?? {} }));
 
-  const keys = [...new Set(s.behaviour.flatMap((r) => r.where.map((w) => w.key)))].sort();
+  const splitLabels = [...new Set(s.policy.stages.flatMap((st) => st.health_gates.flatMap((g) => (g.by !== undefined ? [g.by] : []))))].sort();
+  const keys = [...new Set([...s.behaviour.flatMap((r) => r.where.map((w) => w.key)), ...splitLabels])].sort();
   const classIds = new Map<string, number>();
   const classLabels: Record<string, string>[] = [];
   const classOf = new Int32Array(nodeCount);
@@ -142,7 +146,7 @@ function buildWorld(s: Scenario, seed: number, nodeCount: number): World {
   const effects = catalog.versions.map((v) => classLabels.map((labels) => effectFor(s, v, labels)));
   const bad = effects.map((row) => row.some((e) => e !== null));
   return {
-    s, seed, ids, fleet, classOf, classCount: classLabels.length, delay, catalog, initial, schedule, effects, bad,
+    s, seed, ids, fleet, classOf, classCount: classLabels.length, classLabels, splitLabels, delay, catalog, initial, schedule, effects, bad,
     refusals: catalog.versions.map(() => undefined),
   };
 }
@@ -160,6 +164,8 @@ function effectFor(s: Scenario, v: SimVersion, labels: Readonly<Record<string, s
 /** Nodes that behave alike this tick: same cohort side, same effect, same apply time when the effect ramps. */
 interface Group {
   n: number;
+  /** The behaviour class (labels) of its nodes; kept apart only when a gate splits by a label. */
+  readonly cls: number;
   readonly inCohort: boolean;
   readonly effect: Effect | null;
   readonly appliedAt: number;
@@ -181,6 +187,8 @@ interface TickRecord {
   readonly t: number;
   readonly cohort: MutableAggregate;
   readonly baseline: MutableAggregate;
+  /** For split gates: per label, per value, the same split (absent without by: gates). */
+  readonly split?: Map<string, Map<string, { cohort: MutableAggregate; baseline: MutableAggregate }>>;
 }
 
 class RegimeRun {
@@ -442,10 +450,33 @@ class RegimeRun {
         }
         inCohort.nodes = cohortNodes;
         outside.nodes = baselineNodes;
+        if (q.gate.by !== undefined) {
+          observations.set(q.gate.name, { ...gateObservation(q, state, inCohort, outside, now, 'simulated'), groups: this.#splitWindow(q.gate.by, q.from, q.to) });
+          continue;
+        }
       }
       observations.set(q.gate.name, gateObservation(q, state, inCohort, outside, now, 'simulated'));
     }
     return observations;
+  }
+
+  /** Each value of `label`: the cohort's and the baseline's counters over (from, to], nodes as the most seen in a tick. */
+  #splitWindow(label: string, from: number, to: number): Map<string, { cohort: MutableAggregate; baseline: MutableAggregate | null }> {
+    const out = new Map<string, { cohort: MutableAggregate; baseline: MutableAggregate }>();
+    for (let k = this.#records.length - 1; k >= 0; k--) {
+      const r = this.#records[k];
+      if (!r || r.t <= from) break;
+      if (r.t > to) continue;
+      for (const [value, pair] of r.split?.get(label) ?? []) {
+        let acc = out.get(value);
+        if (!acc) out.set(value, acc = { cohort: emptyAggregate(), baseline: emptyAggregate() });
+        addCounters(acc.cohort, pair.cohort, 0);
+        addCounters(acc.baseline, pair.baseline, 0);
+        acc.cohort.nodes = Math.max(acc.cohort.nodes, pair.cohort.nodes);
+        acc.baseline.nodes = Math.max(acc.baseline.nodes, pair.baseline.nodes);
+      }
+    }
+    return new Map([...out].map(([v, p]) => [v, { cohort: p.cohort, baseline: p.baseline.nodes > 0 ? p.baseline : null }]));
   }
 
   // ── agents ──────────────────────────────────────────────────────────────────
@@ -518,10 +549,11 @@ class RegimeRun {
       const s = this.#serving[i] ?? NONE;
       const effect = s === FAIL_CLOSED ? CRASH : s >= 0 ? this.#w.effects[s]?.[this.#w.classOf[i] ?? 0] ?? null : null;
       const ramps = effect !== null && effect.ramp_ms > 0;
-      const key = `${this.#inCohort[i]}|${effect === null ? '-' : `${s}:${this.#w.classOf[i]}`}|${ramps ? this.#appliedAt[i] : ''}`;
+      const split = this.#w.splitLabels.length > 0;
+      const key = `${this.#inCohort[i]}|${effect === null ? '-' : `${s}:${this.#w.classOf[i]}`}|${ramps ? this.#appliedAt[i] : ''}|${split ? this.#w.classOf[i] : ''}`;
       const g = byKey.get(key);
       if (g) g.n++;
-      else byKey.set(key, { n: 1, inCohort: this.#inCohort[i] === 1, effect, appliedAt: ramps ? this.#appliedAt[i] ?? 0 : 0 });
+      else byKey.set(key, { n: 1, cls: split ? this.#w.classOf[i] ?? 0 : -1, inCohort: this.#inCohort[i] === 1, effect, appliedAt: ramps ? this.#appliedAt[i] ?? 0 : 0 });
     }
     this.#groups = [...byKey.values()];
     this.#dirty = false;
@@ -547,6 +579,7 @@ class RegimeRun {
     const dt = this.#w.s.tick_ms / 1000;
     const cohort = emptyAggregate();
     const baseline = emptyAggregate();
+    const split = this.#w.splitLabels.length > 0 ? new Map<string, Map<string, { cohort: MutableAggregate; baseline: MutableAggregate }>>() : undefined;
     const m = tr.rps_per_node * dt;
     const noise = tr.noise;
     const overdispersion = Math.exp(noise * noise) - 1;
@@ -572,9 +605,22 @@ class RegimeRun {
       this.#totals.requests += requests;
       this.#totals.degraded += degraded;
       const buckets = this.#latency(requests, g.n, e ? e.add_latency_ms * f : 0);
-      addCounters(into, { requests, errors, loads_attempted: 0, loads_succeeded: 0, latency_buckets: buckets, counters: { degraded } }, g.n);
+      const counters = { requests, errors, loads_attempted: 0, loads_succeeded: 0, latency_buckets: buckets, counters: { degraded } };
+      addCounters(into, counters, g.n);
+      if (split) {
+        const labels = this.#w.classLabels[g.cls] ?? {};
+        for (const label of this.#w.splitLabels) {
+          const value = labels[label];
+          if (value === undefined) continue;
+          let byValue = split.get(label);
+          if (!byValue) split.set(label, byValue = new Map());
+          let pair = byValue.get(value);
+          if (!pair) byValue.set(value, pair = { cohort: emptyAggregate(), baseline: emptyAggregate() });
+          addCounters(g.inCohort ? pair.cohort : pair.baseline, counters, g.n);
+        }
+      }
     }
-    this.#records.push({ t, cohort, baseline });
+    this.#records.push({ t, cohort, baseline, ...(split ? { split } : {}) });
   }
 
   /** A latency histogram over LATENCY_BUCKETS_MS: lognormal (median, p99), shifted by any added latency. */

@@ -28,6 +28,11 @@ export interface GateObservation {
    * without it they fall back to the pooled two-rate test.
    */
   readonly perNode?: { readonly cohort: readonly NodeCounters[]; readonly baseline: readonly NodeCounters[] };
+  /**
+   * For a gate split by a label (`by:`) when the counters come by group rather than node by
+   * node (the simulator): each label value's cohort and baseline sums.
+   */
+  readonly groups?: ReadonlyMap<string, { readonly cohort: MetricAggregate; readonly baseline: MetricAggregate | null }>;
 }
 
 /**
@@ -146,6 +151,7 @@ function againstBaseline(gate: GateSpec, stage: string, obs: GateObservation, no
   const neededNodes = Math.max(1, Math.ceil(gate.min_coverage * obs.cohortNodes - 1e-9));
   const tuneAtTrials = Math.max(gate.min_samples, 1000);
   if (obs.perNode && obs.perNode.baseline.length >= 2 && baseline) return byNode(gate, head, base, obs, obs.perNode, baseline, neededNodes, alpha, allowed, tuneAtTrials);
+  if (gate.by !== undefined && obs.groups) return byGroupAggregates(gate, gate.by, head, base, obs, obs.groups, neededNodes, alpha, stage, now);
   if (gate.metric.startsWith('latency_p')) {
     const q = Number(gate.metric.slice('latency_p'.length)) / 100;
     const samples = obs.cohort.latency_buckets.reduce((x, y) => x + y, 0);
@@ -218,13 +224,9 @@ function byLabel(gate: GateSpec, by: string, head: string, base: VerdictBase, ob
   const valueOf = (n: NodeCounters) => n.labels?.[by];
   const everyone = [...perNode.cohort, ...perNode.baseline];
   const values = [...new Set(everyone.map(valueOf).filter((v): v is string => v !== undefined))].sort();
-  const common = { ...base, samples, value: null, test: `${test}, split by ${by} (alpha ${formatValue(alpha)} / ${Math.max(1, values.length)} groups)` };
-  if (values.length === 0) {
-    const known = [...new Set(everyone.flatMap((n) => Object.keys(n.labels ?? {})))].sort();
-    return { ...common, status: 'inconclusive', reason: `${head} is inconclusive: no node has the label ${by} that by: splits on (labels the nodes have: ${known.length > 0 ? known.join(', ') : 'none'}); no data never promotes` };
-  }
+  if (values.length === 0) return noSuchLabel(by, head, base, samples, test, [...new Set(everyone.flatMap((n) => Object.keys(n.labels ?? {})))]);
   const unlabelled = perNode.cohort.filter((n) => valueOf(n) === undefined).length;
-  const groups = values.map((v) => {
+  const groups = values.map((v): GroupJudgement => {
     const cohort = perNode.cohort.filter((n) => valueOf(n) === v).map(toNode);
     let baselineNodes = perNode.baseline.filter((n) => valueOf(n) === v).map(toNode);
     // A group whose every node is in the cohort (a small group, stratified in whole) has no
@@ -233,26 +235,83 @@ function byLabel(gate: GateSpec, by: string, head: string, base: VerdictBase, ob
     const own = baselineNodes.filter((n) => n.trials > 0).length >= 2;
     if (!own) baselineNodes = perNode.baseline.map(toNode);
     const label2 = `${label} in ${by}=${v}${own ? '' : ` (no ${by}=${v} node outside the cohort: each node against its own history, with the whole baseline's drift)`}`;
-    const r = cohort.length === 0 || (!own && !cohort.some((n) => n.history !== undefined))
-      ? null
-      : nodeContrast({ canary: cohort, baseline: baselineNodes, allowed, alpha: alpha / values.length, tuneAtTrials, label: label2 });
+    const judgeable = cohort.length > 0 && (own || cohort.some((n) => n.history !== undefined));
+    const r = judgeable ? nodeContrast({ canary: cohort, baseline: baselineNodes, allowed, alpha: alpha / values.length, tuneAtTrials, label: label2 }) : null;
     const why = cohort.length === 0 ? 'no cohort node with this value yet' : `no ${by}=${v} node outside the cohort, and its nodes have no history to compare with`;
-    return { value: v, cohort: cohort.length, baseline: own ? baselineNodes.length : 0, r, why };
+    return {
+      value: v, cohort: cohort.length, baseline: own ? baselineNodes.length : 0,
+      verdict: r?.verdict ?? null, reason: r?.reason ?? why, value_read: r?.canary_rate ?? null, baseline_read: r?.baseline_rate ?? null,
+      interval: r ? [r.excess.lower, r.excess.upper] : null,
+    };
   });
-  const summary = (g: (typeof groups)[number]) => `${by}=${g.value}: ${g.r === null ? (g.cohort === 0 ? 'no cohort node' : 'cannot be judged') : g.r.verdict} (${g.cohort} cohort, ${g.baseline} baseline nodes)`;
+  return combineGroups(gate, by, head, base, obs, neededNodes, samples, `${test}, split by ${by} (alpha ${formatValue(alpha)} / ${values.length} groups)`, groups, unlabelled);
+}
+
+/** One label value's judgement within a split gate. */
+interface GroupJudgement {
+  readonly value: string;
+  readonly cohort: number;
+  readonly baseline: number;
+  /** null when the group could not be judged (no cohort node, nothing to compare with). */
+  readonly verdict: 'regression' | 'ok' | 'undecided' | null;
+  readonly reason: string;
+  readonly value_read: number | null;
+  readonly baseline_read: number | null;
+  readonly interval: readonly [number, number] | null;
+}
+
+function noSuchLabel(by: string, head: string, base: VerdictBase, samples: number, test: string, known: readonly string[]): Verdict {
+  return { ...base, samples, value: null, test, status: 'inconclusive', reason: `${head} is inconclusive: no node has the label ${by} that by: splits on (labels the nodes have: ${known.length > 0 ? [...known].sort().join(', ') : 'none'}); no data never promotes` };
+}
+
+/**
+ * A split gate's verdict from its groups': one group that regressed fails it; with
+ * require_each_group a value with no cohort node holds it; otherwise it passes when every
+ * group with cohort nodes passes.
+ */
+function combineGroups(gate: GateSpec, by: string, head: string, base: VerdictBase, obs: GateObservation, neededNodes: number, samples: number, test: string, groups: readonly GroupJudgement[], unlabelled: number): Verdict {
+  const common = { ...base, samples, value: null, test };
+  const summary = (g: GroupJudgement) => `${by}=${g.value}: ${g.verdict ?? (g.cohort === 0 ? 'no cohort node' : 'cannot be judged')} (${g.cohort} cohort, ${g.baseline} baseline nodes)`;
   const all = `groups: ${groups.map(summary).join('; ')}${unlabelled > 0 ? `; ${unlabelled} cohort nodes without the label are not judged` : ''}`;
-  const withGroups = (v: Verdict): Verdict => ({ ...v, groups: groups.map((g) => ({ label: by, value: g.value, status: g.r === null ? 'inconclusive' : g.r.verdict === 'regression' ? 'fail' : g.r.verdict === 'ok' ? 'pass' : 'inconclusive', cohort_nodes: g.cohort, baseline_nodes: g.baseline, reason: g.r?.reason ?? g.why })) });
-  const failed = groups.find((g) => g.r?.verdict === 'regression');
-  if (failed?.r) return withGroups({ ...common, status: 'fail', value: failed.r.canary_rate, baseline: failed.r.baseline_rate, interval: [failed.r.excess.lower, failed.r.excess.upper], reason: `${head} failed in ${by}=${failed.value}: ${failed.r.reason}; ${all}` });
+  const withGroups = (v: Verdict): Verdict => ({
+    ...v,
+    groups: groups.map((g) => ({ label: by, value: g.value, status: g.verdict === 'regression' ? 'fail' : g.verdict === 'ok' ? 'pass' : 'inconclusive', cohort_nodes: g.cohort, baseline_nodes: g.baseline, reason: g.reason })),
+  });
+  const failed = groups.find((g) => g.verdict === 'regression');
+  if (failed) {
+    return withGroups({ ...common, status: 'fail', value: failed.value_read, baseline: failed.baseline_read, ...(failed.interval ? { interval: failed.interval } : {}), reason: `${head} failed in ${by}=${failed.value}: ${failed.reason}; ${all}` });
+  }
   const missing = groups.filter((g) => g.cohort === 0);
   if (gate.require_each_group && missing.length > 0) {
     return withGroups({ ...common, status: 'inconclusive', reason: `${head} is inconclusive: require_each_group, and ${missing.map((g) => `${by}=${g.value}`).join(', ')} has no node in the cohort yet; ${all}` });
   }
   const judged = groups.filter((g) => g.cohort > 0);
-  const verdict = judged.length > 0 && judged.every((g) => g.r?.verdict === 'ok') ? 'ok' : 'undecided';
-  const undecided = judged.filter((g) => g.r?.verdict !== 'ok');
-  const why = verdict === 'ok' ? `every group with cohort nodes is within the allowance; ${all}` : `${undecided.map((g) => g.r?.reason ?? `${by}=${g.value}: ${g.why}`).join(' | ')}; ${all}`;
-  return withGroups(finish(gate, head, base, obs, neededNodes, samples, verdict, why, common.test, null, null, null));
+  const verdict = judged.length > 0 && judged.every((g) => g.verdict === 'ok') ? 'ok' : 'undecided';
+  const why = verdict === 'ok' ? `every group with cohort nodes is within the allowance; ${all}` : `${judged.filter((g) => g.verdict !== 'ok').map((g) => g.reason).join(' | ')}; ${all}`;
+  return withGroups(finish(gate, head, base, obs, neededNodes, samples, verdict, why, test, null, null, null));
+}
+
+/**
+ * A split gate where the counters come by group rather than node by node (the simulator,
+ * whose nodes behave in classes): each value's cohort against the same value's baseline with
+ * the pooled two-rate test, at alpha / groups.
+ */
+function byGroupAggregates(gate: GateSpec, by: string, head: string, base: VerdictBase, obs: GateObservation, groupsIn: NonNullable<GateObservation['groups']>, neededNodes: number, alpha: number, stage: string, now: number): Verdict {
+  const values = [...groupsIn.keys()].sort();
+  const samples = badEvents(gate.metric, obs.cohort)?.trials ?? obs.cohort.latency_buckets.reduce((a, b) => a + b, 0);
+  const test = `baseline comparison within each ${by}, split by ${by} (alpha ${formatValue(alpha)} / ${Math.max(1, values.length)} groups)`;
+  if (values.length === 0) return noSuchLabel(by, head, base, samples, test, []);
+  const plain: GateSpec = { ...gate, alpha: alpha / values.length };
+  delete (plain as { by?: string }).by;
+  const groups = values.map((v): GroupJudgement => {
+    const g = groupsIn.get(v);
+    const cohortNodes = g?.cohort.nodes ?? 0;
+    if (!g || cohortNodes === 0) return { value: v, cohort: 0, baseline: g?.baseline?.nodes ?? 0, verdict: null, reason: 'no cohort node with this value yet', value_read: null, baseline_read: null, interval: null };
+    const sub = evaluateGate({ ...plain, min_samples: 1, min_coverage: 0 }, stage, { cohort: g.cohort, cohortNodes, baseline: g.baseline, windowMs: obs.windowMs }, now);
+    const verdict = sub.status === 'fail' ? 'regression' : sub.status === 'pass' ? 'ok' : 'undecided';
+    return { value: v, cohort: cohortNodes, baseline: g.baseline?.nodes ?? 0, verdict, reason: `in ${by}=${v}: ${sub.reason}`, value_read: sub.value, baseline_read: sub.baseline, interval: sub.interval ? [sub.interval[0], sub.interval[1]] : null };
+  });
+  return combineGroups(gate, by, head, base, obs, neededNodes, samples, test, groups, 0);
 }
 
 function noBaseline(gate: GateSpec, head: string, base: VerdictBase, baseline: GateObservation['baseline'], samples: number, obs: GateObservation): Verdict {
