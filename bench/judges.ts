@@ -33,9 +33,9 @@ const heldOut = hasFlag('held-out');
 const seed = argInt('seed', 26);
 const intervalS = argInt('interval', 10);
 if (intervalS % STEP_S !== 0) throw new Error(`--interval must be a multiple of ${STEP_S} s, got ${intervalS}`);
-const healthyRuns = argInt('healthy', quick ? 200 : 2000);
+const healthyRuns = argInt('healthy', quick ? 100 : 2000);
 if (healthyRuns % HEALTHY.length !== 0) throw new Error(`--healthy must be a multiple of ${HEALTHY.length}`);
-const regressionRuns = argInt('runs', quick ? 50 : 500);
+const regressionRuns = argInt('runs', quick ? 30 : 500);
 const horizonMin = argInt('horizon', 30);
 /**
  * M, the baseline nodes simulated one by one. 40: the largest that keeps the full run within 10
