@@ -135,6 +135,8 @@ test('agents scraping an application gate a rollout: healthy completes, 502s rol
     const errorRate = ended.last_verdicts.find((v) => v.gate.endsWith('error_rate'));
     assert.equal(errorRate?.status, 'inconclusive', JSON.stringify(ended.last_verdicts));
     assert.match(errorRate?.reason ?? '', /no data/);
+    // The verdict itself names the cause: the cohort node that cannot scrape its application.
+    assert.match(errorRate?.reason ?? '', /cohort node(s)? cannot read web-proxy's metrics: web-\d: scrape (not_prometheus|unreachable): /);
 
     // Where a user finds the reason: `failsmall nodes` names it for the canary node.
     const canary = ended.assigned[0] ?? '';

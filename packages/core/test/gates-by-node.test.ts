@@ -81,4 +81,14 @@ describe('compare: baseline, node by node', () => {
     assert.equal(u.status, 'inconclusive', u.reason);
     assert.match(u.reason, /no hardware_generation=g2 node outside the cohort, and its nodes have no history to compare with/);
   });
+
+  it('an inconclusive verdict names the cohort nodes that cannot read their metrics, and a decided one does not need to', () => {
+    const silent = { cohort: { ...emptyAggregate(), nodes: 0 }, cohortNodes: 2, baseline: null, windowMs: 60_000, signalProblems: ['web-1: scrape not_prometheus: not Prometheus text'] };
+    const v = evaluateGate(gate({ compare: undefined, allowed_degradation: undefined, threshold: 0.01 }), 'canary', silent, 1);
+    assert.equal(v.status, 'inconclusive');
+    assert.match(v.reason, /no data.*; 1 cohort node cannot read proxy's metrics: web-1: scrape not_prometheus: not Prometheus text$/);
+    const decided = evaluateGate(gate({ by: 'hardware_generation' }), 'canary', { ...fleet(100), signalProblems: ['x: scrape timeout: slow'] }, 1);
+    assert.equal(decided.status, 'fail');
+    assert.doesNotMatch(decided.reason, /cannot read/);
+  });
 });

@@ -33,6 +33,11 @@ export interface GateObservation {
    * node (the simulator): each label value's cohort and baseline sums.
    */
   readonly groups?: ReadonlyMap<string, { readonly cohort: MetricAggregate; readonly baseline: MetricAggregate | null }>;
+  /**
+   * Cohort nodes that say they cannot read this gate's metrics (an application that cannot be
+   * scraped), as `node: why`: an inconclusive verdict names them, so the cause is in the verdict.
+   */
+  readonly signalProblems?: readonly string[];
 }
 
 /**
@@ -44,6 +49,14 @@ export interface GateObservation {
  *   // "gate bot-management/load_success_rate failed on stage canary: 0.000 < 0.999 over 5s, 1 samples from 1/1 nodes (baseline 1.000)"
  */
 export function evaluateGate(gate: GateSpec, stage: string, obs: GateObservation, now: number): Verdict {
+  const v = evaluateCounters(gate, stage, obs, now);
+  const problems = obs.signalProblems ?? [];
+  if (v.status !== 'inconclusive' || problems.length === 0) return v;
+  const shown = problems.slice(0, 3).join('; ');
+  return { ...v, reason: `${v.reason}; ${problems.length} cohort node${problems.length === 1 ? '' : 's'} cannot read ${gate.module}'s metrics: ${shown}${problems.length > 3 ? '; …' : ''}` };
+}
+
+function evaluateCounters(gate: GateSpec, stage: string, obs: GateObservation, now: number): Verdict {
   if (gate.compare === 'baseline' || gate.source === 'prometheus') return evaluateExtended(gate, stage, obs, now);
   const { value, samples } = metricValue(gate.metric, obs.cohort);
   const base = obs.baseline ? metricValue(gate.metric, obs.baseline) : { value: null, samples: 0 };

@@ -55,7 +55,12 @@ export async function observe(store: Store, state: RolloutState, now: number, si
   const cohort = new Set(state.assigned);
   const byModule = new Map<string, Awaited<ReturnType<Store['metricsByNode']>>>();
 
+  // Cohort nodes whose agent says it cannot read a module's metrics (scrape failures), per module.
+  const problemsOf = (module: string) => nodes
+    .filter((n) => cohort.has(n.id))
+    .flatMap((n) => (n.signal_problems ?? []).filter((p) => p.module === module).map((p) => `${n.id}: ${p.source} ${p.reason}: ${p.message}`));
   for (const q of queries) {
+    const problems = readsLoadReports(q.gate, state) || q.gate.source === 'prometheus' ? [] : problemsOf(q.gate.module);
     const split = { cohort: emptyAggregate(), baseline: emptyAggregate() };
     if (q.gate.source === 'prometheus') {
       observations.set(q.gate.name, await prometheusObservation(q, state, now, signals.prometheus));
@@ -82,11 +87,11 @@ export async function observe(store: Store, state: RolloutState, now: number, si
           const h = history.get(nodeId);
           (cohort.has(nodeId) ? byNodeSplit.cohort : byNodeSplit.baseline).push({ node: nodeId, counters: agg, ...(h ? { history: h } : {}), labels: labels.get(nodeId) ?? {} });
         }
-        observations.set(q.gate.name, { ...gateObservation(q, state, split.cohort, split.baseline, now, "builtin (agents' pushes)"), perNode: byNodeSplit });
+        observations.set(q.gate.name, { ...gateObservation(q, state, split.cohort, split.baseline, now, "builtin (agents' pushes)"), perNode: byNodeSplit, ...(problems.length > 0 ? { signalProblems: problems } : {}) });
         continue;
       }
     }
-    observations.set(q.gate.name, gateObservation(q, state, split.cohort, split.baseline, now, "builtin (agents' pushes)"));
+    observations.set(q.gate.name, { ...gateObservation(q, state, split.cohort, split.baseline, now, "builtin (agents' pushes)"), ...(problems.length > 0 ? { signalProblems: problems } : {}) });
   }
   return { fleet, loads, observations };
 }
