@@ -108,4 +108,23 @@ describe('lintDeclarations', () => {
       ['SINGLE_STAGE_GLOBAL', 'deployment.stages[0].scope', 4, 18],
     ]);
   });
+
+  it('warns about compare: baseline gates that cannot decide: one node, or no baseline left; a holdback keeps one', () => {
+    const BASE = '{ module: proxy, metric: error_rate, compare: baseline, allowed_degradation: 20% }';
+    assert.deepEqual(warningsAt(yaml(
+      'policies:',
+      '  p:',
+      '    stages:',
+      `      - { name: canary, scope: 1 nodes, health_gates: [${BASE}] }`,
+      `      - { name: global, scope: 100% nodes, health_gates: [${BASE}] }`,
+    )), ['BASELINE_GATE_FEW_NODES@4:25', 'BASELINE_GATE_NO_BASELINE@5:25']);
+    assert.deepEqual(warningsAt(yaml(
+      'policies:',
+      '  p:',
+      '    stages:',
+      `      - { name: canary, scope: 2 nodes, health_gates: [${BASE}] }`,
+      `      - { name: global, scope: 100% nodes, health_gates: [${BASE}] }`,
+      '    holdback: { scope: 1 nodes, for: 1h }',
+    )), []);
+  });
 });

@@ -25,8 +25,18 @@ export function lintDeclarations(d: Declarations, known: Partial<Declarations> =
       warnings.push(warning('SINGLE_STAGE_GLOBAL', `policy "${policy.name}" has a single stage covering every node and ${what}: one bad file reaches the whole fleet at once`,
         `${base}.stages[0].scope`, 'add a canary stage first, e.g. - { name: canary, scope: 1% nodes, health_gates: [...] }'));
     }
+    const hasHoldback = policy.stages.some((s) => s.holdback);
     policy.stages.forEach((stage, i) => {
-      const path = `${base}.stages[${i}]`;
+      const path = stage.holdback ? `${base}.holdback` : `${base}.stages[${i}]`;
+      const baselineGates = stage.health_gates.filter((g) => g.compare === 'baseline');
+      if (baselineGates.length > 0 && stage.scope.type === 'count' && stage.scope.count < 2) {
+        warnings.push(warning('BASELINE_GATE_FEW_NODES', `stage "${stage.name}" of policy "${policy.name}" gives the change to ${stage.scope.text}, and a compare: baseline gate never decides on a single node (a node's bad minute looks like a regression): the stage can only extend and pause`,
+          `${path}.scope`, 'give the stage at least 2 nodes, e.g. scope: 2 nodes or 1% nodes'));
+      }
+      if (baselineGates.length > 0 && !stage.holdback && !hasHoldback && coversEverything(stage.scope)) {
+        warnings.push(warning('BASELINE_GATE_NO_BASELINE', `stage "${stage.name}" of policy "${policy.name}" covers every node, so its compare: baseline gate has no baseline left and stays inconclusive`,
+          `${path}.scope`, 'use a threshold gate on the last stage, or keep a holdback as its baseline: holdback: { scope: 1% nodes, for: 2h }'));
+      }
       if (stage.health_gates.length === 0) {
         warnings.push(warning('NO_GATES', `stage "${stage.name}" of policy "${policy.name}" has no health gates, so it promotes on time alone`,
           path, 'add health_gates:, e.g. - { module: bot-management, metric: load_success_rate, threshold: 0.999 }'));
