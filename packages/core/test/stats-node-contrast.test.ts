@@ -94,6 +94,15 @@ describe('node contrast: verdicts explain themselves, and no single node decides
     assert.notEqual(r.verdict, 'ok');
   });
 
+  it("one baseline node's flood of clean requests does not roll back a healthy canary, nor its flood of errors pass a bad one", () => {
+    const healthy = Array.from({ length: 10 }, (_, i) => node(10, 10_000, undefined, `c${i}`));
+    const withFlood = [...quiet, node(0, 1_000_000_000, undefined, 'clean-flood')];
+    assert.equal(nodeContrast({ canary: healthy, baseline: withFlood, allowed: { relative: 0.2 }, alpha: 0.001 }).verdict !== 'regression', true);
+    const bad = Array.from({ length: 10 }, (_, i) => node(50, 10_000, undefined, `c${i}`));
+    const withErrors = [...quiet, node(5_000_000, 100_000_000, undefined, 'error-flood')];
+    assert.notEqual(nodeContrast({ canary: bad, baseline: withErrors, allowed: { relative: 0.2 }, alpha: 0.001 }).verdict, 'ok');
+  });
+
   it('a regression confined to 3 of 10 canary nodes is not averaged or trimmed away', () => {
     const canary = [...Array.from({ length: 3 }, (_, i) => node(100, 10_000, undefined, `bad${i}`)), ...Array.from({ length: 7 }, (_, i) => node(10, 10_000, undefined, `c${i}`))];
     assert.equal(nodeContrast({ canary, baseline: quiet, allowed: { relative: 0.2 }, alpha: 0.001 }).verdict, 'regression');

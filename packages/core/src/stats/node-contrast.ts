@@ -33,6 +33,10 @@ import type { AllowedDegradation, RateVerdict } from './rate-regression.ts';
  *    it with the canary's trials deflated by φ (the effective sample size of a clustered
  *    design: Kish (1965), Survey Sampling, §8.2).
  *
+ * No single node decides: a verdict must still hold with the canary node that pushes hardest
+ * its way brought in line with the runner-up, and the baseline node that moves the baseline's
+ * rate most its way left out (against a bad minute, and against one hostile agent).
+ *
  * Not done, on purpose: capping (winsorizing) each node's count would blunt one node's bad ten
  * seconds, but it also hides a regression confined to a few of the canary's nodes (a 10×
  * error rate on 3 of 10 nodes), which is exactly what must not ship. The pooled φ already
@@ -154,11 +158,20 @@ export function nodeContrast(input: NodeContrastInput): NodeContrast {
   if (nC < minTrials || nB < minTrials) return whole(`too few trials for an interval: ${nC} canary and ${nB} baseline, ${minTrials} needed in each`);
   if (baseline.length < 2) return whole(`${baseline.length} baseline node reported; the spread between nodes needs at least 2`);
   // R_B: the baseline's events per unit of expectation; its Pearson residuals, around it.
-  const rB = sxB > 0 ? eB / sxB : 0;
-  const pb = pearson(baseline.map((c) => c.events), xB, rB);
+  // `without` leaves one baseline node out (see the one-node rule below).
+  const baselineFit = (without: number) => {
+    const e = without < 0 ? eB : eB - (baseline[without]?.events ?? 0);
+    const sx = without < 0 ? sxB : sxB - (xB[without] ?? 0);
+    const r = sx > 0 ? e / sx : 0;
+    const keep = (_: unknown, j: number) => j !== without;
+    return { rB: r, sxB: sx, pb: pearson(baseline.map((c) => c.events).filter(keep), xB.filter(keep), r) };
+  };
+  const fit = baselineFit(-1);
+  const { rB, pb } = fit;
 
-  /** The contrast over the canary's nodes, with their events as given (one may be tempered). */
-  const judge = (events: (i: number) => number) => {
+  /** The contrast over the canary's nodes, with their events as given (one may be tempered), against a baseline fit. */
+  const judge = (events: (i: number) => number, base: { rB: number; sxB: number; pb: { ss: number; df: number } } = fit) => {
+    const { rB, sxB, pb } = base;
     const w: number[] = [];
     const x: number[] = [];
     let n = 0;
@@ -212,16 +225,29 @@ export function nodeContrast(input: NodeContrastInput): NodeContrast {
     const top = order[0];
     const runnerUp = order[1];
     let holds = false;
+    // The same for the baseline: its node that moves R_B most towards this verdict is left out
+    // (the baseline has many nodes: one fewer costs nothing), so that one baseline node's
+    // flood of clean requests cannot make a healthy canary look worse, nor its errors a bad one better.
+    let swing = -1;
+    let best = rB;
+    for (let j = 0; j < baseline.length; j++) {
+      const sx = sxB - (xB[j] ?? 0);
+      if (sx <= 0) continue;
+      const r = (eB - (baseline[j]?.events ?? 0)) / sx;
+      if (sign * (best - r) < 0) { best = r; swing = j; } // regression: the removal that raises R_B most; ok: lowers it most
+    }
+    const base = swing >= 0 ? baselineFit(swing) : fit;
     if (top && runnerUp) {
       const cut = sign * (top.v - runnerUp.v); // events to take off (or, for ok, to add to) the top node
-      const tempered = judge((i) => (i === top.i ? Math.max(0, (canary[i]?.events ?? 0) - cut) : (canary[i]?.events ?? 0)));
+      const tempered = judge((i) => (i === top.i ? Math.max(0, (canary[i]?.events ?? 0) - cut) : (canary[i]?.events ?? 0)), base);
       holds = decided === 'regression' ? tempered.lower > 0 : tempered.upper < 0;
     }
     if (!holds) {
       const who = top ? canary[top.i]?.node ?? `canary node ${top.i + 1}` : 'the only node';
+      const other = swing >= 0 ? ` and ${baseline[swing]?.node ?? `baseline node ${swing + 1}`} left out of the baseline` : '';
       oneNode = canary.length < 2
         ? `a single canary node cannot decide (a node's bad minute looks like a regression); the stage needs at least 2 canary nodes reporting`
-        : `it rests on one node: with ${who} brought in line with the next node the interval contains 0`;
+        : `it rests on one node: with ${who} brought in line with the next node${other} the interval contains 0`;
       decided = 'undecided';
     }
   }
@@ -235,9 +261,9 @@ export function nodeContrast(input: NodeContrastInput): NodeContrast {
   const verdict = decided;
   let reason: string;
   if (verdict === 'regression') {
-    reason = `${label} regressed: ${rates}; ${band} lies wholly above 0, and still does with the most extreme canary node brought in line with the next; ${disp}`;
+    reason = `${label} regressed: ${rates}; ${band} lies wholly above 0, and still does with the most extreme canary node brought in line with the next and the most extreme baseline node left out; ${disp}`;
   } else if (verdict === 'ok') {
-    reason = `${label} is within the allowance: ${rates}; ${band} lies wholly below 0, and still does with the most extreme canary node brought in line with the next; ${disp}`;
+    reason = `${label} is within the allowance: ${rates}; ${band} lies wholly below 0, and still does with the most extreme canary node brought in line with the next and the most extreme baseline node left out; ${disp}`;
   } else if (oneNode !== null) {
     reason = `${label} is undecided: ${rates}; ${band} lies wholly ${lower > 0 ? 'above' : 'below'} 0, but ${oneNode}; ${disp}`;
   } else {
