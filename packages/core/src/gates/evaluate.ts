@@ -212,7 +212,8 @@ function byNode(gate: GateSpec, head: string, base: VerdictBase, obs: GateObserv
   const toNode = (n: NodeCounters): NodeRateCounts => {
     const c = count(n.counters) ?? { events: 0, trials: 0 };
     const h = n.history ? count(n.history) : undefined;
-    return h && h.trials > 0 ? { ...c, node: n.node, history: h } : { ...c, node: n.node };
+    // Built field by field: an object spread here was most of a gate's cost at 45 nodes.
+    return h && h.trials > 0 ? { events: c.events, trials: c.trials, node: n.node, history: h } : { events: c.events, trials: c.trials, node: n.node };
   };
   const canary = perNode.cohort.map(toNode);
   const samples = canary.reduce((a, c) => a + (Number.isFinite(c.trials) && c.trials > 0 ? c.trials : 0), 0);
