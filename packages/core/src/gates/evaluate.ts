@@ -323,7 +323,9 @@ function byGroupAggregates(gate: GateSpec, by: string, head: string, base: Verdi
     if (!g || cohortNodes === 0) return { value: v, cohort: 0, baseline: g?.baseline?.nodes ?? 0, verdict: null, reason: 'no cohort node with this value yet', value_read: null, baseline_read: null, interval: null };
     const sub = evaluateGate({ ...plain, min_samples: 1, min_coverage: 0 }, stage, { cohort: g.cohort, cohortNodes, baseline: g.baseline, windowMs: obs.windowMs }, now);
     const verdict = sub.status === 'fail' ? 'regression' : sub.status === 'pass' ? 'ok' : 'undecided';
-    return { value: v, cohort: cohortNodes, baseline: g.baseline?.nodes ?? 0, verdict, reason: `in ${by}=${v}: ${sub.reason}`, value_read: sub.value, baseline_read: sub.baseline, interval: sub.interval ? [sub.interval[0], sub.interval[1]] : null };
+    // The group's own sentence, without the gate's head (the split verdict says it once).
+    const reason = sub.reason.replace(/^gate .+? on stage .+? (failed|passed|is inconclusive(?: \(not enough evidence either way yet\))?): /, '');
+    return { value: v, cohort: cohortNodes, baseline: g.baseline?.nodes ?? 0, verdict, reason, value_read: sub.value, baseline_read: sub.baseline, interval: sub.interval ? [sub.interval[0], sub.interval[1]] : null };
   });
   return combineGroups(gate, by, head, base, obs, neededNodes, samples, test, groups, 0);
 }

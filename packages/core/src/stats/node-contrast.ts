@@ -170,7 +170,7 @@ export function nodeContrast(input: NodeContrastInput): NodeContrast {
   const { rB, pb } = fit;
 
   /** The contrast over the canary's nodes, with their events as given (one may be tempered), against a baseline fit. */
-  const judge = (events: (i: number) => number, base: { rB: number; sxB: number; pb: { ss: number; df: number } } = fit) => {
+  const judge = (events: (i: number) => number, base: { rB: number; sxB: number; pb: { ss: number; df: number } } = fit, quiet = -1) => {
     const { rB, sxB, pb } = base;
     const w: number[] = [];
     const x: number[] = [];
@@ -181,7 +181,11 @@ export function nodeContrast(input: NodeContrastInput): NodeContrast {
     const rC = sx > 0 ? sw / sx : 0;
     // φ pooled from both arms' Pearson residuals; the canary's around its own ratio, so that a
     // regression shared by its nodes does not widen the interval, but an uneven canary does.
-    const pc = w.length >= 2 ? pearson(w, x, rC) : { ss: 0, df: 0 };
+    // A tempered node (`quiet`) counts in the sums but not in the spread: brought in line by
+    // hand, its residual says nothing about how the nodes vary (left in, it looked like an
+    // outlier and hid a 10× regression on a canary with one busy node).
+    const keep = (_: unknown, i: number) => i !== quiet;
+    const pc = w.length >= 2 ? pearson(w.filter(keep), x.filter(keep), rC) : { ss: 0, df: 0 };
     const df = pb.df + pc.df;
     const phi = df > 0 ? Math.max(1, (pb.ss + pc.ss) / df) : 1;
     // The contrast and its variance: the Poisson part at the larger of the observed and the
@@ -239,7 +243,7 @@ export function nodeContrast(input: NodeContrastInput): NodeContrast {
     const base = swing >= 0 ? baselineFit(swing) : fit;
     if (top && runnerUp) {
       const cut = sign * (top.v - runnerUp.v); // events to take off (or, for ok, to add to) the top node
-      const tempered = judge((i) => (i === top.i ? Math.max(0, (canary[i]?.events ?? 0) - cut) : (canary[i]?.events ?? 0)), base);
+      const tempered = judge((i) => (i === top.i ? Math.max(0, (canary[i]?.events ?? 0) - cut) : (canary[i]?.events ?? 0)), base, top.i);
       holds = decided === 'regression' ? tempered.lower > 0 : tempered.upper < 0;
     }
     if (!holds) {
