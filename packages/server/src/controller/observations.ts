@@ -1,6 +1,6 @@
 import {
   addCounters, addLoadReport, emptyAggregate, gateObservation, gateQueries, readsLoadReports,
-  currentStage, type FleetNode, type GateObservation, type GateQuery, type NodeCounters, type NodeLoad, type RolloutState,
+  currentStage, type FleetNode, type GateObservation, type GateQuery, type MetricAggregate, type NodeCounters, type NodeLoad, type RolloutState,
 } from '@failsmall/core';
 
 /**
@@ -80,7 +80,7 @@ export async function observe(store: Store, state: RolloutState, now: number, si
       if (q.gate.compare === 'baseline') {
         // Node by node, with each node's own history before the rollout (the old version), so
         // that the gate treats nodes as the units that vary (core stats/node-contrast.ts).
-        const history = await read(state.created_at - HISTORY_MS, state.created_at - 1);
+        const history = await historyOf(store, state, q.gate.module);
         const labels = new Map(nodes.map((n) => [n.id, n.labels]));
         const byNodeSplit = { cohort: [] as NodeCounters[], baseline: [] as NodeCounters[] };
         for (const [nodeId, agg] of perNode) {
@@ -94,6 +94,28 @@ export async function observe(store: Store, state: RolloutState, now: number, si
     observations.set(q.gate.name, { ...gateObservation(q, state, split.cohort, split.baseline, now, "builtin (agents' pushes)"), ...(problems.length > 0 ? { signalProblems: problems } : {}) });
   }
   return { fleet, loads, observations };
+}
+
+/**
+ * Each node's counters over the HISTORY_MS before the rollout began. They never change for a
+ * rollout, and reading them is the heaviest query a gate makes (every node's samples over 30
+ * minutes), so they are read once per rollout and module and kept for a while.
+ */
+const histories = new Map<string, { readonly at: number; readonly value: Promise<Map<string, MetricAggregate>> }>();
+const HISTORY_CACHE = 64;
+function historyOf(store: Store, state: RolloutState, module: string): Promise<Map<string, MetricAggregate>> {
+  const key = `${state.id}\u0000${module}`;
+  const hit = histories.get(key);
+  if (hit) return hit.value;
+  const value = store.metricsByNode(module, state.created_at - HISTORY_MS, state.created_at - 1);
+  // A failed read is not kept: the next evaluation reads again.
+  value.catch(() => histories.delete(key));
+  histories.set(key, { at: Date.now(), value });
+  if (histories.size > HISTORY_CACHE) {
+    const oldest = [...histories.entries()].sort((a, b) => a[1].at - b[1].at)[0];
+    if (oldest) histories.delete(oldest[0]);
+  }
+  return value;
 }
 
 /** Cohort nodes whose agent Prometheus has scraped at least twice in the window (rate() needs two samples). */
