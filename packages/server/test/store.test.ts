@@ -279,14 +279,14 @@ for (const engine of [sqliteEngine(), postgresEngine()]) {
     it('registers nodes, logs only registration and real changes, and tracks last_seen_at', async () => {
       const { store } = await freshStore();
       const created = await store.upsertNode({ id: 'n1', labels: { region: 'eu', tier: 'free' }, modules: ['bot-management'] }, T0);
-      assert.deepEqual(created, { id: 'n1', labels: { region: 'eu', tier: 'free' }, modules: ['bot-management'], registered_at: T0, last_seen_at: T0, pins: [] });
+      assert.deepEqual(created, { id: 'n1', labels: { region: 'eu', tier: 'free' }, modules: ['bot-management'], registered_at: T0, last_seen_at: T0, pins: [], signal_problems: [] });
       await store.upsertNode({ id: 'n1', labels: { tier: 'free', region: 'eu' }, modules: ['bot-management'] }, T0 + 1000);
       await store.touchNode('n1', T0 + 2000);
       assert.equal((await store.getNode('n1'))?.last_seen_at, T0 + 2000);
       assert.deepEqual((await store.listEvents({})).map((e) => e.type), ['node.registered']);
 
       const updated = await store.upsertNode({ id: 'n1', labels: { region: 'us' }, modules: ['bot-management', 'waf'] }, T0 + 3000);
-      assert.deepEqual(updated, { id: 'n1', labels: { region: 'us' }, modules: ['bot-management', 'waf'], registered_at: T0, last_seen_at: T0 + 3000, pins: [] });
+      assert.deepEqual(updated, { id: 'n1', labels: { region: 'us' }, modules: ['bot-management', 'waf'], registered_at: T0, last_seen_at: T0 + 3000, pins: [], signal_problems: [] });
       const events = await store.listEvents({});
       assert.deepEqual(events.map((e) => e.type), ['node.registered', 'node.updated']);
       assert.deepEqual(events[1]?.payload['labels'], { region: 'us' });
