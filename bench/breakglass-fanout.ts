@@ -120,7 +120,7 @@ async function main(): Promise<void> {
       });
       await a.start();
       agents.push(a);
-      inventory.push(`  - { id: n${i}, admin: "unix:${join(nodeDir, 'admin.sock')}" }`);
+      inventory.push(`  - { id: n${i}, admin: "unix:${join(nodeDir, '.breakglass', 'admin.sock')}" }`);
     }
     const inventoryFile = join(dir, 'inventory.yaml');
     writeFileSync(inventoryFile, `${inventory.join('\n')}\n`);

@@ -34,8 +34,8 @@ test('break-glass drill: proves the path on real agents and changes nothing', { 
   writeFileSync(inventory, [
     'nodes:',
     `  - { id: a, admin: "127.0.0.1:${portA}" }`,
-    `  - { id: b, admin: "unix:${join(s.dir, 'b', 'admin.sock')}" }`,
-    `  - { id: c, admin: "unix:${join(s.dir, 'c', 'admin.sock')}" }`,
+    `  - { id: b, admin: "unix:${join(s.dir, 'b', '.breakglass', 'admin.sock')}" }`,
+    `  - { id: c, admin: "unix:${join(s.dir, 'c', '.breakglass', 'admin.sock')}" }`,
     '',
   ].join('\n'));
   await waitFor('every agent registered', async () => (await call(s.url, 'GET', '/v1/nodes')).body.nodes.length === agents.length || undefined);

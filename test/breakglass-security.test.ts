@@ -32,7 +32,7 @@ test('break-glass: every path and every refusal, on real agents and the real CLI
   const b = make('b', { publicKey: bg.publicKey, watchDir: watched, watchIntervalMs: 100 });
   for (const x of agents) await x.start();
   const inventory = join(s.dir, 'inv.yaml');
-  writeFileSync(inventory, `nodes:\n  - { id: a, admin: "127.0.0.1:${portA}" }\n  - { id: b, admin: "unix:${join(s.dir, 'b', 'admin.sock')}" }\n`);
+  writeFileSync(inventory, `nodes:\n  - { id: a, admin: "127.0.0.1:${portA}" }\n  - { id: b, admin: "unix:${join(s.dir, 'b', '.breakglass', 'admin.sock')}" }\n`);
   await waitFor('every agent registered', async () => (await call(s.url, 'GET', '/v1/nodes')).body.nodes.length === agents.length || undefined);
   for (const v of ['v1', 'v2']) {
     const r = await call(s.url, 'POST', '/v1/rollouts', { token: s.admin, json: { artifact: 'features', version: v } });

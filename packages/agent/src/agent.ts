@@ -2,7 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Server } from 'node:http';
-import { parsePublicKey, type ArtifactValidation, type DrillReadiness, type ModuleDecl, type ModuleState } from '@failsmall/core';
+import { isName, nameProblem, parsePublicKey, type ArtifactValidation, type DrillReadiness, type ModuleDecl, type ModuleState } from '@failsmall/core';
 import { Backoff } from './backoff.ts';
 import { BreakglassLog } from './breakglass-log.ts';
 import type { BreakglassServiceOptions } from './breakglass.ts';
@@ -330,7 +330,8 @@ export class Agent {
         if (this.#stopped) break;
         if (this.#kicked) { this.#kicked = false; continue; } // a break-glass command cut the poll short on purpose
         const wait = this.#backoff.next();
-        this.#log.warn(`control plane ${err instanceof RefusedError ? 'refused' : 'unreachable'} (${errorText(err)}); keeping what is served, retrying in ${wait} ms`);
+        const what = err instanceof RefusedError ? 'refused' : err instanceof BadAnswerError ? 'sent an unusable answer' : 'unreachable';
+        this.#log.warn(`control plane ${what} (${errorText(err)}); keeping what is served, retrying in ${wait} ms`);
         await this.#sleep(wait);
       }
     }
@@ -383,7 +384,11 @@ export class Agent {
     if (res.status === 404) { this.#registered = false; return undefined; }
     this.#credentialRefused(res.status);
     if (res.status < 200 || res.status >= 300) throw new Error(`desired state: HTTP ${res.status}`);
-    const body = parseDesired(res.body);
+    const { artifacts: body, refused } = parseDesired(res.body);
+    if (refused.length > 0) {
+      this.metrics.desiredRefused(refused.length);
+      this.#log.warn(`skipped ${refused.length} unusable entr${refused.length === 1 ? 'y' : 'ies'} of the desired state (${refused.join('; ')}); acting on the other ${body.length}`);
+    }
     const etag = res.headers.etag;
     const only = this.#o.artifacts;
     return { artifacts: only ? body.filter((a) => only.includes(a.artifact)) : body, etag: typeof etag === 'string' ? etag : undefined };
@@ -866,22 +871,38 @@ export class Agent {
 /** The control plane refused a request as invalid (4xx): retrying the same request cannot help. */
 class RefusedError extends Error {}
 
-const SAFE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
+/** The control plane answered, but with something no agent can act on: not "unreachable". */
+class BadAnswerError extends Error {}
 
 /**
- * The desired state, checked: artifact names and versions become file names on this node, so
- * anything but a plain name (a path, `..`) is refused here, whatever the control plane says.
+ * The desired state, checked entry by entry: artifact names and versions become file names on
+ * this node, so anything but a plain name (core/names: a path, `..`, 129 characters) is refused
+ * here, whatever the control plane says. One bad entry is skipped and reported; the others are
+ * acted on, so a bad name can never block the rollback of another artifact.
  */
-function parseDesired(body: Buffer): DesiredArtifact[] {
-  const parsed = JSON.parse(body.toString('utf8')) as { artifacts?: unknown };
-  if (!Array.isArray(parsed.artifacts)) throw new Error('desired state without an artifacts list');
-  const out: DesiredArtifact[] = [];
-  for (const a of parsed.artifacts as DesiredArtifact[]) {
-    if (typeof a?.artifact !== 'string' || !SAFE_NAME.test(a.artifact) || typeof a.module !== 'string') throw new Error(`desired state names an unsafe artifact: ${JSON.stringify(a?.artifact)}`);
-    if (a.version !== null && (typeof a.version !== 'string' || !SAFE_NAME.test(a.version))) throw new Error(`desired state names an unsafe version of ${a.artifact}: ${JSON.stringify(a.version)}`);
-    out.push(a);
+export function parseDesired(body: Buffer): { artifacts: DesiredArtifact[]; refused: string[] } {
+  let parsed: { artifacts?: unknown };
+  try {
+    parsed = JSON.parse(body.toString('utf8')) as { artifacts?: unknown };
+  } catch {
+    throw new BadAnswerError('the desired state is not JSON');
   }
-  return out;
+  if (!Array.isArray(parsed?.artifacts)) throw new BadAnswerError('the desired state has no artifacts list');
+  const artifacts: DesiredArtifact[] = [];
+  const refused: string[] = [];
+  const seen = new Set<string>();
+  for (const a of parsed.artifacts as Partial<DesiredArtifact>[]) {
+    const shown = JSON.stringify(typeof a?.artifact === 'string' ? a.artifact.slice(0, 60) : a?.artifact ?? null);
+    const problem = !isName(a?.artifact) ? `artifact name ${shown}: ${nameProblem(a?.artifact)}`
+      : !isName(a.module) ? `artifact ${a.artifact}: module ${JSON.stringify(a.module)}: ${nameProblem(a.module)}`
+        : a.version !== null && !isName(a.version) ? `artifact ${a.artifact}: version ${JSON.stringify(typeof a.version === 'string' ? (a.version as string).slice(0, 60) : a.version)}: ${nameProblem(a.version)}`
+          : seen.has(a.artifact) ? `artifact ${a.artifact} is listed twice`
+            : undefined;
+    if (problem !== undefined) { refused.push(problem); continue; }
+    seen.add(a.artifact as string);
+    artifacts.push(a as DesiredArtifact);
+  }
+  return { artifacts, refused };
 }
 
 /** The versions a pin moved away from: the previous pin's, plus the one served until now (unless it is the target). */

@@ -14,7 +14,7 @@ export interface BreakglassServiceOptions {
   readonly publicKey: string;
   /** The artifact key's PEM, to refuse a setup where the two are the same key. */
   readonly artifactPublicKey?: string;
-  /** `host:port` or `unix:/path`; default `unix:<dir>/admin.sock`. */
+  /** `host:port` or `unix:/path`; default `unix:<dir>/.breakglass/admin.sock` (a dot-directory: no artifact name can reach it). */
   readonly listen?: string;
   /**
    * Source networks allowed to reach a TCP admin endpoint (CIDR). Default loopback only: an
@@ -81,7 +81,7 @@ export class BreakglassService {
   }
 
   async start(): Promise<void> {
-    const listen = this.#o.listen ?? `unix:${join(this.#agentDir(), 'admin.sock')}`;
+    const listen = this.#o.listen ?? `unix:${join(this.#agentDir(), '.breakglass', 'admin.sock')}`;
     const address = parseAdminAddress(listen);
     if (!address) throw new Error(`--admin-listen: "${listen}" is not host:port or unix:/path`);
     this.#tcp = address.kind === 'tcp';

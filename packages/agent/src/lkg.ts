@@ -18,6 +18,10 @@ export type LkgRead =
  * The last version of each artifact that both validated and applied, kept on disk beside
  * its metadata. Every read checks the content against the recorded sha256, so a corrupted
  * copy is detected, reported, and never served.
+ *
+ * Layout: `.lkg/NAME.bytes` and `.lkg/NAME.meta.json`. The two suffixes differ, so no two
+ * artifact names can share a file (the earlier `.lkg/NAME` beside `.lkg/NAME.json` let the
+ * artifact "X.json" overwrite the metadata of "X"). Copies in the earlier layout are still read.
  */
 export class LastKnownGood {
   readonly #dir: string;
@@ -26,11 +30,14 @@ export class LastKnownGood {
     this.#dir = join(dir, '.lkg');
   }
 
+  #bytes(artifact: string): string { return join(this.#dir, `${artifact}.bytes`); }
+  #meta(artifact: string): string { return join(this.#dir, `${artifact}.meta.json`); }
+
   async save(artifact: string, copy: LastKnownGoodCopy): Promise<void> {
     // Content first, then the metadata that vouches for it: a crash in between leaves a
     // mismatch that the next read reports as corrupt, never a wrong version accepted.
-    await writeAtomic(join(this.#dir, artifact), copy.content);
-    await writeAtomic(join(this.#dir, `${artifact}.json`), JSON.stringify({ version: copy.version, sha256: copy.sha256 }));
+    await writeAtomic(this.#bytes(artifact), copy.content);
+    await writeAtomic(this.#meta(artifact), JSON.stringify({ version: copy.version, sha256: copy.sha256 }));
   }
 
   /**
@@ -44,17 +51,22 @@ export class LastKnownGood {
       await mkdir(this.#dir, { recursive: true });
       await rm(tmp, { force: true });
       await link(servedPath, tmp);
-      await rename(tmp, join(this.#dir, artifact));
+      await rename(tmp, this.#bytes(artifact));
     } catch {
       await rm(tmp, { force: true });
-      await writeAtomic(join(this.#dir, artifact), copy.content);
+      await writeAtomic(this.#bytes(artifact), copy.content);
     }
-    await writeAtomic(join(this.#dir, `${artifact}.json`), JSON.stringify({ version: copy.version, sha256: copy.sha256 }));
+    await writeAtomic(this.#meta(artifact), JSON.stringify({ version: copy.version, sha256: copy.sha256 }));
   }
 
   async read(artifact: string): Promise<LkgRead> {
-    const meta = await readIfExists(join(this.#dir, `${artifact}.json`));
-    const content = await readIfExists(join(this.#dir, artifact));
+    let meta = await readIfExists(this.#meta(artifact));
+    let content = await readIfExists(this.#bytes(artifact));
+    if (!meta && !content) {
+      // The earlier layout, from an agent before the upgrade; the checksum below still vouches for it.
+      meta = await readIfExists(join(this.#dir, `${artifact}.json`));
+      content = await readIfExists(join(this.#dir, artifact));
+    }
     if (!meta && !content) return { kind: 'none' };
     if (!meta || !content) return { kind: 'corrupt', reason: `last known-good of ${artifact} is incomplete (${meta ? 'content' : 'metadata'} missing)` };
     let parsed: { version?: unknown; sha256?: unknown };

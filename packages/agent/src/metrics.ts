@@ -24,6 +24,7 @@ export class AgentMetrics {
   readonly #serving = new Map<string, { version: string; state: string }>();
   readonly #scrapeErrors = new Map<string, { module: string; reason: string; total: number }>();
   readonly #scrapeUp = new Map<string, number>();
+  #desiredRefused = 0;
   #lastContact = 0;
 
   constructor(node: string) {
@@ -61,6 +62,11 @@ export class AgentMetrics {
     const e = this.#scrapeErrors.get(key) ?? { module, reason, total: 0 };
     e.total++;
     this.#scrapeErrors.set(key, e);
+  }
+
+  /** Entries of a desired state skipped as unusable (a name no file may have, a missing field). */
+  desiredRefused(count: number): void {
+    this.#desiredRefused += count;
   }
 
   contact(): void {
@@ -117,6 +123,10 @@ export class AgentMetrics {
     new Gauge({
       name: 'failsmall_agent_scrape_up', help: '1 when the last scrape of a module\'s application gave its metrics, else 0.', labelNames: ['node', 'module'], registers,
       collect() { this.reset(); for (const [module, up] of self.#scrapeUp) this.set({ node, module }, up); },
+    });
+    new Counter({
+      name: 'failsmall_agent_desired_entries_refused_total', help: 'Entries of the control plane\'s desired state this agent skipped as unusable (logged with the reason); the others were acted on.', labelNames: ['node'], registers,
+      collect() { this.reset(); this.inc({ node }, self.#desiredRefused); },
     });
     new Gauge({
       name: 'failsmall_agent_seconds_since_contact', help: 'Seconds since the control plane last answered (stale reports show here).', labelNames: ['node'], registers,

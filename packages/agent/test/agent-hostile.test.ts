@@ -48,10 +48,48 @@ describe('the agent with a control plane that answers oddly', () => {
     const warnings: string[] = [];
     const agent = new Agent({ server: cp.url, token: 't', nodeId: 'n', labels: {}, modules: [], dir, allowUnsigned: true, pollWaitMs: 200, log: { info() {}, warn: (m) => warnings.push(m) } });
     await agent.start();
-    await until('the refusal to be logged', () => warnings.some((w) => /unsafe version/.test(w)));
+    await until('the refusal to be logged', () => warnings.some((w) => /skipped 1 unusable entry of the desired state \(artifact features: version .*: the name starts with "\."\)/.test(w)));
     await agent.stop();
     assert.equal(existsSync(join(outside, 'pwned')), false);
     assert.deepEqual(agent.serving(), {});
+  });
+
+  it('skips one entry whose name no file may have (129 characters) and acts on the others: a bad name never blocks a rollback', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'failsmall-long-name-'));
+    after(() => rmSync(dir, { recursive: true, force: true }));
+    const sha = createHash('sha256').update(GOOD).digest('hex');
+    const long = `a${'b'.repeat(128)}`;
+    const cp = await fakeControlPlane(() => ({ node: 'n', artifacts: [
+      { artifact: long, module: 'm', version: 'v1', sha256: sha, signature: null },
+      { artifact: 'features', module: 'm', version: 'v1', sha256: sha, signature: null },
+      { artifact: 'features', module: 'm', version: 'v9', sha256: sha, signature: null },
+    ] }), () => ({ status: 200, body: GOOD }));
+    after(() => cp.server.close());
+    const warnings: string[] = [];
+    const agent = new Agent({ server: cp.url, token: 't', nodeId: 'n', labels: {}, modules: [], dir, allowUnsigned: true, pollWaitMs: 200, log: { info() {}, warn: (m) => warnings.push(m) } });
+    await agent.start();
+    await until('features v1 to be served', () => agent.serving().features === 'v1');
+    const registry = await agent.metrics.registry();
+    await agent.stop();
+    assert.deepEqual(Object.keys(agent.serving()), ['features'], 'the long name was never written');
+    const skipped = warnings.find((w) => w.startsWith('skipped 2 unusable entries'));
+    assert.ok(skipped, warnings.join('\n'));
+    assert.match(skipped, /the name has 129 characters, more than 128/);
+    assert.match(skipped, /artifact features is listed twice/);
+    assert.doesNotMatch(warnings.join('\n'), /unreachable/, 'an unusable entry is not reported as an unreachable control plane');
+    assert.match(await registry.metrics(), /failsmall_agent_desired_entries_refused_total\{node="n"\} [2-9]/);
+  });
+
+  it('says the control plane sent an unusable answer, not that it is unreachable, when the desired state is not JSON', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'failsmall-not-json-'));
+    after(() => rmSync(dir, { recursive: true, force: true }));
+    const cp = await fakeControlPlane(() => 'not a desired state', () => ({ status: 404, body: '' }));
+    after(() => cp.server.close());
+    const warnings: string[] = [];
+    const agent = new Agent({ server: cp.url, token: 't', nodeId: 'n', labels: {}, modules: [], dir, allowUnsigned: true, pollWaitMs: 200, log: { info() {}, warn: (m) => warnings.push(m) } });
+    await agent.start();
+    await until('the warning', () => warnings.some((w) => w.includes('control plane sent an unusable answer (the desired state has no artifacts list)')));
+    await agent.stop();
   });
 
   /**

@@ -115,7 +115,7 @@ describe('the last known-good on disk', () => {
     const t = withDir();
     const loader = t.loader();
     await loader.load(signed('v1', features(10), { onFailure: { on_load_failure: 'serve-stale', safe_default: '[]' } }));
-    writeFileSync(join(t.dir, '.lkg', 'features'), '[{"name":"tampered","weight":1}]');
+    writeFileSync(join(t.dir, '.lkg', 'features.bytes'), '[{"name":"tampered","weight":1}]');
     const read = await loader.lastKnownGood.read('features');
     assert.equal(read.kind, 'corrupt');
     const r = await loader.load(signed('v2', features(240), { onFailure: { on_load_failure: 'serve-stale', safe_default: '[]' } }));

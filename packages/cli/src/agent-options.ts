@@ -26,7 +26,7 @@ export function defineAgentOptions(cmd: Command): Command {
     .option('--scrape-map <file>', 'YAML: which of the application\'s counters and histogram are each module\'s requests, errors and latency (default http_requests_total, its 5xx series, http_request_duration_seconds)')
     .option('--metrics-listen <host:port>', 'serve this agent\'s /metrics for Prometheus (e.g. 127.0.0.1:9464)')
     .option('--breakglass-public-key <file>', 'the break-glass key\'s public half: turns on the admin endpoint (env FAILSMALL_BREAKGLASS_PUBLIC_KEY; default .failsmall/keys/breakglass.pub if present)')
-    .option('--admin-listen <addr>', 'break-glass admin endpoint: host:port or unix:/path (default unix:DIR/admin.sock)')
+    .option('--admin-listen <addr>', 'break-glass admin endpoint: host:port or unix:/path (default unix:DIR/.breakglass/admin.sock)')
     .option('--admin-allow <cidr,...>', 'source networks allowed to reach a TCP admin endpoint (default loopback only)')
     .option('--breakglass-dir <dir>', 'also carry out signed command files dropped in this directory (failsmall breakglass --via-file)');
 }

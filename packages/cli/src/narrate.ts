@@ -34,6 +34,7 @@ export function narrate(e: EventRecord): string[] {
       return verdicts.map((v) => `    ${MARK[v.status]}  ${gateLine(v)}`);
     }
     case 'rollout.extended':
+    case 'rollout.bake_extended':
       return [`  stage ${s('stage')}: ${s('reason')}`];
     case 'rollout.approval_required':
       return [`  stage ${s('stage')}: waiting for approval — ${s('reason')} (failsmall rollout promote ${e.rollout_id})`];

@@ -1,4 +1,5 @@
 export * from './errors/index.ts';
+export * from './names/index.ts';
 export * from './duration/index.ts';
 export * from './policy/index.ts';
 export * from './gates/index.ts';

@@ -116,6 +116,39 @@ describe('rollout engine: a healthy rollout', () => {
     assert.equal(s.stage_index, 1, 'promoted once bake passed');
   });
 
+  it('counts only watched time as bake: a control plane down for 23 s does not promote on its first checks back', () => {
+    const f = fleet(100);
+    let s = start(policy(), f);
+    s = run(s, f, 100).state; // baking from t=100; bake 3 s, interval 1 s
+    s = run(s, f, 200).state;
+    s = run(s, f, 1200).state; // 1.1 s watched
+    // Down from 1.2 s to 24.2 s: no checks. The first check back sees a 23 s gap.
+    const back = run(s, f, 24_200);
+    const extended = back.events.find((e) => e.type === 'rollout.bake_extended');
+    assert.ok(extended, 'the gap is reported');
+    assert.equal(extended.payload['gap_ms'], 23_000);
+    assert.equal(extended.payload['unwatched_ms'], 22_000, 'all but one interval of the gap is unwatched');
+    assert.equal(extended.payload['watched_ms'], 2_100);
+    assert.match(String(extended.payload['reason']), /no gate check for 23s .*bake counts only watched time: 2s100ms of 3s baked/);
+    s = back.state;
+    assert.equal(s.stage_index, 0, 'no promote on the first check back (24.1 s after bake began, 2.1 s of it watched)');
+    s = run(s, f, 25_200).state;
+    assert.equal(s.stage_index, 1, 'promoted once 3.1 s had been watched');
+    const promoted = run(back.state, f, 25_200).events.find((e) => e.type === 'rollout.promoted');
+    assert.match(String(promoted?.payload['reason']), /after baking 3s100ms/);
+  });
+
+  it('a short stall under two intervals still counts, and the old way would have promoted after the outage', () => {
+    const f = fleet(100);
+    let s = start(policy(), f);
+    s = run(s, f, 100).state;
+    s = run(s, f, 200).state;
+    s = run(s, f, 1900).state; // a 1.7 s gap: under 2 intervals, watched
+    assert.equal(s.bake_unwatched_ms ?? 0, 0);
+    s = run(s, f, 3200).state;
+    assert.equal(s.stage_index, 1, 'promoted once 3 s had been watched');
+  });
+
   it('increments rev by exactly one per persisted transition', () => {
     const f = fleet(10);
     const s0 = start(policy(), f);

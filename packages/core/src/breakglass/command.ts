@@ -1,3 +1,4 @@
+import { NAME } from '../names/index.ts';
 /**
  * A break-glass command: one emergency instruction to the agents of some nodes, made and
  * signed by an operator with the break-glass key, and carried to the agents without the
@@ -65,7 +66,8 @@ export const MAX_CLOCK_SKEW_MS = 5 * 60_000;
 /** The largest envelope accepted (a pin may carry a version's content). */
 export const MAX_ENVELOPE_BYTES = 16 * 1024 * 1024;
 
-export const SAFE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
+/** Targets, versions and node ids in a command follow the one name rule (core/names). */
+export const SAFE_NAME = NAME;
 export const NONCE = /^[A-Za-z0-9_-]{16,128}$/;
 
 /**

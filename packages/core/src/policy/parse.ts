@@ -1,3 +1,4 @@
+import { NAME, NAME_HINT, nameProblem } from '../names/index.ts';
 import { isMap, isScalar, isSeq } from 'yaml';
 import type { Node, YAMLMap } from 'yaml';
 import { formatDuration as formatDurationText, parseDuration } from '../duration/index.ts';
@@ -69,8 +70,6 @@ export const GATE_COMPARES = ['threshold', 'baseline'] as const;
 export const ON_NO_DATA = ['extend', 'pause', 'rollback'] as const;
 export const SCOPE_KEYS = ['nodes', 'where'] as const;
 
-const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
-const NAME_HINT = 'names use letters, digits, ".", "_" and "-", and start with a letter or digit';
 
 /**
  * Parses a declarations file: modules, artifacts, policies and the seed's `deployment:`
@@ -733,7 +732,7 @@ class DeclarationReader {
 
   #checkName(name: string, node: Node, path: string, noun: string): boolean {
     if (NAME.test(name)) return true;
-    this.#source.error('BAD_NAME', `"${name}" is not a valid ${noun} name`, node, path, NAME_HINT);
+    this.#source.error('BAD_NAME', `"${name.length > 40 ? `${name.slice(0, 40)}…` : name}" is not a valid ${noun} name: ${nameProblem(name)}`, node, path, NAME_HINT);
     return false;
   }
 

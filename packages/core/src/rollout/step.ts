@@ -83,6 +83,9 @@ export function startRollout(input: StartInput): StepOutput | { error: { code: s
  *             bake + max_extension → pause (or roll back), as the policy says
  * rolling_back → every assigned node serves from_version again (or timeout) → rolled_back / aborted
  */
+/** A gap between gate checks longer than this many intervals is not bake time. */
+export const UNWATCHED_AFTER = 2;
+
 export function step(input: StepInput): StepOutput {
   return withRev(input.state, stepInner(input));
 }
@@ -112,7 +115,7 @@ function stepApplying(input: StepInput): StepOutput {
   const all = reported === state.assigned.length;
   const timedOut = now - state.stage_started_at >= stage.load_timeout_ms;
   if (!all && !timedOut) return unchanged(state);
-  const next = bump(state, { phase: 'baking', bake_started_at: now, last_evaluated_at: null }, now);
+  const next = bump(state, { phase: 'baking', bake_started_at: now, last_evaluated_at: null, bake_unwatched_ms: 0 }, now);
   const ev = event(next, 'rollout.baking', now, {
     stage: stage.name, cohort_nodes: state.assigned.length, reported, failed_loads: failed,
     missing: state.assigned.length - reported, failures,
@@ -133,15 +136,30 @@ function stepBaking(input: StepInput): StepOutput {
     };
     return evaluateGate(gate, stage.name, obs, now);
   });
-  const evaluated = bump(state, { last_evaluated_at: now, last_verdicts: verdicts }, now);
+  // Bake counts only watched time: a gap between gate checks longer than UNWATCHED_AFTER
+  // intervals (the control plane was down, stalled, or the rollout paused) is not bake, so a
+  // stage can never promote on a restart's first checks after a bake nobody watched.
+  const lastWatch = state.last_evaluated_at ?? state.bake_started_at ?? now;
+  const gap = now - lastWatch;
+  const unwatchedNow = gap > UNWATCHED_AFTER * stage.interval_ms ? gap - stage.interval_ms : 0;
+  const unwatched = (state.bake_unwatched_ms ?? 0) + unwatchedNow;
+  const evaluated = bump(state, { last_evaluated_at: now, last_verdicts: verdicts, ...(unwatched > 0 ? { bake_unwatched_ms: unwatched } : {}) }, now);
   const events: RolloutEvent[] = [event(evaluated, 'gates.evaluated', now, { stage: stage.name, verdicts })];
+  if (unwatchedNow > 0) {
+    const watched = Math.max(0, now - (state.bake_started_at ?? now) - unwatched);
+    events.push(event(evaluated, 'rollout.bake_extended', now, {
+      stage: stage.name, gap_ms: gap, unwatched_ms: unwatchedNow, watched_ms: watched,
+      reason: `no gate check for ${formatDuration(gap)} (the control plane was down or stalled, or the rollout paused); bake counts only watched time: ${formatDuration(watched)} of ${formatDuration(stage.bake_ms)} baked`,
+    }));
+  }
 
   const failedVerdict = verdicts.find((v) => v.status === 'fail');
   if (failedVerdict) {
     if (stage.rollback_on_failure) return beginRollback(evaluated, 'gate', failedVerdict.reason, now, events, failedVerdict);
     return pause(evaluated, `${failedVerdict.reason}; rollback_on_failure is false, so a human decides`, now, events, failedVerdict);
   }
-  const bakeStart = state.bake_started_at ?? now;
+  // Shifting the start by the unwatched time makes "baked", the extension and its deadline all count watched time.
+  const bakeStart = (state.bake_started_at ?? now) + unwatched;
   const baked = now - bakeStart >= stage.bake_ms;
   const inconclusive = verdicts.filter((v) => v.status === 'inconclusive');
   if (baked) {
@@ -216,7 +234,7 @@ function promote(state: RolloutState, fleet: readonly FleetNode[], now: number, 
   }
   const cohort = nestedCohort(state.id, nextStage.scope, fleet, state.assigned, stratifyLabels(nextStage.health_gates), heldBack(state.id, state.policy_spec, fleet));
   const next = bump(state, {
-    stage_index: nextIndex, phase: 'applying', stage_started_at: now, bake_started_at: null, last_evaluated_at: null,
+    stage_index: nextIndex, phase: 'applying', stage_started_at: now, bake_started_at: null, last_evaluated_at: null, bake_unwatched_ms: 0,
     assigned: cohort, extension_base: null, last_verdicts: [],
   }, now);
   events.push(event(next, 'rollout.promoted', now, { from_stage: from.name, to_stage: nextStage.name, reason, actor }));

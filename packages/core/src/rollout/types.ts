@@ -43,6 +43,11 @@ export interface RolloutState {
   /** When baking began (cohort loaded, or load_timeout passed); null while applying. */
   readonly bake_started_at: number | null;
   readonly last_evaluated_at: number | null;
+  /**
+   * Time since bake_started_at that no gate watched (a control plane down or stalled, a pause):
+   * it does not count as bake. Absent in states written before it existed: 0.
+   */
+  readonly bake_unwatched_ms?: number;
   /** Every node that was ever given to_version in this rollout: the union of the cohorts so far. */
   readonly assigned: readonly string[];
   /** Status/phase to return to on resume. */

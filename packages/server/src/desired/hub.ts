@@ -96,8 +96,11 @@ export class DesiredHub {
    * 10,000 long-polls computes a handful of states, not 10,000.
    */
   desiredFor(node: NodeRecord): { desired: DesiredState; etag: string } {
-    let key = node.modules.join(',');
-    for (const [artifact, r] of this.#active) if (r.assigned.has(node.id)) key += `|${artifact}`;
+    // JSON, not a joined string: names cannot hold "," or "|" (core/names), but a key built by
+    // joining once let a node registering the module "a,b" answer for every node running a and b.
+    const assigned: string[] = [];
+    for (const [artifact, r] of this.#active) if (r.assigned.has(node.id)) assigned.push(artifact);
+    const key = JSON.stringify([node.modules, assigned]);
     let shared = this.#byKey.get(key);
     if (!shared) {
       shared = this.#compute(node);
@@ -131,7 +134,7 @@ export class DesiredHub {
   }
 
   /** Resolves at once when the node's desired state differs from `etag`, else when it changes, else null after `waitMs`. */
-  wait(node: NodeRecord, etag: string | undefined, waitMs: number): Promise<{ desired: DesiredState; etag: string } | null> {
+  wait(node: NodeRecord, etag: string | undefined, waitMs: number, signal?: AbortSignal): Promise<{ desired: DesiredState; etag: string } | null> {
     const now = this.desiredFor(node);
     // A compressing proxy turns "x" into W/"x": the same state either way.
     const asked = etag?.startsWith('W/') ? etag.slice(2) : etag;
@@ -143,6 +146,9 @@ export class DesiredHub {
         timer: setTimeout(() => { this.#waiters.delete(waiter); resolve(null); }, waitMs),
       };
       this.#waiters.add(waiter);
+      // A client that hangs up is forgotten at once: its waiter would otherwise outlive it.
+      signal?.addEventListener('abort', () => { clearTimeout(waiter.timer); this.#waiters.delete(waiter); resolve(null); }, { once: true });
+      if (signal?.aborted) { clearTimeout(waiter.timer); this.#waiters.delete(waiter); resolve(null); }
     });
   }
 

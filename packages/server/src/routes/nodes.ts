@@ -1,4 +1,4 @@
-import { LATENCY_BUCKETS_MS } from '@failsmall/core';
+import { LATENCY_BUCKETS_MS, NAME, NAME_HINT, NODE_ID, NODE_ID_HINT } from '@failsmall/core';
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
@@ -6,19 +6,21 @@ import type { AppContext } from '../context.ts';
 import { authenticate, authenticateNode } from '../http/auth.ts';
 import { ApiError, notFound } from '../http/errors.ts';
 
-const NodeId = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/, 'a node id is 1-128 of A-Z a-z 0-9 . _ : - and starts with a letter or digit');
+const NodeId = z.string().regex(NODE_ID, NODE_ID_HINT);
+/** Module and artifact names: the one name rule (core/names), the same the agent applies. */
+const Name = z.string().regex(NAME, NAME_HINT);
 const Label = z.string().min(1).max(256);
 const Text = (max: number) => z.string().min(1).max(max);
 /** A break-glass pin as the agent reports it. */
 const Pin = z.object({
-  artifact: Text(128), action: z.enum(['pin', 'lkg', 'kill-switch']), version: Text(128).nullable(), state: Text(32),
+  artifact: Name, action: z.enum(['pin', 'lkg', 'kill-switch']), version: Name.nullable(), state: Text(32),
   operator: Text(200), reason: Text(2000), nonce: Text(128), since: Text(64), replaced: z.array(Text(128)).max(64).optional(),
 }).strict();
 const Pins = z.array(Pin).max(1024);
 const RegisterBody = z.object({
   id: NodeId,
   labels: z.record(z.string().regex(/^[A-Za-z0-9_.\/-]{1,63}$/, 'label keys are 1-63 of A-Z a-z 0-9 _ . / -'), Label).default({}),
-  modules: z.array(z.string().min(1).max(128)).max(256).default([]),
+  modules: z.array(Name).max(256).default([]),
   pins: Pins.optional(),
   /**
    * The sha256 of the node's own credential, which the agent made and keeps: the first
@@ -32,8 +34,8 @@ const RegisterBody = z.object({
 const BreakglassEntry = z.object({ seq: z.number().int().min(1).max(1e12), at: Text(64), outcome: z.enum(['applied', 'refused', 'checked']) }).passthrough();
 const BreakglassBody = z.object({ entries: z.array(BreakglassEntry).max(500), pins: Pins });
 const LoadBody = z.object({
-  artifact: z.string().min(1),
-  version: z.string().nullable(),
+  artifact: Name,
+  version: Name.nullable(),
   ok: z.boolean(),
   serving: z.string().nullable(),
   error: z.string().max(4000).nullable().default(null),
@@ -54,10 +56,10 @@ const Counters = z.object({
  * per module: replaces the node's set when present (an empty object clears it), left as it is when absent.
  * `for_ms` is how long it has lasted, so the agent's clock does not matter.
  */
-const SignalProblems = z.record(z.string().min(1).max(128), z.object({
+const SignalProblems = z.record(Name, z.object({
   source: z.enum(['scrape']), reason: z.string().regex(/^[a-z_]{1,32}$/), message: Text(500), for_ms: z.number().int().min(0).max(1e12),
 })).refine((p) => Object.keys(p).length <= 256, { message: 'at most 256 modules' });
-const MetricsBody = z.object({ modules: z.record(z.string().min(1).max(128), Counters), signal_problems: SignalProblems.optional() });
+const MetricsBody = z.object({ modules: z.record(Name, Counters), signal_problems: SignalProblems.optional() });
 const NodeParams = z.object({ id: NodeId });
 
 /** The agent-facing API: register, long-poll desired state, report loads, push metrics. */
@@ -129,7 +131,12 @@ export async function nodeRoutes(app: FastifyInstance, ctx: AppContext): Promise
     if (!node) throw notFound('node', req.params.id, 'the agent registers itself with POST /v1/nodes/register first');
     await ctx.store.touchNode(node.id, ctx.clock.now());
     const ifNoneMatch = req.headers['if-none-match'];
-    const result = await ctx.hub.wait(node, typeof ifNoneMatch === 'string' ? ifNoneMatch : undefined, Math.min(req.query.wait ?? 0, ctx.maxWaitMs));
+    const gone = new AbortController();
+    const hangUp = () => gone.abort();
+    // The socket, not the request: a GET's request stream "closes" as soon as it has been read.
+    req.raw.socket.once('close', hangUp);
+    const result = await ctx.hub.wait(node, typeof ifNoneMatch === 'string' ? ifNoneMatch : undefined, Math.min(req.query.wait ?? 0, ctx.maxWaitMs), gone.signal)
+      .finally(() => req.raw.socket.off('close', hangUp));
     if (result === null) return reply.code(304).send();
     return reply.header('etag', result.etag).send(result.desired);
   });
