@@ -51,7 +51,7 @@ async function prototype(dir: string, keys: { artifactKey: string; artifactPub: 
     'artifacts: { features: { kind: feature-file, module: bot-management, policy: one } }',
     'policies: { one: { bake: 100ms, interval: 100ms, stages: [ { name: all, scope: 100% nodes, health_gates: [] } ] } }',
   ].join('\n') });
-  const token = (await api('POST', '/v1/tokens', { name: 'bench', role: 'agent' })).token as string;
+  const token = (await api('POST', '/v1/tokens', { name: 'bench', role: 'join' })).token as string;
   const protoDir = join(dir, 'proto');
   const agent = new Agent({ server: server.url, token, nodeId: 'proto', labels: {}, modules: ['bot-management'], dir: protoDir, publicKey: readFileSync(keys.artifactPub, 'utf8'), pollWaitMs: 1000, metricsIntervalMs: 200 });
   await agent.start();

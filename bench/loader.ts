@@ -101,7 +101,7 @@ artifacts:
 policies:
   one: { bake: 100ms, interval: 100ms, stages: [ { name: all, scope: 100% nodes, health_gates: [ { module: bot-management, metric: load_success_rate, threshold: 1 } ] } ] }
 ` });
-  const token = (await api('POST', '/v1/tokens', { name: 'bench', role: 'agent' })).token as string;
+  const token = (await api('POST', '/v1/tokens', { name: 'bench', role: 'join' })).token as string;
   // The lean binary runs as an operator runs it (its shebang sets node's memory flags).
   const [command, ...entry] = binary === 'failsmall-agent' ? [LEAN] : [process.execPath, CLI, 'agent'];
   const child = spawn(command ?? LEAN, [...entry, '--server', server.url, '--token', token, '--node-id', 'bench-1', '--dir', join(dir, 'agent'), '--public-key', join(dir, 'artifact.pub'), '--modules', 'bot-management', '--poll-wait', '5000', '--metrics-interval', '1000'], { stdio: 'ignore' });

@@ -14,7 +14,7 @@ test('an agent killed between writing a version and its module taking it comes b
   const dir = join(s.dir, 'agent');
   const pub = join(s.dir, 'artifact.pub');
   writeFileSync(pub, s.publicKey);
-  const token = (await call(s.url, 'POST', '/v1/tokens', { token: s.admin, json: { name: 'fleet', role: 'agent' } })).body.token as string;
+  const token = (await call(s.url, 'POST', '/v1/tokens', { token: s.admin, json: { name: 'fleet', role: 'join' } })).body.token as string;
   await call(s.url, 'POST', '/v1/apply', { token: s.admin, json: { text: DECLARATIONS } });
   await call(s.url, 'POST', '/v1/artifacts/features/versions?version=v1', { token: s.admin, body: '["one"]' });
   await call(s.url, 'POST', '/v1/artifacts/features/versions?version=v2', { token: s.admin, body: '["SLOW"]' });

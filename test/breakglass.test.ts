@@ -36,7 +36,7 @@ test('break-glass returns 50 agents to the known-good version with the control p
   const first = await startServe({ store: db, port, signingKey: join(dir, 'artifact.key') });
   server = first.child;
   const api = new Api(first.url, first.adminToken as string);
-  const agentToken = (await api.post<{ token: string }>('/v1/tokens', { name: 'fleet', role: 'agent' })).token;
+  const agentToken = (await api.post<{ token: string }>('/v1/tokens', { name: 'fleet', role: 'join' })).token;
   writeFileSync(join(dir, 'agent.token'), agentToken);
   await api.post('/v1/apply', { text: DECLARATIONS });
   await api.postBytes('/v1/artifacts/features/versions?version=v1', Buffer.from('["good"]'));
@@ -97,7 +97,7 @@ test('break-glass returns 50 agents to the known-good version with the control p
   const second = await startServe({ store: db, port, signingKey: join(dir, 'artifact.key') });
   server = second.child;
   const api2 = new Api(second.url, second.adminToken as string);
-  const enrol = await runCli(['token', 'create', '--server', second.url, '--token', second.adminToken as string, '--name', 'fleet', '--role', 'agent', '--existing', join(dir, 'agent.token'), '--json']);
+  const enrol = await runCli(['token', 'create', '--server', second.url, '--token', second.adminToken as string, '--name', 'fleet', '--role', 'join', '--existing', join(dir, 'agent.token'), '--json']);
   assert.equal(enrol.code, 0, enrol.stderr);
   await waitFor('the rebuilt control plane to show all 50 pins', async () => {
     const nodes = (await api2.get<{ nodes: { pins: { artifact: string; version: string; operator: string }[] }[] }>('/v1/nodes')).nodes;
@@ -116,7 +116,7 @@ test('break-glass returns 50 agents to the known-good version with the control p
   else assert.equal(attempt.status, 409, attempt.message);
   await sleep(1500); // a few polls: the agents must not move
   for (let i = 0; i < FLEET; i++) assert.equal(readServed(dir, i), '["good"]', `n${i} still serves v1`);
-  const listing = await runCli(['nodes', '--server', second.url]);
+  const listing = await runCli(['nodes', '--server', second.url, '--token', second.adminToken as string]);
   assert.match(listing.stdout, /50 nodes, 50 pinned by break-glass/);
 });
 

@@ -42,7 +42,7 @@ test('failsmall CLI: the dependency gate refuses a new hard dependency, and a se
   await writeFile(join(dir, 'bad-manifest.yaml'), 'depends_on:\n  - { on: bot-check, hard: yes }\n');
   await writeFile(join(dir, 'accents.yaml'), 'depends_on:\n  - { on: session-store, hard: false, fallback: "réponses en cache — lecture seule" }\n');
   assert.equal((await cli(['apply', join(dir, 'failsmall.yaml')])).code, EXIT.OK);
-  const { token } = await new Api(server.url, admin).post<{ token: string }>('/v1/tokens', { name: 'fleet', role: 'agent' });
+  const { token } = await new Api(server.url, admin).post<{ token: string }>('/v1/tokens', { name: 'fleet', role: 'join' });
   await new Api(server.url, token).post('/v1/nodes/register', { id: 'n0', labels: {}, modules: ['bot-management'] });
 
   // ── push: a bad manifest is refused here, with its position; a good one is stored ──

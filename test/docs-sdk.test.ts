@@ -22,7 +22,7 @@ test('the SDK example in docs/agent.md runs as written against a real control pl
   const decl = DECLARATIONS.replaceAll('features:', 'bot-management-feature-file:');
   assert.equal((await call(s.url, 'POST', '/v1/apply', { token: s.admin, json: { text: decl } })).status, 200);
   await call(s.url, 'POST', '/v1/artifacts/bot-management-feature-file/versions?version=v7', { token: s.admin, body: '[{"name":"a","weight":1},{"name":"b","weight":2}]' });
-  const token = (await call(s.url, 'POST', '/v1/tokens', { token: s.admin, json: { name: 'svc', role: 'agent' } })).body.token as string;
+  const token = (await call(s.url, 'POST', '/v1/tokens', { token: s.admin, json: { name: 'svc', role: 'join' } })).body.token as string;
 
   const example = new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
     const child = spawn(process.execPath, ['--import', 'tsx', join(work, 'example.ts')], { cwd: work, env: { ...process.env, FAILSMALL_SERVER: s.url, FAILSMALL_TOKEN: token } });

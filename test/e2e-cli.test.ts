@@ -64,10 +64,10 @@ test('failsmall CLI end to end: serve, agents, apply, push, rollouts good and ba
   const cliInRepo = (args: string[]) => runCli(args, { env });
 
   // ── token, fleet, declarations, versions ──────────────────────────────────
-  const tok = await cli(['token', 'create', '--name', 'fleet', '--role', 'agent', '--json']);
+  const tok = await cli(['token', 'create', '--name', 'fleet', '--role', 'join', '--json']);
   assert.equal(tok.code, EXIT.OK, show(tok));
   const agentToken = json<{ ok: boolean; role: string; token: string }>(tok.stdout, 'token create --json');
-  assert.equal(agentToken.role, 'agent');
+  assert.equal(agentToken.role, 'join');
   assert.match(agentToken.token, /\S{16,}/);
 
   // examples/demo.yaml's error_rate gate needs min_samples 400 in its 5 s window from a one-node

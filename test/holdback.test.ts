@@ -37,7 +37,7 @@ test('a holdback completes a healthy change after its window, and rolls back a s
   const s = await testServer();
   const agents: Agent[] = [];
   t.after(async () => { await Promise.all(agents.map((a) => a.stop())); await s.cleanup(); });
-  const token = (await call(s.url, 'POST', '/v1/tokens', { token: s.admin, json: { name: 'fleet', role: 'agent' } })).body.token as string;
+  const token = (await call(s.url, 'POST', '/v1/tokens', { token: s.admin, json: { name: 'fleet', role: 'join' } })).body.token as string;
   assert.equal((await call(s.url, 'POST', '/v1/apply', { token: s.admin, json: { text: DECLARATIONS } })).status, 200);
   // The slow burn: once `burning` is set, nodes serving a "burn" version fail more of their requests every push.
   let burning = false;

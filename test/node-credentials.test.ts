@@ -16,7 +16,7 @@ test('node credentials: enrol once, speak only for yourself, enrol again after a
   const s = await testServer();
   const agents: Agent[] = [];
   t.after(async () => { await Promise.all(agents.map((a) => a.stop())); await s.cleanup(); });
-  const fleet = (await call(s.url, 'POST', '/v1/tokens', { token: s.admin, json: { name: 'fleet', role: 'agent' } })).body.token as string;
+  const fleet = (await call(s.url, 'POST', '/v1/tokens', { token: s.admin, json: { name: 'fleet', role: 'join' } })).body.token as string;
   assert.equal((await call(s.url, 'POST', '/v1/apply', { token: s.admin, json: { text: DECLARATIONS } })).status, 200);
   assert.equal((await call(s.url, 'POST', '/v1/artifacts/features/versions?version=v1', { token: s.admin, body: '["one"]' })).status, 201);
   for (const id of ['a', 'b']) {

@@ -49,7 +49,7 @@ test('a rollback notice pending against a down receiver survives a SIGKILL of se
 
   const first = await serve();
   const api = new Api(first.url, first.admin_token ?? '');
-  const token = (await api.post<{ token: string }>('/v1/tokens', { name: 'fleet', role: 'agent' })).token;
+  const token = (await api.post<{ token: string }>('/v1/tokens', { name: 'fleet', role: 'join' })).token;
   await api.post('/v1/apply', { text: DECLARATIONS });
   await api.postBytes('/v1/artifacts/features/versions?version=v1', Buffer.from('["one"]'));
   // 300 entries where the artifact allows 200: every node refuses v2, and the canary gate fails.

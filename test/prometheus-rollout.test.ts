@@ -40,7 +40,7 @@ test('a rollout gated on PromQL over real agents scraped by a real Prometheus: g
   const agents: Agent[] = [];
   t.after(async () => { await Promise.all(agents.map((a) => a.stop())); await s.cleanup(); });
 
-  const token = (await call(s.url, 'POST', '/v1/tokens', { token: s.admin, json: { name: 'fleet', role: 'agent' } })).body.token as string;
+  const token = (await call(s.url, 'POST', '/v1/tokens', { token: s.admin, json: { name: 'fleet', role: 'join' } })).body.token as string;
   const applied = await call(s.url, 'POST', '/v1/apply', { token: s.admin, json: { text: DECLARATIONS, file: 'prom.yaml' } });
   assert.equal(applied.status, 200, JSON.stringify(applied.body));
   for (const [i, port] of ports.entries()) {
@@ -111,7 +111,7 @@ test('a cohort Prometheus has only partly scraped is inconclusive, not a value f
   const s = await testServer({ prometheus: { url: prometheus.url, timeoutMs: 3000 } });
   const agents: Agent[] = [];
   t.after(async () => { await Promise.all(agents.map((a) => a.stop())); await s.cleanup(); });
-  const token = (await call(s.url, 'POST', '/v1/tokens', { token: s.admin, json: { name: 'fleet', role: 'agent' } })).body.token as string;
+  const token = (await call(s.url, 'POST', '/v1/tokens', { token: s.admin, json: { name: 'fleet', role: 'join' } })).body.token as string;
   const oneStage = DECLARATIONS.replace('        scope: 1 nodes', '        scope: 100% nodes').replace('bake: 4s', 'bake: 2s').replace('max_extension: 8s', 'max_extension: 4s');
   assert.equal((await call(s.url, 'POST', '/v1/apply', { token: s.admin, json: { text: oneStage } })).status, 200);
   for (let i = 0; i < 3; i++) {

@@ -59,7 +59,7 @@ test('agents scraping an application gate a rollout: healthy completes, 502s rol
   const env = { FAILSMALL_SERVER: server.url, FAILSMALL_TOKEN: admin };
   const cli = (args: string[], timeoutMs?: number) => runCli(args, { env, ...(timeoutMs ? { timeoutMs } : {}) });
   const api = new Api(server.url, admin);
-  const fleetToken = (await api.post<{ token: string }>('/v1/tokens', { name: 'fleet', role: 'agent' })).token;
+  const fleetToken = (await api.post<{ token: string }>('/v1/tokens', { name: 'fleet', role: 'join' })).token;
 
   const appPorts = await Promise.all(NODES.map(() => freePort()));
   for (const port of appPorts) apps.push((await startApp(port)).proc);

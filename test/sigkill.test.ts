@@ -135,7 +135,7 @@ class Cluster {
     const policyFile = join(dir, 'policy.yaml');
     await writeFile(policyFile, POLICY_YAML);
     await c.api.post('/v1/apply', { text: await readFile(policyFile, 'utf8'), file: policyFile });
-    const { token } = await c.api.post<{ token: string }>('/v1/tokens', { name: 'fleet', role: 'agent' });
+    const { token } = await c.api.post<{ token: string }>('/v1/tokens', { name: 'fleet', role: 'join' });
 
     for (let i = 0; i < FLEET; i++) {
       const id = `node-${String(i + 1).padStart(2, '0')}`;
@@ -260,7 +260,7 @@ class Cluster {
 
 /** Transitions only: the events that move the state machine, without gate evaluations and extensions. */
 function transitions(events: readonly EventRecord[]): EventRecord[] {
-  return events.filter((e) => e.type !== 'gates.evaluated' && e.type !== 'rollout.extended');
+  return events.filter((e) => e.type !== 'gates.evaluated' && e.type !== 'rollout.extended' && e.type !== 'rollout.bake_extended');
 }
 
 /** `+0ms started, +12ms baking canary, …`: the transitions relative to the first event, for the test's diagnostics. */

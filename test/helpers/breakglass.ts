@@ -23,7 +23,7 @@ export async function breakglassBed(t: TestContext) {
   const bgKey = join(s.dir, 'breakglass.key');
   writeFileSync(bgKey, bg.privateKey, { mode: 0o600 });
   writeFileSync(join(s.dir, 'breakglass.pub'), bg.publicKey);
-  const token = (await call(s.url, 'POST', '/v1/tokens', { token: s.admin, json: { name: 'fleet', role: 'agent' } })).body.token as string;
+  const token = (await call(s.url, 'POST', '/v1/tokens', { token: s.admin, json: { name: 'fleet', role: 'join' } })).body.token as string;
   assert.equal((await call(s.url, 'POST', '/v1/apply', { token: s.admin, json: { text: BREAKGLASS_DECLARATIONS } })).status, 200);
   for (const [v, body] of [['v1', '["one"]'], ['v2', '["two"]']]) {
     assert.equal((await call(s.url, 'POST', `/v1/artifacts/features/versions?version=${v}`, { token: s.admin, body })).status, 201);

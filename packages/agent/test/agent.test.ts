@@ -25,7 +25,7 @@ describe('the agent against a real control plane', () => {
   it('keeps serving what it has while the control plane is down, then reconnects and converges', async () => {
     const s = await testServer();
     const dir = join(s.dir, 'agent');
-    const token = (await call(s.url, 'POST', '/v1/tokens', { token: s.admin, json: { name: 'fleet', role: 'agent' } })).body.token as string;
+    const token = (await call(s.url, 'POST', '/v1/tokens', { token: s.admin, json: { name: 'fleet', role: 'join' } })).body.token as string;
     // The quick policy pauses a stage whose node is still silent 2 s after its bake. An agent that
     // lost its control plane retries with full-jitter backoff (up to 30 s), so after the restart it
     // may take several seconds to come back: a stage that waits for it shows whether it converges.
@@ -66,7 +66,7 @@ describe('the agent against a real control plane', () => {
     const s = await testServer();
     const dir = join(s.dir, 'agent');
     try {
-      const token = (await call(s.url, 'POST', '/v1/tokens', { token: s.admin, json: { name: 'fleet', role: 'agent' } })).body.token as string;
+      const token = (await call(s.url, 'POST', '/v1/tokens', { token: s.admin, json: { name: 'fleet', role: 'join' } })).body.token as string;
       await call(s.url, 'POST', '/v1/apply', { token: s.admin, json: { text: DECLARATIONS } });
       const a = new Agent({ server: s.url, token, nodeId: 'solo', labels: {}, modules: ['bot-management'], dir, metricsIntervalMs: 100, pollWaitMs: 1000, publicKey: s.publicKey });
       await a.start();
@@ -95,7 +95,7 @@ describe('the agent against a real control plane', () => {
     const s = await testServer();
     const dir = join(s.dir, 'agent');
     try {
-      const token = (await call(s.url, 'POST', '/v1/tokens', { token: s.admin, json: { name: 'fleet', role: 'agent' } })).body.token as string;
+      const token = (await call(s.url, 'POST', '/v1/tokens', { token: s.admin, json: { name: 'fleet', role: 'join' } })).body.token as string;
       await call(s.url, 'POST', '/v1/apply', { token: s.admin, json: { text: DECLARATIONS } });
       await call(s.url, 'POST', '/v1/artifacts/features/versions?version=v1', { token: s.admin, body: '["one"]' });
       const opts = { server: s.url, token, nodeId: 'solo', labels: {}, modules: ['bot-management'], dir, metricsIntervalMs: 100, pollWaitMs: 2000, publicKey: s.publicKey };

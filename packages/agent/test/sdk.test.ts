@@ -12,7 +12,7 @@ describe('the in-process SDK', () => {
     const s = await testServer();
     const dir = join(s.dir, 'sdk');
     try {
-      const token = (await call(s.url, 'POST', '/v1/tokens', { token: s.admin, json: { name: 'svc', role: 'agent' } })).body.token as string;
+      const token = (await call(s.url, 'POST', '/v1/tokens', { token: s.admin, json: { name: 'svc', role: 'join' } })).body.token as string;
       await call(s.url, 'POST', '/v1/apply', { token: s.admin, json: { text: DECLARATIONS } });
       await call(s.url, 'POST', '/v1/artifacts/features/versions?version=v1', { token: s.admin, body: '[{"name":"a"},{"name":"b"}]' });
       await call(s.url, 'POST', '/v1/artifacts/features/versions?version=v2', { token: s.admin, body: '[{"name":"a"},{"name":"b"},{"name":"c"}]' });
@@ -58,7 +58,7 @@ describe('the in-process SDK', () => {
   it('fail-open hands the service its safe default when there is nothing good to serve', async () => {
     const s = await testServer();
     try {
-      const token = (await call(s.url, 'POST', '/v1/tokens', { token: s.admin, json: { name: 'svc', role: 'agent' } })).body.token as string;
+      const token = (await call(s.url, 'POST', '/v1/tokens', { token: s.admin, json: { name: 'svc', role: 'join' } })).body.token as string;
       await call(s.url, 'POST', '/v1/apply', { token: s.admin, json: { text: DECLARATIONS } });
       await call(s.url, 'POST', '/v1/artifacts/features/versions?version=v1', { token: s.admin, body: 'not json at all' });
       const h = await loadArtifact<Feature[]>({ name: 'features', server: s.url, token, publicKey: s.publicKey, nodeId: 'svc-2', dir: join(s.dir, 'sdk2'), onLoadFailure: 'fail-open', safeDefault: [] });

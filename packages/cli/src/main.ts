@@ -20,6 +20,9 @@ const runSimulateCommand = async (...a: Parameters<typeof import('@failsmall/sim
 const keysInit = async (...a: Parameters<typeof import('./commands/keys.ts').keysInit>) => (await import('./commands/keys.ts')).keysInit(...a);
 const serve = async (...a: Parameters<typeof import('./commands/serve.ts').serve>) => (await import('./commands/serve.ts')).serve(...a);
 const tokenCreate = async (...a: Parameters<typeof import('./commands/token.ts').tokenCreate>) => (await import('./commands/token.ts')).tokenCreate(...a);
+const tokenList = async (...a: Parameters<typeof import('./commands/token.ts').tokenList>) => (await import('./commands/token.ts')).tokenList(...a);
+const tokenRevoke = async (...a: Parameters<typeof import('./commands/token.ts').tokenRevoke>) => (await import('./commands/token.ts')).tokenRevoke(...a);
+const nodesApprove = async (...a: Parameters<typeof import('./commands/nodes.ts').nodesApprove>) => (await import('./commands/nodes.ts')).nodesApprove(...a);
 const triageCommand = async (...a: Parameters<typeof import('./commands/triage.ts').triageCommand>) => (await import('./commands/triage.ts')).triageCommand(...a);
 
 
@@ -51,7 +54,7 @@ export function buildProgram(result: { code: number }): Command {
 
   const json = () => new Option('--json', 'print JSON instead of lines');
   const server = () => new Option('--server <url>', 'control-plane URL (env FAILSMALL_SERVER, default http://127.0.0.1:7070)');
-  const token = () => new Option('--token <token>', 'bearer token (env FAILSMALL_TOKEN)');
+  const token = () => new Option('--token <token>', 'bearer token; visible in ps, so prefer env FAILSMALL_TOKEN or a 0600 file named by FAILSMALL_TOKEN_FILE');
   const run = (fn: (opts: Record<string, unknown>, ...args: string[]) => Promise<number>) =>
     async (...args: unknown[]) => {
       // commander passes the positional args, then the options object, then the command
@@ -81,6 +84,7 @@ export function buildProgram(result: { code: number }): Command {
     .option('--notify-slack <url>', 'a Slack incoming-webhook URL for the same notices (repeatable)', (v: string, p: string[] = []) => [...p, v])
     .option('--statuspage <name=url>', 'poll a vendor\'s Statuspage (/api/v2/summary.json) for triage (repeatable)', (v: string, p: string[] = []) => [...p, v])
     .option('--statuspage-interval <ms>', 'how often status pages are polled', '60000')
+    .addOption(new Option('--enrol <mode>', 'approval: the fleet token registers nodes as pending (a join token or an admin admits them); open: admit every registration (labs only)').choices(['approval', 'open']).default('approval'))
     .addOption(json())
     .action(run((o) => serve(o as never, makeOut(o.json === true))));
 
@@ -104,6 +108,19 @@ export function buildProgram(result: { code: number }): Command {
     .addOption(new Option('--format <format>', 'a table, or a diagram with the findings highlighted').choices(['table', 'mermaid', 'dot']).default('table'))
     .addOption(json())
     .action(run((o, file) => auditDeps(file as string, { with: (o.with as string[] | undefined) ?? [], format: o.format === 'mermaid' || o.format === 'dot' ? o.format : 'table' }, makeOut(o.json === true))));
+  const auditLog = async () => import('./commands/audit-log.ts');
+  audit.command('verify').description('check the event log\'s hash chain, straight from the store or a copy of it, and name the first broken link (exit 0 intact, 1 broken, 2 bad input, 3 store unreadable)')
+    .option('--store <url>', 'sqlite:PATH, a file path, or postgres://… (env FAILSMALL_STORE, default .failsmall/failsmall.db); opened read-only')
+    .option('--checkpoint <file>', 'a signed checkpoint (audit checkpoint) the chain must still hold (repeatable)', (v: string, p: string[] = []) => [...p, v])
+    .option('--pub <file>', 'the public key the checkpoints are signed with')
+    .addOption(json())
+    .action(run(async (o) => (await auditLog()).auditVerify(o as never, makeOut(o.json === true))));
+  audit.command('checkpoint').description('verify the event log, then print its head signed with an ed25519 key: keep it away from the control plane, give it to audit verify --checkpoint')
+    .requiredOption('--key <file>', 'the ed25519 private key that signs checkpoints (failsmall keys init --name audit)')
+    .option('--store <url>', 'sqlite:PATH, a file path, or postgres://… (env FAILSMALL_STORE, default .failsmall/failsmall.db); opened read-only')
+    .option('--out <file>', 'write the checkpoint to FILE instead of stdout')
+    .addOption(json())
+    .action(run(async (o) => (await auditLog()).auditCheckpoint(o as never, makeOut(o.json === true))));
 
   const artifact = program.command('artifact').description('artifact versions');
   artifact.command('push').argument('<name>').argument('<file>').description('push a version (content-addressed, checked against the artifact\'s limits)')
@@ -114,7 +131,7 @@ export function buildProgram(result: { code: number }): Command {
     .option('--manifest <file>', 'what this version depends on (YAML or JSON, depends_on: edges), checked by the dependency gate at rollout start')
     .addOption(json())
     .action(run((o, name, file) => artifactPush(name as string, file as string, o, makeOut(o.json === true))));
-  artifact.command('list').description('declared artifacts and their current versions').addOption(server()).addOption(json())
+  artifact.command('list').description('declared artifacts and their current versions').addOption(server()).addOption(token()).addOption(json())
     .action(run((o) => artifactList(o, makeOut(o.json === true))));
 
   const rollout = program.command('rollout').description('rollouts');
@@ -128,13 +145,13 @@ export function buildProgram(result: { code: number }): Command {
     .option('--expires <duration>', 'how long the approval waits to be used (at most 7d)', '24h').addOption(json())
     .action(run(async (o, a, v) => (await rolloutCommands()).rolloutApprove(a as string, v as string, o, makeOut(o.json === true))));
   rollout.command('approvals').description('dependency-gate approvals on record, used or not')
-    .addOption(server()).option('--artifact <name>', 'only this artifact').addOption(json())
+    .addOption(server()).addOption(token()).option('--artifact <name>', 'only this artifact').addOption(json())
     .action(run(async (o) => (await rolloutCommands()).rolloutApprovals(o, makeOut(o.json === true))));
   rollout.command('status').argument('[id]').description('one rollout with its verdicts, or the recent ones')
-    .addOption(server()).addOption(json())
+    .addOption(server()).addOption(token()).addOption(json())
     .action(run(async (o, id) => (await rolloutCommands()).rolloutStatus(id, o, makeOut(o.json === true))));
   rollout.command('watch').argument('<id>').description('follow a rollout live until it ends')
-    .addOption(server()).addOption(json())
+    .addOption(server()).addOption(token()).addOption(json())
     .action(run(async (o, id) => (await rolloutCommands()).rolloutWatch(id as string, o, makeOut(o.json === true))));
   for (const type of ['pause', 'resume', 'promote', 'abort'] as const) {
     rollout.command(type).argument('<id>').description(`${type} a rollout`)
@@ -144,9 +161,9 @@ export function buildProgram(result: { code: number }): Command {
 
   const incident = program.command('incident').description('incidents: opened by failed gates, alerts or by hand');
   const incidentCommands = async () => import('./commands/incident.ts');
-  incident.command('list').description('recent incidents').addOption(server()).option('--open', 'only those not resolved').addOption(json())
+  incident.command('list').description('recent incidents').addOption(server()).addOption(token()).option('--open', 'only those not resolved').addOption(json())
     .action(run(async (o) => (await incidentCommands()).incidentList(o, makeOut(o.json === true))));
-  incident.command('show').argument('<id>').description('an incident and its timeline (UTC)').addOption(server()).addOption(json())
+  incident.command('show').argument('<id>').description('an incident and its timeline (UTC)').addOption(server()).addOption(token()).addOption(json())
     .action(run(async (o, id) => (await incidentCommands()).incidentShow(id as string, o, makeOut(o.json === true))));
   incident.command('open').description('open an incident by hand').addOption(server()).addOption(token())
     .requiredOption('--title <text>', 'what is wrong').addOption(new Option('--severity <sev>', 'sev1 (worst) to sev4').choices(['sev1', 'sev2', 'sev3', 'sev4']))
@@ -159,23 +176,35 @@ export function buildProgram(result: { code: number }): Command {
     .action(run(async (o, id, status) => (await incidentCommands()).incidentStatus(id as string, status as string, o, makeOut(o.json === true))));
 
   program.command('postmortem').argument('<incident>').description('the postmortem draft of an incident, from what failsmall recorded (Markdown, or JSON)')
-    .addOption(server()).addOption(new Option('--format <format>', 'md or json').choices(['md', 'json']).default('md'))
+    .addOption(server()).addOption(token()).addOption(new Option('--format <format>', 'md or json').choices(['md', 'json']).default('md'))
     .option('--public', 'the public-facing variant, without internal names').option('--out <file>', 'write it to FILE').addOption(json())
     .action(run(async (o, id) => (await import('./commands/postmortem.ts')).postmortem(id as string, o as never, makeOut(o.json === true))));
 
-  const nodesCmd = program.command('nodes').description('registered nodes and what they serve').addOption(server()).addOption(json())
+  const nodesCmd = program.command('nodes').description('registered nodes and what they serve').addOption(server()).addOption(token()).addOption(json())
     .action(run((o) => nodes(o, makeOut(o.json === true))));
   nodesCmd.command('release').argument('<id>').description('forget a node\'s own credential (a rebuilt node that lost it): its next registration enrols again')
     .addOption(server()).addOption(token()).addOption(json())
     .action(run((o, id) => nodesRelease(id as string, o, makeOut(o.json === true))));
+  nodesCmd.command('approve').argument('<id...>').description('admit nodes the fleet token registered (pending): from now on they count in rollouts and gates')
+    .addOption(server()).addOption(token()).addOption(json())
+    .action(run((o, ids) => nodesApprove(ids as unknown as string[], o, makeOut(o.json === true))));
 
   const tokenCmd = program.command('token').description('API tokens');
   tokenCmd.command('create').description('create a token (admin only)')
     .addOption(server()).addOption(token())
-    .requiredOption('--name <name>', 'a name for the log').addOption(new Option('--role <role>', 'agent or admin').choices(['agent', 'admin']).makeOptionMandatory())
+    .requiredOption('--name <name>', 'a name for the log (for admins: the person)')
+    .addOption(new Option('--role <role>', 'viewer, deployer, approver, admin (people); ingest, agent (fleet token: nodes wait for approval), join (admits nodes); docs/security.md').choices(['viewer', 'deployer', 'approver', 'ingest', 'agent', 'join', 'admin']).makeOptionMandatory())
+    .option('--expires <duration>', 'stop working after this long (e.g. 24h, 30d)')
+    .option('--uses <n>', 'join tokens: admit at most N nodes')
     .option('--existing <file>', 're-enrol the token in FILE (a rebuilt control plane: the fleet reconnects as it is)')
     .addOption(json())
     .action(run((o) => tokenCreate(o as never, makeOut(o.json === true))));
+  tokenCmd.command('list').description('every token: name, role, who made it, whether it is live, expired or revoked (admin only)')
+    .addOption(server()).addOption(token()).addOption(json())
+    .action(run((o) => tokenList(o, makeOut(o.json === true))));
+  tokenCmd.command('revoke').argument('<name>').description('revoke every live token of this name, at once (admin only)')
+    .addOption(server()).addOption(token()).addOption(json())
+    .action(run((o, name) => tokenRevoke(name as string, o, makeOut(o.json === true))));
 
   program.command('simulate').argument('<scenario>').description('replay a scenario on a synthetic fleet in virtual time: global push vs staged vs staged + safe loader')
     .option('--seed <n>', 'random seed (default: the scenario\'s)')

@@ -21,6 +21,11 @@ export interface AppContext {
   readonly signer?: KeyObject;
   /** The public key a pushed signature must verify against (the signer's public half, or one given). */
   readonly verifier?: KeyObject;
+  /**
+   * How nodes join the fleet: `approval` (default: the fleet token registers a node as pending;
+   * a join token or an admin admits it) or `open` (every registration is admitted: demos, labs).
+   */
+  readonly enrolment: 'approval' | 'open';
   /** The installation's Prometheus: apply asks it whether each gate's query parses. */
   readonly prometheus?: PrometheusClient;
 }

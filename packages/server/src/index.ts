@@ -4,5 +4,7 @@ export { Controller, systemClock, type Clock } from './controller/controller.ts'
 export { DesiredHub, type DesiredState, type DesiredArtifact } from './desired/hub.ts';
 export { hashToken, newToken } from './http/auth.ts';
 export { openStore, parseStoreUrl } from './store/index.ts';
+export { openEventLogReadOnly, EventLogUnavailable, type EventLogReader } from './store/audit.ts';
+export { describeVerdict, parseCheckpoint, signCheckpoint, verifyCheckpoint, GENESIS_HASH } from './store/event-chain.ts';
 export type * from './store/types.ts';
 export { parseNotifyTargets, type NotifyTarget } from './notify/index.ts';

@@ -7,7 +7,7 @@ import { call, DECLARATIONS, freshPostgres, testServer, waitFor } from './fixtur
 type Server = Awaited<ReturnType<typeof testServer>>;
 
 async function agentToken(s: Server): Promise<string> {
-  const r = await call(s.url, 'POST', '/v1/tokens', { token: s.admin, json: { name: 'fleet', role: 'agent' } });
+  const r = await call(s.url, 'POST', '/v1/tokens', { token: s.admin, json: { name: 'fleet', role: 'join' } });
   assert.equal(r.status, 201);
   return r.body.token as string;
 }

@@ -63,7 +63,7 @@ for (const engine of ['sqlite', 'postgres'] as const) {
     before(async () => {
       if (engine === 'postgres') pgdb = await freshPostgres();
       s = await testServer(pgdb ? { store: pgdb.url } : {});
-      agent = (await call(s.url, 'POST', '/v1/tokens', { token: s.admin, json: { name: 'fleet', role: 'agent' } })).body.token;
+      agent = (await call(s.url, 'POST', '/v1/tokens', { token: s.admin, json: { name: 'fleet', role: 'join' } })).body.token;
       alice = (await call(s.url, 'POST', '/v1/tokens', { token: s.admin, json: { name: 'alice', role: 'admin' } })).body.token;
       bob = (await call(s.url, 'POST', '/v1/tokens', { token: s.admin, json: { name: 'bob', role: 'admin' } })).body.token;
       assert.equal((await call(s.url, 'POST', '/v1/apply', { token: s.admin, json: { text: DECLARATIONS } })).status, 200);

@@ -37,6 +37,7 @@ export async function testServer(opts: ServeOptions = {}): Promise<RunningServer
   writeFileSync(join(dir, 'artifact.key'), keys.privateKey, { mode: 0o600 });
   const server = await startServer({ store: join(dir, 'fs.db'), port: 0, tickMs: 50, signingKeyFile: join(dir, 'artifact.key'), ...opts });
   if (!server.adminToken && opts.store === undefined) throw new Error('a fresh store must create an admin token');
+  if (server.adminToken) readers.set(server.url, server.adminToken);
   return Object.assign(server, {
     admin: server.adminToken ?? '', dir, publicKey: keys.publicKey,
     async cleanup() { await server.close(); rmSync(dir, { recursive: true, force: true }); },
@@ -44,9 +45,22 @@ export async function testServer(opts: ServeOptions = {}): Promise<RunningServer
 }
 
 /** fetch against the server with an optional bearer token; returns status and parsed body. */
-export async function call(base: string, method: string, path: string, opts: { token?: string; json?: unknown; body?: Uint8Array | string; type?: string; headers?: Record<string, string> } = {}) {
+/**
+ * Reads need a viewer token (docs/security.md); tests that only follow a rollout read as the
+ * server's first admin unless they pass a token of their own. Mutating calls never get one by
+ * default, so a test of an unauthenticated write stays one.
+ */
+const readers = new Map<string, string>();
+
+/** Reads against `base` go as `token` (a test that restarts a server on its old store). */
+export function readAs(base: string, token: string): void {
+  readers.set(base, token);
+}
+
+export async function call(base: string, method: string, path: string, opts: { token?: string; json?: unknown; body?: Uint8Array | string; type?: string; headers?: Record<string, string>; anonymous?: boolean } = {}) {
   const headers: Record<string, string> = { ...(opts.headers ?? {}) };
-  if (opts.token) headers.authorization = `Bearer ${opts.token}`;
+  const token = opts.token ?? (method === 'GET' && opts.anonymous !== true ? readers.get(base) : undefined);
+  if (token) headers.authorization = `Bearer ${token}`;
   let body: string | Uint8Array | undefined;
   if (opts.json !== undefined) { headers['content-type'] = 'application/json'; body = JSON.stringify(opts.json); }
   else if (opts.body !== undefined) { headers['content-type'] = opts.type ?? 'application/octet-stream'; body = opts.body; }

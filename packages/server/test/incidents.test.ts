@@ -109,7 +109,7 @@ describe('incidents', () => {
   });
 
   it('opens an incident when a gate fails, linked to the rollout, with the rollback on its timeline', async () => {
-    const token = (await post('/v1/tokens', { name: 'fleet', role: 'agent' })).body.token as string;
+    const token = (await post('/v1/tokens', { name: 'fleet', role: 'join' })).body.token as string;
     assert.equal((await post('/v1/apply', { text: DECLARATIONS })).status, 200);
     await call(s.url, 'POST', '/v1/artifacts/features/versions?version=v1', { token: s.admin, body: '["one"]' });
     const tooMany = JSON.stringify(Array.from({ length: 300 }, (_, i) => `e${i}`));
@@ -172,7 +172,7 @@ describe('incident notices and vendor status pages, over real HTTP', () => {
     const agents: Agent[] = [];
     try {
       const post = (path: string, json: unknown) => call(s.url, 'POST', path, { token: s.admin, json });
-      const token = (await post('/v1/tokens', { name: 'fleet', role: 'agent' })).body.token as string;
+      const token = (await post('/v1/tokens', { name: 'fleet', role: 'join' })).body.token as string;
       await post('/v1/apply', { text: DECLARATIONS });
       await call(s.url, 'POST', '/v1/artifacts/features/versions?version=v1', { token: s.admin, body: '["one"]' });
       await call(s.url, 'POST', '/v1/artifacts/features/versions?version=v2&force=true', { token: s.admin, body: JSON.stringify(Array.from({ length: 300 }, (_, i) => i)) });
@@ -211,7 +211,7 @@ describe('the postmortem of a recorded incident', () => {
     const agents: Agent[] = [];
     try {
       const post = (path: string, json: unknown) => call(s.url, 'POST', path, { token: s.admin, json });
-      const token = (await post('/v1/tokens', { name: 'fleet', role: 'agent' })).body.token as string;
+      const token = (await post('/v1/tokens', { name: 'fleet', role: 'join' })).body.token as string;
       const tiers = { p1: 'free', p2: 'free', p3: 'pro', p4: 'pro' } as const;
       for (const [id, tier] of Object.entries(tiers)) {
         const a = new Agent({ server: s.url, token, nodeId: id, labels: { customer_tier: tier }, modules: ['bot-management'], dir: join(s.dir, id), metricsIntervalMs: 50, pollWaitMs: 1000, publicKey: s.publicKey });
@@ -240,17 +240,17 @@ describe('the postmortem of a recorded incident', () => {
       assert.deepEqual([free.requests, free.failed_requests, pro.requests, pro.failed_requests], [400, 100, 400, 0]);
       assert.equal(json.incident.status, 'resolved');
 
-      const md = await runCli(['postmortem', id, '--server', s.url]);
+      const md = await runCli(['postmortem', id, '--server', s.url, '--token', s.admin]);
       assert.equal(md.code, 0, md.stderr);
       assert.match(md.stdout, /bot scores missing for free-tier customers/);
       assert.match(md.stdout, /100/);
       assert.match(md.stdout, /rolled back|not recorded|bot-management restarted/);
-      const pub = await runCli(['postmortem', id, '--server', s.url, '--public']);
+      const pub = await runCli(['postmortem', id, '--server', s.url, '--public', '--token', s.admin]);
       assert.equal(pub.code, 0, pub.stderr);
       for (const secret of ['p1', 'p2', 'p3', 'p4', id, 'bot-management restarted']) assert.ok(!pub.stdout.includes(secret), `the public draft leaks ${secret}`);
-      const asJson = await runCli(['postmortem', id, '--server', s.url, '--format', 'json']);
+      const asJson = await runCli(['postmortem', id, '--server', s.url, '--format', 'json', '--token', s.admin]);
       assert.equal(JSON.parse(asJson.stdout).postmortem.impact.failed_requests, 100);
-      const missing = await runCli(['postmortem', 'inc-nope', '--server', s.url]);
+      const missing = await runCli(['postmortem', 'inc-nope', '--server', s.url, '--token', s.admin]);
       assert.equal(missing.code, 1);
       assert.match(missing.stderr, /incident "inc-nope" not found/);
     } finally {
@@ -271,7 +271,7 @@ describe('live triage reads what agents report: sources and dependencies', () =>
     let t = Math.floor(Date.now() / 30_000) * 30_000 - 30 * 60_000;
     const s = await testServer({ clock: { now: () => t }, incidentTickMs: 50 });
     try {
-      const token = (await call(s.url, 'POST', '/v1/tokens', { token: s.admin, json: { name: 'fleet', role: 'agent' } })).body.token as string;
+      const token = (await call(s.url, 'POST', '/v1/tokens', { token: s.admin, json: { name: 'fleet', role: 'join' } })).body.token as string;
       for (let n = 0; n < 4; n++) await call(s.url, 'POST', '/v1/nodes/register', { token, json: { id: `n${n}`, labels: {}, modules: ['proxy'] } });
       const meters = [0, 1, 2, 3].map(() => new ModuleMeter(undefined, { warmupMs: 0 }));
       const push = async () => {

@@ -135,7 +135,7 @@ describe('Prometheus as a signal source (a real Prometheus scraping real agents)
     requirePrometheus(); // fail before starting anything else
     server = await testServer();
     const s = server;
-    const token = (await call(s.url, 'POST', '/v1/tokens', { token: s.admin, json: { name: 'fleet', role: 'agent' } })).body.token as string;
+    const token = (await call(s.url, 'POST', '/v1/tokens', { token: s.admin, json: { name: 'fleet', role: 'join' } })).body.token as string;
     for (const n of NODES) {
       const port = await freePort();
       targets.push(`127.0.0.1:${port}`);

@@ -151,7 +151,7 @@ for (const engine of [sqliteEngine(), postgresEngine()]) {
       await store.close();
       const again = await openStore(config);
       open.push(again);
-      assert.deepEqual(await again.findToken('h1'), { name: 'ci', role: 'admin' });
+      assert.deepEqual(await again.findToken('h1'), { name: 'ci', role: 'admin', expires_at: null });
       const third = await openStore(config);
       open.push(third);
       assert.equal(await third.countTokens(), 1);
@@ -279,14 +279,14 @@ for (const engine of [sqliteEngine(), postgresEngine()]) {
     it('registers nodes, logs only registration and real changes, and tracks last_seen_at', async () => {
       const { store } = await freshStore();
       const created = await store.upsertNode({ id: 'n1', labels: { region: 'eu', tier: 'free' }, modules: ['bot-management'] }, T0);
-      assert.deepEqual(created, { id: 'n1', labels: { region: 'eu', tier: 'free' }, modules: ['bot-management'], registered_at: T0, last_seen_at: T0, pins: [], signal_problems: [] });
+      assert.deepEqual(created, { id: 'n1', labels: { region: 'eu', tier: 'free' }, modules: ['bot-management'], registered_at: T0, last_seen_at: T0, pins: [], signal_problems: [], enrolment: 'approved' });
       await store.upsertNode({ id: 'n1', labels: { tier: 'free', region: 'eu' }, modules: ['bot-management'] }, T0 + 1000);
       await store.touchNode('n1', T0 + 2000);
       assert.equal((await store.getNode('n1'))?.last_seen_at, T0 + 2000);
       assert.deepEqual((await store.listEvents({})).map((e) => e.type), ['node.registered']);
 
       const updated = await store.upsertNode({ id: 'n1', labels: { region: 'us' }, modules: ['bot-management', 'waf'] }, T0 + 3000);
-      assert.deepEqual(updated, { id: 'n1', labels: { region: 'us' }, modules: ['bot-management', 'waf'], registered_at: T0, last_seen_at: T0 + 3000, pins: [], signal_problems: [] });
+      assert.deepEqual(updated, { id: 'n1', labels: { region: 'us' }, modules: ['bot-management', 'waf'], registered_at: T0, last_seen_at: T0 + 3000, pins: [], signal_problems: [], enrolment: 'approved' });
       const events = await store.listEvents({});
       assert.deepEqual(events.map((e) => e.type), ['node.registered', 'node.updated']);
       assert.deepEqual(events[1]?.payload['labels'], { region: 'us' });
@@ -502,7 +502,7 @@ for (const engine of [sqliteEngine(), postgresEngine()]) {
       await store.createToken({ name: 'admin', role: 'admin', hash: 'h-admin' }, T0);
       await store.createToken({ name: 'agent-eu', role: 'agent', hash: 'h-eu' }, T0);
       await store.createToken({ name: 'agent-us', role: 'agent', hash: 'h-us' }, T0);
-      assert.deepEqual(await store.findToken('h-eu'), { name: 'agent-eu', role: 'agent' });
+      assert.deepEqual(await store.findToken('h-eu'), { name: 'agent-eu', role: 'agent', expires_at: null });
       assert.equal(await store.findToken('unknown'), undefined);
       assert.equal(await store.countTokens(), 3);
       assert.equal(await store.countTokens('agent'), 2);

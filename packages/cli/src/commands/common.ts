@@ -2,6 +2,7 @@ import { access, readFile } from 'node:fs/promises';
 import type { KeyObject } from 'node:crypto';
 import { parsePrivateKey } from '@failsmall/core';
 import { ApiClient, CliError } from '../client.ts';
+import { resolveToken } from '../token-source.ts';
 
 export interface GlobalOpts {
   server?: string;
@@ -12,7 +13,7 @@ export interface GlobalOpts {
 export const DEFAULT_SERVER = 'http://127.0.0.1:7070';
 
 export function clientFrom(o: GlobalOpts): ApiClient {
-  return new ApiClient({ server: o.server ?? process.env.FAILSMALL_SERVER ?? DEFAULT_SERVER, token: o.token ?? process.env.FAILSMALL_TOKEN });
+  return new ApiClient({ server: o.server ?? process.env.FAILSMALL_SERVER ?? DEFAULT_SERVER, token: resolveToken(o.token) });
 }
 
 /** `k=v,k2=v2` → record; used by --labels. */

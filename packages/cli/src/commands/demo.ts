@@ -60,7 +60,7 @@ export async function demo(opts: DemoOptions, out: Out): Promise<number> {
   let exit: number = EXIT.ROLLOUT_FAILED;
   try {
     say(`control plane on ${server.url}, embedded SQLite store at ${join(dir, 'failsmall.db')}`);
-    const { token: agentToken } = await admin.post<{ token: string }>('/v1/tokens', { name: 'demo-fleet', role: 'agent' });
+    const { token: agentToken } = await admin.post<{ token: string }>('/v1/tokens', { name: 'demo-fleet', role: 'join' });
     const applied = await admin.post<{ changes: { kind: string; name: string; change: string }[] }>('/v1/apply', { text: await readFile(DEMO_FILE, 'utf8'), file: 'examples/demo.yaml' });
     say(`applied examples/demo.yaml: ${applied.changes.map((c) => `${c.kind} ${c.name}`).join(', ')}`);
 

@@ -14,6 +14,8 @@ interface NodeRow {
   credential?: boolean;
   /** Modules the node sends no request metrics for (its scrape of the application fails), and why. */
   signal_problems?: { module: string; source: string; reason: string; message: string; since: number }[];
+  /** `pending`: registered with the fleet token alone; counts in no rollout until approved. */
+  enrolment?: 'approved' | 'pending';
 }
 
 /** `NO METRICS web-proxy (scrape not_prometheus: …)`: why a gate on the module lacks this node's data. */
@@ -34,7 +36,7 @@ export async function nodes(opts: GlobalOpts, out: Out): Promise<number> {
   const table = new Table({ head: ['node', 'labels', 'serving', 'last load', 'break-glass', 'signals', 'seen'], style: { head: [], border: [] } });
   for (const n of res.nodes) {
     table.push([
-      n.id,
+      n.enrolment === 'pending' ? `${n.id} (PENDING)` : n.id,
       Object.entries(n.labels).map(([k, v]) => `${k}=${v}`).join(','),
       n.loads.map((l) => `${l.artifact}@${l.serving ?? '-'}${l.module_state && l.module_state !== 'serving' ? ` (${l.module_state})` : ''}`).join('\n'),
       n.loads.map((l) => (l.ok ? `ok ${l.version ?? '-'}` : `FAILED ${l.version ?? '-'}: ${(l.error ?? '').slice(0, 60)}`)).join('\n'),
@@ -43,11 +45,13 @@ export async function nodes(opts: GlobalOpts, out: Out): Promise<number> {
       `${n.seconds_since_seen}s ago`,
     ]);
   }
-  out.line(process.stdout.isTTY ? table.toString() : res.nodes.map((n) => `${n.id} ${Object.entries(n.labels).map(([k, v]) => `${k}=${v}`).join(',')} ${n.loads.map((l) => `${l.artifact}@${l.serving ?? '-'}${l.module_state && l.module_state !== 'serving' ? `[${l.module_state}]` : ''}${l.ok ? '' : ` (refused ${l.version}: ${(l.error ?? '').slice(0, 80)})`}`).join(' ')}${n.pins?.length ? ` ${pinText(n, ' ')}` : ''}${n.signal_problems?.length ? ` ${signalText(n, ' ')}` : ''} seen ${n.seconds_since_seen}s ago`).join('\n'));
+  out.line(process.stdout.isTTY ? table.toString() : res.nodes.map((n) => `${n.id}${n.enrolment === 'pending' ? ' PENDING' : ''} ${Object.entries(n.labels).map(([k, v]) => `${k}=${v}`).join(',')} ${n.loads.map((l) => `${l.artifact}@${l.serving ?? '-'}${l.module_state && l.module_state !== 'serving' ? `[${l.module_state}]` : ''}${l.ok ? '' : ` (refused ${l.version}: ${(l.error ?? '').slice(0, 80)})`}`).join(' ')}${n.pins?.length ? ` ${pinText(n, ' ')}` : ''}${n.signal_problems?.length ? ` ${signalText(n, ' ')}` : ''} seen ${n.seconds_since_seen}s ago`).join('\n'));
   const pinned = res.nodes.filter((n) => (n.pins ?? []).length > 0).length;
   const shared = res.nodes.filter((n) => n.credential === false).length;
+  const pending = res.nodes.filter((n) => n.enrolment === 'pending').length;
   out.line(`${res.nodes.length} nodes${pinned > 0 ? `, ${pinned} pinned by break-glass (rollouts leave them alone until failsmall breakglass unpin)` : ''}`
-    + `${shared > 0 ? `, ${shared} without a credential of their own (the fleet token speaks for them)` : ''}`);
+    + `${shared > 0 ? `, ${shared} without a credential of their own (the fleet token speaks for them)` : ''}`
+    + `${pending > 0 ? `, ${pending} pending approval (they count in no rollout: failsmall nodes approve ID)` : ''}`);
   return EXIT.OK;
 }
 
@@ -56,5 +60,15 @@ export async function nodesRelease(id: string, opts: GlobalOpts, out: Out): Prom
   await clientFrom(opts).delete(`/v1/nodes/${encodeURIComponent(id)}/credential`);
   out.data({ ok: true, released: id });
   out.line(`released ${id}: its old credential no longer works; its next registration with the fleet token enrols a new one`);
+  return EXIT.OK;
+}
+
+/** `failsmall nodes approve ID…`: admit nodes the fleet token registered, so they count in rollouts. */
+export async function nodesApprove(ids: string[], opts: GlobalOpts, out: Out): Promise<number> {
+  const client = clientFrom(opts);
+  const results: { node: string; changed: boolean }[] = [];
+  for (const id of ids) results.push(await client.post<{ node: string; changed: boolean }>(`/v1/nodes/${encodeURIComponent(id)}/approve`));
+  out.data({ ok: true, approved: results });
+  for (const r of results) out.line(r.changed ? `approved ${r.node}: it now counts in cohorts, baselines and gates` : `${r.node} was already approved`);
   return EXIT.OK;
 }

@@ -10,7 +10,7 @@ import type { Out } from '../output.ts';
 
 /** `failsmall serve`: the control plane, until SIGINT/SIGTERM. */
 export async function serve(opts: {
-  store?: string; host?: string; port?: string; tickMs?: string; log?: string; signingKey?: string; verifyKey?: string; prometheusUrl?: string; prometheusToken?: string; prometheusTimeout?: string;
+  store?: string; host?: string; port?: string; tickMs?: string; log?: string; signingKey?: string; verifyKey?: string; enrol?: string; prometheusUrl?: string; prometheusToken?: string; prometheusTimeout?: string;
   notifyWebhook?: string[]; notifySecret?: string; notifySlack?: string[]; statuspage?: string[]; statuspageInterval?: string;
 }, out: Out): Promise<number> {
   const port = opts.port === undefined ? 7070 : Number(opts.port);
@@ -43,6 +43,7 @@ export async function serve(opts: {
   const server = await startServer({
     ...(signingKey ? { signingKeyFile: signingKey } : {}),
     ...(opts.verifyKey ? { verifyKeyFile: opts.verifyKey } : {}),
+    enrolment: opts.enrol === 'open' ? 'open' : 'approval',
     ...(prometheusUrl ? { prometheus: { url: prometheusUrl, timeoutMs: Number(opts.prometheusTimeout ?? '5000'), ...(prometheusToken ? { bearerToken: prometheusToken } : {}) } } : {}),
     store: opts.store ?? process.env.FAILSMALL_STORE ?? '.failsmall/failsmall.db',
     host: opts.host ?? '127.0.0.1',
@@ -55,6 +56,7 @@ export async function serve(opts: {
   out.data({ ok: true, url: server.url, store: server.store.engine, admin_token: server.adminToken ?? null });
   out.line(`failsmall control plane on ${server.url} (store: ${server.store.engine})`);
   if (prometheusUrl) out.line(`gates with source: prometheus read ${prometheusUrl}`);
+  if (opts.enrol === 'open') out.line('enrolment is OPEN: every node that registers with the fleet token counts in rollouts and gates (labs only; docs/security.md)');
   out.line(signingKey ? `signing every pushed version with ${signingKey}` : 'no signing key (failsmall keys init, then serve --signing-key): versions are stored unsigned and agents with a public key refuse them');
   if (server.adminToken) {
     out.line('admin token (shown once, only its hash is stored; export it for the CLI):');

@@ -67,7 +67,13 @@ export function parseInventory(text: string, opts: { file?: string } = {}): Resu
   });
 }
 
-function readInventory(src: PolicySource, root: Node | null): InventoryNode[] {
+function readInventory(src: PolicySource, doc: Node | null): InventoryNode[] {
+  const root = src.deref(doc);
+  if (root === null || (isScalar(root) && (root.value === null || root.value === undefined))) {
+    // An empty file (or one with only comments) has no node to point at: line 1.
+    if (src.errors.length === 0) src.errorAt('EMPTY_DOCUMENT', 'the inventory is empty', src.position(root) ?? { line: 1, col: 1 }, '', `e.g.\nnodes:\n  ${NODE_EXAMPLE}`);
+    return [];
+  }
   if (!isMap(root)) {
     src.error('WRONG_TYPE', `an inventory must be a mapping with nodes:, got ${describe(root)}`, root, '', `e.g.\nnodes:\n  ${NODE_EXAMPLE}`);
     return [];

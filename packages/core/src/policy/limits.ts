@@ -14,3 +14,12 @@ export const MAX_EXPANDED_NODES = 100_000;
 
 /** Passed to `yaml` as `maxAliasCount`, for any caller that converts the document with `toJS`. */
 export const MAX_ALIAS_COUNT = 100;
+
+/**
+ * How deeply collections may nest. A real file needs fewer than ten levels; composing a
+ * deeper one recurses in `yaml` close to the stack limit, where V8 may abort the process.
+ */
+export const MAX_NESTING = 256;
+
+/** Syntax errors reported for one file; past these, the file is not YAML and more would not help. */
+export const MAX_YAML_ERRORS = 100;

@@ -1,7 +1,7 @@
-import { isAlias, isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, visit } from 'yaml';
-import type { Alias, Document, Node, YAMLMap, YAMLSeq } from 'yaml';
+import { Composer, isAlias, isMap, isPair, isScalar, isSeq, Lexer, LineCounter, Parser, visit, YAMLParseError } from 'yaml';
+import type { Alias, CST, Document, Node, YAMLMap, YAMLSeq } from 'yaml';
 import type { FailsmallError } from '../errors/index.ts';
-import { MAX_EXPANDED_NODES } from './limits.ts';
+import { MAX_EXPANDED_NODES, MAX_NESTING, MAX_YAML_ERRORS } from './limits.ts';
 import { didYouMean } from './suggest.ts';
 
 /**
@@ -42,12 +42,40 @@ export class PolicySource {
   /** Parses `text` and checks what `yaml` does not: undefined aliases and alias bombs. */
   static load(text: string, file: string | undefined): Load {
     const lineCounter = new LineCounter();
+    // yaml's parseDocument, in two steps, with the nesting checked as the syntax tree grows: the
+    // tree is built with an explicit stack, but composing it recurses once per level, and a stack
+    // overflow there can land in V8's regexp compiler, which aborts the process instead of
+    // throwing (found by fuzzing: 100 KB of "{" killed the control plane on POST /v1/apply).
+    const parser = new Parser(lineCounter.addNewLine);
+    lineCounter.addNewLine(0);
+    const tokens: CST.Token[] = [];
+    for (const lexeme of new Lexer().lex(text)) {
+      for (const t of parser.next(lexeme)) tokens.push(t);
+      if (parser.stack.length > MAX_NESTING) {
+        const at = lineCounter.linePos(parser.offset);
+        return { ok: false, errors: [{ code: 'YAML_SYNTAX', message: `the document is nested more than ${MAX_NESTING} levels deep`, hint: 'a failsmall file needs a few levels; this one is not what it should be', ...(file !== undefined ? { file } : {}), line: at.line, col: at.col }] };
+      }
+    }
+    for (const t of parser.end()) tokens.push(t);
     // Duplicate keys are found in `entries` instead of by `uniqueKeys`, whose check is
     // quadratic in the size of a mapping (seconds for a 1 MiB file with one big mapping).
-    const doc = parseDocument(text, { lineCounter, merge: true, uniqueKeys: false, prettyErrors: false });
+    let doc: Document.Parsed | undefined;
+    // Garbage (100 KB of "}") makes one YAMLParseError per token; without a stack trace each costs
+    // a sixth as much, and only the first MAX_YAML_ERRORS are reported.
+    const traces = Error.stackTraceLimit;
+    Error.stackTraceLimit = 0;
+    try {
+      for (const d of new Composer({ merge: true, uniqueKeys: false }).compose(tokens, true, text.length)) {
+        if (!doc) doc = d;
+        else { doc.errors.push(new YAMLParseError([d.range[0], d.range[1]], 'MULTIPLE_DOCS', 'Source contains multiple documents; please use YAML.parseAllDocuments()')); break; }
+      }
+    } finally {
+      Error.stackTraceLimit = traces;
+    }
+    if (!doc) return { ok: false, errors: [{ code: 'INTERNAL_ERROR', message: 'yaml composed no document', ...(file !== undefined ? { file } : {}), line: 1, col: 1 }] };
     const errors: FailsmallError[] = [];
     let fatal = false;
-    for (const e of doc.errors) {
+    for (const e of doc.errors.slice(0, MAX_YAML_ERRORS)) {
       const at = lineCounter.linePos(e.pos[0]);
       const code = e.code === 'DUPLICATE_KEY' ? 'DUPLICATE_KEY' : 'YAML_SYNTAX';
       if (code !== 'DUPLICATE_KEY') fatal = true;

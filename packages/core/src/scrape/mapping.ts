@@ -88,7 +88,13 @@ export function parseScrapeMapping(text: string, opts: { file?: string } = {}): 
   });
 }
 
-function readMapping(src: PolicySource, root: Node | null): Record<string, ScrapeModuleMapping> {
+function readMapping(src: PolicySource, doc: Node | null): Record<string, ScrapeModuleMapping> {
+  const root = src.deref(doc);
+  if (root === null || (isScalar(root) && (root.value === null || root.value === undefined))) {
+    // An empty file (or one with only comments) has no node to point at: line 1.
+    if (src.errors.length === 0) src.errorAt('EMPTY_DOCUMENT', 'the scrape mapping is empty', src.position(root) ?? { line: 1, col: 1 }, '', `e.g.\n${EXAMPLE}`);
+    return {};
+  }
   if (!isMap(root)) {
     src.error('WRONG_TYPE', `a scrape mapping must be a mapping with modules:, got ${describe(root)}`, root, '', `e.g.\n${EXAMPLE}`);
     return {};

@@ -19,6 +19,8 @@ import type { PrometheusClient } from '../signals/index.ts';
  */
 export function fleetFor(nodes: readonly NodeRecord[], module: string, artifact: string): FleetNode[] {
   return nodes
+    // A pending node (registered with the fleet token alone) is not in any rollout's fleet.
+    .filter((n) => n.enrolment !== 'pending')
     .filter((n) => (n.modules.length === 0 || n.modules.includes(module)) && !n.pins.some((p) => p.artifact === artifact))
     .map((n) => ({ id: n.id, labels: n.labels }));
 }
@@ -53,6 +55,7 @@ export async function observe(store: Store, state: RolloutState, now: number, si
   const queries = gateQueries(state, now);
   if (queries.length === 0) return { fleet, loads, observations };
   const cohort = new Set(state.assigned);
+  const pending = new Set(nodes.filter((n) => n.enrolment === 'pending').map((n) => n.id));
   const byModule = new Map<string, Awaited<ReturnType<Store['metricsByNode']>>>();
 
   // Cohort nodes whose agent says it cannot read a module's metrics (scrape failures), per module.
@@ -75,7 +78,8 @@ export async function observe(store: Store, state: RolloutState, now: number, si
         if (!got) { got = await store.metricsByNode(q.gate.module, from, to); byModule.set(key, got); }
         return got;
       };
-      const perNode = await read(q.from, q.to);
+      // Only admitted nodes speak in a gate: a pending node's pushes are kept, never counted.
+      const perNode = new Map([...(await read(q.from, q.to))].filter(([nodeId]) => !pending.has(nodeId)));
       for (const [nodeId, agg] of perNode) addCounters(cohort.has(nodeId) ? split.cohort : split.baseline, agg);
       if (q.gate.compare === 'baseline') {
         // Node by node, with each node's own history before the rollout (the old version), so

@@ -6,7 +6,7 @@ import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { AppContext } from '../context.ts';
-import { authenticate } from '../http/auth.ts';
+import { callerOf } from '../http/access.ts';
 import { ApiError, notFound } from '../http/errors.ts';
 import type { ArtifactRecord, VersionRecord } from '../store/types.ts';
 
@@ -34,8 +34,8 @@ export async function gateFindings(ctx: AppContext, artifact: ArtifactRecord, ve
 export async function approvalRoutes(app: FastifyInstance, ctx: AppContext): Promise<void> {
   const r = app.withTypeProvider<ZodTypeProvider>();
 
-  r.post('/v1/approvals', { schema: { body: ApproveBody } }, async (req, reply) => {
-    const caller = await authenticate(ctx.store, req, 'admin');
+  r.post('/v1/approvals', { config: { access: 'approver' }, schema: { body: ApproveBody } }, async (req, reply) => {
+    const caller = callerOf(req);
     const artifact = await ctx.store.getArtifact(req.body.artifact);
     if (!artifact) throw notFound('artifact', req.body.artifact, 'declare it with failsmall apply');
     const version = await ctx.store.getVersion(artifact.name, req.body.version);
@@ -54,7 +54,7 @@ export async function approvalRoutes(app: FastifyInstance, ctx: AppContext): Pro
     return reply.code(201).send({ approval });
   });
 
-  r.get('/v1/approvals', { schema: { querystring: z.object({ artifact: z.string().min(1).max(128).optional(), limit: z.coerce.number().int().min(1).max(1000).optional() }) } }, async (req) => ({
+  r.get('/v1/approvals', { config: { access: 'viewer' }, schema: { querystring: z.object({ artifact: z.string().min(1).max(128).optional(), limit: z.coerce.number().int().min(1).max(1000).optional() }) } }, async (req) => ({
     approvals: await ctx.store.approvals.list(req.query),
   }));
 }

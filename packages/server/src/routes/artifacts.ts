@@ -5,7 +5,7 @@ import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { AppContext } from '../context.ts';
-import { authenticate } from '../http/auth.ts';
+import { callerOf } from '../http/access.ts';
 import { ApiError, notFound } from '../http/errors.ts';
 
 const VersionLabel = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'a version is 1-64 of A-Z a-z 0-9 . _ - and starts with a letter or digit');
@@ -32,22 +32,23 @@ export async function artifactRoutes(app: FastifyInstance, ctx: AppContext): Pro
   const r = app.withTypeProvider<ZodTypeProvider>();
   app.addContentTypeParser('application/octet-stream', { parseAs: 'buffer', bodyLimit: ctx.maxArtifactBytes }, (_req, body, done) => done(null, body));
 
-  r.get('/v1/artifacts', async () => ({ artifacts: await ctx.store.listArtifacts() }));
+  r.get('/v1/artifacts', { config: { access: 'viewer' } }, async () => ({ artifacts: await ctx.store.listArtifacts() }));
 
-  r.get('/v1/artifacts/:name', { schema: { params: z.object({ name: z.string() }) } }, async (req) => {
+  r.get('/v1/artifacts/:name', { config: { access: 'viewer' }, schema: { params: z.object({ name: z.string() }) } }, async (req) => {
     const a = await ctx.store.getArtifact(req.params.name);
     if (!a) throw notFound('artifact', req.params.name, 'declare it with failsmall apply');
     return { artifact: a, versions: await ctx.store.listVersions(a.name) };
   });
 
   r.post('/v1/artifacts/:name/versions', {
+    config: { access: 'deployer' },
     bodyLimit: ctx.maxArtifactBytes,
     schema: {
       params: z.object({ name: z.string() }),
       querystring: z.object({ version: VersionLabel.optional(), force: z.enum(['true', 'false']).optional() }),
     },
   }, async (req, reply) => {
-    const caller = await authenticate(ctx.store, req, 'admin');
+    const caller = callerOf(req);
     if (!Buffer.isBuffer(req.body)) throw new ApiError(415, 'UNSUPPORTED_MEDIA_TYPE', 'push the version as the raw body with Content-Type: application/octet-stream', 'failsmall artifact push does this');
     const manifest = manifestFrom(req.headers['x-failsmall-manifest']);
     const content = req.body;
@@ -88,9 +89,8 @@ export async function artifactRoutes(app: FastifyInstance, ctx: AppContext): Pro
     return reply.code(put.created ? 201 : 200).send({ version: put.version, created: put.created, problems, warnings });
   });
 
-  r.get('/v1/artifacts/:name/versions/:version/content', { schema: { params: z.object({ name: z.string(), version: z.string() }) } }, async (req, reply) => {
+  r.get('/v1/artifacts/:name/versions/:version/content', { config: { access: 'agent' }, schema: { params: z.object({ name: z.string(), version: z.string() }) } }, async (req, reply) => {
     // Content may be sensitive (rules, customer lists): only agents and admins read it.
-    await authenticate(ctx.store, req, 'agent');
     const v = await ctx.store.getVersion(req.params.name, req.params.version);
     const content = v ? await ctx.store.getVersionContent(req.params.name, req.params.version) : undefined;
     if (!v || !content) throw notFound('version', `${req.params.name}@${req.params.version}`);

@@ -3,7 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { AppContext } from '../context.ts';
-import { authenticate } from '../http/auth.ts';
+import { callerOf } from '../http/access.ts';
 import { invalidDeclarations, notFound } from '../http/errors.ts';
 
 const ApplyBody = z.object({
@@ -16,8 +16,8 @@ const ApplyBody = z.object({
 export async function declarationRoutes(app: FastifyInstance, ctx: AppContext): Promise<void> {
   const r = app.withTypeProvider<ZodTypeProvider>();
 
-  r.post('/v1/apply', { schema: { body: ApplyBody }, bodyLimit: 2 * 1024 * 1024 }, async (req, reply) => {
-    const caller = await authenticate(ctx.store, req, 'admin');
+  r.post('/v1/apply', { config: { access: 'admin' }, schema: { body: ApplyBody }, bodyLimit: 2 * 1024 * 1024 }, async (req, reply) => {
+    const caller = callerOf(req);
     const [modules, artifacts, policies] = await Promise.all([ctx.store.listModules(), ctx.store.listArtifacts(), ctx.store.listPolicies()]);
     let parsed = parseDeclarations(req.body.text, { file: req.body.file ?? 'request', known: { modules, artifacts, policies } });
     if (!parsed.ok) throw invalidDeclarations(parsed.errors);
@@ -30,9 +30,9 @@ export async function declarationRoutes(app: FastifyInstance, ctx: AppContext): 
     return reply.send({ changes: result.changes, warnings: parsed.warnings });
   });
 
-  r.get('/v1/modules', async () => ({ modules: await ctx.store.listModules() }));
-  r.get('/v1/policies', async () => ({ policies: await ctx.store.listPolicies() }));
-  r.get('/v1/policies/:name', { schema: { params: z.object({ name: z.string() }) } }, async (req) => {
+  r.get('/v1/modules', { config: { access: 'viewer' } }, async () => ({ modules: await ctx.store.listModules() }));
+  r.get('/v1/policies', { config: { access: 'viewer' } }, async () => ({ policies: await ctx.store.listPolicies() }));
+  r.get('/v1/policies/:name', { config: { access: 'viewer' }, schema: { params: z.object({ name: z.string() }) } }, async (req) => {
     const p = await ctx.store.getPolicy(req.params.name);
     if (!p) throw notFound('policy', req.params.name, 'failsmall apply a file that declares it');
     return { policy: p, history: await ctx.store.declarationHistory('policy', req.params.name) };

@@ -3,7 +3,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { AppContext } from '../context.ts';
-import { authenticate } from '../http/auth.ts';
+import { callerOf } from '../http/access.ts';
 import { ApiError, notFound } from '../http/errors.ts';
 import { AlertmanagerPayload, ChangeEventPayload, toExternalChange } from '../incidents/ingest.ts';
 import { postmortemFactsFor } from '../incidents/postmortem-facts.ts';
@@ -23,29 +23,35 @@ export async function incidentRoutes(app: FastifyInstance, ctx: AppContext): Pro
 
   /**
    * Logs refused ingestions with their reason, whatever refused them (bad JSON, size, schema).
-   * Not unauthenticated calls, and at most 60 a minute: a scan must not fill the append-only log.
+   * Only an authenticated sender's (access is checked before the body is read, so a scan gets its
+   * 401 and writes nothing), and at most 60 a minute: past that, one `ingest.rejected_summary`
+   * event says how many more there were, so a noisy sender cannot fill the append-only log.
    */
+  const LOGGED_PER_MINUTE = 60;
   let window = { start: 0, count: 0 };
   const logRejection = (source: string) => async (req: FastifyRequest, reply: FastifyReply, payload: unknown) => {
+    if (reply.statusCode < 400 || req.caller === undefined) return payload;
     const now = ctx.clock.now();
-    if (now - window.start >= 60_000) window = { start: now, count: 0 };
-    if (reply.statusCode >= 400 && reply.statusCode !== 401 && window.count++ < 60) {
+    if (now - window.start >= 60_000) {
+      const dropped = window.count - LOGGED_PER_MINUTE;
+      if (dropped > 0) await ctx.store.appendEvents([{ type: 'ingest.rejected_summary', at: now, rollout_id: null, payload: { not_logged: dropped, from: window.start, to: now } }]).catch(() => undefined);
+      window = { start: now, count: 0 };
+    }
+    if (window.count++ < LOGGED_PER_MINUTE) {
       let reason = typeof payload === 'string' ? payload : '';
       try { reason = (JSON.parse(reason) as { error?: { message?: string } }).error?.message ?? reason; } catch { /* as sent */ }
-      await ctx.store.appendEvents([{ type: 'ingest.rejected', at: ctx.clock.now(), rollout_id: null, payload: { source, status: reply.statusCode, reason: reason.slice(0, 1000), remote: req.ip } }]).catch(() => undefined);
+      await ctx.store.appendEvents([{ type: 'ingest.rejected', at: now, rollout_id: null, payload: { source, status: reply.statusCode, reason: reason.slice(0, 1000), remote: req.ip, sender: req.caller.name } }]).catch(() => undefined);
     }
     return payload;
   };
 
-  r.post('/v1/ingest/alertmanager', { bodyLimit: 16 * 1024 * 1024, onSend: logRejection('alertmanager') }, async (req) => {
-    await authenticate(ctx.store, req, 'admin');
+  r.post('/v1/ingest/alertmanager', { config: { access: 'ingest' }, bodyLimit: 16 * 1024 * 1024, onSend: logRejection('alertmanager') }, async (req) => {
     const parsed = AlertmanagerPayload.safeParse(req.body);
     if (!parsed.success) throw invalid('Alertmanager webhook', parsed.error, 'send Alertmanager\'s webhook_config body (version "4") unchanged');
     return ctx.incidents.alerts.ingest(parsed.data, ctx.clock.now());
   });
 
-  r.post('/v1/ingest/change', { bodyLimit: 256 * 1024, onSend: logRejection('change') }, async (req, reply) => {
-    await authenticate(ctx.store, req, 'admin');
+  r.post('/v1/ingest/change', { config: { access: 'ingest' }, bodyLimit: 256 * 1024, onSend: logRejection('change') }, async (req, reply) => {
     const parsed = ChangeEventPayload.safeParse(req.body);
     if (!parsed.success) throw invalid('change event', parsed.error, 'use PagerDuty\'s change-event shape: { payload: { summary, timestamp, source, custom_details }, links, services }');
     const now = ctx.clock.now();
@@ -58,12 +64,12 @@ export async function incidentRoutes(app: FastifyInstance, ctx: AppContext): Pro
     return reply.code(fresh ? 202 : 200).send({ id: change.id, recorded: fresh });
   });
 
-  r.get('/v1/incidents', { schema: { querystring: z.object({ open: z.enum(['true', 'false']).optional(), limit: z.coerce.number().int().min(1).max(1000).optional() }) } }, async (req) => ({
+  r.get('/v1/incidents', { config: { access: 'viewer' }, schema: { querystring: z.object({ open: z.enum(['true', 'false']).optional(), limit: z.coerce.number().int().min(1).max(1000).optional() }) } }, async (req) => ({
     incidents: await ctx.store.incidents.list({ ...(req.query.open ? { open: req.query.open === 'true' } : {}), limit: req.query.limit ?? 100 }),
   }));
 
-  r.post('/v1/incidents', { schema: { body: z.object({ title: Text(300), severity: z.enum(SEVERITIES).default('sev3'), note: Text(4000).optional() }) } }, async (req, reply) => {
-    const caller = await authenticate(ctx.store, req, 'admin');
+  r.post('/v1/incidents', { config: { access: 'deployer' }, schema: { body: z.object({ title: Text(300), severity: z.enum(SEVERITIES).default('sev3'), note: Text(4000).optional() }) } }, async (req, reply) => {
+    const caller = callerOf(req);
     const now = ctx.clock.now();
     const incident: Incident = { id: newIncidentId(), title: req.body.title, severity: req.body.severity, status: 'open', opened_by: 'manual', opened_at: now, resolved_at: null, rollout_id: null };
     await ctx.store.incidents.create(incident, [
@@ -74,7 +80,7 @@ export async function incidentRoutes(app: FastifyInstance, ctx: AppContext): Pro
     return reply.code(201).send({ incident });
   });
 
-  r.get('/v1/incidents/:id', { schema: { params: IdParams } }, async (req) => {
+  r.get('/v1/incidents/:id', { config: { access: 'viewer' }, schema: { params: IdParams } }, async (req) => {
     const incident = await ctx.store.incidents.get(req.params.id);
     if (!incident) throw notFound('incident', req.params.id, 'failsmall incident list shows them');
     const [timeline, alerts] = await Promise.all([ctx.store.incidents.timeline(incident.id), ctx.store.incidents.alerts(incident.id)]);
@@ -89,8 +95,8 @@ export async function incidentRoutes(app: FastifyInstance, ctx: AppContext): Pro
     return { incident, timeline, alerts: { total: alerts.length, by_name: [...byName.values()] } };
   });
 
-  r.post('/v1/incidents/:id/notes', { schema: { params: IdParams, body: z.object({ text: Text(4000) }) } }, async (req, reply) => {
-    const caller = await authenticate(ctx.store, req, 'admin');
+  r.post('/v1/incidents/:id/notes', { config: { access: 'deployer' }, schema: { params: IdParams, body: z.object({ text: Text(4000) }) } }, async (req, reply) => {
+    const caller = callerOf(req);
     const incident = await ctx.store.incidents.get(req.params.id);
     if (!incident) throw notFound('incident', req.params.id);
     const at = ctx.clock.now();
@@ -98,15 +104,15 @@ export async function incidentRoutes(app: FastifyInstance, ctx: AppContext): Pro
     return reply.code(201).send({ recorded: true });
   });
 
-  r.post('/v1/incidents/:id/status', { schema: { params: IdParams, body: z.object({ status: z.enum(INCIDENT_STATUSES), note: Text(4000).optional() }) } }, async (req) => {
-    const caller = await authenticate(ctx.store, req, 'admin');
+  r.post('/v1/incidents/:id/status', { config: { access: 'deployer' }, schema: { params: IdParams, body: z.object({ status: z.enum(INCIDENT_STATUSES), note: Text(4000).optional() }) } }, async (req) => {
+    const caller = callerOf(req);
     const incident = await ctx.store.incidents.get(req.params.id);
     if (!incident) throw notFound('incident', req.params.id);
     if (incident.status === req.body.status) throw new ApiError(409, 'NO_CHANGE', `incident ${incident.id} is already ${incident.status}`, `statuses: ${INCIDENT_STATUSES.join(', ')}`);
     return { incident: await service.setStatus(incident, req.body.status, caller.name, req.body.note) };
   });
 
-  r.get('/v1/incidents/:id/postmortem', { schema: { params: IdParams, querystring: z.object({ format: z.enum(['md', 'json']).default('md'), audience: z.enum(['internal', 'public']).default('internal') }) } }, async (req, reply) => {
+  r.get('/v1/incidents/:id/postmortem', { config: { access: 'viewer' }, schema: { params: IdParams, querystring: z.object({ format: z.enum(['md', 'json']).default('md'), audience: z.enum(['internal', 'public']).default('internal') }) } }, async (req, reply) => {
     const incident = await ctx.store.incidents.get(req.params.id);
     if (!incident) throw notFound('incident', req.params.id, 'failsmall incident list shows them');
     const facts = await postmortemFactsFor(ctx.store, incident, ctx.clock.now());
@@ -114,8 +120,7 @@ export async function incidentRoutes(app: FastifyInstance, ctx: AppContext): Pro
     return reply.type('text/markdown; charset=utf-8').send(renderPostmortem(facts, { audience: req.query.audience }));
   });
 
-  r.post('/v1/incidents/:id/triage', { schema: { params: IdParams } }, async (req) => {
-    await authenticate(ctx.store, req, 'admin');
+  r.post('/v1/incidents/:id/triage', { config: { access: 'deployer' }, schema: { params: IdParams } }, async (req) => {
     const incident = await ctx.store.incidents.get(req.params.id);
     if (!incident) throw notFound('incident', req.params.id);
     const { triage } = await service.triage(incident);

@@ -3,7 +3,8 @@ import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { AppContext } from '../context.ts';
-import { authenticate, authenticateNode } from '../http/auth.ts';
+import { callerOf } from '../http/access.ts';
+import type { Caller } from '../http/auth.ts';
 import { ApiError, notFound } from '../http/errors.ts';
 
 const NodeId = z.string().regex(NODE_ID, NODE_ID_HINT);
@@ -66,14 +67,14 @@ const NodeParams = z.object({ id: NodeId });
 export async function nodeRoutes(app: FastifyInstance, ctx: AppContext): Promise<void> {
   const r = app.withTypeProvider<ZodTypeProvider>();
 
-  r.post('/v1/nodes/register', { schema: { body: RegisterBody } }, async (req) => {
+  r.post('/v1/nodes/register', { config: { access: 'agent' }, schema: { body: RegisterBody } }, async (req) => {
     const { pins, credential_hash: hash, ...registration } = req.body;
-    const caller = await authenticate(ctx.store, req, 'agent');
+    const caller = callerOf(req);
     if (caller.node !== undefined && caller.node !== registration.id) throw wrongNode(caller.node, registration.id);
     const now = ctx.clock.now();
     // First enrolment wins, and is checked before the node row is touched, so a refused impostor changes nothing.
     let enrolled = false;
-    if (caller.node === undefined && caller.role === 'agent') {
+    if (caller.node === undefined && (caller.role === 'agent' || caller.role === 'join')) {
       const bound = await ctx.store.credentials.hashOf(registration.id);
       if (bound !== undefined && bound !== hash) throw nodeBound(registration.id);
       if (bound === undefined && hash !== undefined) {
@@ -82,24 +83,32 @@ export async function nodeRoutes(app: FastifyInstance, ctx: AppContext): Promise
         if (!enrolled && (await ctx.store.credentials.hashOf(registration.id)) !== hash) throw nodeBound(registration.id);
       }
     }
-    await ctx.store.upsertNode(registration, now);
+    await ctx.store.upsertNode(registration, now, await admits(ctx, caller, registration.id));
     // A control plane that comes back (even on an empty database) learns the pins before anything else: it must not undo them.
     if (pins !== undefined) await ctx.store.setNodePins(registration.id, pins, now);
     const node = await ctx.store.getNode(registration.id);
     return { node, enrolled };
   });
 
+  /** An admin admits a node the fleet token registered: from now on it counts in cohorts, baselines and gates. */
+  r.post('/v1/nodes/:id/approve', { config: { access: 'admin' }, schema: { params: NodeParams } }, async (req) => {
+    const node = await ctx.store.getNode(req.params.id);
+    if (!node) throw notFound('node', req.params.id, 'failsmall nodes --pending lists the nodes waiting');
+    const approved = await ctx.store.approveNode(req.params.id, callerOf(req).name, ctx.clock.now());
+    if (approved) { await ctx.hub.refresh(); ctx.controller.poke(); }
+    return { node: req.params.id, enrolment: 'approved', changed: approved };
+  });
+
   /** Forget a node's credential (a rebuilt node that lost it): its next registration with the fleet token enrols again. */
-  r.delete('/v1/nodes/:id/credential', { schema: { params: NodeParams } }, async (req) => {
-    const caller = await authenticate(ctx.store, req, 'admin');
+  r.delete('/v1/nodes/:id/credential', { config: { access: 'admin' }, schema: { params: NodeParams } }, async (req) => {
+    const caller = callerOf(req);
     const released = await ctx.store.credentials.release(req.params.id, caller.name, ctx.clock.now());
     if (!released) throw notFound('node credential', req.params.id, 'failsmall nodes shows which nodes have one');
     return { released: req.params.id };
   });
 
   /** What an agent reports of break-glass: its log lines (idempotent by line) and its pins now. */
-  r.post('/v1/nodes/:id/breakglass', { schema: { params: NodeParams, body: BreakglassBody }, bodyLimit: 2 * 1024 * 1024 }, async (req) => {
-    await authenticateNode(ctx.store, req, req.params.id);
+  r.post('/v1/nodes/:id/breakglass', { config: { access: 'node' }, schema: { params: NodeParams, body: BreakglassBody }, bodyLimit: 2 * 1024 * 1024 }, async (req) => {
     if (!(await ctx.store.getNode(req.params.id))) throw notFound('node', req.params.id, 'register first');
     const now = ctx.clock.now();
     const recorded = await ctx.store.recordBreakglass(req.params.id, req.body.entries, now);
@@ -108,13 +117,12 @@ export async function nodeRoutes(app: FastifyInstance, ctx: AppContext): Promise
   });
 
   /** Every break-glass command the nodes reported, newest first: who, what, why, and what came of it. */
-  r.get('/v1/breakglass', { schema: { querystring: z.object({ node: NodeId.optional(), limit: z.coerce.number().int().min(1).max(5000).optional() }) } }, async (req) => {
-    await authenticate(ctx.store, req, 'admin');
+  r.get('/v1/breakglass', { config: { access: 'viewer' }, schema: { querystring: z.object({ node: NodeId.optional(), limit: z.coerce.number().int().min(1).max(5000).optional() }) } }, async (req) => {
     const [entries, nodes] = [await ctx.store.listBreakglass({ ...(req.query.node ? { node: req.query.node } : {}), limit: req.query.limit ?? 500 }), await ctx.store.listNodes()];
     return { entries, pins: nodes.flatMap((n) => n.pins.map((p) => ({ node: n.id, ...p }))) };
   });
 
-  r.get('/v1/nodes', async () => {
+  r.get('/v1/nodes', { config: { access: 'viewer' } }, async () => {
     const [nodes, bound, now] = [await ctx.store.listNodes(), await ctx.store.credentials.boundNodes(), ctx.clock.now()];
     const out = [];
     for (const n of nodes) out.push({ ...n, credential: bound.has(n.id), seconds_since_seen: Math.round((now - n.last_seen_at) / 1000), loads: await ctx.store.listNodeLoads(n.id) });
@@ -125,8 +133,7 @@ export async function nodeRoutes(app: FastifyInstance, ctx: AppContext): Promise
    * Long-poll: with If-None-Match equal to the current ETag, the request is held until the
    * node's desired state changes or `wait` ms pass (then 304). Each poll also counts as a heartbeat.
    */
-  r.get('/v1/nodes/:id/desired', { schema: { params: NodeParams, querystring: z.object({ wait: z.coerce.number().int().min(0).max(300_000).optional() }) } }, async (req, reply) => {
-    await authenticateNode(ctx.store, req, req.params.id);
+  r.get('/v1/nodes/:id/desired', { config: { access: 'node' }, schema: { params: NodeParams, querystring: z.object({ wait: z.coerce.number().int().min(0).max(300_000).optional() }) } }, async (req, reply) => {
     const node = await ctx.store.getNode(req.params.id);
     if (!node) throw notFound('node', req.params.id, 'the agent registers itself with POST /v1/nodes/register first');
     await ctx.store.touchNode(node.id, ctx.clock.now());
@@ -141,16 +148,14 @@ export async function nodeRoutes(app: FastifyInstance, ctx: AppContext): Promise
     return reply.header('etag', result.etag).send(result.desired);
   });
 
-  r.post('/v1/nodes/:id/loads', { schema: { params: NodeParams, body: LoadBody } }, async (req) => {
-    await authenticateNode(ctx.store, req, req.params.id);
+  r.post('/v1/nodes/:id/loads', { config: { access: 'node' }, schema: { params: NodeParams, body: LoadBody } }, async (req) => {
     if (!(await ctx.store.getNode(req.params.id))) throw notFound('node', req.params.id, 'register first');
     await ctx.store.recordLoad({ node_id: req.params.id, ...req.body, at: ctx.clock.now() });
     ctx.controller.poke();
     return { recorded: true };
   });
 
-  r.post('/v1/nodes/:id/metrics', { schema: { params: NodeParams, body: MetricsBody }, bodyLimit: 256 * 1024 }, async (req) => {
-    await authenticateNode(ctx.store, req, req.params.id);
+  r.post('/v1/nodes/:id/metrics', { config: { access: 'node' }, schema: { params: NodeParams, body: MetricsBody }, bodyLimit: 256 * 1024 }, async (req) => {
     const now = ctx.clock.now();
     if (!(await ctx.store.getNode(req.params.id))) throw notFound('node', req.params.id, 'register first');
     const modules = Object.fromEntries(Object.entries(req.body.modules).map(([m, c]) => [m, {
@@ -166,6 +171,19 @@ export async function nodeRoutes(app: FastifyInstance, ctx: AppContext): Promise
     await ctx.store.touchNode(req.params.id, now);
     return { recorded: true };
   });
+}
+
+/**
+ * Whether a registration admits the node into the fleet (docs/security.md, "Enrolment"): an
+ * admin's, a join token's while it has uses left, or any under open enrolment. The fleet token
+ * alone registers a node as pending: it gets the stable versions, and counts in no gate.
+ */
+async function admits(ctx: AppContext, caller: Caller, nodeId: string): Promise<boolean> {
+  if (caller.role === 'admin' || ctx.enrolment === 'open') return true;
+  if (caller.role !== 'join' || caller.token_hash === undefined) return false;
+  const known = await ctx.store.getNode(nodeId);
+  if (known && known.enrolment !== 'pending') return true;
+  return ctx.store.takeJoinUse(caller.token_hash);
 }
 
 function wrongNode(mine: string, id: string): ApiError {

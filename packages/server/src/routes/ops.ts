@@ -4,8 +4,10 @@ import { Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import { z } from 'zod';
 import type { AppContext } from '../context.ts';
 import { personKey } from '@failsmall/core';
-import { authenticate, hashToken, newToken } from '../http/auth.ts';
-import { ApiError } from '../http/errors.ts';
+import { callerOf } from '../http/access.ts';
+import { forgetToken, hashToken, newToken } from '../http/auth.ts';
+import { TOKEN_ROLES } from '../store/types.ts';
+import { ApiError, notFound } from '../http/errors.ts';
 
 /** Health, Prometheus metrics about the control plane itself, and token creation. */
 export async function opsRoutes(app: FastifyInstance, ctx: AppContext): Promise<void> {
@@ -35,31 +37,56 @@ export async function opsRoutes(app: FastifyInstance, ctx: AppContext): Promise<
     collect() { this.set(ctx.hub.waiting); },
   });
 
-  r.get('/metrics', async (_req, reply) => reply.header('content-type', registry.contentType).send(await registry.metrics()));
-  r.get('/healthz', async () => ({ ok: true, store: ctx.store.engine }));
+  r.get('/metrics', { config: { access: 'public' } }, async (_req, reply) => reply.header('content-type', registry.contentType).send(await registry.metrics()));
+  r.get('/healthz', { config: { access: 'public' } }, async () => ({ ok: true, store: ctx.store.engine }));
 
   r.post('/v1/tokens', {
+    config: { access: 'admin' },
     schema: {
       body: z.object({
-        name: z.string().min(1).max(100), role: z.enum(['admin', 'agent']),
+        name: z.string().min(1).max(100), role: z.enum(TOKEN_ROLES),
         // Re-enrols a token that already exists outside this database (a control plane rebuilt after
         // losing its store): the fleet reconnects without touching every node.
-        token: z.string().regex(/^fs_(admin|agent)_[A-Za-z0-9_-]{32}$/, 'an existing token looks like fs_agent_ followed by 32 characters').optional(),
-      }).refine((b) => b.token === undefined || b.token.startsWith(`fs_${b.role}_`), { message: 'the token\'s prefix does not match its role' }),
+        token: z.string().regex(/^fs_[a-z]+_[A-Za-z0-9_-]{32}$/, 'an existing token looks like fs_agent_ followed by 32 characters').optional(),
+        /** Seconds from now until the token stops working; none means it lives until revoked. */
+        expires_in_s: z.number().int().min(60).max(10 * 365 * 86_400).optional(),
+        /** Join tokens: how many nodes it may admit; none means no limit (until it expires or is revoked). */
+        uses: z.number().int().min(1).max(1_000_000).optional(),
+      }).strict()
+        .refine((b) => b.token === undefined || b.token.startsWith(`fs_${b.role}_`), { message: 'the token\'s prefix does not match its role' })
+        .refine((b) => b.uses === undefined || b.role === 'join', { message: 'only a join token has uses' }),
     },
   }, async (req, reply) => {
-    const caller = await authenticate(ctx.store, req, 'admin');
+    const caller = callerOf(req);
     // Admin tokens are people: one name, one person, however it is spelt (the four-eyes check compares them).
     if (req.body.role === 'admin' && (await ctx.store.tokenLineage()).has(personKey(req.body.name))) {
       throw new ApiError(409, 'TOKEN_NAME_TAKEN', `an admin token named ${JSON.stringify(req.body.name)} exists already (names are compared without case, spacing or width)`, 'give each person one admin token, under their own name');
     }
+    const now = ctx.clock.now();
     const token = req.body.token ?? newToken(req.body.role);
-    await ctx.store.createToken({ name: req.body.name, role: req.body.role, hash: hashToken(token), created_by: caller.name }, ctx.clock.now());
-    await ctx.store.appendEvents([{ type: 'token.created', at: ctx.clock.now(), rollout_id: null, payload: { name: req.body.name, role: req.body.role, actor: caller.name } }]);
-    return reply.code(201).send({ name: req.body.name, role: req.body.role, token, note: 'shown once: only its hash is stored' });
+    const expires_at = req.body.expires_in_s === undefined ? null : now + req.body.expires_in_s * 1000;
+    const uses_left = req.body.uses ?? null;
+    await ctx.store.createToken({ name: req.body.name, role: req.body.role, hash: hashToken(token), created_by: caller.name, expires_at, uses_left }, now);
+    await ctx.store.appendEvents([{ type: 'token.created', at: now, rollout_id: null, payload: { name: req.body.name, role: req.body.role, actor: caller.name, expires_at, uses: uses_left } }]);
+    return reply.code(201).send({ name: req.body.name, role: req.body.role, token, expires_at, uses: uses_left, note: 'shown once: only its hash is stored' });
   });
 
-  r.get('/v1/events', { schema: { querystring: z.object({ after: z.coerce.number().int().min(0).max(Number.MAX_SAFE_INTEGER).optional(), limit: z.coerce.number().int().min(1).max(5000).optional() }) } }, async (req) => ({
+  /** Every token, live or not: name, role, who made it, when it expires or was revoked. Never a token or its full hash. */
+  r.get('/v1/tokens', { config: { access: 'admin' } }, async () => ({ tokens: await ctx.store.listTokens() }));
+
+  r.post('/v1/tokens/:name/revoke', { config: { access: 'admin' }, schema: { params: z.object({ name: z.string().min(1).max(100) }) } }, async (req) => {
+    const caller = callerOf(req);
+    const live = (await ctx.store.listTokens()).filter((t) => t.revoked_at === null);
+    if (live.some((t) => t.name === req.params.name && t.role === 'admin') && !live.some((t) => t.name !== req.params.name && t.role === 'admin')) {
+      throw new ApiError(409, 'LAST_ADMIN', 'this is the last live admin token: revoking it would lock every admin out', 'create another admin token first (failsmall token create NAME --role admin)');
+    }
+    const revoked = await ctx.store.revokeTokens(req.params.name, caller.name, ctx.clock.now());
+    if (revoked === 0) throw notFound('live token', req.params.name, 'failsmall token list shows the tokens and which are live');
+    forgetToken(ctx.store, req.params.name);
+    return { revoked, name: req.params.name };
+  });
+
+  r.get('/v1/events', { config: { access: 'viewer' }, schema: { querystring: z.object({ after: z.coerce.number().int().min(0).max(Number.MAX_SAFE_INTEGER).optional(), limit: z.coerce.number().int().min(1).max(5000).optional() }) } }, async (req) => ({
     events: await ctx.store.listEvents({ afterSeq: req.query.after ?? 0, limit: req.query.limit ?? 1000 }),
   }));
 }

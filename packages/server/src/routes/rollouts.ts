@@ -7,7 +7,7 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { AppContext } from '../context.ts';
 import { fleetFor } from '../controller/observations.ts';
-import { authenticate } from '../http/auth.ts';
+import { callerOf } from '../http/access.ts';
 import { ApiError, notFound } from '../http/errors.ts';
 import { gateFindings } from './approvals.ts';
 
@@ -26,8 +26,8 @@ const IdParams = z.object({ id: z.string().min(1).max(100) });
 export async function rolloutRoutes(app: FastifyInstance, ctx: AppContext): Promise<void> {
   const r = app.withTypeProvider<ZodTypeProvider>();
 
-  r.post('/v1/rollouts', { schema: { body: StartBody } }, async (req, reply) => {
-    const caller = await authenticate(ctx.store, req, 'admin');
+  r.post('/v1/rollouts', { config: { access: 'deployer' }, schema: { body: StartBody } }, async (req, reply) => {
+    const caller = callerOf(req);
     const artifact = await ctx.store.getArtifact(req.body.artifact);
     if (!artifact) throw notFound('artifact', req.body.artifact, 'declare it with failsmall apply');
     const version = await ctx.store.getVersion(artifact.name, req.body.version);
@@ -100,7 +100,7 @@ export async function rolloutRoutes(app: FastifyInstance, ctx: AppContext): Prom
     return reply.code(201).send({ rollout: started.state, dependency_gate: { findings, overridden } });
   });
 
-  r.get('/v1/rollouts', { schema: { querystring: z.object({ active: z.enum(['true', 'false']).optional(), artifact: z.string().optional(), limit: z.coerce.number().int().min(1).max(1000).optional() }) } }, async (req) => ({
+  r.get('/v1/rollouts', { config: { access: 'viewer' }, schema: { querystring: z.object({ active: z.enum(['true', 'false']).optional(), artifact: z.string().optional(), limit: z.coerce.number().int().min(1).max(1000).optional() }) } }, async (req) => ({
     rollouts: await ctx.store.listRollouts({
       ...(req.query.active ? { active: req.query.active === 'true' } : {}),
       ...(req.query.artifact ? { artifact: req.query.artifact } : {}),
@@ -108,7 +108,7 @@ export async function rolloutRoutes(app: FastifyInstance, ctx: AppContext): Prom
     }),
   }));
 
-  r.get('/v1/rollouts/:id', { schema: { params: IdParams } }, async (req) => {
+  r.get('/v1/rollouts/:id', { config: { access: 'viewer' }, schema: { params: IdParams } }, async (req) => {
     const state = await ctx.store.getRollout(req.params.id);
     if (!state) throw notFound('rollout', req.params.id, 'failsmall rollout status lists rollouts');
     const loads = await ctx.store.listLoads(state.artifact);
@@ -120,6 +120,7 @@ export async function rolloutRoutes(app: FastifyInstance, ctx: AppContext): Prom
   });
 
   r.get('/v1/rollouts/:id/events', {
+    config: { access: 'viewer' },
     schema: { params: IdParams, querystring: z.object({ after: z.coerce.number().int().min(0).max(Number.MAX_SAFE_INTEGER).optional(), wait: z.coerce.number().int().min(0).max(60_000).optional(), limit: z.coerce.number().int().min(1).max(5000).optional() }) },
   }, async (req) => {
     const state = await ctx.store.getRollout(req.params.id);
@@ -138,9 +139,11 @@ export async function rolloutRoutes(app: FastifyInstance, ctx: AppContext): Prom
     return { events };
   });
 
+  // Stopping is never harder than starting: whoever may start a rollout may pause or abort it.
+  // Promoting skips the gates' judgement, so it is an approver's.
   for (const type of ['pause', 'resume', 'promote', 'abort'] as const) {
-    r.post(`/v1/rollouts/:id/${type}`, { schema: { params: IdParams, body: CommandBody } }, async (req) => {
-      const caller = await authenticate(ctx.store, req, 'admin');
+    r.post(`/v1/rollouts/:id/${type}`, { config: { access: type === 'promote' ? 'approver' : 'deployer' }, schema: { params: IdParams, body: CommandBody } }, async (req) => {
+      const caller = callerOf(req);
       const cmd: Command = { type, actor: caller.name, ...(req.body?.reason ? { reason: req.body.reason } : {}) };
       // Compare-and-set can lose to the controller's own tick: decide again on fresh state.
       for (let attempt = 0; attempt < 5; attempt++) {

@@ -1,5 +1,6 @@
 import type { Kysely } from 'kysely';
 import type { DependencyFinding, GateApproval } from '@failsmall/core';
+import { appendChained } from './event-chain.ts';
 import type { GateApprovalRow, StoreSchema } from './schema.ts';
 
 /**
@@ -19,10 +20,10 @@ export class ApprovalStore {
   async create(a: GateApproval): Promise<GateApproval> {
     await this.#db.transaction().execute(async (tx) => {
       await tx.insertInto('gate_approvals').values({ ...a, findings: JSON.stringify(a.findings) }).execute();
-      await tx.insertInto('events').values({
+      await appendChained(tx, [{
         at: a.created_at, type: 'approval.created', rollout_id: null,
-        payload: JSON.stringify({ id: a.id, gate: 'dependency', artifact: a.artifact, version: a.version, from_version: a.from_version, approver: a.approver, reason: a.reason, expires_at: a.expires_at, findings: a.findings }),
-      }).execute();
+        payload: { id: a.id, gate: 'dependency', artifact: a.artifact, version: a.version, from_version: a.from_version, approver: a.approver, reason: a.reason, expires_at: a.expires_at, findings: a.findings },
+      }]);
     });
     return a;
   }

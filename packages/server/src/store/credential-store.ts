@@ -1,4 +1,5 @@
 import type { Kysely } from 'kysely';
+import { appendChained } from './event-chain.ts';
 import type { StoreSchema } from './schema.ts';
 
 /**
@@ -26,7 +27,7 @@ export class NodeCredentialStore {
       const r = await tx.insertInto('node_credentials').values({ node_id: nodeId, hash, created_at: at })
         .onConflict((oc) => oc.column('node_id').doNothing()).executeTakeFirst();
       if (Number(r.numInsertedOrUpdatedRows ?? 0) !== 1) return false;
-      await tx.insertInto('events').values({ at, type: 'node.enrolled', rollout_id: null, payload: JSON.stringify({ node: nodeId }) }).execute();
+      await appendChained(tx, [{ at, type: 'node.enrolled', rollout_id: null, payload: { node: nodeId } }]);
       return true;
     });
   }
@@ -61,7 +62,7 @@ export class NodeCredentialStore {
     const released = await this.#db.transaction().execute(async (tx) => {
       const r = await tx.deleteFrom('node_credentials').where('node_id', '=', nodeId).executeTakeFirst();
       if (Number(r.numDeletedRows) !== 1) return false;
-      await tx.insertInto('events').values({ at, type: 'node.credential_released', rollout_id: null, payload: JSON.stringify({ node: nodeId, actor }) }).execute();
+      await appendChained(tx, [{ at, type: 'node.credential_released', rollout_id: null, payload: { node: nodeId, actor } }]);
       return true;
     });
     // After the commit, and lookups in flight meanwhile do not cache (#releases): the old answer cannot come back.

@@ -1,4 +1,5 @@
 import { sql, type Kysely, type Migration, type MigrationProvider } from 'kysely';
+import { eventHash, GENESIS_HASH } from './event-chain.ts';
 
 export type StoreEngine = 'sqlite' | 'postgres';
 
@@ -26,6 +27,9 @@ export function migrationProvider(engine: StoreEngine): MigrationProvider {
         '0008_node_credentials': nodeCredentials(),
         '0009_token_lineage': tokenLineage(),
         '0010_node_signal_problems': nodeSignalProblems(),
+        '0011_event_chain': eventChain(engine),
+        '0012_token_lifecycle': tokenLifecycle(),
+        '0013_node_enrolment': nodeEnrolment(),
       };
     },
   };
@@ -337,6 +341,90 @@ function nodeSignalProblems(): Migration {
   return {
     async up(db: Kysely<unknown>): Promise<void> {
       await db.schema.alterTable('nodes').addColumn('signal_problems', 'text').execute();
+    },
+  };
+}
+
+/** Tokens expire and are revoked (a revoked row stays, so the log's names keep meaning something). */
+function tokenLifecycle(): Migration {
+  return {
+    async up(db: Kysely<unknown>): Promise<void> {
+      await db.schema.alterTable('tokens').addColumn('expires_at', 'bigint').execute();
+      await db.schema.alterTable('tokens').addColumn('revoked_at', 'bigint').execute();
+      await db.schema.alterTable('tokens').addColumn('revoked_by', 'text').execute();
+      // A join token enrols nodes straight into the fleet; uses_left null means no limit.
+      await db.schema.alterTable('tokens').addColumn('uses_left', 'integer').execute();
+    },
+  };
+}
+
+/**
+ * A node counts in cohorts, baselines and gates only once enrolment admitted it: 'approved'
+ * (a join token, an admin, or the open mode) or 'pending' (the fleet token alone). Nodes that
+ * registered before this migration were trusted then, and stay approved.
+ */
+function nodeEnrolment(): Migration {
+  return {
+    async up(db: Kysely<unknown>): Promise<void> {
+      await db.schema.alterTable('nodes').addColumn('enrolment', 'text', (c) => c.notNull().defaultTo('approved')).execute();
+    },
+  };
+}
+
+/**
+ * Issue 11: the event log becomes a hash chain. Each event gets prev_hash and hash (eventHash in
+ * event-chain.ts), and the one-row table event_chain_head records the last seq and hash (its
+ * row lock serialises appends). Existing events are chained in seq order, so the chain starts
+ * at the first event ever written. The append-only UPDATE trigger is dropped for the backfill
+ * and created again, inside one transaction on both engines (PostgreSQL's migrator opens one;
+ * on SQLite this migration opens its own), so no one ever sees the log without it.
+ */
+function eventChain(engine: StoreEngine): Migration {
+  const pg = engine === 'postgres';
+  const appendOnlyTrigger = async (db: Kysely<unknown>, action: 'drop' | 'create') => {
+    if (pg) {
+      if (action === 'drop') {
+        await sql`DROP TRIGGER IF EXISTS events_append_only ON events`.execute(db);
+      } else {
+        await sql`CREATE OR REPLACE FUNCTION failsmall_events_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+          BEGIN RAISE EXCEPTION 'events are append-only'; END; $$`.execute(db);
+        await sql`CREATE TRIGGER events_append_only BEFORE UPDATE OR DELETE ON events
+          FOR EACH ROW EXECUTE FUNCTION failsmall_events_append_only()`.execute(db);
+      }
+    } else if (action === 'drop') {
+      await sql`DROP TRIGGER IF EXISTS events_no_update`.execute(db);
+    } else {
+      await sql`CREATE TRIGGER events_no_update BEFORE UPDATE ON events
+        BEGIN SELECT RAISE(ABORT, 'events are append-only'); END`.execute(db);
+    }
+  };
+  const run = async (db: Kysely<unknown>) => {
+    await sql`CREATE TABLE event_chain_head (id integer PRIMARY KEY, seq bigint NOT NULL, hash text NOT NULL)`.execute(db);
+    // SQLite can add a NOT NULL column only with a default; PostgreSQL drops it after the backfill,
+    // so there an insert that bypasses the chain fails instead of writing an empty hash.
+    await sql`ALTER TABLE events ADD COLUMN prev_hash text NOT NULL DEFAULT ''`.execute(db);
+    await sql`ALTER TABLE events ADD COLUMN hash text NOT NULL DEFAULT ''`.execute(db);
+    await appendOnlyTrigger(db, 'drop');
+    let head = { seq: 0, hash: GENESIS_HASH };
+    for (;;) {
+      const { rows } = await sql<{ seq: number | string; at: number | string; type: string; rollout_id: string | null; payload: string }>`
+        SELECT seq, at, type, rollout_id, payload FROM events WHERE seq > ${head.seq} ORDER BY seq LIMIT 1000`.execute(db);
+      if (rows.length === 0) break;
+      for (const r of rows) {
+        const fields = { seq: Number(r.seq), at: Number(r.at), type: r.type, rollout_id: r.rollout_id, payload: r.payload, prev_hash: head.hash };
+        const hash = eventHash(fields);
+        await sql`UPDATE events SET prev_hash = ${fields.prev_hash}, hash = ${hash} WHERE seq = ${fields.seq}`.execute(db);
+        head = { seq: fields.seq, hash };
+      }
+    }
+    await appendOnlyTrigger(db, 'create');
+    if (pg) await sql`ALTER TABLE events ALTER COLUMN prev_hash DROP DEFAULT, ALTER COLUMN hash DROP DEFAULT`.execute(db);
+    await sql`INSERT INTO event_chain_head (id, seq, hash) VALUES (1, ${head.seq}, ${head.hash})`.execute(db);
+  };
+  return {
+    async up(db: Kysely<unknown>): Promise<void> {
+      if (pg) await run(db);
+      else await db.transaction().execute(run);
     },
   };
 }

@@ -15,6 +15,7 @@ export interface StoreSchema {
   metric_samples: MetricSampleRow;
   rollouts: RolloutRow;
   events: EventRow;
+  event_chain_head: EventChainHeadRow;
   tokens: TokenRow;
   breakglass_log: BreakglassLogRow;
   incidents: IncidentRow;
@@ -167,6 +168,8 @@ export interface NodeRow {
   pins: string | null;
   /** Why the node's agent sends no request metrics for a module, as it last reported (JSON list of SignalProblem); null when none. */
   signal_problems: string | null;
+  /** 'approved' or 'pending' (migration 0013). */
+  enrolment: string;
 }
 
 export interface NodeLoadRow {
@@ -209,6 +212,17 @@ export interface EventRow {
   type: string;
   rollout_id: string | null;
   payload: string;
+  /** The previous event's hash (64 zeros for the first); migration 0011, see event-chain.ts. */
+  prev_hash: string;
+  /** hex sha256 of this event's canonical encoding (eventHash). Written only by appendChained. */
+  hash: string;
+}
+
+/** The event chain's head (one row, id 1): the last event's seq and hash; its row lock serialises appends. */
+export interface EventChainHeadRow {
+  id: number;
+  seq: number;
+  hash: string;
 }
 
 export interface TokenRow {
@@ -218,4 +232,9 @@ export interface TokenRow {
   created_at: number;
   /** The name of the token that created this one; null for the first admin token (and older rows). */
   created_by: string | null;
+  expires_at: number | null;
+  revoked_at: number | null;
+  revoked_by: string | null;
+  /** Join tokens (role agent): how many more nodes it may enrol approved; null for no limit or not a join token. */
+  uses_left: number | null;
 }

@@ -5,14 +5,16 @@ import {
   type RolloutEvent, type RolloutState, type VersionManifest,
 } from '@failsmall/core';
 import { canonicalJson } from './canonical-json.ts';
+import { appendChained, verifyEventLog, type ChainHead, type ChainVerdict } from './event-chain.ts';
 import { ApprovalStore } from './approval-store.ts';
 import { NodeCredentialStore } from './credential-store.ts';
 import { IncidentStore } from './incident-store.ts';
 import { OutboxStore } from './outbox-store.ts';
 import type { StoreEngine } from './migrations.ts';
 import type { NodeLoadRow, NodeRow, StoreSchema, VersionRow } from './schema.ts';
+import { TOKEN_ROLES } from './types.ts';
 import type {
-  BreakglassRecord, CreateRolloutResult, PinRecord, SignalProblem,
+  TokenRecord, BreakglassRecord, CreateRolloutResult, PinRecord, SignalProblem,
   ApplyResult, ArtifactRecord, DeclarationKind, DeclarationVersion, LoadReport, NewVersion, NodeRecord, PutVersionResult,
   Store, StoredEvent, TokenRole, VersionRecord,
 } from './types.ts';
@@ -204,16 +206,20 @@ export class SqlStore implements Store {
 
   // ── nodes ─────────────────────────────────────────────────────────────────
 
-  async upsertNode(n: { id: string; labels: Record<string, string>; modules: string[] }, at: number): Promise<NodeRecord> {
+  async upsertNode(n: { id: string; labels: Record<string, string>; modules: string[] }, at: number, admit = true): Promise<NodeRecord> {
     const labels = canonicalJson(n.labels);
     const modules = canonicalJson(n.modules);
     return this.#db.transaction().execute(async (tx) => {
       const stored = await tx.selectFrom('nodes').selectAll().where('id', '=', n.id).executeTakeFirst();
       if (!stored) {
-        const row: NodeRow = { id: n.id, labels, modules, registered_at: at, last_seen_at: at, pins: null, signal_problems: null };
+        const row: NodeRow = { id: n.id, labels, modules, registered_at: at, last_seen_at: at, pins: null, signal_problems: null, enrolment: admit ? 'approved' : 'pending' };
         await tx.insertInto('nodes').values(row).execute();
-        await insertEvents(tx, [{ type: 'node.registered', at, rollout_id: null, payload: { node: n.id, labels: n.labels, modules: n.modules } }]);
+        await insertEvents(tx, [{ type: 'node.registered', at, rollout_id: null, payload: { node: n.id, labels: n.labels, modules: n.modules, enrolment: row.enrolment } }]);
         return toNodeRecord(row);
+      }
+      if (admit && stored.enrolment !== 'approved') {
+        await tx.updateTable('nodes').set({ enrolment: 'approved' }).where('id', '=', n.id).execute();
+        await insertEvents(tx, [{ type: 'node.approved', at, rollout_id: null, payload: { node: n.id, by: 'join token' } }]);
       }
       const changed = stored.labels !== labels || stored.modules !== modules;
       await tx.updateTable('nodes').set({ labels, modules, last_seen_at: at }).where('id', '=', n.id).execute();
@@ -244,6 +250,15 @@ export class SqlStore implements Store {
   async listNodes(): Promise<NodeRecord[]> {
     const rows = await this.#db.selectFrom('nodes').selectAll().orderBy('id').execute();
     return rows.map(toNodeRecord);
+  }
+
+  async approveNode(id: string, actor: string, at: number): Promise<boolean> {
+    return this.#db.transaction().execute(async (tx) => {
+      const r = await tx.updateTable('nodes').set({ enrolment: 'approved' }).where('id', '=', id).where('enrolment', '<>', 'approved').executeTakeFirst();
+      if (Number(r.numUpdatedRows) !== 1) return false;
+      await insertEvents(tx, [{ type: 'node.approved', at, rollout_id: null, payload: { node: id, by: actor } }]);
+      return true;
+    });
   }
 
   async setNodePins(id: string, pins: readonly PinRecord[], at: number): Promise<void> {
@@ -452,7 +467,13 @@ export class SqlStore implements Store {
   // ── event log ─────────────────────────────────────────────────────────────
 
   async appendEvents(events: RolloutEvent[]): Promise<void> {
-    await insertEvents(this.#db, events);
+    if (events.length === 0) return;
+    // Reading the chain's head and appending onto it is one transaction.
+    await this.#db.transaction().execute((tx) => insertEvents(tx, events));
+  }
+
+  async verifyEvents(opts: { checkpoints?: readonly ChainHead[]; pageSize?: number } = {}): Promise<ChainVerdict> {
+    return verifyEventLog(this.#db, opts);
   }
 
   async listEvents(filter: { rolloutId?: string; afterSeq?: number; limit?: number; types?: string[] }): Promise<StoredEvent[]> {
@@ -471,25 +492,56 @@ export class SqlStore implements Store {
 
   // ── tokens ────────────────────────────────────────────────────────────────
 
-  async createToken(t: { name: string; role: TokenRole; hash: string; created_by?: string | null }, at: number): Promise<void> {
-    await this.#db.insertInto('tokens').values({ hash: t.hash, name: t.name, role: t.role, created_at: at, created_by: t.created_by ?? null }).execute();
+  async createToken(t: { name: string; role: TokenRole; hash: string; created_by?: string | null; expires_at?: number | null; uses_left?: number | null }, at: number): Promise<void> {
+    await this.#db.insertInto('tokens').values({
+      hash: t.hash, name: t.name, role: t.role, created_at: at, created_by: t.created_by ?? null,
+      expires_at: t.expires_at ?? null, uses_left: t.uses_left ?? null, revoked_at: null, revoked_by: null,
+    }).execute();
   }
 
   async tokenLineage(): Promise<Map<string, string | null>> {
+    // Revoked admin tokens stay: a person's name is theirs, and an approval they gave stays theirs.
     const rows = await this.#db.selectFrom('tokens').select(['name', 'created_by']).where('role', '=', 'admin').execute();
     return new Map(rows.map((r) => [personKey(r.name), r.created_by === null ? null : personKey(r.created_by)]));
   }
 
-  async findToken(hash: string): Promise<{ name: string; role: TokenRole } | undefined> {
-    const row = await this.#db.selectFrom('tokens').select(['name', 'role']).where('hash', '=', hash).executeTakeFirst();
-    return row && { name: row.name, role: toTokenRole(row.role) };
+  async findToken(hash: string): Promise<{ name: string; role: TokenRole; expires_at: number | null } | undefined> {
+    const row = await this.#db.selectFrom('tokens').select(['name', 'role', 'expires_at']).where('hash', '=', hash).where('revoked_at', 'is', null).executeTakeFirst();
+    return row && { name: row.name, role: toTokenRole(row.role), expires_at: row.expires_at === null ? null : Number(row.expires_at) };
   }
 
   async countTokens(role?: TokenRole): Promise<number> {
-    let q = this.#db.selectFrom('tokens').select((eb) => eb.fn.countAll<number>().as('n'));
+    let q = this.#db.selectFrom('tokens').select((eb) => eb.fn.countAll<number>().as('n')).where('revoked_at', 'is', null);
     if (role !== undefined) q = q.where('role', '=', role);
     const row = await q.executeTakeFirstOrThrow();
     return Number(row.n);
+  }
+
+  async listTokens(): Promise<TokenRecord[]> {
+    const rows = await this.#db.selectFrom('tokens').selectAll().orderBy('created_at').orderBy('name').execute();
+    const num = (v: number | null) => (v === null ? null : Number(v));
+    return rows.map((r) => ({
+      name: r.name, role: toTokenRole(r.role), id: r.hash.slice(0, 8), created_at: Number(r.created_at), created_by: r.created_by,
+      expires_at: num(r.expires_at), revoked_at: num(r.revoked_at), revoked_by: r.revoked_by, uses_left: num(r.uses_left),
+    }));
+  }
+
+  async revokeTokens(name: string, actor: string, at: number): Promise<number> {
+    return this.#db.transaction().execute(async (tx) => {
+      const r = await tx.updateTable('tokens').set({ revoked_at: at, revoked_by: actor }).where('name', '=', name).where('revoked_at', 'is', null).executeTakeFirst();
+      const n = Number(r.numUpdatedRows);
+      if (n > 0) await insertEvents(tx, [{ type: 'token.revoked', at, rollout_id: null, payload: { name, count: n, actor } }]);
+      return n;
+    });
+  }
+
+  async takeJoinUse(hash: string): Promise<boolean> {
+    // One statement, so two nodes enrolling at once cannot both take the last use.
+    const r = await this.#db.updateTable('tokens').set((eb) => ({ uses_left: eb('uses_left', '-', 1) }))
+      .where('hash', '=', hash).where('role', '=', 'join').where('revoked_at', 'is', null).where('uses_left', '>', 0).executeTakeFirst();
+    if (Number(r.numUpdatedRows) === 1) return true;
+    const row = await this.#db.selectFrom('tokens').select('uses_left').where('hash', '=', hash).where('role', '=', 'join').where('revoked_at', 'is', null).executeTakeFirst();
+    return row !== undefined && row.uses_left === null;
   }
 
   /** Idempotent: closing twice waits for the same close. */
@@ -499,11 +551,9 @@ export class SqlStore implements Store {
   }
 }
 
-async function insertEvents(db: Db, events: readonly RolloutEvent[]): Promise<void> {
-  if (events.length === 0) return;
-  await db.insertInto('events').values(events.map((e) => ({
-    at: e.at, type: e.type, rollout_id: e.rollout_id, payload: JSON.stringify(e.payload),
-  }))).execute();
+/** Every event goes through the hash chain (event-chain.ts); call it as the transaction's last write. */
+async function insertEvents(tx: Transaction<StoreSchema>, events: readonly RolloutEvent[]): Promise<void> {
+  await appendChained(tx, events);
 }
 
 async function selectVersion(db: Db, artifact: string, version: string): Promise<VersionRecord | undefined> {
@@ -557,6 +607,7 @@ function toNodeRecord(row: NodeRow): NodeRecord {
     id: row.id, labels: parseJson<Record<string, string>>(row.labels), modules: parseJson<string[]>(row.modules),
     registered_at: row.registered_at, last_seen_at: row.last_seen_at, pins: row.pins ? parseJson<PinRecord[]>(row.pins) : [],
     signal_problems: row.signal_problems ? parseJson<SignalProblem[]>(row.signal_problems) : [],
+    enrolment: row.enrolment === 'pending' ? 'pending' : 'approved',
   };
 }
 
@@ -568,7 +619,8 @@ function toLoadReport(row: NodeLoadRow): LoadReport {
 }
 
 function toTokenRole(role: string): TokenRole {
-  if (role === 'admin' || role === 'agent') return role;
+  const known = TOKEN_ROLES.find((r) => r === role);
+  if (known) return known;
   throw new Error(`unknown token role in store: ${role}`);
 }
 

@@ -1,5 +1,6 @@
 import type { ApprovalStore } from './approval-store.ts';
 import type { NodeCredentialStore } from './credential-store.ts';
+import type { ChainHead, ChainVerdict } from './event-chain.ts';
 import type { IncidentStore } from './incident-store.ts';
 import type { OutboxStore } from './outbox-store.ts';
 import type {
@@ -7,6 +8,7 @@ import type {
 } from '@failsmall/core';
 
 export type { OutboxEntry, OutboxState, OutboxUpdate } from './outbox-store.ts';
+export type { ChainBreak, ChainBreakReason, ChainHead, ChainVerdict, Checkpoint } from './event-chain.ts';
 
 /**
  * One store interface, two engines: SQLite (embedded default) and PostgreSQL (scale-out).
@@ -45,7 +47,11 @@ export interface Store {
 
   // ── nodes ─────────────────────────────────────────────────────────────────
   /** Register or update a node (labels, modules); sets last_seen_at. Appends node.registered when new, node.updated when its labels or modules changed. */
-  upsertNode(n: { id: string; labels: Record<string, string>; modules: string[] }, at: number): Promise<NodeRecord>;
+  /**
+   * Registers a node or updates its labels and modules. A new node is `pending` unless `admit`
+   * (a join token, an admin, open enrolment); `admit` also approves a pending one.
+   */
+  upsertNode(n: { id: string; labels: Record<string, string>; modules: string[] }, at: number, admit?: boolean): Promise<NodeRecord>;
   touchNode(id: string, at: number): Promise<void>;
   getNode(id: string): Promise<NodeRecord | undefined>;
   listNodes(): Promise<NodeRecord[]>;
@@ -90,21 +96,54 @@ export interface Store {
   transitionRollout(next: RolloutState, events: RolloutEvent[]): Promise<boolean>;
 
   // ── event log (append-only; UPDATE and DELETE are refused by the database) ─
+  // Hash-chained (event-chain.ts): each event carries the hash of the one before it.
   appendEvents(events: RolloutEvent[]): Promise<void>;
   listEvents(filter: { rolloutId?: string; afterSeq?: number; limit?: number; types?: string[] }): Promise<StoredEvent[]>;
+  /** Walks the whole chain in pages; names the first broken link. `checkpoints` must be verified (signatures) already. */
+  verifyEvents(opts?: { checkpoints?: readonly ChainHead[]; pageSize?: number }): Promise<ChainVerdict>;
 
   // ── API tokens (only hashes are stored) ───────────────────────────────────
-  createToken(t: { name: string; role: TokenRole; hash: string; created_by?: string | null }, at: number): Promise<void>;
+  createToken(t: { name: string; role: TokenRole; hash: string; created_by?: string | null; expires_at?: number | null; uses_left?: number | null }, at: number): Promise<void>;
   /** Admin tokens by person key (personKey), each with the key of the token that created it. */
   tokenLineage(): Promise<Map<string, string | null>>;
-  findToken(hash: string): Promise<{ name: string; role: TokenRole } | undefined>;
+  /** A live token by hash: never a revoked one (an expired one is returned; the caller says why it fails). */
+  findToken(hash: string): Promise<{ name: string; role: TokenRole; expires_at: number | null } | undefined>;
   countTokens(role?: TokenRole): Promise<number>;
+  listTokens(): Promise<TokenRecord[]>;
+  /** Revokes every live token with this name, with a `token.revoked` event; the number revoked. */
+  revokeTokens(name: string, actor: string, at: number): Promise<number>;
+  /** Takes one use of a join token; false when it has none left (or is not one). */
+  takeJoinUse(hash: string): Promise<boolean>;
+  /** Admits a pending node into the fleet, with a `node.approved` event; false when it is unknown or already in. */
+  approveNode(id: string, actor: string, at: number): Promise<boolean>;
 
   close(): Promise<void>;
 }
 
 export type DeclarationKind = 'module' | 'artifact' | 'policy';
-export type TokenRole = 'admin' | 'agent';
+/**
+ * Token roles (docs/security.md): people are viewers, deployers, approvers or admins; machines
+ * are `ingest` (alerts, change events), `agent` (the fleet token: nodes it registers wait for an
+ * admin's approval) and `join` (a join token: nodes it registers are admitted at once).
+ */
+export const TOKEN_ROLES = ['viewer', 'deployer', 'approver', 'ingest', 'agent', 'join', 'admin'] as const;
+export type TokenRole = typeof TOKEN_ROLES[number];
+
+export interface TokenRecord {
+  readonly name: string;
+  readonly role: TokenRole;
+  /** The first 8 hex digits of the token's sha256: tells two tokens of one name apart, reveals nothing. */
+  readonly id: string;
+  readonly created_at: number;
+  readonly created_by: string | null;
+  readonly expires_at: number | null;
+  readonly revoked_at: number | null;
+  readonly revoked_by: string | null;
+  readonly uses_left: number | null;
+}
+
+/** Whether a node counts: `approved` nodes join cohorts, baselines and gates; `pending` ones wait for an admin. */
+export type Enrolment = 'approved' | 'pending';
 
 export interface ApplyResult {
   readonly changes: readonly { kind: DeclarationKind; name: string; change: 'created' | 'updated' | 'unchanged'; version: number }[];
@@ -164,6 +203,8 @@ export interface NodeRecord {
   readonly pins: PinRecord[];
   /** Modules this node sends no request metrics for, and why (the store always sets it; empty when it sends them all). */
   readonly signal_problems?: SignalProblem[];
+  /** Absent means approved (records made by hand in tests and tools). */
+  readonly enrolment?: Enrolment;
 }
 
 /**

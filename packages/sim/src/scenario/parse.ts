@@ -85,22 +85,27 @@ function parseOrReport(text: string, file: string | undefined): Result<Scenario>
   return { ok: true, value: scenario, warnings };
 }
 
-/** The text with every non-declaration top-level entry replaced by spaces (newlines kept). */
+/**
+ * The text with every non-declaration top-level entry replaced by spaces (newlines kept). An
+ * entry is blanked up to the next entry's key (its comma included, in flow style); the last one
+ * up to the end of its value, so that the closing brace of a flow or JSON document stays.
+ */
 function declarationsText(text: string, top: YAMLMap): string {
-  const starts: { start: number; keep: boolean }[] = [];
+  const starts: { start: number; end: number; keep: boolean }[] = [];
   for (const pair of top.items) {
     if (!isPair(pair)) continue;
     const key = pair.key as Node | null;
     const start = key?.range?.[0];
     if (start === undefined) continue;
     const name = isScalar(key) ? String(key.value) : '';
-    starts.push({ start, keep: DECLARATION_KEYS.includes(name) || name.startsWith('x-') });
+    const end = (pair.value as Node | null)?.range?.[1] ?? key?.range?.[1] ?? text.length;
+    starts.push({ start, end, keep: DECLARATION_KEYS.includes(name) || name.startsWith('x-') });
   }
   starts.sort((a, b) => a.start - b.start);
   const chars = text.split('');
   starts.forEach((s, i) => {
     if (s.keep) return;
-    const end = starts[i + 1]?.start ?? text.length;
+    const end = starts[i + 1]?.start ?? (top.flow ? s.end : text.length);
     for (let c = s.start; c < end; c++) if (chars[c] !== '\n' && chars[c] !== '\r') chars[c] = ' ';
   });
   return chars.join('');
