@@ -9,6 +9,7 @@ import { signCommand, type BreakglassCommand } from '@failsmall/core';
 import { call, waitFor } from '../packages/server/test/fixtures.ts';
 import { breakglassBed } from './helpers/breakglass.ts';
 import { freePort, runCli } from './helpers/procs.ts';
+import { REFUSALS_LOGGED } from '../packages/agent/src/breakglass.ts';
 
 /** The machine's own non-loopback address: a peer that is not loopback, without a second machine. */
 function externalAddress(): string {
@@ -164,5 +165,17 @@ test('break-glass: every path and every refusal, on real agents and the real CLI
     const serve = await runCli(['serve', '--store', join(s.dir, 'other.db'), '--port', '0', '--signing-key', bgKey]);
     assert.equal(serve.code, 2);
     assert.match(serve.stderr, /BREAKGLASS_KEY_ON_CONTROL_PLANE/);
+  });
+
+  // Last: it uses up this minute's share of logged refusals on node a.
+  await t.test('a flood of garbage at the admin endpoint is answered in full but logged only up to the limit', async () => {
+    const refusedBefore = a.breakglassLog.entries().filter((e) => e.outcome === 'refused').length;
+    const answers = await Promise.all(Array.from({ length: 300 }, (_, i) => post(`{"garbage": ${i}}`)));
+    assert.ok(answers.every((r) => r.status === 400 && r.body.error?.code === 'MALFORMED'), 'every caller gets its refusal');
+    const logged = a.breakglassLog.entries().filter((e) => e.outcome === 'refused').length - refusedBefore;
+    assert.ok(logged <= REFUSALS_LOGGED, `${logged} refusals logged one by one, at most ${REFUSALS_LOGGED} a minute`);
+    // What the control plane hears is bounded by what the node logged.
+    const reported = (await call(s.url, 'GET', '/v1/breakglass?node=a&limit=5000', { token: s.admin })).body.entries as unknown[];
+    assert.ok(reported.length <= refusedBefore + REFUSALS_LOGGED + 20, `${reported.length} entries reported`);
   });
 });

@@ -8,6 +8,10 @@ import {
 } from '@failsmall/core';
 import type { Agent, AgentLog, BreakglassOutcome } from './agent.ts';
 import { writeAtomic } from './files.ts';
+import type { BreakglassLogEntry } from './breakglass-log.ts';
+
+/** Refusals logged one by one per minute before they are only counted (see #logRefusal). */
+export const REFUSALS_LOGGED = 20;
 
 export interface BreakglassServiceOptions {
   /** PEM of the break-glass key's public half. Never the artifact key: the agent checks they differ. */
@@ -128,6 +132,34 @@ export class BreakglassService {
     return run;
   }
 
+  /**
+   * Refusals are logged one by one up to REFUSALS_LOGGED a minute; past that they are counted, and
+   * the next refusal after the minute logs one summary line. Every caller still gets its answer:
+   * the limit is on what a flood of garbage can write to the node's log and, through it, to the
+   * control plane's event log (300 garbage commands once made 300 lines and 316 events).
+   */
+  #refusals = { start: 0, logged: 0, unlogged: 0 };
+
+  async #logRefusal(entry: Omit<BreakglassLogEntry, 'seq'> & { code: string; message: string }): Promise<void> {
+    const now = Date.now();
+    const w = this.#refusals;
+    if (now - w.start >= 60_000) {
+      if (w.unlogged > 0) {
+        await this.#agent.breakglassLog.append({
+          at: new Date().toISOString(), node: this.#agent.nodeId, outcome: 'refused', code: 'REFUSALS_SUMMARISED', via: 'admin endpoint',
+          message: `${w.unlogged} more command(s) refused between ${new Date(w.start).toISOString()} and now, not logged one by one (over ${REFUSALS_LOGGED} a minute)`,
+        });
+        this.#log.warn(`break-glass: ${w.unlogged} more refused command(s) in the last minute were not logged one by one`);
+      }
+      this.#refusals = { start: now, logged: 0, unlogged: 0 };
+    }
+    if (this.#refusals.logged >= REFUSALS_LOGGED) { this.#refusals.unlogged++; return; }
+    this.#refusals.logged++;
+    await this.#agent.breakglassLog.append(entry);
+    this.#log.warn(`break-glass command refused (${entry.code}) via ${entry.via}: ${entry.message}`);
+    this.#agent.breakglassChanged();
+  }
+
   async #handle(text: string, via: string): Promise<HandleResult> {
     const nodeId = this.#agent.nodeId;
     const log = this.#agent.breakglassLog;
@@ -137,9 +169,7 @@ export class BreakglassService {
       : envelope;
     if (!checked.ok) {
       const c = 'command' in checked ? checked.command : undefined;
-      await log.append({ at: new Date().toISOString(), node: nodeId, outcome: 'refused', code: checked.refusal.code, message: checked.refusal.message, via, ...(c ? describeCommand(c) : {}) });
-      this.#log.warn(`break-glass command refused (${checked.refusal.code}) via ${via}: ${checked.refusal.message}`);
-      this.#agent.breakglassChanged();
+      await this.#logRefusal({ at: new Date().toISOString(), node: nodeId, outcome: 'refused', code: checked.refusal.code, message: checked.refusal.message, via, ...(c ? describeCommand(c) : {}) });
       return { status: STATUS[checked.refusal.code], body: { error: { code: checked.refusal.code, message: checked.refusal.message, hint: checked.refusal.hint }, node: nodeId } };
     }
     const c = checked.value;
@@ -163,7 +193,7 @@ export class BreakglassService {
 
   async #tooLarge(via: string): Promise<HandleResult> {
     const message = `the command is over ${MAX_ENVELOPE_BYTES} bytes`;
-    await this.#agent.breakglassLog.append({ at: new Date().toISOString(), node: this.#agent.nodeId, outcome: 'refused', code: 'TOO_LARGE', message, via });
+    await this.#logRefusal({ at: new Date().toISOString(), node: this.#agent.nodeId, outcome: 'refused', code: 'TOO_LARGE', message, via });
     return { status: 413, body: { error: { code: 'TOO_LARGE', message, hint: 'pin a version already on the node instead of sending its content' }, node: this.#agent.nodeId } };
   }
 
