@@ -133,6 +133,17 @@ test('tokens: listed without secrets, revoked at once, expired on time; the last
   assert.equal(expired.status, 401);
   assert.equal(expired.body.error.code, 'TOKEN_EXPIRED');
 
+  // Re-enrolling a token the store holds is a conflict, not a crash.
+  const existing = { name: 'fleet', role: 'agent', token: `fs_agent_${'A'.repeat(32)}` };
+  assert.equal((await call(s.url, 'POST', '/v1/tokens', { token: s.admin, json: existing })).status, 201);
+  const again = await call(s.url, 'POST', '/v1/tokens', { token: s.admin, json: existing });
+  assert.equal(again.status, 409);
+  assert.equal(again.body.error.code, 'TOKEN_EXISTS');
+  // A path the router cannot read gets the API's error shape.
+  const badUrl = await call(s.url, 'GET', '/v1/nodes/%/desired', { token: s.admin });
+  assert.equal(badUrl.status, 400);
+  assert.equal(badUrl.body.error.code, 'BAD_URL');
+
   const last = await call(s.url, 'POST', '/v1/tokens/admin/revoke', { token: s.admin });
   assert.equal(last.status, 409);
   assert.equal(last.body.error.code, 'LAST_ADMIN');

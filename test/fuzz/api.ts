@@ -334,12 +334,6 @@ export const KNOWN_BUGS: readonly { readonly id: string; readonly what: string; 
       + 'passthrough fields (the store); JSON.parse accepted it. Bound the depth (or the size once stringified) in the schema, or catch and answer 400',
     matches: (r, route, c) => r.status === 500 && (route.url === '/v1/ingest/change' || route.url === '/v1/nodes/:id/breakglass') && /\[{1000}/.test(bodyText(c.body)),
   },
-  {
-    id: 'token-reenrol-500',
-    what: 'POST /v1/tokens with a "token" that is already enrolled (e.g. the same body twice) answers 500: SqliteError UNIQUE constraint failed: tokens.hash; '
-      + 'it should be a 409 (packages/server/src/routes/ops.ts, store createToken)',
-    matches: (r, route, c) => r.status === 500 && route.url === '/v1/tokens' && typeof (jsonOf(c.body) as { token?: unknown } | null)?.token === 'string',
-  },
 ];
 const knownHits = new Map<string, { count: number; example: string }>();
 const knownTotals = new Map<string, number>();

@@ -1,4 +1,4 @@
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
 import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import type { AppContext } from './context.ts';
 import { enforceAccess, type RouteAccess } from './http/access.ts';
@@ -28,6 +28,13 @@ export async function buildApp(ctx: AppContext, opts: AppOptions): Promise<Fasti
     keepAliveTimeout: 120_000,
     requestTimeout: 0,
     forceCloseConnections: true,
+    // The router answers some requests before any route or error handler (a path with broken
+    // percent-encoding, a parameter over the length limit): in the API's one error shape too.
+    frameworkErrors: (err, _req, reply) => {
+      const code = err.code === 'FST_ERR_BAD_URL' ? 'BAD_URL' : err.code === 'FST_ERR_MAX_PARAM_LENGTH' ? 'PARAM_TOO_LONG' : 'BAD_REQUEST';
+      void (reply as unknown as FastifyReply).code(err.statusCode && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 400)
+        .send({ error: { code, message: err.message, hint: 'check the path against docs/api.md' } });
+    },
   });
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);

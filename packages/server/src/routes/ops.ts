@@ -66,7 +66,14 @@ export async function opsRoutes(app: FastifyInstance, ctx: AppContext): Promise<
     const token = req.body.token ?? newToken(req.body.role);
     const expires_at = req.body.expires_in_s === undefined ? null : now + req.body.expires_in_s * 1000;
     const uses_left = req.body.uses ?? null;
-    await ctx.store.createToken({ name: req.body.name, role: req.body.role, hash: hashToken(token), created_by: caller.name, expires_at, uses_left }, now);
+    const hash = hashToken(token);
+    try {
+      await ctx.store.createToken({ name: req.body.name, role: req.body.role, hash, created_by: caller.name, expires_at, uses_left }, now);
+    } catch (err) {
+      // Only a token given to re-enrol can collide (a new one is 24 random bytes): one this store holds already, live or revoked.
+      if (req.body.token !== undefined) throw new ApiError(409, 'TOKEN_EXISTS', 'this token is in the store already (enrolled, or revoked: a revoked token cannot come back)', 'failsmall token list shows it');
+      throw err;
+    }
     await ctx.store.appendEvents([{ type: 'token.created', at: now, rollout_id: null, payload: { name: req.body.name, role: req.body.role, actor: caller.name, expires_at, uses: uses_left } }]);
     return reply.code(201).send({ name: req.body.name, role: req.body.role, token, expires_at, uses: uses_left, note: 'shown once: only its hash is stored' });
   });
