@@ -20,8 +20,7 @@ import type { PrometheusClient } from '../signals/index.ts';
 export function fleetFor(nodes: readonly NodeRecord[], module: string, artifact: string): FleetNode[] {
   return nodes
     // A pending node (registered with the fleet token alone) is not in any rollout's fleet.
-    .filter((n) => n.enrolment !== 'pending')
-    .filter((n) => (n.modules.length === 0 || n.modules.includes(module)) && !n.pins.some((p) => p.artifact === artifact))
+    .filter((n) => n.enrolment !== 'pending' && (n.modules.length === 0 || n.modules.includes(module)) && !n.pins.some((p) => p.artifact === artifact))
     .map((n) => ({ id: n.id, labels: n.labels }));
 }
 

@@ -89,6 +89,11 @@ export async function authenticate(store: Store, req: FastifyRequest, need: Toke
   return hit.caller;
 }
 
+/** A fleet or join token: speaks for nodes that have no credential of their own, and enrols them. */
+export function isFleetToken(caller: Caller): boolean {
+  return caller.node === undefined && (caller.role === 'agent' || caller.role === 'join');
+}
+
 /**
  * A call that speaks for node `nodeId`: its own credential, or an admin. The fleet token
  * (role agent) may speak only for a node that has not enrolled a credential of its own, so a
@@ -99,7 +104,7 @@ export async function authenticateNode(store: Store, req: FastifyRequest, nodeId
   if (caller.node !== undefined && caller.node !== nodeId) {
     throw new ApiError(403, 'WRONG_NODE', `this credential belongs to node ${caller.node}, not ${nodeId}`, 'each agent uses the credential it made for its own --node-id');
   }
-  if (caller.node === undefined && (caller.role === 'agent' || caller.role === 'join') && (await store.credentials.hashOf(nodeId)) !== undefined) {
+  if (isFleetToken(caller) && (await store.credentials.hashOf(nodeId)) !== undefined) {
     throw new ApiError(403, 'NODE_BOUND', `node ${nodeId} has its own credential; the fleet token cannot speak for it`, `if the node was rebuilt and lost its credential, release it: failsmall nodes release ${nodeId}`);
   }
   return caller;

@@ -4,7 +4,7 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { AppContext } from '../context.ts';
 import { callerOf } from '../http/access.ts';
-import type { Caller } from '../http/auth.ts';
+import { isFleetToken, type Caller } from '../http/auth.ts';
 import { ApiError, notFound } from '../http/errors.ts';
 
 const NodeId = z.string().regex(NODE_ID, NODE_ID_HINT);
@@ -74,7 +74,7 @@ export async function nodeRoutes(app: FastifyInstance, ctx: AppContext): Promise
     const now = ctx.clock.now();
     // First enrolment wins, and is checked before the node row is touched, so a refused impostor changes nothing.
     let enrolled = false;
-    if (caller.node === undefined && (caller.role === 'agent' || caller.role === 'join')) {
+    if (isFleetToken(caller)) {
       const bound = await ctx.store.credentials.hashOf(registration.id);
       if (bound !== undefined && bound !== hash) throw nodeBound(registration.id);
       if (bound === undefined && hash !== undefined) {
