@@ -1,8 +1,8 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash, randomBytes, type KeyObject } from 'node:crypto';
 import { readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Server } from 'node:http';
-import { isName, nameProblem, parsePublicKey, type ArtifactValidation, type DrillReadiness, type ModuleDecl, type ModuleState } from '@failsmall/core';
+import { isName, nameProblem, parsePublicKey, trustedOnFailure, type ArtifactValidation, type DrillReadiness, type ModuleDecl, type ModuleState, type OnFailure } from '@failsmall/core';
 import { Backoff } from './backoff.ts';
 import { BreakglassLog } from './breakglass-log.ts';
 import type { BreakglassServiceOptions } from './breakglass.ts';
@@ -38,7 +38,8 @@ export interface AgentOptions {
   readonly validatorTimeoutMs?: number;
   /**
    * Per module: the safe default this node applies when the module fails open, configured on the
-   * node. It wins over the declaration's `safe_default`, which comes unsigned from the control plane.
+   * node. It wins over the declaration's `safe_default`, which the agent writes only when the
+   * artifact key signed it (core trustedOnFailure).
    */
   readonly safeDefaults?: Readonly<Record<string, string>>;
   /** Per artifact: a local override of the module's declared on_load_failure (the SDK's, in code). */
@@ -76,7 +77,7 @@ interface DesiredArtifact {
   sha256: string | null;
   signature?: string | null;
   validation?: ArtifactValidation;
-  on_failure?: Pick<ModuleDecl, 'on_load_failure' | 'safe_default' | 'reason'>;
+  on_failure?: OnFailure;
 }
 
 /** What one artifact is served at, and what the agent needs to recover it without the control plane. */
@@ -85,7 +86,8 @@ interface Serving {
   sha256: string | null;
   module: string;
   state: ModuleState['state'];
-  on_failure?: Pick<ModuleDecl, 'on_load_failure' | 'safe_default' | 'reason'>;
+  /** As this node may act on it: a safe default here is signed, or the node's own (trustedOnFailure). */
+  on_failure?: OnFailure;
   /** The artifact's declared checks, kept so that a break-glass pin is validated like any load. */
   validation?: ArtifactValidation;
 }
@@ -198,6 +200,9 @@ export class Agent {
   #collecting: Promise<void> = Promise.resolve();
   /** The scrape problems the control plane last acknowledged, so an unchanged empty set is not sent again. */
   #problemsSent = '';
+  #publicKey: KeyObject | undefined;
+  /** Per module: why its declared safe default was not trusted (logged once per reason). */
+  readonly #safeDefaultProblems = new Map<string, string>();
 
   constructor(opts: AgentOptions) {
     this.#o = opts;
@@ -210,6 +215,7 @@ export class Agent {
       if (!parsed.ok) throw new Error(`artifact public key: ${parsed.message}`);
       publicKey = parsed.key;
     }
+    this.#publicKey = publicKey;
     const errorLog = (m: string) => (this.#log.error ?? this.#log.warn)(m);
     if (opts.scrapes && opts.scrapes.length > 0) {
       this.#scraper = new Scraper(opts.scrapes, { log: this.#log, onScrape: (module, problem) => this.metrics.scrape(module, problem?.reason ?? null) });
@@ -437,9 +443,7 @@ export class Agent {
   async #load(d: DesiredArtifact, content: Buffer | null, failed: { version: string | null; attempts: number } | undefined): Promise<void> {
     if (this.#pins.has(d.artifact)) return;
     const current = this.#serving.get(d.artifact);
-    const declared = this.#o.onFailureOverrides?.[d.artifact] ?? d.on_failure;
-    const localDefault = this.#o.safeDefaults?.[d.module];
-    const onFailure = declared && localDefault !== undefined ? { ...declared, safe_default: localDefault } : declared;
+    const onFailure = this.#onFailure(d);
     const result = await this.#loader.load({
       artifact: d.artifact, module: d.module, version: d.version, sha256: d.sha256, content,
       ...(d.signature !== undefined ? { signature: d.signature } : {}),
@@ -718,8 +722,7 @@ export class Agent {
       }
       bytes = { content, sha256: known.sha256, signature: known.signature ?? '' };
     }
-    const localDefault = this.#o.safeDefaults?.[s.module];
-    const onFailure = s.on_failure && localDefault !== undefined ? { ...s.on_failure, safe_default: localDefault } : s.on_failure;
+    const onFailure = s.on_failure;
     const request = {
       artifact, module: s.module, version, sha256: bytes.sha256, content: bytes.content, signature: bytes.signature,
       ...(s.validation ? { validation: s.validation } : {}), ...(onFailure ? { onFailure } : {}),
@@ -756,7 +759,29 @@ export class Agent {
   }
 
   #safeDefault(s: Serving): string | undefined {
-    return this.#o.safeDefaults?.[s.module] ?? s.on_failure?.safe_default;
+    return s.on_failure?.safe_default ?? this.#o.safeDefaults?.[s.module];
+  }
+
+  /**
+   * The failure policy this node acts on for one desired artifact: the SDK's (in-process code) as
+   * is; else the declaration's, with its safe default kept only when signed by the artifact key or
+   * replaced by the node's own (--safe-default). Only signed or node-local bytes reach a module.
+   */
+  #onFailure(d: DesiredArtifact): OnFailure | undefined {
+    const inCode = this.#o.onFailureOverrides?.[d.artifact];
+    if (inCode) return inCode;
+    const local = this.#o.safeDefaults?.[d.module];
+    const t = trustedOnFailure(d.module, d.on_failure, { ...(local !== undefined ? { local } : {}), ...(this.#publicKey ? { publicKey: this.#publicKey } : {}), ...(this.#o.allowUnsigned ? { allowUnsigned: true } : {}) });
+    if (t.problem === undefined) this.#safeDefaultProblems.delete(d.module);
+    else if (this.#safeDefaultProblems.get(d.module) !== t.problem) {
+      this.#safeDefaultProblems.set(d.module, t.problem);
+      this.#log.warn(`${d.artifact}: ${t.problem}`);
+    }
+    return t.onFailure;
+  }
+
+  #noSafeDefault(module: string): string {
+    return this.#safeDefaultProblems.get(module) ?? `module ${module} declares no safe default (nor does --safe-default)`;
   }
 
   /**
@@ -780,7 +805,7 @@ export class Agent {
         const pre = prepared.ok ? await this.#loader.precheck(prepared.request) : { ok: false as const, error: prepared.message };
         lkg = pre.ok ? { version, ok: true } : { version, ok: false, problem: pre.error };
       }
-      const kill_switch = this.#safeDefault(s) === undefined ? { ok: false, problem: `module ${s.module} declares no safe default (nor does --safe-default)` } : { ok: true };
+      const kill_switch = this.#safeDefault(s) === undefined ? { ok: false, problem: this.#noSafeDefault(s.module) } : { ok: true };
       drill.push({ artifact, module: s.module, serving: s.version, state: s.state, pinned: pin ? `${pin.action} by ${pin.operator}` : null, lkg, kill_switch });
     }
     const unready = drill.filter((d) => !d.lkg.ok);
@@ -796,7 +821,7 @@ export class Agent {
     if (hits.length === 0) return this.#unknown(target);
     const withoutDefault = hits.filter(([, s]) => this.#safeDefault(s) === undefined);
     if (withoutDefault.length > 0) {
-      return { ok: false, code: 'NO_SAFE_DEFAULT', message: `${withoutDefault.map(([a]) => a).join(', ')} has no declared safe default to fail open to`, hint: 'declare safe_default on the module, or start the agent with --safe-default MODULE=FILE; or pin a known-good version instead' };
+      return { ok: false, code: 'NO_SAFE_DEFAULT', message: `${withoutDefault.map(([a, s]) => `${a} (${this.#noSafeDefault(s.module)})`).join(', ')}: no safe default this node trusts to fail open to`, hint: 'declare a signed safe_default on the module (the control plane signs it at apply with its key, or failsmall artifact sign-default), or start the agent with --safe-default MODULE=FILE; or pin a known-good version instead' };
     }
     const result: { artifact: string; serving: string | null; state: string }[] = [];
     for (const [artifact, s] of hits) {

@@ -5,12 +5,13 @@ export type CommandResult = { readonly ok: true } | { readonly ok: false; readon
 /**
  * Runs a shell command with a hard timeout: a validator or reload that hangs is killed
  * (the whole process group), and the hang is reported as a failure, never waited out.
- * `stdin` is written to the command's standard input when given.
+ * `stdin` is written to the command's standard input when given. `bareEnv` passes only PATH,
+ * HOME, LANG and TZ of this process's environment (plus `env`): for commands that must not see secrets.
  */
-export function runCommand(command: string, opts: { env?: Record<string, string>; stdin?: Uint8Array; timeoutMs: number; what: string }): Promise<CommandResult> {
+export function runCommand(command: string, opts: { env?: Record<string, string>; bareEnv?: boolean; stdin?: Uint8Array; timeoutMs: number; what: string }): Promise<CommandResult> {
   return new Promise((resolve) => {
     const child = spawn('/bin/sh', ['-c', command], {
-      env: { ...process.env, ...(opts.env ?? {}) },
+      env: { ...(opts.bareEnv ? bareEnvironment() : process.env), ...(opts.env ?? {}) },
       stdio: [opts.stdin ? 'pipe' : 'ignore', 'ignore', 'pipe'],
       detached: true,
     });
@@ -32,4 +33,13 @@ export function runCommand(command: string, opts: { env?: Record<string, string>
       child.stdin.end(Buffer.from(opts.stdin));
     }
   });
+}
+
+function bareEnvironment(): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const k of ['PATH', 'HOME', 'LANG', 'TZ']) {
+    const v = process.env[k];
+    if (v !== undefined) out[k] = v;
+  }
+  return out;
 }

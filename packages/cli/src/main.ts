@@ -10,6 +10,8 @@ const auditDeps = async (...a: Parameters<typeof import('./commands/audit.ts').a
 const apply = async (...a: Parameters<typeof import('./commands/apply.ts').apply>) => (await import('./commands/apply.ts')).apply(...a);
 const artifactList = async (...a: Parameters<typeof import('./commands/artifact.ts').artifactList>) => (await import('./commands/artifact.ts')).artifactList(...a);
 const artifactPush = async (...a: Parameters<typeof import('./commands/artifact.ts').artifactPush>) => (await import('./commands/artifact.ts')).artifactPush(...a);
+const artifactSign = async (...a: Parameters<typeof import('./commands/artifact.ts').artifactSign>) => (await import('./commands/artifact.ts')).artifactSign(...a);
+const artifactSignDefault = async (...a: Parameters<typeof import('./commands/artifact.ts').artifactSignDefault>) => (await import('./commands/artifact.ts')).artifactSignDefault(...a);
 const breakglassCommands = async () => import('./commands/breakglass.ts');
 const demo = async (...a: Parameters<typeof import('./commands/demo.ts').demo>) => (await import('./commands/demo.ts')).demo(...a);
 const nodes = async (...a: Parameters<typeof import('./commands/nodes.ts').nodes>) => (await import('./commands/nodes.ts')).nodes(...a);
@@ -75,7 +77,8 @@ export function buildProgram(result: { code: number }): Command {
     .option('--tick-ms <ms>', 'controller tick')
     .option('--log <level>', 'server log level (info, warn, …); off by default')
     .option('--signing-key <file>', 'ed25519 private key that signs every pushed version (env FAILSMALL_SIGNING_KEY; default .failsmall/keys/artifact.key if present)')
-    .option('--verify-key <file>', 'public key that signatures sent with a push must verify against (default: the signing key\'s)')
+    .option('--verify-key <file>', 'public key that signatures sent with a push must verify against (default: the signing key\'s); alone, without --signing-key, unsigned pushes are refused')
+    .option('--validator <name=command>', 'a validator command run at push for artifact NAME (repeatable); declarations may name only these', (v: string, p: string[] = []) => [...p, v])
     .option('--prometheus-url <url>', 'Prometheus for gates with source: prometheus (env FAILSMALL_PROMETHEUS_URL)')
     .option('--prometheus-token <token>', 'bearer token for Prometheus (env FAILSMALL_PROMETHEUS_TOKEN)')
     .option('--prometheus-timeout <ms>', 'per-query timeout', '5000')
@@ -128,9 +131,19 @@ export function buildProgram(result: { code: number }): Command {
     .option('--version <label>', 'version label (default: the first 12 hex of its sha256)')
     .option('--force', 'accept a version that breaks the declared limits (tests and drills only)')
     .option('--sign <keyfile>', 'sign the version here with this ed25519 private key (else the server signs it with its own)')
+    .option('--signature <sig>', 'a signature made elsewhere with failsmall artifact sign (needs --version)')
     .option('--manifest <file>', 'what this version depends on (YAML or JSON, depends_on: edges), checked by the dependency gate at rollout start')
     .addOption(json())
     .action(run((o, name, file) => artifactPush(name as string, file as string, o, makeOut(o.json === true))));
+  artifact.command('sign').argument('<name>').argument('<file>').description('print the signature of a version, made here with the artifact private key (offline signing; no server needed)')
+    .option('--version <label>', 'the version label the signature covers')
+    .requiredOption('--key <keyfile>', 'the artifact private key (failsmall keys init)')
+    .addOption(json())
+    .action(run((o, name, file) => artifactSign(name as string, file as string, o as never, makeOut(o.json === true))));
+  artifact.command('sign-default').argument('<module>').argument('<file>').description('print safe_default_signature for a module\'s safe default (FILE holds its exact text)')
+    .requiredOption('--key <keyfile>', 'the artifact private key (failsmall keys init)')
+    .addOption(json())
+    .action(run((o, module, file) => artifactSignDefault(module as string, file as string, o as never, makeOut(o.json === true))));
   artifact.command('list').description('declared artifacts and their current versions').addOption(server()).addOption(token()).addOption(json())
     .action(run((o) => artifactList(o, makeOut(o.json === true))));
 

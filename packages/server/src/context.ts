@@ -22,6 +22,12 @@ export interface AppContext {
   /** The public key a pushed signature must verify against (the signer's public half, or one given). */
   readonly verifier?: KeyObject;
   /**
+   * Per artifact: the validator command run at push. From the server's own configuration
+   * (serve --validator NAME=COMMAND), never from a declaration: a command sent over the API
+   * would let one admin token run a shell on the control plane.
+   */
+  readonly validators: Readonly<Record<string, string>>;
+  /**
    * How nodes join the fleet: `approval` (default: the fleet token registers a node as pending;
    * a join token or an admin admits it) or `open` (every registration is admitted: demos, labs).
    */

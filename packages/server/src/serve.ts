@@ -42,6 +42,8 @@ export interface ServeOptions {
   /** Vendors' status pages (Statuspage format) to poll for triage. */
   readonly statuspages?: readonly { name: string; url: string }[];
   readonly statuspageIntervalMs?: number;
+  /** Per artifact: the validator command run at push (AppContext.validators). */
+  readonly validators?: Readonly<Record<string, string>>;
   /** How nodes join the fleet (AppContext.enrolment); default `approval`. */
   readonly enrolment?: 'approval' | 'open';
 }
@@ -84,7 +86,7 @@ export async function startServer(opts: ServeOptions = {}): Promise<RunningServe
   const poller = opts.statuspages && opts.statuspages.length > 0
     ? new StatuspagePoller(opts.statuspages, { intervalMs: opts.statuspageIntervalMs ?? 60_000, log: warn, onPoll: (p) => recordVendorPoll(store, p) })
     : undefined;
-  const app = await buildApp({ store, hub, controller, clock, incidents, maxArtifactBytes: opts.maxArtifactBytes ?? 16 * 1024 * 1024, maxWaitMs: opts.maxWaitMs ?? 60_000, enrolment: opts.enrolment ?? 'approval', ...(prometheus ? { prometheus } : {}), ...(signer ? { signer } : {}), ...(verifier ? { verifier } : {}) }, { logger: opts.logger ?? false });
+  const app = await buildApp({ store, hub, controller, clock, incidents, maxArtifactBytes: opts.maxArtifactBytes ?? 16 * 1024 * 1024, maxWaitMs: opts.maxWaitMs ?? 60_000, enrolment: opts.enrolment ?? 'approval', validators: opts.validators ?? {}, ...(prometheus ? { prometheus } : {}), ...(signer ? { signer } : {}), ...(verifier ? { verifier } : {}) }, { logger: opts.logger ?? false });
   const address = await app.listen({ host: opts.host ?? '127.0.0.1', port: opts.port ?? 7070 });
   controller.start();
   incidents.start();

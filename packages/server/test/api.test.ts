@@ -103,7 +103,7 @@ describe('API: declarations', () => {
 describe('API: artifact versions', () => {
   let s: Server;
   before(async () => {
-    s = await testServer({ maxArtifactBytes: 100_000 });
+    s = await testServer({ maxArtifactBytes: 100_000, validators: { 'waf-rules': 'grep -qv DROP_ALL' } });
     await call(s.url, 'POST', '/v1/apply', { token: s.admin, json: { text: DECLARATIONS } });
   });
   after(async () => { await s.cleanup(); });
@@ -157,7 +157,7 @@ describe('API: artifact versions', () => {
     assert.equal(refused.body.error.code, 'BAD_SIGNATURE');
   });
 
-  it('runs the declared JSON Schema and validator command on push', async () => {
+  it('runs the declared JSON Schema and the server-configured validator command on push', async () => {
     const text = `
 modules: { waf: { on_load_failure: fail-open, safe_default: "[]" } }
 artifacts:

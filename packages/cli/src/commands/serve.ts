@@ -2,7 +2,7 @@ import { parseNotifyTargets, startServer } from '@failsmall/server';
 import { readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { createPublicKey as createPublicKeyOf } from 'node:crypto';
-import { parsePrivateKey, parsePublicKey } from '@failsmall/core';
+import { nameProblem, parsePrivateKey, parsePublicKey } from '@failsmall/core';
 import { EXIT } from '../exit-codes.ts';
 import { defaultIfExists } from './common.ts';
 import { DEFAULT_KEY_DIR } from './keys.ts';
@@ -10,7 +10,7 @@ import type { Out } from '../output.ts';
 
 /** `failsmall serve`: the control plane, until SIGINT/SIGTERM. */
 export async function serve(opts: {
-  store?: string; host?: string; port?: string; tickMs?: string; log?: string; signingKey?: string; verifyKey?: string; enrol?: string; prometheusUrl?: string; prometheusToken?: string; prometheusTimeout?: string;
+  store?: string; host?: string; port?: string; tickMs?: string; log?: string; signingKey?: string; verifyKey?: string; validator?: string[]; enrol?: string; prometheusUrl?: string; prometheusToken?: string; prometheusTimeout?: string;
   notifyWebhook?: string[]; notifySecret?: string; notifySlack?: string[]; statuspage?: string[]; statuspageInterval?: string;
 }, out: Out): Promise<number> {
   const port = opts.port === undefined ? 7070 : Number(opts.port);
@@ -38,12 +38,23 @@ export async function serve(opts: {
     }
     statuspages.push({ name: s.slice(0, eq), url });
   }
+  const validators: Record<string, string> = {};
+  for (const v of opts.validator ?? []) {
+    const eq = v.indexOf('=');
+    const name = v.slice(0, eq);
+    if (eq <= 0 || nameProblem(name) !== undefined || v.slice(eq + 1).trim() === '') {
+      process.stderr.write(`error: bad --validator "${v}" [USAGE]\n  hint: ARTIFACT=COMMAND, e.g. --validator waf-rules='./bin/check-waf-rules'\n`);
+      return EXIT.USAGE;
+    }
+    validators[name] = v.slice(eq + 1);
+  }
   const prometheusUrl = opts.prometheusUrl ?? process.env.FAILSMALL_PROMETHEUS_URL;
   const prometheusToken = opts.prometheusToken ?? process.env.FAILSMALL_PROMETHEUS_TOKEN;
   const server = await startServer({
     ...(signingKey ? { signingKeyFile: signingKey } : {}),
     ...(opts.verifyKey ? { verifyKeyFile: opts.verifyKey } : {}),
     enrolment: opts.enrol === 'open' ? 'open' : 'approval',
+    validators,
     ...(prometheusUrl ? { prometheus: { url: prometheusUrl, timeoutMs: Number(opts.prometheusTimeout ?? '5000'), ...(prometheusToken ? { bearerToken: prometheusToken } : {}) } } : {}),
     store: opts.store ?? process.env.FAILSMALL_STORE ?? '.failsmall/failsmall.db',
     host: opts.host ?? '127.0.0.1',
@@ -57,7 +68,10 @@ export async function serve(opts: {
   out.line(`failsmall control plane on ${server.url} (store: ${server.store.engine})`);
   if (prometheusUrl) out.line(`gates with source: prometheus read ${prometheusUrl}`);
   if (opts.enrol === 'open') out.line('enrolment is OPEN: every node that registers with the fleet token counts in rollouts and gates (labs only; docs/security.md)');
-  out.line(signingKey ? `signing every pushed version with ${signingKey}` : 'no signing key (failsmall keys init, then serve --signing-key): versions are stored unsigned and agents with a public key refuse them');
+  out.line(signingKey ? `signing every version pushed unsigned with ${signingKey}`
+    : opts.verifyKey ? `offline signing: pushes must carry a signature that verifies under ${opts.verifyKey}; unsigned ones are refused`
+      : 'no signing key (failsmall keys init, then serve --signing-key): versions are stored unsigned and agents with a public key refuse them');
+  for (const [name, command] of Object.entries(validators)) out.line(`validator for ${name}: ${command}`);
   if (server.adminToken) {
     out.line('admin token (shown once, only its hash is stored; export it for the CLI):');
     out.line(`  export FAILSMALL_TOKEN=${server.adminToken}`);

@@ -14,7 +14,8 @@ export type ModuleState =
  *
  * - serve-stale: keep the last known-good version (if there is none: its safe default when it
  *   declares one, else nothing, as before its first load);
- * - fail-open: the module's safe default, whatever was there;
+ * - fail-open: the module's safe default, whatever was there (with no safe default it can trust,
+ *   nothing: an empty file is not a default anyone declared);
  * - fail-closed: stop the module's traffic (the declared reason names the security goal).
  */
 export function afterFailedLoad(module: Pick<ModuleDecl, 'on_load_failure' | 'safe_default'>, lastKnownGood: string | null): ModuleState {
@@ -23,7 +24,7 @@ export function afterFailedLoad(module: Pick<ModuleDecl, 'on_load_failure' | 'sa
       if (lastKnownGood !== null) return { state: 'stale', version: lastKnownGood };
       return module.safe_default !== undefined ? { state: 'fail-open' } : { state: 'empty' };
     case 'fail-open':
-      return { state: 'fail-open' };
+      return module.safe_default !== undefined ? { state: 'fail-open' } : { state: 'empty' };
     case 'fail-closed':
       return { state: 'fail-closed' };
   }

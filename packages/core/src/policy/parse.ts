@@ -32,6 +32,12 @@ export interface ParseOptions {
   readonly file?: string;
   /** Modules, artifacts and policies declared elsewhere (e.g. already in the store), for resolving references. */
   readonly known?: Partial<Declarations>;
+  /**
+   * Checks only the caller can make (the control plane: signatures under its key, validator
+   * commands against its own configuration). Problems name a path (`modules.waf.safe_default`);
+   * the parser adds the file, line and column.
+   */
+  readonly check?: (d: Declarations) => { readonly errors: readonly FailsmallError[]; readonly warnings: readonly Warning[] };
 }
 
 /** Defaults applied when neither the stage nor its policy sets a value. */
@@ -55,7 +61,7 @@ export const ON_INCONCLUSIVE: readonly StageSpec['on_inconclusive'][] = ['pause'
 export const APPROVALS = ['manual', 'auto'] as const;
 
 export const TOP_LEVEL_KEYS = ['modules', 'artifacts', 'policies', 'deployment'] as const;
-export const MODULE_KEYS = ['on_load_failure', 'reason', 'safe_default'] as const;
+export const MODULE_KEYS = ['on_load_failure', 'reason', 'safe_default', 'safe_default_signature'] as const;
 export const ARTIFACT_KEYS = ['kind', 'module', 'policy', 'validation'] as const;
 export const VALIDATION_KEYS = ['max_bytes', 'max_entries', 'json_schema', 'command', 'timeout'] as const;
 const TIMING_KEYS = ['interval', 'bake', 'load_timeout', 'max_extension', 'on_inconclusive', 'rollback_on_failure'] as const;
@@ -93,8 +99,17 @@ function parseOrReport(text: string, opts: ParseOptions): Result<Declarations> {
   const declarations = reader.read(loaded.root);
   const errors = sortErrors(loaded.source.errors);
   if (errors.length > 0) return { ok: false, errors, warnings: [] };
-  const warnings = lintDeclarations(declarations, opts.known).map((w) => reader.locate(w));
+  const checked = opts.check?.(declarations) ?? { errors: [], warnings: [] };
+  if (checked.errors.length > 0) {
+    return { ok: false, errors: sortErrors(checked.errors.map((e) => withoutSeverity(reader.locate({ ...e, severity: 'warning' })))), warnings: [] };
+  }
+  const warnings = [...lintDeclarations(declarations, opts.known), ...checked.warnings].map((w) => reader.locate(w));
   return { ok: true, value: declarations, warnings: sortErrors(warnings, true) };
+}
+
+function withoutSeverity(w: Warning): FailsmallError {
+  const { severity: _severity, ...e } = w;
+  return e;
 }
 
 interface Reference {
@@ -203,6 +218,15 @@ class DeclarationReader {
     const reason = reasonEntry ? this.#string(reasonEntry) : undefined;
     const safeDefaultEntry = f.get('safe_default');
     const safeDefault = safeDefaultEntry ? this.#string(safeDefaultEntry) : undefined;
+    const signatureEntry = f.get('safe_default_signature');
+    const signature = signatureEntry ? this.#string(signatureEntry) : undefined;
+    if (signatureEntry && signature !== undefined) {
+      if (!safeDefaultEntry) {
+        src.error('SIGNATURE_WITHOUT_DEFAULT', `module "${name}" has safe_default_signature but no safe_default`, valueNode(signatureEntry), signatureEntry.path, 'sign the safe default itself: failsmall artifact sign-default MODULE FILE --key KEY');
+      } else if (!/^[A-Za-z0-9+/]{86}==$/.test(signature)) {
+        src.error('BAD_SIGNATURE', `module "${name}": safe_default_signature is not an ed25519 signature (88 characters of base64)`, valueNode(signatureEntry), signatureEntry.path, 'paste the line failsmall artifact sign-default printed, unchanged');
+      }
+    }
     if (onLoadFailure === 'fail-closed' && (reason === undefined || reason.trim() === '') && mode && (!reasonEntry || reason !== undefined)) {
       src.error('FAIL_CLOSED_NEEDS_REASON', `module "${name}" fails closed but gives no reason`, valueNode(mode), mode.path,
         'add reason: "<the security goal that hard-failing serves>", or use serve-stale (keep the last known-good version)');
@@ -212,6 +236,7 @@ class DeclarationReader {
       on_load_failure: onLoadFailure ?? 'serve-stale',
       ...(reason !== undefined ? { reason } : {}),
       ...(safeDefault !== undefined ? { safe_default: safeDefault } : {}),
+      ...(safeDefault !== undefined && signature !== undefined ? { safe_default_signature: signature } : {}),
     });
   }
 

@@ -14,6 +14,12 @@ export interface ModuleDecl {
   readonly reason?: string;
   /** For fail-open: the safe default the module falls back to (free text or a file name). */
   readonly safe_default?: string;
+  /**
+   * base64 ed25519 signature of the safe default (core/signing signSafeDefault) by the artifact
+   * key: signed offline (`failsmall artifact sign-default`) or by the control plane at apply when
+   * it holds the key. Agents write a declared safe default only when this verifies.
+   */
+  readonly safe_default_signature?: string;
 }
 
 export interface ArtifactValidation {

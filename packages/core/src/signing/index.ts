@@ -1,4 +1,4 @@
-import { createPrivateKey, createPublicKey, generateKeyPairSync, sign, verify, type KeyObject } from 'node:crypto';
+import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, sign, verify, type KeyObject } from 'node:crypto';
 
 /**
  * Artifact signatures: ed25519 over a message that binds the artifact's name, the version
@@ -65,4 +65,27 @@ export function verifyVersion(publicKey: KeyObject, artifact: string, version: s
   return verify(null, signingMessage(artifact, version, sha256), publicKey, raw)
     ? { ok: true }
     : { ok: false, message: `bad signature for ${artifact}@${version} (sha256 ${sha256.slice(0, 12)}…): not signed by the trusted artifact key` };
+}
+
+/**
+ * A module's safe default is bytes the agent writes into the module, like a version, so it is
+ * signed like one: over a message that binds the module's name and the content's sha256, under
+ * its own domain so that a version's signature can never pass for a safe default's.
+ */
+export function safeDefaultMessage(module: string, content: string): Buffer {
+  const sha256 = createHash('sha256').update(content, 'utf8').digest('hex');
+  return Buffer.from(`failsmall-safe-default-v1\n${module}\n${sha256}`, 'utf8');
+}
+
+export function signSafeDefault(privateKey: KeyObject, module: string, content: string): string {
+  return sign(null, safeDefaultMessage(module, content), privateKey).toString('base64');
+}
+
+export function verifySafeDefault(publicKey: KeyObject, module: string, content: string, signature: string | null | undefined): { ok: true } | { ok: false; message: string } {
+  if (!signature) return { ok: false, message: `the safe default of ${module} is unsigned` };
+  const raw = Buffer.from(signature, 'base64');
+  if (raw.length !== 64) return { ok: false, message: `the safe default of ${module} has a bad signature (not 64 bytes of ed25519)` };
+  return verify(null, safeDefaultMessage(module, content), publicKey, raw)
+    ? { ok: true }
+    : { ok: false, message: `the safe default of ${module} is not signed by the trusted artifact key (edited in the store or in transit, or signed for another module)` };
 }

@@ -16,7 +16,7 @@ export interface DesiredArtifact {
   /** The declared checks (limits, JSON Schema), so the agent runs them again: a generated file is user input. */
   readonly validation: ArtifactValidation;
   /** The module's declared behaviour on a failed load. */
-  readonly on_failure: Pick<ModuleDecl, 'on_load_failure' | 'safe_default' | 'reason'>;
+  readonly on_failure: Pick<ModuleDecl, 'on_load_failure' | 'safe_default' | 'safe_default_signature' | 'reason'>;
 }
 
 export interface DesiredState {
@@ -125,7 +125,7 @@ export class DesiredHub {
         // A validator command runs on the server at push; agents run only commands configured on the node.
         validation: Object.fromEntries(Object.entries(a.validation).filter(([k]) => k !== 'command' && k !== 'timeout_ms')) as ArtifactValidation,
         on_failure: module
-          ? { on_load_failure: module.on_load_failure, ...(module.safe_default !== undefined ? { safe_default: module.safe_default } : {}), ...(module.reason !== undefined ? { reason: module.reason } : {}) }
+          ? { on_load_failure: module.on_load_failure, ...(module.safe_default !== undefined ? { safe_default: module.safe_default } : {}), ...(module.safe_default_signature !== undefined ? { safe_default_signature: module.safe_default_signature } : {}), ...(module.reason !== undefined ? { reason: module.reason } : {}) }
           : { on_load_failure: 'serve-stale' },
       });
     }

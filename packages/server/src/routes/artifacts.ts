@@ -56,10 +56,16 @@ export async function artifactRoutes(app: FastifyInstance, ctx: AppContext): Pro
     if (!artifact) throw notFound('artifact', req.params.name, 'declare it with failsmall apply before pushing versions');
     const force = req.query.force === 'true';
     const problems: { code: string; message: string }[] = validateContent(content, artifact.validation);
-    if (artifact.validation.command) {
-      // Declared by an admin in the artifact; agents never run commands received over the network.
-      const r = await runCommand(artifact.validation.command, {
-        stdin: content, env: { FAILSMALL_ARTIFACT: artifact.name, FAILSMALL_VERSION: req.query.version ?? '' },
+    const command = ctx.validators[artifact.name];
+    if (artifact.validation.command !== undefined && artifact.validation.command !== command) {
+      // Declared before validators moved to the server's configuration, or edited in the store: refuse rather than skip it.
+      throw new ApiError(422, 'VALIDATOR_NOT_CONFIGURED', `${artifact.name} declares a validator command this control plane is not configured to run`, `start the server with --validator ${artifact.name}=COMMAND (validator commands come from the server's configuration, not from declarations), or apply the artifact without command`);
+    }
+    if (command !== undefined) {
+      // From the server's own configuration (serve --validator). It runs with a bare environment: the
+      // server's (store URL, tokens) is none of a validator's business.
+      const r = await runCommand(command, {
+        stdin: content, env: { FAILSMALL_ARTIFACT: artifact.name, FAILSMALL_VERSION: req.query.version ?? '' }, bareEnv: true,
         timeoutMs: artifact.validation.timeout_ms ?? 10_000, what: 'validator command',
       });
       if (!r.ok) problems.push({ code: 'COMMAND', message: r.error });
@@ -79,6 +85,10 @@ export async function artifactRoutes(app: FastifyInstance, ctx: AppContext): Pro
       signature = given;
     } else if (ctx.signer) {
       signature = signVersion(ctx.signer, artifact.name, version, sha256);
+    } else if (ctx.verifier) {
+      // Offline signing (serve --verify-key without --signing-key): the control plane holds no key,
+      // so an unsigned version could never be loaded by an agent; say so now, not at the canary.
+      throw new ApiError(422, 'UNSIGNED', `version refused: ${artifact.name}@${version} is unsigned, and this control plane only accepts versions signed offline`, `sign it where the key lives: failsmall artifact push ${artifact.name} FILE --version ${version} --sign KEY, or failsmall artifact sign ${artifact.name} FILE --version ${version} --key KEY and push with --signature SIG`);
     }
     const put = await ctx.store.putVersion({ artifact: artifact.name, version, sha256, content, forced: problems.length > 0, created_at: ctx.clock.now(), signature, manifest }, { actor: caller.name });
     if (!put.ok) {

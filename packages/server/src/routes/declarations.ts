@@ -3,6 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { AppContext } from '../context.ts';
+import { checkDeclarations, sealSafeDefaults } from '../declarations/trust.ts';
 import { callerOf } from '../http/access.ts';
 import { invalidDeclarations, notFound } from '../http/errors.ts';
 
@@ -19,8 +20,10 @@ export async function declarationRoutes(app: FastifyInstance, ctx: AppContext): 
   r.post('/v1/apply', { config: { access: 'admin' }, schema: { body: ApplyBody }, bodyLimit: 2 * 1024 * 1024 }, async (req, reply) => {
     const caller = callerOf(req);
     const [modules, artifacts, policies] = await Promise.all([ctx.store.listModules(), ctx.store.listArtifacts(), ctx.store.listPolicies()]);
-    let parsed = parseDeclarations(req.body.text, { file: req.body.file ?? 'request', known: { modules, artifacts, policies } });
+    const trust = { validators: ctx.validators, ...(ctx.signer ? { signer: ctx.signer } : {}), ...(ctx.verifier ? { verifier: ctx.verifier } : {}) };
+    let parsed = parseDeclarations(req.body.text, { file: req.body.file ?? 'request', known: { modules, artifacts, policies }, check: (d) => checkDeclarations(d, trust) });
     if (!parsed.ok) throw invalidDeclarations(parsed.errors);
+    parsed = { ...parsed, value: { ...parsed.value, modules: sealSafeDefaults(parsed.value.modules, ctx.signer) } };
     const checked = await checkPrometheusGates(parsed.value.policies, ctx, req.body.file ?? 'request');
     if (checked.errors.length > 0) throw invalidDeclarations(checked.errors);
     parsed = { ...parsed, warnings: [...parsed.warnings, ...checked.warnings] };
