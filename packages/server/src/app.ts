@@ -3,6 +3,7 @@ import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod
 import type { AppContext } from './context.ts';
 import { enforceAccess, type RouteAccess } from './http/access.ts';
 import { registerErrorHandler } from './http/errors.ts';
+import { boundJsonDepth, clientErrorHandler } from './http/hostile-input.ts';
 import { artifactRoutes } from './routes/artifacts.ts';
 import { declarationRoutes } from './routes/declarations.ts';
 import { nodeRoutes } from './routes/nodes.ts';
@@ -28,6 +29,7 @@ export async function buildApp(ctx: AppContext, opts: AppOptions): Promise<Fasti
     keepAliveTimeout: 120_000,
     requestTimeout: 0,
     forceCloseConnections: true,
+    clientErrorHandler,
     // The router answers some requests before any route or error handler (a path with broken
     // percent-encoding, a parameter over the length limit): in the API's one error shape too.
     frameworkErrors: (err, _req, reply) => {
@@ -39,6 +41,7 @@ export async function buildApp(ctx: AppContext, opts: AppOptions): Promise<Fasti
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   registerErrorHandler(app);
+  boundJsonDepth(app);
   await app.register(async (scope) => {
     // First: the hooks see every route registered after them (and refuse one that declares no access).
     enforceAccess(scope, ctx.store, () => ctx.clock.now(), opts.routeTable);
