@@ -1,8 +1,8 @@
-import { createHash, randomBytes, type KeyObject } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Server } from 'node:http';
-import { isName, nameProblem, parsePublicKey, trustedOnFailure, type ArtifactValidation, type DrillReadiness, type ModuleDecl, type ModuleState, type OnFailure } from '@failsmall/core';
+import { isName, nameProblem, parsePublicKeys, trustedOnFailure, type TrustedKeys, type ArtifactValidation, type DrillReadiness, type ModuleDecl, type ModuleState, type OnFailure } from '@failsmall/core';
 import { Backoff } from './backoff.ts';
 import { BreakglassLog } from './breakglass-log.ts';
 import type { BreakglassServiceOptions } from './breakglass.ts';
@@ -200,7 +200,7 @@ export class Agent {
   #collecting: Promise<void> = Promise.resolve();
   /** The scrape problems the control plane last acknowledged, so an unchanged empty set is not sent again. */
   #problemsSent = '';
-  #publicKey: KeyObject | undefined;
+  #publicKey: TrustedKeys | undefined;
   /** Per module: why its declared safe default was not trusted (logged once per reason). */
   readonly #safeDefaultProblems = new Map<string, string>();
 
@@ -211,9 +211,9 @@ export class Agent {
     this.breakglassLog = new BreakglassLog(opts.dir);
     let publicKey: SafeLoaderOptions['publicKey'];
     if (opts.publicKey !== undefined) {
-      const parsed = parsePublicKey(opts.publicKey);
+      const parsed = parsePublicKeys(opts.publicKey);
       if (!parsed.ok) throw new Error(`artifact public key: ${parsed.message}`);
-      publicKey = parsed.key;
+      publicKey = parsed.keys;
     }
     this.#publicKey = publicKey;
     const errorLog = (m: string) => (this.#log.error ?? this.#log.warn)(m);

@@ -3,7 +3,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { BlockList, isIP } from 'node:net';
 import { dirname, join } from 'node:path';
 import {
-  checkEnvelope, MAX_ENVELOPE_BYTES, parseAdminAddress, parseEnvelope, parsePublicKey,
+  checkEnvelope, MAX_ENVELOPE_BYTES, parseAdminAddress, parseEnvelope, parsePublicKey, parsePublicKeys,
   type BreakglassCommand, type RefusalCode,
 } from '@failsmall/core';
 import type { Agent, AgentLog, BreakglassOutcome } from './agent.ts';
@@ -72,8 +72,8 @@ export class BreakglassService {
     const key = parsePublicKey(opts.publicKey);
     if (!key.ok) throw new Error(`break-glass public key: ${key.message}`);
     if (opts.artifactPublicKey !== undefined) {
-      const art = parsePublicKey(opts.artifactPublicKey);
-      if (art.ok && art.key.equals(key.key)) throw new Error('the break-glass key is the artifact key: break-glass needs its own key pair (failsmall keys init --name breakglass)');
+      const art = parsePublicKeys(opts.artifactPublicKey);
+      if (art.ok && art.keys.some((k) => k.equals(key.key))) throw new Error('the break-glass key is the artifact key: break-glass needs its own key pair (failsmall keys init --name breakglass)');
     }
     this.#key = key.key;
     for (const cidr of opts.allow ?? ['127.0.0.0/8', '::1/128']) {

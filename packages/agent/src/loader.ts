@@ -1,9 +1,9 @@
-import { createHash, type KeyObject } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
   afterFailedLoad, validateContentView, verifyVersion,
-  type ArtifactValidation, type LoadRefusal, type ModuleDecl, type ModuleState,
+  type ArtifactValidation, type LoadRefusal, type ModuleDecl, type ModuleState, type TrustedKeys,
 } from '@failsmall/core';
 import { runCommand, type CommandResult } from './command.ts';
 import { httpRequest } from './http.ts';
@@ -49,7 +49,7 @@ export interface SafeLoaderOptions {
   /** Artifacts are written to `${dir}/${artifact}`; the last known-good copies live in `${dir}/.lkg/`. */
   readonly dir: string;
   /** The artifact signing key's public half. Without it, only `allowUnsigned` lets versions through. */
-  readonly publicKey?: KeyObject;
+  readonly publicKey?: TrustedKeys;
   /** Development only: accept versions with no signature when no public key is configured. */
   readonly allowUnsigned?: boolean;
   /** Per module: a shell command run after the file is written; exit 0 means the module took it. */

@@ -5,7 +5,7 @@ import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { generateSigningKeys, parsePrivateKey, parsePublicKey, signVersion, type ModuleDecl } from '@failsmall/core';
+import { generateSigningKeys, parsePrivateKey, parsePublicKey, parsePublicKeys, signVersion, type ModuleDecl } from '@failsmall/core';
 import { SafeLoader, type LoadRequest, type SafeLoaderOptions } from '../src/index.ts';
 
 const keys = generateSigningKeys();
@@ -178,5 +178,30 @@ describe('applying', () => {
     assert.equal((await loader.load(signed('v1', features(5)))).ok, true);
     const r = await loader.load(signed('v2', features(2)));
     assert.ok(!r.ok && /f3 is required/.test(r.error));
+  });
+});
+
+describe('key rotation: a public key file with the old and the new key', () => {
+  it('verifies versions signed by either, and only by those', async () => {
+    const next = generateSigningKeys();
+    const both = parsePublicKeys(`${keys.publicKey}${next.publicKey}`);
+    assert.ok(both.ok && both.keys.length === 2);
+    const t = withDir();
+    const loader = t.loader({ publicKey: both.keys });
+    const nextKey = parsePrivateKey(next.privateKey);
+    assert.ok(nextKey.ok);
+    assert.equal((await loader.load(signed('old', features(3)))).ok, true);
+    const c = features(4);
+    assert.equal((await loader.load({ ...signed('new', c), signature: signVersion(nextKey.key, 'features', 'new', sha(c)) })).ok, true);
+    const d = features(5);
+    const stranger = await loader.load({ ...signed('stranger', d), signature: signVersion(otherKey, 'features', 'stranger', sha(d)) });
+    assert.equal(stranger.ok === false && stranger.code, 'SIGNATURE');
+  });
+
+  it('refuses a file with no key, a key of another type, or more than a rotation needs', () => {
+    assert.equal(parsePublicKeys('not a key').ok, false);
+    const many = Array.from({ length: 9 }, () => generateSigningKeys().publicKey).join('');
+    const r = parsePublicKeys(many);
+    assert.match(r.ok ? '' : r.message, /at most 8/);
   });
 });

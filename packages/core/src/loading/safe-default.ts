@@ -1,6 +1,5 @@
-import type { KeyObject } from 'node:crypto';
 import type { ModuleDecl } from '../policy/types.ts';
-import { verifySafeDefault } from '../signing/index.ts';
+import { verifySafeDefault, type TrustedKeys } from '../signing/index.ts';
 
 export type OnFailure = Pick<ModuleDecl, 'on_load_failure' | 'safe_default' | 'safe_default_signature' | 'reason'>;
 
@@ -8,7 +7,7 @@ export interface SafeDefaultTrust {
   /** The node's own safe default for this module (agent --safe-default): node-local, trusted as is. */
   readonly local?: string;
   /** The artifact key's public half: a declared safe default must be signed by it. */
-  readonly publicKey?: KeyObject;
+  readonly publicKey?: TrustedKeys;
   /** Development only: with no public key, take a declared safe default unsigned. */
   readonly allowUnsigned?: boolean;
 }

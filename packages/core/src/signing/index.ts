@@ -43,6 +43,36 @@ export function parsePublicKey(pem: string): KeyParse {
   }
 }
 
+/**
+ * The keys an agent trusts: one, or several during a rotation (the public key file may hold
+ * several PEM blocks, old and new: versions signed by either verify until the old one is dropped).
+ */
+export type TrustedKeys = KeyObject | readonly KeyObject[];
+
+/** Most keys one file may hold: a rotation needs two; more is a mistake worth naming. */
+export const MAX_TRUSTED_KEYS = 8;
+
+/** Reads every PEM public key in `pem` (one or more blocks); each must be ed25519. */
+export function parsePublicKeys(pem: string): { ok: true; keys: KeyObject[] } | { ok: false; message: string } {
+  const blocks = pem.match(/-----BEGIN PUBLIC KEY-----[\s\S]*?-----END PUBLIC KEY-----/g) ?? [];
+  if (blocks.length === 0) {
+    const one = parsePublicKey(pem);
+    return one.ok ? { ok: true, keys: [one.key] } : one;
+  }
+  if (blocks.length > MAX_TRUSTED_KEYS) return { ok: false, message: `${blocks.length} public keys in one file; at most ${MAX_TRUSTED_KEYS} (a rotation needs two)` };
+  const keys: KeyObject[] = [];
+  for (const [i, b] of blocks.entries()) {
+    const k = parsePublicKey(b);
+    if (!k.ok) return { ok: false, message: `key ${i + 1} of ${blocks.length}: ${k.message}` };
+    keys.push(k.key);
+  }
+  return { ok: true, keys };
+}
+
+function anyVerifies(keys: TrustedKeys, message: Buffer, signature: Buffer): boolean {
+  return (Array.isArray(keys) ? keys : [keys as KeyObject]).some((k) => verify(null, message, k, signature));
+}
+
 /** The public half of a private key, as PEM. */
 export function publicKeyOf(privateKey: KeyObject): string {
   return createPublicKey(privateKey).export({ type: 'spki', format: 'pem' }).toString();
@@ -53,7 +83,7 @@ export function signVersion(privateKey: KeyObject, artifact: string, version: st
   return sign(null, signingMessage(artifact, version, sha256), privateKey).toString('base64');
 }
 
-export function verifyVersion(publicKey: KeyObject, artifact: string, version: string, sha256: string, signature: string | null | undefined): { ok: true } | { ok: false; message: string } {
+export function verifyVersion(publicKey: TrustedKeys, artifact: string, version: string, sha256: string, signature: string | null | undefined): { ok: true } | { ok: false; message: string } {
   if (!signature) return { ok: false, message: 'missing signature' };
   let raw: Buffer;
   try {
@@ -62,7 +92,7 @@ export function verifyVersion(publicKey: KeyObject, artifact: string, version: s
     return { ok: false, message: 'signature is not base64' };
   }
   if (raw.length !== 64) return { ok: false, message: 'bad signature (not 64 bytes of ed25519)' };
-  return verify(null, signingMessage(artifact, version, sha256), publicKey, raw)
+  return anyVerifies(publicKey, signingMessage(artifact, version, sha256), raw)
     ? { ok: true }
     : { ok: false, message: `bad signature for ${artifact}@${version} (sha256 ${sha256.slice(0, 12)}…): not signed by the trusted artifact key` };
 }
@@ -81,11 +111,11 @@ export function signSafeDefault(privateKey: KeyObject, module: string, content: 
   return sign(null, safeDefaultMessage(module, content), privateKey).toString('base64');
 }
 
-export function verifySafeDefault(publicKey: KeyObject, module: string, content: string, signature: string | null | undefined): { ok: true } | { ok: false; message: string } {
+export function verifySafeDefault(publicKey: TrustedKeys, module: string, content: string, signature: string | null | undefined): { ok: true } | { ok: false; message: string } {
   if (!signature) return { ok: false, message: `the safe default of ${module} is unsigned` };
   const raw = Buffer.from(signature, 'base64');
   if (raw.length !== 64) return { ok: false, message: `the safe default of ${module} has a bad signature (not 64 bytes of ed25519)` };
-  return verify(null, safeDefaultMessage(module, content), publicKey, raw)
+  return anyVerifies(publicKey, safeDefaultMessage(module, content), raw)
     ? { ok: true }
     : { ok: false, message: `the safe default of ${module} is not signed by the trusted artifact key (edited in the store or in transit, or signed for another module)` };
 }
