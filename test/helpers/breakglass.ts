@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
 import type { Agent } from '@failsmall/agent';
@@ -11,15 +12,23 @@ export const BREAKGLASS_DECLARATIONS = DECLARATIONS.replace('bot-management: { o
 
 /**
  * A control plane for the break-glass suites: declarations applied, `features` v1 and v2
- * pushed, an agent token, and a break-glass key pair written beside it. Agents the test makes
+ * pushed, an agent token, and a break-glass key pair written beside it, whose public half the
+ * control plane verifies reports with (unless `serverVerifies: false`). Agents the test makes
  * go in `agents` and are stopped after it, with the server.
  */
-export async function breakglassBed(t: TestContext) {
-  const notices: { kind: string; summary: string }[] = [];
-  const s = await testServer({ incidentTickMs: 50, notify: (n) => notices.push(n) });
+export async function breakglassBed(t: TestContext, opts: { serverVerifies?: boolean } = {}) {
+  const notices: { kind: string; summary: string; details?: Record<string, unknown> }[] = [];
+  const bg = generateSigningKeys();
+  // By default the control plane holds the break-glass public key, as docs/breakglass.md says to run it, and verifies reports.
+  const keyDir = mkdtempSync(join(tmpdir(), 'failsmall-bgpub-'));
+  writeFileSync(join(keyDir, 'breakglass.pub'), bg.publicKey);
+  const s = await testServer({
+    incidentTickMs: 50, notify: (n) => notices.push(n),
+    ...(opts.serverVerifies === false ? {} : { breakglassPublicKeyFile: join(keyDir, 'breakglass.pub') }),
+  });
+  rmSync(keyDir, { recursive: true, force: true });
   const agents: Agent[] = [];
   t.after(async () => { await Promise.all(agents.map((a) => a.stop())); await s.cleanup(); });
-  const bg = generateSigningKeys();
   const bgKey = join(s.dir, 'breakglass.key');
   writeFileSync(bgKey, bg.privateKey, { mode: 0o600 });
   writeFileSync(join(s.dir, 'breakglass.pub'), bg.publicKey);

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import type { Server } from 'node:http';
 import { isName, nameProblem, parsePublicKeys, trustedOnFailure, type TrustedKeys, type ArtifactValidation, type DrillReadiness, type ModuleDecl, type ModuleState, type OnFailure } from '@failsmall/core';
 import { Backoff } from './backoff.ts';
-import { BreakglassLog } from './breakglass-log.ts';
+import { BreakglassLog, type BreakglassLogEntry } from './breakglass-log.ts';
 import type { BreakglassServiceOptions } from './breakglass.ts';
 import { ModuleMeter } from './counters.ts';
 import { readIfExists, writeAtomic } from './files.ts';
@@ -866,17 +866,21 @@ export class Agent {
 
   /** Tells the control plane about break-glass commands and the pins, when it can be reached. */
   async #flushBreakglass(): Promise<void> {
-    const entries = await this.breakglassLog.unreported();
+    const entries = reportBatch(await this.breakglassLog.unreported());
     if (entries.length === 0 && !this.#pinsDirty) return;
     try {
-      await this.#call('POST', `/v1/nodes/${encodeURIComponent(this.#o.nodeId)}/breakglass`, { entries: entries.slice(0, 200), pins: [...this.#pins.values()] });
+      const answer = await this.#call('POST', `/v1/nodes/${encodeURIComponent(this.#o.nodeId)}/breakglass`, { entries, pins: [...this.#pins.values()] }) as { rejected?: unknown } | undefined;
+      const rejected = typeof answer?.rejected === 'number' ? answer.rejected : 0;
+      if (rejected > 0) {
+        this.#log.warn(`the control plane did not store ${rejected} break-glass log entr${rejected === 1 ? 'y' : 'ies'} it could not verify against its break-glass public key (is it the key this agent trusts?); they stay in ${this.breakglassLog.path}`);
+      }
     } catch (err) {
       // A batch the control plane refuses as invalid would be refused forever: keep it in the local
       // log, skip it in the report, and keep polling (a stuck report must never stop rollbacks reaching us).
       if (!(err instanceof RefusedError)) throw err;
       this.#log.warn(`break-glass report refused by the control plane and skipped (still in ${this.breakglassLog.path}): ${err.message}`);
     }
-    const last = entries.slice(0, 200).at(-1);
+    const last = entries.at(-1);
     if (last) await this.breakglassLog.markReported(last.seq);
     this.#pinsDirty = false;
   }
@@ -891,6 +895,27 @@ export class Agent {
       this.#abort.abort(); // cut the long-poll short: report now, not in 30 s
     }
   }
+}
+
+/** At most this many log entries per break-glass report. */
+const REPORT_ENTRIES = 200;
+/**
+ * A report holds entries up to this many bytes of JSON, or one entry alone when that one is larger: an
+ * entry carries its command's envelope, and a pin that carries its version's content can be 16 MiB.
+ */
+const REPORT_BYTES = 1024 * 1024;
+
+/** The next report's entries, in order: up to REPORT_ENTRIES of them and REPORT_BYTES, and always the first one. */
+function reportBatch(entries: readonly BreakglassLogEntry[]): BreakglassLogEntry[] {
+  const out: BreakglassLogEntry[] = [];
+  let bytes = 0;
+  for (const e of entries) {
+    const size = Buffer.byteLength(JSON.stringify(e), 'utf8');
+    if (out.length >= REPORT_ENTRIES || (out.length > 0 && bytes + size > REPORT_BYTES)) break;
+    out.push(e);
+    bytes += size;
+  }
+  return out;
 }
 
 /** The control plane refused a request as invalid (4xx): retrying the same request cannot help. */

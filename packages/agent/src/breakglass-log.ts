@@ -1,6 +1,6 @@
 import { appendFile, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { DrillReadiness } from '@failsmall/core';
+import type { BreakglassEnvelope, DrillReadiness } from '@failsmall/core';
 import { readIfExists, writeAtomic } from './files.ts';
 
 /** One line of the node's break-glass log: every command that reached the agent, carried out or refused. */
@@ -29,6 +29,12 @@ export interface BreakglassLogEntry {
   readonly result?: readonly { artifact: string; serving: string | null; state: string }[];
   /** A drill's findings: whether lkg and kill-switch would work, per artifact. */
   readonly drill?: readonly DrillReadiness[];
+  /**
+   * The envelope exactly as received, on every entry for a command whose signature verified (applied,
+   * checked, or refused after that: expired, another node, a replayed nonce, not carried out). The
+   * control plane verifies it again before it stores an `applied` or `checked` entry. Garbage has none.
+   */
+  readonly envelope?: BreakglassEnvelope;
 }
 
 /**

@@ -168,8 +168,13 @@ export class BreakglassService {
       ? checkEnvelope(envelope.value, { publicKey: this.#key, nodeId, now: Date.now(), seen: (n) => log.seen(n) })
       : envelope;
     if (!checked.ok) {
+      // A refusal carries the command only when its signature verified: then the envelope goes with it, so the
+      // control plane can check the entry against what the operator signed. Garbage carries none.
       const c = 'command' in checked ? checked.command : undefined;
-      await this.#logRefusal({ at: new Date().toISOString(), node: nodeId, outcome: 'refused', code: checked.refusal.code, message: checked.refusal.message, via, ...(c ? describeCommand(c) : {}) });
+      await this.#logRefusal({
+        at: new Date().toISOString(), node: nodeId, outcome: 'refused', code: checked.refusal.code, message: checked.refusal.message, via,
+        ...(c && envelope.ok ? { ...describeCommand(c), envelope: envelope.value } : {}),
+      });
       return { status: STATUS[checked.refusal.code], body: { error: { code: checked.refusal.code, message: checked.refusal.message, hint: checked.refusal.hint }, node: nodeId } };
     }
     const c = checked.value;
@@ -179,6 +184,8 @@ export class BreakglassService {
     await log.append({
       at: new Date().toISOString(), node: nodeId, outcome: !outcome.ok ? 'refused' : drill ? 'checked' : 'applied', via, ...describeCommand(c),
       message: outcome.message, ...(outcome.ok ? {} : { code: outcome.code }), ...(outcome.result ? { result: outcome.result } : {}), ...(drill ? { drill } : {}),
+      // The bytes the operator signed: the control plane stores this entry only if they verify and say the same (docs/breakglass.md).
+      ...(envelope.ok ? { envelope: envelope.value } : {}),
     });
     this.#agent.breakglassChanged();
     if (!outcome.ok) return { status: 422, body: { error: { code: outcome.code, message: outcome.message, hint: outcome.hint }, node: nodeId, result: outcome.result ?? [] } };

@@ -79,6 +79,7 @@ export function buildProgram(result: { code: number }): Command {
     .option('--signing-key <file>', 'ed25519 private key that signs every pushed version (env FAILSMALL_SIGNING_KEY; default .failsmall/keys/artifact.key if present)')
     .option('--verify-key <file>', 'public key that signatures sent with a push must verify against (default: the signing key\'s); alone, without --signing-key, unsigned pushes are refused')
     .option('--validator <name=command>', 'a validator command run at push for artifact NAME (repeatable); declarations may name only these', (v: string, p: string[] = []) => [...p, v])
+    .option('--breakglass-public-key <file>', 'the break-glass key\'s public half: break-glass commands nodes report are stored only if they verify (env FAILSMALL_BREAKGLASS_PUBLIC_KEY; default .failsmall/keys/breakglass.pub if present; never the private key)')
     .option('--prometheus-url <url>', 'Prometheus for gates with source: prometheus (env FAILSMALL_PROMETHEUS_URL)')
     .option('--prometheus-token <token>', 'bearer token for Prometheus (env FAILSMALL_PROMETHEUS_TOKEN)')
     .option('--prometheus-timeout <ms>', 'per-query timeout', '5000')
@@ -272,6 +273,12 @@ export function buildProgram(result: { code: number }): Command {
     .action(run(async (o, target) => (await breakglassCommands()).breakglass('drill', target as string, undefined, o as never, makeOut(o.json === true))));
   bgOptions(bg.command('status').description('each node\'s pins and what it serves, asked of its agent directly'))
     .action(run(async (o) => (await breakglassCommands()).breakglassStatus(o as never, makeOut(o.json === true))));
+  bg.command('log').description('the break-glass commands the nodes reported to the control plane, newest first, and whether it verified each against the break-glass public key')
+    .addOption(server()).addOption(token())
+    .option('--node <id>', 'only this node\'s records')
+    .option('--limit <n>', 'at most N records (1 to 5000)', '100')
+    .addOption(json())
+    .action(run(async (o) => (await breakglassCommands()).breakglassLog(o as never, makeOut(o.json === true))));
 
   program.command('demo').description('the 18 November 2025 story, contained: a good rollout completes, a bad one is rolled back at the canary')
     .option('--once', 'run the story and exit: 0 when it went as it should')

@@ -28,6 +28,13 @@ export interface AppContext {
    */
   readonly validators: Readonly<Record<string, string>>;
   /**
+   * The break-glass key's public half (never its private half: that stays off the control plane).
+   * With it, an `applied` or `checked` break-glass entry a node reports is stored only if the
+   * envelope it carries verifies and says the same (core verifyReport); without it, every entry is
+   * stored marked `verified: false`.
+   */
+  readonly breakglassVerifier?: KeyObject;
+  /**
    * How nodes join the fleet: `approval` (default: the fleet token registers a node as pending;
    * a join token or an admin admits it) or `open` (every registration is admitted: demos, labs).
    */

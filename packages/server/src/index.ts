@@ -1,4 +1,4 @@
-export { startServer, type RunningServer, type ServeOptions } from './serve.ts';
+export { readBreakglassPublicKey, startServer, type RunningServer, type ServeOptions } from './serve.ts';
 export { buildApp } from './app.ts';
 export { Controller, systemClock, type Clock } from './controller/controller.ts';
 export { DesiredHub, type DesiredState, type DesiredArtifact } from './desired/hub.ts';

@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import { createPublicKey, type KeyObject } from 'node:crypto';
+import { createPrivateKey, createPublicKey, type KeyObject } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { parsePrivateKey, parsePublicKey } from '@failsmall/core';
 import { pino } from 'pino';
@@ -31,6 +31,11 @@ export interface ServeOptions {
   readonly signingKeyFile?: string;
   /** Path of a public key that pushed signatures must verify against (default: the signing key's). */
   readonly verifyKeyFile?: string;
+  /**
+   * Path of the break-glass key's public half: reported break-glass commands are verified against
+   * it before they are stored (AppContext.breakglassVerifier). A private key here is refused.
+   */
+  readonly breakglassPublicKeyFile?: string;
   /** The installation's Prometheus, for gates with source: prometheus. */
   readonly prometheus?: PrometheusConfig;
   /** How often the incident recorder reads the event log (ms, default 1000). */
@@ -64,7 +69,7 @@ export interface RunningServer {
  * first start, resumes every active rollout from the store, and listens.
  */
 export async function startServer(opts: ServeOptions = {}): Promise<RunningServer> {
-  const { signer, verifier } = await loadKeys(opts);
+  const { signer, verifier, breakglassVerifier } = await loadKeys(opts);
   const store = await openStore(parseStoreUrl(opts.store ?? '.failsmall/failsmall.db'));
   const clock = opts.clock ?? systemClock;
   let adminToken: string | undefined;
@@ -86,7 +91,7 @@ export async function startServer(opts: ServeOptions = {}): Promise<RunningServe
   const poller = opts.statuspages && opts.statuspages.length > 0
     ? new StatuspagePoller(opts.statuspages, { intervalMs: opts.statuspageIntervalMs ?? 60_000, log: warn, onPoll: (p) => recordVendorPoll(store, p) })
     : undefined;
-  const app = await buildApp({ store, hub, controller, clock, incidents, maxArtifactBytes: opts.maxArtifactBytes ?? 16 * 1024 * 1024, maxWaitMs: opts.maxWaitMs ?? 60_000, enrolment: opts.enrolment ?? 'approval', validators: opts.validators ?? {}, ...(prometheus ? { prometheus } : {}), ...(signer ? { signer } : {}), ...(verifier ? { verifier } : {}) }, { logger: opts.logger ?? false });
+  const app = await buildApp({ store, hub, controller, clock, incidents, maxArtifactBytes: opts.maxArtifactBytes ?? 16 * 1024 * 1024, maxWaitMs: opts.maxWaitMs ?? 60_000, enrolment: opts.enrolment ?? 'approval', validators: opts.validators ?? {}, ...(prometheus ? { prometheus } : {}), ...(signer ? { signer } : {}), ...(verifier ? { verifier } : {}), ...(breakglassVerifier ? { breakglassVerifier } : {}) }, { logger: opts.logger ?? false });
   const address = await app.listen({ host: opts.host ?? '127.0.0.1', port: opts.port ?? 7070 });
   controller.start();
   incidents.start();
@@ -106,8 +111,8 @@ export async function startServer(opts: ServeOptions = {}): Promise<RunningServe
 }
 
 /** Reads the signing key (and the key that verifies pushed signatures); a bad key stops the start with its reason. */
-async function loadKeys(opts: ServeOptions): Promise<{ signer?: KeyObject; verifier?: KeyObject }> {
-  const out: { signer?: KeyObject; verifier?: KeyObject } = {};
+async function loadKeys(opts: ServeOptions): Promise<{ signer?: KeyObject; verifier?: KeyObject; breakglassVerifier?: KeyObject }> {
+  const out: { signer?: KeyObject; verifier?: KeyObject; breakglassVerifier?: KeyObject } = {};
   if (opts.signingKeyFile) {
     const parsed = parsePrivateKey(await readFile(opts.signingKeyFile, 'utf8'));
     if (!parsed.ok) throw new Error(`signing key ${opts.signingKeyFile}: ${parsed.message}`);
@@ -119,5 +124,26 @@ async function loadKeys(opts: ServeOptions): Promise<{ signer?: KeyObject; verif
     if (!parsed.ok) throw new Error(`verify key ${opts.verifyKeyFile}: ${parsed.message}`);
     out.verifier = parsed.key;
   }
+  if (opts.breakglassPublicKeyFile) {
+    const key = readBreakglassPublicKey(await readFile(opts.breakglassPublicKeyFile, 'utf8'));
+    if (!key.ok) throw new Error(`break-glass public key ${opts.breakglassPublicKeyFile}: ${key.message} [${key.code}]`);
+    if (out.verifier?.equals(key.key)) {
+      throw new Error(`break-glass public key ${opts.breakglassPublicKeyFile} is the artifact key's: break-glass needs its own key pair (failsmall keys init --name breakglass) [BREAKGLASS_KEY_ON_CONTROL_PLANE]`);
+    }
+    out.breakglassVerifier = key.key;
+  }
   return out;
+}
+
+/**
+ * Reads the break-glass public key the control plane verifies reports with. node:crypto derives a
+ * public key from a private PEM without complaint, so a private key is looked for first and
+ * refused: the break-glass private key must never be on the control plane.
+ */
+export function readBreakglassPublicKey(pem: string): { ok: true; key: KeyObject } | { ok: false; code: 'BREAKGLASS_PRIVATE_KEY' | 'BAD_KEY'; message: string } {
+  let isPrivate = false;
+  try { createPrivateKey(pem); isPrivate = true; } catch { /* not a private key: good */ }
+  if (isPrivate) return { ok: false, code: 'BREAKGLASS_PRIVATE_KEY', message: 'this is a private key; give the control plane only the public half (breakglass.pub) and keep the private key off it' };
+  const parsed = parsePublicKey(pem);
+  return parsed.ok ? { ok: true, key: parsed.key } : { ok: false, code: 'BAD_KEY', message: parsed.message };
 }

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { sql } from 'kysely';
-import type { Declarations, ModuleCounters, PolicySpec, RolloutEvent, RolloutState } from '@failsmall/core';
+import { envelopeSha256, type Declarations, type ModuleCounters, type PolicySpec, type RolloutEvent, type RolloutState } from '@failsmall/core';
 import { openStore, parseStoreUrl, type SqlStore, type StoreConfig } from '../src/store/index.ts';
 
 const T0 = 1_760_000_000_000;
@@ -346,6 +346,26 @@ for (const engine of [sqliteEngine(), postgresEngine()]) {
       await store.setNodePins('n1', [], T0 + 5);
       assert.deepEqual((await store.getNode('n1'))?.pins, []);
       assert.deepEqual((await store.listEvents({})).map((e) => e.type), ['node.registered', 'node.pins_changed', 'breakglass.command', 'breakglass.command', 'node.pins_changed']);
+    });
+
+    it('keeps each reported break-glass envelope once, by sha256; entries and their events carry only the sha256', async () => {
+      const { store } = await freshStore();
+      await store.upsertNode({ id: 'n1', labels: {}, modules: [] }, T0);
+      await store.upsertNode({ id: 'n2', labels: {}, modules: [] }, T0);
+      // One fan-out: the same envelope reaches two nodes; a pin's may carry 16 MiB of content, so it is kept once.
+      const envelope = { payload: Buffer.from('x'.repeat(300_000)).toString('base64'), signature: 'c2ln' };
+      const entry = { seq: 1, at: '2026-11-26T10:00:00.000Z', outcome: 'applied' as const, action: 'pin', operator: 'alice', verified: true, envelope };
+      assert.equal(await store.recordBreakglass('n1', [entry], T0 + 1), 1);
+      assert.equal(await store.recordBreakglass('n2', [entry, { ...entry, seq: 2, outcome: 'refused' as const, envelope: undefined }], T0 + 2), 2);
+      const sha = envelopeSha256(envelope);
+      assert.deepEqual(await store.getBreakglassEnvelope(sha), envelope);
+      assert.equal(await store.getBreakglassEnvelope('0'.repeat(64)), undefined);
+      const rows = await store.db.selectFrom('breakglass_envelopes').select('sha256').execute();
+      assert.deepEqual(rows.map((r) => r.sha256), [sha], 'stored once for both nodes');
+      const log = await store.listBreakglass({});
+      assert.deepEqual(log.map((e) => [e.node_id, e.seq, e.envelope_sha256 ?? null, 'envelope' in e]), [['n2', 2, null, false], ['n2', 1, sha, false], ['n1', 1, sha, false]]);
+      const events = await store.listEvents({ types: ['breakglass.command'] });
+      assert.deepEqual(events.map((e) => [e.payload.node, e.payload.envelope_sha256 ?? null, 'envelope' in e.payload, e.payload.verified]), [['n1', sha, false, true], ['n2', sha, false, true], ['n2', null, false, true]]);
     });
 
     it('keeps the latest load per node and artifact, logging only changes', async () => {

@@ -11,7 +11,7 @@ import { fanOut, type NodeOutcome } from '../breakglass-fanout.ts';
 import { CliError } from '../client.ts';
 import { EXIT } from '../exit-codes.ts';
 import type { Out } from '../output.ts';
-import { parseLabels, readPrivateKey } from './common.ts';
+import { clientFrom, parseLabels, readPrivateKey, type GlobalOpts } from './common.ts';
 import { DEFAULT_KEY_DIR } from './keys.ts';
 
 export interface BreakglassOpts {
@@ -156,6 +156,36 @@ export async function breakglassStatus(o: BreakglassOpts, out: Out): Promise<num
     out.line(`${rows.filter((r) => r.outcome === 'confirmed').length}/${rows.length} answered, ${rows.filter((r) => r.pins.length > 0).length} pinned`);
   }
   return rows.every((r) => r.outcome === 'confirmed') ? EXIT.OK : EXIT.INVALID;
+}
+
+interface LoggedEntry {
+  node_id: string; seq: number; at: string; outcome: string; code?: string; message?: string; via?: string;
+  action?: string; target?: string; version?: string; operator?: string; reason?: string;
+  verified?: boolean; verification?: string; envelope_sha256?: string;
+}
+
+/**
+ * `failsmall breakglass log`: what the nodes reported to the control plane of break-glass use, newest
+ * first, and whether the control plane verified each record against the break-glass public key. Unlike
+ * the other breakglass commands it asks the control plane: it is the record, not the recovery path.
+ */
+export async function breakglassLog(o: GlobalOpts & { node?: string; limit?: string }, out: Out): Promise<number> {
+  const limit = o.limit === undefined ? 100 : Number(o.limit);
+  if (!Number.isInteger(limit) || limit < 1 || limit > 5000) throw usage(`--limit ${o.limit}: a whole number from 1 to 5000`);
+  if (o.node !== undefined && !SAFE_NAME.test(o.node)) throw usage(`--node "${o.node}" is not a node id`);
+  const query = new URLSearchParams({ limit: String(limit), ...(o.node ? { node: o.node } : {}) });
+  const res = await clientFrom(o).get<{ entries: LoggedEntry[] }>(`/v1/breakglass?${query.toString()}`);
+  out.data({ ok: true, entries: res.entries });
+  if (out.json) return EXIT.OK;
+  for (const e of res.entries) {
+    const what = e.action ? `${e.action} ${e.target ?? ''}${e.version ? ` ${e.version}` : ''} by ${e.operator ?? '?'}` : '(no signed command)';
+    const outcome = `${e.outcome}${e.code ? ` ${e.code}` : ''}`;
+    const trust = e.verified === true ? 'verified' : `UNVERIFIED (${e.verification ?? 'not verified'})`;
+    out.line(`${e.at}  ${e.node_id}#${e.seq}  ${what}: ${outcome}  ${trust}${e.reason ? `  reason: ${e.reason.slice(0, 80)}` : ''}`);
+  }
+  const unverified = res.entries.filter((e) => e.verified !== true).length;
+  out.line(`${res.entries.length} record(s)${unverified > 0 ? `, ${unverified} unverified: their operator and reason are only what the node said` : ', every one verified against the break-glass public key'}`);
+  return EXIT.OK;
 }
 
 function fanoutOptions(o: BreakglassOpts, out: Out): Parameters<typeof fanOut>[2] {

@@ -1,4 +1,4 @@
-import { parseNotifyTargets, startServer } from '@failsmall/server';
+import { parseNotifyTargets, readBreakglassPublicKey, startServer } from '@failsmall/server';
 import { readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { createPublicKey as createPublicKeyOf } from 'node:crypto';
@@ -10,7 +10,7 @@ import type { Out } from '../output.ts';
 
 /** `failsmall serve`: the control plane, until SIGINT/SIGTERM. */
 export async function serve(opts: {
-  store?: string; host?: string; port?: string; tickMs?: string; log?: string; signingKey?: string; verifyKey?: string; validator?: string[]; enrol?: string; prometheusUrl?: string; prometheusToken?: string; prometheusTimeout?: string;
+  store?: string; host?: string; port?: string; tickMs?: string; log?: string; signingKey?: string; verifyKey?: string; validator?: string[]; breakglassPublicKey?: string; enrol?: string; prometheusUrl?: string; prometheusToken?: string; prometheusTimeout?: string;
   notifyWebhook?: string[]; notifySecret?: string; notifySlack?: string[]; statuspage?: string[]; statuspageInterval?: string;
 }, out: Out): Promise<number> {
   const port = opts.port === undefined ? 7070 : Number(opts.port);
@@ -22,6 +22,26 @@ export async function serve(opts: {
   if (signingKey && (await isBreakglassKey(signingKey))) {
     process.stderr.write(`error: ${signingKey} is the break-glass key [BREAKGLASS_KEY_ON_CONTROL_PLANE]\n  hint: the break-glass key must never touch the control plane; sign versions with the artifact key (failsmall keys init)\n`);
     return EXIT.USAGE;
+  }
+  // The break-glass public key verifies what nodes report of break-glass use (docs/breakglass.md). The agent reads the
+  // same environment variable: on any machine it names the one break-glass key the fleet trusts.
+  const breakglassPub = opts.breakglassPublicKey ?? process.env.FAILSMALL_BREAKGLASS_PUBLIC_KEY ?? (await defaultIfExists(join(DEFAULT_KEY_DIR, 'breakglass.pub')));
+  if (breakglassPub) {
+    const text = await readFile(breakglassPub, 'utf8').catch((err: NodeJS.ErrnoException) => err);
+    if (typeof text !== 'string') {
+      process.stderr.write(`error: cannot read the break-glass public key ${breakglassPub}: ${text.code ?? text.message} [FILE_UNREADABLE]\n  hint: --breakglass-public-key FILE names the break-glass key's public half (failsmall keys init --name breakglass writes breakglass.pub)\n`);
+      return EXIT.USAGE;
+    }
+    const key = readBreakglassPublicKey(text);
+    if (!key.ok) {
+      const hint = key.code === 'BREAKGLASS_PRIVATE_KEY' ? 'the private key stays with the people who run incidents, never on the control plane: give it breakglass.pub' : 'an ed25519 public key in PEM (breakglass.pub from failsmall keys init --name breakglass)';
+      process.stderr.write(`error: --breakglass-public-key ${breakglassPub}: ${key.message} [${key.code}]\n  hint: ${hint}\n`);
+      return EXIT.USAGE;
+    }
+    if (signingKey && (await isBreakglassKey(signingKey, breakglassPub))) {
+      process.stderr.write(`error: ${signingKey} is the break-glass key [BREAKGLASS_KEY_ON_CONTROL_PLANE]\n  hint: the break-glass key must never touch the control plane; sign versions with the artifact key (failsmall keys init)\n`);
+      return EXIT.USAGE;
+    }
   }
   const notify = parseNotifyTargets({ webhook: opts.notifyWebhook ?? [], webhookSecret: opts.notifySecret ?? process.env.FAILSMALL_NOTIFY_SECRET, slack: opts.notifySlack ?? [] });
   if (!notify.ok) {
@@ -53,6 +73,7 @@ export async function serve(opts: {
   const server = await startServer({
     ...(signingKey ? { signingKeyFile: signingKey } : {}),
     ...(opts.verifyKey ? { verifyKeyFile: opts.verifyKey } : {}),
+    ...(breakglassPub ? { breakglassPublicKeyFile: breakglassPub } : {}),
     enrolment: opts.enrol === 'open' ? 'open' : 'approval',
     validators,
     ...(prometheusUrl ? { prometheus: { url: prometheusUrl, timeoutMs: Number(opts.prometheusTimeout ?? '5000'), ...(prometheusToken ? { bearerToken: prometheusToken } : {}) } } : {}),
@@ -64,7 +85,7 @@ export async function serve(opts: {
     ...(statuspages.length > 0 ? { statuspages, statuspageIntervalMs: Number(opts.statuspageInterval ?? '60000') } : {}),
     logger: opts.log ? { level: opts.log } : false,
   });
-  out.data({ ok: true, url: server.url, store: server.store.engine, admin_token: server.adminToken ?? null });
+  out.data({ ok: true, url: server.url, store: server.store.engine, admin_token: server.adminToken ?? null, breakglass_public_key: breakglassPub ?? null });
   out.line(`failsmall control plane on ${server.url} (store: ${server.store.engine})`);
   if (prometheusUrl) out.line(`gates with source: prometheus read ${prometheusUrl}`);
   if (opts.enrol === 'open') out.line('enrolment is OPEN: every node that registers with the fleet token counts in rollouts and gates (labs only; docs/security.md)');
@@ -72,6 +93,9 @@ export async function serve(opts: {
     : opts.verifyKey ? `offline signing: pushes must carry a signature that verifies under ${opts.verifyKey}; unsigned ones are refused`
       : 'no signing key (failsmall keys init, then serve --signing-key): versions are stored unsigned and agents with a public key refuse them');
   for (const [name, command] of Object.entries(validators)) out.line(`validator for ${name}: ${command}`);
+  out.line(breakglassPub
+    ? `break-glass reports are verified against ${breakglassPub}: a node's report of a command the break-glass key did not sign is not stored`
+    : 'break-glass reports are NOT verified (no break-glass public key; serve --breakglass-public-key FILE): they are stored marked unverified');
   if (server.adminToken) {
     out.line('admin token (shown once, only its hash is stored; export it for the CLI):');
     out.line(`  export FAILSMALL_TOKEN=${server.adminToken}`);
@@ -87,13 +111,14 @@ export async function serve(opts: {
 
 /**
  * True when `path` is the private half of the break-glass key next to it (breakglass.pub in the
- * key directory): a control plane given that key would share fate with the recovery path.
+ * key directory), or of the one given to --breakglass-public-key: a control plane given that key
+ * would share fate with the recovery path.
  */
-async function isBreakglassKey(path: string): Promise<boolean> {
+async function isBreakglassKey(path: string, breakglassPub?: string): Promise<boolean> {
   const key = parsePrivateKey(await readFile(path, 'utf8').catch(() => ''));
   if (!key.ok) return false;
-  for (const dir of new Set([DEFAULT_KEY_DIR, dirname(path)])) {
-    const pub = parsePublicKey(await readFile(join(dir, 'breakglass.pub'), 'utf8').catch(() => ''));
+  for (const pubPath of new Set([join(DEFAULT_KEY_DIR, 'breakglass.pub'), join(dirname(path), 'breakglass.pub'), ...(breakglassPub ? [breakglassPub] : [])])) {
+    const pub = parsePublicKey(await readFile(pubPath, 'utf8').catch(() => ''));
     if (pub.ok && createPublicKeyOf(key.key).equals(pub.key)) return true;
   }
   return false;

@@ -1,3 +1,4 @@
 export * from './command.ts';
 export * from './verify.ts';
 export * from './inventory.ts';
+export * from './report.ts';

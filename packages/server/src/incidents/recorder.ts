@@ -117,9 +117,14 @@ export class IncidentRecorder {
     // A drill changed nothing: it is in the break-glass log, not in an incident's timeline or a page.
     if (e.type === 'breakglass.command' && p.action !== 'drill') {
       const open = await this.#store.incidents.current();
-      const text = `break-glass ${String(p.action ?? '?')} ${String(p.target ?? '')}${p.version ? ` ${String(p.version)}` : ''} on ${String(p.node)} by ${String(p.operator ?? '?')}: ${String(p.outcome)}${p.code ? ` (${String(p.code)})` : ''}; reason: ${String(p.reason ?? '-')}`;
+      // A record the control plane could not verify (it has no break-glass public key, or the line is a refusal of
+      // unsigned bytes) says so in every text a person reads: its operator and reason are the node's word only.
+      const unverified = p.verified !== true;
+      const text = `break-glass ${unverified ? '(unverified) ' : ''}${String(p.action ?? '?')} ${String(p.target ?? '')}${p.version ? ` ${String(p.version)}` : ''} on ${String(p.node)} by ${String(p.operator ?? '?')}: ${String(p.outcome)}${p.code ? ` (${String(p.code)})` : ''}; reason: ${String(p.reason ?? '-')}`;
       if (open) await this.#store.incidents.addTimeline(open.id, [{ at: Date.parse(String(p.at)) || e.at, kind: 'breakglass', text, data: p, dedup }]);
-      if (p.outcome === 'applied') this.#notify({ kind: 'breakglass.used', id: dedup, at: e.at, ...(open ? { incident: brief(open) } : {}), summary: text, details: p });
+      // A control plane with the key never stores an unverified `applied` line (the route rejects it); one without
+      // the key still pages on break-glass use, marked, rather than stay silent about it.
+      if (p.outcome === 'applied') this.#notify({ kind: 'breakglass.used', id: dedup, at: e.at, ...(open ? { incident: brief(open) } : {}), summary: unverified ? `${text} (${String(p.verification ?? 'not verified')})` : text, details: p });
     }
   }
 

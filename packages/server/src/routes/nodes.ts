@@ -1,4 +1,4 @@
-import { LATENCY_BUCKETS_MS, NAME, NAME_HINT, NODE_ID, NODE_ID_HINT } from '@failsmall/core';
+import { LATENCY_BUCKETS_MS, MAX_ENVELOPE_BYTES, NAME, NAME_HINT, NODE_ID, NODE_ID_HINT, verifyReport } from '@failsmall/core';
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
@@ -34,6 +34,14 @@ const RegisterBody = z.object({
 /** A line of the node's break-glass log; only the fields the control plane reads are checked, the rest is kept as reported. */
 const BreakglassEntry = z.object({ seq: z.number().int().min(1).max(1e12), at: Text(64), outcome: z.enum(['applied', 'refused', 'checked']) }).passthrough();
 const BreakglassBody = z.object({ entries: z.array(BreakglassEntry).max(500), pins: Pins });
+/**
+ * A report may carry one entry whose envelope is a pin with its version's content (an envelope is
+ * at most MAX_ENVELOPE_BYTES); the agent sends such an entry alone, and others in reports of 1 MiB.
+ */
+const BREAKGLASS_REPORT_BYTES = MAX_ENVELOPE_BYTES + 4 * 1024 * 1024;
+/** How many rejection reasons one breakglass.report_rejected event keeps. */
+const REJECTION_REASONS = 5;
+const Sha256Params = z.object({ sha256: z.string().regex(/^[0-9a-f]{64}$/, 'a sha256, 64 lowercase hex digits') });
 const LoadBody = z.object({
   artifact: Name,
   version: Name.nullable(),
@@ -107,19 +115,48 @@ export async function nodeRoutes(app: FastifyInstance, ctx: AppContext): Promise
     return { released: req.params.id };
   });
 
-  /** What an agent reports of break-glass: its log lines (idempotent by line) and its pins now. */
-  r.post('/v1/nodes/:id/breakglass', { config: { access: 'node' }, schema: { params: NodeParams, body: BreakglassBody }, bodyLimit: 2 * 1024 * 1024 }, async (req) => {
-    if (!(await ctx.store.getNode(req.params.id))) throw notFound('node', req.params.id, 'register first');
+  /**
+   * What an agent reports of break-glass: its log lines (idempotent by line) and its pins now. A node's
+   * credential is not an operator's signature: each line is checked against the signed envelope it
+   * carries (core verifyReport). An `applied` or `checked` line that none backs is not stored; the
+   * request's rejections make one breakglass.report_rejected event, however many lines it held.
+   */
+  r.post('/v1/nodes/:id/breakglass', { config: { access: 'node' }, schema: { params: NodeParams, body: BreakglassBody }, bodyLimit: BREAKGLASS_REPORT_BYTES }, async (req) => {
+    const node = req.params.id;
+    if (!(await ctx.store.getNode(node))) throw notFound('node', node, 'register first');
     const now = ctx.clock.now();
-    const recorded = await ctx.store.recordBreakglass(req.params.id, req.body.entries, now);
-    await ctx.store.setNodePins(req.params.id, req.body.pins, now);
-    return { recorded };
+    const keep = [];
+    const rejected: { seq: number; outcome: string; reason: string }[] = [];
+    for (const entry of req.body.entries) {
+      const verdict = verifyReport(entry, node, ctx.breakglassVerifier);
+      if (verdict.status === 'rejected') rejected.push({ seq: entry.seq, outcome: entry.outcome, reason: verdict.reason });
+      else keep.push(verdict.record);
+    }
+    const recorded = await ctx.store.recordBreakglass(node, keep, now);
+    if (rejected.length > 0) {
+      await ctx.store.appendEvents([{ type: 'breakglass.report_rejected', at: now, rollout_id: null, payload: { node, count: rejected.length, reasons: rejected.slice(0, REJECTION_REASONS) } }]);
+    }
+    await ctx.store.setNodePins(node, req.body.pins, now);
+    return { recorded, rejected: rejected.length };
   });
 
-  /** Every break-glass command the nodes reported, newest first: who, what, why, and what came of it. */
+  /**
+   * Every break-glass command the nodes reported, newest first: who, what, why, what came of it, and
+   * whether the control plane verified it (an entry stored before it verified reports shows `verified: false`).
+   */
   r.get('/v1/breakglass', { config: { access: 'viewer' }, schema: { querystring: z.object({ node: NodeId.optional(), limit: z.coerce.number().int().min(1).max(5000).optional() }) } }, async (req) => {
     const [entries, nodes] = [await ctx.store.listBreakglass({ ...(req.query.node ? { node: req.query.node } : {}), limit: req.query.limit ?? 500 }), await ctx.store.listNodes()];
-    return { entries, pins: nodes.flatMap((n) => n.pins.map((p) => ({ node: n.id, ...p }))) };
+    return {
+      entries: entries.map((e) => (typeof e.verified === 'boolean' ? e : { ...e, verified: false, verification: 'recorded before the control plane verified break-glass reports' })),
+      pins: nodes.flatMap((n) => n.pins.map((p) => ({ node: n.id, ...p }))),
+    };
+  });
+
+  /** The signed envelope behind a break-glass record (its `envelope_sha256`): anyone with the break-glass public key can verify it again. */
+  r.get('/v1/breakglass/envelopes/:sha256', { config: { access: 'viewer' }, schema: { params: Sha256Params } }, async (req) => {
+    const envelope = await ctx.store.getBreakglassEnvelope(req.params.sha256);
+    if (!envelope) throw notFound('break-glass envelope', req.params.sha256, 'GET /v1/breakglass lists each record\'s envelope_sha256');
+    return { sha256: req.params.sha256, envelope };
   });
 
   r.get('/v1/nodes', { config: { access: 'viewer' } }, async () => {

@@ -30,6 +30,7 @@ export function migrationProvider(engine: StoreEngine): MigrationProvider {
         '0011_event_chain': eventChain(engine),
         '0012_token_lifecycle': tokenLifecycle(),
         '0013_node_enrolment': nodeEnrolment(),
+        '0014_breakglass_envelopes': breakglassEnvelopes(),
       };
     },
   };
@@ -367,6 +368,24 @@ function nodeEnrolment(): Migration {
   return {
     async up(db: Kysely<unknown>): Promise<void> {
       await db.schema.alterTable('nodes').addColumn('enrolment', 'text', (c) => c.notNull().defaultTo('approved')).execute();
+    },
+  };
+}
+
+/**
+ * Issue 11, item 7: the signed envelopes of the break-glass commands nodes report, each stored
+ * once by its sha256 (breakglass_log entries and breakglass.command events carry the sha256). One
+ * fan-out reaches every node with one command, and a pin may carry its version's content (up to
+ * 16 MiB): kept once per command, not once per node.
+ */
+function breakglassEnvelopes(): Migration {
+  return {
+    async up(db: Kysely<unknown>): Promise<void> {
+      await db.schema.createTable('breakglass_envelopes')
+        .addColumn('sha256', 'text', (c) => c.primaryKey())
+        .addColumn('envelope', 'text', (c) => c.notNull())
+        .addColumn('received_at', 'bigint', (c) => c.notNull())
+        .execute();
     },
   };
 }

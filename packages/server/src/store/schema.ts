@@ -18,6 +18,8 @@ export interface StoreSchema {
   event_chain_head: EventChainHeadRow;
   tokens: TokenRow;
   breakglass_log: BreakglassLogRow;
+  /** Each distinct signed envelope of a reported break-glass command, once: `{"payload":…,"signature":…}` (core envelopeText). */
+  breakglass_envelopes: { sha256: string; envelope: string; received_at: number };
   incidents: IncidentRow;
   incident_timeline: TimelineRow;
   incident_alerts: IncidentAlertRow;

@@ -1,7 +1,7 @@
 import type { Kysely, Transaction } from 'kysely';
 import {
-  personKey, TERMINAL_STATUSES,
-  type ArtifactDecl, type Declarations, type MetricAggregate, type ModuleCounters, type ModuleDecl, type PolicySpec,
+  envelopeSha256, envelopeText, personKey, TERMINAL_STATUSES,
+  type ArtifactDecl, type BreakglassEnvelope, type Declarations, type MetricAggregate, type ModuleCounters, type ModuleDecl, type PolicySpec,
   type RolloutEvent, type RolloutState, type VersionManifest,
 } from '@failsmall/core';
 import { canonicalJson } from './canonical-json.ts';
@@ -293,10 +293,27 @@ export class SqlStore implements Store {
         .where('seq', 'in', entries.map((e) => e.seq)).execute()).map((r) => Number(r.seq)));
       const fresh = entries.filter((e, i) => !known.has(e.seq) && entries.findIndex((x) => x.seq === e.seq) === i);
       if (fresh.length === 0) return 0;
-      await tx.insertInto('breakglass_log').values(fresh.map((e) => ({ node_id: nodeId, seq: e.seq, at: e.at, received_at: at, entry: JSON.stringify(e) }))).execute();
-      await insertEvents(tx, fresh.map((e) => ({ type: 'breakglass.command', at, rollout_id: null, payload: { ...e, node: nodeId } })));
+      // The envelope goes to breakglass_envelopes, once per distinct command (a fan-out sends every node the same one,
+      // and a pin may carry 16 MiB of content); the entry and its event keep its sha256, so the chained event log
+      // names exactly which signed bytes back each record.
+      const rows = fresh.map((e) => {
+        const { envelope, ...rest } = e;
+        const env = isEnvelope(envelope) ? envelope : undefined;
+        return { entry: env ? { ...rest, envelope_sha256: envelopeSha256(env) } : rest, env };
+      });
+      const envelopes = new Map(rows.flatMap((r) => (r.env ? [[envelopeSha256(r.env), envelopeText(r.env)] as const] : [])));
+      for (const [sha256, text] of envelopes) {
+        await tx.insertInto('breakglass_envelopes').values({ sha256, envelope: text, received_at: at }).onConflict((oc) => oc.column('sha256').doNothing()).execute();
+      }
+      await tx.insertInto('breakglass_log').values(rows.map(({ entry: e }) => ({ node_id: nodeId, seq: e.seq, at: e.at, received_at: at, entry: JSON.stringify(e) }))).execute();
+      await insertEvents(tx, rows.map(({ entry: e }) => ({ type: 'breakglass.command', at, rollout_id: null, payload: { ...e, node: nodeId } })));
       return fresh.length;
     });
+  }
+
+  async getBreakglassEnvelope(sha256: string): Promise<BreakglassEnvelope | undefined> {
+    const row = await this.#db.selectFrom('breakglass_envelopes').select('envelope').where('sha256', '=', sha256).executeTakeFirst();
+    return row ? parseJson<BreakglassEnvelope>(row.envelope) : undefined;
   }
 
   async listBreakglass(filter: { node?: string; limit?: number } = {}): Promise<(BreakglassRecord & { node_id: string; received_at: number })[]> {
@@ -625,6 +642,10 @@ function toTokenRole(role: string): TokenRole {
 }
 
 /** JSON the store wrote itself; its shape is the one it was written with. */
+function isEnvelope(v: unknown): v is BreakglassEnvelope {
+  return typeof v === 'object' && v !== null && typeof (v as BreakglassEnvelope).payload === 'string' && typeof (v as BreakglassEnvelope).signature === 'string';
+}
+
 function parseJson<T>(text: string): T {
   return JSON.parse(text) as T;
 }

@@ -4,7 +4,7 @@ import type { ChainHead, ChainVerdict } from './event-chain.ts';
 import type { IncidentStore } from './incident-store.ts';
 import type { OutboxStore } from './outbox-store.ts';
 import type {
-  ArtifactDecl, Declarations, MetricAggregate, ModuleCounters, ModuleDecl, PolicySpec, RolloutEvent, RolloutState, VersionManifest,
+  ArtifactDecl, BreakglassEnvelope, Declarations, MetricAggregate, ModuleCounters, ModuleDecl, PolicySpec, RolloutEvent, RolloutState, VersionManifest,
 } from '@failsmall/core';
 
 export type { OutboxEntry, OutboxState, OutboxUpdate } from './outbox-store.ts';
@@ -68,8 +68,13 @@ export interface Store {
    * set of (module, reason, message) changes. A problem that goes on keeps its first `since`.
    */
   setNodeSignalProblems(id: string, problems: readonly SignalProblem[], at: number): Promise<void>;
-  /** Stores break-glass log entries a node reported (a resent one is ignored); appends a breakglass.command event for each new one. */
+  /**
+   * Stores break-glass log entries a node reported (a resent one is ignored); appends a breakglass.command event for each new one.
+   * An entry's `envelope` is stored once per distinct envelope (getBreakglassEnvelope); the entry and its event keep `envelope_sha256`.
+   */
   recordBreakglass(nodeId: string, entries: readonly BreakglassRecord[], at: number): Promise<number>;
+  /** A signed break-glass envelope a node reported, by the sha256 its records carry. */
+  getBreakglassEnvelope(sha256: string): Promise<BreakglassEnvelope | undefined>;
   listBreakglass(filter?: { node?: string; limit?: number }): Promise<(BreakglassRecord & { node_id: string; received_at: number })[]>;
 
   // ── metrics (builtin signal source) ───────────────────────────────────────
