@@ -3,13 +3,12 @@ import { readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Server } from 'node:http';
 import { isName, nameProblem, parsePublicKeys, trustedOnFailure, type TrustedKeys, type ArtifactValidation, type DrillReadiness, type ModuleDecl, type ModuleState, type OnFailure } from '@failsmall/core';
-import { Backoff } from './backoff.ts';
 import { BreakglassLog, type BreakglassLogEntry } from './breakglass-log.ts';
 import type { BreakglassServiceOptions } from './breakglass.ts';
 import { ModuleMeter } from './counters.ts';
 import { readIfExists, writeAtomic } from './files.ts';
 import { fileSha256, SafeLoader, type LoadRequest, type LoadResult, type SafeLoaderOptions } from './loader.ts';
-import { httpRequest } from './http.ts';
+import { Backoff, httpRequest } from '@failsmall/io';
 import { AgentMetrics } from './metrics.ts';
 import { Scraper, type ReportedScrapeProblem, type ScrapeTarget } from './scrape.ts';
 

@@ -4,9 +4,6 @@ export { SafeLoader, fileSha256, type Loader, type LoadRequest, type LoadResult,
 export { LastKnownGood, type LastKnownGoodCopy, type LkgRead } from './lkg.ts';
 export { AgentMetrics } from './metrics.ts';
 export { ModuleMeter } from './counters.ts';
-export { Backoff } from './backoff.ts';
-export { runCommand, type CommandResult } from './command.ts';
 export { writeAtomic } from './files.ts';
-export { httpRequest, type HttpResponse, type HttpRequestOptions } from './http.ts';
 export { SourceTracker, clientPrefix, dependencyCounter, SOURCE_COUNTERS, type SourceTrackerOptions } from './sources.ts';
 export { Scraper, parseExposition, fetchExposition, type ScrapeTarget, type ReportedScrapeProblem, type ScraperOptions } from './scrape.ts';

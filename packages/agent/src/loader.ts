@@ -5,8 +5,7 @@ import {
   afterFailedLoad, validateContentView, verifyVersion,
   type ArtifactValidation, type LoadRefusal, type ModuleDecl, type ModuleState, type TrustedKeys,
 } from '@failsmall/core';
-import { runCommand, type CommandResult } from './command.ts';
-import { httpRequest } from './http.ts';
+import { httpRequest, runCommand, type CommandResult } from '@failsmall/io';
 import { readIfExists, writeAtomic } from './files.ts';
 import { LastKnownGood } from './lkg.ts';
 

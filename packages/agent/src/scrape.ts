@@ -1,6 +1,6 @@
 import parsePrometheusTextFormat from 'parse-prometheus-text-format';
 import { LABEL_NAME, METRIC_NAME, readScrape, type Exposition, type ModuleCounters, type ScrapeBase, type ScrapeModuleMapping, type ScrapeProblem, type ScrapeSample } from '@failsmall/core';
-import { httpRequest } from './http.ts';
+import { httpRequest } from '@failsmall/io';
 
 /** One application endpoint the agent reads a module's request metrics from. */
 export interface ScrapeTarget {

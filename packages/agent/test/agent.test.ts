@@ -4,22 +4,10 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync, existsSy
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { Backoff } from '../src/index.ts';
 import { Agent } from '../src/index.ts';
 import { call, DECLARATIONS, testServer, waitFor } from '../../server/test/fixtures.ts';
 
 const sha = (b: Buffer | string) => createHash('sha256').update(b).digest('hex');
-
-describe('backoff', () => {
-  it('grows exponentially with full jitter up to its cap, and resets', () => {
-    const top = new Backoff(100, 1000, () => 0.999999);
-    assert.deepEqual([top.next(), top.next(), top.next(), top.next(), top.next()], [100, 200, 400, 800, 1000]);
-    top.reset();
-    assert.equal(top.next(), 100);
-    const low = new Backoff(100, 1000, () => 0);
-    assert.equal(low.next(), 0);
-  });
-});
 
 describe('the agent against a real control plane', () => {
   it('keeps serving what it has while the control plane is down, then reconnects and converges', async () => {

@@ -12,5 +12,6 @@ export {
   type OutboundRequest, type SignatureCheck,
 } from './webhook.ts';
 export { slackPayload, slackRequest, type SlackPayload, type SlackBlock, type PlainText, type Mrkdwn } from './slack.ts';
-export { backoffDelayMs, retryAfterMs, outcomeOf, type AttemptOutcome } from './retry.ts';
+export { outcomeOf, type AttemptOutcome } from './retry.ts';
+export { backoffDelayMs, retryAfterMs } from '@failsmall/io';
 export { Notifier, type NotifierOptions, type NotifyLog, type TargetStats, type DeliveryResult } from './notifier.ts';

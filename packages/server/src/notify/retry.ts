@@ -1,3 +1,5 @@
+import { retryAfterMs } from '@failsmall/io';
+
 /** What one delivery attempt came to. */
 export type AttemptOutcome =
   | { readonly type: 'delivered'; readonly status: number }
@@ -15,23 +17,4 @@ export function outcomeOf(status: number, retryAfter: string | undefined, bodySn
     return after === undefined ? { type: 'retry', reason } : { type: 'retry', reason, retryAfterMs: after };
   }
   return { type: 'rejected', reason };
-}
-
-/**
- * The wait before attempt `attempt + 1`, after `attempt` (≥ 1) attempts failed: exponential
- * backoff with full jitter, `random() × min(maxDelayMs, baseDelayMs × 2^(attempt-1))`. The
- * jitter spreads retries from many control planes (or after one outage) over time.
- */
-export function backoffDelayMs(attempt: number, baseDelayMs: number, maxDelayMs: number, random: () => number): number {
-  const ceiling = Math.min(maxDelayMs, baseDelayMs * 2 ** Math.min(attempt - 1, 52));
-  return Math.floor(random() * ceiling);
-}
-
-/** `Retry-After` as milliseconds from now: delay-seconds or an HTTP-date (RFC 9110 §10.2.3); undefined when absent or unreadable. */
-export function retryAfterMs(header: string | undefined, nowMs: number): number | undefined {
-  if (header === undefined) return undefined;
-  const v = header.trim();
-  if (/^\d+$/.test(v)) return Number(v) * 1000;
-  const at = Date.parse(v);
-  return Number.isNaN(at) ? undefined : Math.max(0, at - nowMs);
 }

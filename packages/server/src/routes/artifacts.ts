@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { runCommand } from '@failsmall/agent';
+import { runCommand } from '@failsmall/io';
 import { DEPENDENCY_NAME, MANIFEST_LIMITS, signVersion, validateContent, verifyVersion, type VersionManifest } from '@failsmall/core';
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';

@@ -1,4 +1,4 @@
-import { httpRequest, type HttpRequestOptions as AgentRequestOptions, type HttpResponse as AgentResponse } from '@failsmall/agent';
+import { httpRequest, type HttpRequestOptions as AgentRequestOptions, type HttpResponse as AgentResponse } from '@failsmall/io';
 
 /**
  * The one HTTP call a signal source needs, injected so tests and the simulator can hand a fake.
