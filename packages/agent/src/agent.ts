@@ -2,6 +2,10 @@ import { createHash, randomBytes } from 'node:crypto';
 import { readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Server } from 'node:http';
+import {
+  afterLoad, convergeAction, lkgTarget, markServing, nextRetryAt, remember, replacedAfter,
+  type ArtifactNode, type DesiredEntry, type LoadReport, type Pin, type ServedVersion, type Serving,
+} from '@failsmall/core';
 import { isName, nameProblem, parsePublicKeys, trustedOnFailure, type TrustedKeys, type ArtifactValidation, type DrillReadiness, type ModuleDecl, type ModuleState, type OnFailure } from '@failsmall/core';
 import { BreakglassLog, type BreakglassLogEntry } from './breakglass-log.ts';
 import type { BreakglassServiceOptions } from './breakglass.ts';
@@ -44,6 +48,8 @@ export interface AgentOptions {
   /** Per artifact: a local override of the module's declared on_load_failure (the SDK's, in code). */
   readonly onFailureOverrides?: Readonly<Record<string, Pick<ModuleDecl, 'on_load_failure' | 'safe_default'>>>;
   readonly pollWaitMs?: number;
+  /** The agent's clock (ms since the epoch); tests pass a fake one. Default Date.now. */
+  readonly clock?: { now(): number };
   /** How long a meter records client prefixes before it reports never-seen shares (default 1 h). */
   readonly sourceWarmupMs?: number;
   readonly metricsIntervalMs?: number;
@@ -69,56 +75,8 @@ export interface AgentLog {
   error?(msg: string): void;
 }
 
-interface DesiredArtifact {
-  artifact: string;
-  module: string;
-  version: string | null;
-  sha256: string | null;
-  signature?: string | null;
-  validation?: ArtifactValidation;
-  on_failure?: OnFailure;
-}
-
-/** What one artifact is served at, and what the agent needs to recover it without the control plane. */
-interface Serving {
-  version: string | null;
-  sha256: string | null;
-  module: string;
-  state: ModuleState['state'];
-  /** As this node may act on it: a safe default here is signed, or the node's own (trustedOnFailure). */
-  on_failure?: OnFailure;
-  /** The artifact's declared checks, kept so that a break-glass pin is validated like any load. */
-  validation?: ArtifactValidation;
-}
-
-/** A version this node served successfully, newest last: where "back to last known-good" goes. */
-interface ServedVersion {
-  version: string;
-  sha256: string;
-  signature: string | null;
-}
-
-/**
- * A break-glass pin: while it holds, the agent ignores the control plane's desired state for
- * the artifact. Only an `unpin` command lifts it.
- */
-export interface Pin {
-  readonly artifact: string;
-  readonly action: 'pin' | 'lkg' | 'kill-switch';
-  /** The version pinned (null for a kill switch: the safe default). */
-  readonly version: string | null;
-  readonly state: ModuleState['state'];
-  readonly operator: string;
-  readonly reason: string;
-  readonly nonce: string;
-  /** ISO 8601, when the pin was put in place. */
-  readonly since: string;
-  /**
-   * The versions break-glass moved this artifact away from while pinned (the bad ones): "back to
-   * last known-good" never chooses them, however often it is repeated.
-   */
-  readonly replaced?: readonly string[];
-}
+/** One entry of the desired state (core's DesiredEntry; the name the agent's code uses). */
+type DesiredArtifact = DesiredEntry;
 
 /** Who asked for a break-glass action, and why: carried onto the pin. */
 export interface BreakglassActor {
@@ -131,16 +89,7 @@ export type BreakglassOutcome =
   | { readonly ok: true; readonly message: string; readonly result: { artifact: string; serving: string | null; state: string }[]; readonly drill?: readonly DrillReadiness[] }
   | { readonly ok: false; readonly code: string; readonly message: string; readonly hint: string; readonly result?: { artifact: string; serving: string | null; state: string }[] };
 
-const MAX_HISTORY = 8;
-
-interface PendingReport {
-  artifact: string;
-  version: string | null;
-  ok: boolean;
-  serving: string | null;
-  error: string | null;
-  module_state: ModuleState['state'];
-}
+type PendingReport = LoadReport;
 
 const silent: AgentLog = { info() {}, warn() {} };
 const STATE_FILE = '.failsmall-agent.json';
@@ -247,8 +196,28 @@ export class Agent {
   }
 
   /** ms since the agent last heard from the control plane (0 before the first contact). */
+  #now(): number {
+    return this.#o.clock?.now() ?? Date.now();
+  }
+
+  /** What the node knows of one artifact, as the node core sees it. */
+  #node(artifact: string): ArtifactNode {
+    const serving = this.#serving.get(artifact);
+    const pin = this.#pins.get(artifact);
+    const failed = this.#failed.get(artifact);
+    return { history: this.#history.get(artifact) ?? [], ...(serving ? { serving } : {}), ...(pin ? { pin } : {}), ...(failed ? { failed } : {}) };
+  }
+
+  /** Writes back what the node core decided for one artifact. */
+  #setNode(artifact: string, n: ArtifactNode): void {
+    if (n.serving) this.#serving.set(artifact, n.serving); else this.#serving.delete(artifact);
+    this.#history.set(artifact, [...n.history]);
+    if (n.pin) this.#pins.set(artifact, n.pin); else this.#pins.delete(artifact);
+    if (n.failed) this.#failed.set(artifact, n.failed); else this.#failed.delete(artifact);
+  }
+
   get msSinceContact(): number {
-    return this.#lastContact === 0 ? 0 : Date.now() - this.#lastContact;
+    return this.#lastContact === 0 ? 0 : this.#now() - this.#lastContact;
   }
 
   meter(module: string): ModuleMeter {
@@ -401,25 +370,18 @@ export class Agent {
 
   async #converge(desired: DesiredArtifact[]): Promise<void> {
     for (const d of desired) {
-      // A break-glass pin outranks the control plane until an operator lifts it.
-      if (this.#pins.has(d.artifact)) continue;
-      const current = this.#serving.get(d.artifact);
-      if (current && current.version === d.version) {
-        if (current.state === 'stale' && d.version !== null) {
-          // Desired again what the module kept serving (a rollback): it is simply serving now.
-          // No new report: the last one (the refusal, serving this version) stays visible.
-          await this.#exclusive(async () => {
-            if (this.#pins.has(d.artifact)) return;
-            this.#serving.set(d.artifact, { ...current, state: 'serving' });
-            this.#failed.delete(d.artifact);
-            await this.#saveState();
-            this.metrics.serving(d.artifact, d.version, 'serving');
-          });
-        }
-        if (current.state === 'serving' || current.state === 'stale' || d.version === null) continue;
+      const action = convergeAction(this.#node(d.artifact), d, this.#now());
+      if (action === 'now-serving') {
+        // Desired again what the module kept serving (a rollback): it is simply serving now.
+        // No new report: the last one (the refusal, serving this version) stays visible.
+        await this.#exclusive(async () => {
+          if (convergeAction(this.#node(d.artifact), d, this.#now()) !== 'now-serving') return; // a pin landed meanwhile
+          this.#setNode(d.artifact, markServing(this.#node(d.artifact)));
+          await this.#saveState();
+          this.metrics.serving(d.artifact, d.version, 'serving');
+        });
       }
-      const failed = this.#failed.get(d.artifact);
-      if (failed && failed.version === d.version && Date.now() < failed.retryAt) continue;
+      if (action !== 'load') continue;
       let content: Buffer | null = null;
       // Start each load from a collected heap (with --expose-gc): the agent's peak is this load's, not its predecessors'.
       (globalThis as { gc?: () => void }).gc?.();
@@ -431,7 +393,7 @@ export class Agent {
       }
       // The load runs under the same lock as break-glass actions, and re-checks the pin once it
       // holds it: a pin that landed during the download wins, the download is dropped.
-      await this.#exclusive(() => this.#load(d, content, failed));
+      await this.#exclusive(() => this.#load(d, content));
       // A version can be megabytes of JSON parsed once and dropped: when node runs with
       // --expose-gc (the failsmall-agent binary does), hand the memory back at once.
       (globalThis as { gc?: () => void }).gc?.();
@@ -439,9 +401,8 @@ export class Agent {
     await this.#flushReports();
   }
 
-  async #load(d: DesiredArtifact, content: Buffer | null, failed: { version: string | null; attempts: number } | undefined): Promise<void> {
+  async #load(d: DesiredArtifact, content: Buffer | null): Promise<void> {
     if (this.#pins.has(d.artifact)) return;
-    const current = this.#serving.get(d.artifact);
     const onFailure = this.#onFailure(d);
     const result = await this.#loader.load({
       artifact: d.artifact, module: d.module, version: d.version, sha256: d.sha256, content,
@@ -457,22 +418,20 @@ export class Agent {
       this.meter(d.module).load(result.ok);
       this.metrics.load(d.artifact, result.ok, result.ok ? 'applied' : result.stage);
     }
-    const servingVersion = 'version' in result.state ? result.state.version : null;
-    this.#serving.set(d.artifact, { version: servingVersion, sha256: result.ok ? d.sha256 : (current?.sha256 ?? null), module: d.module, state: result.state.state, ...(onFailure ? { on_failure: onFailure } : {}), ...(d.validation ? { validation: d.validation } : {}) });
-    if (result.ok && d.version !== null && d.sha256 !== null) this.#remember(d.artifact, { version: d.version, sha256: d.sha256, signature: d.signature ?? null });
+    const trusted: DesiredEntry = { ...d, ...(onFailure ? { on_failure: onFailure } : {}) };
+    const decided = afterLoad(this.#node(d.artifact), trusted, result, this.#now());
+    this.#setNode(d.artifact, decided.node);
+    const servingVersion = decided.report.serving;
     this.metrics.serving(d.artifact, servingVersion, result.state.state);
     if (result.ok) {
-      this.#failed.delete(d.artifact);
       this.#log.info(`${d.artifact}: now serving ${d.version ?? 'nothing'}`);
     } else {
-      const attempts = failed && failed.version === d.version ? failed.attempts + 1 : 1;
-      this.#failed.set(d.artifact, { version: d.version, attempts, retryAt: Date.now() + Math.min(600_000, 5000 * 2 ** (attempts - 1)) });
       const how = result.state.state === 'stale' ? `still serving its last known-good ${servingVersion}` : result.state.state;
       (result.state.state === 'fail-closed' && this.#log.error ? this.#log.error : this.#log.warn)(`${d.artifact}: ${d.version} refused at ${result.stage}: ${result.error}; ${how}`);
     }
     await this.#saveState();
     await this.#pruneCache(d.artifact, d.version);
-    this.#queueReport({ artifact: d.artifact, version: d.version, ok: result.ok, serving: servingVersion, error: result.ok ? null : result.error, module_state: result.state.state });
+    this.#queueReport(decided.report);
     this.#o.onLoad?.(d.artifact, d.version, result);
   }
 
@@ -498,9 +457,8 @@ export class Agent {
   }
 
   #retryDue(): boolean {
-    const now = Date.now();
-    for (const f of this.#failed.values()) if (now >= f.retryAt) return true;
-    return false;
+    const due = nextRetryAt([...this.#failed.keys()].map((a) => this.#node(a)));
+    return due !== undefined && this.#now() >= due;
   }
 
   #queueReport(r: PendingReport): void {
@@ -568,7 +526,7 @@ export class Agent {
   }
 
   #contact(): void {
-    this.#lastContact = Date.now();
+    this.#lastContact = this.#now();
     this.metrics.contact();
   }
 
@@ -636,9 +594,7 @@ export class Agent {
   }
 
   #remember(artifact: string, v: ServedVersion): void {
-    const list = (this.#history.get(artifact) ?? []).filter((h) => h.version !== v.version);
-    list.push(v);
-    this.#history.set(artifact, list.slice(-MAX_HISTORY));
+    this.#history.set(artifact, remember(this.#history.get(artifact) ?? [], v));
   }
 
   // ── break-glass ────────────────────────────────────────────────────────────────────────────
@@ -701,7 +657,7 @@ export class Agent {
     if (supplied) await writeAtomic(join(this.#o.dir, '.versions', `${artifact}@${version}`), supplied.content);
     this.#remember(artifact, { version, sha256: bytes.sha256, signature: bytes.signature });
     this.#failed.delete(artifact);
-    this.#pins.set(artifact, { artifact, action, version, state: result.state.state, ...actorOf(actor), since: new Date().toISOString(), replaced: replacedAfter(this.#pins.get(artifact), s.version, version) });
+    this.#pins.set(artifact, { artifact, action, version, state: result.state.state, ...actorOf(actor), since: new Date(this.#now()).toISOString(), replaced: replacedAfter(this.#pins.get(artifact), s.version, version) });
     await this.#saveState();
     this.#queueReport({ artifact, version, ok: true, serving: version, error: null, module_state: result.state.state });
     this.#log.warn(`${artifact}: BREAK-GLASS ${action} by ${actor.operator}: now serving ${version}, pinned (${actor.reason})`);
@@ -748,9 +704,7 @@ export class Agent {
 
   /** The version `lkg` goes back to: never the one served now, nor one break-glass already moved away from. */
   #lkgTarget(artifact: string, s: Serving): string | undefined {
-    const history = this.#history.get(artifact) ?? [];
-    const avoid = new Set([...(this.#pins.get(artifact)?.replaced ?? []), ...(s.version !== null ? [s.version] : [])]);
-    return s.state === 'stale' && s.version !== null ? s.version : [...history].reverse().find((h) => !avoid.has(h.version))?.version;
+    return lkgTarget({ ...this.#node(artifact), serving: s });
   }
 
   #noKnownGood(artifact: string): string {
@@ -828,7 +782,7 @@ export class Agent {
       const state = await this.#loader.failOpen({ artifact, module: s.module, onFailure: { on_load_failure: 'fail-open', ...(safe !== undefined ? { safe_default: safe } : {}) } });
       this.#serving.set(artifact, { ...s, version: null, state: state.state });
       this.metrics.serving(artifact, null, state.state);
-      this.#pins.set(artifact, { artifact, action: 'kill-switch', version: null, state: state.state, ...actorOf(actor), since: new Date().toISOString(), replaced: [...(this.#pins.get(artifact)?.replaced ?? [])] });
+      this.#pins.set(artifact, { artifact, action: 'kill-switch', version: null, state: state.state, ...actorOf(actor), since: new Date(this.#now()).toISOString(), replaced: [...(this.#pins.get(artifact)?.replaced ?? [])] });
       this.#queueReport({ artifact, version: s.version, ok: false, serving: null, error: `break-glass kill switch by ${actor.operator}: ${actor.reason}`.slice(0, 3900), module_state: state.state });
       result.push({ artifact, serving: null, state: state.state });
       this.#log.warn(`${artifact}: BREAK-GLASS kill switch by ${actor.operator}: failed open to its safe default, pinned (${actor.reason})`);
@@ -955,13 +909,6 @@ export function parseDesired(body: Buffer): { artifacts: DesiredArtifact[]; refu
 }
 
 /** The versions a pin moved away from: the previous pin's, plus the one served until now (unless it is the target). */
-function replacedAfter(previous: Pin | undefined, servedBefore: string | null, target: string | null): string[] {
-  const out = new Set(previous?.replaced ?? []);
-  if (servedBefore !== null && servedBefore !== target) out.add(servedBefore);
-  if (target !== null) out.delete(target);
-  return [...out];
-}
-
 function actorOf(a: BreakglassActor): Pick<Pin, 'operator' | 'reason' | 'nonce'> {
   return { operator: a.operator, reason: a.reason, nonce: a.nonce };
 }

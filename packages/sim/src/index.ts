@@ -5,7 +5,7 @@
 export { parseScenario, SCENARIO_DEFAULTS, SCENARIO_ERROR_CODES, SCENARIO_KEYS } from './scenario/parse.ts';
 export type * from './scenario/types.ts';
 export { simulate } from './simulate.ts';
-export type { SimulateOptions } from './simulate.ts';
+export type { NodeCore, SimulateOptions } from './simulate.ts';
 export { formatReport, REGIMES } from './report.ts';
 export type { RegimeName, RegimeReport, RolloutSummary, SimulationReport } from './report.ts';
 export { renderContent } from './content.ts';

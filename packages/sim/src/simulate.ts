@@ -1,6 +1,7 @@
 import {
-  addCounters, addLoadReport, afterFailedLoad, emptyAggregate, gateObservation, gateQueries, readsLoadReports, LATENCY_BUCKETS_MS, startRollout, step, TERMINAL_STATUSES, validateContent,
-  type FleetNode, type GateObservation, type LoadRefusal, type MutableAggregate, type NodeLoad, type RolloutState,
+  addCounters, addLoadReport, checkCandidate, emptyAggregate, gateObservation, gateQueries, generateSigningKeys, nextLoadStep, nodeStep, parsePrivateKey, parsePublicKey,
+  readsLoadReports, LATENCY_BUCKETS_MS, signVersion, startRollout, step, TERMINAL_STATUSES,
+  type CheckKeys, type CheckResult, type DesiredEntry, type FleetNode, type GateObservation, type LoadOutcome, type MutableAggregate, type NodeLoad, type NodeState, type RolloutState,
 } from '@failsmall/core';
 import { matchesPredicate, renderContent, VersionCatalog, type SimVersion } from './content.ts';
 import { REGIMES, type RegimeName, type RegimeReport, type RolloutSummary, type SimulationReport } from './report.ts';
@@ -14,7 +15,21 @@ export interface SimulateOptions {
   readonly regimes?: readonly RegimeName[];
   /** Overrides the fleet size; label shares are kept. */
   readonly nodes?: number;
+  /**
+   * The node core the simulated nodes run (default: core's, the one every agent runs). A test
+   * swaps a piece of it to show that the simulator's figures follow the node's real decisions.
+   */
+  readonly nodeCore?: NodeCore;
 }
+
+/** The node core's functions the simulator drives. */
+export interface NodeCore {
+  readonly nodeStep: typeof nodeStep;
+  readonly nextLoadStep: typeof nextLoadStep;
+  readonly checkCandidate: typeof checkCandidate;
+}
+
+const NODE_CORE: NodeCore = { nodeStep, nextLoadStep, checkCandidate };
 
 /** No version: nothing loaded yet, or the module's fail-open safe default. */
 const NONE = -1;
@@ -43,7 +58,7 @@ export function simulate(s: Scenario, opts: SimulateOptions = {}): SimulationRep
   const regimes: Partial<Record<RegimeName, RegimeReport>> = {};
   for (const name of REGIMES) {
     if (opts.regimes && !opts.regimes.includes(name)) continue;
-    regimes[name] = new RegimeRun(world, name).run();
+    regimes[name] = new RegimeRun(world, name, opts.nodeCore ?? NODE_CORE).run();
   }
   const global = regimes['global-push']?.failed_requests;
   const vs = (r: RegimeReport | undefined): number | null => (r === undefined || global === undefined || global === 0 ? null : sig(r.failed_requests / global, 4));
@@ -83,8 +98,12 @@ interface World {
   readonly effects: readonly (readonly (Effect | null)[])[];
   /** A version is bad when some node's module cannot handle it. */
   readonly bad: readonly boolean[];
-  /** The real validator's verdict per version: same bytes, same verdict. */
-  readonly refusals: (readonly LoadRefusal[] | undefined)[];
+  /** Each version's desired entry, signed once with the world's artifact key (the node core checks it). */
+  readonly entries: readonly DesiredEntry[];
+  /** The key nodes check signatures with. */
+  readonly keys: CheckKeys;
+  /** The node core's checks per version (sha256, signature, limits, schema): same bytes, same verdict, run once. */
+  readonly checks: (CheckResult | undefined)[];
 }
 
 function buildWorld(s: Scenario, seed: number, nodeCount: number): World {
@@ -147,8 +166,26 @@ function buildWorld(s: Scenario, seed: number, nodeCount: number): World {
   const bad = effects.map((row) => row.some((e) => e !== null));
   return {
     s, seed, ids, fleet, classOf, classCount: classLabels.length, classLabels, splitLabels, delay, catalog, initial, schedule, effects, bad,
-    refusals: catalog.versions.map(() => undefined),
+    ...signedEntries(s, catalog),
+    checks: catalog.versions.map(() => undefined),
   };
+}
+
+/**
+ * Every version as the control plane would send it: signed with an artifact key made for this
+ * run (ed25519 signatures are deterministic, and they never reach the report). Nodes check them
+ * with the node core's own checks, like agents do.
+ */
+function signedEntries(s: Scenario, catalog: VersionCatalog): { entries: DesiredEntry[]; keys: CheckKeys } {
+  const pair = generateSigningKeys();
+  const priv = parsePrivateKey(pair.privateKey);
+  const pub = parsePublicKey(pair.publicKey);
+  if (!priv.ok || !pub.ok) throw new Error('simulator: could not make its artifact key');
+  const entries = catalog.versions.map((v) => ({
+    artifact: s.artifact.name, module: s.module.name, version: v.label, sha256: v.sha256, signature: signVersion(priv.key, s.artifact.name, v.label, v.sha256),
+    validation: s.artifact.validation, on_failure: s.module,
+  }));
+  return { entries, keys: { publicKey: pub.key } };
 }
 
 function effectFor(s: Scenario, v: SimVersion, labels: Readonly<Record<string, string>>): Effect | null {
@@ -200,7 +237,8 @@ class RegimeRun {
   readonly #rng: Rng;
   readonly #serving: Int32Array;
   readonly #appliedAt: Float64Array;
-  readonly #lkg: Int32Array;
+  /** Each node's state in the node core (one artifact). */
+  readonly #nodes: NodeState[];
   readonly #desired: Int32Array;
   readonly #pendingV: Int32Array;
   readonly #pendingAt: Float64Array;
@@ -228,7 +266,10 @@ class RegimeRun {
   #manualRollbackAt: number | null = null;
   #totals = { requests: 0, failed: 0, background: 0, degraded: 0 };
 
-  constructor(w: World, name: RegimeName) {
+  readonly #core: NodeCore;
+
+  constructor(w: World, name: RegimeName, core: NodeCore) {
+    this.#core = core;
     this.#w = w;
     this.#name = name;
     this.#safe = name === 'staged-safe-loader';
@@ -238,7 +279,13 @@ class RegimeRun {
     this.#rng = new Rng(w.seed, RNG_TRAFFIC);
     this.#serving = new Int32Array(n).fill(w.initial);
     this.#appliedAt = new Float64Array(n);
-    this.#lkg = new Int32Array(n).fill(w.initial);
+    const start = w.initial === NONE ? undefined : w.entries[w.initial];
+    const initialNode: NodeState = {
+      artifacts: start?.version != null && start.sha256 !== null
+        ? { [w.s.artifact.name]: { serving: { version: start.version, sha256: start.sha256, module: start.module, state: 'serving', on_failure: w.s.module }, history: [{ version: start.version, sha256: start.sha256, signature: start.signature ?? null }] } }
+        : {},
+    };
+    this.#nodes = Array.from({ length: n }, () => initialNode);
     this.#desired = new Int32Array(n).fill(w.initial);
     this.#pendingV = new Int32Array(n).fill(IDLE);
     this.#pendingAt = new Float64Array(n);
@@ -491,36 +538,75 @@ class RegimeRun {
     }
   }
 
+  /**
+   * One node acts on its desired state, through the node core (nodeStep, and the load sequence
+   * of nextLoadStep): the same decisions an agent makes. The regimes differ in whether the node
+   * runs its checks and falls back: a hard-failing loader applies whatever arrives, and the module
+   * misbehaves if it cannot handle it.
+   */
   #apply(i: number, v: number, t: number): void {
-    const id = this.#w.ids[i] ?? '';
-    const label = this.#label(v);
-    if (v === NONE || v === this.#serving[i]) {
-      if (v === NONE) this.#setServing(i, NONE, t);
-      this.#loads.set(id, { version: label, ok: true, serving: label });
+    const w = this.#w;
+    const id = w.ids[i] ?? '';
+    const entry: DesiredEntry = v === NONE
+      ? { artifact: w.s.artifact.name, module: w.s.module.name, version: null, sha256: null, on_failure: w.s.module }
+      : w.entries[v] as DesiredEntry;
+    const stepped = this.#core.nodeStep(this.#nodes[i] as NodeState, { type: 'desired', at: t, artifacts: [entry] });
+    this.#nodes[i] = stepped.state;
+    if (!stepped.effects.some((e) => e.type === 'load')) {
+      // Settled, or a version it keeps serving as its last known-good is desired again (a rollback).
+      if (stepped.effects.some((e) => e.type === 'serving')) this.#loads.set(id, { version: entry.version, ok: true, serving: entry.version });
       return;
     }
+    const outcome = this.#loadOn(i, v, entry);
+    const loaded = this.#core.nodeStep(this.#nodes[i] as NodeState, { type: 'loaded', at: t, entry, outcome });
+    this.#nodes[i] = loaded.state;
+    const after = outcome.state;
+    this.#setServing(i, after.state === 'serving' || after.state === 'stale' ? this.#versionIndex(after.version) : after.state === 'fail-closed' ? FAIL_CLOSED : NONE, t);
+    const report = loaded.effects.find((e) => e.type === 'report');
+    if (report?.type === 'report') this.#loads.set(id, { version: report.report.version, ok: report.report.ok, serving: report.report.serving, ...(report.report.error !== null ? { error: report.report.error } : {}) });
+    // A failed load is tried again when the node core says (5 s doubling to 10 min), as agents do.
+    const failed = loaded.state.artifacts[w.s.artifact.name]?.failed;
+    if (failed && this.#pendingV[i] === IDLE) {
+      this.#pendingV[i] = v;
+      this.#pendingAt[i] = failed.retryAt;
+      this.#pendingCount++;
+    }
+  }
+
+  /** The load sequence on node i: the node core's checks and fallback; the module's answer from the scenario. */
+  #loadOn(i: number, v: number, entry: DesiredEntry): LoadOutcome {
+    if (entry.version === null) return { ok: true, state: { state: 'empty' } };
     const effect = this.#w.effects[v]?.[this.#w.classOf[i] ?? 0] ?? null;
-    if (!this.#safe) {
-      // A hard-failing loader applies whatever arrives; the module misbehaves if it cannot handle it.
-      this.#setServing(i, v, t);
-      this.#loads.set(id, { version: label, ok: true, serving: label });
-      return;
-    }
-    const refusals = this.#validate(v);
-    const error = refusals.length > 0
-      ? `${refusals[0]?.code ?? 'INVALID'}: ${refusals[0]?.message ?? 'refused'}`
-      : effect?.crash ? `APPLY: ${this.#w.s.module.name} crashed applying ${label ?? ''}; the loader caught it` : null;
-    if (error === null) {
-      this.#setServing(i, v, t);
-      this.#lkg[i] = v;
-      this.#loads.set(id, { version: label, ok: true, serving: label });
-      return;
-    }
-    const lkg = this.#lkg[i] ?? NONE;
-    const after = afterFailedLoad(this.#w.s.module, this.#label(lkg));
-    const serving = after.state === 'stale' ? lkg : after.state === 'fail-closed' ? FAIL_CLOSED : NONE;
-    this.#setServing(i, serving, t);
-    this.#loads.set(id, { version: label, ok: false, serving: serving >= 0 ? this.#label(serving) : null, error });
+    const crashAtLoad = effect?.crash === true;
+    const history = this.#nodes[i]?.artifacts[entry.artifact]?.history ?? [];
+    const check: CheckResult = this.#safe ? this.#check(v) : { ok: true, sha256: entry.sha256 ?? '' };
+    const progress = {
+      check, hasCommand: false, onFailure: this.#w.s.module, lastKnownGood: history.at(-1)?.version ?? null,
+      // A hard-failing loader hands the module whatever arrives; the safe loader's test load catches a crash at load.
+      apply: this.#safe && crashAtLoad ? { ok: false as const, error: `${this.#w.s.module.name} crashed applying ${entry.version}; the loader caught it` } : { ok: true as const },
+    };
+    const done = this.#core.nextLoadStep(progress, entry.version);
+    if (done.type !== 'done') throw new Error(`simulator: the load sequence asked for ${done.type}, which the simulator does not model`);
+    return done.outcome;
+  }
+
+  /** The node core's checks, once per distinct content (every node gets the same bytes and signature). */
+  #check(v: number): CheckResult {
+    const known = this.#w.checks[v];
+    if (known) return known;
+    const version = this.#w.catalog.versions[v];
+    const entry = this.#w.entries[v];
+    const r: CheckResult = version && entry?.version
+      ? this.#core.checkCandidate({ artifact: entry.artifact, version: entry.version, sha256: entry.sha256, signature: entry.signature ?? null, content: version.content, validation: entry.validation ?? {} }, this.#w.keys)
+      : { ok: false, stage: 'verify', refusal: { code: 'SHA256', message: 'no such version' } };
+    this.#w.checks[v] = r;
+    return r;
+  }
+
+  #byLabel: Map<string, number> | null = null;
+  #versionIndex(label: string): number {
+    if (!this.#byLabel) this.#byLabel = new Map(this.#w.catalog.versions.map((x) => [x.label, x.index]));
+    return this.#byLabel.get(label) ?? NONE;
   }
 
   #setServing(i: number, v: number, t: number): void {
@@ -529,16 +615,6 @@ class RegimeRun {
     this.#appliedAt[i] = t;
     this.#dirty = true;
     if (v >= 0 && this.#w.effects[v]?.[this.#w.classOf[i] ?? 0]) this.#exposed[i] = 1;
-  }
-
-  /** The real validator, once per distinct content. */
-  #validate(v: number): readonly LoadRefusal[] {
-    const known = this.#w.refusals[v];
-    if (known) return known;
-    const version = this.#w.catalog.versions[v];
-    const r = version ? validateContent(version.content, this.#w.s.artifact.validation) : [];
-    this.#w.refusals[v] = r;
-    return r;
   }
 
   // ── traffic ────────────────────────────────────────────────────────────────
