@@ -38,7 +38,7 @@ const FAIL_CLOSED = -2;
 /** No desired change in flight for this node. */
 const IDLE = -3;
 
-const CRASH: Effect = { crash: true, degrade: false, error_rate: 0, add_latency_ms: 0, ramp_ms: 0 };
+const CRASH: Effect = { crash: true, at_load: false, degrade: false, error_rate: 0, add_latency_ms: 0, ramp_ms: 0 };
 const RNG_FLEET = 1;
 const RNG_CHANGE = 2;
 const RNG_TRAFFIC = 3;
@@ -261,7 +261,6 @@ class RegimeRun {
   #lastGood: number;
   #firstBadPush: number | null = null;
   #detectAt: number | null = null;
-  #detectRollout: string | null = null;
   #rollbackDoneAt: number | null = null;
   #manualRollbackAt: number | null = null;
   #totals = { requests: 0, failed: 0, background: 0, degraded: 0 };
@@ -314,9 +313,10 @@ class RegimeRun {
       this.#traffic(t);
       // 4. the controller decides, and again at once after every transition
       if (this.#staged) this.#controller(t);
-      if (this.#detectAt !== null && this.#rollbackDoneAt === null && !this.#staged && this.#manualRollbackAt !== null && this.#pendingCount === 0 && this.#badServing() === 0) {
-        this.#rollbackDoneAt = t;
-      }
+      // Rolled back means no node serves a bad version any more: not when the engine marks the
+      // rollout rolled_back (nodes that poll slowly may still serve it), nor when a human pushes
+      // the last good version (a later good push may have healed the fleet already).
+      if (this.#detectAt !== null && this.#rollbackDoneAt === null && t >= this.#detectAt && this.#badServing() === 0) this.#rollbackDoneAt = t;
     }
     return this.#report();
   }
@@ -398,7 +398,7 @@ class RegimeRun {
       if (failed) {
         summary.failingGate = failed.gate;
         summary.failReason = failed.reason;
-        if (summary.bad && this.#detectAt === null && this.#firstBadPush !== null) { this.#detectAt = t; this.#detectRollout = summary.id; }
+        if (summary.bad && this.#detectAt === null && this.#firstBadPush !== null) { this.#detectAt = t; }
       }
     }
     const done = TERMINAL_STATUSES.includes(next.status);
@@ -407,7 +407,6 @@ class RegimeRun {
     this.#retarget(t);
     if (!done) return;
     if (summary) {
-      if (summary.id === this.#detectRollout && next.status === 'rolled_back' && this.#rollbackDoneAt === null) this.#rollbackDoneAt = t;
       this.#rollouts.push(this.#summarize(next, summary, t));
     }
     this.#active = null;
@@ -577,7 +576,7 @@ class RegimeRun {
   #loadOn(i: number, v: number, entry: DesiredEntry): LoadOutcome {
     if (entry.version === null) return { ok: true, state: { state: 'empty' } };
     const effect = this.#w.effects[v]?.[this.#w.classOf[i] ?? 0] ?? null;
-    const crashAtLoad = effect?.crash === true;
+    const crashAtLoad = effect?.crash === true && effect.at_load;
     const history = this.#nodes[i]?.artifacts[entry.artifact]?.history ?? [];
     const check: CheckResult = this.#safe ? this.#check(v) : { ok: true, sha256: entry.sha256 ?? '' };
     const progress = {

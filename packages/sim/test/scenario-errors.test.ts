@@ -81,9 +81,9 @@ describe('scenario errors point at file:line:col with a hint', () => {
   });
 
   it('refuses an unknown effect', () => {
-    const { errors } = broken('effect: crash', 'effect: crahs');
+    const { errors } = broken('      effect: request_errors', '      effect: request_eror');
     const e = only(errors, 'BAD_ENUM');
-    assert.match(e.hint ?? '', /did you mean "crash"/);
+    assert.match(e.hint ?? '', /did you mean "request_errors"/);
   });
 
   it('refuses a change of an undeclared artifact', () => {

@@ -102,13 +102,24 @@ describe('the 5 December kill-switch', () => {
     assert.equal(global.final_state, 'v0');
   });
 
-  it('is stopped at the canary when staged; the safe loader catches the crash on apply and keeps the last good config', () => {
+  it('is stopped at the canary when staged; the safe loader cannot catch a failure at request time, and the figures say so', () => {
     const staged = r.regimes.staged;
     const safe = r.regimes['staged-safe-loader'];
     assert.equal(staged?.rollouts[0]?.stopped_at_stage, 'canary');
-    assert.equal(safe?.rollouts[0]?.failing_gate, 'waf/load_success_rate');
+    // The flip loads cleanly (request_errors): the error-rate gate, not the load gate, catches it.
+    assert.equal(safe?.rollouts[0]?.failing_gate, 'proxy/error_rate');
+    assert.ok((staged?.failed_requests ?? 0) > 0);
+    assert.equal(safe?.failed_requests, staged?.failed_requests);
+    assert.equal(safe?.nodes_exposed, staged?.nodes_exposed);
+    assert.ok((global?.failed_requests ?? 0) / (safe?.failed_requests ?? 1) > 1000, 'staging still turns the global push into a canary-sized incident');
+  });
+
+  it('written as a crash at load (the old, flattering model), the safe loader would show no failed request', () => {
+    const s = shipped('dec05-killswitch');
+    const atLoad = { ...s, behaviour: s.behaviour.map((b) => ({ ...b, effect: { ...b.effect, at_load: true } })) };
+    const safe = simulate(atLoad, { nodes: 2000, regimes: ['staged-safe-loader'] }).regimes['staged-safe-loader'];
     assert.equal(safe?.failed_requests, 0);
-    assert.equal(safe?.nodes_exposed, 0);
+    assert.equal(safe?.rollouts[0]?.failing_gate, 'waf/load_success_rate');
   });
 });
 

@@ -25,7 +25,7 @@ const LATENCY_KEYS = ['median', 'p99'] as const;
 const RULE_KEYS = ['where', 'cannot_handle', 'effect'] as const;
 const PREDICATE_KEYS = ['entries_over', 'bytes_over', 'contains', 'version'] as const;
 const EFFECT_KEYS = ['error_rate', 'add_latency', 'ramp'] as const;
-const EFFECTS = ['crash', 'degrade'] as const;
+const EFFECTS = ['crash_at_load', 'request_errors', 'crash', 'degrade'] as const;
 const CHANGE_KEYS = ['artifact', 'initial', 'versions', 'regenerate'] as const;
 const SOURCE_KEYS = ['content', 'generate'] as const;
 const PUSH_KEYS = ['at', 'version', ...SOURCE_KEYS] as const;
@@ -379,11 +379,13 @@ class ScenarioReader {
 
   #effect(e: SourceEntry): Effect | undefined {
     const v = e.value;
-    const none: Effect = { crash: false, degrade: false, error_rate: 0, add_latency_ms: 0, ramp_ms: 0 };
+    const none: Effect = { crash: false, at_load: false, degrade: false, error_rate: 0, add_latency_ms: 0, ramp_ms: 0 };
     if (isScalar(v) && typeof v.value === 'string') {
-      if (v.value === 'crash') return { ...none, crash: true };
+      // `crash` is the older name of crash_at_load: the module fails as it takes the file.
+      if (v.value === 'crash_at_load' || v.value === 'crash') return { ...none, crash: true, at_load: true };
+      if (v.value === 'request_errors') return { ...none, crash: true };
       if (v.value === 'degrade') return { ...none, degrade: true };
-      this.#src.error('BAD_ENUM', `effect must be crash, degrade or a mapping, got ${describeNode(v)}`, v, e.path, `${didYouMean(v.value, EFFECTS, 'effects')} (or { error_rate: 0.02, add_latency: 300ms, ramp: 10m })`);
+      this.#src.error('BAD_ENUM', `effect must be crash_at_load, request_errors, degrade or a mapping, got ${describeNode(v)}`, v, e.path, `${didYouMean(v.value, EFFECTS, 'effects')} (or { error_rate: 0.02, add_latency: 300ms, ramp: 10m })`);
       return undefined;
     }
     const map = this.#f.map(e, 'effect: crash, effect: degrade, or effect: { error_rate: 0.02, add_latency: 300ms, ramp: 10m }');

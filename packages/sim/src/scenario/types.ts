@@ -58,6 +58,13 @@ export interface ContentPredicate {
 export interface Effect {
   /** Every request gets a 5xx. */
   readonly crash: boolean;
+  /**
+   * The failure shows when the module takes the file (a panic at load): a safe loader's test load
+   * catches it and keeps the last known-good. Without it, the module takes the file and fails
+   * while serving requests (5 December: a Lua error per request), which no validation or test
+   * load of the file can catch.
+   */
+  readonly at_load: boolean;
   /** Requests succeed but are counted as degraded (e.g. bot score 0), and in the `degraded` custom counter. */
   readonly degrade: boolean;
   /** Extra 5xx ratio on top of the background. */
