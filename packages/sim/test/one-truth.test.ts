@@ -47,3 +47,18 @@ test('every simulated load goes through the node core: refusals carry its codes 
   const refusal = r.rollouts.find((x) => x.bad)?.reason ?? '';
   assert.match(refusal, /validate: |MAX_ENTRIES|max_entries|load/i);
 });
+
+test('rollback_seconds counts until the last exposed node serves a good version again, not until the engine says rolled_back', () => {
+  // Agents that learn of a change 1-3 minutes late (propagation 2 m: each node's delay is 1-3 m).
+  const s = { ...shipped('dec05-killswitch'), propagation_ms: 120_000 };
+  const r = simulate(s, { nodes: 1000, regimes: ['staged'] });
+  const staged = r.regimes.staged;
+  assert.ok(staged && staged.detect_seconds !== null && staged.rollback_seconds !== null);
+  const rollout = staged.rollouts[0];
+  assert.ok(rollout && rollout.ended_seconds !== null);
+  const detectedAt = (r.first_bad_push_seconds ?? 0) + staged.detect_seconds;
+  const engineSays = rollout.ended_seconds - detectedAt;
+  // The rollback reaches each canary node only after its own delay (at least 60 s).
+  assert.ok(staged.rollback_seconds >= 60, `rollback ${staged.rollback_seconds} s`);
+  assert.ok(staged.rollback_seconds >= engineSays, `nodes ${staged.rollback_seconds} s, engine ${engineSays} s`);
+});
