@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import { Agent } from '@failsmall/agent';
 import { signCommand, type BreakglassCommand } from '@failsmall/core';
 import { call, waitFor } from '../packages/server/test/fixtures.ts';
-import { breakglassBed } from './helpers/breakglass.ts';
+import { breakglassBed, twoNodesOnV2 } from './helpers/breakglass.ts';
 import { freePort, runCli } from './helpers/procs.ts';
 import { REFUSALS_LOGGED } from '../packages/agent/src/breakglass.ts';
 
@@ -31,15 +31,7 @@ test('break-glass: every path and every refusal, on real agents and the real CLI
   const a = make('a', { publicKey: bg.publicKey, artifactPublicKey: s.publicKey, listen: `0.0.0.0:${portA}` });
   // B keeps the default: a unix socket in its directory; it also watches a directory for command files.
   const b = make('b', { publicKey: bg.publicKey, watchDir: watched, watchIntervalMs: 100 });
-  for (const x of agents) await x.start();
-  const inventory = join(s.dir, 'inv.yaml');
-  writeFileSync(inventory, `nodes:\n  - { id: a, admin: "127.0.0.1:${portA}" }\n  - { id: b, admin: "unix:${join(s.dir, 'b', '.breakglass', 'admin.sock')}" }\n`);
-  await waitFor('every agent registered', async () => (await call(s.url, 'GET', '/v1/nodes')).body.nodes.length === agents.length || undefined);
-  for (const v of ['v1', 'v2']) {
-    const r = await call(s.url, 'POST', '/v1/rollouts', { token: s.admin, json: { artifact: 'features', version: v } });
-    await waitFor(`${v} to complete`, async () => (await call(s.url, 'GET', `/v1/rollouts/${r.body.rollout.id}`)).body.rollout.status === 'completed');
-  }
-  await waitFor('both on v2', async () => agents.every((x) => x.serving().features === 'v2') || undefined);
+  const inventory = await twoNodesOnV2(s, agents, portA);
   const cli = (args: string[]) => runCli(['breakglass', ...args, '--inventory', inventory, '--key', bgKey, '--operator', 'alice', '--reason', 'drill', '--json']);
   const served = (id: string) => readFileSync(join(s.dir, id, 'features'), 'utf8');
 

@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import { Agent } from '@failsmall/agent';
 import { breakglassMessage, envelopeSha256, generateSigningKeys, signCommand, type BreakglassCommand, type BreakglassEnvelope } from '@failsmall/core';
 import { call, waitFor } from '../packages/server/test/fixtures.ts';
-import { breakglassBed } from './helpers/breakglass.ts';
+import { breakglassBed, twoNodesOnV2 } from './helpers/breakglass.ts';
 import { Child, freePort, runCli } from './helpers/procs.ts';
 
 interface Stored { node_id: string; seq: number; outcome: string; action?: string; operator?: string; reason?: string; nonce?: string; code?: string; verified: boolean; verification?: string; envelope_sha256?: string }
@@ -27,15 +27,7 @@ test('break-glass reports: real commands are stored verified; made-up ones poste
   };
   const a = make('a', `127.0.0.1:${portA}`);
   const b = make('b');
-  for (const x of agents) await x.start();
-  const inventory = join(s.dir, 'inv.yaml');
-  writeFileSync(inventory, `nodes:\n  - { id: a, admin: "127.0.0.1:${portA}" }\n  - { id: b, admin: "unix:${join(s.dir, 'b', '.breakglass', 'admin.sock')}" }\n`);
-  await waitFor('every agent registered', async () => (await call(s.url, 'GET', '/v1/nodes')).body.nodes.length === agents.length || undefined);
-  for (const v of ['v1', 'v2']) {
-    const r = await call(s.url, 'POST', '/v1/rollouts', { token: s.admin, json: { artifact: 'features', version: v } });
-    await waitFor(`${v} to complete`, async () => (await call(s.url, 'GET', `/v1/rollouts/${r.body.rollout.id}`)).body.rollout.status === 'completed');
-  }
-  await waitFor('both on v2', async () => agents.every((x) => x.serving().features === 'v2') || undefined);
+  const inventory = await twoNodesOnV2(s, agents, portA);
   const incident = (await call(s.url, 'POST', '/v1/incidents', { token: s.admin, json: { title: 'bot-management crashes' } })).body.incident as { id: string };
   const stored = async (node: string) => (await call(s.url, 'GET', `/v1/breakglass?node=${node}`, { token: s.admin })).body.entries as Stored[];
   const events = async () => (await call(s.url, 'GET', '/v1/events?limit=5000', { token: s.admin })).body.events as Event[];
