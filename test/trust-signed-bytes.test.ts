@@ -58,7 +58,7 @@ test('a safe default is signed at apply, and the agent writes it on the kill swi
   agents.push(a);
   await a.start();
   await rollOut(s.url, s.admin, agents, 'v1');
-  const killed = await a.breakglassKillSwitch('bot-management', actor);
+  const killed = await a.breakglass.killSwitch('bot-management', actor);
   assert.equal(killed.ok, true, JSON.stringify(killed));
   assert.equal(readFileSync(join(s.dir, 'n1', 'features'), 'utf8'), '[]');
 });
@@ -94,13 +94,13 @@ test('a safe default edited in the database is never written into the module', a
   assert.equal(readFileSync(join(first.dir, 'n1', 'features'), 'utf8'), '["one"]');
   assert.ok(warnings.some((w) => /safe default of bot-management is not signed by the trusted artifact key/.test(w)), warnings.join('\n'));
 
-  const killed = await a.breakglassKillSwitch('bot-management', actor);
+  const killed = await a.breakglass.killSwitch('bot-management', actor);
   assert.equal(killed.ok, false);
   assert.equal(killed.ok === false && killed.code, 'NO_SAFE_DEFAULT');
   assert.match(killed.ok === false ? killed.message : '', /not signed by the trusted artifact key/);
   assert.equal(readFileSync(join(first.dir, 'n1', 'features'), 'utf8'), '["one"]', 'the module keeps what it served');
 
-  const drill = await a.breakglassDrill('bot-management');
+  const drill = await a.breakglass.drill('bot-management');
   assert.equal(drill.ok && drill.drill?.[0]?.kill_switch.ok, false);
 
   // The node's own file is trusted as is: with --safe-default the kill switch works again.
@@ -111,7 +111,7 @@ test('a safe default edited in the database is never written into the module', a
   agents.push(b);
   await b.start();
   await waitFor('n2 on v1', async () => b.serving().features === 'v1' || undefined);
-  const local = await b.breakglassKillSwitch('bot-management', actor);
+  const local = await b.breakglass.killSwitch('bot-management', actor);
   assert.equal(local.ok, true, JSON.stringify(local));
   assert.equal(readFileSync(join(first.dir, 'n2', 'features'), 'utf8'), '["local"]');
 });

@@ -40,7 +40,8 @@ export interface RunOptions {
   /** Replays one failure (fast-check's path, printed with it). */
   readonly path?: string;
   /**
-   * The time bound: a case slower than this is listed as slow (default 1000 ms); an input larger
+   * The time bound: a case slower than this, on the least of three timings, is listed as slow
+   * (default 1000 ms); an input larger
    * than 100 KiB may take `msPerKiB` per KiB instead (default 10, i.e. 100 KiB/s), since the
    * parsers accept files up to 1 MiB and YAML alone reads about 400 KiB/s.
    */
@@ -59,6 +60,8 @@ export interface TargetReport {
   readonly slowest: { readonly ms: number; readonly input: string };
   /** Cases over slowMs (each a failure of "no hang past a bound", reported rather than asserted in npm test). */
   readonly slow: readonly { readonly ms: number; readonly input: string }[];
+  /** Cases over the bound at first but under it when run again: the machine stalled, not the input. */
+  readonly stalls: number;
   readonly notes: readonly string[];
 }
 
@@ -78,15 +81,25 @@ export async function runTarget<T>(t: FuzzTarget<T>, o: RunOptions): Promise<Tar
   let slowest = { ms: 0, input: '' };
   const slow: { ms: number; input: string }[] = [];
   const started = performance.now();
-  const property = fc.asyncProperty(t.arbitrary, async (input) => {
+  let stalls = 0;
+  const timed = async (input: T): Promise<number> => {
     const t0 = performance.now();
-    try {
-      await t.check(input);
-    } finally {
-      const ms = performance.now() - t0;
-      if (ms > slowest.ms) slowest = { ms, input: described(input) };
-      if (ms > bound(input) && slow.length < 20) slow.push({ ms, input: described(input) });
+    await t.check(input);
+    return performance.now() - t0;
+  };
+  const property = fc.asyncProperty(t.arbitrary, async (input) => {
+    let ms = await timed(input);
+    if (ms > bound(input)) {
+      // Two cores are shared with the server under test (same process), its timers and the
+      // garbage collector, so one slow timing says little. The input is slow only if it stays
+      // over the bound when run again twice: the least of three timings is what it costs.
+      let least = ms;
+      for (let i = 0; i < 2 && least > bound(input); i++) least = Math.min(least, await timed(input));
+      if (least <= bound(input)) stalls++;
+      ms = least;
     }
+    if (ms > slowest.ms) slowest = { ms, input: described(input) };
+    if (ms > bound(input) && slow.length < 20) slow.push({ ms, input: described(input) });
   });
   await t.before?.();
   let details: fc.RunDetails<[T]>;
@@ -113,7 +126,8 @@ export async function runTarget<T>(t: FuzzTarget<T>, o: RunOptions): Promise<Tar
       ...(previous !== undefined ? [previous] : []),
     ].join('\n');
   }
-  return { name: t.name, cases: details.numRuns, seed, failed: details.failed || failure !== undefined, ...(failure ? { failure } : {}), ms, slowest, slow, notes: t.notes?.() ?? [] };
+  const notes = [...(t.notes?.() ?? []), ...(stalls > 0 ? [`${stalls} case(s) over the bound once but under it when run again (a stall of the shared machine, not of the input)`] : [])];
+  return { name: t.name, cases: details.numRuns, seed, failed: details.failed || failure !== undefined, ...(failure ? { failure } : {}), ms, slowest, slow, stalls, notes };
 }
 
 export function formatReport(r: TargetReport): string {

@@ -4,11 +4,12 @@ import { BlockList, isIP } from 'node:net';
 import { dirname, join } from 'node:path';
 import {
   checkEnvelope, MAX_ENVELOPE_BYTES, parseAdminAddress, parseEnvelope, parsePublicKey, parsePublicKeys,
-  type BreakglassCommand, type RefusalCode,
+  type BreakglassCommand, type Pin, type RefusalCode,
 } from '@failsmall/core';
-import type { Agent, AgentLog, BreakglassOutcome } from './agent.ts';
+import type { BreakglassActions, BreakglassOutcome } from './breakglass-actions.ts';
+import type { BreakglassLog, BreakglassLogEntry } from './breakglass-log.ts';
 import { writeAtomic } from './files.ts';
-import type { BreakglassLogEntry } from './breakglass-log.ts';
+import type { AgentLog } from './log.ts';
 
 /** Refusals logged one by one per minute before they are only counted (see #logRefusal). */
 export const REFUSALS_LOGGED = 20;
@@ -42,6 +43,18 @@ export interface HandleResult {
   readonly body: Record<string, unknown>;
 }
 
+/** What the admin endpoint needs of the node it serves (the Agent is one). */
+export interface BreakglassNode {
+  readonly nodeId: string;
+  readonly breakglassLog: BreakglassLog;
+  readonly breakglass: Pick<BreakglassActions, 'pin' | 'lkg' | 'killSwitch' | 'unpin' | 'drill'>;
+  pins(): Pin[];
+  serving(): Record<string, string | null>;
+  states(): Record<string, string>;
+  /** After every command: report the pins now, not at the next poll. */
+  breakglassChanged(): void;
+}
+
 /**
  * The agent's break-glass side: an admin endpoint (loopback or a unix socket by default) and,
  * optionally, a watched directory. Both hand a signed envelope to `handle`, which verifies it
@@ -49,7 +62,7 @@ export interface HandleResult {
  * carries it out. Nothing here needs the control plane.
  */
 export class BreakglassService {
-  readonly #agent: Agent;
+  readonly #agent: BreakglassNode;
   readonly #o: BreakglassServiceOptions;
   readonly #log: AgentLog;
   readonly #key: NonNullable<ReturnType<typeof parsePublicKey> & { ok: true }>['key'];
@@ -65,7 +78,7 @@ export class BreakglassService {
   readonly #refusedLogged = new Map<string, number>();
   address = '';
 
-  constructor(agent: Agent, opts: BreakglassServiceOptions, log: AgentLog) {
+  constructor(agent: BreakglassNode, opts: BreakglassServiceOptions, log: AgentLog) {
     this.#agent = agent;
     this.#o = opts;
     this.#log = log;
@@ -210,12 +223,12 @@ export class BreakglassService {
       case 'pin': {
         const supplied = c.content !== undefined && c.sha256 !== undefined && c.artifact_signature !== undefined
           ? { content: Buffer.from(c.content, 'base64'), sha256: c.sha256, signature: c.artifact_signature } : undefined;
-        return this.#agent.breakglassPin(c.target, c.version as string, supplied, actor);
+        return this.#agent.breakglass.pin(c.target, c.version as string, supplied, actor);
       }
-      case 'lkg': return this.#agent.breakglassLkg(c.target, actor);
-      case 'kill-switch': return this.#agent.breakglassKillSwitch(c.target, actor);
-      case 'unpin': return this.#agent.breakglassUnpin(c.target, actor);
-      case 'drill': return this.#agent.breakglassDrill(c.target);
+      case 'lkg': return this.#agent.breakglass.lkg(c.target, actor);
+      case 'kill-switch': return this.#agent.breakglass.killSwitch(c.target, actor);
+      case 'unpin': return this.#agent.breakglass.unpin(c.target, actor);
+      case 'drill': return this.#agent.breakglass.drill(c.target);
     }
   }
 
