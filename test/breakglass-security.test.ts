@@ -48,7 +48,9 @@ test('break-glass: every path and every refusal, on real agents and the real CLI
 
   await t.test('a pin holds against the control plane, and the control plane shows it and keeps rollouts off the node', async () => {
     await waitFor('the pins reported', async () => (await call(s.url, 'GET', '/v1/nodes')).body.nodes.every((n: { pins: unknown[] }) => n.pins.length === 1) || undefined);
-    await new Promise((r) => setTimeout(r, 1200)); // more than one long-poll: desired state says v2, the pin says v1
+    // Not a sleep: two more answers to a's long-poll, each saying v2, while the pin says v1.
+    const polled = a.polls;
+    await waitFor('two more desired-state answers on a', async () => a.polls >= polled + 2 || undefined);
     assert.equal(served('a'), '["one"]');
   });
 

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { generateSigningKeys } from '@failsmall/core';
 import { DECLARATIONS } from '../packages/server/test/fixtures.ts';
-import { Api, type Child, freePort, HttpError, REPO_ROOT, runCli, sleep, startServe, waitFor } from './helpers/procs.ts';
+import { Api, type Child, freePort, HttpError, REPO_ROOT, runCli, startServe, waitFor } from './helpers/procs.ts';
 
 const AGENT_BIN = join(REPO_ROOT, 'packages/cli/bin/failsmall-agent.js');
 const FLEET = 50;
@@ -114,7 +114,15 @@ test('break-glass returns 50 agents to the known-good version with the control p
   const attempt = await api2.post<{ rollout: { id: string; assigned: string[] } }>('/v1/rollouts', { artifact: 'features', version: 'v2' }).catch((err: HttpError) => err);
   if (!(attempt instanceof HttpError)) assert.deepEqual(attempt.rollout.assigned, [], 'no pinned node may be assigned');
   else assert.equal(attempt.status, 409, attempt.message);
-  await sleep(1500); // a few polls: the agents must not move
+  // Not a sleep: every agent answers its admin endpoint with how many desired states it has acted
+  // on; wait until each has had two more from the rebuilt control plane. They must not move.
+  const polls = async () => {
+    const st = await runCli(['breakglass', 'status', '--inventory', join(dir, 'inventory.yaml'), '--json'], { timeoutMs: 60_000 });
+    assert.equal(st.code, 0, st.stderr);
+    return new Map((JSON.parse(st.stdout) as { nodes: { node: string; polls: number | null }[] }).nodes.map((n) => [n.node, n.polls ?? -1]));
+  };
+  const before = await polls();
+  await waitFor('two more polls on every agent', async () => { const now = await polls(); return [...before].every(([n, p]) => (now.get(n) ?? -1) >= p + 2); }, { timeoutMs: 60_000 });
   for (let i = 0; i < FLEET; i++) assert.equal(readServed(dir, i), '["good"]', `n${i} still serves v1`);
   const listing = await runCli(['nodes', '--server', second.url, '--token', second.adminToken as string]);
   assert.match(listing.stdout, /50 nodes, 50 pinned by break-glass/);

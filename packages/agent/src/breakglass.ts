@@ -51,6 +51,10 @@ export interface BreakglassNode {
   pins(): Pin[];
   serving(): Record<string, string | null>;
   states(): Record<string, string>;
+  /** Desired-state answers acted on since the agent started (a drill or a test sees the node is alive and following). */
+  readonly polls: number;
+  /** ms since the node last heard from the control plane (0 before the first contact). */
+  readonly msSinceContact: number;
   /** After every command: report the pins now, not at the next poll. */
   breakglassChanged(): void;
 }
@@ -256,7 +260,7 @@ export class BreakglassService {
       }
       const path = (req.url ?? '/').split('?')[0];
       if (path === '/v1/breakglass' && req.method === 'GET') {
-        return send(200, { node: this.#agent.nodeId, pins: this.#agent.pins(), serving: this.#agent.serving(), states: this.#agent.states() });
+        return send(200, { node: this.#agent.nodeId, pins: this.#agent.pins(), serving: this.#agent.serving(), states: this.#agent.states(), polls: this.#agent.polls, ms_since_contact: this.#agent.msSinceContact });
       }
       if (path === '/v1/breakglass/log' && req.method === 'GET') {
         return send(200, { node: this.#agent.nodeId, entries: this.#agent.breakglassLog.entries() });

@@ -23,7 +23,9 @@ describe('the agent against a real control plane', () => {
     await call(s.url, 'POST', '/v1/artifacts/features/versions?version=v1', { token: s.admin, body: '["one"]' });
     await call(s.url, 'POST', '/v1/artifacts/features/versions?version=v2', { token: s.admin, body: '["two"]' });
     const port = new URL(s.url).port;
-    const agent = new Agent({ server: s.url, token, nodeId: 'solo', labels: {}, modules: ['bot-management'], dir, metricsIntervalMs: 100, pollWaitMs: 2000, publicKey: s.publicKey });
+    const unreachable: string[] = [];
+    const log = { info() {}, warn(m: string) { if (/control plane unreachable/.test(m)) unreachable.push(m); } };
+    const agent = new Agent({ server: s.url, token, nodeId: 'solo', labels: {}, modules: ['bot-management'], dir, metricsIntervalMs: 100, pollWaitMs: 2000, publicKey: s.publicKey, log });
     let second: Awaited<ReturnType<typeof testServer>> | undefined;
     try {
       await agent.start();
@@ -33,7 +35,8 @@ describe('the agent against a real control plane', () => {
       assert.equal(readFileSync(join(dir, 'features'), 'utf8'), '["one"]');
 
       await s.close(); // the control plane goes away (its store file stays)
-      await new Promise((r) => setTimeout(r, 1500));
+      // Not a sleep: the agent has tried and failed to reach it twice (each a backoff it logged).
+      await waitFor('two failed attempts to reach the control plane', async () => unreachable.length >= 2, 60_000);
       assert.equal(agent.serving().features, 'v1', 'still serving v1 with the control plane down');
       assert.equal(readFileSync(join(dir, 'features'), 'utf8'), '["one"]');
 

@@ -141,8 +141,9 @@ export async function breakglassStatus(o: BreakglassOpts, out: Out): Promise<num
   const nodes = select(await readInventory(o.inventory), o);
   const results = await fanOut(nodes, () => ({ method: 'GET', path: '/v1/breakglass' }), fanoutOptions(o, out));
   const rows = results.map((r) => {
-    const detail = (r as NodeOutcome & { detail?: { pins?: { artifact: string; version: string | null; action: string; operator: string }[]; serving?: Record<string, string | null> } }).detail;
-    return { ...r, pins: detail?.pins ?? [], serving: detail?.serving ?? {} };
+    const detail = (r as NodeOutcome & { detail?: { pins?: { artifact: string; version: string | null; action: string; operator: string }[]; serving?: Record<string, string | null>; polls?: number; ms_since_contact?: number } }).detail;
+    // polls and ms_since_contact: whether the agent still follows its control plane (a pin holds against it).
+    return { ...r, pins: detail?.pins ?? [], serving: detail?.serving ?? {}, polls: detail?.polls ?? null, ms_since_contact: detail?.ms_since_contact ?? null };
   });
   out.data({ ok: rows.every((r) => r.outcome === 'confirmed'), nodes: rows });
   if (!out.json) {
