@@ -18,3 +18,4 @@ export * from './triage/index.ts';
 export * from './incident/index.ts';
 export * from './postmortem/index.ts';
 export * from './scrape/index.ts';
+export * from './promql/index.ts';

@@ -12,7 +12,6 @@ export { guardedParse } from './guarded.ts';
 export { parseScope, parseScopeSize, formatScope, coversEverything } from './scope.ts';
 export type { ScopeParse, ScopeSize } from './scope.ts';
 export { POLICY_ERROR_CODES, POLICY_WARNING_CODES, SOURCE_ERROR_CODES } from './codes.ts';
-export * from './query-template.ts';
 export type { PolicyErrorCode, PolicyWarningCode } from './codes.ts';
 // The YAML reader behind parseDeclarations, for other documents that want the same
 // line:col errors and did-you-mean hints (the simulator's scenario files).

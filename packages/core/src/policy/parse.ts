@@ -10,7 +10,7 @@ import { countSize, formatScope, isLabel, isLabelValue, makeScope, parseScope, p
 import { describe, joinPath, PolicySource } from './source.ts';
 import type { Entry, Position } from './source.ts';
 import { didYouMean, suggest } from './suggest.ts';
-import { checkQueryTemplate } from './query-template.ts';
+import { checkGateQuery } from '../promql/template.ts';
 import { guardedParse } from './guarded.ts';
 import type {
   ArtifactDecl,
@@ -599,7 +599,7 @@ class DeclarationReader {
       const q = f.require('query', map, path, 'a prometheus gate needs query: PromQL, e.g. sum(rate(failsmall_agent_errors_total{ {{cohort_selector}} }[{{window}}])) / sum(rate(failsmall_agent_requests_total{ {{cohort_selector}} }[{{window}}]))');
       query = q ? this.#string(q) : undefined;
       if (q && query !== undefined) {
-        for (const p of checkQueryTemplate(query)) src.error(p.code, p.message, valueNode(q), q.path, p.hint);
+        for (const p of checkGateQuery(query)) src.error(p.code, p.message, valueNode(q), q.path, p.hint);
       }
     } else if (queryEntry) {
       src.error('WRONG_TYPE', 'query: belongs to a gate with source: prometheus', queryEntry.keyNode, queryEntry.path, 'add source: prometheus, or remove query:');
@@ -611,7 +611,7 @@ class DeclarationReader {
       if (source !== 'prometheus') {
         src.error('WRONG_TYPE', 'coverage_query: belongs to a gate with source: prometheus', coverageQueryEntry.keyNode, coverageQueryEntry.path, 'builtin gates count reporting nodes themselves (min_coverage)');
       } else if (coverageQuery !== undefined && coverageQuery !== 'none') {
-        for (const p of checkQueryTemplate(coverageQuery)) src.error(p.code, p.message, valueNode(coverageQueryEntry), coverageQueryEntry.path, p.hint);
+        for (const p of checkGateQuery(coverageQuery)) src.error(p.code, p.message, valueNode(coverageQueryEntry), coverageQueryEntry.path, p.hint);
       }
     }
     const metricEntry = source === 'prometheus' ? f.get('metric') : f.require('metric', map, path, `e.g. metric: load_success_rate (one of ${BUILTIN_METRICS.map((m) => m.name).join(', ')}, or ${CUSTOM_METRIC_PREFIX}NAME)`);
