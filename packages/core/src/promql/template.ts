@@ -8,7 +8,7 @@
  *
  * Pure: no IO.
  */
-import { suggest } from '../policy/suggest.ts';
+import { suggest } from '../yaml/suggest.ts';
 
 /** The placeholders a query may use. */
 export const QUERY_PLACEHOLDERS = ['cohort_selector', 'baseline_selector', 'window', 'interval'] as const;
@@ -152,7 +152,8 @@ export function checkGateQuery(template: string): GateQueryProblem[] {
     message: e.message,
     ...(e.hint !== undefined ? { hint: e.hint } : {}),
   }));
-  if (template.trim() !== '' && !check.placeholders.includes('cohort_selector')) {
+  // Only a template that reads well can be said to leave the cohort out.
+  if (check.errors.length === 0 && !check.placeholders.includes('cohort_selector')) {
     problems.push({ code: 'BAD_QUERY', message: 'the query never uses {{cohort_selector}}, so it cannot tell the cohort from the rest of the fleet', hint: 'add {{cohort_selector}} inside the label matchers, e.g. failsmall_agent_errors_total{ {{cohort_selector}} }' });
   }
   return problems;
