@@ -26,7 +26,7 @@
  * since the stage began at any step, any window as a difference, and any subset of nodes
  * (Kayenta's same-size baseline is the first m baseline nodes: the nodes are exchangeable).
  */
-import { LATENCY_BUCKETS_MS, normalCdf } from '@failsmall/core';
+import { LATENCY_BUCKETS_MS, normalCdf, normalQuantile } from '@failsmall/core';
 import { Rng } from '@failsmall/sim';
 
 export const STEP_S = 10;
@@ -88,17 +88,7 @@ export interface Scenario {
  * 1.15% → ×1.054, 1.2% → ×1.071.
  */
 export function scaleForShareAboveP99(share: number): number {
-  return Math.exp(SIGMA * (2.3263478740408408 - inverseNormal(1 - share)));
-}
-
-function inverseNormal(p: number): number {
-  // Bisection on normalCdf: exact enough (1e-12) and only used for constants.
-  let lo = -10, hi = 10;
-  for (let i = 0; i < 200; i++) {
-    const mid = (lo + hi) / 2;
-    if (normalCdf(mid) < p) lo = mid; else hi = mid;
-  }
-  return (lo + hi) / 2;
+  return Math.exp(SIGMA * (2.3263478740408408 - normalQuantile(1 - share)));
 }
 
 /** failsmall's allowance, relative: 1.2× the baseline's errors, 1.2% of requests above its p99. */

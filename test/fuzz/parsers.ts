@@ -15,7 +15,7 @@ import { generateKeyPairSync, sign as edSign, type KeyObject } from 'node:crypto
 import { readdirSync, readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import {
-  AUDIT_ERROR_CODES, AUDIT_WARNING_CODES, BREAKGLASS_ACTIONS, breakglassMessage, checkEnvelope, decodeCommand, MANIFEST_ERROR_CODES, MANIFEST_WARNING_CODES,
+  AUDIT_ERROR_CODES, AUDIT_WARNING_CODES, BREAKGLASS_ACTIONS, INVENTORY_ERROR_CODES, SCRAPE_MAPPING_ERROR_CODES, breakglassMessage, checkEnvelope, decodeCommand, MANIFEST_ERROR_CODES, MANIFEST_WARNING_CODES,
   parseAdminAddress, parseDeclarations, parseDuration, parseEnvelope, parseEstate, parseInventory, parseManifest, parseScope, parseScrapeMapping,
   parseSeriesSelector, POLICY_ERROR_CODES, POLICY_WARNING_CODES, signCommand,
   type BreakglassCommand, type BreakglassEnvelope, type Declarations, type Result,
@@ -38,7 +38,7 @@ const CODE = /^[A-Z][A-Z0-9_]*$/;
 
 type Parse = (text: string, opts: { file?: string }) => Result<unknown>;
 
-interface ParserSpec {
+export interface ParserSpec {
   readonly name: string;
   readonly parse: Parse;
   /** Example files that must parse (paths from the repository root). */
@@ -82,10 +82,10 @@ export const PARSERS: readonly ParserSpec[] = [
     errorCodes: [...SCENARIO_ERROR_CODES, ...POLICY_ERROR_CODES], warningCodes: POLICY_WARNING_CODES,
   },
   { name: 'estate', parse: parseEstate, valid: ['examples/estate.yaml', 'examples/estate-clean.yaml'], errorCodes: AUDIT_ERROR_CODES, warningCodes: AUDIT_WARNING_CODES },
-  { name: 'inventory', parse: parseInventory, valid: ['examples/inventory.yaml'] },
+  { name: 'inventory', parse: parseInventory, valid: ['examples/inventory.yaml'], errorCodes: INVENTORY_ERROR_CODES },
   { name: 'manifest', parse: parseManifest, valid: dir('examples/manifests'), errorCodes: MANIFEST_ERROR_CODES, warningCodes: MANIFEST_WARNING_CODES },
   { name: 'triage-scenario', parse: parseTriageScenario, valid: dir('examples/triage').filter((f) => f.endsWith('.yaml')), errorCodes: TRIAGE_SCENARIO_ERROR_CODES },
-  { name: 'scrape-mapping', parse: parseScrapeMapping, valid: ['examples/scrape-app/scrape-map.yaml'] },
+  { name: 'scrape-mapping', parse: parseScrapeMapping, valid: ['examples/scrape-app/scrape-map.yaml'], errorCodes: SCRAPE_MAPPING_ERROR_CODES },
 ];
 
 /** Checks one parser answer; records codes outside the documented lists in `undocumented`. */

@@ -1,6 +1,7 @@
 export * from './errors/index.ts';
 export * from './names/index.ts';
 export * from './duration/index.ts';
+export * from './yaml/index.ts';
 export * from './policy/index.ts';
 export * from './gates/index.ts';
 export * from './cohort/index.ts';
@@ -18,3 +19,4 @@ export * from './triage/index.ts';
 export * from './incident/index.ts';
 export * from './postmortem/index.ts';
 export * from './scrape/index.ts';
+export * from './promql/index.ts';

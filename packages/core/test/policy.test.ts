@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { formatError } from '../src/errors/index.ts';
-import { MAX_EXPANDED_NODES, MAX_POLICY_BYTES, parseDeclarations } from '../src/policy/index.ts';
+import { MAX_EXPANDED_NODES, MAX_POLICY_BYTES, parseDeclarations } from '../src/index.ts';
 import { codes, errorsAt, KNOWN, parseOk, yaml } from './policy-helpers.ts';
 
 const examples = new URL('../../../examples/', import.meta.url);
@@ -327,7 +327,7 @@ describe('parseDeclarations: errors', () => {
     assert.ok(!r.ok && r.errors[0]?.hint?.startsWith('allowed keys: on_load_failure, reason, safe_default'));
   });
 
-  it('reports wrong types at the value', () => {
+  it('reports wrong types, and numbers out of range, at the value', () => {
     assert.deepEqual(errorsAt(yaml(
       'modules:',
       '  m: { on_load_failure: serve-stale, reason: [a] }',
@@ -335,7 +335,7 @@ describe('parseDeclarations: errors', () => {
       '  a: { kind: config, module: m, validation: { max_entries: -1 } }',
       'policies:',
       '  p: { stages: [{ name: s, scope: 1%, rollback_on_failure: yes }] }',
-    )), ['WRONG_TYPE@2:46', 'WRONG_TYPE@4:60', 'WRONG_TYPE@6:60']);
+    )), ['WRONG_TYPE@2:46', 'BAD_VALUE@4:60', 'WRONG_TYPE@6:60']);
   });
 
   it('reports a missing required key at its parent', () => {
@@ -481,7 +481,8 @@ describe('parseDeclarations: errors', () => {
     assert.ok(!r.ok);
     if (r.ok) return;
     assert.deepEqual(r.errors.map((e) => `${e.code}@${e.line}:${e.col}`), ['BAD_ENUM@2:29', 'BAD_ENUM@4:14']);
-    assert.equal(r.errors[0]?.hint, 'did you mean "serve-stale"? allowed values: serve-stale, fail-open, fail-closed');
+    assert.equal(r.errors[0]?.message, 'on_load_failure must be one of serve-stale, fail-open, fail-closed, got "serve_stale"');
+    assert.equal(r.errors[0]?.hint, 'did you mean "serve-stale"?');
   });
 
   it('refuses names that would not survive a URL or a log line', () => {

@@ -11,106 +11,12 @@ import { after, before, describe, it } from 'node:test';
 import { Agent } from '@failsmall/agent';
 import { freePort, waitFor } from '../../../test/helpers/procs.ts';
 import { requirePrometheus, TestPrometheus } from '../../../test/helpers/prometheus.ts';
-import {
-  checkTemplate, DEFAULT_MAX_SELECTOR_BYTES, escapeRegex, nodeMatcher, PrometheusClient, renderQuery, validateQuery,
-  type PrometheusResult, type QueryVars,
-} from '../src/signals/index.ts';
+import { renderQueryTemplate, type QueryVars } from '@failsmall/core';
+import { PrometheusClient, validateQuery, type PrometheusResult } from '../src/signals/index.ts';
 import { call, testServer } from './fixtures.ts';
 
 const ERROR_RATE = 'sum(rate(failsmall_agent_errors_total{module="proxy", {{cohort_selector}} }[{{window}}])) / sum(rate(failsmall_agent_requests_total{module="proxy", {{cohort_selector}} }[{{window}}]))';
 const BASELINE_ERROR_RATE = ERROR_RATE.replaceAll('cohort_selector', 'baseline_selector');
-
-describe('query templates', () => {
-  const vars: QueryVars = { cohort: ['n1', 'n2', 'n3'], windowMs: 60_000, intervalMs: 10_000 };
-
-  it('fills the cohort, the window and the interval', () => {
-    const r = renderQuery('sum(rate(x{ {{cohort_selector}} }[{{window}}])) and on() vector(1) offset {{interval}}', vars);
-    assert.ok(r.ok, JSON.stringify(r));
-    assert.equal(r.query, 'sum(rate(x{ node=~"n1|n2|n3" }[1m])) and on() vector(1) offset 10s');
-    assert.deepEqual(r.placeholders, ['cohort_selector', 'window', 'interval']);
-  });
-
-  it('accepts a placeholder written inside the selector braces and with inner spaces', () => {
-    const r = renderQuery('x{{{cohort_selector}}} + y{ {{ cohort_selector }} }', { ...vars, cohort: ['a'] });
-    assert.ok(r.ok, JSON.stringify(r));
-    assert.equal(r.query, 'x{node=~"a"} + y{ node=~"a" }');
-  });
-
-  it('escapes regex metacharacters in node ids, so an id matches only itself', () => {
-    const r = renderQuery('x{ {{cohort_selector}} }', { ...vars, cohort: ['edge-1.fra', 'db:2', 'odd(+)*?[x]{1}^$|\\'] });
-    assert.ok(r.ok, JSON.stringify(r));
-    // Regex `edge-1\.fra`, written in a PromQL string literal, doubles the backslash.
-    assert.equal(r.query, String.raw`x{ node=~"edge-1\\.fra|db:2|odd\\(\\+\\)\\*\\?\\[x\\]\\{1\\}\\^\\$\\|\\\\" }`);
-    const re = new RegExp(`^(?:${['edge-1.fra', 'odd(+)*?[x]{1}^$|\\'].map(escapeRegex).join('|')})$`);
-    assert.ok(re.test('edge-1.fra') && re.test('odd(+)*?[x]{1}^$|\\'));
-    assert.ok(!re.test('edge-1xfra'), 'a dot in an id is not a wildcard');
-  });
-
-  it('renders the baseline as every node outside the cohort, or as the list it is given', () => {
-    const complement = renderQuery('x{ {{baseline_selector}} }', { ...vars, notBaseline: ['n9'] });
-    assert.ok(complement.ok);
-    assert.equal(complement.query, 'x{ node!~"n1|n2|n3|n9" }');
-    const listed = renderQuery('x{ {{baseline_selector}} }', { ...vars, baseline: ['b1', 'b2'] });
-    assert.ok(listed.ok);
-    assert.equal(listed.query, 'x{ node=~"b1|b2" }');
-    assert.equal(nodeMatcher([], { negate: true }), 'node!=""', 'an empty exclusion is every node that has a node label');
-    assert.equal(nodeMatcher([]), 'node="__failsmall_no_node__"', 'an empty set matches nothing, not the series without the label');
-  });
-
-  it('uses another node label when the installation names it differently', () => {
-    const r = renderQuery('x{ {{cohort_selector}} }', { ...vars, nodeLabel: 'host' });
-    assert.ok(r.ok);
-    assert.equal(r.query, 'x{ host=~"n1|n2|n3" }');
-    const bad = renderQuery('x{ {{cohort_selector}} }', { ...vars, nodeLabel: 'host-name' });
-    assert.ok(!bad.ok);
-    assert.equal(bad.error.code, 'BAD_LABEL_NAME');
-  });
-
-  it('reports an unknown placeholder by name, with where it is and the valid ones', () => {
-    const check = checkTemplate('sum(rate(x{ {{cohort}} }[{{window}}]))\n / sum(y{ {{baseline-selector}} })');
-    assert.deepEqual(check.errors.map((e) => [e.code, e.placeholder, e.line, e.col]), [
-      ['UNKNOWN_PLACEHOLDER', '{{cohort}}', 1, 13],
-      ['UNKNOWN_PLACEHOLDER', '{{baseline-selector}}', 2, 11],
-    ]);
-    const first = check.errors[0];
-    assert.ok(first);
-    assert.match(first.message, /unknown placeholder \{\{cohort\}\}/);
-    assert.match(first.message, /\{\{cohort_selector\}\}, \{\{baseline_selector\}\}, \{\{window\}\}, \{\{interval\}\}/);
-    assert.equal(first.hint, 'did you mean {{cohort_selector}}?');
-    assert.equal(check.errors[1]?.hint, 'did you mean {{baseline_selector}}?');
-    const r = renderQuery('x{ {{cohort}} }', vars);
-    assert.ok(!r.ok);
-    assert.equal(r.error.code, 'UNKNOWN_PLACEHOLDER');
-  });
-
-  it('reports unbalanced braces and an empty query', () => {
-    assert.deepEqual(checkTemplate('x{ {{cohort_selector }').errors.map((e) => e.code), ['MALFORMED_PLACEHOLDER']);
-    assert.deepEqual(checkTemplate('   ').errors.map((e) => e.code), ['EMPTY_QUERY']);
-    assert.deepEqual(checkTemplate('sum(up)').errors, [], 'a query without placeholders is valid');
-  });
-
-  it('refuses an empty cohort, a bad duration and a selector over the size limit', () => {
-    const empty = renderQuery('x{ {{cohort_selector}} }', { ...vars, cohort: [] });
-    assert.ok(!empty.ok);
-    assert.equal(empty.error.code, 'EMPTY_COHORT');
-    const zero = renderQuery('rate(x[{{window}}])', { ...vars, windowMs: 0 });
-    assert.ok(!zero.ok);
-    assert.equal(zero.error.code, 'BAD_DURATION');
-    const ms = renderQuery('rate(x[{{window}}])', { ...vars, windowMs: 1500 });
-    assert.ok(ms.ok);
-    assert.equal(ms.query, 'rate(x[1500ms])');
-    const many = Array.from({ length: 10_000 }, (_, i) => `node-${String(i).padStart(5, '0')}`);
-    const fits = renderQuery('x{ {{cohort_selector}} }', { ...vars, cohort: many });
-    assert.ok(fits.ok, '10,000 ten-character ids fit under the default limit');
-    assert.ok(fits.query.length < DEFAULT_MAX_SELECTOR_BYTES);
-    const uuids = Array.from({ length: 10_000 }, (_, i) => `3f2b8c1e-1d2a-4c5b-9e8f-${String(i).padStart(12, '0')}`);
-    assert.ok(renderQuery('x{ {{cohort_selector}} }', { ...vars, cohort: uuids }).ok, '10,000 UUIDs fit under the default limit');
-    const tooLong = renderQuery('x{ {{cohort_selector}} }', { ...vars, cohort: many, maxSelectorBytes: 64 * 1024 });
-    assert.ok(!tooLong.ok);
-    assert.equal(tooLong.error.code, 'SELECTOR_TOO_LONG');
-    assert.match(tooLong.error.message, /10000 nodes/);
-  });
-});
 
 describe('Prometheus as a signal source (a real Prometheus scraping real agents)', () => {
   // Node ids chosen so that an unescaped `.` in `fra.1` would also match `fraX1`.
@@ -235,7 +141,7 @@ describe('Prometheus as a signal source (a real Prometheus scraping real agents)
     // Every point's 3 s window must lie where every node was already scraped: 8 scrapes ≈ 7 s back.
     await scrapesOfEveryNode(8);
     const end = Date.now();
-    const rendered = renderQuery(ERROR_RATE, { cohort: COHORT, windowMs: 3000, intervalMs: 1000 });
+    const rendered = renderQueryTemplate(ERROR_RATE, { cohort: COHORT, windowMs: 3000, intervalMs: 1000 });
     assert.ok(rendered.ok);
     const r = await client.queryRange(rendered.query, { startMs: end - 3000, endMs: end, stepMs: 1000 });
     assert.ok(r.ok, `expected points: ${r.message}`);

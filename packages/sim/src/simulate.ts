@@ -1,6 +1,6 @@
 import {
   addCounters, addLoadReport, checkCandidate, emptyAggregate, gateObservation, gateQueries, generateSigningKeys, nextLoadStep, nodeStep, parsePrivateKey, parsePublicKey,
-  readsLoadReports, LATENCY_BUCKETS_MS, signVersion, startRollout, step, TERMINAL_STATUSES,
+  normalCdf, readsLoadReports, LATENCY_BUCKETS_MS, signVersion, startRollout, step, TERMINAL_STATUSES,
   type CheckKeys, type CheckResult, type DesiredEntry, type FleetNode, type GateObservation, type LoadOutcome, type MutableAggregate, type NodeLoad, type NodeState, type RolloutState,
 } from '@failsmall/core';
 import { matchesPredicate, renderContent, VersionCatalog, type SimVersion } from './content.ts';
@@ -761,14 +761,6 @@ class RegimeRun {
   #label(v: number): string | null {
     return v >= 0 ? this.#w.catalog.versions[v]?.label ?? null : null;
   }
-}
-
-/** Standard normal CDF (Abramowitz–Stegun 7.1.26 erf; |error| < 1.5e-7). */
-function normalCdf(z: number): number {
-  const x = Math.abs(z) / Math.SQRT2;
-  const t = 1 / (1 + 0.3275911 * x);
-  const y = 1 - ((((1.061405429 * t - 1.453152027) * t + 1.421413741) * t - 0.284496736) * t + 0.254829592) * t * Math.exp(-x * x);
-  return z >= 0 ? (1 + y) / 2 : (1 - y) / 2;
 }
 
 /** Rounds to `digits` significant digits, so reports stay short and stable. */

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import type { FailsmallError } from '@failsmall/core';
-import { parseScenario } from '../src/index.ts';
+import { parseScenario, SCENARIO_ERROR_CODES } from '../src/index.ts';
 import { breakLine, onlyError, root } from './helpers.ts';
 
 const base = readFileSync(new URL('examples/scenarios/dec05-killswitch.yaml', root), 'utf8');
@@ -128,5 +128,23 @@ describe('scenario errors point at file:line:col with a hint', () => {
     const r = parseScenario('name: x\nfleet: { nodes: 10\n', { file: 'bad.yaml' });
     assert.equal(r.ok, false);
     assert.ok(!r.ok && r.errors[0]?.code === 'YAML_SYNTAX' && r.errors[0].line !== undefined);
+  });
+});
+
+describe('scenario error codes come from the one list', () => {
+  it('reports an undefined alias and an alias bomb with codes its list names (they were missing from the hand-copied one)', () => {
+    const undefinedAlias = parseScenario(base.replace('propagation: 2s', 'propagation: *nope'), { file: 'dec05.yaml' });
+    assert.ok(!undefinedAlias.ok);
+    const alias = undefinedAlias.errors.find((e) => e.code === 'ALIAS_UNDEFINED');
+    assert.ok(alias, JSON.stringify(undefinedAlias.errors));
+    assert.equal(alias.file, 'dec05.yaml');
+    assert.equal(alias.line, base.split('\n').findIndex((l) => l.startsWith('propagation: 2s')) + 1);
+    const levels = ['a: &a [x, x, x, x, x, x, x, x, x, x]', ...'bcdefgh'.split('').map((n, i) => `${n}: &${n} [${new Array(10).fill(`*${'abcdefg'[i]}`).join(', ')}]`)];
+    const bomb = parseScenario(`${levels.join('\n')}\n${base}`, { file: 'dec05.yaml' });
+    assert.ok(!bomb.ok);
+    assert.deepEqual(bomb.errors.map((e) => e.code), ['ALIAS_BOMB']);
+    const known = new Set<string>(SCENARIO_ERROR_CODES);
+    for (const code of ['ALIAS_UNDEFINED', 'ALIAS_BOMB']) assert.ok(known.has(code), `${code} is not in SCENARIO_ERROR_CODES`);
+    for (const e of [...undefinedAlias.errors, ...bomb.errors]) assert.ok(known.has(e.code), e.code);
   });
 });

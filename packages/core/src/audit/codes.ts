@@ -1,15 +1,14 @@
-import { SOURCE_ERROR_CODES } from '../policy/codes.ts';
+import { parserErrorCodes } from '../yaml/codes.ts';
 
 /** Every error code the graph-file parser can return, for docs and tests. */
-export const AUDIT_ERROR_CODES = [
-  ...SOURCE_ERROR_CODES,
+export const AUDIT_ERROR_CODES = parserErrorCodes(
   'BAD_NAME',
   'BAD_ENUM',
   'DUPLICATE_NAME',
   'DUPLICATE_DEPENDENCY',
   'UNKNOWN_SERVICE',
   'RECOVERS_ITSELF',
-] as const;
+);
 
 export type AuditErrorCode = (typeof AUDIT_ERROR_CODES)[number];
 

@@ -1,7 +1,8 @@
 import { isMap, isScalar, isSeq } from 'yaml';
 import type { Node } from 'yaml';
-import { describe, isNodeLike, joinPath } from '../policy/source.ts';
-import type { Entry, PolicySource } from '../policy/source.ts';
+import { FieldReader } from '../yaml/fields.ts';
+import { describe, isNodeLike, joinPath, valueNode } from '../yaml/source.ts';
+import type { Entry, YamlSource } from '../yaml/source.ts';
 import type { DependencyEdge } from './types.ts';
 
 /**
@@ -32,7 +33,8 @@ export interface EdgeReading {
  * Examples
  *   const edges = readDependsOn(src, entry, { owner: 'this version', known: () => true, warn });
  */
-export function readDependsOn(src: PolicySource, e: Entry, how: EdgeReading): DependencyEdge[] {
+export function readDependsOn(src: YamlSource, e: Entry, how: EdgeReading): DependencyEdge[] {
+  const f = new FieldReader(src);
   const v = e.value;
   if (v === null || (isScalar(v) && v.value === null)) return [];
   if (!isSeq(v)) {
@@ -53,14 +55,14 @@ export function readDependsOn(src: PolicySource, e: Entry, how: EdgeReading): De
     }
     const entries = src.entries(item, path);
     src.checkKeys(entries, EDGE_KEYS, 'a dependency');
-    const onEntry = entries.find((x) => x.key === 'on');
-    const hardEntry = entries.find((x) => x.key === 'hard');
-    const fallbackEntry = entries.find((x) => x.key === 'fallback');
+    const onEntry = f.get(entries, 'on');
+    const hardEntry = f.get(entries, 'hard');
+    const fallbackEntry = f.get(entries, 'fallback');
     if (!onEntry) src.error('MISSING_KEY', 'a dependency needs on: (the service it depends on)', item, path, EDGE_EXAMPLE);
     if (!hardEntry) src.error('MISSING_KEY', 'a dependency needs hard: true or hard: false', item, path, 'hard: true when the dependant is down whenever this is down; hard: false with a fallback: otherwise');
-    const on = onEntry ? readString(src, onEntry) : undefined;
-    const hard = hardEntry ? readBoolean(src, hardEntry) : undefined;
-    const fallback = fallbackEntry ? readString(src, fallbackEntry) : undefined;
+    const on = onEntry ? f.string(onEntry, 'name a service or break-glass tool, e.g. on: proxy') : undefined;
+    const hard = hardEntry ? f.boolean(hardEntry) : undefined;
+    const fallback = fallbackEntry ? f.string(fallbackEntry) : undefined;
     if (on !== undefined && onEntry) {
       if (!how.known(on, valueNode(onEntry), onEntry.path)) return;
       if (seen.has(on)) {
@@ -77,27 +79,4 @@ export function readDependsOn(src: PolicySource, e: Entry, how: EdgeReading): De
     out.push({ on, hard, ...(fallback !== undefined ? { fallback } : {}), ...(at ? { at } : {}) });
   });
   return out;
-}
-
-export function readString(src: PolicySource, e: Entry): string | undefined {
-  const v = e.value;
-  if (v === null) return undefined;
-  if (isScalar(v) && typeof v.value === 'string') return v.value;
-  src.error('WRONG_TYPE', `${e.key} must be a string, got ${describe(v)}`, valueNode(e), e.path, e.key === 'on' ? 'name a service or break-glass tool, e.g. on: proxy' : undefined);
-  return undefined;
-}
-
-export function readBoolean(src: PolicySource, e: Entry): boolean | undefined {
-  const v = e.value;
-  if (v === null) return undefined;
-  if (isScalar(v) && typeof v.value === 'boolean') return v.value;
-  src.error('WRONG_TYPE', `${e.key} must be true or false, got ${describe(v)}`, valueNode(e), e.path, 'write true or false (YAML 1.2: yes/no are strings)');
-  return undefined;
-}
-
-/** The node to point at for a value: the key when the value is empty. */
-export function valueNode(e: Entry): Node {
-  const v = e.value;
-  if (v === null || (isScalar(v) && (v.value === null || v.value === undefined) && (v.source === undefined || v.source === ''))) return e.keyNode;
-  return v;
 }

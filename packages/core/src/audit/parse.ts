@@ -1,13 +1,15 @@
 import { isMap, isScalar, isSeq } from 'yaml';
 import type { Node, YAMLMap } from 'yaml';
 import type { FailsmallError, Result, Warning } from '../errors/index.ts';
-import { guardedParse } from '../policy/guarded.ts';
 import { MODULE_KEYS, ON_LOAD_FAILURE } from '../policy/parse.ts';
-import { describe, joinPath, PolicySource } from '../policy/source.ts';
-import type { Entry } from '../policy/source.ts';
-import { didYouMean, suggest } from '../policy/suggest.ts';
-import type { ModuleDecl, OnLoadFailure } from '../policy/types.ts';
-import { DEPENDENCY_NAME as NAME, NAME_HINT, readDependsOn, readString, valueNode } from './edges.ts';
+import type { ModuleDecl } from '../policy/types.ts';
+import { FieldReader } from '../yaml/fields.ts';
+import { guardedParse } from '../yaml/guarded.ts';
+import { sortErrors } from '../yaml/sort-errors.ts';
+import { describe, isNodeLike, joinPath, valueNode, YamlSource } from '../yaml/source.ts';
+import type { Entry } from '../yaml/source.ts';
+import { suggest } from '../yaml/suggest.ts';
+import { DEPENDENCY_NAME as NAME, NAME_HINT, readDependsOn } from './edges.ts';
 import type { BreakglassTool, DependencyEdge, Estate, GraphPosition, GraphService } from './types.ts';
 
 export interface EstateParseOptions {
@@ -30,7 +32,7 @@ const MAX_SUGGESTIONS = 20;
  * Parses a dependency graph file (`failsmall audit deps GRAPH.yaml`): services, break-glass
  * tools and, optionally, modules. Never throws: every problem comes back as a
  * `FailsmallError` with a code, a line and column, and a hint, sorted by line. The YAML is
- * read by the policy parser's `PolicySource`, so duplicate keys, undefined aliases and
+ * read by the same `YamlSource`, so duplicate keys, undefined aliases and
  * alias bombs are refused the same way.
  *
  * Examples
@@ -44,12 +46,12 @@ export function parseEstate(text: string, opts: EstateParseOptions = {}): Result
 
 function parseOrReport(text: string, opts: EstateParseOptions): Result<Estate> {
   const file = opts.file;
-  const loaded = PolicySource.load(text, file);
-  if (!loaded.ok) return { ok: false, errors: sortByPosition(loaded.errors), warnings: [] };
+  const loaded = YamlSource.load(text, file);
+  if (!loaded.ok) return { ok: false, errors: sortErrors(loaded.errors), warnings: [] };
   const reader = new EstateReader(loaded.source, opts.modules ?? []);
   const estate = reader.read(loaded.root);
-  const warnings = sortByPosition(reader.warnings);
-  const errors = sortByPosition(loaded.source.errors);
+  const warnings = sortErrors(reader.warnings);
+  const errors = sortErrors(loaded.source.errors);
   if (errors.length > 0) return { ok: false, errors, warnings };
   return { ok: true, value: estate, warnings };
 }
@@ -63,14 +65,16 @@ interface NodeDraft {
 /** Walks the document once. Names are collected first, so a dependency may name a service declared below it. */
 class EstateReader {
   readonly warnings: Warning[] = [];
-  readonly #src: PolicySource;
+  readonly #src: YamlSource;
+  readonly #f: FieldReader;
   readonly #knownModules: readonly ModuleDecl[];
   readonly #names = new Set<string>();
   #suggestions = 0;
   #declared: string[] | undefined;
 
-  constructor(src: PolicySource, knownModules: readonly ModuleDecl[]) {
+  constructor(src: YamlSource, knownModules: readonly ModuleDecl[]) {
     this.#src = src;
+    this.#f = new FieldReader(src);
     this.#knownModules = knownModules;
   }
 
@@ -270,29 +274,18 @@ class EstateReader {
       }
       const entries = src.entries(e.value, e.path);
       src.checkKeys(entries, MODULE_KEYS, `module "${e.key}"`);
-      const modeEntry = entries.find((x) => x.key === 'on_load_failure');
-      if (!modeEntry) src.error('MISSING_KEY', 'missing required key "on_load_failure"', e.keyNode, e.path, `e.g. on_load_failure: serve-stale (one of ${ON_LOAD_FAILURE.join(', ')})`);
-      const mode = modeEntry ? this.#mode(modeEntry) : undefined;
-      const reasonEntry = entries.find((x) => x.key === 'reason');
-      const reason = reasonEntry ? readString(this.#src, reasonEntry) : undefined;
-      const defaultEntry = entries.find((x) => x.key === 'safe_default');
-      const safeDefault = defaultEntry ? readString(this.#src, defaultEntry) : undefined;
+      const f = this.#f;
+      const modeEntry = f.require(entries, 'on_load_failure', e.keyNode, e.path, `e.g. on_load_failure: serve-stale (one of ${ON_LOAD_FAILURE.join(', ')})`);
+      const mode = modeEntry ? f.oneOf(modeEntry, ON_LOAD_FAILURE) : undefined;
+      const reasonEntry = f.get(entries, 'reason');
+      const reason = reasonEntry ? f.string(reasonEntry) : undefined;
+      const defaultEntry = f.get(entries, 'safe_default');
+      const safeDefault = defaultEntry ? f.string(defaultEntry) : undefined;
       // A fail-closed module without a reason is a finding of the audit, not a parse error.
       if (mode === undefined) continue;
       out.push({ name: e.key, on_load_failure: mode, ...(reason !== undefined ? { reason } : {}), ...(safeDefault !== undefined ? { safe_default: safeDefault } : {}) });
     }
     return out;
-  }
-
-  #mode(e: Entry): OnLoadFailure | undefined {
-    const v = e.value;
-    const text = isScalar(v) && (typeof v.value === 'string' || typeof v.value === 'boolean' || typeof v.value === 'number') ? String(v.value) : undefined;
-    const match = ON_LOAD_FAILURE.find((m) => m === text);
-    if (match !== undefined) return match;
-    const close = text !== undefined ? suggest(text, ON_LOAD_FAILURE) : undefined;
-    this.#src.error('BAD_ENUM', `on_load_failure must be one of ${ON_LOAD_FAILURE.join(', ')}, got ${describe(v)}`, valueNode(e), e.path,
-      `${close !== undefined ? `did you mean "${close}"? ` : ''}allowed values: ${ON_LOAD_FAILURE.join(', ')}`);
-    return undefined;
   }
 
   #unknown(name: string, node: Node, path: string, message: string): void {
@@ -320,24 +313,4 @@ class EstateReader {
 function closest(name: string, candidates: readonly string[]): string | undefined {
   const allowed = Math.max(1, Math.floor(name.length / 3));
   return suggest(name, candidates.filter((c) => Math.abs(c.length - name.length) <= allowed));
-}
-
-function isNodeLike(value: unknown): value is Node {
-  return value !== null && typeof value === 'object' && 'range' in value;
-}
-
-/** By line then column; errors without a position first. The same error reached twice (through an alias) is kept once. */
-export function sortByPosition<T extends FailsmallError>(errors: readonly T[]): T[] {
-  const seen = new Set<string>();
-  const out: T[] = [];
-  for (const e of errors) {
-    const key = `${e.code}:${e.line ?? ''}:${e.col ?? ''}:${e.message}`;
-    if (seen.has(key)) continue;
-    seen.add(key);
-    out.push(e);
-  }
-  return out
-    .map((e, i) => ({ e, i }))
-    .sort((a, b) => (a.e.line ?? 0) - (b.e.line ?? 0) || (a.e.col ?? 0) - (b.e.col ?? 0) || a.i - b.i)
-    .map((x) => x.e);
 }

@@ -1,9 +1,12 @@
 import { isMap, isScalar, isSeq } from 'yaml';
 import type { Node } from 'yaml';
-import type { FailsmallError, Result } from '../errors/index.ts';
-import { guardedParse } from '../policy/guarded.ts';
-import { describe, joinPath, PolicySource } from '../policy/source.ts';
-import type { Entry } from '../policy/source.ts';
+import type { Result } from '../errors/index.ts';
+import { parserErrorCodes } from '../yaml/codes.ts';
+import { FieldReader } from '../yaml/fields.ts';
+import { guardedParse } from '../yaml/guarded.ts';
+import { sortErrors } from '../yaml/sort-errors.ts';
+import { describe, joinPath, valueNode, YamlSource } from '../yaml/source.ts';
+import type { Entry } from '../yaml/source.ts';
 import { SAFE_NAME } from './command.ts';
 
 /** Where `failsmall breakglass` reaches one node's agent, without the control plane. */
@@ -20,6 +23,9 @@ export interface InventoryNode {
 export interface Inventory {
   readonly nodes: readonly InventoryNode[];
 }
+
+/** Every error code `parseInventory` can return. */
+export const INVENTORY_ERROR_CODES = parserErrorCodes('BAD_NAME', 'DUPLICATE_NAME', 'BAD_ADDRESS', 'DUPLICATE_ADDRESS');
 
 const TOP_KEYS = ['nodes'] as const;
 const NODE_KEYS = ['id', 'admin', 'labels'] as const;
@@ -58,16 +64,17 @@ export function formatAdminAddress(a: AdminAddress): string {
  */
 export function parseInventory(text: string, opts: { file?: string } = {}): Result<Inventory> {
   return guardedParse(text, { ...opts, what: 'inventory parser', sizeHint: 'split the inventory by region and run breakglass once per file' }, () => {
-    const loaded = PolicySource.load(text, opts.file);
-    if (!loaded.ok) return { ok: false, errors: loaded.errors, warnings: [] };
+    const loaded = YamlSource.load(text, opts.file);
+    if (!loaded.ok) return { ok: false, errors: sortErrors(loaded.errors), warnings: [] };
     const src = loaded.source;
     const nodes = readInventory(src, loaded.root);
-    const errors = [...src.errors].sort(byPosition);
+    const errors = sortErrors(src.errors);
     return errors.length > 0 ? { ok: false, errors, warnings: [] } : { ok: true, value: { nodes }, warnings: [] };
   });
 }
 
-function readInventory(src: PolicySource, doc: Node | null): InventoryNode[] {
+function readInventory(src: YamlSource, doc: Node | null): InventoryNode[] {
+  const f = new FieldReader(src);
   const root = src.deref(doc);
   if (root === null || (isScalar(root) && (root.value === null || root.value === undefined))) {
     // An empty file (or one with only comments) has no node to point at: line 1.
@@ -86,7 +93,7 @@ function readInventory(src: PolicySource, doc: Node | null): InventoryNode[] {
     return [];
   }
   if (!isSeq(list.value) || list.value.items.length === 0) {
-    src.error('WRONG_TYPE', `nodes must be a non-empty list, got ${describe(list.value)}`, list.value ?? list.keyNode, list.path, `e.g. nodes:\n  ${NODE_EXAMPLE}`);
+    src.error('WRONG_TYPE', `nodes must be a non-empty list, got ${describe(list.value)}`, valueNode(list), list.path, `e.g. nodes:\n  ${NODE_EXAMPLE}`);
     return [];
   }
   const out: InventoryNode[] = [];
@@ -101,14 +108,18 @@ function readInventory(src: PolicySource, doc: Node | null): InventoryNode[] {
     }
     const entries = src.entries(node, path);
     src.checkKeys(entries, NODE_KEYS, 'a node');
-    const id = scalarText(src, entries, 'id', node, path);
-    const admin = scalarText(src, entries, 'admin', node, path);
+    const text = (key: string): string | undefined => {
+      const e = f.require(entries, key, node, path, `e.g. ${NODE_EXAMPLE}`);
+      return e ? f.scalarText(e, { hint: `e.g. ${NODE_EXAMPLE}`, nonEmpty: true }) : undefined;
+    };
+    const id = text('id');
+    const admin = text('admin');
     if (id !== undefined && !SAFE_NAME.test(id)) src.error('BAD_NAME', `"${id}" is not a valid node id`, entryValue(entries, 'id'), joinPath(path, 'id'), 'node ids use letters, digits, ".", "_" and "-", as the agent\'s --node-id');
     else if (id !== undefined && ids.has(id)) src.error('DUPLICATE_NAME', `node "${id}" appears twice (first as nodes[${ids.get(id)}])`, entryValue(entries, 'id'), joinPath(path, 'id'), 'each node once: a duplicate would be sent the command twice');
     const address = admin === undefined ? undefined : parseAdminAddress(admin);
     if (admin !== undefined && !address) src.error('BAD_ADDRESS', `"${admin}" is not an admin address`, entryValue(entries, 'admin'), joinPath(path, 'admin'), ADMIN_HINT);
     else if (address && admin !== undefined && addresses.has(admin)) src.error('DUPLICATE_ADDRESS', `admin address ${admin} is also node "${addresses.get(admin)}"'s`, entryValue(entries, 'admin'), joinPath(path, 'admin'), 'two nodes cannot share an agent; one of the two entries is wrong');
-    const labels = readLabels(src, entries.find((e) => e.key === 'labels'));
+    const labels = readLabels(src, f, f.get(entries, 'labels'));
     if (id === undefined || !address || !SAFE_NAME.test(id) || ids.has(id)) return;
     ids.set(id, i);
     if (admin !== undefined) addresses.set(admin, id);
@@ -117,32 +128,13 @@ function readInventory(src: PolicySource, doc: Node | null): InventoryNode[] {
   return out;
 }
 
-function scalarText(src: PolicySource, entries: readonly Entry[], key: string, owner: Node, path: string): string | undefined {
-  const e = entries.find((x) => x.key === key);
-  if (!e) {
-    src.error('MISSING_KEY', `a node needs ${key}:`, owner, path, `e.g. ${NODE_EXAMPLE}`);
-    return undefined;
-  }
-  if (!isScalar(e.value) || (typeof e.value.value !== 'string' && typeof e.value.value !== 'number') || String(e.value.value).length === 0) {
-    src.error('WRONG_TYPE', `${key} must be a string, got ${describe(e.value)}`, e.value ?? e.keyNode, e.path, `e.g. ${NODE_EXAMPLE}`);
-    return undefined;
-  }
-  return String(e.value.value);
-}
-
-function readLabels(src: PolicySource, e: Entry | undefined): Record<string, string> {
-  if (!e) return {};
-  if (!isMap(e.value)) {
-    src.error('WRONG_TYPE', `labels must be a mapping, got ${describe(e.value)}`, e.value ?? e.keyNode, e.path, 'e.g. labels: { region: eu, tier: edge }');
-    return {};
-  }
+function readLabels(src: YamlSource, f: FieldReader, e: Entry | undefined): Record<string, string> {
+  const map = e ? f.map(e, 'e.g. labels: { region: eu, tier: edge }') : undefined;
+  if (!map || !e) return {};
   const out: Record<string, string> = {};
-  for (const l of src.entries(e.value, e.path)) {
-    if (!isScalar(l.value) || l.value.value === null || typeof l.value.value === 'object') {
-      src.error('WRONG_TYPE', `label ${l.key} must be a string, got ${describe(l.value)}`, l.value ?? l.keyNode, l.path, 'e.g. labels: { region: eu }');
-      continue;
-    }
-    out[l.key] = String(l.value.value);
+  for (const l of src.entries(map, e.path)) {
+    const value = f.scalarText(l, { hint: 'e.g. labels: { region: eu }' });
+    if (value !== undefined) out[l.key] = value;
   }
   return out;
 }
@@ -150,8 +142,4 @@ function readLabels(src: PolicySource, e: Entry | undefined): Record<string, str
 function entryValue(entries: readonly Entry[], key: string): Node | null {
   const e = entries.find((x) => x.key === key);
   return e ? (e.value ?? e.keyNode) : null;
-}
-
-function byPosition(a: FailsmallError, b: FailsmallError): number {
-  return (a.line ?? 0) - (b.line ?? 0) || (a.col ?? 0) - (b.col ?? 0);
 }

@@ -1,11 +1,11 @@
 import { isMap, isScalar, isSeq } from 'yaml';
 import type { Node } from 'yaml';
-import { DEPENDENCY_NAME, NAME_HINT, readDependsOn, valueNode } from '../audit/edges.ts';
-import { sortByPosition } from '../audit/parse.ts';
+import { DEPENDENCY_NAME, NAME_HINT, readDependsOn } from '../audit/edges.ts';
 import type { Result, Warning } from '../errors/index.ts';
-import { SOURCE_ERROR_CODES } from '../policy/codes.ts';
-import { guardedParse } from '../policy/guarded.ts';
-import { describe, PolicySource } from '../policy/source.ts';
+import { parserErrorCodes } from '../yaml/codes.ts';
+import { guardedParse } from '../yaml/guarded.ts';
+import { sortErrors } from '../yaml/sort-errors.ts';
+import { describe, valueNode, YamlSource } from '../yaml/source.ts';
 import type { VersionManifest } from './types.ts';
 
 export const MANIFEST_KEYS = ['depends_on'] as const;
@@ -23,7 +23,7 @@ export const MANIFEST_LIMITS = {
 } as const;
 
 /** Every error code `parseManifest` can return, for docs and tests. */
-export const MANIFEST_ERROR_CODES = [...SOURCE_ERROR_CODES, 'BAD_NAME', 'DUPLICATE_DEPENDENCY', 'TOO_MANY_DEPENDENCIES', 'TOO_LONG'] as const;
+export const MANIFEST_ERROR_CODES = parserErrorCodes('BAD_NAME', 'DUPLICATE_DEPENDENCY', 'TOO_MANY_DEPENDENCIES', 'TOO_LONG');
 export const MANIFEST_WARNING_CODES = ['FALLBACK_ON_HARD_EDGE'] as const;
 
 const START_HINT = 'start with depends_on:, e.g. depends_on:\n    - { on: bot-check, hard: true }';
@@ -31,7 +31,7 @@ const START_HINT = 'start with depends_on:, e.g. depends_on:\n    - { on: bot-ch
 /**
  * Parses a version manifest (`failsmall artifact push … --manifest FILE`), YAML or JSON.
  * Never throws: every problem is a `FailsmallError` with a code, line, column and hint,
- * read by the same `PolicySource` and edge reader as the audit's graph file.
+ * read by the same `YamlSource` and edge reader as the audit's graph file.
  *
  * Examples
  *   const r = parseManifest('depends_on:\n  - { on: bot-check, hard: true }\n', { file: 'manifest.yaml' });
@@ -41,17 +41,17 @@ const START_HINT = 'start with depends_on:, e.g. depends_on:\n    - { on: bot-ch
 export function parseManifest(text: string, opts: { file?: string } = {}): Result<VersionManifest> {
   const file = opts.file !== undefined ? { file: opts.file } : {};
   return guardedParse(text, { ...file, what: 'manifest parser', sizeHint: `a manifest lists at most ${MANIFEST_LIMITS.dependencies} dependencies` }, () => {
-    const loaded = PolicySource.load(text, opts.file);
-    if (!loaded.ok) return { ok: false, errors: sortByPosition(loaded.errors), warnings: [] };
+    const loaded = YamlSource.load(text, opts.file);
+    if (!loaded.ok) return { ok: false, errors: sortErrors(loaded.errors), warnings: [] };
     const warnings: Warning[] = [];
     const manifest = read(loaded.source, loaded.root, warnings);
-    const errors = sortByPosition(loaded.source.errors);
+    const errors = sortErrors(loaded.source.errors);
     if (errors.length > 0) return { ok: false, errors, warnings };
     return { ok: true, value: manifest, warnings };
   });
 }
 
-function read(src: PolicySource, root: Node | null, warnings: Warning[]): VersionManifest {
+function read(src: YamlSource, root: Node | null, warnings: Warning[]): VersionManifest {
   const top = src.deref(root);
   if (top === null || (isScalar(top) && (top.value === null || top.value === undefined))) {
     if (src.errors.length === 0) src.errorAt('EMPTY_DOCUMENT', 'the manifest declares nothing', { line: 1, col: 1 }, undefined, START_HINT);

@@ -1,16 +1,9 @@
-/**
- * The codes every YAML file read through PolicySource and guardedParse can produce, whatever
- * it declares: the policy, graph, manifest and triage-scenario parsers all list them.
- */
-export const SOURCE_ERROR_CODES = [
-  'YAML_SYNTAX', 'ALIAS_UNDEFINED', 'ALIAS_BOMB', 'FILE_TOO_LARGE', 'DUPLICATE_KEY', 'UNKNOWN_KEY', 'WRONG_TYPE', 'MISSING_KEY',
-  'EMPTY_DOCUMENT', 'INTERNAL_ERROR',
-] as const;
+import { parserErrorCodes } from '../yaml/codes.ts';
 
 /** Every code the policy parser can return, for docs, tests and API status mapping. */
-export const POLICY_ERROR_CODES = [
-  ...SOURCE_ERROR_CODES,
+export const POLICY_ERROR_CODES = parserErrorCodes(
   'BAD_NAME',
+  'BAD_VALUE',
   'BAD_DURATION',
   'BAD_SCOPE',
   'BAD_THRESHOLD',
@@ -27,7 +20,9 @@ export const POLICY_ERROR_CODES = [
   'BAD_ENUM',
   'UNKNOWN_PLACEHOLDER',
   'BAD_QUERY',
-] as const;
+  'SIGNATURE_WITHOUT_DEFAULT',
+  'BAD_SIGNATURE',
+);
 
 export type PolicyErrorCode = (typeof POLICY_ERROR_CODES)[number];
 

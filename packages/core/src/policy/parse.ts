@@ -3,15 +3,16 @@ import { isMap, isScalar, isSeq } from 'yaml';
 import type { Node, YAMLMap } from 'yaml';
 import { formatDuration as formatDurationText, parseDuration } from '../duration/index.ts';
 import type { FailsmallError, Result, Warning } from '../errors/index.ts';
-import { MAX_POLICY_BYTES } from './limits.ts';
 import { lintDeclarations } from './lint.ts';
 import { BUILTIN_METRICS, CUSTOM_METRIC_PREFIX, isCustomMetric, metricInfo } from './metrics.ts';
 import { countSize, formatScope, isLabel, isLabelValue, makeScope, parseScope, parseScopeSize, selectorKey } from './scope.ts';
-import { describe, joinPath, PolicySource } from './source.ts';
-import type { Entry, Position } from './source.ts';
-import { didYouMean, suggest } from './suggest.ts';
-import { checkQueryTemplate } from './query-template.ts';
-import { guardedParse } from './guarded.ts';
+import { describe, isNodeLike, joinPath, valueNode, YamlSource } from '../yaml/source.ts';
+import type { Entry, Position } from '../yaml/source.ts';
+import { FieldReader } from '../yaml/fields.ts';
+import { sortErrors } from '../yaml/sort-errors.ts';
+import { suggest } from '../yaml/suggest.ts';
+import { checkGateQuery } from '../promql/template.ts';
+import { guardedParse } from '../yaml/guarded.ts';
 import type {
   ArtifactDecl,
   ArtifactKind,
@@ -93,7 +94,7 @@ export function parseDeclarations(text: string, opts: ParseOptions = {}): Result
 
 function parseOrReport(text: string, opts: ParseOptions): Result<Declarations> {
   const file = opts.file;
-  const loaded = PolicySource.load(text, file);
+  const loaded = YamlSource.load(text, file);
   if (!loaded.ok) return { ok: false, errors: sortErrors(loaded.errors), warnings: [] };
   const reader = new DeclarationReader(loaded.source, opts.known ?? {});
   const declarations = reader.read(loaded.root);
@@ -121,7 +122,8 @@ interface Reference {
 
 /** Walks the document once, building declarations and collecting errors in the source. */
 class DeclarationReader {
-  readonly #source: PolicySource;
+  readonly #source: YamlSource;
+  readonly #f: FieldReader;
   readonly #known: Partial<Declarations>;
   readonly #modules: ModuleDecl[] = [];
   readonly #artifacts: ArtifactDecl[] = [];
@@ -130,8 +132,9 @@ class DeclarationReader {
   /** Where each policy was declared: `policies.NAME` or `deployment`. */
   readonly #policyPaths = new Map<string, string>();
 
-  constructor(source: PolicySource, known: Partial<Declarations>) {
+  constructor(source: YamlSource, known: Partial<Declarations>) {
     this.#source = source;
+    this.#f = new FieldReader(source);
     this.#known = known;
   }
 
@@ -211,15 +214,15 @@ class DeclarationReader {
     const src = this.#source;
     const entries = src.entries(map, owner.path);
     src.checkKeys(entries, MODULE_KEYS, `module "${name}"`);
-    const f = fields(entries, src);
+    const f = fields(entries, this.#f);
     const mode = f.require('on_load_failure', owner.keyNode, owner.path, `e.g. on_load_failure: serve-stale (one of ${ON_LOAD_FAILURE.join(', ')})`);
-    const onLoadFailure = mode ? this.#enum(mode, ON_LOAD_FAILURE) : undefined;
+    const onLoadFailure = mode ? this.#f.oneOf(mode, ON_LOAD_FAILURE) : undefined;
     const reasonEntry = f.get('reason');
-    const reason = reasonEntry ? this.#string(reasonEntry) : undefined;
+    const reason = reasonEntry ? this.#f.string(reasonEntry) : undefined;
     const safeDefaultEntry = f.get('safe_default');
-    const safeDefault = safeDefaultEntry ? this.#string(safeDefaultEntry) : undefined;
+    const safeDefault = safeDefaultEntry ? this.#f.string(safeDefaultEntry) : undefined;
     const signatureEntry = f.get('safe_default_signature');
-    const signature = signatureEntry ? this.#string(signatureEntry) : undefined;
+    const signature = signatureEntry ? this.#f.string(signatureEntry) : undefined;
     if (signatureEntry && signature !== undefined) {
       if (!safeDefaultEntry) {
         src.error('SIGNATURE_WITHOUT_DEFAULT', `module "${name}" has safe_default_signature but no safe_default`, valueNode(signatureEntry), signatureEntry.path, 'sign the safe default itself: failsmall artifact sign-default MODULE FILE --key KEY');
@@ -244,14 +247,14 @@ class DeclarationReader {
     const src = this.#source;
     const entries = src.entries(map, owner.path);
     src.checkKeys(entries, ARTIFACT_KEYS, `artifact "${name}"`);
-    const f = fields(entries, src);
+    const f = fields(entries, this.#f);
     const kindEntry = f.require('kind', owner.keyNode, owner.path, `e.g. kind: feature-file (one of ${ARTIFACT_KINDS.join(', ')})`);
-    const kind = kindEntry ? this.#enum(kindEntry, ARTIFACT_KINDS) : undefined;
+    const kind = kindEntry ? this.#f.oneOf(kindEntry, ARTIFACT_KINDS) : undefined;
     const moduleEntry = f.require('module', owner.keyNode, owner.path, 'name the module that loads this artifact, e.g. module: bot-management');
-    const module = moduleEntry ? this.#string(moduleEntry) : undefined;
+    const module = moduleEntry ? this.#f.string(moduleEntry) : undefined;
     if (moduleEntry && module !== undefined) this.#references.push({ kind: 'module', name: module, node: valueNode(moduleEntry), path: moduleEntry.path });
     const policyEntry = f.get('policy');
-    const policy = policyEntry ? this.#string(policyEntry) : undefined;
+    const policy = policyEntry ? this.#f.string(policyEntry) : undefined;
     if (policyEntry && policy !== undefined) this.#references.push({ kind: 'policy', name: policy, node: valueNode(policyEntry), path: policyEntry.path });
     const validationEntry = f.get('validation');
     const validation = validationEntry ? this.#readValidation(validationEntry) : {};
@@ -268,21 +271,21 @@ class DeclarationReader {
     }
     const entries = src.entries(e.value, e.path);
     src.checkKeys(entries, VALIDATION_KEYS, 'validation');
-    const f = fields(entries, src);
+    const f = fields(entries, this.#f);
     const out: { -readonly [K in keyof ArtifactValidation]: ArtifactValidation[K] } = {};
     const maxBytes = f.get('max_bytes');
-    if (maxBytes) out.max_bytes = this.#integer(maxBytes, 1);
+    if (maxBytes) out.max_bytes = this.#f.number(maxBytes, { min: 1, integer: true });
     const maxEntries = f.get('max_entries');
-    if (maxEntries) out.max_entries = this.#integer(maxEntries, 1);
+    if (maxEntries) out.max_entries = this.#f.number(maxEntries, { min: 1, integer: true });
     const schema = f.get('json_schema');
     if (schema && schema.value !== null) {
       if (isMap(schema.value)) out.json_schema = this.#plainMap(schema.value, schema.path, 0);
       else src.error('WRONG_TYPE', `json_schema must be a mapping (a JSON Schema object), got ${describe(schema.value)}`, valueNode(schema), schema.path);
     }
     const command = f.get('command');
-    if (command) out.command = this.#string(command);
+    if (command) out.command = this.#f.string(command);
     const timeout = f.get('timeout');
-    if (timeout) out.timeout_ms = this.#duration(timeout);
+    if (timeout) out.timeout_ms = this.#f.duration(timeout);
     for (const k of Object.keys(out) as (keyof ArtifactValidation)[]) if (out[k] === undefined) delete out[k];
     return out;
   }
@@ -299,7 +302,7 @@ class DeclarationReader {
     const nameEntry = entries.find((x) => x.key === 'name');
     const artifactEntry = entries.find((x) => x.key === 'artifact');
     const named = nameEntry ?? artifactEntry;
-    const name = named ? this.#string(named) : undefined;
+    const name = named ? this.#f.string(named) : undefined;
     if (!named) {
       src.error('MISSING_KEY', 'deployment needs a name: or an artifact: (its name is the artifact name by default)', e.keyNode, e.path, 'add artifact: <artifact name>');
     }
@@ -315,9 +318,9 @@ class DeclarationReader {
     const entries = given ?? src.entries(map, owner.path);
     src.checkKeys(entries, deployment ? DEPLOYMENT_KEYS : POLICY_KEYS, deployment ? 'deployment' : `policy "${name}"`);
     if (!this.#policyPaths.has(name)) this.#policyPaths.set(name, owner.path);
-    const f = fields(entries, src);
+    const f = fields(entries, this.#f);
     const artifactEntry = f.get('artifact');
-    const artifact = artifactEntry ? this.#string(artifactEntry) : undefined;
+    const artifact = artifactEntry ? this.#f.string(artifactEntry) : undefined;
     if (artifactEntry && artifact !== undefined) this.#references.push({ kind: 'artifact', name: artifact, node: valueNode(artifactEntry), path: artifactEntry.path });
     const defaults = this.#readTimings(f);
     const stagesEntry = f.require('stages', owner.keyNode, owner.path, 'add stages:, e.g. - { name: canary, scope: 1% nodes, health_gates: [...] }');
@@ -331,7 +334,7 @@ class DeclarationReader {
       } else {
         list.items.forEach((item, i) => {
           const path = joinPath(stagesEntry.path, i);
-          const node = isNodeValue(item) ? src.deref(item) : null;
+          const node = isNodeLike(item) ? src.deref(item) : null;
           if (node === null) return;
           src.mark(path, node);
           if (!isMap(node)) {
@@ -369,17 +372,17 @@ class DeclarationReader {
     const map = e.value;
     const entries = src.entries(map, e.path);
     src.checkKeys(entries, HOLDBACK_KEYS, 'holdback');
-    const f = fields(entries, src);
+    const f = fields(entries, this.#f);
     const scopeEntry = f.require('scope', map, e.path, 'e.g. scope: 1% nodes');
     const scope = scopeEntry ? this.#readScope(scopeEntry) : undefined;
     const forEntry = f.require('for', map, e.path, 'e.g. for: 2h');
-    const forMs = forEntry ? this.#duration(forEntry) : undefined;
+    const forMs = forEntry ? this.#f.duration(forEntry) : undefined;
     const gatesEntry = f.get('health_gates');
     const last = stages[stages.length - 1];
     const first = stages[0];
     const gates = gatesEntry ? this.#readGates(gatesEntry) : last?.health_gates ?? [];
     const onFailureEntry = f.get('on_failure');
-    const onFailure = onFailureEntry ? this.#enum(onFailureEntry, HOLDBACK_ON_FAILURE) : 'rollback';
+    const onFailure = onFailureEntry ? this.#f.oneOf(onFailureEntry, HOLDBACK_ON_FAILURE) : 'rollback';
     if (scope && scopeEntry) {
       if (scope.selector.length > 0) {
         src.error('BAD_SCOPE', `a holdback is a share of the whole fleet, not of "${scope.text}"`, valueNode(scopeEntry), scopeEntry.path, 'write e.g. scope: 1% nodes, without where');
@@ -419,16 +422,16 @@ class DeclarationReader {
     const out: { -readonly [K in keyof Timings]: Timings[K] } = {};
     const d = (k: string): number | undefined => {
       const e = f.get(k);
-      return e ? this.#duration(e) : undefined;
+      return e ? this.#f.duration(e) : undefined;
     };
     out.interval_ms = d('interval');
     out.bake_ms = d('bake');
     out.load_timeout_ms = d('load_timeout');
     out.max_extension_ms = d('max_extension');
     const inconclusive = f.get('on_inconclusive');
-    if (inconclusive) out.on_inconclusive = this.#enum(inconclusive, ON_INCONCLUSIVE);
+    if (inconclusive) out.on_inconclusive = this.#f.oneOf(inconclusive, ON_INCONCLUSIVE);
     const rollback = f.get('rollback_on_failure');
-    if (rollback) out.rollback_on_failure = this.#boolean(rollback);
+    if (rollback) out.rollback_on_failure = this.#f.boolean(rollback);
     return out;
   }
 
@@ -436,9 +439,9 @@ class DeclarationReader {
     const src = this.#source;
     const entries = src.entries(map, path);
     src.checkKeys(entries, STAGE_KEYS, 'a stage');
-    const f = fields(entries, src);
+    const f = fields(entries, this.#f);
     const nameEntry = f.require('name', map, path, 'e.g. name: canary');
-    let name = nameEntry ? this.#string(nameEntry) : undefined;
+    let name = nameEntry ? this.#f.string(nameEntry) : undefined;
     if (name !== undefined && nameEntry && !this.#checkName(name, valueNode(nameEntry), nameEntry.path, 'stage')) name = undefined;
     const scopeEntry = f.require('scope', map, path, 'e.g. scope: 1% nodes');
     const scope = scopeEntry ? this.#readScope(scopeEntry) : undefined;
@@ -446,9 +449,9 @@ class DeclarationReader {
     const gates = gatesEntry ? this.#readGates(gatesEntry) : [];
     const own = this.#readTimings(f);
     const approvalEntry = f.get('approval');
-    const approval = approvalEntry ? this.#enum(approvalEntry, APPROVALS) : undefined;
+    const approval = approvalEntry ? this.#f.oneOf(approvalEntry, APPROVALS) : undefined;
     const manualEntry = f.get('manual_approval');
-    const manual = manualEntry ? this.#boolean(manualEntry) : undefined;
+    const manual = manualEntry ? this.#f.boolean(manualEntry) : undefined;
     if (approval !== undefined && manual !== undefined && (approval === 'manual') !== manual && manualEntry) {
       src.error('CONFLICTING_KEYS', `approval: ${approval} and manual_approval: ${String(manual)} disagree`, valueNode(manualEntry), manualEntry.path, 'keep only one of approval: and manual_approval:');
     }
@@ -515,7 +518,7 @@ class DeclarationReader {
     }
     const entries = src.entries(v, e.path);
     src.checkKeys(entries, SCOPE_KEYS, 'scope');
-    const f = fields(entries, src);
+    const f = fields(entries, this.#f);
     const nodesEntry = f.require('nodes', v, e.path, 'e.g. scope: { nodes: "10%", where: { customer_tier: free } }');
     let size: ReturnType<typeof parseScopeSize> | undefined;
     if (nodesEntry && nodesEntry.value !== null) {
@@ -565,7 +568,7 @@ class DeclarationReader {
     const gates: GateSpec[] = [];
     v.items.forEach((item, i) => {
       const path = joinPath(e.path, i);
-      const node = isNodeValue(item) ? src.deref(item) : null;
+      const node = isNodeLike(item) ? src.deref(item) : null;
       if (node === null) return;
       src.mark(path, node);
       if (!isMap(node)) {
@@ -587,19 +590,19 @@ class DeclarationReader {
     const src = this.#source;
     const entries = src.entries(map, path);
     src.checkKeys(entries, GATE_KEYS, 'a health gate');
-    const f = fields(entries, src);
+    const f = fields(entries, this.#f);
     const moduleEntry = f.require('module', map, path, 'name the module whose health this gate checks, e.g. module: bot-management');
-    const module = moduleEntry ? this.#string(moduleEntry) : undefined;
+    const module = moduleEntry ? this.#f.string(moduleEntry) : undefined;
     if (moduleEntry && module !== undefined) this.#references.push({ kind: 'module', name: module, node: valueNode(moduleEntry), path: moduleEntry.path });
     const sourceEntry = f.get('source');
-    const source = sourceEntry ? this.#enum(sourceEntry, GATE_SOURCES) : 'builtin';
+    const source = sourceEntry ? this.#f.oneOf(sourceEntry, GATE_SOURCES) : 'builtin';
     const queryEntry = f.get('query');
     let query: string | undefined;
     if (source === 'prometheus') {
       const q = f.require('query', map, path, 'a prometheus gate needs query: PromQL, e.g. sum(rate(failsmall_agent_errors_total{ {{cohort_selector}} }[{{window}}])) / sum(rate(failsmall_agent_requests_total{ {{cohort_selector}} }[{{window}}]))');
-      query = q ? this.#string(q) : undefined;
+      query = q ? this.#f.string(q) : undefined;
       if (q && query !== undefined) {
-        for (const p of checkQueryTemplate(query)) src.error(p.code, p.message, valueNode(q), q.path, p.hint);
+        for (const p of checkGateQuery(query)) src.error(p.code, p.message, valueNode(q), q.path, p.hint);
       }
     } else if (queryEntry) {
       src.error('WRONG_TYPE', 'query: belongs to a gate with source: prometheus', queryEntry.keyNode, queryEntry.path, 'add source: prometheus, or remove query:');
@@ -607,15 +610,15 @@ class DeclarationReader {
     const coverageQueryEntry = f.get('coverage_query');
     let coverageQuery: string | undefined;
     if (coverageQueryEntry) {
-      coverageQuery = this.#string(coverageQueryEntry);
+      coverageQuery = this.#f.string(coverageQueryEntry);
       if (source !== 'prometheus') {
         src.error('WRONG_TYPE', 'coverage_query: belongs to a gate with source: prometheus', coverageQueryEntry.keyNode, coverageQueryEntry.path, 'builtin gates count reporting nodes themselves (min_coverage)');
       } else if (coverageQuery !== undefined && coverageQuery !== 'none') {
-        for (const p of checkQueryTemplate(coverageQuery)) src.error(p.code, p.message, valueNode(coverageQueryEntry), coverageQueryEntry.path, p.hint);
+        for (const p of checkGateQuery(coverageQuery)) src.error(p.code, p.message, valueNode(coverageQueryEntry), coverageQueryEntry.path, p.hint);
       }
     }
     const metricEntry = source === 'prometheus' ? f.get('metric') : f.require('metric', map, path, `e.g. metric: load_success_rate (one of ${BUILTIN_METRICS.map((m) => m.name).join(', ')}, or ${CUSTOM_METRIC_PREFIX}NAME)`);
-    const metric = metricEntry ? this.#string(metricEntry) : source === 'prometheus' ? 'promql' : undefined;
+    const metric = metricEntry ? this.#f.string(metricEntry) : source === 'prometheus' ? 'promql' : undefined;
     const info = metric !== undefined ? metricInfo(metric) : undefined;
     const custom = metric !== undefined && (isCustomMetric(metric) || (source === 'prometheus' && !info));
     if (metric !== undefined && metricEntry && !info && !custom) {
@@ -625,7 +628,7 @@ class DeclarationReader {
         `${close ? `did you mean "${close}"? ` : ''}builtin metrics: ${names.join(', ')}; or ${CUSTOM_METRIC_PREFIX}NAME for a custom counter (with min: or max:)`);
     }
     const compareEntry = f.get('compare');
-    const compare = compareEntry ? this.#enum(compareEntry, GATE_COMPARES) : 'threshold';
+    const compare = compareEntry ? this.#f.oneOf(compareEntry, GATE_COMPARES) : 'threshold';
     const bounds = (['threshold', 'min', 'max'] as const).flatMap((k) => {
       const b = f.get(k);
       return b ? [b] : [];
@@ -658,7 +661,7 @@ class DeclarationReader {
     } else if (!first) {
       src.error('MISSING_KEY', 'a gate needs a threshold: (or min: / max:)', map, path, custom ? 'custom metrics need min: X or max: X' : 'e.g. threshold: 0.999');
     } else {
-      threshold = this.#number(first);
+      threshold = this.#threshold(first);
       if (first.key === 'threshold') {
         direction = info?.direction;
         if (custom && metricEntry) {
@@ -681,13 +684,13 @@ class DeclarationReader {
       }
     }
     const alphaEntry = f.get('alpha');
-    const alpha = alphaEntry ? this.#number(alphaEntry) : undefined;
+    const alpha = alphaEntry ? this.#threshold(alphaEntry) : undefined;
     if (alphaEntry && alpha !== undefined && !(alpha > 0 && alpha < 0.5)) {
       src.error('BAD_THRESHOLD', `alpha must be between 0 and 0.5, got ${alpha}`, valueNode(alphaEntry), alphaEntry.path, 'e.g. alpha: 0.001 (one false alarm in a thousand gates)');
     }
     // by: a label; the gate is judged within each of its values (nodes as units, error rate split across the groups).
     const byEntry = f.get('by');
-    const by = byEntry ? this.#string(byEntry) : undefined;
+    const by = byEntry ? this.#f.string(byEntry) : undefined;
     if (byEntry && by !== undefined) {
       if (!isLabel(by)) {
         src.error('BAD_SCOPE', `by: "${by}" is not a label name`, valueNode(byEntry), byEntry.path, 'a node label such as hardware_generation (letters, digits, _ . / -), as agents register it with --labels');
@@ -698,18 +701,18 @@ class DeclarationReader {
       }
     }
     const eachEntry = f.get('require_each_group');
-    const requireEach = eachEntry ? this.#boolean(eachEntry) : undefined;
+    const requireEach = eachEntry ? this.#f.boolean(eachEntry) : undefined;
     if (eachEntry && !byEntry) src.error('WRONG_TYPE', 'require_each_group: belongs to a gate split with by:', eachEntry.keyNode, eachEntry.path, 'add by: LABEL, or remove require_each_group:');
     const noDataEntry = f.get('on_no_data');
-    const onNoData = noDataEntry ? this.#enum(noDataEntry, ON_NO_DATA) : 'extend';
+    const onNoData = noDataEntry ? this.#f.oneOf(noDataEntry, ON_NO_DATA) : 'extend';
     const windowEntry = f.get('window');
-    const window = windowEntry ? this.#duration(windowEntry) : POLICY_DEFAULTS.gate_window_ms;
+    const window = windowEntry ? this.#f.duration(windowEntry) : POLICY_DEFAULTS.gate_window_ms;
     const samplesEntry = f.get('min_samples');
-    const minSamples = samplesEntry ? this.#integer(samplesEntry, 1) : POLICY_DEFAULTS.gate_min_samples;
+    const minSamples = samplesEntry ? this.#f.number(samplesEntry, { min: 1, integer: true }) : POLICY_DEFAULTS.gate_min_samples;
     const coverageEntry = f.get('min_coverage');
-    const minCoverage = coverageEntry ? this.#coverage(coverageEntry) : POLICY_DEFAULTS.gate_min_coverage;
+    const minCoverage = coverageEntry ? this.#f.ratio(coverageEntry, { exclusiveMin: true, rangeCode: 'BAD_THRESHOLD', hint: 'e.g. min_coverage: 0.9 (90% of the cohort must report)' }) : POLICY_DEFAULTS.gate_min_coverage;
     const nameEntry = f.get('name');
-    const explicitName = nameEntry ? this.#string(nameEntry) : undefined;
+    const explicitName = nameEntry ? this.#f.string(nameEntry) : undefined;
     if (module === undefined || metric === undefined || direction === undefined || threshold === undefined || window === undefined || minSamples === undefined || minCoverage === undefined) return undefined;
     if (source === undefined || compare === undefined || onNoData === undefined) return undefined;
     return {
@@ -761,77 +764,9 @@ class DeclarationReader {
     return false;
   }
 
-  // Typed field readers: each reports WRONG_TYPE (or a more precise code) and returns undefined on error.
-
-  #string(e: Entry): string | undefined {
-    const v = e.value;
-    if (v === null) return undefined;
-    if (isScalar(v) && typeof v.value === 'string') return v.value;
-    this.#source.error('WRONG_TYPE', `${e.key} must be a string, got ${describe(v)}`, valueNode(e), e.path);
-    return undefined;
-  }
-
-  #number(e: Entry): number | undefined {
-    const v = e.value;
-    if (v === null) return undefined;
-    if (isScalar(v) && typeof v.value === 'number') {
-      if (Number.isFinite(v.value)) return v.value;
-      this.#source.error('BAD_THRESHOLD', `${e.key} must be a finite number, got ${String(v.value)}`, v, e.path);
-      return undefined;
-    }
-    const hint = isScalar(v) && typeof v.value === 'string' && /%\s*$/.test(v.value) ? `write a ratio: ${Number.parseFloat(v.value) / 100} for ${v.value.trim()}` : 'e.g. 0.999';
-    this.#source.error('WRONG_TYPE', `${e.key} must be a number, got ${describe(v)}`, valueNode(e), e.path, hint);
-    return undefined;
-  }
-
-  #integer(e: Entry, min: number): number | undefined {
-    const v = e.value;
-    if (v === null) return undefined;
-    if (isScalar(v) && typeof v.value === 'number' && Number.isSafeInteger(v.value) && v.value >= min) return v.value;
-    this.#source.error('WRONG_TYPE', `${e.key} must be a whole number of at least ${min}, got ${describe(v)}`, valueNode(e), e.path);
-    return undefined;
-  }
-
-  #boolean(e: Entry): boolean | undefined {
-    const v = e.value;
-    if (v === null) return undefined;
-    if (isScalar(v) && typeof v.value === 'boolean') return v.value;
-    this.#source.error('WRONG_TYPE', `${e.key} must be true or false, got ${describe(v)}`, valueNode(e), e.path, 'write true or false (YAML 1.2: yes/no are strings)');
-    return undefined;
-  }
-
-  #duration(e: Entry): number | undefined {
-    const v = e.value;
-    if (v === null) return undefined;
-    if (isScalar(v) && typeof v.value === 'string') {
-      const d = parseDuration(v.value);
-      if (d.ok) return d.ms;
-      this.#source.error('BAD_DURATION', `${e.key}: ${d.message}`, v, e.path, 'write a duration with a unit: 500ms, 60s, 5m, 1h30m');
-      return undefined;
-    }
-    if (isScalar(v) && typeof v.value === 'number') {
-      this.#source.error('BAD_DURATION', `${e.key} ${v.value} has no unit`, v, e.path, `write "${v.value}s" or "${v.value}ms": a bare number could mean either`);
-      return undefined;
-    }
-    this.#source.error('BAD_DURATION', `${e.key} must be a duration such as 60s, got ${describe(v)}`, valueNode(e), e.path, 'write a duration with a unit: 500ms, 60s, 5m, 1h30m');
-    return undefined;
-  }
-
-  #coverage(e: Entry): number | undefined {
-    const v = e.value;
-    if (v === null) return undefined;
-    let value: number | undefined;
-    if (isScalar(v) && typeof v.value === 'number') value = v.value;
-    else if (isScalar(v) && typeof v.value === 'string' && /^\s*\d+(\.\d+)?\s*%\s*$/.test(v.value)) value = Number.parseFloat(v.value) / 100;
-    if (value === undefined) {
-      this.#source.error('WRONG_TYPE', `min_coverage must be a ratio such as 0.9 or a percentage such as "90%", got ${describe(v)}`, valueNode(e), e.path);
-      return undefined;
-    }
-    if (!(value > 0 && value <= 1)) {
-      this.#source.error('BAD_THRESHOLD', `min_coverage must be greater than 0 and at most 1 (100%), got ${String(value)}`, v, e.path, 'e.g. min_coverage: 0.9 (90% of the cohort must report)');
-      return undefined;
-    }
-    return value;
+  /** A gate's bound: a finite number; a percentage gets a hint to write the ratio. */
+  #threshold(e: Entry): number | undefined {
+    return this.#f.number(e, { rangeCode: 'BAD_THRESHOLD', hint: 'e.g. 0.999' });
   }
 
   /** `50%` (relative: the cohort may be 1.5× the baseline) or a number (absolute difference). */
@@ -847,18 +782,6 @@ class DeclarationReader {
     return undefined;
   }
 
-  #enum<T extends string>(e: Entry, allowed: readonly T[]): T | undefined {
-    const v = e.value;
-    if (v === null) return undefined;
-    const text = isScalar(v) && (typeof v.value === 'string' || typeof v.value === 'boolean' || typeof v.value === 'number') ? String(v.value) : undefined;
-    const match = allowed.find((a) => a === text);
-    if (match !== undefined) return match;
-    const close = text !== undefined ? suggest(text, allowed) : undefined;
-    this.#source.error('BAD_ENUM', `${e.key} must be one of ${allowed.join(', ')}, got ${describe(v)}`, valueNode(e), e.path,
-      `${close !== undefined ? `did you mean "${close}"? ` : ''}allowed values: ${allowed.join(', ')}`);
-    return undefined;
-  }
-
   /** A mapping as plain JSON-like data (for json_schema). */
   #plainMap(map: YAMLMap, path: string, depth: number): Record<string, unknown> {
     const out: Record<string, unknown> = {};
@@ -869,7 +792,7 @@ class DeclarationReader {
   #plain(node: Node | null, path: string, depth: number): unknown {
     if (node === null || depth > 64) return null;
     if (isMap(node)) return this.#plainMap(node, path, depth);
-    if (isSeq(node)) return node.items.map((item, i) => this.#plain(isNodeValue(item) ? this.#source.deref(item) : null, joinPath(path, i), depth + 1));
+    if (isSeq(node)) return node.items.map((item, i) => this.#plain(isNodeLike(item) ? this.#source.deref(item) : null, joinPath(path, i), depth + 1));
     if (isScalar(node)) {
       const v = node.value;
       return typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean' ? v : null;
@@ -893,56 +816,13 @@ interface Fields {
   require(key: string, owner: Node, ownerPath: string, hint: string): Entry | undefined;
 }
 
-function fields(entries: readonly Entry[], src: PolicySource): Fields {
-  const get = (key: string): Entry | undefined => {
-    const e = entries.find((x) => x.key === key);
-    if (e) src.mark(e.path, e.keyNode);
-    return e;
-  };
-  return {
-    get,
-    require(key, owner, ownerPath, hint) {
-      const e = get(key);
-      if (!e) src.error('MISSING_KEY', `missing required key "${key}"`, owner, ownerPath, hint);
-      return e;
-    },
-  };
-}
-
-/** The node to point at for a value: the key when the value is empty. */
-function valueNode(e: Entry): Node {
-  const v = e.value;
-  if (v === null || (isScalar(v) && (v.value === null || v.value === undefined) && (v.source === undefined || v.source === ''))) return e.keyNode;
-  return v;
-}
-
-function isNodeValue(item: unknown): item is Node {
-  return item !== null && typeof item === 'object' && 'range' in item;
+function fields(entries: readonly Entry[], f: FieldReader): Fields {
+  return { get: (key) => f.get(entries, key), require: (key, owner, ownerPath, hint) => f.require(entries, key, owner, ownerPath, hint) };
 }
 
 function unique(names: readonly string[]): string[] {
   return [...new Set(names)];
 }
 
-/**
- * By line then column; errors without a position first. Repeated errors (the same node
- * reached through an alias twice) are dropped; warnings are kept per path.
- */
-function sortErrors<T extends FailsmallError>(errors: readonly T[], keepRepeats = false): T[] {
-  const seen = new Set<string>();
-  const out: T[] = [];
-  for (const e of errors) {
-    const key = keepRepeats ? `${e.code}:${e.path ?? ''}:${e.message}` : `${e.code}:${e.line ?? ''}:${e.col ?? ''}:${e.line === undefined ? e.message : ''}`;
-    if (seen.has(key)) continue;
-    seen.add(key);
-    out.push(e);
-  }
-  return out
-    .map((e, i) => ({ e, i }))
-    .sort((a, b) => (a.e.line ?? 0) - (b.e.line ?? 0) || (a.e.col ?? 0) - (b.e.col ?? 0) || a.i - b.i)
-    .map((x) => x.e);
-}
-
 export type { Position };
-export { MAX_POLICY_BYTES } from './limits.ts';
 export { lintDeclarations } from './lint.ts';

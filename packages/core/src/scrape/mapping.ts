@@ -1,10 +1,12 @@
 import { isMap, isScalar } from 'yaml';
 import type { Node } from 'yaml';
-import { parseDuration } from '../duration/index.ts';
-import type { FailsmallError, Result } from '../errors/index.ts';
-import { guardedParse } from '../policy/guarded.ts';
-import { describe, PolicySource } from '../policy/source.ts';
-import type { Entry } from '../policy/source.ts';
+import type { Result } from '../errors/index.ts';
+import { parserErrorCodes } from '../yaml/codes.ts';
+import { FieldReader } from '../yaml/fields.ts';
+import { guardedParse } from '../yaml/guarded.ts';
+import { sortErrors } from '../yaml/sort-errors.ts';
+import { describe, valueNode, YamlSource } from '../yaml/source.ts';
+import type { Entry } from '../yaml/source.ts';
 import { parseSeriesSelector, type SeriesSelector } from './selector.ts';
 
 /** How an application's latency histogram is read: its base name (`…_bucket{le}` series) and the unit of `le`. */
@@ -58,6 +60,9 @@ export function unitOfName(name: string): LatencyMapping['unit'] | undefined {
   return undefined;
 }
 
+/** Every error code `parseScrapeMapping` can return. */
+export const SCRAPE_MAPPING_ERROR_CODES = parserErrorCodes('BAD_NAME', 'BAD_SELECTOR', 'BAD_VALUE', 'BAD_DURATION');
+
 const MODULE_KEYS = ['requests', 'errors', 'latency', 'latency_unit', 'counters', 'timeout'] as const;
 const EXAMPLE = 'modules:\n  proxy:\n    requests: http_requests_total\n    errors: http_requests_total{code=~"5.."}\n    latency: http_request_duration_seconds';
 const SELECTOR_HINT = 'a PromQL series selector: a metric name with optional label matchers, e.g. http_requests_total{code=~"5..",job!="probe"}';
@@ -79,16 +84,16 @@ const COUNTER_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
  */
 export function parseScrapeMapping(text: string, opts: { file?: string } = {}): Result<ScrapeMapping> {
   return guardedParse(text, { ...opts, what: 'scrape mapping parser', sizeHint: 'a mapping file names a few metrics per module' }, () => {
-    const loaded = PolicySource.load(text, opts.file);
-    if (!loaded.ok) return { ok: false, errors: loaded.errors, warnings: [] };
+    const loaded = YamlSource.load(text, opts.file);
+    if (!loaded.ok) return { ok: false, errors: sortErrors(loaded.errors), warnings: [] };
     const src = loaded.source;
     const modules = readMapping(src, loaded.root);
-    const errors = [...src.errors].sort((a: FailsmallError, b: FailsmallError) => (a.line ?? 0) - (b.line ?? 0) || (a.col ?? 0) - (b.col ?? 0));
+    const errors = sortErrors(src.errors);
     return errors.length > 0 ? { ok: false, errors, warnings: [] } : { ok: true, value: { modules }, warnings: [] };
   });
 }
 
-function readMapping(src: PolicySource, doc: Node | null): Record<string, ScrapeModuleMapping> {
+function readMapping(src: YamlSource, doc: Node | null): Record<string, ScrapeModuleMapping> {
   const root = src.deref(doc);
   if (root === null || (isScalar(root) && (root.value === null || root.value === undefined))) {
     // An empty file (or one with only comments) has no node to point at: line 1.
@@ -110,7 +115,7 @@ function readMapping(src: PolicySource, doc: Node | null): Record<string, Scrape
   for (const m of src.entries(list.value, 'modules')) {
     if (!MODULE_NAME.test(m.key)) src.error('BAD_NAME', `"${m.key}" is not a module name`, m.keyNode, m.path, 'module names use letters, digits, ".", "_" and "-", as in --modules');
     if (!isMap(m.value)) {
-      src.error('WRONG_TYPE', `module ${m.key} must be a mapping, got ${describe(m.value)}`, m.value ?? m.keyNode, m.path, `e.g.\n${EXAMPLE}`);
+      src.error('WRONG_TYPE', `module ${m.key} must be a mapping, got ${describe(m.value)}`, valueNode(m), m.path, `e.g.\n${EXAMPLE}`);
       continue;
     }
     const entries = src.entries(m.value, m.path);
@@ -121,13 +126,15 @@ function readMapping(src: PolicySource, doc: Node | null): Record<string, Scrape
   return out;
 }
 
-function readModule(src: PolicySource, name: string, entries: readonly Entry[]): ScrapeModuleMapping | undefined {
+function readModule(src: YamlSource, name: string, entries: readonly Entry[]): ScrapeModuleMapping | undefined {
   const base = defaultModuleMapping();
-  const get = (key: string) => entries.find((e) => e.key === key);
+  const f = new FieldReader(src);
+  const get = (key: string): Entry | undefined => f.get(entries, key);
+  const scalar = (e: Entry, hint: string): string | undefined => f.scalarText(e, { hint, nonEmpty: true, trim: true });
   let ok = true;
   const selector = (e: Entry | undefined): SeriesSelector | undefined => {
     if (!e) return undefined;
-    const text = scalar(src, e, SELECTOR_HINT);
+    const text = scalar(e, SELECTOR_HINT);
     if (text === undefined) { ok = false; return undefined; }
     const parsed = parseSeriesSelector(text);
     if (parsed.ok) return parsed.selector;
@@ -142,11 +149,11 @@ function readModule(src: PolicySource, name: string, entries: readonly Entry[]):
   const errors = selector(get('errors')) ?? base.errors;
   let latency: ScrapeModuleMapping['latency'] = base.latency;
   const latencyEntry = get('latency');
-  const latencyText = latencyEntry && scalar(src, latencyEntry, `a histogram's base name (its _bucket series carry le), or auto, or none; ${SELECTOR_HINT}`);
+  const latencyText = latencyEntry && scalar(latencyEntry, `a histogram's base name (its _bucket series carry le), or auto, or none; ${SELECTOR_HINT}`);
   const unitEntry = get('latency_unit');
   let unit: LatencyMapping['unit'] | undefined;
   if (unitEntry) {
-    const u = scalar(src, unitEntry, 'seconds or milliseconds');
+    const u = scalar(unitEntry, 'seconds or milliseconds');
     if (u === 'seconds' || u === 's') unit = 'seconds';
     else if (u === 'milliseconds' || u === 'ms') unit = 'milliseconds';
     else if (u !== undefined) { src.error('BAD_VALUE', `latency_unit must be seconds or milliseconds, got "${u}"`, unitEntry.value, unitEntry.path, 'the unit of the histogram\'s le label'); ok = false; }
@@ -171,11 +178,11 @@ function readModule(src: PolicySource, name: string, entries: readonly Entry[]):
   const counters: Record<string, SeriesSelector> = {};
   const countersEntry = get('counters');
   if (countersEntry) {
-    if (!isMap(countersEntry.value)) {
-      src.error('WRONG_TYPE', `counters must be a mapping of NAME: selector, got ${describe(countersEntry.value)}`, countersEntry.value ?? countersEntry.keyNode, countersEntry.path, 'e.g. counters: { upstream_timeouts: proxy_upstream_timeouts_total }');
+    const map = f.map(countersEntry, 'e.g. counters: { upstream_timeouts: proxy_upstream_timeouts_total }');
+    if (!map) {
       ok = false;
     } else {
-      for (const c of src.entries(countersEntry.value, countersEntry.path)) {
+      for (const c of src.entries(map, countersEntry.path)) {
         if (!COUNTER_NAME.test(c.key)) { src.error('BAD_NAME', `"${c.key}" is not a counter name`, c.keyNode, c.path, 'letters, digits and _, as a custom:NAME gate names it'); ok = false; continue; }
         const s = selector(c);
         if (s) counters[c.key] = s;
@@ -185,20 +192,12 @@ function readModule(src: PolicySource, name: string, entries: readonly Entry[]):
   let timeoutMs = base.timeoutMs;
   const timeoutEntry = get('timeout');
   if (timeoutEntry) {
-    const t = scalar(src, timeoutEntry, 'a duration such as 2s or 500ms');
-    const d = t === undefined ? undefined : parseDuration(t);
-    if (d?.ok && d.ms <= 60_000) timeoutMs = d.ms;
-    else if (t !== undefined) { src.error('BAD_DURATION', `timeout: ${d && !d.ok ? d.message : `${t} is over 60s`}`, timeoutEntry.value, timeoutEntry.path, 'a duration such as 2s or 500ms, at most 60s'); ok = false; }
-    else ok = false;
+    const t = f.duration(timeoutEntry);
+    if (t !== undefined && t <= 60_000) timeoutMs = t;
+    else {
+      if (t !== undefined) src.error('BAD_DURATION', `timeout: ${t} ms is over 60s`, timeoutEntry.value, timeoutEntry.path, 'a duration such as 2s or 500ms, at most 60s');
+      ok = false;
+    }
   }
   return ok ? { requests, errors, latency, counters, timeoutMs } : undefined;
 }
-
-function scalar(src: PolicySource, e: Entry, hint: string): string | undefined {
-  if (!isScalar(e.value) || (typeof e.value.value !== 'string' && typeof e.value.value !== 'number') || String(e.value.value).trim() === '') {
-    src.error('WRONG_TYPE', `${e.key} must be a string, got ${describe(e.value)}`, e.value ?? e.keyNode, e.path, hint);
-    return undefined;
-  }
-  return String(e.value.value).trim();
-}
-

@@ -5,9 +5,9 @@
  * Every call resolves to a value with a code; nothing Prometheus (or the network) does makes it
  * throw. A gate maps anything but `ok: true` to `inconclusive`: missing data never promotes.
  */
+import { checkQueryTemplate, renderQueryTemplate, type QueryPlaceholder, type QueryVars, type RenderError, type TemplateError } from '@failsmall/core';
 import { z } from 'zod';
 import { nodeHttpRequest, type HttpRequest, type HttpResponse } from './http.ts';
-import { checkTemplate, renderQuery, type PlaceholderName, type QueryVars, type RenderError, type TemplateError } from './template.ts';
 
 /** How to reach one installation's Prometheus. */
 export interface PrometheusConfig {
@@ -92,7 +92,7 @@ export interface PrometheusRange extends Outcome {
 
 export type PrometheusRangeResult = PrometheusRange | PrometheusProblem;
 
-/** A template that could not be rendered (see template.ts for its codes). */
+/** A template that could not be rendered (see @failsmall/core's promql/template.ts for its codes). */
 export interface TemplateProblem {
   readonly ok: false;
   readonly code: 'BAD_TEMPLATE';
@@ -101,7 +101,7 @@ export interface TemplateProblem {
 }
 
 export type QueryValidation =
-  | { readonly ok: true; readonly checked: true; readonly formatted: string; readonly placeholders: readonly PlaceholderName[] }
+  | { readonly ok: true; readonly checked: true; readonly formatted: string; readonly placeholders: readonly QueryPlaceholder[] }
   | { readonly ok: false; readonly checked: true; readonly code: 'BAD_TEMPLATE'; readonly message: string; readonly errors: readonly TemplateError[] }
   | { readonly ok: false; readonly checked: true; readonly code: 'BAD_QUERY'; readonly message: string; readonly error: string }
   /** Prometheus could not be asked: the query is neither known good nor known bad. */
@@ -185,7 +185,7 @@ export class PrometheusClient {
 
   /** Renders a gate's template for a stage and runs it; a template that does not render is BAD_TEMPLATE. */
   async queryTemplate(template: string, vars: QueryVars, o: { atMs?: number } = {}): Promise<PrometheusResult | TemplateProblem> {
-    const rendered = renderQuery(template, vars);
+    const rendered = renderQueryTemplate(template, vars);
     if (!rendered.ok) return { ok: false, code: 'BAD_TEMPLATE', message: rendered.error.message, error: rendered.error };
     return this.query(rendered.query, o);
   }
@@ -195,10 +195,10 @@ export class PrometheusClient {
    * values (`/api/v1/format_query`, Prometheus ≥ 2.38; an instant query at time 0 elsewhere).
    */
   async validate(template: string): Promise<QueryValidation> {
-    const check = checkTemplate(template);
+    const check = checkQueryTemplate(template);
     const first = check.errors[0];
     if (first) return { ok: false, checked: true, code: 'BAD_TEMPLATE', message: first.message, errors: check.errors };
-    const rendered = renderQuery(template, { cohort: ['failsmall-validate'], windowMs: 60_000, intervalMs: 60_000 });
+    const rendered = renderQueryTemplate(template, { cohort: ['failsmall-validate'], windowMs: 60_000, intervalMs: 60_000 });
     if (!rendered.ok) return { ok: false, checked: true, code: 'BAD_TEMPLATE', message: rendered.error.message, errors: rendered.error.errors ?? [] };
     const base = { query: rendered.query, evalTimeMs: 0 };
     let res = await this.#post('api/v1/format_query', { query: rendered.query }, base);

@@ -1,21 +1,21 @@
 import { isMap, isPair, isScalar, isSeq } from 'yaml';
 import type { Node, YAMLMap } from 'yaml';
 import {
-  describeNode, didYouMean, guardedParse, parseDeclarations, PolicySource,
+  describeNode, didYouMean, FieldReader, guardedParse, parseDeclarations, parserErrorCodes, sortErrors, valueNode, YamlSource,
   type Declarations, type FailsmallError, type Result, type SourceEntry, type Warning,
 } from '@failsmall/core';
 import type {
   BehaviourRule, ChangeSpec, ContentPredicate, ContentSource, Effect, FleetSpec, LabelDistribution, ManualResponse,
   Regenerate, Scenario, TrafficSpec, VersionPush,
 } from './types.ts';
-import { FieldReader, sortErrors, valueNode } from './fields.ts';
 
-/** Every code a scenario file can produce, beyond the policy parser's own. */
-export const SCENARIO_ERROR_CODES = [
-  'YAML_SYNTAX', 'DUPLICATE_KEY', 'UNKNOWN_KEY', 'WRONG_TYPE', 'MISSING_KEY', 'BAD_DURATION', 'BAD_VALUE', 'BAD_ENUM',
-  'BAD_DISTRIBUTION', 'UNKNOWN_LABEL', 'UNKNOWN_MODULE', 'UNKNOWN_ARTIFACT', 'UNKNOWN_POLICY', 'MODULE_NOT_LOADED',
-  'EMPTY_DOCUMENT', 'FILE_TOO_LARGE', 'INTERNAL_ERROR',
-] as const;
+/**
+ * Every code a scenario file can produce: the YAML source's, and the scenario's own. The
+ * embedded modules:, artifacts: and policies: add the policy parser's (POLICY_ERROR_CODES).
+ */
+export const SCENARIO_ERROR_CODES = parserErrorCodes(
+  'BAD_DURATION', 'BAD_VALUE', 'BAD_ENUM', 'BAD_DISTRIBUTION', 'UNKNOWN_LABEL', 'UNKNOWN_MODULE', 'UNKNOWN_ARTIFACT', 'UNKNOWN_POLICY', 'MODULE_NOT_LOADED',
+);
 
 const DECLARATION_KEYS = ['modules', 'artifacts', 'policies', 'deployment'];
 export const SCENARIO_KEYS = ['name', 'description', 'seed', 'duration', 'tick', 'propagation', 'fleet', 'traffic', 'behaviour', 'change', 'policy', 'manual', ...DECLARATION_KEYS] as const;
@@ -65,7 +65,7 @@ export function parseScenario(text: string, opts: { file?: string } = {}): Resul
 }
 
 function parseOrReport(text: string, file: string | undefined): Result<Scenario> {
-  const loaded = PolicySource.load(text, file);
+  const loaded = YamlSource.load(text, file);
   if (!loaded.ok) return { ok: false, errors: sortErrors(loaded.errors), warnings: [] };
   const src = loaded.source;
   const top = src.deref(loaded.root);
@@ -112,13 +112,13 @@ function declarationsText(text: string, top: YAMLMap): string {
 }
 
 class ScenarioReader {
-  readonly #src: PolicySource;
+  readonly #src: YamlSource;
   readonly #f: FieldReader;
   readonly #decl: Declarations | null;
   /** Label keys and values declared under fleet.labels, even when their shares are wrong (no cascade of errors). */
   readonly #labelValues = new Map<string, string[]>();
 
-  constructor(src: PolicySource, decl: Declarations | null) {
+  constructor(src: YamlSource, decl: Declarations | null) {
     this.#src = src;
     this.#f = new FieldReader(src);
     this.#decl = decl;
@@ -225,7 +225,7 @@ class ScenarioReader {
     const out: { value: string; share: number }[] = [];
     let ok = true;
     for (const v of this.#src.entries(map, e.path)) {
-      const share = this.#f.ratio(v);
+      const share = this.#f.ratio(v, { rangeCode: 'BAD_DISTRIBUTION' });
       if (share === undefined) { ok = false; continue; }
       out.push({ value: v.key, share });
     }
@@ -442,7 +442,7 @@ class ScenarioReader {
           const pe = src.entries(node, path);
           src.checkKeys(pe, PUSH_KEYS, 'a version push');
           const atE = this.#f.require(pe, 'at', node, path, 'e.g. at: 5m');
-          const at = atE ? this.#f.duration(atE, true) : undefined;
+          const at = atE ? this.#f.duration(atE, { zeroOk: true }) : undefined;
           if (at !== undefined && duration !== undefined && at >= duration && atE) {
             src.error('BAD_VALUE', `at ${atE.value && isScalar(atE.value) ? String(atE.value.value) : ''} is not before the end of the scenario`, atE.value, atE.path, 'push before duration:');
           }
@@ -474,7 +474,7 @@ class ScenarioReader {
     src.checkKeys(entries, REGENERATE_KEYS, 'regenerate');
     const get = (k: string): SourceEntry | undefined => entries.find((x) => x.key === k);
     const startE = get('start');
-    const start = startE ? this.#f.duration(startE, true) : 0;
+    const start = startE ? this.#f.duration(startE, { zeroOk: true }) : 0;
     const everyE = this.#f.require(entries, 'every', map, e.path, 'e.g. every: 5m');
     const every = everyE ? this.#f.duration(everyE) : undefined;
     const untilE = get('until');
@@ -487,7 +487,7 @@ class ScenarioReader {
     let share: Regenerate['bad_share'] | undefined;
     if (shareE) {
       if (isScalar(shareE.value)) {
-        const s = this.#f.ratio(shareE);
+        const s = this.#f.ratio(shareE, { rangeCode: 'BAD_DISTRIBUTION' });
         if (s !== undefined) share = { from: s, to: s, over_ms: 0 };
       } else {
         const smap = this.#f.map(shareE, 'e.g. bad_share: { from: 0.5, to: 1, over: 30m }');
@@ -497,8 +497,8 @@ class ScenarioReader {
           const f = this.#f.require(se, 'from', smap, shareE.path, 'e.g. from: 0.5');
           const t = this.#f.require(se, 'to', smap, shareE.path, 'e.g. to: 1');
           const o = this.#f.require(se, 'over', smap, shareE.path, 'e.g. over: 30m');
-          const from = f ? this.#f.ratio(f) : undefined;
-          const to = t ? this.#f.ratio(t) : undefined;
+          const from = f ? this.#f.ratio(f, { rangeCode: 'BAD_DISTRIBUTION' }) : undefined;
+          const to = t ? this.#f.ratio(t, { rangeCode: 'BAD_DISTRIBUTION' }) : undefined;
           const over = o ? this.#f.duration(o) : undefined;
           if (from !== undefined && to !== undefined && over !== undefined) share = { from, to, over_ms: over };
         }

@@ -1,10 +1,9 @@
 import { isMap, isScalar } from 'yaml';
 import type { YAMLMap } from 'yaml';
 import {
-  describeNode, didYouMean, guardedParse, PolicySource, SOURCE_ERROR_CODES, TRIAGE_CLASSES,
-  type ComponentStatus, type Result, type SourceEntry, type StatusIndicator, type TriageClass,
+  describeNode, didYouMean, FieldReader, guardedParse, parserErrorCodes, sortErrors, TRIAGE_CLASSES, valueNode, YamlSource,
+  type ComponentStatus, type NumberBounds, type Result, type SourceEntry, type StatusIndicator, type TriageClass,
 } from '@failsmall/core';
-import { FieldReader, sortErrors, valueNode } from '../scenario/fields.ts';
 import {
   UNMEASURED_SIGNALS,
   type DependencyDecl, type ErrorsEffect, type Regeneration, type Strain, type TrafficBaseline, type TriageEvent, type TriageLabel,
@@ -12,10 +11,9 @@ import {
 } from './types.ts';
 
 /** Every code a triage scenario file can produce. */
-export const TRIAGE_SCENARIO_ERROR_CODES = [
-  ...SOURCE_ERROR_CODES,
+export const TRIAGE_SCENARIO_ERROR_CODES = parserErrorCodes(
   'BAD_DURATION', 'BAD_VALUE', 'BAD_ENUM', 'EVENT_TYPE', 'DUPLICATE_NAME', 'UNKNOWN_MODULE', 'UNKNOWN_DEPENDENCY', 'UNKNOWN_VENDOR', 'UNKNOWN_TARGET',
-] as const;
+);
 
 export const TRIAGE_SCENARIO_KEYS = ['name', 'description', 'label', 'seed', 'start', 'duration', 'step', 'propagation', 'fleet', 'baseline', 'modules', 'dependencies', 'vendors', 'unmeasured', 'events'] as const;
 const LABEL_KEYS = ['class', 'target'] as const;
@@ -76,7 +74,7 @@ const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?Z$/;
 export function parseTriageScenario(text: string, opts: { file?: string } = {}): Result<TriageScenario> {
   const file = opts.file !== undefined ? { file: opts.file } : {};
   return guardedParse(text, { ...file, what: 'triage scenario parser', sizeHint: 'a triage scenario is a page of YAML; split the events over several scenarios' }, () => {
-    const loaded = PolicySource.load(text, opts.file);
+    const loaded = YamlSource.load(text, opts.file);
     if (!loaded.ok) return { ok: false, errors: sortErrors(loaded.errors), warnings: [] };
     const src = loaded.source;
     const top = src.deref(loaded.root);
@@ -96,13 +94,13 @@ export function parseTriageScenario(text: string, opts: { file?: string } = {}):
 
 /** Walks the document once; each reader reports its own errors and returns undefined. */
 class TriageReader {
-  readonly #src: PolicySource;
+  readonly #src: YamlSource;
   readonly #f: FieldReader;
   #modules: string[] = [];
   #dependencies: DependencyDecl[] = [];
   #vendors: string[] = [];
 
-  constructor(src: PolicySource) {
+  constructor(src: YamlSource) {
     this.#src = src;
     this.#f = new FieldReader(src);
   }
@@ -221,7 +219,7 @@ class TriageReader {
     const entries = this.#src.entries(map, e.path);
     this.#src.checkKeys(entries, BASELINE_KEYS, 'baseline');
     const d = TRIAGE_SCENARIO_DEFAULTS.baseline;
-    const num = (k: string, dflt: number, o: Parameters<FieldReader['number']>[1]): number | undefined => {
+    const num = (k: string, dflt: number, o: NumberBounds): number | undefined => {
       const x = entries.find((y) => y.key === k);
       return x ? this.#f.number(x, o) : dflt;
     };
@@ -350,13 +348,13 @@ class TriageReader {
     const type = typeE.key as EventType;
     src.checkKeys(entries, [...COMMON_EVENT_KEYS, ...EXTRA_EVENT_KEYS[type], type], `a ${type} event`);
     const atE = f.require(entries, 'at', map, path, 'when it starts, after the scenario start: e.g. at: 5m (or at: 0s)');
-    const at = atE ? f.duration(atE, true) : undefined;
+    const at = atE ? f.duration(atE, { zeroOk: true }) : undefined;
     if (at !== undefined && duration !== undefined && at >= duration && atE) src.error('BAD_VALUE', `at ${at} ms is not before the end of the scenario (${duration} ms)`, atE.value, atE.path, 'move it earlier or make the scenario longer');
     const untilE = entries.find((x) => x.key === 'until');
     const until = untilE ? f.duration(untilE) : null;
     if (until !== null && until !== undefined && at !== undefined && until <= at && untilE) src.error('BAD_VALUE', 'until is not after at', untilE.value, untilE.path, 'until counts from the scenario start, like at');
     const rampE = entries.find((x) => x.key === 'ramp');
-    const ramp = rampE ? f.duration(rampE, true) : 0;
+    const ramp = rampE ? f.duration(rampE, { zeroOk: true }) : 0;
     const errorsE = entries.find((x) => x.key === 'errors');
     const errors = errorsE ? this.#errors(errorsE) : null;
     const strainsE = entries.find((x) => x.key === 'strains');
@@ -372,7 +370,7 @@ class TriageReader {
     const regenerate = regenE ? this.#regenerate(regenE) : null;
     if (regenerate === undefined) return undefined;
     const str = (k: string, hint: string): string | undefined => { const x = f.require(be, k, body, typeE.path, hint); return x ? f.scalarText(x) : undefined; };
-    const num = (k: string, o: Parameters<FieldReader['number']>[1], dflt?: number): number | undefined => {
+    const num = (k: string, o: NumberBounds, dflt?: number): number | undefined => {
       const x = dflt === undefined ? f.require(be, k, body, typeE.path, `e.g. ${k}: ${o.min ?? 1}`) : be.find((y) => y.key === k);
       return x ? f.number(x, o) : dflt;
     };
@@ -468,7 +466,7 @@ class TriageReader {
     const rE = this.#f.require(entries, 'ratio', map, e.path, 'the extra 5xx ratio at full strength, e.g. ratio: 0.3');
     const ratio = rE ? this.#f.number(rE, { min: 0, max: 1 }) : undefined;
     const dE = entries.find((x) => x.key === 'delay');
-    const delay = dE ? this.#f.duration(dE, true) : 0;
+    const delay = dE ? this.#f.duration(dE, { zeroOk: true }) : 0;
     if (!modules || ratio === undefined || delay === undefined) return undefined;
     return { modules, ratio, delay_ms: delay };
   }
@@ -516,7 +514,7 @@ class TriageReader {
     return this.#f.mappings<{ after_ms: number; share: number }>(e, { noun: 'a stage', example: '[ { after: 0s, share: 0.01 }, { after: 10m, share: 0.1 } ]', keys: STAGE_KEYS, nonEmpty: true }, (entries, node, path, done) => {
       const aE = this.#f.require(entries, 'after', node, path, 'time after the rollout started, e.g. after: 0s');
       const sE = this.#f.require(entries, 'share', node, path, 'share of nodes, e.g. share: 0.01 or "1%"');
-      const after = aE ? this.#f.duration(aE, true) : undefined;
+      const after = aE ? this.#f.duration(aE, { zeroOk: true }) : undefined;
       const share = sE ? this.#f.ratio(sE) : undefined;
       if (after === undefined || share === undefined) return undefined;
       const prev = done[done.length - 1];
@@ -534,7 +532,7 @@ class TriageReader {
     const entries = this.#src.entries(map, e.path);
     this.#src.checkKeys(entries, STATUS_KEYS, 'status');
     const aE = entries.find((x) => x.key === 'after');
-    const after = aE ? this.#f.duration(aE, true) : 0;
+    const after = aE ? this.#f.duration(aE, { zeroOk: true }) : 0;
     const iE = entries.find((x) => x.key === 'indicator');
     const indicator = iE ? this.#f.oneOf(iE, INDICATORS, 'indicators') : 'major';
     const cE = entries.find((x) => x.key === 'components');

@@ -1,16 +1,18 @@
 /**
- * PromQL query templates for `source: prometheus` gates. A gate's query names the cohort and
- * the baseline through placeholders, and the engine fills them in for each stage:
+ * PromQL query templates for `source: prometheus` gates, in one place for the two that read
+ * them: the policy parser checks a gate's query with `checkGateQuery` (so `policy validate`,
+ * `apply` and the simulator refuse a bad one with a line and column), and the control plane's
+ * Prometheus client fills it for each stage with `renderQueryTemplate`:
  *
  *   sum(rate(failsmall_agent_errors_total{ {{cohort_selector}} }[{{window}}]))
  *
- * Pure: no IO. `checkTemplate` is what `policy validate` calls; `renderQuery` is what a gate
- * evaluation calls.
+ * Pure: no IO.
  */
+import { suggest } from '../yaml/suggest.ts';
 
 /** The placeholders a query may use. */
-export const PLACEHOLDERS = ['cohort_selector', 'baseline_selector', 'window', 'interval'] as const;
-export type PlaceholderName = (typeof PLACEHOLDERS)[number];
+export const QUERY_PLACEHOLDERS = ['cohort_selector', 'baseline_selector', 'window', 'interval'] as const;
+export type QueryPlaceholder = (typeof QUERY_PLACEHOLDERS)[number];
 
 /** The label that carries a node's id on every series (agents expose `node`). */
 export const DEFAULT_NODE_LABEL = 'node';
@@ -48,7 +50,7 @@ export interface RenderError {
 
 export interface TemplateCheck {
   /** The placeholders the template uses, each once, in order of first use. */
-  readonly placeholders: readonly PlaceholderName[];
+  readonly placeholders: readonly QueryPlaceholder[];
   readonly errors: readonly TemplateError[];
 }
 
@@ -73,7 +75,7 @@ export interface QueryVars {
 }
 
 export type RenderResult =
-  | { readonly ok: true; readonly query: string; readonly placeholders: readonly PlaceholderName[] }
+  | { readonly ok: true; readonly query: string; readonly placeholders: readonly QueryPlaceholder[] }
   | { readonly ok: false; readonly error: RenderError };
 
 // `{{ name }}`; the name is anything without braces or spaces, so a misspelling is reported
@@ -85,12 +87,12 @@ const PLACEHOLDER = /\{\{\s*([^{}\s]*)\s*\}\}/g;
  * Checks a query template without rendering it: unknown or malformed placeholders.
  *
  * Examples
- *   checkTemplate('sum(rate(x{ {{cohort_selector}} }[{{window}}]))').errors   // []
- *   checkTemplate('x{ {{cohort}} }').errors[0]?.code                          // 'UNKNOWN_PLACEHOLDER'
+ *   checkQueryTemplate('sum(rate(x{ {{cohort_selector}} }[{{window}}]))').errors   // []
+ *   checkQueryTemplate('x{ {{cohort}} }').errors[0]?.code                          // 'UNKNOWN_PLACEHOLDER'
  */
-export function checkTemplate(template: string): TemplateCheck {
+export function checkQueryTemplate(template: string): TemplateCheck {
   const errors: TemplateError[] = [];
-  const used: PlaceholderName[] = [];
+  const used: QueryPlaceholder[] = [];
   if (template.trim() === '') {
     errors.push({ code: 'EMPTY_QUERY', message: 'the query is empty', offset: 0, line: 1, col: 1, hint: 'write a PromQL expression that returns one value' });
     return { placeholders: used, errors };
@@ -105,7 +107,7 @@ export function checkTemplate(template: string): TemplateCheck {
     } else {
       errors.push({
         code: 'UNKNOWN_PLACEHOLDER',
-        message: name === '' ? `empty placeholder ${m[0]}` : `unknown placeholder {{${name}}}; valid placeholders: ${PLACEHOLDERS.map((p) => `{{${p}}}`).join(', ')}`,
+        message: name === '' ? `empty placeholder ${m[0]}` : `unknown placeholder {{${name}}}; valid placeholders: ${QUERY_PLACEHOLDERS.map((p) => `{{${p}}}`).join(', ')}`,
         placeholder: m[0], offset, ...position(template, offset),
         hint: suggestion(name),
       });
@@ -120,11 +122,41 @@ export function checkTemplate(template: string): TemplateCheck {
       code: 'MALFORMED_PLACEHOLDER',
       message: `unbalanced ${m[0]} at ${position(template, at).line}:${position(template, at).col}; a placeholder is written {{name}}`,
       offset: at, ...position(template, at),
-      hint: `valid placeholders: ${PLACEHOLDERS.map((p) => `{{${p}}}`).join(', ')}`,
+      hint: `valid placeholders: ${QUERY_PLACEHOLDERS.map((p) => `{{${p}}}`).join(', ')}`,
     });
   }
   errors.sort((a, b) => a.offset - b.offset);
   return { placeholders: used, errors };
+}
+
+/** A problem with a gate's query, in the policy parser's codes. */
+export interface GateQueryProblem {
+  readonly code: 'UNKNOWN_PLACEHOLDER' | 'BAD_QUERY';
+  readonly message: string;
+  readonly hint?: string;
+}
+
+/**
+ * What the policy parser asks of a gate's query: a template that renders, and that selects the
+ * cohort (a query that never uses {{cohort_selector}} cannot tell the cohort from the fleet).
+ * An unbalanced brace or an empty query is BAD_QUERY; a misspelt name is UNKNOWN_PLACEHOLDER.
+ *
+ * Examples
+ *   checkGateQuery('sum(rate(x{ {{cohort_selector}} }[{{windw}}]))')[0]?.code   // 'UNKNOWN_PLACEHOLDER'
+ *   checkGateQuery('sum(up)')[0]?.code                                          // 'BAD_QUERY'
+ */
+export function checkGateQuery(template: string): GateQueryProblem[] {
+  const check = checkQueryTemplate(template);
+  const problems: GateQueryProblem[] = check.errors.map((e) => ({
+    code: e.code === 'UNKNOWN_PLACEHOLDER' ? 'UNKNOWN_PLACEHOLDER' : 'BAD_QUERY',
+    message: e.message,
+    ...(e.hint !== undefined ? { hint: e.hint } : {}),
+  }));
+  // Only a template that reads well can be said to leave the cohort out.
+  if (check.errors.length === 0 && !check.placeholders.includes('cohort_selector')) {
+    problems.push({ code: 'BAD_QUERY', message: 'the query never uses {{cohort_selector}}, so it cannot tell the cohort from the rest of the fleet', hint: 'add {{cohort_selector}} inside the label matchers, e.g. failsmall_agent_errors_total{ {{cohort_selector}} }' });
+  }
+  return problems;
 }
 
 /**
@@ -132,21 +164,21 @@ export function checkTemplate(template: string): TemplateCheck {
  * error value with a code.
  *
  * Examples
- *   renderQuery('sum(rate(x{ {{cohort_selector}} }[{{window}}]))', { cohort: ['n1', 'n.2'], windowMs: 60_000, intervalMs: 10_000 })
+ *   renderQueryTemplate('sum(rate(x{ {{cohort_selector}} }[{{window}}]))', { cohort: ['n1', 'n.2'], windowMs: 60_000, intervalMs: 10_000 })
  *   // → { ok: true, query: 'sum(rate(x{ node=~"n1|n\\\\.2" }[60s]))', … }
  */
-export function renderQuery(template: string, vars: QueryVars): RenderResult {
-  const check = checkTemplate(template);
+export function renderQueryTemplate(template: string, vars: QueryVars): RenderResult {
+  const check = checkQueryTemplate(template);
   const first = check.errors[0];
   if (first) return { ok: false, error: { code: first.code, message: first.message, ...(first.hint ? { hint: first.hint } : {}), errors: check.errors } };
 
-  const values = new Map<PlaceholderName, string>();
+  const values = new Map<QueryPlaceholder, string>();
   for (const name of check.placeholders) {
     const v = placeholderValue(name, vars);
     if (!v.ok) return v;
     values.set(name, v.value);
   }
-  const query = template.replace(PLACEHOLDER, (_all, name: string) => values.get(name as PlaceholderName) ?? '');
+  const query = template.replace(PLACEHOLDER, (_all, name: string) => values.get(name as QueryPlaceholder) ?? '');
   return { ok: true, query, placeholders: check.placeholders };
 }
 
@@ -181,7 +213,7 @@ export function promqlString(s: string): string {
   return `"${s.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n').replace(/\r/g, '\\r').replace(/\t/g, '\\t')}"`;
 }
 
-function placeholderValue(name: PlaceholderName, vars: QueryVars): { ok: true; value: string } | { ok: false; error: RenderError } {
+function placeholderValue(name: QueryPlaceholder, vars: QueryVars): { ok: true; value: string } | { ok: false; error: RenderError } {
   const label = vars.nodeLabel ?? DEFAULT_NODE_LABEL;
   if (!/^[a-zA-Z_][a-zA-Z0-9_]*$/.test(label)) {
     return { ok: false, error: { code: 'BAD_LABEL_NAME', message: `"${label}" is not a Prometheus label name`, hint: 'a label name is [a-zA-Z_][a-zA-Z0-9_]*' } };
@@ -206,7 +238,7 @@ function placeholderValue(name: PlaceholderName, vars: QueryVars): { ok: true; v
   }
 }
 
-function sized(name: PlaceholderName, matcher: string, max: number, nodes: number): { ok: true; value: string } | { ok: false; error: RenderError } {
+function sized(name: QueryPlaceholder, matcher: string, max: number, nodes: number): { ok: true; value: string } | { ok: false; error: RenderError } {
   const bytes = Buffer.byteLength(matcher);
   if (bytes <= max) return { ok: true, value: matcher };
   return {
@@ -227,10 +259,10 @@ function position(text: string, offset: number): { line: number; col: number } {
 
 function suggestion(name: string): string {
   const lower = name.toLowerCase().replace(/-/g, '_');
-  const close = PLACEHOLDERS.find((p) => p === lower || p.startsWith(lower) || lower.startsWith(p.split('_')[0] ?? p));
-  return close ? `did you mean {{${close}}}?` : `use one of ${PLACEHOLDERS.map((p) => `{{${p}}}`).join(', ')}`;
+  const close = QUERY_PLACEHOLDERS.find((p) => p === lower || p.startsWith(lower) || lower.startsWith(p.split('_')[0] ?? p)) ?? suggest(lower, QUERY_PLACEHOLDERS);
+  return close ? `did you mean {{${close}}}?` : `use one of ${QUERY_PLACEHOLDERS.map((p) => `{{${p}}}`).join(', ')}`;
 }
 
-function isPlaceholder(name: string): name is PlaceholderName {
-  return (PLACEHOLDERS as readonly string[]).includes(name);
+function isPlaceholder(name: string): name is QueryPlaceholder {
+  return (QUERY_PLACEHOLDERS as readonly string[]).includes(name);
 }

@@ -1,14 +1,10 @@
 import { Composer, isAlias, isMap, isPair, isScalar, isSeq, Lexer, LineCounter, Parser, visit, YAMLParseError } from 'yaml';
 import type { Alias, CST, Document, Node, YAMLMap, YAMLSeq } from 'yaml';
 import type { FailsmallError } from '../errors/index.ts';
+import type { YamlErrorCode } from './codes.ts';
 import { MAX_EXPANDED_NODES, MAX_NESTING, MAX_YAML_ERRORS } from './limits.ts';
 import { didYouMean } from './suggest.ts';
 
-/**
- * A YAML document read for the policy parser: every node keeps its line and column,
- * aliases resolve to the node that carries the anchor, `<<:` merge keys are expanded,
- * and `x-` keys are skipped. Errors are collected, never thrown.
- */
 export interface Position {
   readonly line: number;
   readonly col: number;
@@ -23,9 +19,20 @@ export interface Entry {
   readonly path: string;
 }
 
-export type Load = { readonly ok: true; readonly source: PolicySource; readonly root: Node | null } | { readonly ok: false; readonly errors: FailsmallError[] };
+export type Load = { readonly ok: true; readonly source: YamlSource; readonly root: Node | null } | { readonly ok: false; readonly errors: FailsmallError[] };
 
-export class PolicySource {
+/**
+ * A YAML document as every failsmall parser reads it (declarations, scenarios, estates,
+ * manifests, inventories, scrape mappings): every node keeps its line and column, aliases
+ * resolve to the node that carries the anchor, `<<:` merge keys are expanded, and `x-` keys are
+ * skipped. Errors are collected, never thrown, and carry a code from YAML_ERROR_CODES.
+ *
+ * Examples
+ *   const loaded = YamlSource.load(text, 'estate.yaml');
+ *   if (!loaded.ok) return { ok: false, errors: sortErrors(loaded.errors), warnings: [] };
+ *   const top = loaded.source.deref(loaded.root);
+ */
+export class YamlSource {
   readonly errors: FailsmallError[] = [];
   readonly #lineCounter: LineCounter;
   readonly #targets: Map<Alias, Node | undefined>;
@@ -91,7 +98,7 @@ export class PolicySource {
     if (fatal) return { ok: false, errors };
 
     const targets = resolveAliases(doc);
-    const source = new PolicySource(lineCounter, targets, file);
+    const source = new YamlSource(lineCounter, targets, file);
     source.errors.push(...errors);
     for (const [alias, target] of targets) {
       if (target === undefined) {
@@ -141,11 +148,11 @@ export class PolicySource {
     }
   }
 
-  error(code: string, message: string, node: Node | null | undefined, path: string | undefined, hint?: string): void {
+  error(code: YamlErrorCode, message: string, node: Node | null | undefined, path: string | undefined, hint?: string): void {
     this.errorAt(code, message, this.position(node), path, hint);
   }
 
-  errorAt(code: string, message: string, at: Position | undefined, path: string | undefined, hint?: string): void {
+  errorAt(code: YamlErrorCode, message: string, at: Position | undefined, path: string | undefined, hint?: string): void {
     this.errors.push({
       code,
       message,
@@ -312,6 +319,13 @@ export function describe(node: Node | null): string {
     return 'a value';
   }
   return 'a value';
+}
+
+/** The node to point at for an entry's value: its key when the value is empty (`key:` with nothing after it) or an unresolved alias. */
+export function valueNode(e: Entry): Node {
+  const v = e.value;
+  if (v === null || (isScalar(v) && (v.value === null || v.value === undefined) && (v.source === undefined || v.source === ''))) return e.keyNode;
+  return v;
 }
 
 export function isNodeLike(value: unknown): value is Node {
