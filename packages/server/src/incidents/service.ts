@@ -75,7 +75,7 @@ export class IncidentService {
     for (const i of await this.#store.incidents.list({ open: true, limit: 20 })) {
       if (now - i.opened_at > AUTO_TRIAGE_FOR_MS) continue;
       // A new incident is triaged at once; the others when the round is due.
-      const fresh = !this.#triaged.has(i.id) && !(await this.#store.incidents.timeline(i.id)).some((e) => e.kind === 'triage');
+      const fresh = !this.#triaged.has(i.id) && (await this.#store.incidents.timeline(i.id, { kinds: ['triage'], last: 1 })).length === 0;
       if (fresh || due) await this.triage(i, { onlyIfChanged: true });
       this.#triaged.add(i.id);
     }
@@ -91,7 +91,7 @@ export class IncidentService {
     const top = result.hypotheses[0];
     const key = top ? `${top.class}|${top.target?.id ?? ''}` : 'none';
     if (o.onlyIfChanged) {
-      const last = (await this.#store.incidents.timeline(incident.id)).filter((e) => e.kind === 'triage').at(-1);
+      const [last] = await this.#store.incidents.timeline(incident.id, { kinds: ['triage'], last: 1 });
       if (last && last.data.key === key) return { triage: result, recorded: false };
     }
     const text = top ? `triage: ${top.class} (${Math.round(top.confidence * 100)}%): ${top.first_action}` : 'triage: no hypothesis';

@@ -30,7 +30,7 @@ export async function triageInputFor(store: Store, incident: Incident, now: numb
     store.incidents.changes(from, now),
     store.incidents.vendorPolls(from, now),
     store.incidents.alerts(incident.id),
-    store.incidents.timeline(incident.id),
+    store.incidents.timeline(incident.id, { kinds: ['rollout'] }),
   ]);
   const input: { -readonly [K in keyof TriageInput]: TriageInput[K] } = {};
 

@@ -100,8 +100,17 @@ export class IncidentStore {
     return row !== undefined;
   }
 
-  async timeline(incidentId: string): Promise<TimelineEntry[]> {
-    const rows = await this.#db.selectFrom('incident_timeline').selectAll().where('incident_id', '=', incidentId).orderBy('at').orderBy('seq').execute();
+  /**
+   * An incident's timeline, oldest first; `kinds` reads only those entries, and `last` only the
+   * newest N of them. Triage reads the rollout entries and its own last verdict: an incident
+   * triaged thousands of times (each entry holds the whole result) must not make the next triage slower.
+   */
+  async timeline(incidentId: string, o: { kinds?: readonly TimelineKind[]; last?: number } = {}): Promise<TimelineEntry[]> {
+    let q = this.#db.selectFrom('incident_timeline').selectAll().where('incident_id', '=', incidentId);
+    if (o.kinds) q = q.where('kind', 'in', [...o.kinds]);
+    const rows = o.last === undefined
+      ? await q.orderBy('at').orderBy('seq').execute()
+      : (await q.orderBy('at', 'desc').orderBy('seq', 'desc').limit(o.last).execute()).reverse();
     return rows.map((r) => ({ seq: Number(r.seq), incident_id: r.incident_id, at: Number(r.at), kind: r.kind as TimelineKind, text: r.text, data: JSON.parse(r.data) as Record<string, unknown> }));
   }
 

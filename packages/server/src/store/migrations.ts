@@ -31,6 +31,7 @@ export function migrationProvider(engine: StoreEngine): MigrationProvider {
         '0012_token_lifecycle': tokenLifecycle(),
         '0013_node_enrolment': nodeEnrolment(),
         '0014_breakglass_envelopes': breakglassEnvelopes(),
+        '0015_timeline_by_kind': timelineByKind(),
       };
     },
   };
@@ -386,6 +387,15 @@ function breakglassEnvelopes(): Migration {
         .addColumn('envelope', 'text', (c) => c.notNull())
         .addColumn('received_at', 'bigint', (c) => c.notNull())
         .execute();
+    },
+  };
+}
+
+/** Triage reads an incident's timeline by kind (its rollout entries, its own last verdict). */
+function timelineByKind(): Migration {
+  return {
+    async up(db: Kysely<unknown>): Promise<void> {
+      await db.schema.createIndex('incident_timeline_kind').on('incident_timeline').columns(['incident_id', 'kind', 'at', 'seq']).execute();
     },
   };
 }
