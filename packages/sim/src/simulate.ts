@@ -38,7 +38,7 @@ const FAIL_CLOSED = -2;
 /** No desired change in flight for this node. */
 const IDLE = -3;
 
-const CRASH: Effect = { crash: true, at_load: false, degrade: false, error_rate: 0, add_latency_ms: 0, ramp_ms: 0 };
+const CRASH: Effect = { crash: true, at_load: false, degrade: false, error_rate: 0, add_latency_ms: 0, latency_factor: 1, ramp_ms: 0 };
 const RNG_FLEET = 1;
 const RNG_CHANGE = 2;
 const RNG_TRAFFIC = 3;
@@ -190,7 +190,7 @@ function signedEntries(s: Scenario, catalog: VersionCatalog): { entries: Desired
 
 function effectFor(s: Scenario, v: SimVersion, labels: Readonly<Record<string, string>>): Effect | null {
   for (const rule of s.behaviour) {
-    if (!rule.where.every((w) => labels[w.key] === w.value)) continue;
+    if (!rule.where.every((w) => w.values.includes(labels[w.key] ?? '') !== w.negated)) continue;
     if (matchesPredicate(rule.cannot_handle, v)) return rule.effect;
   }
   return null;
@@ -263,7 +263,7 @@ class RegimeRun {
   #detectAt: number | null = null;
   #rollbackDoneAt: number | null = null;
   #manualRollbackAt: number | null = null;
-  #totals = { requests: 0, failed: 0, background: 0, degraded: 0 };
+  #totals = { requests: 0, failed: 0, background: 0, degraded: 0, slowed: 0 };
 
   readonly #core: NodeCore;
 
@@ -676,10 +676,11 @@ class RegimeRun {
         this.#totals.background += background;
         this.#totals.failed += extra;
         if (e?.degrade) degraded = requests;
+        if (e && (e.add_latency_ms > 0 || e.latency_factor !== 1)) this.#totals.slowed += requests - extra;
       }
       this.#totals.requests += requests;
       this.#totals.degraded += degraded;
-      const buckets = this.#latency(requests, g.n, e ? e.add_latency_ms * f : 0);
+      const buckets = this.#latency(requests, g.n, e ? e.add_latency_ms * f : 0, e ? 1 + (e.latency_factor - 1) * f : 1);
       const counters = { requests, errors, loads_attempted: 0, loads_succeeded: 0, latency_buckets: buckets, counters: { degraded } };
       addCounters(into, counters, g.n);
       if (split) {
@@ -698,13 +699,17 @@ class RegimeRun {
     this.#records.push({ t, cohort, baseline, ...(split ? { split } : {}) });
   }
 
-  /** A latency histogram over LATENCY_BUCKETS_MS: lognormal (median, p99), shifted by any added latency. */
-  #latency(requests: number, nodes: number, addMs: number): number[] {
+  /**
+   * A latency histogram over LATENCY_BUCKETS_MS: lognormal (median, p99), scaled by `factor`
+   * (a scaled lognormal keeps its shape: median and p99 both move by the factor) and shifted by
+   * any added latency.
+   */
+  #latency(requests: number, nodes: number, addMs: number, factor = 1): number[] {
     const tr = this.#w.s.traffic;
     const rng = this.#rng;
     const sigma = Math.log(tr.latency_p99_ms / tr.latency_median_ms) / 2.3263;
     // Per-node latency noise, averaged over the group's nodes.
-    const median = tr.latency_median_ms * Math.exp(((tr.noise / 2) * rng.normal()) / Math.sqrt(Math.max(1, nodes)));
+    const median = factor * tr.latency_median_ms * Math.exp(((tr.noise / 2) * rng.normal()) / Math.sqrt(Math.max(1, nodes)));
     const out = new Array<number>(LATENCY_BUCKETS_MS.length + 1).fill(0);
     let remaining = requests;
     let below = 0;
@@ -748,6 +753,7 @@ class RegimeRun {
       failed_share: total > 0 ? sig(this.#totals.failed / total, 6) : 0,
       background_failed_requests: this.#totals.background,
       degraded_requests: this.#totals.degraded,
+      slowed_requests: this.#totals.slowed,
       nodes_exposed: exposed,
       detect_seconds: detect,
       rollback_seconds: rollback,

@@ -5,7 +5,7 @@ import {
   type Declarations, type FailsmallError, type Result, type SourceEntry, type Warning,
 } from '@failsmall/core';
 import type {
-  BehaviourRule, ChangeSpec, ContentPredicate, ContentSource, Effect, FleetSpec, LabelDistribution, ManualResponse,
+  BehaviourRule, ChangeSpec, ContentPredicate, ContentSource, Effect, FleetSpec, LabelCondition, LabelDistribution, ManualResponse,
   Regenerate, Scenario, TrafficSpec, VersionPush,
 } from './types.ts';
 
@@ -24,7 +24,8 @@ const TRAFFIC_KEYS = ['rps_per_node', 'error_rate', 'latency_ms', 'noise'] as co
 const LATENCY_KEYS = ['median', 'p99'] as const;
 const RULE_KEYS = ['where', 'cannot_handle', 'effect'] as const;
 const PREDICATE_KEYS = ['entries_over', 'bytes_over', 'contains', 'version'] as const;
-const EFFECT_KEYS = ['error_rate', 'add_latency', 'ramp'] as const;
+const EFFECT_KEYS = ['error_rate', 'add_latency', 'latency_factor', 'ramp'] as const;
+const WHERE_HINT = 'e.g. where: { proxy: fl2 }, where: { region: [eu, us] } or where: { region: { not: eu } }';
 const EFFECTS = ['crash_at_load', 'request_errors', 'crash', 'degrade'] as const;
 const CHANGE_KEYS = ['artifact', 'initial', 'versions', 'regenerate'] as const;
 const SOURCE_KEYS = ['content', 'generate'] as const;
@@ -323,26 +324,16 @@ class ScenarioReader {
     const src = this.#src;
     const entries = src.entries(map, path);
     src.checkKeys(entries, RULE_KEYS, 'a behaviour rule');
-    const where: { key: string; value: string }[] = [];
+    const where: LabelCondition[] = [];
     const whereE = entries.find((x) => x.key === 'where');
     let ok = true;
     if (whereE) {
-      const wmap = this.#f.map(whereE, 'e.g. where: { proxy: fl2 }');
+      const wmap = this.#f.map(whereE, WHERE_HINT);
       if (!wmap) ok = false;
       else {
         for (const w of src.entries(wmap, whereE.path)) {
-          const value = this.#f.scalarText(w);
-          if (value === undefined) { ok = false; continue; }
-          const values = this.#labelValues.get(w.key);
-          if (!values) {
-            src.error('UNKNOWN_LABEL', `label "${w.key}" is not one of fleet.labels`, w.keyNode, w.path, didYouMean(w.key, [...this.#labelValues.keys()], 'labels'));
-            ok = false;
-          } else if (!values.includes(value)) {
-            src.error('UNKNOWN_LABEL', `label ${w.key} has no value "${value}" in fleet.labels`, w.value, w.path, didYouMean(value, values, 'values'));
-            ok = false;
-          } else {
-            where.push({ key: w.key, value });
-          }
+          const cond = this.#condition(w);
+          if (cond === undefined) ok = false; else where.push(cond);
         }
       }
     }
@@ -352,6 +343,53 @@ class ScenarioReader {
     const effect = effE ? this.#effect(effE) : undefined;
     if (!ok || !pred || !effect) return undefined;
     return { where, cannot_handle: pred, effect };
+  }
+
+  /**
+   * One `where:` condition: `key: value`, `key: [a, b]` (any of them), or `key: { not: value }` /
+   * `key: { not: [a, b] }` (none of them). Every value must be one the fleet's labels give.
+   */
+  #condition(w: SourceEntry): LabelCondition | undefined {
+    const src = this.#src;
+    const known = this.#labelValues.get(w.key);
+    if (!known) {
+      src.error('UNKNOWN_LABEL', `label "${w.key}" is not one of fleet.labels`, w.keyNode, w.path, didYouMean(w.key, [...this.#labelValues.keys()], 'labels'));
+      return undefined;
+    }
+    let negated = false;
+    let e: SourceEntry = w;
+    if (isMap(w.value)) {
+      const inner = src.entries(w.value, w.path);
+      src.checkKeys(inner, ['not'] as const, `where: ${w.key}`);
+      const not = inner.find((x) => x.key === 'not');
+      if (!not) {
+        src.error('MISSING_KEY', `where: ${w.key} as a mapping needs not:`, w.value, w.path, WHERE_HINT);
+        return undefined;
+      }
+      negated = true;
+      e = not;
+    }
+    const values: string[] = [];
+    let ok = true;
+    const items = isSeq(e.value) ? e.value.items.map((item, i) => ({ node: item as Node, path: `${e.path}[${i}]` })) : [{ node: e.value, path: e.path }];
+    if (items.length === 0) {
+      src.error('BAD_VALUE', `where: ${w.key} lists no values`, e.value ?? e.keyNode, e.path, WHERE_HINT);
+      return undefined;
+    }
+    for (const item of items) {
+      const node = item.node === null ? null : src.deref(item.node);
+      if (!isScalar(node) || node.value === null || typeof node.value === 'object') {
+        src.error('WRONG_TYPE', `where: ${w.key} must be a label value, a list of them, or { not: … }, got ${describeNode(node)}`, node ?? e.keyNode, item.path, WHERE_HINT);
+        ok = false;
+        continue;
+      }
+      const value = String(node.value);
+      if (!known.includes(value)) {
+        src.error('UNKNOWN_LABEL', `label ${w.key} has no value "${value}" in fleet.labels`, node, item.path, didYouMean(value, known, 'values'));
+        ok = false;
+      } else values.push(value);
+    }
+    return ok ? { key: w.key, values, negated } : undefined;
   }
 
   #predicate(e: SourceEntry): ContentPredicate | undefined {
@@ -379,7 +417,7 @@ class ScenarioReader {
 
   #effect(e: SourceEntry): Effect | undefined {
     const v = e.value;
-    const none: Effect = { crash: false, at_load: false, degrade: false, error_rate: 0, add_latency_ms: 0, ramp_ms: 0 };
+    const none: Effect = { crash: false, at_load: false, degrade: false, error_rate: 0, add_latency_ms: 0, latency_factor: 1, ramp_ms: 0 };
     if (isScalar(v) && typeof v.value === 'string') {
       // `crash` is the older name of crash_at_load: the module fails as it takes the file.
       if (v.value === 'crash_at_load' || v.value === 'crash') return { ...none, crash: true, at_load: true };
@@ -397,14 +435,16 @@ class ScenarioReader {
     const err = errE ? this.#f.number(errE, { min: 0, max: 1 }) : 0;
     const latE = get('add_latency');
     const lat = latE ? this.#f.duration(latE) : 0;
+    const factorE = get('latency_factor');
+    const factor = factorE ? this.#f.number(factorE, { min: 0.1, max: 100 }) : 1;
     const rampE = get('ramp');
     const ramp = rampE ? this.#f.duration(rampE) : 0;
-    if (err === undefined || lat === undefined || ramp === undefined) return undefined;
-    if (err === 0 && lat === 0) {
-      this.#src.error('MISSING_KEY', 'an effect mapping needs error_rate: or add_latency:', map, e.path, 'e.g. effect: { error_rate: 0.02, ramp: 10m }');
+    if (err === undefined || lat === undefined || factor === undefined || ramp === undefined) return undefined;
+    if (err === 0 && lat === 0 && factor === 1) {
+      this.#src.error('MISSING_KEY', 'an effect mapping needs error_rate:, add_latency: or latency_factor:', map, e.path, 'e.g. effect: { error_rate: 0.02, ramp: 10m } or effect: { latency_factor: 1.3 }');
       return undefined;
     }
-    return { ...none, error_rate: err, add_latency_ms: lat, ramp_ms: ramp };
+    return { ...none, error_rate: err, add_latency_ms: lat, latency_factor: factor, ramp_ms: ramp };
   }
 
   #change(e: SourceEntry, duration: number | undefined): { change: ChangeSpec; artifact: Scenario['artifact'] | undefined } | undefined {

@@ -71,13 +71,26 @@ export interface Effect {
   readonly error_rate: number;
   /** Latency added to every request (ms). */
   readonly add_latency_ms: number;
-  /** error_rate and add_latency grow linearly from 0 over this long after the node applied the content (0: at once). */
+  /**
+   * Every request's latency multiplied by this (1: none): the whole distribution scales, so a
+   * "+30% p99" is `latency_factor: 1.3` and moves the median by 30% too, not by 4× as adding
+   * 30% of the p99 to every request would.
+   */
+  readonly latency_factor: number;
+  /** error_rate, add_latency and latency_factor grow linearly from 0 over this long after the node applied the content (0: at once). */
   readonly ramp_ms: number;
 }
 
+/** One condition of a rule's `where:`: the node's label is (or, negated, is not) one of `values`. */
+export interface LabelCondition {
+  readonly key: string;
+  readonly values: readonly string[];
+  readonly negated: boolean;
+}
+
 export interface BehaviourRule {
-  /** Label pairs a node must carry for the rule to apply (empty: every node). */
-  readonly where: readonly { readonly key: string; readonly value: string }[];
+  /** Conditions a node's labels must all meet for the rule to apply (empty: every node). */
+  readonly where: readonly LabelCondition[];
   readonly cannot_handle: ContentPredicate;
   readonly effect: Effect;
 }
