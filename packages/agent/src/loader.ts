@@ -6,7 +6,7 @@ import {
   type ArtifactValidation, type LoadOutcome, type LoadProgress, type LoadStage, type LoadStep, type ModuleDecl, type ModuleState, type TrustedKeys,
 } from '@failsmall/core';
 import { httpRequest, runCommand, type CommandResult } from '@failsmall/io';
-import { readIfExists, writeAtomic } from './files.ts';
+import { readIfExists, StagedWrite, writeAtomic } from './files.ts';
 import { LastKnownGood, type LkgRead } from './lkg.ts';
 
 export type { LoadStage };
@@ -103,33 +103,46 @@ export class SafeLoader implements Loader {
       return { ok: true, state: { state: 'empty' } };
     }
     const { content, version } = req;
+    const path = this.pathOf(req.artifact);
+    // The writes begin before the checks, so that their fsyncs overlap the hashing and parsing;
+    // only the renames at apply and at the end make the candidate served and last known-good.
+    // Bytes over their declared max_bytes are refused anyway and are not written at all.
+    const staged = req.sha256 !== null && content.byteLength <= (req.validation?.max_bytes ?? Infinity)
+      ? { file: new StagedWrite(path, content), lkg: this.lastKnownGood.prepare(req.artifact, { version, sha256: req.sha256 }) }
+      : undefined;
     const command = this.#o.validators?.[req.artifact];
     let progress: LoadProgress = {
       check: checkCandidate({ ...req, content, version }, this.#o), hasCommand: Boolean(command),
       ...(req.onFailure ? { onFailure: req.onFailure } : {}),
     };
     let lkg: LkgRead = { kind: 'none' };
-    for (;;) {
-      const step = nextLoadStep(progress, version);
-      switch (step.type) {
-        case 'run-command':
-          progress = { ...progress, command: await this.#runValidator(command ?? '', req, content) };
-          break;
-        case 'apply': {
-          await writeAtomic(this.pathOf(req.artifact), content);
-          const json = progress.check.ok ? progress.check.json : undefined;
-          progress = { ...progress, apply: await this.#apply(this.pathOf(req.artifact), json ? { ...req, parsed: json } : req) };
-          break;
+    try {
+      for (;;) {
+        const step = nextLoadStep(progress, version);
+        switch (step.type) {
+          case 'run-command':
+            progress = { ...progress, command: await this.#runValidator(command ?? '', req, content) };
+            break;
+          case 'apply': {
+            await (staged?.file ?? new StagedWrite(path, content)).commit();
+            const json = progress.check.ok ? progress.check.json : undefined;
+            progress = { ...progress, apply: await this.#apply(path, json ? { ...req, parsed: json } : req) };
+            break;
+          }
+          case 'read-lkg':
+            lkg = await this.lastKnownGood.read(req.artifact);
+            if (lkg.kind === 'corrupt') this.#o.log?.error(`${lkg.reason}: it cannot be served; ${req.module} falls back to its declared on_load_failure`);
+            progress = { ...progress, lastKnownGood: lkg.kind === 'ok' ? lkg.copy.version : null };
+            break;
+          case 'done':
+            if (step.then === 'save-lkg') await (staged?.lkg ?? this.lastKnownGood.prepare(req.artifact, { version, sha256: req.sha256 ?? '' })).commit(path, content);
+            else await this.#fallBack(step, req, lkg);
+            return step.outcome;
         }
-        case 'read-lkg':
-          lkg = await this.lastKnownGood.read(req.artifact);
-          if (lkg.kind === 'corrupt') this.#o.log?.error(`${lkg.reason}: it cannot be served; ${req.module} falls back to its declared on_load_failure`);
-          progress = { ...progress, lastKnownGood: lkg.kind === 'ok' ? lkg.copy.version : null };
-          break;
-        case 'done':
-          await this.#finish(step, req, content, lkg);
-          return step.outcome;
       }
+    } finally {
+      // A refused candidate's temp files go; a committed write is left alone.
+      if (staged) await Promise.all([staged.file.discard(), staged.lkg.discard()]);
     }
   }
 
@@ -212,18 +225,15 @@ export class SafeLoader implements Loader {
     });
   }
 
-  /** Carries out the end of a load, as `nextLoadStep` decided it. */
-  async #finish(step: Extract<LoadStep, { type: 'done' }>, req: LoadRequest, content: Buffer, lkg: LkgRead): Promise<void> {
-    const { outcome } = step;
-    if (step.then === 'save-lkg') {
-      await this.lastKnownGood.saveServed(req.artifact, this.pathOf(req.artifact), { version: req.version ?? '', sha256: req.sha256 ?? '', content });
-    } else if (step.then === 'restore' && lkg.kind === 'ok') {
+  /** Carries out a refused load's end, as `nextLoadStep` decided it: restore the last known-good, enact the fallback, or keep the module as it is. */
+  async #fallBack(step: Extract<LoadStep, { type: 'done' }>, req: LoadRequest, lkg: LkgRead): Promise<void> {
+    if (step.then === 'restore' && lkg.kind === 'ok') {
       // The module may hold half of the refused version: hand it the last known-good again.
       await writeAtomic(this.pathOf(req.artifact), lkg.copy.content);
       const back = await this.#apply(this.pathOf(req.artifact), { ...req, version: lkg.copy.version, sha256: lkg.copy.sha256, content: lkg.copy.content });
       if (!back.ok) this.#o.log?.error(`${req.module} did not take its last known-good ${lkg.copy.version} back: ${back.error}`);
     } else if (step.then === 'enact') {
-      await this.#enact(req, outcome.state, step.touched);
+      await this.#enact(req, step.outcome.state, step.touched);
     }
   }
 
