@@ -1,7 +1,14 @@
 import { randomBytes } from 'node:crypto';
-import { renameSync } from 'node:fs';
-import { mkdir, rm, writeFile, readFile } from 'node:fs/promises';
+import { close, closeSync, constants, mkdirSync, openSync, renameSync, write } from 'node:fs';
+import { readFile, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
+import { promisify } from 'node:util';
+
+const writeTo = promisify(write);
+// O_DSYNC: each write returns once its data (and the size needed to read it back) is on disk, so
+// the write and its sync are one job in the thread pool, not a chain that waits for the main
+// thread between open, write, fsync and close while it is busy checking the bytes.
+const STAGING_FLAGS = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_DSYNC;
 
 /**
  * A write begun before it is known whether the file will be used: the content goes to a temp
@@ -24,9 +31,15 @@ export class StagedWrite {
     const tmp = join(dirname(path), `.${randomBytes(6).toString('hex')}.tmp`);
     this.#tmp = tmp;
     this.#written = (async () => {
-      await mkdir(dirname(path), { recursive: true });
+      mkdirSync(dirname(path), { recursive: true });
       // A mode is set at creation: a secret is never readable by others, not even for a moment.
-      await writeFile(tmp, content, { flush: true, ...(mode !== undefined ? { mode } : {}) });
+      const fd = openSync(tmp, STAGING_FLAGS, mode ?? 0o666);
+      try {
+        const bytes = typeof content === 'string' ? Buffer.from(content) : content;
+        for (let at = 0; at < bytes.byteLength;) at += (await writeTo(fd, bytes, at, bytes.byteLength - at)).bytesWritten;
+      } finally {
+        closeSync(fd);
+      }
     })();
     // Observed by commit or discard; never an unhandled rejection while the caller is busy.
     this.#written.catch(() => undefined);
@@ -42,8 +55,7 @@ export class StagedWrite {
     this.#done = true;
     try {
       await this.#written;
-      // Synchronous: a rename is one metadata call, cheaper than a trip through the thread pool on the load's path.
-      renameSync(this.#tmp, this.#path);
+      renameOver(this.#tmp, this.#path);
     } catch (err) {
       await rm(this.#tmp, { force: true });
       throw err;
@@ -56,6 +68,26 @@ export class StagedWrite {
     this.#done = true;
     await this.#written.catch(() => undefined);
     await rm(this.#tmp, { force: true });
+  }
+}
+
+/**
+ * Renames `from` over `to`, synchronously: one metadata call is cheaper than a trip through the
+ * thread pool on a load's path. The file it replaces is held open across the rename, so that its
+ * blocks are freed (on a disk mounted with discard, a slow trim) when the handle is closed in the
+ * thread pool afterwards, not inside the rename.
+ */
+export function renameOver(from: string, to: string): void {
+  let replaced: number | undefined;
+  try {
+    replaced = openSync(to, 'r');
+  } catch {
+    // Nothing there yet (or unreadable): a plain rename.
+  }
+  try {
+    renameSync(from, to);
+  } finally {
+    if (replaced !== undefined) close(replaced, () => undefined);
   }
 }
 

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
-import { linkSync, renameSync, rmSync } from 'node:fs';
+import { linkSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { readIfExists, StagedWrite, writeAtomic } from './files.ts';
+import { readIfExists, renameOver, StagedWrite, writeAtomic } from './files.ts';
 
 export interface LastKnownGoodCopy {
   readonly version: string;
@@ -76,7 +76,7 @@ export class LastKnownGood {
         try {
           rmSync(tmp, { force: true });
           linkSync(servedPath, tmp);
-          renameSync(tmp, bytes);
+          renameOver(tmp, bytes);
         } catch {
           rmSync(tmp, { force: true });
           await writeAtomic(bytes, content);
