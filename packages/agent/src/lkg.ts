@@ -1,12 +1,19 @@
 import { createHash } from 'node:crypto';
-import { link, mkdir, rename, rm } from 'node:fs/promises';
+import { linkSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { readIfExists, writeAtomic } from './files.ts';
+import { readIfExists, renameOver, StagedWrite, writeAtomic } from './files.ts';
 
 export interface LastKnownGoodCopy {
   readonly version: string;
   readonly sha256: string;
   readonly content: Buffer;
+}
+
+/** A last known-good save begun by `prepare`: exactly one of commit or discard follows. */
+export interface PreparedSave {
+  /** Makes the file at `servedPath` (its bytes are `content`) the last known-good. */
+  commit(servedPath: string, content: Buffer): Promise<void>;
+  discard(): Promise<void>;
 }
 
 export type LkgRead =
@@ -46,17 +53,38 @@ export class LastKnownGood {
    * rewritten in place, so the link keeps this version's content). Falls back to a copy.
    */
   async saveServed(artifact: string, servedPath: string, copy: LastKnownGoodCopy): Promise<void> {
+    await this.prepare(artifact, copy).commit(servedPath, copy.content);
+  }
+
+  /**
+   * Begins `saveServed` before the module has taken the version: the metadata is written and
+   * fsynced now, while the loader checks the bytes, and `commit` only links and renames.
+   */
+  prepare(artifact: string, meta: Pick<LastKnownGoodCopy, 'version' | 'sha256'>): PreparedSave {
+    const staged = new StagedWrite(this.#meta(artifact), JSON.stringify({ version: meta.version, sha256: meta.sha256 }));
+    const bytes = this.#bytes(artifact);
     const tmp = join(this.#dir, `.${artifact}.${process.pid}.link`);
-    try {
-      await mkdir(this.#dir, { recursive: true });
-      await rm(tmp, { force: true });
-      await link(servedPath, tmp);
-      await rename(tmp, this.#bytes(artifact));
-    } catch {
-      await rm(tmp, { force: true });
-      await writeAtomic(this.#bytes(artifact), copy.content);
-    }
-    await writeAtomic(this.#meta(artifact), JSON.stringify({ version: copy.version, sha256: copy.sha256 }));
+    return {
+      commit: async (servedPath, content) => {
+        try {
+          await staged.written();
+        } catch (err) {
+          await staged.discard();
+          throw err;
+        }
+        // Content first, then the metadata that vouches for it (as in save). The staged write made the directory.
+        try {
+          rmSync(tmp, { force: true });
+          linkSync(servedPath, tmp);
+          renameOver(tmp, bytes);
+        } catch {
+          rmSync(tmp, { force: true });
+          await writeAtomic(bytes, content);
+        }
+        await staged.commit();
+      },
+      discard: () => staged.discard(),
+    };
   }
 
   async read(artifact: string): Promise<LkgRead> {

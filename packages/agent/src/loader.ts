@@ -2,12 +2,14 @@ import { createHash } from 'node:crypto';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
-  afterFailedLoad, validateContentView, verifyVersion,
-  type ArtifactValidation, type LoadRefusal, type ModuleDecl, type ModuleState, type TrustedKeys,
+  afterFailedLoad, checkCandidate, nextLoadStep,
+  type ArtifactValidation, type LoadOutcome, type LoadProgress, type LoadStage, type LoadStep, type ModuleDecl, type ModuleState, type TrustedKeys,
 } from '@failsmall/core';
 import { httpRequest, runCommand, type CommandResult } from '@failsmall/io';
-import { readIfExists, writeAtomic } from './files.ts';
-import { LastKnownGood } from './lkg.ts';
+import { readIfExists, StagedWrite, writeAtomic } from './files.ts';
+import { LastKnownGood, type LkgRead } from './lkg.ts';
+
+export type { LoadStage };
 
 /** What the agent is asked to put in place: one version of one artifact. */
 export interface LoadRequest {
@@ -27,11 +29,8 @@ export interface LoadRequest {
   readonly parsed?: { readonly value: unknown };
 }
 
-export type LoadStage = 'verify' | 'validate' | 'apply';
-
-export type LoadResult =
-  | { readonly ok: true; readonly state: ModuleState }
-  | { readonly ok: false; readonly stage: LoadStage; readonly code: LoadRefusal['code']; readonly error: string; readonly state: ModuleState };
+/** How a load ended: the node core's outcome (`nextLoadStep`), which the simulator's nodes report too. */
+export type LoadResult = LoadOutcome;
 
 /**
  * The seam between the agent and a module. The safe loader is the one implementation the
@@ -77,7 +76,8 @@ const DEFAULT_ON_FAILURE: Pick<ModuleDecl, 'on_load_failure'> = { on_load_failur
  * Schema, the node's own validator command) → apply (write atomically, then reload by
  * command, URL or callback) → remember as last known-good. Any failure leaves the module
  * as its declared `on_load_failure` says: the last known-good (serve-stale), the safe
- * default (fail-open), or stopped (fail-closed).
+ * default (fail-open), or stopped (fail-closed). The decisions are the node core's
+ * (`checkCandidate`, `nextLoadStep`), the same the simulator's nodes make; this class does the IO.
  */
 export class SafeLoader implements Loader {
   readonly #o: SafeLoaderOptions;
@@ -92,21 +92,58 @@ export class SafeLoader implements Loader {
     return join(this.#o.dir, artifact);
   }
 
+  /**
+   * Runs the node core's load sequence: `checkCandidate` and `nextLoadStep` decide, this loop
+   * does what each step asks (the validator command, the atomic write and apply, reading the last
+   * known-good) and feeds the result back, then carries out the end (save, restore, enact, keep).
+   */
   async load(req: LoadRequest): Promise<LoadResult> {
     if (req.content === null || req.version === null) {
       await rm(this.pathOf(req.artifact), { force: true });
       return { ok: true, state: { state: 'empty' } };
     }
-    const verified = this.#verify(req, req.content);
-    if (verified) return this.#fail(req, verified.stage, verified.refusal, false);
-    const validated = await this.#validate(req, req.content);
-    if ('stage' in validated) return this.#fail(req, validated.stage, validated.refusal, false);
-
-    await writeAtomic(this.pathOf(req.artifact), req.content);
-    const applied = await this.#apply(this.pathOf(req.artifact), validated.json ? { ...req, parsed: validated.json } : req);
-    if (!applied.ok) return this.#fail(req, 'apply', { code: 'APPLY', message: applied.error }, true);
-    await this.lastKnownGood.saveServed(req.artifact, this.pathOf(req.artifact), { version: req.version, sha256: req.sha256 ?? '', content: req.content });
-    return { ok: true, state: { state: 'serving', version: req.version } };
+    const { content, version } = req;
+    const path = this.pathOf(req.artifact);
+    // The writes begin before the checks, so that their fsyncs overlap the hashing and parsing;
+    // only the renames at apply and at the end make the candidate served and last known-good.
+    // Bytes over their declared max_bytes are refused anyway and are not written at all.
+    const staged = req.sha256 !== null && content.byteLength <= (req.validation?.max_bytes ?? Infinity)
+      ? { file: new StagedWrite(path, content), lkg: this.lastKnownGood.prepare(req.artifact, { version, sha256: req.sha256 }) }
+      : undefined;
+    const command = this.#o.validators?.[req.artifact];
+    let progress: LoadProgress = {
+      check: checkCandidate({ ...req, content, version }, this.#o), hasCommand: Boolean(command),
+      ...(req.onFailure ? { onFailure: req.onFailure } : {}),
+    };
+    let lkg: LkgRead = { kind: 'none' };
+    try {
+      for (;;) {
+        const step = nextLoadStep(progress, version);
+        switch (step.type) {
+          case 'run-command':
+            progress = { ...progress, command: await this.#runValidator(command ?? '', req, content) };
+            break;
+          case 'apply': {
+            await (staged?.file ?? new StagedWrite(path, content)).commit();
+            const json = progress.check.ok ? progress.check.json : undefined;
+            progress = { ...progress, apply: await this.#apply(path, json ? { ...req, parsed: json } : req) };
+            break;
+          }
+          case 'read-lkg':
+            lkg = await this.lastKnownGood.read(req.artifact);
+            if (lkg.kind === 'corrupt') this.#o.log?.error(`${lkg.reason}: it cannot be served; ${req.module} falls back to its declared on_load_failure`);
+            progress = { ...progress, lastKnownGood: lkg.kind === 'ok' ? lkg.copy.version : null };
+            break;
+          case 'done':
+            if (step.then === 'save-lkg') await (staged?.lkg ?? this.lastKnownGood.prepare(req.artifact, { version, sha256: req.sha256 ?? '' })).commit(path, content);
+            else await this.#fallBack(step, req, lkg);
+            return step.outcome;
+        }
+      }
+    } finally {
+      // A refused candidate's temp files go; a committed write is left alone.
+      if (staged) await Promise.all([staged.file.discard(), staged.lkg.discard()]);
+    }
   }
 
   /**
@@ -132,11 +169,21 @@ export class SafeLoader implements Loader {
    */
   async precheck(req: LoadRequest): Promise<{ ok: true } | { ok: false; stage: LoadStage; error: string }> {
     if (req.content === null) return { ok: false, stage: 'verify', error: 'no content' };
-    const verified = this.#verify(req, req.content);
-    if (verified) return { ok: false, stage: verified.stage, error: `${verified.stage}: ${verified.refusal.message}` };
-    const validated = await this.#validate(req, req.content);
-    if ('stage' in validated) return { ok: false, stage: validated.stage, error: `${validated.stage}: ${validated.refusal.message}` };
-    return { ok: true };
+    const { content } = req;
+    const version = req.version ?? '';
+    const command = this.#o.validators?.[req.artifact];
+    // No fallback is carried out here, so the last known-good is never read: its version does not change a refusal's stage or words.
+    let progress: LoadProgress = { check: checkCandidate({ ...req, content, version }, this.#o), hasCommand: Boolean(command), lastKnownGood: null };
+    for (;;) {
+      const step = nextLoadStep(progress, version);
+      if (step.type === 'run-command') {
+        progress = { ...progress, command: await this.#runValidator(command ?? '', req, content) };
+        continue;
+      }
+      if (step.type === 'done' && !step.outcome.ok) return { ok: false, stage: step.outcome.stage, error: step.outcome.error };
+      // The sequence reached apply: every check passed.
+      return { ok: true };
+    }
   }
 
   /**
@@ -149,32 +196,13 @@ export class SafeLoader implements Loader {
     return decision;
   }
 
-  #verify(req: LoadRequest, content: Buffer): { stage: LoadStage; refusal: LoadRefusal } | undefined {
-    const sha = createHash('sha256').update(content).digest('hex');
-    if (req.sha256 === null || sha !== req.sha256) {
-      return { stage: 'verify', refusal: { code: 'SHA256', message: `sha256 mismatch (truncated or altered in transit): got ${sha.slice(0, 12)}…, expected ${req.sha256?.slice(0, 12) ?? 'none'}…` } };
-    }
-    if (this.#o.publicKey) {
-      const v = verifyVersion(this.#o.publicKey, req.artifact, req.version ?? '', sha, req.signature);
-      if (!v.ok) return { stage: 'verify', refusal: { code: 'SIGNATURE', message: v.message } };
-    } else if (!this.#o.allowUnsigned) {
-      return { stage: 'verify', refusal: { code: 'SIGNATURE', message: 'this agent has no artifact public key, so it cannot check signatures (pass --public-key; --allow-unsigned is for development only)' } };
-    }
-    return undefined;
-  }
-
-  async #validate(req: LoadRequest, content: Buffer): Promise<{ stage: LoadStage; refusal: LoadRefusal } | { json?: { value: unknown } }> {
-    const { refusals, json } = validateContentView(content, req.validation ?? {});
-    if (refusals.length > 0) return { stage: 'validate', refusal: { code: refusals[0]?.code ?? 'SCHEMA', message: refusals.map((r) => r.message).join('; ') } };
-    const command = this.#o.validators?.[req.artifact];
-    if (command) {
-      const staging = join(this.#o.dir, '.staging', req.artifact);
-      await writeAtomic(staging, content);
-      const r = await runCommand(command, { stdin: content, env: { FAILSMALL_FILE: staging, FAILSMALL_ARTIFACT: req.artifact, FAILSMALL_VERSION: req.version ?? '' }, timeoutMs: this.#o.validatorTimeoutMs ?? 10_000, what: 'validator command' });
-      await rm(staging, { force: true });
-      if (!r.ok) return { stage: 'validate', refusal: { code: 'COMMAND', message: r.error } };
-    }
-    return json ? { json } : {};
+  /** The node's own validator command: the candidate on stdin and in a staging file. */
+  async #runValidator(command: string, req: LoadRequest, content: Buffer): Promise<CommandResult> {
+    const staging = join(this.#o.dir, '.staging', req.artifact);
+    await writeAtomic(staging, content);
+    const r = await runCommand(command, { stdin: content, env: { FAILSMALL_FILE: staging, FAILSMALL_ARTIFACT: req.artifact, FAILSMALL_VERSION: req.version ?? '' }, timeoutMs: this.#o.validatorTimeoutMs ?? 10_000, what: 'validator command' });
+    await rm(staging, { force: true });
+    return r;
   }
 
   async #apply(path: string, req: LoadRequest): Promise<CommandResult> {
@@ -197,19 +225,16 @@ export class SafeLoader implements Loader {
     });
   }
 
-  async #fail(req: LoadRequest, stage: LoadStage, refusal: LoadRefusal, touched: boolean): Promise<LoadResult> {
-    const lkg = await this.lastKnownGood.read(req.artifact);
-    if (lkg.kind === 'corrupt') this.#o.log?.error(`${lkg.reason}: it cannot be served; ${req.module} falls back to its declared on_load_failure`);
-    const decision = afterFailedLoad(req.onFailure ?? DEFAULT_ON_FAILURE, lkg.kind === 'ok' ? lkg.copy.version : null);
-    if (decision.state === 'stale' && touched && lkg.kind === 'ok') {
+  /** Carries out a refused load's end, as `nextLoadStep` decided it: restore the last known-good, enact the fallback, or keep the module as it is. */
+  async #fallBack(step: Extract<LoadStep, { type: 'done' }>, req: LoadRequest, lkg: LkgRead): Promise<void> {
+    if (step.then === 'restore' && lkg.kind === 'ok') {
       // The module may hold half of the refused version: hand it the last known-good again.
       await writeAtomic(this.pathOf(req.artifact), lkg.copy.content);
       const back = await this.#apply(this.pathOf(req.artifact), { ...req, version: lkg.copy.version, sha256: lkg.copy.sha256, content: lkg.copy.content });
       if (!back.ok) this.#o.log?.error(`${req.module} did not take its last known-good ${lkg.copy.version} back: ${back.error}`);
-    } else if (decision.state !== 'stale') {
-      await this.#enact(req, decision, touched);
+    } else if (step.then === 'enact') {
+      await this.#enact(req, step.outcome.state, step.touched);
     }
-    return { ok: false, stage, code: refusal.code, error: `${stage}: ${refusal.message}`, state: decision };
   }
 
   /** Carries out fail-open, fail-closed or empty on the module's file. */

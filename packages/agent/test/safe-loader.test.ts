@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -69,6 +69,11 @@ describe('the safe loader never applies a bad version, and the last known-good k
       assert.equal(t.file(), good.toString(), 'the served file is still v1');
     });
   }
+
+  it('leaves no trace of the refused versions on disk: only the served file and its last known-good', async () => {
+    assert.deepEqual(readdirSync(t.dir).sort(), ['.lkg', 'features']);
+    assert.deepEqual(readdirSync(join(t.dir, '.lkg')).sort(), ['features.bytes', 'features.meta.json']);
+  });
 
   it('refuses every version when it has no public key and unsigned versions are not allowed', async () => {
     const r = await t.loader({ publicKey: undefined }).load(signed('v10', features(65)));

@@ -46,7 +46,7 @@ describe('nodeStep: converging on the desired state', () => {
   it('retries a failed version on its schedule, in virtual time: 5 s, 10 s, 20 s … 10 min', () => {
     assert.deepEqual([1, 2, 3, 4, 8, 9, 20].map(loadRetryDelayMs), [5000, 10_000, 20_000, 40_000, 600_000, 600_000, 600_000]);
     let state: NodeState = { artifacts: { features: serving('v1') } };
-    const refused = { ok: false as const, stage: 'validate' as const, code: 'MAX_ENTRIES', error: 'validate: 240 entries > max_entries 200', state: { state: 'stale' as const, version: 'v1' } };
+    const refused = { ok: false as const, stage: 'validate' as const, code: 'MAX_ENTRIES' as const, error: 'validate: 240 entries > max_entries 200', state: { state: 'stale' as const, version: 'v1' } };
     let at = T0;
     for (const attempt of [1, 2, 3]) {
       state = nodeStep(state, { type: 'loaded', at, entry: entry('v2'), outcome: refused }).state;

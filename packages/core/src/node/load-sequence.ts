@@ -68,13 +68,19 @@ export interface LoadProgress {
   readonly apply?: { readonly ok: true } | { readonly ok: false; readonly error: string };
   /** The module's failure policy, as this node may act on it (trustedOnFailure). */
   readonly onFailure?: OnFailure;
-  /** The version of the last known-good copy on the node, or null when there is none (or it is unusable). */
-  readonly lastKnownGood: string | null;
+  /**
+   * The version of the last known-good copy on the node, or null when there is none (or it is
+   * unusable). Left out until it is read: a load that succeeds never needs it, so the agent reads
+   * the copy (a megabyte and its checksum) only when `nextLoadStep` asks for it.
+   */
+  readonly lastKnownGood?: string | null;
 }
 
 export type LoadStep =
   | { readonly type: 'run-command' }
   | { readonly type: 'apply' }
+  /** The load falls back, and the fallback depends on the last known-good: read it and say which version it is. */
+  | { readonly type: 'read-lkg' }
   | {
     readonly type: 'done';
     readonly outcome: LoadOutcome;
@@ -102,7 +108,8 @@ export function nextLoadStep(p: LoadProgress, version: string): LoadStep {
   return { type: 'done', outcome: { ok: true, state: { state: 'serving', version } }, then: 'save-lkg', touched: true };
 }
 
-function fallback(p: LoadProgress, stage: LoadStage, code: string, message: string, touched: boolean): LoadStep {
+function fallback(p: LoadProgress, stage: LoadStage, code: LoadRefusal['code'], message: string, touched: boolean): LoadStep {
+  if (p.lastKnownGood === undefined) return { type: 'read-lkg' };
   const state: ModuleState = afterFailedLoad(p.onFailure ?? SERVE_STALE, p.lastKnownGood);
   // A stale module holds its last known-good unless the refused version reached it: then hand it back.
   const then = state.state === 'stale' ? (touched ? 'restore' : 'keep') : 'enact';

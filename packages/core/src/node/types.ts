@@ -1,4 +1,5 @@
 import type { ModuleState } from '../loading/on-failure.ts';
+import type { LoadRefusal } from '../loading/validate.ts';
 import type { OnFailure } from '../loading/safe-default.ts';
 import type { ArtifactValidation } from '../policy/types.ts';
 
@@ -86,7 +87,7 @@ export interface NodeState {
 /** How a load ended, as the load sequence (verify → validate → apply → confirm or fall back) says. */
 export type LoadOutcome =
   | { readonly ok: true; readonly state: ModuleState }
-  | { readonly ok: false; readonly stage: LoadStage; readonly code: string; readonly error: string; readonly state: ModuleState };
+  | { readonly ok: false; readonly stage: LoadStage; readonly code: LoadRefusal['code']; readonly error: string; readonly state: ModuleState };
 
 export type LoadStage = 'verify' | 'validate' | 'apply';
 
