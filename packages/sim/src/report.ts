@@ -31,6 +31,8 @@ export interface RegimeReport {
   readonly degraded_requests: number;
   /** Requests served slower because of the change (an effect's add_latency or latency_factor), not failed. */
   readonly slowed_requests: number;
+  /** Requests a module that failed open served from its safe default (also counted as degraded). */
+  readonly fail_open_requests: number;
   /** Nodes that ever served a version their module cannot handle (applied, not merely received). */
   readonly nodes_exposed: number;
   /** First push of a bad version → first failed gate (or the human's detection under global push). */
@@ -73,6 +75,7 @@ export function formatReport(r: SimulationReport): string {
     ['failed share', ...cols.map((c) => pct(c.failed_share))],
     ['degraded requests', ...cols.map((c) => int(c.degraded_requests))],
     // Only where the scenario slows requests at all: most tables stay as they were.
+    ...(cols.some((c) => c.fail_open_requests > 0) ? [['served by a fail-open safe default', ...cols.map((c) => int(c.fail_open_requests))] as [string, ...string[]]] : []),
     ...(cols.some((c) => c.slowed_requests > 0) ? [['slowed requests (latency from the change)', ...cols.map((c) => int(c.slowed_requests))] as [string, ...string[]]] : []),
     ['background 5xx', ...cols.map((c) => int(c.background_failed_requests))],
     ['nodes exposed', ...cols.map((c) => `${int(c.nodes_exposed)} (${pct(c.nodes_exposed / r.nodes)})`)],

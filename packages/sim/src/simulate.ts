@@ -35,10 +35,13 @@ const NODE_CORE: NodeCore = { nodeStep, nextLoadStep, checkCandidate };
 const NONE = -1;
 /** The module failed closed: it stops its traffic (every request 5xx). */
 const FAIL_CLOSED = -2;
+/** The module failed open: it serves its safe default, so every request is served, degraded. */
+const FAIL_OPEN = -3;
 /** No desired change in flight for this node. */
 const IDLE = -3;
 
 const CRASH: Effect = { crash: true, at_load: false, degrade: false, error_rate: 0, add_latency_ms: 0, latency_factor: 1, ramp_ms: 0 };
+const SAFE_DEFAULT: Effect = { ...CRASH, crash: false, degrade: true };
 const RNG_FLEET = 1;
 const RNG_CHANGE = 2;
 const RNG_TRAFFIC = 3;
@@ -263,7 +266,7 @@ class RegimeRun {
   #detectAt: number | null = null;
   #rollbackDoneAt: number | null = null;
   #manualRollbackAt: number | null = null;
-  #totals = { requests: 0, failed: 0, background: 0, degraded: 0, slowed: 0 };
+  #totals = { requests: 0, failed: 0, background: 0, degraded: 0, slowed: 0, failOpen: 0 };
 
   readonly #core: NodeCore;
 
@@ -560,7 +563,7 @@ class RegimeRun {
     const loaded = this.#core.nodeStep(this.#nodes[i] as NodeState, { type: 'loaded', at: t, entry, outcome });
     this.#nodes[i] = loaded.state;
     const after = outcome.state;
-    this.#setServing(i, after.state === 'serving' || after.state === 'stale' ? this.#versionIndex(after.version) : after.state === 'fail-closed' ? FAIL_CLOSED : NONE, t);
+    this.#setServing(i, after.state === 'serving' || after.state === 'stale' ? this.#versionIndex(after.version) : after.state === 'fail-closed' ? FAIL_CLOSED : after.state === 'fail-open' ? FAIL_OPEN : NONE, t);
     const report = loaded.effects.find((e) => e.type === 'report');
     if (report?.type === 'report') this.#loads.set(id, { version: report.report.version, ok: report.report.ok, serving: report.report.serving, ...(report.report.error !== null ? { error: report.report.error } : {}) });
     // A failed load is tried again when the node core says (5 s doubling to 10 min), as agents do.
@@ -622,7 +625,7 @@ class RegimeRun {
     const byKey = new Map<string, Group>();
     for (let i = 0; i < this.#n; i++) {
       const s = this.#serving[i] ?? NONE;
-      const effect = s === FAIL_CLOSED ? CRASH : s >= 0 ? this.#w.effects[s]?.[this.#w.classOf[i] ?? 0] ?? null : null;
+      const effect = s === FAIL_CLOSED ? CRASH : s === FAIL_OPEN ? SAFE_DEFAULT : s >= 0 ? this.#w.effects[s]?.[this.#w.classOf[i] ?? 0] ?? null : null;
       const ramps = effect !== null && effect.ramp_ms > 0;
       const split = this.#w.splitLabels.length > 0;
       const key = `${this.#inCohort[i]}|${effect === null ? '-' : `${s}:${this.#w.classOf[i]}`}|${ramps ? this.#appliedAt[i] : ''}|${split ? this.#w.classOf[i] : ''}`;
@@ -676,6 +679,7 @@ class RegimeRun {
         this.#totals.background += background;
         this.#totals.failed += extra;
         if (e?.degrade) degraded = requests;
+        if (e === SAFE_DEFAULT) this.#totals.failOpen += requests;
         if (e && (e.add_latency_ms > 0 || e.latency_factor !== 1)) this.#totals.slowed += requests - extra;
       }
       this.#totals.requests += requests;
@@ -737,7 +741,7 @@ class RegimeRun {
     const serving = new Map<string, number>();
     for (let i = 0; i < this.#n; i++) {
       const s = this.#serving[i] ?? NONE;
-      const label = s === FAIL_CLOSED ? 'fail-closed' : this.#label(s) ?? 'none';
+      const label = s === FAIL_CLOSED ? 'fail-closed' : s === FAIL_OPEN ? 'fail-open' : this.#label(s) ?? 'none';
       serving.set(label, (serving.get(label) ?? 0) + 1);
     }
     const finalServing = Object.fromEntries([...serving].sort((a, b) => (a[0] < b[0] ? -1 : 1)));
@@ -754,6 +758,7 @@ class RegimeRun {
       background_failed_requests: this.#totals.background,
       degraded_requests: this.#totals.degraded,
       slowed_requests: this.#totals.slowed,
+      fail_open_requests: this.#totals.failOpen,
       nodes_exposed: exposed,
       detect_seconds: detect,
       rollback_seconds: rollback,

@@ -76,3 +76,21 @@ describe('latency_factor scales the distribution', () => {
     assert.equal(empty.ok ? '' : empty.errors[0]?.code, 'MISSING_KEY');
   });
 });
+
+describe('a module that fails open', () => {
+  it('serves its safe default: requests are not failed but counted degraded and fail-open, and nodes end on fail-open', () => {
+    const text = base
+      .replace('  waf:\n    on_load_failure: serve-stale', '  waf:\n    on_load_failure: fail-open\n    safe_default: \'{"rules":[]}\'')
+      .replace(EFFECT, '      effect: crash_at_load');
+    assert.notEqual(text, base);
+    const r = parseScenario(text, { file: 'dec05.yaml' });
+    assert.ok(r.ok, r.ok ? '' : r.errors.map((e) => `${e.line}:${e.col} ${e.code} ${e.message}`).join('\n'));
+    // fl1 nodes refuse the file at load; the module's policy is fail-open, so it serves its safe default.
+    const safe = simulate(r.value, { nodes: 200, regimes: ['staged-safe-loader'] }).regimes['staged-safe-loader']!;
+    assert.ok(safe.fail_open_requests > 0, `fail-open requests: ${safe.fail_open_requests}`);
+    assert.ok(safe.degraded_requests >= safe.fail_open_requests, 'a safe default serves degraded');
+    assert.equal(safe.failed_requests, 0, 'nothing failed: the safe default served');
+    const stale = run(withRule('{ proxy: fl1 }'));
+    assert.equal(stale.fail_open_requests, 0, 'serve-stale never serves a safe default');
+  });
+});
