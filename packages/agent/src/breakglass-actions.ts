@@ -150,7 +150,7 @@ export class BreakglassActions {
     if (!s) return this.#unknown(artifact);
     const pin = this.#n.store.get(artifact).pin;
     // Repeating the command (say, after a fan-out timed out) must not flip the node back: already there, nothing to do.
-    if (pin?.action === 'lkg' && pin.version === s.version && s.state === 'serving') {
+    if (pin && onLkgPin(pin, s)) {
       return { ok: true, message: `${artifact} is already on its last known-good ${s.version}, pinned by ${pin.operator}`, result: [{ artifact, serving: s.version, state: s.state }] };
     }
     const target = lkgTarget(this.#n.store.get(artifact));
@@ -174,7 +174,7 @@ export class BreakglassActions {
     const drill: DrillReadiness[] = [];
     for (const [artifact, s] of hits) {
       const pin = this.#n.store.get(artifact).pin;
-      const version = pin?.action === 'lkg' && pin.version === s.version && s.state === 'serving' ? s.version : lkgTarget(this.#n.store.get(artifact));
+      const version = pin && onLkgPin(pin, s) ? s.version : lkgTarget(this.#n.store.get(artifact));
       let lkg: DrillReadiness['lkg'];
       if (!version) {
         lkg = { version: null, ok: false, problem: this.#noKnownGood(artifact) };
@@ -245,6 +245,11 @@ export class BreakglassActions {
   #unknown(target: string): BreakglassOutcome {
     return { ok: false, code: 'UNKNOWN_ARTIFACT', message: `this node runs no module or artifact named ${target}`, hint: `it serves ${this.#n.store.served().map(([a, s]) => `${a} (${s.module})`).join(', ') || 'nothing yet'}` };
   }
+}
+
+/** The node serves the version an `lkg` pin put it on: `lkg` again changes nothing. */
+function onLkgPin(pin: Pin, s: Serving): boolean {
+  return pin.action === 'lkg' && pin.version === s.version && s.state === 'serving';
 }
 
 function actorOf(a: BreakglassActor): Pick<Pin, 'operator' | 'reason' | 'nonce'> {
