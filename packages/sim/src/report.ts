@@ -44,6 +44,12 @@ export interface RegimeReport {
   /** How many nodes serve each version at the end (`none`: nothing, or the module's fail-open default). */
   readonly final_serving: Readonly<Record<string, number>>;
   readonly pushes: number;
+  /** Staged: versions a newer push replaced while they waited for the active rollout to end (never rolled out). */
+  readonly superseded_versions: number;
+  /** Staged: the version still waiting for the active rollout to end when the run ended (null: none). */
+  readonly queued_version: string | null;
+  /** Load reports a `lost_load_reports` fault kept from the control plane. */
+  readonly lost_load_reports: number;
   readonly rollouts: readonly RolloutSummary[];
 }
 
@@ -83,6 +89,8 @@ export function formatReport(r: SimulationReport): string {
     ['rolled back after', ...cols.map((c) => secs(c.rollback_seconds))],
     ['final state', ...cols.map((c) => c.final_state)],
     ['pushes / rollouts', ...cols.map((c) => (c.rollouts.length === 0 ? `${c.pushes} / -` : `${c.pushes} / ${c.rollouts.length} (${summarize(c.rollouts)})`))],
+    ...(cols.some((c) => c.superseded_versions > 0 || c.queued_version !== null) ? [['superseded while queued / queued at end', ...cols.map((c) => `${c.superseded_versions} / ${c.queued_version ?? '-'}`)] as [string, ...string[]]] : []),
+    ...(cols.some((c) => c.lost_load_reports > 0) ? [['load reports lost', ...cols.map((c) => int(c.lost_load_reports))] as [string, ...string[]]] : []),
     ['failed vs global-push', ...names.map((n) => (n === 'global-push' ? '1' : ratio(n === 'staged' ? r.ratios.staged_vs_global : r.ratios.safe_vs_global)))],
   ];
   const header: [string, ...string[]] = ['', ...names];

@@ -1,12 +1,13 @@
 import {
   addCounters, addLoadReport, checkCandidate, emptyAggregate, gateObservation, gateQueries, generateSigningKeys, nextLoadStep, nodeStep, parsePrivateKey, parsePublicKey,
-  normalCdf, readsLoadReports, LATENCY_BUCKETS_MS, signVersion, startRollout, step, TERMINAL_STATUSES,
-  type CheckKeys, type CheckResult, type DesiredEntry, type FleetNode, type GateObservation, type LoadOutcome, type MutableAggregate, type NodeLoad, type NodeState, type RolloutState,
+  normalCdf, readsLoadReports, applyCommand, LATENCY_BUCKETS_MS, signVersion, startRollout, step, TERMINAL_STATUSES,
+  type CheckKeys, type Command, type CheckResult, type DesiredEntry, type FleetNode, type GateObservation, type LoadOutcome, type MutableAggregate, type NodeLoad, type NodeState, type RolloutState,
 } from '@failsmall/core';
 import { matchesPredicate, renderContent, VersionCatalog, type SimVersion } from './content.ts';
 import { REGIMES, type RegimeName, type RegimeReport, type RolloutSummary, type SimulationReport } from './report.ts';
 import { Rng } from './rng.ts';
 import type { Effect, Scenario } from './scenario/types.ts';
+import { buildConditions, ConditionFlags, FLAG_BURST, FLAG_DARK, FLAG_LOST_REPORTS, FLAG_SICK, FLAG_SILENT, type Conditions } from './conditions.ts';
 
 export interface SimulateOptions {
   /** Overrides the scenario's seed. */
@@ -97,6 +98,10 @@ interface World {
   readonly catalog: VersionCatalog;
   readonly initial: number;
   readonly schedule: readonly { readonly at: number; readonly version: number }[];
+  /** Pushes written in response to a detection: each regime makes them `after` its own detection. */
+  readonly responses: readonly { readonly after: number; readonly version: number }[];
+  /** Bad nodes, bursts and faults: which nodes each hits, and when. */
+  readonly conditions: Conditions;
   /** effects[version][class]: what the module does with that content there (null: it handles it). */
   readonly effects: readonly (readonly (Effect | null)[])[];
   /** A version is bad when some node's module cannot handle it. */
@@ -150,7 +155,12 @@ function buildWorld(s: Scenario, seed: number, nodeCount: number): World {
   const initial = s.change.initial ? catalog.intern(renderContent(s.change.initial), null).index : NONE;
   const schedule: { at: number; version: number; order: number }[] = [];
   let order = 0;
-  for (const v of s.change.versions) schedule.push({ at: v.at_ms, version: catalog.intern(renderContent(v.source), v.version).index, order: order++ });
+  const responses: { after: number; version: number }[] = [];
+  for (const v of s.change.versions) {
+    const version = catalog.intern(renderContent(v.source), v.version).index;
+    if (v.at_ms !== null) schedule.push({ at: v.at_ms, version, order: order++ });
+    else responses.push({ after: v.after_detection_ms ?? 0, version });
+  }
   const regen = s.change.regenerate;
   if (regen) {
     const crng = new Rng(seed, RNG_CHANGE);
@@ -168,7 +178,8 @@ function buildWorld(s: Scenario, seed: number, nodeCount: number): World {
   const effects = catalog.versions.map((v) => classLabels.map((labels) => effectFor(s, v, labels)));
   const bad = effects.map((row) => row.some((e) => e !== null));
   return {
-    s, seed, ids, fleet, classOf, classCount: classLabels.length, classLabels, splitLabels, delay, catalog, initial, schedule, effects, bad,
+    s, seed, ids, fleet, classOf, classCount: classLabels.length, classLabels, splitLabels, delay, catalog, initial, schedule, responses, effects, bad,
+    conditions: buildConditions(s, seed, fleet),
     ...signedEntries(s, catalog),
     checks: catalog.versions.map(() => undefined),
   };
@@ -209,6 +220,8 @@ interface Group {
   readonly inCohort: boolean;
   readonly effect: Effect | null;
   readonly appliedAt: number;
+  /** The nodes' FLAG_SICK, FLAG_BURST and FLAG_DARK (conditions.ts). */
+  readonly flags: number;
 }
 
 /** What the simulator remembers about the active rollout, beside the engine's state. */
@@ -267,6 +280,14 @@ class RegimeRun {
   #rollbackDoneAt: number | null = null;
   #manualRollbackAt: number | null = null;
   #totals = { requests: 0, failed: 0, background: 0, degraded: 0, slowed: 0, failOpen: 0 };
+  readonly #cond: ConditionFlags;
+  /** Versions replaced by a newer push while they waited for the active rollout to end. */
+  #superseded = 0;
+  #lostReports = 0;
+  /** When the active rollout began waiting for a manual promote (human.approve_after), or for a human after the engine paused it (human.resume_after). */
+  #awaitingSince: number | null = null;
+  #humanRolledBack = false;
+  readonly #responded: boolean[];
 
   readonly #core: NodeCore;
 
@@ -294,6 +315,8 @@ class RegimeRun {
     this.#exposed = new Uint8Array(n);
     this.#inCohort = new Uint8Array(n);
     this.#current = w.initial;
+    this.#cond = new ConditionFlags(w.conditions, n);
+    this.#responded = w.responses.map(() => false);
     this.#lastGood = w.initial !== NONE && !w.bad[w.initial] ? w.initial : NONE;
     const label = this.#label(w.initial);
     if (label !== null) for (const id of w.ids) this.#loads.set(id, { version: label, ok: true, serving: label });
@@ -304,12 +327,15 @@ class RegimeRun {
     let next = 0;
     const schedule = this.#w.schedule;
     for (let t = s.tick_ms; t <= s.duration_ms; t += s.tick_ms) {
-      // 1. the pipeline pushes (identical in every regime)
+      if (this.#cond.advance(t)) this.#dirty = true;
+      // 1. the pipeline pushes (identical in every regime), and the fixes written in response to this regime's detection
       while (next < schedule.length && (schedule[next]?.at ?? Infinity) <= t) {
         const push = schedule[next++];
         if (push) this.#push(push.version, t);
       }
+      this.#responses(t);
       if (!this.#staged) this.#manualResponse(t);
+      else this.#stagedHuman(t);
       // 2. agents apply what they were told a propagation delay ago
       if (this.#pendingCount > 0) this.#agents(t);
       // 3. traffic over (t - tick, t]
@@ -339,6 +365,7 @@ class RegimeRun {
       return;
     }
     // Staged: one active rollout per artifact; the latest waiting version replaces older ones.
+    if (this.#queued !== null && this.#queued !== version) this.#superseded++;
     this.#queued = version;
     if (this.#active === null) this.#startQueued(t);
   }
@@ -356,6 +383,64 @@ class RegimeRun {
         this.#retarget(t);
       }
     }
+  }
+
+  /** Pushes written in response to a detection: made `after` this regime's own detection, even once the generator is stopped. */
+  #responses(t: number): void {
+    if (this.#detectAt === null) return;
+    this.#w.responses.forEach((r, k) => {
+      if (this.#responded[k] || t < (this.#detectAt ?? 0) + r.after) return;
+      this.#responded[k] = true;
+      const stopped = this.#stopped;
+      this.#stopped = false;
+      this.#push(r.version, t);
+      this.#stopped = stopped;
+    });
+  }
+
+  /**
+   * A person watching the staged regimes (`human:`): promotes a stage that waits for approval
+   * `approve_after` after it asks; resumes a rollout the engine paused for a human (inconclusive
+   * data) `resume_after` after it paused; `rollback_after` the first bad push, if a node still serves a
+   * bad version, aborts the rollout that carries it (the engine rolls it back), or, with none
+   * active (the gates let it through), puts the last good version back on every node at once (a
+   * break-glass `lkg`) and stops the pipeline.
+   */
+  #stagedHuman(t: number): void {
+    const human = this.#w.s.human;
+    if (!human) return;
+    const a = this.#active;
+    const approving = human.approve_after_ms !== null && a?.status === 'running' && a.phase === 'awaiting_approval';
+    const resuming = human.resume_after_ms !== null && a?.status === 'paused';
+    if (a && (approving || resuming)) {
+      this.#awaitingSince ??= t;
+      const after = (approving ? human.approve_after_ms : human.resume_after_ms) ?? 0;
+      if (t >= this.#awaitingSince + after) {
+        this.#awaitingSince = null;
+        this.#command(a, approving ? { type: 'promote', actor: 'human', reason: `approved after ${after / 1000}s` } : { type: 'resume', actor: 'human', reason: `looked after ${after / 1000}s and chose to wait` }, t);
+      }
+    } else {
+      this.#awaitingSince = null;
+    }
+    if (human.rollback_after_ms === null || this.#humanRolledBack || this.#firstBadPush === null || t < this.#firstBadPush + human.rollback_after_ms || this.#badServing() === 0) return;
+    this.#humanRolledBack = true;
+    this.#detectAt ??= t;
+    const active = this.#active;
+    if (active && this.#activeSummary?.bad && (active.status === 'running' || active.status === 'paused')) {
+      this.#command(active, { type: 'abort', actor: 'human', reason: 'a bad version is still served' }, t);
+      return;
+    }
+    this.#stopped = true;
+    this.#queued = null;
+    if (this.#current !== this.#lastGood) {
+      this.#current = this.#lastGood;
+      this.#retarget(t);
+    }
+  }
+
+  #command(state: RolloutState, cmd: Command, t: number): void {
+    const out = applyCommand(state, cmd, this.#w.fleet, t);
+    if (!('error' in out)) this.#transition(out.state, t);
   }
 
   // ── the controller: the server's loop, in virtual time ──────────────────────
@@ -533,7 +618,8 @@ class RegimeRun {
   #agents(t: number): void {
     for (let i = 0; i < this.#n; i++) {
       const v = this.#pendingV[i] ?? IDLE;
-      if (v === IDLE || (this.#pendingAt[i] ?? 0) > t) continue;
+      // An agent out of touch learns of its new desired state only when it is back.
+      if (v === IDLE || (this.#pendingAt[i] ?? 0) > t || this.#cond.has(i, FLAG_SILENT)) continue;
       this.#pendingV[i] = IDLE;
       this.#pendingCount--;
       this.#apply(i, v, t);
@@ -556,7 +642,7 @@ class RegimeRun {
     this.#nodes[i] = stepped.state;
     if (!stepped.effects.some((e) => e.type === 'load')) {
       // Settled, or a version it keeps serving as its last known-good is desired again (a rollback).
-      if (stepped.effects.some((e) => e.type === 'serving')) this.#loads.set(id, { version: entry.version, ok: true, serving: entry.version });
+      if (stepped.effects.some((e) => e.type === 'serving')) this.#reportLoad(i, { version: entry.version, ok: true, serving: entry.version });
       return;
     }
     const outcome = this.#loadOn(i, v, entry);
@@ -565,7 +651,7 @@ class RegimeRun {
     const after = outcome.state;
     this.#setServing(i, after.state === 'serving' || after.state === 'stale' ? this.#versionIndex(after.version) : after.state === 'fail-closed' ? FAIL_CLOSED : after.state === 'fail-open' ? FAIL_OPEN : NONE, t);
     const report = loaded.effects.find((e) => e.type === 'report');
-    if (report?.type === 'report') this.#loads.set(id, { version: report.report.version, ok: report.report.ok, serving: report.report.serving, ...(report.report.error !== null ? { error: report.report.error } : {}) });
+    if (report?.type === 'report') this.#reportLoad(i, { version: report.report.version, ok: report.report.ok, serving: report.report.serving, ...(report.report.error !== null ? { error: report.report.error } : {}) });
     // A failed load is tried again when the node core says (5 s doubling to 10 min), as agents do.
     const failed = loaded.state.artifacts[w.s.artifact.name]?.failed;
     if (failed && this.#pendingV[i] === IDLE) {
@@ -573,6 +659,12 @@ class RegimeRun {
       this.#pendingAt[i] = failed.retryAt;
       this.#pendingCount++;
     }
+  }
+
+  /** A load report reaches the control plane, unless a fault loses it. */
+  #reportLoad(i: number, load: NodeLoad): void {
+    if (this.#cond.has(i, FLAG_LOST_REPORTS)) { this.#lostReports++; return; }
+    this.#loads.set(this.#w.ids[i] ?? '', load);
   }
 
   /** The load sequence on node i: the node core's checks and fallback; the module's answer from the scenario. */
@@ -628,10 +720,11 @@ class RegimeRun {
       const effect = s === FAIL_CLOSED ? CRASH : s === FAIL_OPEN ? SAFE_DEFAULT : s >= 0 ? this.#w.effects[s]?.[this.#w.classOf[i] ?? 0] ?? null : null;
       const ramps = effect !== null && effect.ramp_ms > 0;
       const split = this.#w.splitLabels.length > 0;
-      const key = `${this.#inCohort[i]}|${effect === null ? '-' : `${s}:${this.#w.classOf[i]}`}|${ramps ? this.#appliedAt[i] : ''}|${split ? this.#w.classOf[i] : ''}`;
+      const flags = (this.#cond.flags[i] ?? 0) & (FLAG_SICK | FLAG_BURST | FLAG_DARK);
+      const key = `${this.#inCohort[i]}|${effect === null ? '-' : `${s}:${this.#w.classOf[i]}`}|${ramps ? this.#appliedAt[i] : ''}|${split ? this.#w.classOf[i] : ''}|${flags}`;
       const g = byKey.get(key);
       if (g) g.n++;
-      else byKey.set(key, { n: 1, cls: split ? this.#w.classOf[i] ?? 0 : -1, inCohort: this.#inCohort[i] === 1, effect, appliedAt: ramps ? this.#appliedAt[i] ?? 0 : 0 });
+      else byKey.set(key, { n: 1, cls: split ? this.#w.classOf[i] ?? 0 : -1, inCohort: this.#inCohort[i] === 1, effect, appliedAt: ramps ? this.#appliedAt[i] ?? 0 : 0, flags });
     }
     this.#groups = [...byKey.values()];
     this.#dirty = false;
@@ -672,7 +765,8 @@ class RegimeRun {
         errors = requests;
         this.#totals.failed += requests;
       } else {
-        const r = tr.error_rate;
+        // Unhealthy nodes and bursts raise the background: errors with or without the change.
+        const r = Math.min(1, tr.error_rate + (g.flags & FLAG_SICK ? tr.bad_nodes?.error_rate ?? 0 : 0) + (g.flags & FLAG_BURST ? tr.bursts?.error_rate ?? 0 : 0));
         const background = rng.count(requests * r, requests * r * (1 - r) + g.n * (m * r) ** 2 * overdispersion, requests);
         const extra = e && e.error_rate > 0 ? rng.binomial(requests - background, e.error_rate * f) : 0;
         errors = background + extra;
@@ -686,6 +780,8 @@ class RegimeRun {
       this.#totals.degraded += degraded;
       const buckets = this.#latency(requests, g.n, e ? e.add_latency_ms * f : 0, e ? 1 + (e.latency_factor - 1) * f : 1);
       const counters = { requests, errors, loads_attempted: 0, loads_succeeded: 0, latency_buckets: buckets, counters: { degraded } };
+      // Users get what dark nodes serve; the control plane never sees it.
+      if (g.flags & FLAG_DARK) continue;
       addCounters(into, counters, g.n);
       if (split) {
         const labels = this.#w.classLabels[g.cls] ?? {};
@@ -765,6 +861,9 @@ class RegimeRun {
       final_state: labels.length === 1 ? labels[0] ?? 'mixed' : 'mixed',
       final_serving: finalServing,
       pushes: this.#pushes,
+      superseded_versions: this.#superseded,
+      queued_version: this.#label(this.#queued ?? NONE),
+      lost_load_reports: this.#lostReports,
       rollouts,
     };
   }

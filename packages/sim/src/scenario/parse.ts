@@ -8,6 +8,7 @@ import type {
   BehaviourRule, ChangeSpec, ContentPredicate, ContentSource, Effect, FleetSpec, LabelCondition, LabelDistribution, ManualResponse,
   Regenerate, Scenario, TrafficSpec, VersionPush,
 } from './types.ts';
+import { ConditionsReader } from './parse-conditions.ts';
 
 /**
  * Every code a scenario file can produce: the YAML source's, and the scenario's own. The
@@ -18,9 +19,9 @@ export const SCENARIO_ERROR_CODES = parserErrorCodes(
 );
 
 const DECLARATION_KEYS = ['modules', 'artifacts', 'policies', 'deployment'];
-export const SCENARIO_KEYS = ['name', 'description', 'seed', 'duration', 'tick', 'propagation', 'fleet', 'traffic', 'behaviour', 'change', 'policy', 'manual', ...DECLARATION_KEYS] as const;
+export const SCENARIO_KEYS = ['name', 'description', 'seed', 'duration', 'tick', 'propagation', 'fleet', 'traffic', 'behaviour', 'change', 'policy', 'manual', 'human', 'faults', ...DECLARATION_KEYS] as const;
 const FLEET_KEYS = ['nodes', 'labels'] as const;
-const TRAFFIC_KEYS = ['rps_per_node', 'error_rate', 'latency_ms', 'noise'] as const;
+const TRAFFIC_KEYS = ['rps_per_node', 'error_rate', 'latency_ms', 'noise', 'bad_nodes', 'bursts'] as const;
 const LATENCY_KEYS = ['median', 'p99'] as const;
 const RULE_KEYS = ['where', 'cannot_handle', 'effect'] as const;
 const PREDICATE_KEYS = ['entries_over', 'bytes_over', 'contains', 'version'] as const;
@@ -29,7 +30,7 @@ const WHERE_HINT = 'e.g. where: { proxy: fl2 }, where: { region: [eu, us] } or w
 const EFFECTS = ['crash_at_load', 'request_errors', 'crash', 'degrade'] as const;
 const CHANGE_KEYS = ['artifact', 'initial', 'versions', 'regenerate'] as const;
 const SOURCE_KEYS = ['content', 'generate'] as const;
-const PUSH_KEYS = ['at', 'version', ...SOURCE_KEYS] as const;
+const PUSH_KEYS = ['at', 'after_detection', 'version', ...SOURCE_KEYS] as const;
 const GENERATE_KEYS = ['entries', 'doubled', 'format'] as const;
 const REGENERATE_KEYS = ['start', 'every', 'until', 'good', 'bad', 'bad_share'] as const;
 const SHARE_RAMP_KEYS = ['from', 'to', 'over'] as const;
@@ -118,11 +119,13 @@ class ScenarioReader {
   readonly #decl: Declarations | null;
   /** Label keys and values declared under fleet.labels, even when their shares are wrong (no cascade of errors). */
   readonly #labelValues = new Map<string, string[]>();
+  readonly #conditions: ConditionsReader;
 
   constructor(src: YamlSource, decl: Declarations | null) {
     this.#src = src;
     this.#f = new FieldReader(src);
     this.#decl = decl;
+    this.#conditions = new ConditionsReader(src, this.#f, (e) => this.#where(e));
   }
 
   read(top: YAMLMap): Scenario | null {
@@ -185,13 +188,17 @@ class ScenarioReader {
 
     const manualEntry = get('manual');
     const manual = manualEntry ? this.#manual(manualEntry) : null;
+    const humanEntry = get('human');
+    const human = humanEntry ? this.#conditions.human(humanEntry) : null;
+    const faultsEntry = get('faults');
+    const faults = faultsEntry ? this.#conditions.faults(faultsEntry, duration) : [];
 
     if (src.errors.length > 0 || !this.#decl) return null;
     if (name === undefined || seed === undefined || duration === undefined || tick === undefined || propagation === undefined || !fleet || !traffic
-      || !changeRead || !artifact || !module || !behaviour || !policy || manual === undefined || description === undefined && descEntry) return null;
+      || !changeRead || !artifact || !module || !behaviour || !policy || manual === undefined || human === undefined || faults === undefined || description === undefined && descEntry) return null;
     return {
       name, description: description ?? null, seed, duration_ms: duration, tick_ms: tick, propagation_ms: propagation, fleet, traffic,
-      declarations: this.#decl, artifact, module, policy, behaviour, change: changeRead.change, manual,
+      declarations: this.#decl, artifact, module, policy, behaviour, change: changeRead.change, manual, human, faults,
     };
   }
 
@@ -277,8 +284,12 @@ class ScenarioReader {
         median = undefined;
       }
     }
-    if (rps === undefined || err === undefined || noise === undefined || median === undefined || p99 === undefined) return undefined;
-    return { rps_per_node: rps, error_rate: err, noise, latency_median_ms: median, latency_p99_ms: p99 };
+    const badE = get('bad_nodes');
+    const badNodes = badE ? this.#conditions.badNodes(badE) : null;
+    const burstsE = get('bursts');
+    const bursts = burstsE ? this.#conditions.bursts(burstsE) : null;
+    if (rps === undefined || err === undefined || noise === undefined || median === undefined || p99 === undefined || badNodes === undefined || bursts === undefined) return undefined;
+    return { rps_per_node: rps, error_rate: err, noise, latency_median_ms: median, latency_p99_ms: p99, bad_nodes: badNodes, bursts };
   }
 
   #behaviour(e: SourceEntry, loadingModule: string | undefined): BehaviourRule[] | undefined {
@@ -324,25 +335,28 @@ class ScenarioReader {
     const src = this.#src;
     const entries = src.entries(map, path);
     src.checkKeys(entries, RULE_KEYS, 'a behaviour rule');
-    const where: LabelCondition[] = [];
     const whereE = entries.find((x) => x.key === 'where');
-    let ok = true;
-    if (whereE) {
-      const wmap = this.#f.map(whereE, WHERE_HINT);
-      if (!wmap) ok = false;
-      else {
-        for (const w of src.entries(wmap, whereE.path)) {
-          const cond = this.#condition(w);
-          if (cond === undefined) ok = false; else where.push(cond);
-        }
-      }
-    }
+    const where = whereE ? this.#where(whereE) : [];
+    const ok = where !== undefined;
     const predE = this.#f.require(entries, 'cannot_handle', map, path, 'e.g. cannot_handle: { entries_over: 200 }');
     const pred = predE ? this.#predicate(predE) : undefined;
     const effE = this.#f.require(entries, 'effect', map, path, 'effect: crash, effect: degrade, or effect: { error_rate: 0.02, add_latency: 300ms, ramp: 10m }');
     const effect = effE ? this.#effect(effE) : undefined;
     if (!ok || !pred || !effect) return undefined;
     return { where, cannot_handle: pred, effect };
+  }
+
+  /** A `where:` mapping: every condition must hold. */
+  #where(e: SourceEntry): LabelCondition[] | undefined {
+    const wmap = this.#f.map(e, WHERE_HINT);
+    if (!wmap) return undefined;
+    const where: LabelCondition[] = [];
+    let ok = true;
+    for (const w of this.#src.entries(wmap, e.path)) {
+      const cond = this.#condition(w);
+      if (cond === undefined) ok = false; else where.push(cond);
+    }
+    return ok ? where : undefined;
   }
 
   /**
@@ -481,16 +495,19 @@ class ScenarioReader {
           }
           const pe = src.entries(node, path);
           src.checkKeys(pe, PUSH_KEYS, 'a version push');
-          const atE = this.#f.require(pe, 'at', node, path, 'e.g. at: 5m');
-          const at = atE ? this.#f.duration(atE, { zeroOk: true }) : undefined;
-          if (at !== undefined && duration !== undefined && at >= duration && atE) {
+          const afterE = pe.find((x) => x.key === 'after_detection');
+          const atE = afterE ? pe.find((x) => x.key === 'at') : this.#f.require(pe, 'at', node, path, 'e.g. at: 5m, or after_detection: 10m for a fix pushed in response');
+          if (atE && afterE) src.error('BAD_VALUE', 'give at: or after_detection:, not both', afterE.keyNode, afterE.path, 'at: is a fixed time; after_detection: counts from each regime\'s detection');
+          const at = atE ? this.#f.duration(atE, { zeroOk: true }) : null;
+          const after = afterE ? this.#f.duration(afterE, { zeroOk: true }) : null;
+          if (typeof at === 'number' && duration !== undefined && at >= duration && atE) {
             src.error('BAD_VALUE', `at ${atE.value && isScalar(atE.value) ? String(atE.value.value) : ''} is not before the end of the scenario`, atE.value, atE.path, 'push before duration:');
           }
           const labelE = pe.find((x) => x.key === 'version');
           const label = labelE ? this.#f.string(labelE) : null;
           const s = this.#sourceFrom(pe, node, path);
-          if (at === undefined || s === undefined || label === undefined) { ok = false; return; }
-          versions.push({ at_ms: at, source: s, version: label });
+          if (at === undefined || after === undefined || (atE && afterE) || s === undefined || label === undefined) { ok = false; return; }
+          versions.push({ at_ms: at, after_detection_ms: after, source: s, version: label });
         });
       }
     }
@@ -502,7 +519,7 @@ class ScenarioReader {
       ok = false;
     }
     if (!ok || initial === undefined || regenerate === undefined) return { change: { initial: null, versions: [], regenerate: null }, artifact };
-    versions.sort((a, b) => a.at_ms - b.at_ms);
+    versions.sort((a, b) => (a.at_ms ?? Infinity) - (b.at_ms ?? Infinity));
     return { change: { initial, versions, regenerate }, artifact };
   }
 
@@ -612,5 +629,5 @@ class ScenarioReader {
 
 function defaultTraffic(): TrafficSpec {
   const d = SCENARIO_DEFAULTS;
-  return { rps_per_node: d.rps_per_node, error_rate: d.error_rate, latency_median_ms: d.latency_median_ms, latency_p99_ms: d.latency_p99_ms, noise: d.noise };
+  return { rps_per_node: d.rps_per_node, error_rate: d.error_rate, latency_median_ms: d.latency_median_ms, latency_p99_ms: d.latency_p99_ms, noise: d.noise, bad_nodes: null, bursts: null };
 }

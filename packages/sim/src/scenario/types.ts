@@ -23,6 +23,10 @@ export interface Scenario {
   readonly behaviour: readonly BehaviourRule[];
   readonly change: ChangeSpec;
   readonly manual: ManualResponse | null;
+  /** A person in the staged regimes: approves stages that wait for one, aborts a bad rollout the gates let through. */
+  readonly human: StagedHuman | null;
+  /** What breaks in the control plane's view of the fleet (metrics, agents, load reports), in file order. */
+  readonly faults: readonly Fault[];
 }
 
 export interface FleetSpec {
@@ -44,6 +48,66 @@ export interface TrafficSpec {
   readonly latency_p99_ms: number;
   /** Coefficient of variation of each node's per-tick traffic, error rate and latency. */
   readonly noise: number;
+  /** Nodes unhealthy whatever they serve (null: none): real fleets are uneven. */
+  readonly bad_nodes: BadNodes | null;
+  /** Correlated noise: bursts of errors on many nodes at once (null: none). */
+  readonly bursts: Bursts | null;
+}
+
+/**
+ * A few nodes with a persistently higher error rate, before and after any change (a failing disk,
+ * a noisy neighbour, a bad NIC). Which nodes is drawn once per run; when one of them lands in a
+ * small canary cohort, the cohort looks worse than the baseline with no bad version at all.
+ */
+export interface BadNodes {
+  readonly share: number;
+  readonly error_rate: number;
+}
+
+/**
+ * Bursts of errors that hit many nodes together (an upstream hiccup, a rack's switch, a noisy
+ * peering link), at random times: a burst starts on average every `every_ms`, lasts `length_ms`,
+ * and adds `error_rate` on a `share` of the nodes `where` selects, drawn afresh at each burst.
+ */
+export interface Bursts {
+  readonly every_ms: number;
+  readonly length_ms: number;
+  readonly error_rate: number;
+  readonly share: number;
+  readonly where: readonly LabelCondition[];
+}
+
+/** A window of time in which part of the fleet is invisible to, or out of touch with, the control plane. */
+export interface FaultWindow {
+  readonly from_ms: number;
+  readonly until_ms: number;
+  /** Which nodes it can hit (empty: all). */
+  readonly where: readonly LabelCondition[];
+  /** The share of those nodes it hits (1: all), drawn once per fault. */
+  readonly share: number;
+}
+
+/**
+ * - `metrics_outage`: the nodes' request metrics never reach the control plane (a metrics
+ *   pipeline down); users still get what the nodes serve.
+ * - `silent_agents`: agents out of touch (a partition, a hung agent): they neither learn of a new
+ *   desired state nor report loads or metrics until the window ends; they keep serving what they have.
+ * - `lost_load_reports`: a load report the node sends never arrives (the agent restarted before
+ *   its retry, a proxy dropped it); the load itself happened.
+ */
+export type Fault = FaultWindow & { readonly type: 'metrics_outage' | 'silent_agents' | 'lost_load_reports' };
+
+/** A person watching a staged rollout (`human:`); the global-push human is `manual:`. */
+export interface StagedHuman {
+  /** A stage that waits for a manual promote gets it this long after it asks (null: nobody approves). */
+  readonly approve_after_ms: number | null;
+  /** A rollout the engine paused for a human (inconclusive data) is resumed this long after it paused (null: it stays paused). */
+  readonly resume_after_ms: number | null;
+  /**
+   * This long after the first bad push, the person aborts the active rollout if a node still
+   * serves a bad version and the gates have not rolled it back (null: never).
+   */
+  readonly rollback_after_ms: number | null;
 }
 
 /** What "content it cannot handle" means: every condition given must hold. */
@@ -101,7 +165,13 @@ export type ContentSource =
   | { readonly type: 'generate'; readonly entries: number; readonly doubled: boolean; readonly format: 'json' | 'lines' };
 
 export interface VersionPush {
-  readonly at_ms: number;
+  /** When the pipeline pushes it (null: `after_detection_ms` says). */
+  readonly at_ms: number | null;
+  /**
+   * Pushed this long after the regime detected the bad version (a fix written in response), so
+   * each regime pushes it at its own time, and never where nothing was detected.
+   */
+  readonly after_detection_ms: number | null;
   readonly source: ContentSource;
   /** A label to show instead of the automatic one (v1, v2, …). */
   readonly version: string | null;
