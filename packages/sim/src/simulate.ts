@@ -1,11 +1,12 @@
 import {
   addCounters, addLoadReport, checkCandidate, emptyAggregate, gateObservation, gateQueries, generateSigningKeys, nextLoadStep, nodeStep, parsePrivateKey, parsePublicKey,
   normalCdf, readsLoadReports, applyCommand, LATENCY_BUCKETS_MS, signVersion, startRollout, step, TERMINAL_STATUSES,
-  type CheckKeys, type Command, type CheckResult, type DesiredEntry, type FleetNode, type GateObservation, type LoadOutcome, type MutableAggregate, type NodeLoad, type NodeState, type RolloutState,
+  type CheckKeys, type Command, type ModuleCounters, type NodeCounters, type CheckResult, type DesiredEntry, type FleetNode, type GateObservation, type LoadOutcome, type MutableAggregate, type NodeLoad, type NodeState, type RolloutState,
 } from '@failsmall/core';
 import { matchesPredicate, renderContent, VersionCatalog, type SimVersion } from './content.ts';
 import { REGIMES, type RegimeName, type RegimeReport, type RolloutSummary, type SimulationReport } from './report.ts';
 import { Rng } from './rng.ts';
+import { latencyHistogram, nodeCounters } from './traffic-model.ts';
 import type { Effect, Scenario } from './scenario/types.ts';
 import { buildConditions, ConditionFlags, FLAG_BURST, FLAG_DARK, FLAG_LOST_REPORTS, FLAG_SICK, FLAG_SILENT, type Conditions } from './conditions.ts';
 
@@ -46,6 +47,10 @@ const SAFE_DEFAULT: Effect = { ...CRASH, crash: false, degrade: true };
 const RNG_FLEET = 1;
 const RNG_CHANGE = 2;
 const RNG_TRAFFIC = 3;
+/** The per-node view of compare: baseline gates: its own stream, so the regime's traffic draws stay as they are. */
+const RNG_NODE_VIEW = 5;
+/** How far back a node's own history reaches before a rollout, as the server reads it (controller/observations.ts HISTORY_MS). */
+const HISTORY_MS = 30 * 60_000;
 
 /**
  * Runs a scenario under each regime, in virtual time, and compares them. Staged regimes
@@ -288,6 +293,12 @@ class RegimeRun {
   #awaitingSince: number | null = null;
   #humanRolledBack = false;
   readonly #responded: boolean[];
+  readonly #viewRng: Rng;
+  readonly #perNodeGates: boolean;
+  /** Each node as it was when the active rollout began: what its history (the HISTORY_MS before) is drawn from. */
+  #before: { readonly effects: (Effect | null)[]; readonly background: Float64Array } | null = null;
+  /** Each node's own counters before the active rollout began, for compare: baseline gates (as the server reads them). */
+  #history: { readonly rollout: string; readonly latency: boolean; readonly counters: ModuleCounters[] } | null = null;
 
   readonly #core: NodeCore;
 
@@ -317,6 +328,8 @@ class RegimeRun {
     this.#current = w.initial;
     this.#cond = new ConditionFlags(w.conditions, n);
     this.#responded = w.responses.map(() => false);
+    this.#viewRng = new Rng(w.seed, RNG_NODE_VIEW);
+    this.#perNodeGates = w.s.policy.stages.some((st) => st.health_gates.some((g) => g.compare === 'baseline'));
     this.#lastGood = w.initial !== NONE && !w.bad[w.initial] ? w.initial : NONE;
     const label = this.#label(w.initial);
     if (label !== null) for (const id of w.ids) this.#loads.set(id, { version: label, ok: true, serving: label });
@@ -463,6 +476,7 @@ class RegimeRun {
       return;
     }
     this.#active = out.state;
+    if (this.#perNodeGates) this.#before = { effects: Array.from({ length: this.#n }, (_, i) => this.#effectOf(i)), background: Float64Array.from({ length: this.#n }, (_, i) => this.#background(i)) };
     this.#activeSummary = { id, version, from: this.#current, started: t, bad: w.bad[version] ?? false, failingGate: null, failReason: null };
     this.#syncCohort();
     this.#retarget(t);
@@ -584,6 +598,12 @@ class RegimeRun {
         }
         inCohort.nodes = cohortNodes;
         outside.nodes = baselineNodes;
+        if (q.gate.compare === 'baseline') {
+          // Node by node, each with its own history, as the server's observe() gives it: the gate
+          // then runs the same test (nodes as units) it runs in production.
+          observations.set(q.gate.name, { ...gateObservation(q, state, inCohort, outside, now, 'simulated'), perNode: this.#perNode(q.gate.metric.startsWith('latency_p'), q.from, q.to, state, now) });
+          continue;
+        }
         if (q.gate.by !== undefined) {
           observations.set(q.gate.name, { ...gateObservation(q, state, inCohort, outside, now, 'simulated'), groups: this.#splitWindow(q.gate.by, q.from, q.to) });
           continue;
@@ -611,6 +631,50 @@ class RegimeRun {
       }
     }
     return new Map([...out].map(([v, p]) => [v, { cohort: p.cohort, baseline: p.baseline.nodes > 0 ? p.baseline : null }]));
+  }
+
+  /**
+   * Each reporting node's counters over (from, to], cohort and baseline apart, with its own
+   * counters over the HISTORY_MS before the rollout: drawn from the same traffic model as the
+   * group counters, on the node's current state (what it serves, whether it is sick or in a burst).
+   */
+  #perNode(latency: boolean, from: number, to: number, state: RolloutState, now: number): { cohort: NodeCounters[]; baseline: NodeCounters[] } {
+    const w = this.#w;
+    const tick = w.s.tick_ms;
+    const perTick = w.s.traffic.rps_per_node * (tick / 1000);
+    const ticks = Math.max(1, Math.round((to - from) / tick));
+    if (this.#history?.rollout !== state.id || this.#history.latency !== latency) {
+      const historyTicks = Math.round(HISTORY_MS / tick);
+      this.#history = {
+        rollout: state.id, latency,
+        counters: Array.from({ length: this.#n }, (_, i) => nodeCounters(this.#viewRng, w.s.traffic, { ticks: historyTicks, perTick, background: this.#before?.background[i] ?? this.#background(i), effect: this.#before?.effects[i] ?? null, ramp: 1, latency })),
+      };
+    }
+    const history = this.#history.counters;
+    const out = { cohort: [] as NodeCounters[], baseline: [] as NodeCounters[] };
+    for (let i = 0; i < this.#n; i++) {
+      // A node whose metrics do not arrive has no rows in the window: the server never sees it.
+      if (this.#cond.has(i, FLAG_DARK)) continue;
+      const effect = this.#effectOf(i);
+      const ramp = effect && effect.ramp_ms > 0 ? Math.min(1, Math.max(0, now - (this.#appliedAt[i] ?? 0)) / effect.ramp_ms) : 1;
+      const counters = nodeCounters(this.#viewRng, w.s.traffic, { ticks, perTick, background: this.#background(i), effect, ramp, latency });
+      const h = history[i];
+      (this.#inCohort[i] === 1 ? out.cohort : out.baseline).push({ node: w.ids[i] ?? '', counters, ...(h ? { history: h } : {}), labels: w.fleet[i]?.labels ?? {} });
+    }
+    return out;
+  }
+
+  /** What node i's module does with what it serves now (null: it handles it). */
+  #effectOf(i: number): Effect | null {
+    const s = this.#serving[i] ?? NONE;
+    return s === FAIL_CLOSED ? CRASH : s === FAIL_OPEN ? SAFE_DEFAULT : s >= 0 ? this.#w.effects[s]?.[this.#w.classOf[i] ?? 0] ?? null : null;
+  }
+
+  /** Node i's background 5xx ratio: the fleet's, plus a bad node's and a burst's. */
+  #background(i: number): number {
+    const tr = this.#w.s.traffic;
+    const f = this.#cond.flags[i] ?? 0;
+    return Math.min(1, tr.error_rate + (f & FLAG_SICK ? tr.bad_nodes?.error_rate ?? 0 : 0) + (f & FLAG_BURST ? tr.bursts?.error_rate ?? 0 : 0));
   }
 
   // ── agents ──────────────────────────────────────────────────────────────────
@@ -717,7 +781,7 @@ class RegimeRun {
     const byKey = new Map<string, Group>();
     for (let i = 0; i < this.#n; i++) {
       const s = this.#serving[i] ?? NONE;
-      const effect = s === FAIL_CLOSED ? CRASH : s === FAIL_OPEN ? SAFE_DEFAULT : s >= 0 ? this.#w.effects[s]?.[this.#w.classOf[i] ?? 0] ?? null : null;
+      const effect = this.#effectOf(i);
       const ramps = effect !== null && effect.ramp_ms > 0;
       const split = this.#w.splitLabels.length > 0;
       const flags = (this.#cond.flags[i] ?? 0) & (FLAG_SICK | FLAG_BURST | FLAG_DARK);
@@ -778,7 +842,7 @@ class RegimeRun {
       }
       this.#totals.requests += requests;
       this.#totals.degraded += degraded;
-      const buckets = this.#latency(requests, g.n, e ? e.add_latency_ms * f : 0, e ? 1 + (e.latency_factor - 1) * f : 1);
+      const buckets = latencyHistogram(rng, tr, requests, g.n, e ? e.add_latency_ms * f : 0, e ? 1 + (e.latency_factor - 1) * f : 1);
       const counters = { requests, errors, loads_attempted: 0, loads_succeeded: 0, latency_buckets: buckets, counters: { degraded } };
       // Users get what dark nodes serve; the control plane never sees it.
       if (g.flags & FLAG_DARK) continue;
@@ -797,35 +861,6 @@ class RegimeRun {
       }
     }
     this.#records.push({ t, cohort, baseline, ...(split ? { split } : {}) });
-  }
-
-  /**
-   * A latency histogram over LATENCY_BUCKETS_MS: lognormal (median, p99), scaled by `factor`
-   * (a scaled lognormal keeps its shape: median and p99 both move by the factor) and shifted by
-   * any added latency.
-   */
-  #latency(requests: number, nodes: number, addMs: number, factor = 1): number[] {
-    const tr = this.#w.s.traffic;
-    const rng = this.#rng;
-    const sigma = Math.log(tr.latency_p99_ms / tr.latency_median_ms) / 2.3263;
-    // Per-node latency noise, averaged over the group's nodes.
-    const median = factor * tr.latency_median_ms * Math.exp(((tr.noise / 2) * rng.normal()) / Math.sqrt(Math.max(1, nodes)));
-    const out = new Array<number>(LATENCY_BUCKETS_MS.length + 1).fill(0);
-    let remaining = requests;
-    let below = 0;
-    for (let k = 0; k < LATENCY_BUCKETS_MS.length && remaining > 0; k++) {
-      const bound = LATENCY_BUCKETS_MS[k] ?? 0;
-      const cdf = bound <= addMs ? 0 : normalCdf((Math.log(bound - addMs) - Math.log(median)) / sigma);
-      const p = cdf - below;
-      const rest = 1 - below;
-      below = cdf;
-      if (p <= 0) continue;
-      const c = rng.binomial(remaining, Math.min(1, p / rest));
-      out[k] = c;
-      remaining -= c;
-    }
-    out[LATENCY_BUCKETS_MS.length] = remaining;
-    return out;
   }
 
   // ── the report ──────────────────────────────────────────────────────────────
