@@ -12,7 +12,7 @@ import type { BreakglassServiceOptions } from './breakglass.ts';
 import { BadAnswerError, HttpControlPlane, RefusedError, type ControlPlane } from './control-plane.ts';
 import { ModuleMeter } from './counters.ts';
 import { readIfExists, writeAtomic } from './files.ts';
-import { fileSha256, SafeLoader, type LoadResult, type SafeLoaderOptions } from './loader.ts';
+import { SafeLoader, type LoadResult, type SafeLoaderOptions } from './loader.ts';
 import { errorOf, silentLog, type AgentLog } from './log.ts';
 import { AgentMetrics } from './metrics.ts';
 import { NodeStore } from './node-store.ts';
@@ -51,6 +51,10 @@ export interface AgentOptions {
   readonly stopCommands?: SafeLoaderOptions['stopCommands'];
   readonly reloadTimeoutMs?: number;
   readonly validatorTimeoutMs?: number;
+  /** The safe loader's filesystem, validators and modules (SafeLoaderOptions); tests and embedded runtimes pass their own. */
+  readonly files?: SafeLoaderOptions['files'];
+  readonly validatorFor?: SafeLoaderOptions['validatorFor'];
+  readonly moduleFor?: SafeLoaderOptions['moduleFor'];
   /**
    * Per module: the safe default this node applies when the module fails open, configured on the
    * node. It wins over the declaration's `safe_default`, which the agent writes only when the
@@ -175,6 +179,9 @@ export class Agent {
       ...(opts.callbacks ? { callbacks: opts.callbacks } : {}),
       ...(opts.validators ? { validators: opts.validators } : {}),
       ...(opts.stopCommands ? { stopCommands: opts.stopCommands } : {}),
+      ...(opts.files ? { files: opts.files } : {}),
+      ...(opts.validatorFor ? { validatorFor: opts.validatorFor } : {}),
+      ...(opts.moduleFor ? { moduleFor: opts.moduleFor } : {}),
       reloadTimeoutMs: opts.reloadTimeoutMs ?? 10_000,
       validatorTimeoutMs: opts.validatorTimeoutMs ?? 10_000,
       log: { warn: (m) => this.#log.warn(m), error: errorOf(this.#log) },
@@ -506,7 +513,7 @@ export class Agent {
     if (saved === undefined || saved === 'corrupt') return;
     for (const [artifact, s] of Object.entries(saved.serving)) {
       if (s.state !== 'serving' && s.state !== 'stale') continue;
-      const onDisk = await fileSha256(this.#loader.pathOf(artifact));
+      const onDisk = await this.#loader.servedSha256(artifact);
       if (onDisk === s.sha256) { this.metrics.serving(artifact, s.version, s.state); continue; }
       const why = `${artifact} on disk (${onDisk?.slice(0, 12) ?? 'missing'}) is not the recorded ${s.version ?? 'nothing'} (${s.sha256?.slice(0, 12) ?? '-'})`;
       const recovered = await this.#loader.recover({ artifact, module: s.module, ...(s.on_failure ? { onFailure: s.on_failure } : {}) }, why);

@@ -1,6 +1,9 @@
 export { Agent, type AgentOptions, type AgentLog } from './agent.ts';
 export { loadArtifact, type LoadArtifactOptions, type ArtifactHandle } from './sdk.ts';
-export { SafeLoader, fileSha256, type Loader, type LoadRequest, type LoadResult, type SafeLoaderOptions, type ApplyCallback } from './loader.ts';
+export { SafeLoader, fileSha256, type Loader, type LoadRequest, type LoadResult, type SafeLoaderOptions, type ApplyCallback, type Verdict } from './loader.ts';
+export { nodeFiles, type Files, type StagedFile } from './file-system.ts';
+export { commandValidator, type Candidate, type Validator } from './validator.ts';
+export { configuredModule, type Module, type ModuleOptions } from './module.ts';
 export { LastKnownGood, type LastKnownGoodCopy, type LkgRead } from './lkg.ts';
 export { AgentMetrics } from './metrics.ts';
 export { ModuleMeter } from './counters.ts';

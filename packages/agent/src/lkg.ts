@@ -1,7 +1,6 @@
 import { createHash } from 'node:crypto';
-import { linkSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { readIfExists, renameOver, StagedWrite, writeAtomic } from './files.ts';
+import { nodeFiles, type Files } from './file-system.ts';
 
 export interface LastKnownGoodCopy {
   readonly version: string;
@@ -32,9 +31,12 @@ export type LkgRead =
  */
 export class LastKnownGood {
   readonly #dir: string;
+  readonly #files: Files;
 
-  constructor(dir: string) {
+  /** `files`: where the copies are kept (default node:fs); the safe loader passes its own. */
+  constructor(dir: string, files: Files = nodeFiles) {
     this.#dir = join(dir, '.lkg');
+    this.#files = files;
   }
 
   #bytes(artifact: string): string { return join(this.#dir, `${artifact}.bytes`); }
@@ -43,8 +45,8 @@ export class LastKnownGood {
   async save(artifact: string, copy: LastKnownGoodCopy): Promise<void> {
     // Content first, then the metadata that vouches for it: a crash in between leaves a
     // mismatch that the next read reports as corrupt, never a wrong version accepted.
-    await writeAtomic(this.#bytes(artifact), copy.content);
-    await writeAtomic(this.#meta(artifact), JSON.stringify({ version: copy.version, sha256: copy.sha256 }));
+    await this.#files.writeAtomic(this.#bytes(artifact), copy.content);
+    await this.#files.writeAtomic(this.#meta(artifact), JSON.stringify({ version: copy.version, sha256: copy.sha256 }));
   }
 
   /**
@@ -61,9 +63,8 @@ export class LastKnownGood {
    * fsynced now, while the loader checks the bytes, and `commit` only links and renames.
    */
   prepare(artifact: string, meta: Pick<LastKnownGoodCopy, 'version' | 'sha256'>): PreparedSave {
-    const staged = new StagedWrite(this.#meta(artifact), JSON.stringify({ version: meta.version, sha256: meta.sha256 }));
+    const staged = this.#files.stage(this.#meta(artifact), JSON.stringify({ version: meta.version, sha256: meta.sha256 }));
     const bytes = this.#bytes(artifact);
-    const tmp = join(this.#dir, `.${artifact}.${process.pid}.link`);
     return {
       commit: async (servedPath, content) => {
         try {
@@ -73,14 +74,7 @@ export class LastKnownGood {
           throw err;
         }
         // Content first, then the metadata that vouches for it (as in save). The staged write made the directory.
-        try {
-          rmSync(tmp, { force: true });
-          linkSync(servedPath, tmp);
-          renameOver(tmp, bytes);
-        } catch {
-          rmSync(tmp, { force: true });
-          await writeAtomic(bytes, content);
-        }
+        if (!this.#files.linkOver?.(servedPath, bytes)) await this.#files.writeAtomic(bytes, content);
         await staged.commit();
       },
       discard: () => staged.discard(),
@@ -88,12 +82,12 @@ export class LastKnownGood {
   }
 
   async read(artifact: string): Promise<LkgRead> {
-    let meta = await readIfExists(this.#meta(artifact));
-    let content = await readIfExists(this.#bytes(artifact));
+    let meta = await this.#files.read(this.#meta(artifact));
+    let content = await this.#files.read(this.#bytes(artifact));
     if (!meta && !content) {
       // The earlier layout, from an agent before the upgrade; the checksum below still vouches for it.
-      meta = await readIfExists(join(this.#dir, `${artifact}.json`));
-      content = await readIfExists(join(this.#dir, artifact));
+      meta = await this.#files.read(join(this.#dir, `${artifact}.json`));
+      content = await this.#files.read(join(this.#dir, artifact));
     }
     if (!meta && !content) return { kind: 'none' };
     if (!meta || !content) return { kind: 'corrupt', reason: `last known-good of ${artifact} is incomplete (${meta ? 'content' : 'metadata'} missing)` };

@@ -1,15 +1,18 @@
 import { createHash } from 'node:crypto';
-import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
   afterFailedLoad, checkCandidate, nextLoadStep,
   type ArtifactValidation, type LoadOutcome, type LoadProgress, type LoadStage, type LoadStep, type ModuleDecl, type ModuleState, type TrustedKeys,
 } from '@failsmall/core';
-import { httpRequest, runCommand, type CommandResult } from '@failsmall/io';
-import { readIfExists, StagedWrite, writeAtomic } from './files.ts';
-import { LastKnownGood, type LkgRead } from './lkg.ts';
+import { nodeFiles, type Files } from './file-system.ts';
+import { LastKnownGood, type LastKnownGoodCopy, type LkgRead } from './lkg.ts';
+import { configuredModule, type Module, type ModuleOptions } from './module.ts';
+import { commandValidator, type Validator } from './validator.ts';
 
 export type { LoadStage };
+
+/** A validator's or a module's answer: an error is a value, which the node core gives its code (COMMAND, APPLY). */
+export type Verdict = { readonly ok: true } | { readonly ok: false; readonly error: string };
 
 /** What the agent is asked to put in place: one version of one artifact. */
 export interface LoadRequest {
@@ -43,29 +46,32 @@ export interface Loader {
 /** An in-process apply: throwing refuses the file (the module could not take it). */
 export type ApplyCallback = (path: string, req: LoadRequest) => Promise<void> | void;
 
-export interface SafeLoaderOptions {
+export interface SafeLoaderOptions extends ModuleOptions {
   /** Artifacts are written to `${dir}/${artifact}`; the last known-good copies live in `${dir}/.lkg/`. */
   readonly dir: string;
   /** The artifact signing key's public half. Without it, only `allowUnsigned` lets versions through. */
   readonly publicKey?: TrustedKeys;
   /** Development only: accept versions with no signature when no public key is configured. */
   readonly allowUnsigned?: boolean;
-  /** Per module: a shell command run after the file is written; exit 0 means the module took it. */
-  readonly reload?: Readonly<Record<string, string>>;
-  /** Per module: a local URL that is POSTed `{artifact, version, file}`; 2xx means the module took it. */
-  readonly reloadUrls?: Readonly<Record<string, string>>;
-  /** Per artifact or module: an in-process apply. */
-  readonly callbacks?: Readonly<Record<string, ApplyCallback>>;
   /**
    * Per artifact: a validator command configured on this node (never received from the
    * network: a command pushed by the control plane would be remote code execution). It gets
    * the candidate on stdin and as FAILSMALL_FILE; exit 0 accepts it.
    */
   readonly validators?: Readonly<Record<string, string>>;
-  /** Per module: a command that stops the module's traffic when it fails closed. */
-  readonly stopCommands?: Readonly<Record<string, string>>;
-  readonly reloadTimeoutMs?: number;
   readonly validatorTimeoutMs?: number;
+  /** The filesystem the artifacts and their last known-good copies are kept on; default node:fs (`nodeFiles`). */
+  readonly files?: Files;
+  /**
+   * The node's own validator of an artifact, or undefined for none. When given, it replaces
+   * `validators` (whose commands are `commandValidator`s; a caller can fall back to them).
+   */
+  readonly validatorFor?: (artifact: string) => Validator | undefined;
+  /**
+   * The module that takes an artifact's files and stops. When given, it replaces `callbacks`,
+   * `reloadUrls`, `reload` and `stopCommands` (which make `configuredModule`).
+   */
+  readonly moduleFor?: (module: string, artifact: string) => Module;
   readonly log?: { warn(msg: string): void; error(msg: string): void };
 }
 
@@ -81,25 +87,41 @@ const DEFAULT_ON_FAILURE: Pick<ModuleDecl, 'on_load_failure'> = { on_load_failur
  */
 export class SafeLoader implements Loader {
   readonly #o: SafeLoaderOptions;
+  readonly #files: Files;
+  readonly #validatorFor: (artifact: string) => Validator | undefined;
+  readonly #moduleFor: (module: string, artifact: string) => Module;
   readonly lastKnownGood: LastKnownGood;
 
   constructor(opts: SafeLoaderOptions) {
     this.#o = opts;
-    this.lastKnownGood = new LastKnownGood(opts.dir);
+    const files = opts.files ?? nodeFiles;
+    this.#files = files;
+    this.lastKnownGood = new LastKnownGood(opts.dir, files);
+    this.#validatorFor = opts.validatorFor ?? ((artifact) => {
+      const command = opts.validators?.[artifact];
+      return command === undefined ? undefined : commandValidator(command, { dir: opts.dir, files, timeoutMs: opts.validatorTimeoutMs ?? 10_000 });
+    });
+    const configured = configuredModule(opts);
+    this.#moduleFor = opts.moduleFor ?? (() => configured);
   }
 
   pathOf(artifact: string): string {
     return join(this.#o.dir, artifact);
   }
 
+  /** sha256 of the file served for `artifact` (in this loader's files), or null when there is none. */
+  servedSha256(artifact: string): Promise<string | null> {
+    return fileSha256(this.pathOf(artifact), this.#files);
+  }
+
   /**
    * Runs the node core's load sequence: `checkCandidate` and `nextLoadStep` decide, this loop
-   * does what each step asks (the validator command, the atomic write and apply, reading the last
+   * does what each step asks (the validator, the atomic write and apply, reading the last
    * known-good) and feeds the result back, then carries out the end (save, restore, enact, keep).
    */
   async load(req: LoadRequest): Promise<LoadResult> {
     if (req.content === null || req.version === null) {
-      await rm(this.pathOf(req.artifact), { force: true });
+      await this.#files.remove(this.pathOf(req.artifact));
       return { ok: true, state: { state: 'empty' } };
     }
     const { content, version } = req;
@@ -108,11 +130,11 @@ export class SafeLoader implements Loader {
     // only the renames at apply and at the end make the candidate served and last known-good.
     // Bytes over their declared max_bytes are refused anyway and are not written at all.
     const staged = req.sha256 !== null && content.byteLength <= (req.validation?.max_bytes ?? Infinity)
-      ? { file: new StagedWrite(path, content), lkg: this.lastKnownGood.prepare(req.artifact, { version, sha256: req.sha256 }) }
+      ? { file: this.#files.stage(path, content), lkg: this.lastKnownGood.prepare(req.artifact, { version, sha256: req.sha256 }) }
       : undefined;
-    const command = this.#o.validators?.[req.artifact];
+    const validator = this.#validatorFor(req.artifact);
     let progress: LoadProgress = {
-      check: checkCandidate({ ...req, content, version }, this.#o), hasCommand: Boolean(command),
+      check: checkCandidate({ ...req, content, version }, this.#o), hasCommand: validator !== undefined,
       ...(req.onFailure ? { onFailure: req.onFailure } : {}),
     };
     let lkg: LkgRead = { kind: 'none' };
@@ -121,10 +143,10 @@ export class SafeLoader implements Loader {
         const step = nextLoadStep(progress, version);
         switch (step.type) {
           case 'run-command':
-            progress = { ...progress, command: await this.#runValidator(command ?? '', req, content) };
+            progress = { ...progress, command: await validate(validator, req, content) };
             break;
           case 'apply': {
-            await (staged?.file ?? new StagedWrite(path, content)).commit();
+            await (staged?.file ?? this.#files.stage(path, content)).commit();
             const json = progress.check.ok ? progress.check.json : undefined;
             progress = { ...progress, apply: await this.#apply(path, json ? { ...req, parsed: json } : req) };
             break;
@@ -154,8 +176,7 @@ export class SafeLoader implements Loader {
   async recover(req: Pick<LoadRequest, 'artifact' | 'module' | 'onFailure'>, why: string): Promise<{ state: ModuleState; error: string }> {
     const lkg = await this.lastKnownGood.read(req.artifact);
     if (lkg.kind === 'ok') {
-      await writeAtomic(this.pathOf(req.artifact), lkg.copy.content);
-      const again = await this.#apply(this.pathOf(req.artifact), { ...req, version: lkg.copy.version, sha256: lkg.copy.sha256, content: lkg.copy.content });
+      const again = await this.#restore(req, lkg.copy);
       if (again.ok) return { state: { state: 'stale', version: lkg.copy.version }, error: `${why}; restored last known-good ${lkg.copy.version}` };
     }
     const decision = afterFailedLoad(req.onFailure ?? DEFAULT_ON_FAILURE, null);
@@ -171,13 +192,13 @@ export class SafeLoader implements Loader {
     if (req.content === null) return { ok: false, stage: 'verify', error: 'no content' };
     const { content } = req;
     const version = req.version ?? '';
-    const command = this.#o.validators?.[req.artifact];
+    const validator = this.#validatorFor(req.artifact);
     // No fallback is carried out here, so the last known-good is never read: its version does not change a refusal's stage or words.
-    let progress: LoadProgress = { check: checkCandidate({ ...req, content, version }, this.#o), hasCommand: Boolean(command), lastKnownGood: null };
+    let progress: LoadProgress = { check: checkCandidate({ ...req, content, version }, this.#o), hasCommand: validator !== undefined, lastKnownGood: null };
     for (;;) {
       const step = nextLoadStep(progress, version);
       if (step.type === 'run-command') {
-        progress = { ...progress, command: await this.#runValidator(command ?? '', req, content) };
+        progress = { ...progress, command: await validate(validator, req, content) };
         continue;
       }
       if (step.type === 'done' && !step.outcome.ok) return { ok: false, stage: step.outcome.stage, error: step.outcome.error };
@@ -196,41 +217,23 @@ export class SafeLoader implements Loader {
     return decision;
   }
 
-  /** The node's own validator command: the candidate on stdin and in a staging file. */
-  async #runValidator(command: string, req: LoadRequest, content: Buffer): Promise<CommandResult> {
-    const staging = join(this.#o.dir, '.staging', req.artifact);
-    await writeAtomic(staging, content);
-    const r = await runCommand(command, { stdin: content, env: { FAILSMALL_FILE: staging, FAILSMALL_ARTIFACT: req.artifact, FAILSMALL_VERSION: req.version ?? '' }, timeoutMs: this.#o.validatorTimeoutMs ?? 10_000, what: 'validator command' });
-    await rm(staging, { force: true });
-    return r;
+  /** The module's apply, for the module and artifact of `req`. */
+  #apply(path: string, req: LoadRequest): Promise<Verdict> {
+    return this.#moduleFor(req.module, req.artifact).apply(path, req);
   }
 
-  async #apply(path: string, req: LoadRequest): Promise<CommandResult> {
-    const callback = this.#o.callbacks?.[req.artifact] ?? this.#o.callbacks?.[req.module];
-    if (callback) {
-      try {
-        await callback(path, req);
-        return { ok: true };
-      } catch (err) {
-        return { ok: false, error: err instanceof Error ? err.message : String(err) };
-      }
-    }
-    const url = this.#o.reloadUrls?.[req.module];
-    if (url) return postReload(url, { artifact: req.artifact, version: req.version, file: path }, this.#o.reloadTimeoutMs ?? 10_000);
-    const command = this.#o.reload?.[req.module];
-    if (!command) return { ok: true };
-    return runCommand(command, {
-      env: { FAILSMALL_FILE: path, FAILSMALL_ARTIFACT: req.artifact, FAILSMALL_VERSION: req.version ?? '', FAILSMALL_MODULE: req.module },
-      timeoutMs: this.#o.reloadTimeoutMs ?? 10_000, what: 'reload command',
-    });
+  /** Puts the last known-good `copy` back in place and hands it to the module again. */
+  async #restore(req: Pick<LoadRequest, 'artifact' | 'module' | 'onFailure'>, copy: LastKnownGoodCopy): Promise<Verdict> {
+    const path = this.pathOf(req.artifact);
+    await this.#files.writeAtomic(path, copy.content);
+    return this.#apply(path, { ...req, version: copy.version, sha256: copy.sha256, content: copy.content });
   }
 
   /** Carries out a refused load's end, as `nextLoadStep` decided it: restore the last known-good, enact the fallback, or keep the module as it is. */
   async #fallBack(step: Extract<LoadStep, { type: 'done' }>, req: LoadRequest, lkg: LkgRead): Promise<void> {
     if (step.then === 'restore' && lkg.kind === 'ok') {
       // The module may hold half of the refused version: hand it the last known-good again.
-      await writeAtomic(this.pathOf(req.artifact), lkg.copy.content);
-      const back = await this.#apply(this.pathOf(req.artifact), { ...req, version: lkg.copy.version, sha256: lkg.copy.sha256, content: lkg.copy.content });
+      const back = await this.#restore(req, lkg.copy);
       if (!back.ok) this.#o.log?.error(`${req.module} did not take its last known-good ${lkg.copy.version} back: ${back.error}`);
     } else if (step.then === 'enact') {
       await this.#enact(req, step.outcome.state, step.touched);
@@ -242,36 +245,27 @@ export class SafeLoader implements Loader {
     const path = this.pathOf(req.artifact);
     if (decision.state === 'fail-open') {
       const safe = Buffer.from(req.onFailure?.safe_default ?? '');
-      await writeAtomic(path, safe);
+      await this.#files.writeAtomic(path, safe);
       const r = await this.#apply(path, { artifact: req.artifact, module: req.module, version: 'safe-default', sha256: null, content: safe });
       if (!r.ok) this.#o.log?.error(`${req.module} did not take its safe default: ${r.error}`);
     } else if (decision.state === 'fail-closed') {
-      await rm(path, { force: true });
-      const stop = this.#o.stopCommands?.[req.module];
-      if (stop) {
-        const r = await runCommand(stop, { env: { FAILSMALL_MODULE: req.module, FAILSMALL_ARTIFACT: req.artifact }, timeoutMs: this.#o.reloadTimeoutMs ?? 10_000, what: 'stop command' });
-        if (!r.ok) this.#o.log?.error(`${req.module} failed closed but its stop command failed: ${r.error}`);
-      }
+      await this.#files.remove(path);
+      const r = await this.#moduleFor(req.module, req.artifact).stop(req);
+      if (!r.ok) this.#o.log?.error(`${req.module} failed closed but did not stop: ${r.error}`);
       this.#o.log?.error(`${req.module} FAILED CLOSED: its traffic is stopped (${req.onFailure?.reason ?? 'declared fail-closed'})`);
     } else if (decision.state === 'empty' && touched) {
-      await rm(path, { force: true });
+      await this.#files.remove(path);
     }
   }
 }
 
-/** sha256 of what is on disk at `path`, or null when there is nothing. */
-export async function fileSha256(path: string): Promise<string | null> {
-  const content = await readIfExists(path);
+/** sha256 of what is on disk at `path` (or in `files`), or null when there is nothing. */
+export async function fileSha256(path: string, files: Files = nodeFiles): Promise<string | null> {
+  const content = await files.read(path);
   return content ? createHash('sha256').update(content).digest('hex') : null;
 }
 
-async function postReload(url: string, body: unknown, timeoutMs: number): Promise<CommandResult> {
-  try {
-    const res = await httpRequest(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body), timeoutMs, maxBytes: 64 * 1024 });
-    const text = res.body.toString('utf8').slice(0, 300);
-    return res.status >= 200 && res.status < 300 ? { ok: true } : { ok: false, error: `reload URL answered HTTP ${res.status}${text ? `: ${text}` : ''}` };
-  } catch (err) {
-    const e = err instanceof Error ? err : new Error(String(err));
-    return { ok: false, error: e.name === 'TimeoutError' ? `reload URL timed out after ${timeoutMs} ms` : `reload URL failed: ${e.message}` };
-  }
+/** Runs the validator the core asked for (it asks only when there is one). */
+function validate(validator: Validator | undefined, req: LoadRequest, content: Buffer): Promise<Verdict> {
+  return validator ? validator.validate({ artifact: req.artifact, module: req.module, version: req.version, content }) : Promise.resolve({ ok: true });
 }

@@ -1,33 +1,12 @@
 import assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { generateSigningKeys, parsePrivateKey, parsePublicKey, parsePublicKeys, signVersion, type ModuleDecl } from '@failsmall/core';
+import { generateSigningKeys, parsePrivateKey, parsePublicKeys, signVersion, type ModuleDecl } from '@failsmall/core';
 import { SafeLoader, type LoadRequest, type SafeLoaderOptions } from '../src/index.ts';
-
-const keys = generateSigningKeys();
-const privateKey = (() => { const k = parsePrivateKey(keys.privateKey); if (!k.ok) throw new Error(k.message); return k.key; })();
-const publicKey = (() => { const k = parsePublicKey(keys.publicKey); if (!k.ok) throw new Error(k.message); return k.key; })();
-const otherKey = (() => { const k = parsePrivateKey(generateSigningKeys().privateKey); if (!k.ok) throw new Error(k.message); return k.key; })();
-
-const sha = (b: Buffer | string) => createHash('sha256').update(b).digest('hex');
-const features = (n: number) => Buffer.from(JSON.stringify(Array.from({ length: n }, (_, i) => ({ name: `f${i}`, weight: i / 100 }))));
-const SCHEMA = { type: 'array', items: { type: 'object', required: ['name', 'weight'], properties: { name: { type: 'string' }, weight: { type: 'number' } } } };
-
-/** A correctly signed request for `content` as version `version` of artifact `features`. */
-function signed(version: string, content: Buffer, extra: Partial<LoadRequest> = {}): LoadRequest {
-  const digest = sha(content);
-  return {
-    artifact: 'features', module: 'bot-management', version, sha256: digest, content,
-    signature: signVersion(privateKey, 'features', version, digest),
-    validation: { max_bytes: 1_000_000, max_entries: 200, json_schema: SCHEMA },
-    onFailure: { on_load_failure: 'serve-stale' },
-    ...extra,
-  };
-}
+import { features, keys, otherKey, privateKey, publicKey, sha, signed } from './signed-requests.ts';
 
 function withDir(): { dir: string; loader(opts?: Partial<SafeLoaderOptions>): SafeLoader; file(): string | undefined } {
   const dir = mkdtempSync(join(tmpdir(), 'failsmall-safe-'));
