@@ -6,7 +6,7 @@ import {
 import { matchesPredicate, renderContent, VersionCatalog, type SimVersion } from './content.ts';
 import { REGIMES, type RegimeName, type RegimeReport, type RolloutSummary, type SimulationReport } from './report.ts';
 import { Rng } from './rng.ts';
-import { latencyHistogram, nodeCounters } from './traffic-model.ts';
+import { drawTraffic, latencyHistogram, nodeCounters } from './traffic-model.ts';
 import type { Effect, Scenario } from './scenario/types.ts';
 import { buildConditions, ConditionFlags, FLAG_BURST, FLAG_DARK, FLAG_LOST_REPORTS, FLAG_SICK, FLAG_SILENT, type Conditions } from './conditions.ts';
 
@@ -365,9 +365,10 @@ class RegimeRun {
 
   // ── the change ──────────────────────────────────────────────────────────────
 
-  #push(version: number, t: number): void {
+  /** A push by the pipeline, or (`response`) a fix a person pushes, which a stopped generator does not stop. */
+  #push(version: number, t: number, response = false): void {
     if (this.#firstBadPush === null && this.#w.bad[version]) this.#firstBadPush = t;
-    if (this.#stopped) return;
+    if (this.#stopped && !response) return;
     this.#pushes++;
     if (!this.#w.bad[version]) this.#lastGood = version;
     if (!this.#staged) {
@@ -404,10 +405,7 @@ class RegimeRun {
     this.#w.responses.forEach((r, k) => {
       if (this.#responded[k] || t < (this.#detectAt ?? 0) + r.after) return;
       this.#responded[k] = true;
-      const stopped = this.#stopped;
-      this.#stopped = false;
-      this.#push(r.version, t);
-      this.#stopped = stopped;
+      this.#push(r.version, t, true);
     });
   }
 
@@ -670,10 +668,14 @@ class RegimeRun {
     return s === FAIL_CLOSED ? CRASH : s === FAIL_OPEN ? SAFE_DEFAULT : s >= 0 ? this.#w.effects[s]?.[this.#w.classOf[i] ?? 0] ?? null : null;
   }
 
-  /** Node i's background 5xx ratio: the fleet's, plus a bad node's and a burst's. */
+  /** Node i's background 5xx ratio. */
   #background(i: number): number {
+    return this.#backgroundOf(this.#cond.flags[i] ?? 0);
+  }
+
+  /** The background 5xx ratio of a node with these flags: the fleet's, plus a bad node's and a burst's (errors with or without the change). */
+  #backgroundOf(f: number): number {
     const tr = this.#w.s.traffic;
-    const f = this.#cond.flags[i] ?? 0;
     return Math.min(1, tr.error_rate + (f & FLAG_SICK ? tr.bad_nodes?.error_rate ?? 0 : 0) + (f & FLAG_BURST ? tr.bursts?.error_rate ?? 0 : 0));
   }
 
@@ -816,26 +818,16 @@ class RegimeRun {
     const baseline = emptyAggregate();
     const split = this.#w.splitLabels.length > 0 ? new Map<string, Map<string, { cohort: MutableAggregate; baseline: MutableAggregate }>>() : undefined;
     const m = tr.rps_per_node * dt;
-    const noise = tr.noise;
-    const overdispersion = Math.exp(noise * noise) - 1;
     for (const g of this.#groups) {
       const into = g.inCohort ? cohort : baseline;
-      const requests = rng.count(g.n * m, g.n * (m + (noise * m) ** 2));
       const e = g.effect;
       const f = e && e.ramp_ms > 0 ? Math.min(1, Math.max(0, t - g.appliedAt) / e.ramp_ms) : 1;
-      let errors: number;
+      const { requests, background, extra } = drawTraffic(rng, tr, g.n, m, this.#backgroundOf(g.flags), e, f);
+      const errors = background + extra;
       let degraded = 0;
-      if (e?.crash) {
-        errors = requests;
-        this.#totals.failed += requests;
-      } else {
-        // Unhealthy nodes and bursts raise the background: errors with or without the change.
-        const r = Math.min(1, tr.error_rate + (g.flags & FLAG_SICK ? tr.bad_nodes?.error_rate ?? 0 : 0) + (g.flags & FLAG_BURST ? tr.bursts?.error_rate ?? 0 : 0));
-        const background = rng.count(requests * r, requests * r * (1 - r) + g.n * (m * r) ** 2 * overdispersion, requests);
-        const extra = e && e.error_rate > 0 ? rng.binomial(requests - background, e.error_rate * f) : 0;
-        errors = background + extra;
+      this.#totals.failed += extra;
+      if (!e?.crash) {
         this.#totals.background += background;
-        this.#totals.failed += extra;
         if (e?.degrade) degraded = requests;
         if (e === SAFE_DEFAULT) this.#totals.failOpen += requests;
         if (e && (e.add_latency_ms > 0 || e.latency_factor !== 1)) this.#totals.slowed += requests - extra;

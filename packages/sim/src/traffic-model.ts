@@ -34,6 +34,24 @@ export function latencyHistogram(rng: Rng, tr: TrafficSpec, requests: number, no
   return out;
 }
 
+/**
+ * Requests and errors of `units` node-ticks alike (a group of nodes over one tick, or one node
+ * over a window of ticks): requests with per-node-tick noise, the background 5xx at `background`
+ * with the error rate's per-node-tick noise, and the errors the module's effect adds (`extra`;
+ * a crash fails every request). One model for the regime's totals and the gates' per-node view.
+ */
+export function drawTraffic(rng: Rng, tr: TrafficSpec, units: number, perUnit: number, background: number, effect: Effect | null, ramp: number): { requests: number; background: number; extra: number } {
+  const m = perUnit;
+  const noise = tr.noise;
+  const requests = rng.count(units * m, units * (m + (noise * m) ** 2));
+  if (effect?.crash) return { requests, background: 0, extra: requests };
+  const r = background;
+  const overdispersion = Math.exp(noise * noise) - 1;
+  const bg = rng.count(requests * r, requests * r * (1 - r) + units * (m * r) ** 2 * overdispersion, requests);
+  const extra = effect && effect.error_rate > 0 ? rng.binomial(requests - bg, effect.error_rate * ramp) : 0;
+  return { requests, background: bg, extra };
+}
+
 /** One node as a window of traffic sees it: what it serves, and how much background it has. */
 export interface NodeWindow {
   /** Ticks in the window. */
@@ -56,19 +74,9 @@ export interface NodeWindow {
  * node-by-node gate sees the spread between nodes that real fleets show.
  */
 export function nodeCounters(rng: Rng, tr: TrafficSpec, w: NodeWindow): ModuleCounters {
-  const m = w.perTick;
-  const noise = tr.noise;
-  const requests = rng.count(w.ticks * m, w.ticks * (m + (noise * m) ** 2));
   const e = w.effect;
-  let errors: number;
-  if (e?.crash) {
-    errors = requests;
-  } else {
-    const r = w.background;
-    const overdispersion = Math.exp(noise * noise) - 1;
-    const background = rng.count(requests * r, requests * r * (1 - r) + w.ticks * (m * r) ** 2 * overdispersion, requests);
-    errors = background + (e && e.error_rate > 0 ? rng.binomial(requests - background, e.error_rate * w.ramp) : 0);
-  }
+  const { requests, background, extra } = drawTraffic(rng, tr, w.ticks, w.perTick, w.background, e, w.ramp);
+  const errors = background + extra;
   const latency = w.latency
     ? latencyHistogram(rng, tr, requests, 1, e ? e.add_latency_ms * w.ramp : 0, e ? 1 + (e.latency_factor - 1) * w.ramp : 1)
     : [...new Array<number>(LATENCY_BUCKETS_MS.length).fill(0), requests];

@@ -1,5 +1,5 @@
 import { isMap, isSeq } from 'yaml';
-import type { Node } from 'yaml';
+import type { Node, YAMLMap } from 'yaml';
 import { describeNode, didYouMean, type FieldReader, type SourceEntry, type YamlSource } from '@failsmall/core';
 import type { BadNodes, Bursts, Fault, LabelCondition, StagedHuman } from './types.ts';
 
@@ -26,12 +26,20 @@ export class ConditionsReader {
     this.#where = where;
   }
 
-  /** `traffic.bad_nodes: { share: 0.005, error_rate: 0.05 }` */
-  badNodes(e: SourceEntry): BadNodes | undefined {
-    const map = this.#f.map(e, 'e.g. bad_nodes: { share: 0.005, error_rate: 0.05 }');
+  /** A mapping section: its entries, with unknown keys reported. */
+  #section(e: SourceEntry, keys: readonly string[], what: string, hint: string): { map: YAMLMap; entries: SourceEntry[] } | undefined {
+    const map = this.#f.map(e, hint);
     if (!map) return undefined;
     const entries = this.#src.entries(map, e.path);
-    this.#src.checkKeys(entries, BAD_NODES_KEYS, 'bad_nodes');
+    this.#src.checkKeys(entries, keys, what);
+    return { map, entries };
+  }
+
+  /** `traffic.bad_nodes: { share: 0.005, error_rate: 0.05 }` */
+  badNodes(e: SourceEntry): BadNodes | undefined {
+    const read = this.#section(e, BAD_NODES_KEYS, 'bad_nodes', 'e.g. bad_nodes: { share: 0.005, error_rate: 0.05 }');
+    if (!read) return undefined;
+    const { map, entries } = read;
     const sE = this.#f.require(entries, 'share', map, e.path, 'e.g. share: 0.005 (0.5% of the nodes)');
     const rE = this.#f.require(entries, 'error_rate', map, e.path, 'e.g. error_rate: 0.05');
     const share = sE ? this.#f.ratio(sE) : undefined;
@@ -41,10 +49,9 @@ export class ConditionsReader {
 
   /** `traffic.bursts: { every: 20m, length: 2m, error_rate: 0.01, share: 0.3, where: { region: eu } }` */
   bursts(e: SourceEntry): Bursts | undefined {
-    const map = this.#f.map(e, 'e.g. bursts: { every: 20m, length: 2m, error_rate: 0.01, share: 0.3 }');
-    if (!map) return undefined;
-    const entries = this.#src.entries(map, e.path);
-    this.#src.checkKeys(entries, BURSTS_KEYS, 'bursts');
+    const read = this.#section(e, BURSTS_KEYS, 'bursts', 'e.g. bursts: { every: 20m, length: 2m, error_rate: 0.01, share: 0.3 }');
+    if (!read) return undefined;
+    const { map, entries } = read;
     const everyE = this.#f.require(entries, 'every', map, e.path, 'e.g. every: 20m (on average)');
     const lengthE = this.#f.require(entries, 'length', map, e.path, 'e.g. length: 2m');
     const rateE = this.#f.require(entries, 'error_rate', map, e.path, 'e.g. error_rate: 0.01');
@@ -79,10 +86,9 @@ export class ConditionsReader {
   }
 
   #fault(e: SourceEntry, duration: number | undefined): Fault | undefined {
-    const map = this.#f.map(e, FAULT_HINT);
-    if (!map) return undefined;
-    const entries = this.#src.entries(map, e.path);
-    this.#src.checkKeys(entries, FAULT_KEYS, 'a fault');
+    const read = this.#section(e, FAULT_KEYS, 'a fault', FAULT_HINT);
+    if (!read) return undefined;
+    const { map, entries } = read;
     const typeE = this.#f.require(entries, 'type', map, e.path, `one of ${FAULT_TYPES.join(', ')}`);
     const typeText = typeE ? this.#f.scalarText(typeE) : undefined;
     const type = FAULT_TYPES.find((t) => t === typeText);
@@ -107,10 +113,9 @@ export class ConditionsReader {
 
   /** `human: { approve_after: 10m, resume_after: 15m, rollback_after: 45m }` */
   human(e: SourceEntry): StagedHuman | undefined {
-    const map = this.#f.map(e, 'e.g. human: { approve_after: 10m, rollback_after: 45m }');
-    if (!map) return undefined;
-    const entries = this.#src.entries(map, e.path);
-    this.#src.checkKeys(entries, HUMAN_KEYS, 'human');
+    const read = this.#section(e, HUMAN_KEYS, 'human', 'e.g. human: { approve_after: 10m, rollback_after: 45m }');
+    if (!read) return undefined;
+    const { map, entries } = read;
     const aE = entries.find((x) => x.key === 'approve_after');
     const resE = entries.find((x) => x.key === 'resume_after');
     const rE = entries.find((x) => x.key === 'rollback_after');
