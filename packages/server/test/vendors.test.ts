@@ -183,14 +183,14 @@ describe('StatuspagePoller, against a real status page', () => {
     assert.equal(warnings.length, 3, 'each unusable answer is logged once');
   });
 
-  it('uses a full summary URL as given, and hands triage the maintenance indicator as none', async () => {
+  it('uses a full summary URL as given, and hands triage the maintenance indicator as maintenance (planned work, not an outage)', async () => {
     requested = [];
     answer = (res) => json(res, 200, summary({ indicator: 'maintenance', description: 'Service Under Maintenance', actions: 'under_maintenance' }));
     const { p } = poller([{ name: 'custom', url: `${root}/status/v2/summary.json?x=1` }]);
     const [poll] = await p.pollOnce();
     assert.deepEqual(requested, ['/status/v2/summary.json?x=1']);
     assert.equal(poll?.reachable, true);
-    assert.equal(poll?.indicator, 'none');
+    assert.equal(poll?.indicator, 'maintenance');
     assert.ok(poll?.components?.some((c) => c.name === 'Actions' && c.status === 'under_maintenance'));
   });
 
@@ -228,7 +228,7 @@ describe('StatuspagePoller, against a real status page', () => {
     const [poll] = await p.pollOnce();
     // The same shape as packages/core/src/triage/input.ts StatusPoll, written out here.
     type StatusPoll = {
-      readonly at_ms: number; readonly reachable: boolean; readonly indicator?: 'none' | 'minor' | 'major' | 'critical';
+      readonly at_ms: number; readonly reachable: boolean; readonly indicator?: 'none' | 'minor' | 'major' | 'critical' | 'maintenance';
       readonly components?: readonly { readonly name: string; readonly status: 'operational' | 'degraded_performance' | 'partial_outage' | 'major_outage' | 'under_maintenance' }[];
     };
     assert.ok(poll);

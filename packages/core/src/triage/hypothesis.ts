@@ -1,11 +1,17 @@
 /** The four causes triage tells apart. */
 export const TRIAGE_CLASSES = ['change-regression', 'ddos', 'internal-degradation', 'third-party-failure'] as const;
 export type TriageClass = (typeof TRIAGE_CLASSES)[number];
+/**
+ * What the top of the ranking can be: one of the four causes, or `unknown` when no class has
+ * evidence enough to lead (the missing signals it would need are named). A benign event, or one
+ * whose cause is none of the four, should read `unknown`, never a default winner.
+ */
+export type TriageVerdict = TriageClass | 'unknown';
 
 /** Signal families; each evidence item and each missing signal names one. */
 export const TRIAGE_SIGNALS = [
   'request_rate', 'source_entropy', 'never_seen_sources', 'errors_by_module', 'errors_by_cohort',
-  'change_timing', 'flapping', 'dependencies', 'vendor_apis', 'vendor_status', 'changes', 'alerts',
+  'change_timing', 'flapping', 'dependencies', 'vendor_apis', 'vendor_status', 'changes', 'alerts', 'request_mix',
 ] as const;
 export type TriageSignal = (typeof TRIAGE_SIGNALS)[number];
 

@@ -15,6 +15,8 @@ export interface TriageInput {
   readonly requests?: MeasuredSeries;
   /** Where requests come from; agents report both per step. */
   readonly sources?: SourceSignals;
+  /** What requests ask for: the mix of methods, path classes and clients, and what each costs to serve. */
+  readonly request_mix?: RequestMixSignals;
   /** 5xx counts per module, and per rollout cohort (nodes with the rollout's version vs the others). */
   readonly errors?: ErrorSignals;
   /** failsmall rollouts and change events from elsewhere, in the lookback window. */
@@ -36,6 +38,12 @@ export interface Sample {
 export interface MeasuredSeries {
   readonly baseline: number;
   readonly samples: readonly Sample[];
+  /**
+   * The value expected at each time where it is not flat (a scheduled sale, a match, the
+   * Monday-morning ramp: the same hour last week); between samples the nearest earlier one
+   * holds, and `baseline` where there is none. A surge the schedule expected is not anomalous.
+   */
+  readonly expected?: readonly Sample[];
 }
 
 export interface SourceSignals {
@@ -43,6 +51,24 @@ export interface SourceSignals {
   readonly entropy_bits?: MeasuredSeries;
   /** Share of requests from prefixes never seen in the last 30 days (0..1). */
   readonly never_seen_share?: MeasuredSeries;
+}
+
+/**
+ * Request-mix aggregates agents report per push (`meter.mix`), never raw requests. An
+ * application-layer attack changes what is asked (one expensive search path, one client
+ * library, one method) more than how much; a flash crowd asks for what users always ask for.
+ */
+export interface RequestMixSignals {
+  /** Shannon entropy (bits) of requests over HTTP methods. */
+  readonly method_entropy_bits?: MeasuredSeries;
+  /** Entropy (bits) over path classes (routes, not raw paths: `/search`, `/item/:id`). */
+  readonly path_entropy_bits?: MeasuredSeries;
+  /** Entropy (bits) over user-agent families. */
+  readonly user_agent_entropy_bits?: MeasuredSeries;
+  /** Share of requests to path classes the service marks expensive (0..1). */
+  readonly expensive_share?: MeasuredSeries;
+  /** Mean server time per request, in ms: what a request costs to answer. */
+  readonly cost_ms_per_request?: MeasuredSeries;
 }
 
 /** Requests and 5xx errors counted over one step. */
@@ -80,6 +106,20 @@ export interface ErrorSignals {
   readonly by_cohort?: readonly CohortErrors[];
 }
 
+/**
+ * What a change touched beyond its own module: the dependencies it alters (a schema migration's
+ * database, a cache's eviction setting), other services, and the regions it reached. Triage
+ * links a change to a degraded dependency it touched.
+ */
+export interface ChangeTouches {
+  readonly services?: readonly string[];
+  readonly dependencies?: readonly string[];
+  readonly regions?: readonly string[];
+}
+
+/** Where a rollout stands at `now`, as the control plane recorded it. */
+export type RolloutChangeState = 'running' | 'paused' | 'completed' | 'rolled_back' | 'aborted';
+
 /** A failsmall rollout: one artifact from version `from_version` to `version`. */
 export interface RolloutChange {
   readonly id: string;
@@ -89,6 +129,13 @@ export interface RolloutChange {
   readonly version: string;
   readonly from_version?: string;
   readonly started_at_ms: number;
+  readonly touches?: ChangeTouches;
+  /** Absent: running. A rollout already rolled back or aborted is not advised to be rolled back again. */
+  readonly state?: RolloutChangeState;
+  /** When it reached `state` (completed, rolled back, aborted). */
+  readonly ended_at_ms?: number;
+  /** When the control plane learned of it, if later than `started_at_ms` (late or skewed reports); unseen before then. */
+  readonly recorded_at_ms?: number;
 }
 
 /**
@@ -104,6 +151,12 @@ export interface ExternalChange {
   readonly source?: string;
   /** Services or modules the change touched. */
   readonly services: readonly string[];
+  /** Dependencies and regions it touched (a migration names its database). */
+  readonly touches?: ChangeTouches;
+  /** A feature flag or staged change at this share of users or nodes (0..1); absent: everyone. */
+  readonly share?: number;
+  /** When it was recorded, if later than `timestamp` (a change logged after the fact); unseen before then. */
+  readonly recorded_at_ms?: number;
   readonly links: readonly { readonly href: string; readonly text?: string }[];
   readonly custom_details: Readonly<Record<string, string | number | boolean>>;
 }
@@ -121,14 +174,19 @@ export interface DependencySignal {
   readonly used_by: readonly string[];
   /** Other dependencies it calls (from the dependency graph), so that a symptom is told from its cause. */
   readonly depends_on?: readonly string[];
+  /**
+   * It sits in front of us in the request path (a CDN, a DDoS scrubber, an edge proxy): when it
+   * fails, clients come straight to the origin, and the origin sees a surge from new sources.
+   */
+  readonly in_request_path?: boolean;
   /** p99 latency in ms. */
   readonly latency_ms?: MeasuredSeries;
   /** Errors / calls. */
   readonly error_ratio?: MeasuredSeries;
 }
 
-/** Statuspage's `status.indicator`. */
-export type StatusIndicator = 'none' | 'minor' | 'major' | 'critical';
+/** Statuspage's `status.indicator` (`maintenance` while a scheduled maintenance is in progress). */
+export type StatusIndicator = 'none' | 'minor' | 'major' | 'critical' | 'maintenance';
 /** Statuspage's component statuses. */
 export type ComponentStatus = 'operational' | 'degraded_performance' | 'partial_outage' | 'major_outage' | 'under_maintenance';
 

@@ -167,7 +167,7 @@ export class StatuspagePoller {
       at_ms,
       reachable: true,
       // Planned maintenance is not an outage; the components under maintenance still say which parts.
-      indicator: s.indicator === 'maintenance' ? 'none' : s.indicator,
+      indicator: s.indicator,
       components: s.components,
       incidents: s.incidents,
     };

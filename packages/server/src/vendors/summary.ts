@@ -1,7 +1,11 @@
 import { z } from 'zod';
 
-/** Statuspage's `status.indicator`: the page's overall state. */
-export type StatuspageIndicator = 'none' | 'minor' | 'major' | 'critical';
+/**
+ * Statuspage's `status.indicator`: the page's overall state. `maintenance` is not in Atlassian's
+ * documentation, but real pages send it during planned work (cloudsmith-io/cloudsmith-api#25);
+ * triage reads it as planned work, not an outage.
+ */
+export type StatuspageIndicator = 'none' | 'minor' | 'major' | 'critical' | 'maintenance';
 /** Statuspage's component statuses. */
 export type ComponentStatus = 'operational' | 'degraded_performance' | 'partial_outage' | 'major_outage' | 'under_maintenance';
 /** An incident's impact; `maintenance` marks planned work. */
@@ -28,11 +32,7 @@ export interface StatuspageIncident {
 /** What failsmall reads from a page's `/api/v2/summary.json`. */
 export interface StatuspageSummary {
   readonly page: { readonly name: string; readonly url?: string; readonly updated_at?: string };
-  /**
-   * `maintenance` is not in Atlassian's documentation, but real pages send it during planned
-   * work (cloudsmith-io/cloudsmith-api#25), so a page under maintenance still parses.
-   */
-  readonly indicator: StatuspageIndicator | 'maintenance';
+  readonly indicator: StatuspageIndicator;
   readonly description: string;
   /** Unresolved incidents only: that is all summary.json lists. */
   readonly components: readonly StatuspageComponent[];

@@ -288,7 +288,7 @@ class FleetModel {
   }
 }
 
-const INDICATOR_RANK: Readonly<Record<StatusIndicator, number>> = { none: 0, minor: 1, major: 2, critical: 3 };
+const INDICATOR_RANK: Readonly<Record<StatusIndicator, number>> = { none: 0, maintenance: 0, minor: 1, major: 2, critical: 3 };
 
 function pushesOf(e: RolloutEvent | ExternalChangeEvent, duration: number, rng: Rng): Push[] {
   const bad = e.errors !== null || e.strains.length > 0;
