@@ -1,4 +1,19 @@
-import type { CohortErrors, DependencySignal, MeasuredSeries, ModuleErrors, RolloutChange, TriageInput, VendorStatus } from '../src/triage/index.ts';
+import assert from 'node:assert/strict';
+import type { CohortErrors, DependencySignal, Hypothesis, MeasuredSeries, ModuleErrors, RolloutChange, Triage, TriageInput, TriageVerdict, VendorStatus } from '../src/triage/index.ts';
+
+/** The hypothesis of one class (or unknown); fails the test when it is not ranked. */
+export function hypothesis(t: Triage, c: TriageVerdict): Hypothesis {
+  const h = t.hypotheses.find((x) => x.class === c);
+  assert.ok(h, `no ${c} hypothesis`);
+  return h;
+}
+
+/** The leading hypothesis. */
+export function top(t: Triage): Hypothesis {
+  const h = t.hypotheses[0];
+  assert.ok(h);
+  return h;
+}
 
 /**
  * Hand-built triage inputs for the classifier's unit tests: 40 minutes of 10-second steps

@@ -1,19 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { renderTriage, triage, TRIAGE_CLASSES, type Hypothesis, type Triage, type TriageClass, type TriageInput } from '../src/triage/index.ts';
-import { at, cohort, dependency, END, incident, moduleErrors, rollout, RPS, series, statusPage } from './triage-helpers.ts';
-
-function hypothesis(t: Triage, c: TriageClass): Hypothesis {
-  const h = t.hypotheses.find((x) => x.class === c);
-  assert.ok(h, `no ${c} hypothesis`);
-  return h;
-}
-
-const top = (t: Triage): Hypothesis => {
-  const h = t.hypotheses[0];
-  assert.ok(h);
-  return h;
-};
+import { renderTriage, triage, TRIAGE_CLASSES, type Triage, type TriageInput } from '../src/triage/index.ts';
+import { at, cohort, hypothesis, top, dependency, END, incident, moduleErrors, rollout, RPS, series, statusPage } from './triage-helpers.ts';
 
 /** An attack from minute 10: 6× the rate, entropy down 6 bits, 70% never-seen sources. */
 function attack(o: { entropy?: boolean; fresh?: boolean; rate?: boolean } = {}): TriageInput {
@@ -45,7 +33,7 @@ describe('triage: a pure classifier of incidents', () => {
     const h = top(t);
     assert.equal(h.class, 'change-regression');
     assert.deepEqual(h.target, { kind: 'rollout', id: 'r-7', artifact: 'api-server', version: 'v2' });
-    assert.match(h.first_action, /^roll back rollout r-7 \(changed api 20 s before the first error; 100% of errors on nodes that have v2, which serve 20% of requests\)$/);
+    assert.match(h.first_action, /^roll back rollout r-7 \(changed api 20 s before the first error; 100% of the excess errors on nodes that have v2, which serve 20% of requests\)$/);
     assert.ok(h.confidence > 0.9, `confidence ${h.confidence}`);
     assert.ok(h.evidence_for.some((e) => e.signal === 'errors_by_cohort' && e.weight === 4), 'concentration is the strongest evidence');
     // The attack, the dependency and the vendor would hit every node alike.
@@ -101,7 +89,7 @@ describe('triage: a pure classifier of incidents', () => {
       const a = triage(attack(), END);
       assert.equal(top(a).class, 'ddos');
       assert.ok(top(a).confidence > 0.9);
-      assert.match(top(a).first_action, /^turn on DDoS mitigation: .*\(request rate 6\.0× baseline; source entropy 8\.0 bits vs 14\.0; 70% of requests from never-seen prefixes vs 3\.0%\)$/);
+      assert.match(top(a).first_action, /^turn on DDoS mitigation: .*\(request rate 6\.0× expected; source entropy 8\.0 bits vs 14\.0; 70% of requests from never-seen prefixes vs 3\.0%\)$/);
     });
 
     it('a status page going down at the same time is weak evidence alone', () => {
@@ -165,7 +153,7 @@ describe('triage: a pure classifier of incidents', () => {
       assert.ok(conf(noSources) < conf(noEntropy), `${conf(noSources)} < ${conf(noEntropy)}`);
       assert.ok(noSources.unexplained > full.unexplained);
       const missing = hypothesis(noSources, 'ddos').missing_signals.map((m) => m.signal);
-      assert.deepEqual(missing, ['source_entropy', 'never_seen_sources']);
+      assert.deepEqual(missing, ['source_entropy', 'never_seen_sources', 'request_mix']);
       for (const h of noSources.hypotheses) {
         assert.ok(![...h.evidence_for, ...h.evidence_against].some((e) => e.signal === 'source_entropy' || e.signal === 'never_seen_sources'), `${h.class} uses a missing signal`);
       }
@@ -179,11 +167,14 @@ describe('triage: a pure classifier of incidents', () => {
       assert.ok(hypothesis(blind, 'third-party-failure').missing_signals.some((m) => m.signal === 'vendor_status'));
     });
 
-    it('an empty input ranks the four with little confidence and says what is missing', () => {
+    it('an empty input reads unknown, with every cause unlikely, and says what is missing', () => {
       const t = triage({}, END);
-      assert.equal(t.hypotheses.length, 4);
+      assert.equal(t.hypotheses.length, 5);
+      assert.equal(top(t).class, 'unknown');
       assert.ok(t.unexplained > 0.8, `unexplained ${t.unexplained}`);
-      assert.ok(top(t).confidence < 0.1);
+      assert.equal(top(t).confidence, t.unexplained);
+      for (const h of t.hypotheses.slice(1)) assert.ok(h.confidence < 0.1, `${h.class} ${h.confidence}`);
+      assert.match(top(t).first_action, /^no cause has evidence enough to act on: hold changes and keep watching; missing: .*request rate/);
       assert.equal(t.first_alert_ms, null);
       assert.equal(t.first_error_ms, null);
     });
@@ -203,11 +194,12 @@ describe('triage: a pure classifier of incidents', () => {
     assert.deepEqual(triage(future, now), triage(input, now));
   });
 
-  it('ranks the four classes with confidences that sum with the unexplained share to 1, and every item explains itself', () => {
+  it('ranks the four classes and unknown with confidences that sum to 1, and every item explains itself', () => {
     for (const input of [attack(), incident(), incident({ vendors: [statusPage('stripe', null, 10)] })]) {
       const t = triage(input, END);
-      assert.deepEqual([...t.hypotheses.map((h) => h.class)].sort(), [...TRIAGE_CLASSES].sort());
-      const total = t.hypotheses.reduce((a, h) => a + h.confidence, 0) + t.unexplained;
+      assert.deepEqual([...t.hypotheses.map((h) => h.class)].sort(), [...TRIAGE_CLASSES, 'unknown'].sort());
+      assert.equal(t.hypotheses.find((h) => h.class === 'unknown')?.confidence, t.unexplained);
+      const total = t.hypotheses.reduce((a, h) => a + h.confidence, 0);
       assert.ok(Math.abs(total - 1) < 1e-3, `sum ${total}`);
       for (let i = 1; i < t.hypotheses.length; i++) assert.ok((t.hypotheses[i - 1]?.confidence ?? 0) >= (t.hypotheses[i]?.confidence ?? 0));
       for (const h of t.hypotheses) {

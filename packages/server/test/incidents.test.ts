@@ -96,7 +96,7 @@ describe('incidents', () => {
     assert.equal((await post(`/v1/incidents/${id}/status`, { status: 'investigating' })).status, 200);
     const t = await post(`/v1/incidents/${id}/triage`, {});
     assert.equal(t.status, 200);
-    assert.ok(Array.isArray(t.body.triage.hypotheses) && t.body.triage.hypotheses.length === 4);
+    assert.ok(Array.isArray(t.body.triage.hypotheses) && t.body.triage.hypotheses.length === 5);
     assert.ok(t.body.triage.hypotheses[0].missing_signals.length > 0, 'no source diversity recorded: triage says it is missing');
     const resolved = await post(`/v1/incidents/${id}/status`, { status: 'resolved', note: 'config reverted' });
     assert.equal(resolved.body.incident.status, 'resolved');

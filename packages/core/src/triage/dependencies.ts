@@ -116,6 +116,13 @@ function judge(ctx: TriageContext, l: Level, all: readonly DependencySignal[], l
   if (!measured) {
     if (callers.length > 0) {
       items.push({ signal, weight: DEPENDENCY.unmeasuredCaller, value: null, sentence: `${callers.join(', ')}, whose errors rose, ${callers.length === 1 ? 'calls' : 'call'} ${what}, which is not measured` });
+      // By elimination: every measured dependency of those modules is healthy, so the unseen one
+      // is where the errors can come from.
+      const seen = all.filter((x) => x !== d && (x.latency_ms !== undefined || x.error_ratio !== undefined) && x.used_by.some((m) => callers.includes(m)));
+      const others = all.filter((x) => x !== d && x.used_by.some((m) => callers.includes(m)));
+      if (seen.length > 0 && seen.length === others.length && seen.every((x) => (levels.get(x.name)?.degradation ?? 0) < 0.1)) {
+        items.push({ signal, weight: DEPENDENCY.onlyUnseen, value: null, sentence: `every measured dependency of ${callers.join(', ')} stayed healthy (${seen.map((x) => x.name).join(', ')}): ${what}, not measured, is the one left` });
+      }
     }
   } else if (g > 0) {
     items.push({ signal, weight: DEPENDENCY.degraded * g, value: l.gLat >= l.gErr ? l.latency?.ratio ?? null : l.errors?.ratio ?? null,

@@ -46,8 +46,8 @@ export type TriageTarget =
   | { readonly kind: 'traffic'; readonly id: string };
 
 export interface Hypothesis {
-  readonly class: TriageClass;
-  /** Probability-like, 0..1; the four sum with `Triage.unexplained` to 1. */
+  readonly class: TriageVerdict;
+  /** Probability-like, 0..1; the five (four causes and `unknown`) sum to 1. */
   readonly confidence: number;
   /** Prior plus the sum of evidence weights (nats). */
   readonly log_odds: number;
@@ -67,7 +67,7 @@ export interface Triage {
   readonly first_error_ms: number | null;
   /** Ranked, most likely first. */
   readonly hypotheses: readonly Hypothesis[];
-  /** What no hypothesis explains: the weight of "none of the four", grown by every missing signal. */
+  /** The confidence of `unknown`: "none of the four has evidence enough", grown by every missing signal. */
   readonly unexplained: number;
   readonly summary: string;
 }

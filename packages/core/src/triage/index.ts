@@ -5,7 +5,7 @@
  */
 export type * from './input.ts';
 export { TRIAGE_CLASSES, TRIAGE_SIGNALS } from './hypothesis.ts';
-export type { Evidence, Hypothesis, MissingSignal, Triage, TriageClass, TriageSignal, TriageTarget } from './hypothesis.ts';
+export type { Evidence, Hypothesis, MissingSignal, Triage, TriageClass, TriageSignal, TriageTarget, TriageVerdict } from './hypothesis.ts';
 export { triage } from './triage.ts';
 export { renderTriage } from './render.ts';
 export * as TRIAGE_WEIGHTS from './weights.ts';

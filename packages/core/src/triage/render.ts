@@ -2,7 +2,8 @@ import { clock, pct } from './format.ts';
 import type { Evidence, Triage } from './hypothesis.ts';
 
 /**
- * A triage as plain text: the hypotheses ranked, each with its first action, its evidence
+ * A triage as plain text: the hypotheses ranked (`unknown` among them: its confidence is the
+ * share no cause explains), each with its first action, its evidence
  * (weights in nats, strongest first) and its missing signals. Pure, so the CLI, tests and
  * a postmortem draft print the same text.
  *
@@ -21,7 +22,6 @@ export function renderTriage(t: Triage, opts: { readonly evidence?: boolean } = 
     for (const e of h.evidence_against) lines.push(item('against', e));
     for (const m of h.missing_signals) lines.push(`     missing          ${m.sentence}`);
   });
-  lines.push('', `unexplained ${pct(t.unexplained)} (none of the four; grows with every missing signal)`);
   return `${lines.join('\n')}\n`;
 }
 

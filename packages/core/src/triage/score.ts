@@ -1,21 +1,23 @@
 import type { ClassEvidence } from './context.ts';
 import { pct } from './format.ts';
-import { TRIAGE_CLASSES, type Hypothesis, type MissingSignal, type TriageClass } from './hypothesis.ts';
-import { MISSING_SIGNAL_LOG_ODDS, PRIOR_LOG_ODDS } from './weights.ts';
+import { TRIAGE_CLASSES, type Hypothesis, type MissingSignal, type TriageClass, type TriageVerdict } from './hypothesis.ts';
+import { MISSING_SIGNAL_LOG_ODDS, PRIOR_LOG_ODDS, UNKNOWN_LOG_ODDS } from './weights.ts';
 
 /**
  * Turns each class's evidence into a confidence. A class's log-odds are its prior plus the
  * sum of its evidence weights (naive Bayes: signals are treated as independent given the
  * class, which is why the interacting ones, surge × source diversity, are combined into one
- * item before they get here). A fifth outcome, "none of the four", has log-odds 0 plus
- * MISSING_SIGNAL_LOG_ODDS for each signal family that is missing anywhere; a softmax over
- * the five gives the confidences, so the four sum to 1 − unexplained. A missing signal
- * therefore takes confidence from every hypothesis and never adds to any.
+ * item before they get here). A fifth outcome, `unknown` ("none of the four has evidence
+ * enough"), has log-odds UNKNOWN_LOG_ODDS plus MISSING_SIGNAL_LOG_ODDS for each signal family
+ * that is missing anywhere; a softmax over the five gives the confidences, so the five sum to
+ * 1 and `unexplained` is unknown's share. A missing signal therefore takes confidence from
+ * every class and never adds to any; and when no class has evidence beyond its prior,
+ * `unknown` leads and names the signals that would decide, instead of a default winner.
  */
 export function score(classes: Readonly<Record<TriageClass, ClassEvidence>>, shared: readonly MissingSignal[]): { hypotheses: Hypothesis[]; unexplained: number } {
   const families = new Set<string>(shared.map((m) => m.signal));
   for (const c of TRIAGE_CLASSES) for (const m of classes[c].missing) families.add(m.signal);
-  const noneLogOdds = MISSING_SIGNAL_LOG_ODDS * families.size;
+  const noneLogOdds = UNKNOWN_LOG_ODDS + MISSING_SIGNAL_LOG_ODDS * families.size;
   const logOdds = TRIAGE_CLASSES.map((c) => PRIOR_LOG_ODDS[c] + classes[c].items.reduce((a, e) => a + e.weight, 0));
   const top = Math.max(noneLogOdds, ...logOdds);
   const exp = logOdds.map((l) => Math.exp(l - top));
@@ -35,8 +37,23 @@ export function score(classes: Readonly<Record<TriageClass, ClassEvidence>>, sha
       ...(e.target ? { target: e.target } : {}),
     };
   });
-  hypotheses.sort((a, b) => b.confidence - a.confidence || b.log_odds - a.log_odds || TRIAGE_CLASSES.indexOf(a.class) - TRIAGE_CLASSES.indexOf(b.class));
+  const missing = [...new Map([...shared, ...TRIAGE_CLASSES.flatMap((c) => classes[c].missing)].map((m) => [m.sentence, m])).values()];
+  const lead = [...hypotheses].sort((a, b) => b.log_odds - a.log_odds)[0];
+  hypotheses.push({
+    class: 'unknown', confidence: round(expNone / total), log_odds: round(noneLogOdds), evidence_for: [], evidence_against: [], missing_signals: missing,
+    first_action: unknownAction(lead, missing),
+  });
+  const order = (c: TriageVerdict) => (c === 'unknown' ? TRIAGE_CLASSES.length : TRIAGE_CLASSES.indexOf(c));
+  hypotheses.sort((a, b) => b.confidence - a.confidence || b.log_odds - a.log_odds || order(a.class) - order(b.class));
   return { hypotheses, unexplained: round(expNone / total) };
+}
+
+/** No class leads: say which signals would decide, and the best lead so far, without acting on it. */
+function unknownAction(lead: Hypothesis | undefined, missing: readonly MissingSignal[]): string {
+  const families = [...new Set(missing.map((m) => m.signal.replace(/_/g, ' ')))];
+  const gather = families.length > 0 ? `; missing: ${families.join(', ')}` : '';
+  const best = lead && lead.evidence_for.length > 0 ? `; the strongest lead, ${lead.class}, rests on: ${lead.evidence_for[0]?.sentence ?? ''}` : '';
+  return `no cause has evidence enough to act on: hold changes and keep watching${gather}${best}`;
 }
 
 /** One line: the leading hypothesis, its confidence and its first action. */

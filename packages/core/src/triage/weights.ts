@@ -17,15 +17,27 @@ export const PRIOR_LOG_ODDS: Readonly<Record<TriageClass, number>> = {
 };
 
 /** Each missing signal family adds this to the log-odds of "none of the four". */
-export const MISSING_SIGNAL_LOG_ODDS = 0.4;
+export const MISSING_SIGNAL_LOG_ODDS = 0.25;
+
+/**
+ * `unknown` ("none of the four has evidence enough") starts here, before missing signals are
+ * added: a class must earn more than this beyond its prior to lead. Without it, the class
+ * with the least evidence against it won by default (third-party-failure, when no vendor
+ * signal was there to argue).
+ */
+export const UNKNOWN_LOG_ODDS = 0.75;
 
 /** An error ratio is anomalous at 3× its baseline and 0.1 percentage points above it. */
 export const ERROR_ANOMALY = { factor: 3, excess: 0.001 } as const;
 
 /** Signals are read over this window before the first error, so a ramp that started early is seen. */
 export const LEAD_WINDOW_MS = 10 * 60_000;
-/** Changes older than this before the first error are not considered. */
-export const CHANGE_LOOKBACK_MS = 60 * 60_000;
+/**
+ * Changes are read this far back. Timing stops counting after 30 minutes, but a rollout's
+ * cohort still speaks after that: a leak that takes hours to show still errs only where the
+ * version runs. Its cohort evidence decays instead (COHORT.halfLifeMs).
+ */
+export const CHANGE_LOOKBACK_MS = 24 * 3600_000;
 /** Rates and shares are read as means over one minute. */
 export const READING_WINDOW_MS = 60_000;
 
@@ -38,11 +50,67 @@ export const TRAFFIC = {
   entropy: { from: 0.5, to: 2, ddos: 3 },
   /** never-seen share − baseline: botnets and spoofed sources were never seen before. */
   neverSeen: { from: 0.1, to: 0.4, ddos: 2.5 },
-  /** A surge whose sources look like every day's is a flash crowd: strong evidence against an attack. */
-  flashCrowd: { ddos: -4 },
+  /**
+   * A surge whose sources look like every day's is a flash crowd: strong evidence against an
+   * attack. Only when the diversity signals stay below `diversity.from` in full, fading to none
+   * at `diversity.to`: a moderate rise in odd sources is not "normal sources".
+   */
+  flashCrowd: { ddos: -4, diversity: { from: 0.1, to: 0.35 } },
+  /** Odd sources without a surge count this much of their weight (an application-layer attack needs no volume). */
+  noSurgeScale: 0.25,
+  /** The request rate fell to this share of the expected rate or lower: traffic is not reaching us. */
+  drop: { below: 0.6, ddos: -1.5 },
   /** Without a surge, sources that look like every day's still argue against an attack, a little. */
   usualSources: { ddos: -1 },
 } as const;
+
+/**
+ * The request mix (RequestMixSignals): an application-layer attack asks for one expensive
+ * thing, from one client library, far more than users do. Each signal is a ramp; the strongest
+ * one counts in full and the next one half. Cost per request rises for any slow backend, so it
+ * only adds to another moved signal, never alone.
+ */
+export const MIX = {
+  expensiveShare: { from: 0.05, to: 0.3 },
+  pathEntropyDrop: { from: 0.5, to: 2 },
+  userAgentEntropyDrop: { from: 0.5, to: 2 },
+  methodEntropyDrop: { from: 0.3, to: 0.8 },
+  costRatio: { from: 1.5, to: 4 },
+  ddos: 3,
+} as const;
+
+/**
+ * A dependency in the request path (a CDN) failing sends clients straight to the origin: a
+ * surge from prefixes the origin never sees. When it degraded before the surge (within
+ * `slackMs` after its start at the latest), the surge is its doing, not an attack's.
+ */
+export const BYPASS = { ddos: -3.5, cause: 1.5, slackMs: 90_000 } as const;
+
+/**
+ * A dependency that began to degrade after hostile-looking traffic began (odd sources or mix;
+ * a plain crowd does not count: shedding its load is the dependency's fix) is under that load.
+ * Scaled by how hostile the traffic looks (0..1).
+ */
+export const LOAD = { symptom: -2.5, slackMs: 30_000 } as const;
+
+/**
+ * A change that touched a dependency (a migration on a database, a cache setting) which then
+ * degraded: the change is the cause and the dependency its symptom. Counts when the dependency
+ * began to degrade between `beforeMs` before the change and `withinMs` after it.
+ */
+export const TOUCHED = { change: 2.5, dependency: -2.5, beforeMs: 60_000, withinMs: 30 * 60_000 } as const;
+
+/** What a rollout's recorded state says once it ended. */
+export const ENDED = {
+  /** Errors went on this long after it was rolled back or aborted: it was not the cause (or not the only one). */
+  persistMs: 3 * 60_000,
+  persisted: -2.5,
+  /** Errors stopped within persistMs of its rollback: the rollback fixed it. */
+  stopped: 1,
+} as const;
+
+/** A change recorded up to this long after the first error may have started before it (clock skew, late reports). */
+export const SKEW_TOLERANCE_MS = 2 * 60_000;
 
 export const COHORT = {
   /**
@@ -54,8 +122,17 @@ export const COHORT = {
   even: { below: 0.15, change: -2.5 },
   /** Concentrated errors argue against causes that hit every node alike. */
   others: { from: 0.6, to: 0.9, weight: -1.5 },
-  /** Fewer excess errors than this since the rollout started leave the comparison inconclusive. */
-  minExcessErrors: 50,
+  /**
+   * Significance, in standard errors: concentration counts only when the version's error ratio
+   * exceeds the others' by `z` (a two-proportion z-test), and "even" only when the fleet's excess
+   * is itself that significant and a concentrated excess would have been seen.
+   */
+  z: 3,
+  /** The version's nodes err at the fleet's baseline, and a bad version would have shown: a healthy rollout. */
+  healthy: { change: -2 },
+  /** Cohort evidence halves every this long after the first hour of a rollout's life. */
+  halfLifeMs: 4 * 3600_000,
+  fullWeightMs: 3600_000,
   /** Above this share of the requests on the version's nodes, there is too little left to compare with. */
   maxRequestShare: 0.95,
 } as const;
@@ -100,6 +177,8 @@ export const DEPENDENCY = {
   downstream: -2,
   /** It is not measured, but a module whose errors rose calls it: a weak lead, and a target to name. */
   unmeasuredCaller: 0.5,
+  /** …and every measured dependency of those modules is healthy: it is the one left. */
+  onlyUnseen: 1,
 } as const;
 
 export const VENDOR_STATUS = {
