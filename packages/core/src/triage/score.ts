@@ -1,7 +1,7 @@
 import type { ClassEvidence } from './context.ts';
 import { pct } from './format.ts';
 import { TRIAGE_CLASSES, type Hypothesis, type MissingSignal, type TriageClass, type TriageVerdict } from './hypothesis.ts';
-import { MISSING_SIGNAL_LOG_ODDS, PRIOR_LOG_ODDS, UNKNOWN_LOG_ODDS } from './weights.ts';
+import { CONFIDENCE_TEMPERATURE, MISSING_SIGNAL_LOG_ODDS, PRIOR_LOG_ODDS, UNKNOWN_LOG_ODDS } from './weights.ts';
 
 /**
  * Turns each class's evidence into a confidence. A class's log-odds are its prior plus the
@@ -10,7 +10,8 @@ import { MISSING_SIGNAL_LOG_ODDS, PRIOR_LOG_ODDS, UNKNOWN_LOG_ODDS } from './wei
  * item before they get here). A fifth outcome, `unknown` ("none of the four has evidence
  * enough"), has log-odds UNKNOWN_LOG_ODDS plus MISSING_SIGNAL_LOG_ODDS for each signal family
  * that is missing anywhere; a softmax over the five gives the confidences, so the five sum to
- * 1 and `unexplained` is unknown's share. A missing signal therefore takes confidence from
+ * 1 and `unexplained` is unknown's share (the log-odds are divided by CONFIDENCE_TEMPERATURE first,
+ * fitted so that stated confidence matches observed accuracy). A missing signal therefore takes confidence from
  * every class and never adds to any; and when no class has evidence beyond its prior,
  * `unknown` leads and names the signals that would decide, instead of a default winner.
  */
@@ -20,8 +21,8 @@ export function score(classes: Readonly<Record<TriageClass, ClassEvidence>>, sha
   const noneLogOdds = UNKNOWN_LOG_ODDS + MISSING_SIGNAL_LOG_ODDS * families.size;
   const logOdds = TRIAGE_CLASSES.map((c) => PRIOR_LOG_ODDS[c] + classes[c].items.reduce((a, e) => a + e.weight, 0));
   const top = Math.max(noneLogOdds, ...logOdds);
-  const exp = logOdds.map((l) => Math.exp(l - top));
-  const expNone = Math.exp(noneLogOdds - top);
+  const exp = logOdds.map((l) => Math.exp((l - top) / CONFIDENCE_TEMPERATURE));
+  const expNone = Math.exp((noneLogOdds - top) / CONFIDENCE_TEMPERATURE);
   const total = exp.reduce((a, b) => a + b, 0) + expNone;
   const hypotheses = TRIAGE_CLASSES.map((c, i): Hypothesis => {
     const e = classes[c];

@@ -7,5 +7,7 @@ export { generateTriageInput, TRIAGE_MODEL } from './generate.ts';
 export { evaluateTriageScenario, isCorrect, scoreTriageRuns } from './evaluate.ts';
 export type { TriageRun, TriageScore, TriageStep } from './evaluate.ts';
 export { loadTriageScenarios } from './load.ts';
+export { calibrate, CALIBRATION_EDGES } from './calibration.ts';
+export type { Calibration, CalibrationBin } from './calibration.ts';
 export { UNMEASURED_SIGNALS } from './types.ts';
 export type * from './types.ts';
