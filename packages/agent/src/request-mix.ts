@@ -90,7 +90,8 @@ export class RequestMixTracker {
 
   /** One request (or `n` alike, each costing `cost_ms`). */
   record(r: MixRequest, n = 1): void {
-    if (n <= 0) return;
+    // A count that is not a whole number would make the push invalid, and the control plane refuses the whole push.
+    if (!Number.isSafeInteger(n) || n <= 0) return;
     const method = r.method.toUpperCase();
     this.#methods.add(METHODS.has(method) ? method : 'OTHER', n);
     this.#paths.add(r.path_class, n);

@@ -92,6 +92,12 @@ describe('request mix', () => {
     assert.equal(c.mix_requests, 6);
   });
 
+  it('ignores a count that is not a whole number of requests, so one bad call cannot spoil the push', () => {
+    const t = new RequestMixTracker();
+    for (const n of [Number.NaN, 0.5, -1, 0, Number.POSITIVE_INFINITY]) t.record({ method: 'GET', path_class: '/', cost_ms: 1 }, n);
+    assert.deepEqual(t.drain(), {});
+  });
+
   it('leaves the node through the module meter, with the configured expensive path classes', () => {
     const m = new ModuleMeter(undefined, {}, { expensive: ['/search'] });
     m.request(true, 40);
