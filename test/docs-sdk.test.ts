@@ -45,16 +45,24 @@ test('the meter example in docs/agent.md records what it says', async () => {
   const doc = readFileSync(join(ROOT, 'docs/agent.md'), 'utf8');
   const block = [...doc.matchAll(/```ts\n([\s\S]*?)```/g)].map((m) => m[1] ?? '').find((b) => b.includes('proxy.source('));
   assert.ok(block, 'docs/agent.md shows the meter calls');
-  const agent = new Agent({ server: 'http://127.0.0.1:1', token: 't', nodeId: 'doc', labels: {}, modules: [], dir: join(ROOT, '.failsmall', 'doc-meter-test'), sourceWarmupMs: 0 });
+  const agent = new Agent({
+    server: 'http://127.0.0.1:1', token: 't', nodeId: 'doc', labels: {}, modules: [], dir: join(ROOT, '.failsmall', 'doc-meter-test'), sourceWarmupMs: 0,
+    expensivePathClasses: { proxy: ['/search'] },
+  });
   // The snippet's free variables, as a request handler would have them.
-  const run = new Function('agent', 'req', 'ok', 'latencyMs', 'authMs', 'ms', block) as (...a: unknown[]) => void;
-  run(agent, { socket: { remoteAddress: '203.0.113.77' } }, false, 12, 30, 250);
+  const run = new Function('agent', 'req', 'route', 'ok', 'latencyMs', 'authMs', 'ms', block) as (...a: unknown[]) => void;
+  run(agent, { socket: { remoteAddress: '203.0.113.77' }, method: 'GET', headers: { 'user-agent': 'curl/8.5.0' } }, '/search', false, 12, 30, 250);
   const c = agent.meter('proxy').drain();
   assert.equal(c.requests, 1);
   assert.equal(c.errors, 1);
   assert.deepEqual(
     Object.keys(c.counters).sort(),
-    ['dep__auth__calls', 'dep__auth__errors', 'dep__auth__latency_ms', 'depv__stripe__payments_api__calls', 'depv__stripe__payments_api__errors', 'depv__stripe__payments_api__latency_ms', 'source_entropy_millibits_x_requests', 'source_never_seen', 'source_requests'],
+    [
+      'dep__auth__calls', 'dep__auth__errors', 'dep__auth__latency_ms', 'depv__stripe__payments_api__calls', 'depv__stripe__payments_api__errors', 'depv__stripe__payments_api__latency_ms',
+      'mix_cost_ms', 'mix_expensive', 'mix_method_entropy_millibits_x_requests', 'mix_path_entropy_millibits_x_requests', 'mix_requests', 'mix_user_agent_entropy_millibits_x_requests',
+      'source_entropy_millibits_x_requests', 'source_never_seen', 'source_requests',
+    ],
   );
   assert.equal(c.counters.source_never_seen, 1);
+  assert.deepEqual([c.counters.mix_requests, c.counters.mix_expensive, c.counters.mix_cost_ms], [1, 1, 12], 'the agent option marks /search expensive');
 });

@@ -70,6 +70,8 @@ export interface AgentOptions {
   readonly controlPlane?: ControlPlane;
   /** How long a meter records client prefixes before it reports never-seen shares (default 1 h). */
   readonly sourceWarmupMs?: number;
+  /** Per module: the path classes whose requests are expensive to answer, for its request mix (`meter.mix`). */
+  readonly expensivePathClasses?: Readonly<Record<string, readonly string[]>>;
   readonly metricsIntervalMs?: number;
   /** host:port for the agent's own /metrics (Prometheus); off when absent. */
   readonly metricsListen?: string;
@@ -235,7 +237,11 @@ export class Agent {
 
   meter(module: string): ModuleMeter {
     let m = this.#meters.get(module);
-    if (!m) { m = new ModuleMeter((ok, ms) => this.metrics.request(module, ok, ms), this.#o.sourceWarmupMs !== undefined ? { warmupMs: this.#o.sourceWarmupMs } : {}); this.#meters.set(module, m); }
+    if (!m) {
+      const expensive = this.#o.expensivePathClasses?.[module];
+      m = new ModuleMeter((ok, ms) => this.metrics.request(module, ok, ms), this.#o.sourceWarmupMs !== undefined ? { warmupMs: this.#o.sourceWarmupMs } : {}, expensive ? { expensive } : {});
+      this.#meters.set(module, m);
+    }
     return m;
   }
 

@@ -1,4 +1,5 @@
 import { LATENCY_BUCKETS_MS, type ModuleCounters } from '@failsmall/core';
+import { RequestMixTracker, type MixRequest, type RequestMixOptions } from './request-mix.ts';
 import { dependencyCounter, SourceTracker, type SourceTrackerOptions } from './sources.ts';
 
 /** Per-module counters an agent accumulates between pushes; `drain()` hands over the deltas. */
@@ -12,11 +13,14 @@ export class ModuleMeter {
   #counters: Record<string, number> = {};
   #sources: SourceTracker | undefined;
   readonly #sourceOptions: SourceTrackerOptions;
+  #mix: RequestMixTracker | undefined;
+  readonly #mixOptions: RequestMixOptions;
 
   /** `observer` sees every request too (the agent's cumulative Prometheus counters). */
-  constructor(observer?: (ok: boolean, latencyMs: number) => void, sourceOptions: SourceTrackerOptions = {}) {
+  constructor(observer?: (ok: boolean, latencyMs: number) => void, sourceOptions: SourceTrackerOptions = {}, mixOptions: RequestMixOptions = {}) {
     this.#observer = observer;
     this.#sourceOptions = sourceOptions;
+    this.#mixOptions = mixOptions;
   }
 
   /**
@@ -27,6 +31,17 @@ export class ModuleMeter {
   source(client: string, n = 1): void {
     this.#sources ??= new SourceTracker(this.#sourceOptions);
     this.#sources.record(client, n);
+  }
+
+  /**
+   * What a request asked for: its method, its path class (the route template, never the raw
+   * path), its client's user agent (only the family is kept) and what it cost to answer. Only
+   * the interval's entropies, expensive requests and total cost leave the node. Triage tells an
+   * application-layer attack from a surge with it (docs/triage.md).
+   */
+  mix(r: MixRequest, n = 1): void {
+    this.#mix ??= new RequestMixTracker(this.#mixOptions);
+    this.#mix.record(r, n);
   }
 
   /** A call this module made to a dependency (ours, or a vendor's API with `vendor`): calls, errors and total latency. */
@@ -69,7 +84,9 @@ export class ModuleMeter {
   }
 
   drain(): ModuleCounters {
-    for (const [k, v] of Object.entries(this.#sources?.drain() ?? {})) this.#counters[k] = (this.#counters[k] ?? 0) + v;
+    for (const tracker of [this.#sources, this.#mix]) {
+      for (const [k, v] of Object.entries(tracker?.drain() ?? {})) this.#counters[k] = (this.#counters[k] ?? 0) + v;
+    }
     const out: ModuleCounters = {
       requests: this.#requests, errors: this.#errors, loads_attempted: this.#loadsAttempted, loads_succeeded: this.#loadsSucceeded,
       latency_buckets: this.#latency, counters: this.#counters,

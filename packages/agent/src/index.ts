@@ -9,4 +9,6 @@ export { AgentMetrics } from './metrics.ts';
 export { ModuleMeter } from './counters.ts';
 export { writeAtomic } from './files.ts';
 export { SourceTracker, clientPrefix, dependencyCounter, SOURCE_COUNTERS, type SourceTrackerOptions } from './sources.ts';
+export { RequestMixTracker, MIX_COUNTERS, type MixRequest, type RequestMixOptions } from './request-mix.ts';
+export { userAgentFamily, USER_AGENT_FAMILIES } from './user-agent.ts';
 export { Scraper, parseExposition, fetchExposition, type ScrapeTarget, type ReportedScrapeProblem, type ScraperOptions } from './scrape.ts';

@@ -1,4 +1,5 @@
 import { isIP } from 'node:net';
+import { entropyMillibitsTimesRequests } from './entropy.ts';
 
 /** Counter names the agent pushes for source diversity (per module, summed by the control plane). */
 export const SOURCE_COUNTERS = {
@@ -53,14 +54,9 @@ export class SourceTracker {
   /** The interval's counters (then starts a new interval); empty when no source was recorded. */
   drain(): Record<string, number> {
     if (this.#requests === 0) return {};
-    let h = 0;
-    for (const n of this.#interval.values()) {
-      const p = n / this.#requests;
-      h -= p * Math.log2(p);
-    }
     const out: Record<string, number> = {
       [SOURCE_COUNTERS.requests]: this.#requests,
-      [SOURCE_COUNTERS.entropyWeighted]: Math.round(h * 1000) * this.#requests,
+      [SOURCE_COUNTERS.entropyWeighted]: entropyMillibitsTimesRequests(this.#interval.values(), this.#requests),
     };
     if (this.#o.now() - this.#since >= this.#o.warmupMs) out[SOURCE_COUNTERS.neverSeen] = this.#neverSeen;
     this.#interval.clear();

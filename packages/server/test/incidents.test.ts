@@ -2,7 +2,9 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Agent } from '@failsmall/agent';
+import type { TriageInput } from '@failsmall/core';
 import { call, DECLARATIONS, testServer, waitFor } from './fixtures.ts';
+import { triageInputFor } from '../src/incidents/triage-input.ts';
 import { runCli } from '../../../test/helpers/procs.ts';
 
 type Server = Awaited<ReturnType<typeof testServer>>;
@@ -260,20 +262,33 @@ describe('the postmortem of a recorded incident', () => {
   });
 });
 
-describe('live triage reads what agents report: sources and dependencies', () => {
+type Meter = import('@failsmall/agent').ModuleMeter;
+
+describe('live triage reads what agents report: sources, request mix and dependencies', () => {
+  /** The usual traffic of a node for one step: requests, sources from its usual prefixes, calls to auth. */
+  function usualTraffic(m: Meter, n: number): void {
+    m.requests(3000, 3, 20);
+    for (let c = 0; c < 3000; c++) m.source(`198.51.${n * 16 + (c % 16)}.${c % 200}`);
+    for (let c = 0; c < 300; c++) m.dependency('auth', true, 12);
+  }
+
   /**
    * A fleet of 4 nodes reporting through the real metrics API on a controlled clock: 14 steps of
-   * normal traffic, then the incident's traffic, then an alert. The counters are made by the
-   * agent's own ModuleMeter (source prefixes, dependency calls).
+   * usual traffic, then the incident's traffic, then an alert. The counters are made by the
+   * agent's own ModuleMeter (source prefixes, request mix, dependency calls). Returns the live
+   * verdict and the triage input the control plane built for it.
    */
-  async function replay(incident: (step: number, meter: import('@failsmall/agent').ModuleMeter, node: number) => void): Promise<{ top: string; action: string; missing: string[] }> {
+  async function replay(
+    incident: (step: number, meter: Meter, node: number) => void,
+    o: { usual?: (meter: Meter, node: number) => void; expensive?: string[] } = {},
+  ): Promise<{ top: string; action: string; missing: string[]; input: TriageInput; alertAt: number }> {
     const { ModuleMeter } = await import('@failsmall/agent');
     let t = Math.floor(Date.now() / 30_000) * 30_000 - 30 * 60_000;
     const s = await testServer({ clock: { now: () => t }, incidentTickMs: 50 });
     try {
       const token = (await call(s.url, 'POST', '/v1/tokens', { token: s.admin, json: { name: 'fleet', role: 'join' } })).body.token as string;
       for (let n = 0; n < 4; n++) await call(s.url, 'POST', '/v1/nodes/register', { token, json: { id: `n${n}`, labels: {}, modules: ['proxy'] } });
-      const meters = [0, 1, 2, 3].map(() => new ModuleMeter(undefined, { warmupMs: 0 }));
+      const meters = [0, 1, 2, 3].map(() => new ModuleMeter(undefined, { warmupMs: 0 }, { expensive: o.expensive ?? [] }));
       const push = async () => {
         for (let n = 0; n < 4; n++) {
           const r = await call(s.url, 'POST', `/v1/nodes/n${n}/metrics`, { token, json: { modules: { proxy: meters[n]?.drain() } } });
@@ -281,11 +296,7 @@ describe('live triage reads what agents report: sources and dependencies', () =>
         }
       };
       for (let step = 0; step < 14; step++) {
-        meters.forEach((m, n) => {
-          m.requests(3000, 3, 20);
-          for (let c = 0; c < 3000; c++) m.source(`198.51.${n * 16 + (c % 16)}.${c % 200}`);
-          for (let c = 0; c < 300; c++) m.dependency('auth', true, 12);
-        });
+        meters.forEach((m, n) => (o.usual ?? usualTraffic)(m, n));
         await push();
         t += 30_000;
       }
@@ -299,11 +310,19 @@ describe('live triage reads what agents report: sources and dependencies', () =>
       const opened = await call(s.url, 'POST', '/v1/ingest/alertmanager', { token: s.admin, json: body });
       const r = await call(s.url, 'POST', `/v1/incidents/${opened.body.incident}/triage`, { token: s.admin, json: {} });
       const top = r.body.triage.hypotheses[0];
-      return { top: top.class, action: top.first_action, missing: top.missing_signals.map((m: { signal: string }) => m.signal) };
+      const stored = await s.store.incidents.get(opened.body.incident);
+      assert.ok(stored);
+      return {
+        top: top.class, action: top.first_action, missing: top.missing_signals.map((m: { signal: string }) => m.signal),
+        input: await triageInputFor(s.store, stored, t), alertAt,
+      };
     } finally {
       await s.cleanup();
     }
   }
+
+  /** A replay's verdict, for an assertion's message (the input is too long to read there). */
+  const verdict = (r: { top: string; action: string; missing: string[] }) => JSON.stringify({ top: r.top, action: r.action, missing: r.missing });
 
   it('an attack from never-seen prefixes is a DDoS', async () => {
     const r = await replay((step, m, n) => {
@@ -311,8 +330,9 @@ describe('live triage reads what agents report: sources and dependencies', () =>
       for (let c = 0; c < 12_000; c++) m.source(`${10 + ((step * 7 + n * 13 + c) % 200)}.${(c * 31) % 250}.${(c * 17 + step) % 250}.9`);
       for (let c = 0; c < 300; c++) m.dependency('auth', true, 12);
     });
-    assert.equal(r.top, 'ddos', JSON.stringify(r));
+    assert.equal(r.top, 'ddos', verdict(r));
     assert.ok(!r.missing.includes('source_entropy') && !r.missing.includes('never_seen_sources'), 'the agents reported sources');
+    assert.equal(r.input.request_mix, undefined, 'no agent reported a request mix: the family is left out, not zero');
   });
 
   it('the same surge from the usual prefixes is a flash crowd, not an attack', async () => {
@@ -321,7 +341,7 @@ describe('live triage reads what agents report: sources and dependencies', () =>
       for (let c = 0; c < 12_000; c++) m.source(`198.51.${n * 16 + (c % 16)}.${c % 200}`);
       for (let c = 0; c < 300; c++) m.dependency('auth', true, 12);
     });
-    assert.notEqual(r.top, 'ddos', JSON.stringify(r));
+    assert.notEqual(r.top, 'ddos', verdict(r));
   });
 
   it('a slow, failing dependency of ours is an internal degradation, and the first action names it', async () => {
@@ -330,7 +350,53 @@ describe('live triage reads what agents report: sources and dependencies', () =>
       for (let c = 0; c < 3000; c++) m.source(`198.51.${n * 16 + (c % 16)}.${c % 200}`);
       for (let c = 0; c < 300; c++) m.dependency('auth', c % 3 !== 0, 900);
     });
-    assert.equal(r.top, 'internal-degradation', JSON.stringify(r));
+    assert.equal(r.top, 'internal-degradation', verdict(r));
     assert.match(r.action, /auth/);
+  });
+
+  it('an application-layer attack shows in the request mix: its entropies fall, its expensive share and cost rise', async () => {
+    const CHROME = 'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36';
+    const FIREFOX = 'Mozilla/5.0 (X11; Linux x86_64; rv:121.0) Gecko/20100101 Firefox/121.0';
+    const SAFARI = 'Mozilla/5.0 (iPhone; CPU iPhone OS 17_2 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.2 Mobile/15E148 Safari/604.1';
+    const GOOGLEBOT = 'Mozilla/5.0 AppleWebKit/537.36 (KHTML, like Gecko; compatible; Googlebot/2.1; +http://www.google.com/bot.html) Chrome/120.0.6099.129 Safari/537.36';
+    // A node's usual step: [method, path class, user agent, ms, requests]; 3000 requests, /search is expensive.
+    const usualMix: [string, string, string, number, number][] = [
+      ['GET', '/', CHROME, 5, 900], ['GET', '/item/:id', FIREFOX, 12, 800], ['GET', '/item/:id', SAFARI, 12, 500],
+      ['POST', '/cart', CHROME, 30, 300], ['GET', '/search', CHROME, 150, 200], ['GET', '/static/*', GOOGLEBOT, 2, 200], ['HEAD', '/', 'curl/8.5.0', 1, 100],
+    ];
+    const usual = (m: Meter, n: number, share = 1) => {
+      for (const [method, path_class, user_agent, cost_ms, count] of usualMix) m.mix({ method, path_class, user_agent, cost_ms }, Math.round(count * share));
+      if (share === 1) usualTraffic(m, n);
+    };
+    const r = await replay((_step, m, n) => {
+      // The attack: 11,000 searches a step from one client library, slow to answer, on top of a third of the usual traffic.
+      m.requests(12_000, 2400, 20);
+      usual(m, n, 1 / 3);
+      m.mix({ method: 'GET', path_class: '/search', user_agent: 'python-requests/2.31.0', cost_ms: 400 }, 11_000);
+      for (let c = 0; c < 12_000; c++) m.source(`198.51.${n * 16 + (c % 16)}.${c % 200}`);
+      for (let c = 0; c < 300; c++) m.dependency('auth', true, 12);
+    }, { usual, expensive: ['/search'] });
+
+    const mix = r.input.request_mix;
+    assert.ok(mix, 'the control plane built the request mix from the agents\' counters');
+    const { method_entropy_bits: method, path_entropy_bits: path, user_agent_entropy_bits: ua, expensive_share: expensive, cost_ms_per_request: cost } = mix;
+    assert.ok(method && path && ua && expensive && cost, 'all five series');
+    // The usual step's values, from the table. Paths: / 1000, /item/:id 1300, /cart 300, /search 200, /static/* 200 of 3000.
+    const bits = (counts: number[]) => { const all = counts.reduce((a, b) => a + b, 0); return -counts.reduce((h, c) => h + (c / all) * Math.log2(c / all), 0); };
+    assert.ok(Math.abs(path.baseline - bits([1000, 1300, 300, 200, 200])) < 0.001, `path entropy baseline ${path.baseline}`);
+    assert.ok(Math.abs(method.baseline - bits([2600, 300, 100])) < 0.001, `method entropy baseline ${method.baseline}`);
+    assert.ok(Math.abs(ua.baseline - bits([1400, 800, 500, 200, 100])) < 0.001, `user-agent entropy baseline ${ua.baseline}`);
+    assert.ok(Math.abs(expensive.baseline - 200 / 3000) < 1e-9, `expensive share baseline ${expensive.baseline}`);
+    assert.ok(Math.abs(cost.baseline - (900 * 5 + 1300 * 12 + 300 * 30 + 200 * 150 + 200 * 2 + 100) / 3000) < 0.01, `cost baseline ${cost.baseline}`);
+    // Per 30 s step, fleet-wide: the steps before the attack and the six of the attack.
+    assert.equal(path.samples.length, 20);
+    assert.ok(path.samples.every((x) => x.at_ms % 30_000 === 0));
+    const during = (s: { samples: readonly { at_ms: number; value: number }[] }) => s.samples.slice(-6).map((x) => x.value);
+    for (const x of during(path)) assert.ok(x < path.baseline / 2, `path entropy ${x} fell from ${path.baseline}`);
+    for (const x of during(ua)) assert.ok(x < ua.baseline / 2, `user-agent entropy ${x} fell from ${ua.baseline}`);
+    for (const x of during(method)) assert.ok(x < method.baseline / 2, `method entropy ${x} fell from ${method.baseline}`);
+    for (const x of during(expensive)) assert.ok(x > 0.9, `expensive share ${x} rose from ${expensive.baseline}`);
+    for (const x of during(cost)) assert.ok(x > 10 * cost.baseline, `cost per request ${x} rose from ${cost.baseline}`);
+    assert.ok(r.input.sources, 'the other families are built as before');
   });
 });

@@ -1,13 +1,15 @@
 import type {
-  Alert, CohortErrors, CohortSample, CountSample, DependencySignal, Incident, ModuleErrors, RolloutChange, Sample, SourceSignals, StatusPoll,
+  Alert, CohortErrors, CohortSample, CountSample, DependencySignal, Incident, ModuleErrors, RolloutChange, SourceSignals, StatusPoll,
   TriageInput, VendorStatus,
 } from '@failsmall/core';
 import type { Store } from '../store/types.ts';
+import { MIX_PREFIX, requestMixSignals } from './request-mix.ts';
+import { baselineOf, STEP_MS, type CounterBucket } from './series.ts';
+
+export { STEP_MS } from './series.ts';
 
 /** How far before an incident triage looks for changes and baselines. */
 export const LOOKBACK_MS = 60 * 60_000;
-/** The step of the series triage reads. */
-export const STEP_MS = 30_000;
 /** The longest window triage reads, however far back the incident's first alert claims to be. */
 const MAX_WINDOW_MS = 6 * 3600_000;
 /** Before this, relative to the incident, is "normal": the baselines come from there. */
@@ -17,8 +19,8 @@ const BASELINE_GAP_MS = 5 * 60_000;
  * Builds triage's input for an incident from what the store recorded: agents' request and
  * error counters (fleet-wide, per module, and split by each recent rollout's cohort), the
  * rollouts and external change events of the last hour, vendor status polls, the alerts and
- * failed gates, and what agents report of their clients' prefixes (`meter.source`) and of the
- * dependencies their modules call (`meter.dependency`). A family no agent reports is left out,
+ * failed gates, and what agents report of their clients' prefixes (`meter.source`), of what
+ * requests ask for (`meter.mix`) and of the dependencies their modules call (`meter.dependency`). A family no agent reports is left out,
  * and triage lists it as a missing signal (it lowers its confidence rather than guess).
  */
 export async function triageInputFor(store: Store, incident: Incident, now: number): Promise<TriageInput> {
@@ -79,9 +81,11 @@ export async function triageInputFor(store: Store, incident: Incident, now: numb
     input.errors = { by_module: byModule, ...(byCohort.length > 0 ? { by_cohort: byCohort } : {}) };
   }
 
-  const custom = await store.incidents.counterBuckets(from, now, STEP_MS, ['source_', 'dep__', 'depv__']);
+  const custom = await store.incidents.counterBuckets(from, now, STEP_MS, ['source_', MIX_PREFIX, 'dep__', 'depv__']);
   const sources = sourceSignals(custom, baselineUntil);
   if (sources) input.sources = sources;
+  const mix = requestMixSignals(custom, baselineUntil);
+  if (mix) input.request_mix = mix;
   const dependencies = dependencySignals(custom, baselineUntil);
   if (dependencies.length > 0) input.dependencies = dependencies;
 
@@ -112,8 +116,6 @@ export async function triageInputFor(store: Store, incident: Incident, now: numb
   input.alerts = alertList;
   return input;
 }
-
-type CounterBucket = { module: string; bucket: number; counters: Record<string, number> };
 
 /**
  * Fleet source diversity per step, from the agents' counters: the request-weighted mean of the
@@ -180,15 +182,4 @@ function add(m: Map<number, { requests: number; errors: number }>, at: number, c
 function ratio(samples: readonly { requests: number; errors: number }[]): number {
   const r = samples.reduce((s, x) => s + x.requests, 0);
   return r > 0 ? samples.reduce((s, x) => s + x.errors, 0) / r : 0;
-}
-
-/** The usual value of a series: its median before the incident (its first value when nothing precedes it). */
-function baselineOf(xs: readonly Sample[], until: number): number {
-  return median(xs.filter((x) => x.at_ms <= until).map((x) => x.value)) ?? xs[0]?.value ?? 0;
-}
-
-function median(xs: number[]): number | undefined {
-  if (xs.length === 0) return undefined;
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor((s.length - 1) / 2)];
 }
