@@ -398,5 +398,8 @@ describe('live triage reads what agents report: sources, request mix and depende
     for (const x of during(expensive)) assert.ok(x > 0.9, `expensive share ${x} rose from ${expensive.baseline}`);
     for (const x of during(cost)) assert.ok(x > 10 * cost.baseline, `cost per request ${x} rose from ${cost.baseline}`);
     assert.ok(r.input.sources, 'the other families are built as before');
+    // From the usual sources, so only the request mix tells it from a crowd: triage reads it.
+    assert.equal(r.top, 'ddos', verdict(r));
+    assert.match(r.action, /^turn on DDoS mitigation: rate-limit what the attack asks for .*92% of requests to expensive paths vs 6\.7%/);
   });
 });

@@ -227,5 +227,8 @@ function firstAction(ratio: number | undefined, e: Reading | undefined, eBase: n
     e && eBase !== undefined ? `source entropy ${e.value.toFixed(1)} bits vs ${eBase.toFixed(1)}` : undefined,
     n && nBase !== undefined ? `${pct(n.value)} of requests from never-seen prefixes vs ${pct(nBase)}` : undefined,
   ].filter((p) => p !== undefined);
-  return `turn on DDoS mitigation: rate-limit or challenge the never-seen and over-represented prefixes${why.length > 0 ? ` (${why.join('; ')})` : ''}`;
+  const what = mix && mix.anomaly >= 0.3
+    ? 'rate-limit what the attack asks for (the expensive path classes, the client family that dominates) and challenge the never-seen and over-represented prefixes'
+    : 'rate-limit or challenge the never-seen and over-represented prefixes';
+  return `turn on DDoS mitigation: ${what}${why.length > 0 ? ` (${why.join('; ')})` : ''}`;
 }
