@@ -162,4 +162,22 @@ describe('triage: changes as they were recorded', () => {
     const timing = hypothesis(skewed, 'change-regression').evidence_for.find((e) => e.signal === 'change_timing');
     assert.ok(timing && /within clock-skew tolerance/.test(timing.sentence), JSON.stringify(hypothesis(skewed, 'change-regression')));
   });
+
+  it('starts a new episode after a long quiet spell: a newer failed rollout is not "after the first error"', () => {
+    // An old canary erred for a minute at minute 5 and was rolled back; at 30 a new rollout fails.
+    const ratio = (m: number) => ((m >= 5 && m < 6) || m >= 30.2 ? 0.05 : 0.001);
+    const t = triage(incident({
+      ratio,
+      changes: { rollouts: [rollout('r-old', 4.9, { artifact: 'proxy-config', module: 'api', state: 'rolled_back', ended_at_ms: at(6) }), rollout('r-new', 30, { version: 'v3' })], external: [] },
+      errors: {
+        by_module: [moduleErrors('api', ratio), moduleErrors('proxy', () => 0.001)],
+        by_cohort: [cohort('r-new', 'v3', { from: 30, share: 0.1, withRatio: (m) => (m >= 30.2 ? 0.45 : 0.001), withoutRatio: () => 0.001 })],
+      },
+      alerts: [{ name: 'HighErrorRate', started_at_ms: at(31) }],
+    }), END);
+    assert.equal(t.first_error_ms, at(30) + 20_000, "the first step of the new episode, not minute 5");
+    assert.equal(top(t).target?.id, 'r-new');
+    assert.match(top(t).first_action, /^roll back rollout r-new \(changed api \d+ s before the first error/);
+    for (const h of t.hypotheses) assert.doesNotMatch(h.first_action, /^roll back rollout r-old/);
+  });
 });

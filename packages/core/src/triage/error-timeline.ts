@@ -1,6 +1,6 @@
 import type { ModuleErrors } from './input.ts';
 import { upTo } from './series.ts';
-import { ERROR_ANOMALY, FLAPPING } from './weights.ts';
+import { EPISODE_GAP_MS, ERROR_ANOMALY, FLAPPING } from './weights.ts';
 
 export interface Transition {
   readonly at_ms: number;
@@ -18,6 +18,7 @@ export interface ErroringModule {
 
 /** When errors rose, which modules erred, and how the fleet's error state switched since. */
 export interface ErrorTimeline {
+  /** The first error of the current episode (see EPISODE_GAP_MS), or null. */
   readonly first_error_ms: number | null;
   /** Debounced switches of "some module is anomalous", the first one `on`. */
   readonly transitions: readonly Transition[];
@@ -52,7 +53,7 @@ export function errorTimeline(modules: readonly ModuleErrors[], now: number): Er
       run = undefined;
     }
   }
-  const first = transitions[0]?.at_ms ?? null;
+  const first = episodeStart(transitions);
   const erroring: ErroringModule[] = [];
   if (first !== null) {
     for (const { m, samples } of series) {
@@ -72,6 +73,23 @@ export function errorTimeline(modules: readonly ModuleErrors[], now: number): Er
     erroring.sort((a, b) => b.excess - a.excess);
   }
   return { first_error_ms: first, transitions, erroring };
+}
+
+/**
+ * Where the current episode of errors began: the last switch on after a quiet spell of at least
+ * EPISODE_GAP_MS. Errors that stopped long ago (a canary rolled back an hour earlier) belong to
+ * another episode; counting from them made a newer failed rollout "start after the first error".
+ * Flapping errors (off for a few minutes at a time) stay one episode.
+ */
+function episodeStart(transitions: readonly Transition[]): number | null {
+  let start: number | null = null;
+  let offSince: number | null = null;
+  for (const t of transitions) {
+    if (t.to === 'off') { offSince = t.at_ms; continue; }
+    if (start === null || (offSince !== null && t.at_ms - offSince >= EPISODE_GAP_MS)) start = t.at_ms;
+    offSince = null;
+  }
+  return start;
 }
 
 export function isAnomalous(errors: number, requests: number, baseline: number): boolean {

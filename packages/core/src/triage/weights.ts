@@ -37,6 +37,9 @@ export const UNKNOWN_LOG_ODDS = 0.75;
 /** An error ratio is anomalous at 3× its baseline and 0.1 percentage points above it. */
 export const ERROR_ANOMALY = { factor: 3, excess: 0.001 } as const;
 
+/** Errors that stopped for this long end an episode: the next rise is a new first error. */
+export const EPISODE_GAP_MS = 20 * 60_000;
+
 /** Signals are read over this window before the first error, so a ramp that started early is seen. */
 export const LEAD_WINDOW_MS = 10 * 60_000;
 /**
