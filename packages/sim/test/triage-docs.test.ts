@@ -69,6 +69,7 @@ describe('docs/triage.md', () => {
       ['TIMING.after', [w.TIMING.after]],
       ['TIMING.moduleMatch', [w.TIMING.moduleMatch]],
       ['TIMING.noChange', [w.TIMING.noChange]],
+      ['TIMING.noErrors', [w.TIMING.noErrors]],
       ['FLAPPING.inStep', [w.FLAPPING.inStep.change]],
       ['FLAPPING.periodic', [w.FLAPPING.periodic.change, w.FLAPPING.periodic.ddos]],
       ['DEPENDENCY.degraded', [w.DEPENDENCY.degraded, w.DEPENDENCY.latency.from, w.DEPENDENCY.latency.to]],

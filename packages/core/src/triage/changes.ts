@@ -85,7 +85,12 @@ export function changeEvidence(ctx: TriageContext, deps: readonly DependencyRead
   }
   const inStep = best.items.some((i) => i.signal === 'flapping');
   const periodic = flap && !inStep ? [periodicItem(flap.period_ms, flap.onsets)] : [];
-  return { items: weighed([...best.items, ...periodic]), missing: best.missing, target: best.target, first_action: best.first_action, ...extra };
+  // Something always changed recently: with error counts measured and no module erring, a change
+  // has nothing to explain (a latency-only regression shows in the dependencies or the alerts).
+  const quiet: Evidence[] = ctx.timeline !== null && ctx.timeline.first_error_ms === null
+    ? [{ signal: 'errors_by_module', weight: TIMING.noErrors, value: 0, unit: 'modules', sentence: `no module's error ratio rose above its baseline: a change that broke something would show in its errors` }]
+    : [];
+  return { items: weighed([...best.items, ...periodic, ...quiet]), missing: best.missing, target: best.target, first_action: best.first_action, ...extra };
 }
 
 function rolloutCandidate(ctx: TriageContext, r: RolloutChange, step: InStep, pushes: readonly number[], readings: CohortReading[], touchedBy: readonly Evidence[]): Candidate {

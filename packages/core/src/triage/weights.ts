@@ -158,6 +158,8 @@ export const TIMING = {
   moduleMatch: 0.7,
   /** No change at all in the lookback window. */
   noChange: -2,
+  /** Error counts are measured and no module's errors rose: a change has nothing to explain. */
+  noErrors: -1.5,
 } as const;
 
 export const FLAPPING = {

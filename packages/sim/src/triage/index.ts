@@ -9,5 +9,5 @@ export type { TriageRun, TriageScore, TriageStep } from './evaluate.ts';
 export { loadTriageScenarios } from './load.ts';
 export { calibrate, CALIBRATION_EDGES } from './calibration.ts';
 export type { Calibration, CalibrationBin } from './calibration.ts';
-export { UNMEASURED_SIGNALS } from './types.ts';
+export { LABEL_CLASSES, ROLLOUT_END_STATES, UNMEASURED_SIGNALS } from './types.ts';
 export type * from './types.ts';
