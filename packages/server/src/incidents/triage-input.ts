@@ -3,6 +3,7 @@ import type {
   TriageInput, VendorStatus,
 } from '@failsmall/core';
 import type { Store } from '../store/types.ts';
+import { boundCounters, boundRequests } from './node-bounds.ts';
 import { MIX_PREFIX, requestMixSignals } from './request-mix.ts';
 import { baselineOf, STEP_MS, type CounterBucket } from './series.ts';
 
@@ -26,7 +27,7 @@ const BASELINE_GAP_MS = 5 * 60_000;
 export async function triageInputFor(store: Store, incident: Incident, now: number): Promise<TriageInput> {
   const from = Math.max(incident.opened_at - LOOKBACK_MS, now - MAX_WINDOW_MS);
   const baselineUntil = incident.opened_at - BASELINE_GAP_MS;
-  const [buckets, rollouts, external, polls, alerts, timeline] = await Promise.all([
+  const [raw, rollouts, external, polls, alerts, timeline] = await Promise.all([
     store.incidents.metricBuckets(from, now, STEP_MS),
     store.listRollouts({ limit: 200 }),
     store.incidents.changes(from, now),
@@ -35,6 +36,8 @@ export async function triageInputFor(store: Store, incident: Incident, now: numb
     store.incidents.timeline(incident.id, { kinds: ['rollout'] }),
   ]);
   const input: { -readonly [K in keyof TriageInput]: TriageInput[K] } = {};
+  // One node's say is bounded (node-bounds.ts): a node's credential must not decide the fleet's signals.
+  const buckets = boundRequests(raw);
 
   if (buckets.length > 0) {
     const fleet = new Map<number, { requests: number; errors: number }>();
@@ -81,7 +84,7 @@ export async function triageInputFor(store: Store, incident: Incident, now: numb
     input.errors = { by_module: byModule, ...(byCohort.length > 0 ? { by_cohort: byCohort } : {}) };
   }
 
-  const custom = await store.incidents.counterBuckets(from, now, STEP_MS, ['source_', MIX_PREFIX, 'dep__', 'depv__']);
+  const custom = boundCounters(await store.incidents.counterBuckets(from, now, STEP_MS, ['source_', MIX_PREFIX, 'dep__', 'depv__']));
   const sources = sourceSignals(custom, baselineUntil);
   if (sources) input.sources = sources;
   const mix = requestMixSignals(custom, baselineUntil);

@@ -194,17 +194,18 @@ export class IncidentStore {
   }
 
   /**
-   * Custom counters summed per module and step over [fromMs, toMs] (agents' source-diversity and
-   * dependency counters live here). Read row by row: counters are JSON per sample.
+   * Custom counters summed per node, module and step over [fromMs, toMs] (agents' source-diversity,
+   * request-mix and dependency counters live here); per node, so that triage can bound one node's
+   * say (incidents/node-bounds.ts). Read row by row: counters are JSON per sample.
    */
-  async counterBuckets(fromMs: number, toMs: number, stepMs: number, prefixes: readonly string[]): Promise<{ module: string; bucket: number; counters: Record<string, number> }[]> {
+  async counterBuckets(fromMs: number, toMs: number, stepMs: number, prefixes: readonly string[]): Promise<{ node_id: string; module: string; bucket: number; counters: Record<string, number> }[]> {
     const step = Math.max(1, Math.floor(stepMs));
-    const rows = await this.#db.selectFrom('metric_samples').select(['module', 'at', 'counters']).where('at', '>=', fromMs).where('at', '<=', toMs).where('counters', '!=', '{}').execute();
-    const out = new Map<string, { module: string; bucket: number; counters: Record<string, number> }>();
+    const rows = await this.#db.selectFrom('metric_samples').select(['node_id', 'module', 'at', 'counters']).where('at', '>=', fromMs).where('at', '<=', toMs).where('counters', '!=', '{}').execute();
+    const out = new Map<string, { node_id: string; module: string; bucket: number; counters: Record<string, number> }>();
     for (const r of rows) {
       const bucket = Math.floor(Number(r.at) / step) * step;
-      const key = `${r.module}\u0000${bucket}`;
-      const b = out.get(key) ?? { module: r.module, bucket, counters: {} };
+      const key = `${r.node_id}\u0000${r.module}\u0000${bucket}`;
+      const b = out.get(key) ?? { node_id: r.node_id, module: r.module, bucket, counters: {} };
       for (const [k, v] of Object.entries(JSON.parse(r.counters) as Record<string, number>)) {
         if (prefixes.some((p) => k.startsWith(p))) b.counters[k] = (b.counters[k] ?? 0) + v;
       }
