@@ -139,6 +139,10 @@ describe('the triage scenario language of issue 13', () => {
       assert.match(e.message, /retries must be at least 1/);
     });
 
+    it('retries on an event without errors', () => {
+      only('    drop: 0.2', '    drop: 0.2\n    retries: 2', 'BAD_VALUE', /add errors:/, 1);
+    });
+
     it('an unknown ended.state', () => {
       const e = only('state: rolled_back', 'state: rolledback', 'BAD_ENUM', /did you mean "rolled_back"/);
       assert.match(e.message, /completed, rolled_back, aborted, paused/);

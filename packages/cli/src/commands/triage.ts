@@ -71,7 +71,8 @@ export async function triageCommand(incident: string | undefined, opts: TriageOp
 
 /** One line: the label, whether the final verdict matches it, and how soon it did after the first alert. */
 function verdictLine(s: TriageScenario, run: TriageRun): string {
-  const label = `${s.label.class}${s.label.target !== null ? ` (${s.label.target})` : ''}`;
+  // Two causes at once: either answer is correct.
+  const label = [s.label, ...s.label.also].map((x) => `${x.class}${x.target !== null ? ` (${x.target})` : ''}`).join(' or ');
   const top = run.final.hypotheses[0];
   if (run.first_alert_ms === null) return `label ${label}: no alert fired, so no time to a verdict; final top hypothesis ${top?.class ?? 'none'}`;
   if (!run.correct) return `label ${label}: WRONG, the final top hypothesis is ${top?.class ?? 'none'}${top?.target ? ` (${top.target.id})` : ''}`;

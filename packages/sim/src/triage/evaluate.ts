@@ -1,6 +1,6 @@
-import { triage, TRIAGE_CLASSES, type Hypothesis, type Triage, type TriageClass, type TriageInput } from '@failsmall/core';
+import { triage, type Hypothesis, type Triage, type TriageClass, type TriageInput } from '@failsmall/core';
 import { generateTriageInput } from './generate.ts';
-import type { TriageLabel, TriageScenario } from './types.ts';
+import { LABEL_CLASSES, type LabelClass, type TriageLabel, type TriageScenario } from './types.ts';
 
 /** One step of a replay: what the top hypothesis was at that moment. */
 export interface TriageStep {
@@ -19,7 +19,7 @@ export interface TriageRun {
   readonly first_alert_ms: number | null;
   /** Triage at the end of the scenario. */
   readonly final: Triage;
-  /** The final top hypothesis has the label's class, and names the label's target when it has one. */
+  /** The final top hypothesis answers the label or one of its `also` entries (`isCorrect`). */
   readonly correct: boolean;
   /** Seconds from the first alert to the step from which the top hypothesis is correct and stays so; null when it never is (or no alert fired). */
   readonly seconds_to_correct: number | null;
@@ -55,10 +55,21 @@ export function evaluateTriageScenario(s: TriageScenario, opts: { seed?: number;
   return { name: s.name, label: s.label, first_alert_ms: firstAlert, final, correct, seconds_to_correct, steps };
 }
 
-/** The class matches, and so does the target when the label names one. */
+/**
+ * The top hypothesis answers the label, or one of its `also` entries (two causes at once):
+ * the class matches, and so does the target when the answer names one. A benign label is
+ * answered by `unknown`: nothing leads.
+ */
 export function isCorrect(top: Hypothesis | undefined, label: TriageLabel): boolean {
-  if (!top || top.class !== label.class) return false;
-  return label.target === null || top.target?.id === label.target;
+  return [label, ...label.also].some((answer) => answers(top, answer));
+}
+
+function answers(top: Hypothesis | undefined, answer: { readonly class: LabelClass; readonly target: string | null }): boolean {
+  // Compared as text: once the classifier can say `unknown`, it is a class of its verdict (TriageVerdict).
+  const verdict: string = top?.class ?? 'unknown';
+  if (answer.class === 'benign') return verdict === 'unknown';
+  if (verdict !== answer.class) return false;
+  return answer.target === null || top?.target?.id === answer.target;
 }
 
 function step(t: Triage, label: TriageLabel): TriageStep {
@@ -73,7 +84,8 @@ export interface TriageScore {
   readonly accuracy: number;
   /** The longest time to a correct verdict among the correct ones (null when none is correct). */
   readonly max_seconds_to_correct: number | null;
-  readonly per_class: Readonly<Record<TriageClass, { readonly scenarios: number; readonly correct: number; readonly accuracy: number; readonly max_seconds_to_correct: number | null }>>;
+  /** By the label's own class (not its `also` entries). */
+  readonly per_class: Readonly<Record<LabelClass, { readonly scenarios: number; readonly correct: number; readonly accuracy: number; readonly max_seconds_to_correct: number | null }>>;
   readonly misclassified: readonly string[];
 }
 
@@ -96,7 +108,7 @@ export function scoreTriageRuns(runs: readonly TriageRun[]): TriageScore {
   const all = summary(runs);
   return {
     scenarios: all.scenarios, accuracy: all.accuracy, max_seconds_to_correct: all.max_seconds_to_correct,
-    per_class: Object.fromEntries(TRIAGE_CLASSES.map((c) => [c, summary(runs.filter((r) => r.label.class === c))])) as TriageScore['per_class'],
+    per_class: Object.fromEntries(LABEL_CLASSES.map((c) => [c, summary(runs.filter((r) => r.label.class === c))])) as TriageScore['per_class'],
     misclassified: runs.filter((r) => !r.correct).map((r) => r.name),
   };
 }

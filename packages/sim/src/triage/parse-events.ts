@@ -89,6 +89,11 @@ export class EventReader {
     const be = src.entries(body, typeE.path);
     checkKeysPlaced(src, be, TYPE_KEYS[type], type, eventKeys.filter((k) => k !== type), (k) => `${k} is a key of the event: write it beside ${type}:, at the level of at:`);
     const line = src.position(map)?.line ?? 0;
+    const retriesE = entries.find((x) => x.key === 'retries');
+    if (retriesE && !entries.some((x) => x.key === 'errors')) {
+      src.error('BAD_VALUE', 'retries multiplies the event\'s failed requests, and it has none', retriesE.keyNode, retriesE.path, 'add errors: { modules: [ … ], ratio: … } to the event, or remove retries:');
+      return undefined;
+    }
     if (bypassE && type !== 'dependency_degradation' && type !== 'vendor_outage') {
       src.error('BAD_VALUE', `bypass applies to a failing dependency in the request path, not to a ${type} event`, bypassE.keyNode, bypassE.path, `put it on a dependency_degradation or vendor_outage event; ${BYPASS_HINT}`);
       return undefined;
