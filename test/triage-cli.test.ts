@@ -27,7 +27,7 @@ describe('failsmall triage', () => {
     assert.equal(j.correct, true);
     assert.equal(j.label.class, 'ddos');
     assert.equal(j.seconds_to_correct, 0);
-    assert.equal(j.triage.hypotheses.length, 4);
+    assert.equal(j.triage.hypotheses.length, 5, "the four causes and unknown");
     assert.equal(j.triage.hypotheses[0]?.class, 'ddos');
     assert.match(j.triage.hypotheses[0]?.first_action ?? '', /^turn on DDoS mitigation/);
   });

@@ -88,7 +88,7 @@ describe('docs/triage.md', () => {
       ['TRAFFIC.drop', [w.TRAFFIC.drop.ddos, w.TRAFFIC.drop.below]],
       ['MIX.ddos', [w.MIX.ddos, w.MIX.expensiveShare.from, w.MIX.expensiveShare.to, w.MIX.pathEntropyDrop.from, w.MIX.pathEntropyDrop.to, w.MIX.methodEntropyDrop.from, w.MIX.methodEntropyDrop.to, w.MIX.costRatio.from, w.MIX.costRatio.to]],
       ['BYPASS.ddos', [w.BYPASS.ddos, w.BYPASS.cause]],
-      ['LOAD.symptom', [w.LOAD.symptom]],
+      ['LOAD.symptom', [w.LOAD.maxCancel]],
       ['TOUCHED.change', [w.TOUCHED.change, w.TOUCHED.dependency]],
       ['ENDED.persisted', [w.ENDED.persisted, w.ENDED.stopped]],
       ['COHORT.healthy', [w.COHORT.healthy.change]],

@@ -30,15 +30,15 @@ export function triage(input: TriageInput, now: number): Triage {
   const internal = internalEvidence(ctx, deps);
   const vendor = vendorEvidence(ctx, deps);
   const against = crossEvidence(change);
-  const explains = (target: TriageTarget | undefined) => weighed([
-    traffic.explainedBy && target && target.id === traffic.explainedBy.id ? traffic.explainedBy.item : undefined,
-    underLoad(traffic, deps, target),
+  const explains = (c: ClassEvidence) => weighed([
+    traffic.explainedBy && c.target && c.target.id === traffic.explainedBy.id ? traffic.explainedBy.item : undefined,
+    underLoad(traffic, deps, c),
   ]);
   const classes: Record<TriageClass, ClassEvidence> = {
     'change-regression': change,
     ddos: { ...traffic, items: [...traffic.items, ...weighed([against.periodic, against.concentrated('an attack')])] },
-    'internal-degradation': { ...internal, items: [...internal.items, ...explains(internal.target), ...weighed([against.concentrated('a failing dependency'), touchedBy(change.touched, internal.target)])] },
-    'third-party-failure': { ...vendor, items: [...vendor.items, ...explains(vendor.target), ...weighed([against.concentrated('a vendor outage'), touchedBy(change.touched, vendor.target, deps)])] },
+    'internal-degradation': { ...internal, items: [...internal.items, ...explains(internal), ...weighed([against.concentrated('a failing dependency'), touchedBy(change.touched, internal.target)])] },
+    'third-party-failure': { ...vendor, items: [...vendor.items, ...explains(vendor), ...weighed([against.concentrated('a vendor outage'), touchedBy(change.touched, vendor.target, deps)])] },
   };
   const shared: MissingSignal[] = ctx.timeline === null ? [{ signal: 'errors_by_module', sentence: 'no error counts by module: the first error and the failing modules are unknown' }] : [];
   const { hypotheses, unexplained } = score(classes, shared);
@@ -57,13 +57,17 @@ export function triage(input: TriageInput, now: number): Triage {
  * began: it is under the attack's load, a symptom (an application-layer attack on a search
  * path shows first as a slow search database).
  */
-function underLoad(traffic: TrafficEvidence, deps: readonly DependencyReading[], target: TriageTarget | undefined): Evidence | undefined {
+function underLoad(traffic: TrafficEvidence, deps: readonly DependencyReading[], c: ClassEvidence): Evidence | undefined {
   const h = traffic.hostile;
+  const target = c.target;
   if (!h || !target) return undefined;
   const d = deps.filter((x) => (target.kind === 'vendor' ? x.dependency.vendor === target.id : x.dependency.name === target.id) && x.onset_ms !== null).sort((a, b) => b.degradation - a.degradation)[0];
   if (!d || d.onset_ms === null || d.onset_ms < h.onset_ms - LOAD.slackMs) return undefined;
+  // Under an attack's load, "it degraded, and the erroring module calls it" is as likely as under
+  // its own failure: that evidence stops discriminating, in proportion to how hostile the traffic looks.
+  const support = c.items.filter((e) => e.weight > 0).reduce((a, e) => a + e.weight, 0);
   const lag = d.onset_ms - h.onset_ms;
-  return { signal: 'request_rate', weight: LOAD.symptom * h.strength, value: lag / 1000, threshold: -LOAD.slackMs / 1000, unit: 's',
+  return { signal: 'request_rate', weight: -h.strength * Math.min(support, LOAD.maxCancel), value: lag / 1000, threshold: -LOAD.slackMs / 1000, unit: 's',
     sentence: `${d.dependency.name} began to degrade ${span(Math.abs(lag))} ${lag >= 0 ? 'after' : 'before'} ${h.what} began: it is under that load, a symptom` };
 }
 

@@ -98,10 +98,11 @@ export const BYPASS = { ddos: -3.5, cause: 1.5, slackMs: 90_000 } as const;
 
 /**
  * A dependency that began to degrade after hostile-looking traffic began (odd sources or mix;
- * a plain crowd does not count: shedding its load is the dependency's fix) is under that load.
- * Scaled by how hostile the traffic looks (0..1).
+ * a plain crowd does not count: shedding its load is the dependency's fix) is under that load:
+ * its own evidence (degraded, called by the erroring module, early) stops discriminating, so it is
+ * cancelled, up to `maxCancel`, in proportion to how hostile the traffic looks (0..1).
  */
-export const LOAD = { symptom: -2.5, slackMs: 30_000 } as const;
+export const LOAD = { maxCancel: 5, slackMs: 30_000 } as const;
 
 /**
  * A change that touched a dependency (a migration on a database, a cache setting) which then
@@ -190,7 +191,7 @@ export const DEPENDENCY = {
   /** It is not measured, but a module whose errors rose calls it: a weak lead, and a target to name. */
   unmeasuredCaller: 0.5,
   /** …and every measured dependency of those modules is healthy: it is the one left. */
-  onlyUnseen: 1,
+  onlyUnseen: 1.5,
 } as const;
 
 export const VENDOR_STATUS = {
@@ -203,5 +204,5 @@ export const VENDOR_STATUS = {
   /** It reports an incident, but our calls to that vendor are healthy. */
   reportsButHealthy: -1,
   /** No vendor API is measured and no polled page reports anything: pages lag, so this says little. */
-  noneReported: -1,
+  noneReported: -0.5,
 } as const;
