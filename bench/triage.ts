@@ -2,7 +2,7 @@
  * Figure 6: incident triage on the labelled scenarios (issue 6, section 2; issue 13).
  *
  *   npm run bench:triage                  # a table per set: every run's verdict, per-class figures, the goals
- *   npm run bench:triage -- --json        # {"scenarios", "accuracy", "max_seconds_to_correct", "per_class", "misclassified", "sets": {…}}
+ *   npm run bench:triage -- --json        # {"scenarios", "accuracy", "max_seconds_to_correct", "per_class", "misclassified", "sets": {…}, "calibration": {…}}
  *   options: --seeds 4 (each scenario with its own seed and seed + 1000·k, k < N: robustness to noise)
  *            --set triage | triage-holdout (only that set)   --dir DIR (a folder of scenarios, as a set named after it)
  *
@@ -20,7 +20,7 @@
 import { existsSync } from 'node:fs';
 import { basename } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { evaluateTriageScenario, loadTriageScenarios, scoreTriageRuns, type TriageRun, type TriageScenario } from '@failsmall/sim';
+import { calibrate, evaluateTriageScenario, loadTriageScenarios, scoreTriageRuns, type TriageRun, type TriageScenario } from '@failsmall/sim';
 import { argInt, argValue, hasFlag } from './lib.ts';
 
 const SETS: readonly { readonly name: string; readonly dir: string }[] = [{ name: 'triage', dir: 'examples/triage' }, { name: 'triage-holdout', dir: 'examples/triage-holdout' }];
@@ -54,12 +54,19 @@ if (json) {
     [x.name, figures(x.runs.filter((r) => !r.name.includes('#seed')))],
     ...(seeds > 1 ? [[`${x.name} (${seeds} seeds)`, figures(x.runs)]] : []),
   ]));
-  process.stdout.write(`${JSON.stringify({ ...score, sets: bySet }, null, 2)}\n`);
+  // Stated confidence against observed accuracy, each set apart (the temperature is fitted on the shipped set only).
+  const calibration = Object.fromEntries(runsBySet.map((x) => [x.name, calibrate(x.runs)]));
+  process.stdout.write(`${JSON.stringify({ ...score, sets: bySet, calibration }, null, 2)}\n`);
 } else {
   for (const x of runsBySet) table(x.name, x.dir, x.runs);
   console.log(`${all.length} runs in ${elapsed.toFixed(1)} s`);
   for (const [c, p] of Object.entries(score.per_class)) {
     console.log(`${c.padEnd(21)} ${p.correct}/${p.scenarios} correct (${(100 * p.accuracy).toFixed(1)}%), slowest correct verdict ${p.max_seconds_to_correct ?? '—'} s`);
+  }
+  for (const x of runsBySet) {
+    const c = calibrate(x.runs);
+    console.log(`\ncalibration of ${x.name} (every step from the first alert; each run weighs one): ECE ${c.ece}, Brier ${c.brier}`);
+    for (const b of c.bins) if (b.weight > 0) console.log(`  said ${(100 * b.from).toFixed(0).padStart(3)}–${(100 * b.to).toFixed(0).padEnd(3)}%  ${String(b.weight.toFixed(1)).padStart(6)} runs  stated ${(100 * (b.stated ?? 0)).toFixed(1)}%  right ${(100 * (b.observed ?? 0)).toFixed(1)}%`);
   }
   const late = all.filter((r) => r.correct && r.seconds_to_correct !== null && r.seconds_to_correct > GOAL.seconds).map((r) => r.name);
   console.log(`\ngoal: top-1 accuracy ≥ ${100 * GOAL.accuracy}%: ${(100 * score.accuracy).toFixed(1)}% → ${score.accuracy >= GOAL.accuracy ? 'met' : 'NOT met'}${score.misclassified.length > 0 ? ` (wrong: ${score.misclassified.join(', ')})` : ''}`);

@@ -84,6 +84,7 @@ describe('docs/triage.md', () => {
       ['VENDOR_STATUS.noneReported', [w.VENDOR_STATUS.noneReported]],
       ['MISSING_SIGNAL_LOG_ODDS', [w.MISSING_SIGNAL_LOG_ODDS]],
       ['UNKNOWN_LOG_ODDS', [w.UNKNOWN_LOG_ODDS]],
+      ['CONFIDENCE_TEMPERATURE', [w.CONFIDENCE_TEMPERATURE]],
       ['TRAFFIC.noSurgeScale', [w.TRAFFIC.noSurgeScale]],
       ['TRAFFIC.drop', [w.TRAFFIC.drop.ddos, w.TRAFFIC.drop.below]],
       ['MIX.ddos', [w.MIX.ddos, w.MIX.expensiveShare.from, w.MIX.expensiveShare.to, w.MIX.pathEntropyDrop.from, w.MIX.pathEntropyDrop.to, w.MIX.methodEntropyDrop.from, w.MIX.methodEntropyDrop.to, w.MIX.costRatio.from, w.MIX.costRatio.to]],

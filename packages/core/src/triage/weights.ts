@@ -18,10 +18,10 @@ export const PRIOR_LOG_ODDS: Readonly<Record<TriageClass, number>> = {
 
 /**
  * Confidences are softmax(log-odds / T). Fitted on the shipped labelled set only (examples/triage,
- * four seeds: the T with the lowest Brier score of the top hypothesis), never on the held-out
+ * four seeds: the T with the lowest log loss of the labelled class, 0.7), never on the held-out
  * set, which is reported apart (docs/benchmarks.md, figure 6).
  */
-export const CONFIDENCE_TEMPERATURE = 1;
+export const CONFIDENCE_TEMPERATURE = 0.7;
 
 /** Each missing signal family adds this to the log-odds of "none of the four". */
 export const MISSING_SIGNAL_LOG_ODDS = 0.25;
