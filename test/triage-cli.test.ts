@@ -46,7 +46,7 @@ describe('failsmall triage', () => {
     const r = await runCli(['triage', '--scenario', file]);
     assert.equal(r.code, 2, r.stdout + r.stderr);
     assert.equal(r.stdout, '');
-    assert.equal(r.stderr, `${file}:2:17: class must be one of change-regression, ddos, internal-degradation, third-party-failure, got "dos" [BAD_ENUM]\n  hint: did you mean "ddos"?\n`);
+    assert.equal(r.stderr, `${file}:2:17: class must be one of change-regression, ddos, internal-degradation, third-party-failure, benign, got "dos" [BAD_ENUM]\n  hint: did you mean "ddos"?\n`);
   });
 
   it('asks the control plane to triage an incident id, and says so when it cannot be reached (exit 3)', async () => {

@@ -40,7 +40,7 @@ describe('triage scenario files', () => {
     const r = parseTriageScenario(BASE, { file: 'ok.yaml' });
     assert.ok(r.ok, r.ok ? '' : r.errors.map((e) => `${e.line}:${e.col} ${e.message}`).join('\n'));
     const s = r.value;
-    assert.deepEqual(s.label, { class: 'change-regression', target: 'r-1' });
+    assert.deepEqual(s.label, { class: 'change-regression', target: 'r-1', also: [] });
     assert.equal(s.duration_ms, 20 * 60_000);
     assert.equal(s.step_ms, 10_000);
     assert.equal(s.start_ms, Date.parse('2026-01-01T00:00:00Z'));

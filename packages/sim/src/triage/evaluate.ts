@@ -5,7 +5,8 @@ import type { TriageLabel, TriageScenario } from './types.ts';
 /** One step of a replay: what the top hypothesis was at that moment. */
 export interface TriageStep {
   readonly at_ms: number;
-  readonly class: Hypothesis['class'];
+  /** The top hypothesis's class; `unknown` when none leads. */
+  readonly class: TriageClass | 'unknown';
   readonly confidence: number;
   readonly target: string | null;
   readonly correct: boolean;
@@ -62,7 +63,7 @@ export function isCorrect(top: Hypothesis | undefined, label: TriageLabel): bool
 
 function step(t: Triage, label: TriageLabel): TriageStep {
   const top = t.hypotheses[0];
-  return { at_ms: t.now_ms, class: top?.class ?? label.class, confidence: top?.confidence ?? 0, target: top?.target?.id ?? null, correct: isCorrect(top, label) };
+  return { at_ms: t.now_ms, class: top?.class ?? 'unknown', confidence: top?.confidence ?? 0, target: top?.target?.id ?? null, correct: isCorrect(top, label) };
 }
 
 /** How a labelled set did: the figure `npm run bench:triage -- --json` prints. */

@@ -7,5 +7,5 @@ export { generateTriageInput, TRIAGE_MODEL } from './generate.ts';
 export { evaluateTriageScenario, isCorrect, scoreTriageRuns } from './evaluate.ts';
 export type { TriageRun, TriageScore, TriageStep } from './evaluate.ts';
 export { loadTriageScenarios } from './load.ts';
-export { UNMEASURED_SIGNALS } from './types.ts';
+export { LABEL_CLASSES, ROLLOUT_END_STATES, UNMEASURED_SIGNALS } from './types.ts';
 export type * from './types.ts';

@@ -2,49 +2,32 @@ import { isMap, isScalar } from 'yaml';
 import type { YAMLMap } from 'yaml';
 import {
   describeNode, didYouMean, FieldReader, guardedParse, parserErrorCodes, sortErrors, TRIAGE_CLASSES, valueNode, YamlSource,
-  type ComponentStatus, type NumberBounds, type Result, type SourceEntry, type StatusIndicator, type TriageClass,
+  type NumberBounds, type Result, type SourceEntry, type TriageClass,
 } from '@failsmall/core';
+import { Declared } from './parse-declared.ts';
+import { EventReader } from './parse-events.ts';
+import { readAlerts, readMix, readSchedule } from './parse-traffic.ts';
 import {
-  UNMEASURED_SIGNALS,
-  type DependencyDecl, type ErrorsEffect, type Regeneration, type Strain, type TrafficBaseline, type TriageEvent, type TriageLabel,
-  type TriageScenario, type UnmeasuredSignal, type VendorDecl,
+  LABEL_CLASSES, UNMEASURED_SIGNALS,
+  type DependencyDecl, type LabelClass, type TrafficBaseline, type TriageEvent, type TriageLabel, type TriageScenario, type UnmeasuredSignal, type VendorDecl,
 } from './types.ts';
+
+export { EVENT_TYPES } from './parse-events.ts';
 
 /** Every code a triage scenario file can produce. */
 export const TRIAGE_SCENARIO_ERROR_CODES = parserErrorCodes(
   'BAD_DURATION', 'BAD_VALUE', 'BAD_ENUM', 'EVENT_TYPE', 'DUPLICATE_NAME', 'UNKNOWN_MODULE', 'UNKNOWN_DEPENDENCY', 'UNKNOWN_VENDOR', 'UNKNOWN_TARGET',
 );
 
-export const TRIAGE_SCENARIO_KEYS = ['name', 'description', 'label', 'seed', 'start', 'duration', 'step', 'propagation', 'fleet', 'baseline', 'modules', 'dependencies', 'vendors', 'unmeasured', 'events'] as const;
-const LABEL_KEYS = ['class', 'target'] as const;
-const BASELINE_KEYS = ['rps', 'error_ratio', 'entropy_bits', 'never_seen_share', 'noise'] as const;
-const DEPENDENCY_KEYS = ['vendor', 'used_by', 'depends_on', 'latency_ms', 'error_ratio'] as const;
+export const TRIAGE_SCENARIO_KEYS = [
+  'name', 'description', 'label', 'seed', 'start', 'duration', 'step', 'propagation', 'fleet', 'baseline', 'modules', 'dependencies', 'vendors', 'unmeasured',
+  'alerts', 'schedule', 'events',
+] as const;
+const LABEL_KEYS = ['class', 'target', 'also'] as const;
+const ALSO_KEYS = ['class', 'target'] as const;
+const BASELINE_KEYS = ['rps', 'error_ratio', 'entropy_bits', 'never_seen_share', 'noise', 'mix'] as const;
+const DEPENDENCY_KEYS = ['vendor', 'used_by', 'depends_on', 'latency_ms', 'error_ratio', 'in_request_path'] as const;
 const VENDOR_KEYS = ['components'] as const;
-export const EVENT_TYPES = ['rollout', 'external_change', 'ddos', 'flash_crowd', 'dependency_degradation', 'vendor_outage', 'status_page_down', 'vendor_incident'] as const;
-type EventType = (typeof EVENT_TYPES)[number];
-const COMMON_EVENT_KEYS = ['at', 'until', 'ramp', 'errors', 'strains'] as const;
-const EXTRA_EVENT_KEYS: Readonly<Record<EventType, readonly string[]>> = {
-  rollout: ['stages', 'regenerate'], external_change: ['regenerate'], ddos: [], flash_crowd: [], dependency_degradation: [], vendor_outage: [], status_page_down: [], vendor_incident: [],
-};
-const TYPE_KEYS: Readonly<Record<EventType, readonly string[]>> = {
-  rollout: ['id', 'artifact', 'module', 'kind', 'version', 'from'],
-  external_change: ['id', 'summary', 'source', 'services', 'links', 'custom_details'],
-  ddos: ['rate', 'source_entropy', 'never_seen'],
-  flash_crowd: ['rate', 'entropy_shift', 'never_seen'],
-  dependency_degradation: ['dependency', 'latency', 'errors'],
-  vendor_outage: ['vendor', 'latency', 'errors', 'status'],
-  status_page_down: ['vendor'],
-  vendor_incident: ['vendor', 'indicator', 'components'],
-};
-const ERRORS_KEYS = ['modules', 'ratio', 'delay'] as const;
-const STRAIN_KEYS = ['dependency', 'latency', 'errors'] as const;
-const REGENERATE_KEYS = ['every', 'bad_share'] as const;
-const SHARE_RAMP_KEYS = ['from', 'to', 'over'] as const;
-const STAGE_KEYS = ['after', 'share'] as const;
-const STATUS_KEYS = ['after', 'indicator', 'components'] as const;
-const ARTIFACT_KINDS = ['code', 'config', 'feature-file'] as const;
-const INDICATORS: readonly StatusIndicator[] = ['none', 'minor', 'major', 'critical'];
-const COMPONENT_STATUSES: readonly ComponentStatus[] = ['operational', 'degraded_performance', 'partial_outage', 'major_outage', 'under_maintenance'];
 
 /** Defaults for every optional key; docs/triage.md lists the same values. */
 export const TRIAGE_SCENARIO_DEFAULTS = {
@@ -52,7 +35,10 @@ export const TRIAGE_SCENARIO_DEFAULTS = {
   start: '2026-01-01T00:00:00Z',
   step_ms: 10_000,
   propagation_ms: 10_000,
-  baseline: { rps: 100_000, error_ratio: 0.0005, entropy_bits: 14, never_seen_share: 0.03, noise: 0.03 },
+  baseline: {
+    rps: 100_000, error_ratio: 0.0005, entropy_bits: 14, never_seen_share: 0.03, noise: 0.03,
+    mix: { method_entropy_bits: 1.0, path_entropy_bits: 4.0, ua_entropy_bits: 4.5, expensive_share: 0.02, cost_ms: 15 },
+  },
 } as const;
 
 /** Keep one run within a second or so: at most this many steps. */
@@ -96,13 +82,12 @@ export function parseTriageScenario(text: string, opts: { file?: string } = {}):
 class TriageReader {
   readonly #src: YamlSource;
   readonly #f: FieldReader;
-  #modules: string[] = [];
-  #dependencies: DependencyDecl[] = [];
-  #vendors: string[] = [];
+  readonly #d: Declared;
 
   constructor(src: YamlSource) {
     this.#src = src;
     this.#f = new FieldReader(src);
+    this.#d = new Declared(src, this.#f);
   }
 
   read(top: YAMLMap): TriageScenario | null {
@@ -126,6 +111,7 @@ class TriageReader {
     const start = this.#start(startE);
     const durationE = need('duration', 'e.g. duration: 40m');
     const duration = durationE ? f.duration(durationE) : undefined;
+    this.#d.duration_ms = duration;
     const stepE = get('step');
     const step = stepE ? f.duration(stepE) : d.step_ms;
     const propE = get('propagation');
@@ -143,28 +129,31 @@ class TriageReader {
     const modulesE = need('modules', 'e.g. modules: [ proxy, waf, api ]');
     const modules = modulesE ? f.strings(modulesE, 'e.g. modules: [ proxy, waf, api ]') : undefined;
     if (modules && modulesE) {
-      this.#modules = modules;
+      this.#d.modules = modules;
       if (modules.length === 0) src.error('BAD_VALUE', 'modules is empty: errors are counted per module', valueNode(modulesE), 'modules', 'e.g. modules: [ proxy ]');
     }
     const depsE = get('dependencies');
     const dependencies = depsE ? this.#dependencyDecls(depsE) : [];
-    if (dependencies) this.#dependencies = dependencies;
     const vendorsE = get('vendors');
     const vendors = vendorsE ? this.#vendorDecls(vendorsE) : [];
-    if (vendors) this.#vendors = vendors.map((v) => v.name);
+    if (vendors) this.#d.vendors = vendors.map((v) => v.name);
     const unmeasuredE = get('unmeasured');
     const unmeasured = unmeasuredE ? this.#unmeasured(unmeasuredE) : [];
+    const alertsE = get('alerts');
+    const alerts = alertsE ? readAlerts(this.#d, alertsE) : [];
+    const scheduleE = get('schedule');
+    const schedule = scheduleE ? readSchedule(this.#d, scheduleE) : [];
 
     const eventsE = need('events', 'e.g. events:\n  - at: 5m\n    rollout: { id: r-1, artifact: api, module: api, kind: code, version: v2 }');
-    const events = eventsE ? this.#events(eventsE, duration) : undefined;
-    if (events && labelRead && labelE) this.#checkTarget(labelRead, events, labelE);
+    const events = eventsE && baseline ? new EventReader(this.#d, baseline.mix).events(eventsE) : undefined;
+    if (events && labelRead) for (const answer of [labelRead.main, ...labelRead.also]) this.#checkTarget(answer, events);
 
     if (src.errors.length > 0) return null;
     if (name === undefined || description === undefined || !labelRead || seed === undefined || start === undefined || duration === undefined || step === undefined
-      || propagation === undefined || nodes === undefined || !baseline || !modules || !dependencies || !vendors || !unmeasured || !events) return null;
+      || propagation === undefined || nodes === undefined || !baseline || !modules || !dependencies || !vendors || !unmeasured || !alerts || !schedule || !events) return null;
     return {
-      name, description, label: labelRead.label, seed, start_ms: start, duration_ms: duration, step_ms: step, propagation_ms: propagation, nodes, baseline,
-      modules, dependencies, vendors, unmeasured, events,
+      name, description, label: { ...labelRead.main.answer, also: labelRead.also.map((a) => a.answer) }, seed, start_ms: start, duration_ms: duration,
+      step_ms: step, propagation_ms: propagation, nodes, baseline, modules, dependencies, vendors, unmeasured, alerts, schedule, events,
     };
   }
 
@@ -180,17 +169,28 @@ class TriageReader {
     return v;
   }
 
-  #label(e: SourceEntry): { label: TriageLabel; targetEntry: SourceEntry | undefined } | undefined {
+  /** The label and its `also` entries, each with where its target was written (checked once the events are read). */
+  #label(e: SourceEntry): { main: LabelAnswer<LabelClass>; also: LabelAnswer<TriageClass>[] } | undefined {
     const map = this.#f.map(e, 'e.g. label: { class: change-regression, target: r-2041 }');
     if (!map) return undefined;
     const entries = this.#src.entries(map, e.path);
     this.#src.checkKeys(entries, LABEL_KEYS, 'label');
-    const classE = this.#f.require(entries, 'class', map, e.path, `one of ${TRIAGE_CLASSES.join(', ')}`);
-    const cls = classE ? this.#f.oneOf<TriageClass>(classE, TRIAGE_CLASSES, 'classes') : undefined;
+    const main = this.#answer(entries, map, e.path, LABEL_CLASSES);
+    const alsoE = entries.find((x) => x.key === 'also');
+    // A second cause is one of the four: "benign" as well as a cause would be no second cause.
+    const also = alsoE ? this.#f.mappings<LabelAnswer<TriageClass>>(alsoE, { noun: 'an also entry', example: '[ { class: third-party-failure, target: stripe } ]', keys: ALSO_KEYS },
+      (ae, node, path) => this.#answer(ae, node, path, TRIAGE_CLASSES)) : [];
+    if (!main || !also) return undefined;
+    return { main, also };
+  }
+
+  #answer<C extends LabelClass>(entries: readonly SourceEntry[], map: YAMLMap, path: string, classes: readonly C[]): LabelAnswer<C> | undefined {
+    const classE = this.#f.require(entries, 'class', map, path, `one of ${classes.join(', ')}`);
+    const cls = classE ? this.#f.oneOf<C>(classE, classes, 'classes') : undefined;
     const targetE = entries.find((x) => x.key === 'target');
     const target = targetE ? this.#f.scalarText(targetE) : null;
     if (cls === undefined || target === undefined) return undefined;
-    return { label: { class: cls, target }, targetEntry: targetE };
+    return { answer: { class: cls, target }, targetEntry: targetE };
   }
 
   #start(e: SourceEntry | undefined): number | undefined {
@@ -228,8 +228,9 @@ class TriageReader {
     const entropy_bits = num('entropy_bits', d.entropy_bits, { min: 0, max: 32 });
     const never_seen_share = num('never_seen_share', d.never_seen_share, { min: 0, max: 1 });
     const noise = num('noise', d.noise, { min: 0, max: 0.5 });
-    if (rps === undefined || error_ratio === undefined || entropy_bits === undefined || never_seen_share === undefined || noise === undefined) return undefined;
-    return { rps, error_ratio, entropy_bits, never_seen_share, noise };
+    const mix = this.#d.optional(entries, 'mix', (x) => readMix(this.#d, x, d.mix), d.mix);
+    if (rps === undefined || error_ratio === undefined || entropy_bits === undefined || never_seen_share === undefined || noise === undefined || !mix) return undefined;
+    return { rps, error_ratio, entropy_bits, never_seen_share, noise, mix };
   }
 
   #dependencyDecls(e: SourceEntry): DependencyDecl[] | undefined {
@@ -247,7 +248,7 @@ class TriageReader {
       const vendorE = entries.find((x) => x.key === 'vendor');
       const vendor = vendorE ? this.#name(vendorE) : null;
       const usedE = entries.find((x) => x.key === 'used_by');
-      const used = usedE ? this.#moduleList(usedE) : [];
+      const used = usedE ? this.#d.moduleList(usedE) : [];
       const onE = entries.find((x) => x.key === 'depends_on');
       const on = onE ? this.#f.strings(onE, 'e.g. depends_on: [ stripe-api ]') : [];
       if (on && onE) pending.push({ e: onE, names: on, owner: d.key });
@@ -255,8 +256,9 @@ class TriageReader {
       const lat = latE ? this.#f.number(latE, { min: 0, exclusiveMin: true, max: 600_000 }) : undefined;
       const errE = entries.find((x) => x.key === 'error_ratio');
       const err = errE ? this.#f.number(errE, { min: 0, max: 0.5 }) : 0.0005;
-      if (vendor === undefined || !used || !on || lat === undefined || err === undefined) { ok = false; continue; }
-      out.push({ name: d.key, vendor, used_by: used, depends_on: on, latency_ms: lat, error_ratio: err });
+      const front = this.#d.optional(entries, 'in_request_path', (x) => this.#f.boolean(x), false);
+      if (vendor === undefined || !used || !on || lat === undefined || err === undefined || front === undefined) { ok = false; continue; }
+      out.push({ name: d.key, vendor, used_by: used, depends_on: on, latency_ms: lat, error_ratio: err, in_request_path: front });
     }
     // depends_on may name a dependency declared below it.
     const names = this.#src.entries(map, e.path).map((x) => x.key);
@@ -266,6 +268,8 @@ class TriageReader {
         else if (!names.includes(n)) { this.#src.error('UNKNOWN_DEPENDENCY', `dependency "${n}" is not declared under dependencies:`, valueNode(p.e), p.e.path, didYouMean(n, names, 'dependencies')); ok = false; }
       }
     }
+    // The events may still name the ones that were read: one bad declaration is one error, not one per event.
+    this.#d.dependencies = out;
     return ok ? out : undefined;
   }
 
@@ -305,313 +309,25 @@ class TriageReader {
     return ok ? out : undefined;
   }
 
-  #moduleList(e: SourceEntry): string[] | undefined {
-    const list = this.#f.strings(e, 'e.g. [ api, billing ]');
-    if (!list) return undefined;
-    const unknown = list.filter((m) => !this.#modules.includes(m));
-    for (const m of unknown) {
-      this.#src.error('UNKNOWN_MODULE', `module "${m}" is not declared under modules:`, valueNode(e), e.path, didYouMean(m, this.#modules, 'modules'));
-    }
-    return unknown.length > 0 ? undefined : list;
-  }
-
-  // ── events ────────────────────────────────────────────────────────────────
-
-  #events(e: SourceEntry, duration: number | undefined): TriageEvent[] | undefined {
-    const ids = new Set<string>();
-    const events = this.#f.mappings<TriageEvent>(e, { noun: 'an event', example: '- at: 5m\n    ddos: { rate: 6, source_entropy: 4, never_seen: 0.8 }' }, (_entries, node, path) => {
-      const ev = this.#event(node, path, duration);
-      if (!ev || (ev.type !== 'rollout' && ev.type !== 'external_change')) return ev;
-      if (ids.has(ev.id)) {
-        this.#src.error('DUPLICATE_NAME', `id "${ev.id}" is used by two events`, node, path, 'give every rollout and change its own id');
-        return undefined;
-      }
-      ids.add(ev.id);
-      return ev;
-    });
-    if (events && events.length === 0) this.#src.error('BAD_VALUE', 'events is empty: a triage scenario needs an incident', valueNode(e), e.path, 'add at least one event');
-    return events;
-  }
-
-  #event(map: YAMLMap, path: string, duration: number | undefined): TriageEvent | undefined {
-    const src = this.#src;
-    const f = this.#f;
-    const entries = src.entries(map, path);
-    const types = entries.filter((x) => (EVENT_TYPES as readonly string[]).includes(x.key));
-    if (types.length !== 1) {
-      src.error('EVENT_TYPE', types.length === 0 ? 'the event has no type' : `the event has ${types.length} types (${types.map((t) => t.key).join(', ')})`, types[1]?.keyNode ?? map, path,
-        `give exactly one of ${EVENT_TYPES.join(', ')}; two things at once are two events`);
-      return undefined;
-    }
-    const typeE = types[0];
-    if (!typeE) return undefined;
-    const type = typeE.key as EventType;
-    src.checkKeys(entries, [...COMMON_EVENT_KEYS, ...EXTRA_EVENT_KEYS[type], type], `a ${type} event`);
-    const atE = f.require(entries, 'at', map, path, 'when it starts, after the scenario start: e.g. at: 5m (or at: 0s)');
-    const at = atE ? f.duration(atE, { zeroOk: true }) : undefined;
-    if (at !== undefined && duration !== undefined && at >= duration && atE) src.error('BAD_VALUE', `at ${at} ms is not before the end of the scenario (${duration} ms)`, atE.value, atE.path, 'move it earlier or make the scenario longer');
-    const untilE = entries.find((x) => x.key === 'until');
-    const until = untilE ? f.duration(untilE) : null;
-    if (until !== null && until !== undefined && at !== undefined && until <= at && untilE) src.error('BAD_VALUE', 'until is not after at', untilE.value, untilE.path, 'until counts from the scenario start, like at');
-    const rampE = entries.find((x) => x.key === 'ramp');
-    const ramp = rampE ? f.duration(rampE, { zeroOk: true }) : 0;
-    const errorsE = entries.find((x) => x.key === 'errors');
-    const errors = errorsE ? this.#errors(errorsE) : null;
-    const strainsE = entries.find((x) => x.key === 'strains');
-    const strains = strainsE ? this.#strains(strainsE) : [];
-    const body = f.map(typeE, `e.g. ${type}: { ${TYPE_KEYS[type].slice(0, 3).map((k) => `${k}: …`).join(', ')} }`);
-    if (!body) return undefined;
-    const be = src.entries(body, typeE.path);
-    src.checkKeys(be, TYPE_KEYS[type], type);
-    const line = src.position(map)?.line ?? 0;
-    if (at === undefined || until === undefined || ramp === undefined || errors === undefined || !strains) return undefined;
-    const base = { at_ms: at, until_ms: until, ramp_ms: ramp, errors, strains, line };
-    const regenE = entries.find((x) => x.key === 'regenerate');
-    const regenerate = regenE ? this.#regenerate(regenE) : null;
-    if (regenerate === undefined) return undefined;
-    const str = (k: string, hint: string): string | undefined => { const x = f.require(be, k, body, typeE.path, hint); return x ? f.scalarText(x) : undefined; };
-    const num = (k: string, o: NumberBounds, dflt?: number): number | undefined => {
-      const x = dflt === undefined ? f.require(be, k, body, typeE.path, `e.g. ${k}: ${o.min ?? 1}`) : be.find((y) => y.key === k);
-      return x ? f.number(x, o) : dflt;
-    };
-    switch (type) {
-      case 'rollout': {
-        const id = str('id', 'e.g. id: r-2041');
-        const artifact = str('artifact', 'e.g. artifact: api-server');
-        const moduleE = f.require(be, 'module', body, typeE.path, `one of ${this.#modules.join(', ')}`);
-        const module = moduleE ? this.#module(moduleE) : undefined;
-        const kindE = f.require(be, 'kind', body, typeE.path, `one of ${ARTIFACT_KINDS.join(', ')}`);
-        const kind = kindE ? f.oneOf(kindE, ARTIFACT_KINDS, 'kinds') : undefined;
-        const version = str('version', 'e.g. version: v2041');
-        const fromE = be.find((x) => x.key === 'from');
-        const from = fromE ? f.scalarText(fromE) : null;
-        const stagesE = entries.find((x) => x.key === 'stages');
-        const stages = stagesE ? this.#stages(stagesE) : [{ after_ms: 0, share: 1 }];
-        if (stagesE && regenE) src.error('BAD_VALUE', 'a regenerated artifact is pushed to every node each time; stages do not apply', stagesE.keyNode, stagesE.path, 'remove stages: or regenerate:');
-        if (id === undefined || artifact === undefined || module === undefined || kind === undefined || version === undefined || from === undefined || !stages) return undefined;
-        return { ...base, type, id, artifact, module, kind, version, from, stages, regenerate };
-      }
-      case 'external_change': {
-        const idE = be.find((x) => x.key === 'id');
-        const id = idE ? f.scalarText(idE) : `change-${line}`;
-        const summary = str('summary', 'what changed, as the change event says it: e.g. summary: "waf: disable test rule 4932 (kill switch)"');
-        const sourceE = be.find((x) => x.key === 'source');
-        const source = sourceE ? f.scalarText(sourceE) : null;
-        const servicesE = be.find((x) => x.key === 'services');
-        const services = servicesE ? f.strings(servicesE, 'e.g. services: [ waf ]') : [];
-        const linksE = be.find((x) => x.key === 'links');
-        const links = linksE ? f.strings(linksE, 'e.g. links: [ "https://ci.example/builds/4412" ]') : [];
-        const detailsE = be.find((x) => x.key === 'custom_details');
-        const details = detailsE ? this.#details(detailsE) : {};
-        if (id === undefined || summary === undefined || source === undefined || !services || !links || !details) return undefined;
-        return { ...base, type, id, summary, source, services, links: links.map((href) => ({ href })), custom_details: details, regenerate };
-      }
-      case 'ddos': {
-        const rate = num('rate', { min: 1, exclusiveMin: true, max: 1000 });
-        const entropy = num('source_entropy', { min: 0, max: 32 });
-        const fresh = num('never_seen', { min: 0, max: 1 });
-        if (rate === undefined || entropy === undefined || fresh === undefined) return undefined;
-        return { ...base, type, rate, source_entropy_bits: entropy, never_seen: fresh };
-      }
-      case 'flash_crowd': {
-        const rate = num('rate', { min: 1, exclusiveMin: true, max: 1000 });
-        const shift = num('entropy_shift', { min: -32, max: 32 }, 0);
-        const fresh = num('never_seen', { min: 0, max: 1 }, 0.1);
-        if (rate === undefined || shift === undefined || fresh === undefined) return undefined;
-        return { ...base, type, rate, entropy_shift_bits: shift, never_seen: fresh };
-      }
-      case 'dependency_degradation': {
-        const depE = f.require(be, 'dependency', body, typeE.path, `one of ${this.#dependencies.filter((d) => d.vendor === null).map((d) => d.name).join(', ')}`);
-        const dep = depE ? this.#dependency(depE, false) : undefined;
-        const latency = num('latency', { min: 0, exclusiveMin: true, max: 1000 }, 1);
-        const err = num('errors', { min: 0, max: 1 }, 0);
-        if (dep === undefined || latency === undefined || err === undefined) return undefined;
-        return { ...base, type, dependency: dep, latency, error_ratio: err };
-      }
-      case 'vendor_outage': {
-        const vendorE = f.require(be, 'vendor', body, typeE.path, 'e.g. vendor: stripe');
-        const vendor = vendorE ? this.#vendor(vendorE, true) : undefined;
-        const latency = num('latency', { min: 0, exclusiveMin: true, max: 1000 }, 1);
-        const err = num('errors', { min: 0, max: 1 }, 0);
-        const statusE = be.find((x) => x.key === 'status');
-        const status = statusE ? this.#status(statusE) : null;
-        if (vendor === undefined || latency === undefined || err === undefined || status === undefined) return undefined;
-        return { ...base, type, vendor, latency, error_ratio: err, status };
-      }
-      case 'status_page_down': {
-        const vendorE = f.require(be, 'vendor', body, typeE.path, 'a vendor declared under vendors:');
-        const vendor = vendorE ? this.#vendor(vendorE, false) : undefined;
-        return vendor === undefined ? undefined : { ...base, type, vendor };
-      }
-      case 'vendor_incident': {
-        const vendorE = f.require(be, 'vendor', body, typeE.path, 'a vendor declared under vendors:');
-        const vendor = vendorE ? this.#vendor(vendorE, false) : undefined;
-        const indE = be.find((x) => x.key === 'indicator');
-        const indicator = indE ? f.oneOf(indE, INDICATORS, 'indicators') : 'minor';
-        const compE = be.find((x) => x.key === 'components');
-        const components = compE ? this.#components(compE) : [];
-        if (vendor === undefined || indicator === undefined || !components) return undefined;
-        return { ...base, type, vendor, indicator, components };
-      }
-    }
-  }
-
-  #errors(e: SourceEntry): ErrorsEffect | undefined {
-    const map = this.#f.map(e, 'e.g. errors: { modules: [ proxy ], ratio: 0.3 }');
-    if (!map) return undefined;
-    const entries = this.#src.entries(map, e.path);
-    this.#src.checkKeys(entries, ERRORS_KEYS, 'errors');
-    const mE = this.#f.require(entries, 'modules', map, e.path, `e.g. modules: [ ${this.#modules[0] ?? 'proxy'} ]`);
-    const modules = mE ? this.#moduleList(mE) : undefined;
-    const rE = this.#f.require(entries, 'ratio', map, e.path, 'the extra 5xx ratio at full strength, e.g. ratio: 0.3');
-    const ratio = rE ? this.#f.number(rE, { min: 0, max: 1 }) : undefined;
-    const dE = entries.find((x) => x.key === 'delay');
-    const delay = dE ? this.#f.duration(dE, { zeroOk: true }) : 0;
-    if (!modules || ratio === undefined || delay === undefined) return undefined;
-    return { modules, ratio, delay_ms: delay };
-  }
-
-  #strains(e: SourceEntry): Strain[] | undefined {
-    return this.#f.mappings<Strain>(e, { noun: 'a strain', example: '[ { dependency: origin-db, latency: 2.5, errors: 0.02 } ]', keys: STRAIN_KEYS }, (entries, node, path) => {
-      const dE = this.#f.require(entries, 'dependency', node, path, 'e.g. dependency: origin-db');
-      const dep = dE ? this.#dependency(dE, null) : undefined;
-      const lE = entries.find((x) => x.key === 'latency');
-      const latency = lE ? this.#f.number(lE, { min: 0, exclusiveMin: true, max: 1000 }) : 1;
-      const xE = entries.find((x) => x.key === 'errors');
-      const errors = xE ? this.#f.number(xE, { min: 0, max: 1 }) : 0;
-      return dep === undefined || latency === undefined || errors === undefined ? undefined : { dependency: dep, latency, errors };
-    });
-  }
-
-  #regenerate(e: SourceEntry): Regeneration | undefined {
-    const map = this.#f.map(e, 'e.g. regenerate: { every: 5m, bad_share: { from: 0.5, to: 1, over: 30m } }');
-    if (!map) return undefined;
-    const entries = this.#src.entries(map, e.path);
-    this.#src.checkKeys(entries, REGENERATE_KEYS, 'regenerate');
-    const evE = this.#f.require(entries, 'every', map, e.path, 'e.g. every: 5m');
-    const every = evE ? this.#f.duration(evE) : undefined;
-    const bE = this.#f.require(entries, 'bad_share', map, e.path, 'the chance that one run produces the bad content: bad_share: 0.5, or { from: 0.5, to: 1, over: 30m }');
-    let share: Regeneration['bad_share'] | undefined;
-    if (bE && isMap(bE.value)) {
-      const se = this.#src.entries(bE.value, bE.path);
-      this.#src.checkKeys(se, SHARE_RAMP_KEYS, 'bad_share');
-      const fE = this.#f.require(se, 'from', bE.value, bE.path, 'e.g. from: 0.5');
-      const tE = this.#f.require(se, 'to', bE.value, bE.path, 'e.g. to: 1');
-      const oE = this.#f.require(se, 'over', bE.value, bE.path, 'e.g. over: 30m');
-      const from = fE ? this.#f.ratio(fE) : undefined;
-      const to = tE ? this.#f.ratio(tE) : undefined;
-      const over = oE ? this.#f.duration(oE) : undefined;
-      share = from === undefined || to === undefined || over === undefined ? undefined : { from, to, over_ms: over };
-    } else if (bE) {
-      const r = this.#f.ratio(bE);
-      share = r === undefined ? undefined : { from: r, to: r, over_ms: 1 };
-    }
-    if (every === undefined || !share) return undefined;
-    return { every_ms: every, bad_share: share };
-  }
-
-  #stages(e: SourceEntry): { after_ms: number; share: number }[] | undefined {
-    return this.#f.mappings<{ after_ms: number; share: number }>(e, { noun: 'a stage', example: '[ { after: 0s, share: 0.01 }, { after: 10m, share: 0.1 } ]', keys: STAGE_KEYS, nonEmpty: true }, (entries, node, path, done) => {
-      const aE = this.#f.require(entries, 'after', node, path, 'time after the rollout started, e.g. after: 0s');
-      const sE = this.#f.require(entries, 'share', node, path, 'share of nodes, e.g. share: 0.01 or "1%"');
-      const after = aE ? this.#f.duration(aE, { zeroOk: true }) : undefined;
-      const share = sE ? this.#f.ratio(sE) : undefined;
-      if (after === undefined || share === undefined) return undefined;
-      const prev = done[done.length - 1];
-      if (prev && (after <= prev.after_ms || share < prev.share) && aE) {
-        this.#src.error('BAD_VALUE', 'stages must come later and cover at least as many nodes as the one before', aE.value, path, 'list them in order: { after: 0s, share: 0.01 }, { after: 10m, share: 0.1 }');
-        return undefined;
-      }
-      return { after_ms: after, share };
-    });
-  }
-
-  #status(e: SourceEntry): { after_ms: number; indicator: StatusIndicator; components: { name: string; status: ComponentStatus }[] } | undefined {
-    const map = this.#f.map(e, 'e.g. status: { after: 8m, indicator: major, components: { API: major_outage } }');
-    if (!map) return undefined;
-    const entries = this.#src.entries(map, e.path);
-    this.#src.checkKeys(entries, STATUS_KEYS, 'status');
-    const aE = entries.find((x) => x.key === 'after');
-    const after = aE ? this.#f.duration(aE, { zeroOk: true }) : 0;
-    const iE = entries.find((x) => x.key === 'indicator');
-    const indicator = iE ? this.#f.oneOf(iE, INDICATORS, 'indicators') : 'major';
-    const cE = entries.find((x) => x.key === 'components');
-    const components = cE ? this.#components(cE) : [];
-    if (after === undefined || indicator === undefined || !components) return undefined;
-    return { after_ms: after, indicator, components };
-  }
-
-  #components(e: SourceEntry): { name: string; status: ComponentStatus }[] | undefined {
-    const map = this.#f.map(e, 'e.g. components: { API: major_outage }');
-    if (!map) return undefined;
-    const out: { name: string; status: ComponentStatus }[] = [];
-    let ok = true;
-    for (const c of this.#src.entries(map, e.path)) {
-      const status = this.#f.oneOf(c, COMPONENT_STATUSES, 'component statuses');
-      if (status === undefined) { ok = false; continue; }
-      out.push({ name: c.key, status });
-    }
-    return ok ? out : undefined;
-  }
-
-  #details(e: SourceEntry): Record<string, string | number | boolean> | undefined {
-    const map = this.#f.map(e, 'e.g. custom_details: { build: 4412, author: ci }');
-    if (!map) return undefined;
-    const out: Record<string, string | number | boolean> = {};
-    for (const d of this.#src.entries(map, e.path)) {
-      const v = d.value;
-      if (isScalar(v) && (typeof v.value === 'string' || typeof v.value === 'number' || typeof v.value === 'boolean')) out[d.key] = v.value;
-      else {
-        this.#src.error('WRONG_TYPE', `custom_details.${d.key} must be a string, number or boolean, got ${describeNode(v)}`, valueNode(d), d.path);
-        return undefined;
-      }
-    }
-    return out;
-  }
-
-  #module(e: SourceEntry): string | undefined {
-    const m = this.#f.scalarText(e);
-    if (m === undefined) return undefined;
-    if (this.#modules.includes(m)) return m;
-    this.#src.error('UNKNOWN_MODULE', `module "${m}" is not declared under modules:`, valueNode(e), e.path, didYouMean(m, this.#modules, 'modules'));
-    return undefined;
-  }
-
-  /** A declared dependency: ours only (`vendor` false), a vendor's only (true), or either (null). */
-  #dependency(e: SourceEntry, vendor: boolean | null): string | undefined {
-    const name = this.#f.scalarText(e);
-    if (name === undefined) return undefined;
-    const allowed = this.#dependencies.filter((d) => vendor === null || (d.vendor !== null) === vendor).map((d) => d.name);
-    if (allowed.includes(name)) return name;
-    const isVendor = this.#dependencies.find((d) => d.name === name)?.vendor;
-    const hint = isVendor !== undefined && isVendor !== null ? `${name} is ${isVendor}'s API: use a vendor_outage event for it` : didYouMean(name, allowed, 'dependencies');
-    this.#src.error('UNKNOWN_DEPENDENCY', `dependency "${name}" is not declared under dependencies:${vendor === false ? ' as one of ours' : ''}`, valueNode(e), e.path, hint);
-    return undefined;
-  }
-
-  /** A vendor named by a dependency's vendor: (APIs) or under vendors: (status pages). */
-  #vendor(e: SourceEntry, apiOrPage: boolean): string | undefined {
-    const name = this.#f.scalarText(e);
-    if (name === undefined) return undefined;
-    const apis = this.#dependencies.flatMap((d) => (d.vendor !== null ? [d.vendor] : []));
-    const allowed = apiOrPage ? [...new Set([...apis, ...this.#vendors])] : this.#vendors;
-    if (allowed.includes(name)) return name;
-    this.#src.error('UNKNOWN_VENDOR', `vendor "${name}" is not declared${apiOrPage ? ' (by a dependency\'s vendor: or under vendors:)' : ' under vendors:'}`, valueNode(e), e.path, didYouMean(name, allowed, 'vendors'));
-    return undefined;
-  }
-
-  /** The label's target must be something the scenario declares, of the kind its class blames. */
-  #checkTarget(l: { label: TriageLabel; targetEntry: SourceEntry | undefined }, events: readonly TriageEvent[], labelE: SourceEntry): void {
-    const { label, targetEntry } = l;
-    if (label.target === null || !targetEntry) return;
-    const names = label.class === 'change-regression'
+  /** A label's (or an `also` entry's) target must be something the scenario declares, of the kind its class blames. */
+  #checkTarget(l: LabelAnswer<LabelClass>, events: readonly TriageEvent[]): void {
+    const { answer: { class: cls, target }, targetEntry } = l;
+    if (target === null || !targetEntry) return;
+    const deps = this.#d.dependencies;
+    const names = cls === 'change-regression'
       ? events.flatMap((ev) => (ev.type === 'rollout' || ev.type === 'external_change' ? [ev.id] : []))
-      : label.class === 'internal-degradation' ? this.#dependencies.filter((d) => d.vendor === null).map((d) => d.name)
-        : label.class === 'third-party-failure' ? [...new Set([...this.#dependencies.flatMap((d) => (d.vendor !== null ? [d.vendor] : [])), ...this.#vendors])]
+      : cls === 'internal-degradation' ? deps.filter((d) => d.vendor === null).map((d) => d.name)
+        : cls === 'third-party-failure' ? [...new Set([...deps.flatMap((d) => (d.vendor !== null ? [d.vendor] : [])), ...this.#d.vendors])]
           : [];
-    if (names.includes(label.target)) return;
-    const what = label.class === 'change-regression' ? 'rollout or change id' : label.class === 'internal-degradation' ? 'dependency of ours' : label.class === 'third-party-failure' ? 'vendor' : 'target';
-    this.#src.error('UNKNOWN_TARGET', `label target "${label.target}" is not a ${what} of this scenario`, valueNode(targetEntry), `${labelE.path}.target`,
-      label.class === 'ddos' ? 'a ddos label has no target; remove target:' : didYouMean(label.target, names, `${what}s`));
+    if (names.includes(target)) return;
+    const what = cls === 'change-regression' ? 'rollout or change id' : cls === 'internal-degradation' ? 'dependency of ours' : cls === 'third-party-failure' ? 'vendor' : 'target';
+    this.#src.error('UNKNOWN_TARGET', `label target "${target}" is not a ${what} of this scenario`, valueNode(targetEntry), targetEntry.path,
+      cls === 'ddos' || cls === 'benign' ? `a ${cls} label has no target; remove target:` : didYouMean(target, names, `${what}s`));
   }
+}
+
+/** One correct answer of a label, and where its target was written. */
+interface LabelAnswer<C extends LabelClass> {
+  readonly answer: { readonly class: C; readonly target: string | null };
+  readonly targetEntry: SourceEntry | undefined;
 }
