@@ -88,6 +88,16 @@ describe('triage: evidence that crosses classes', () => {
     assert.ok(rate && /no traffic surge: the request rate peaked at 1\.0× its expected at that hour/.test(rate.sentence), JSON.stringify(hypothesis(t, 'ddos')));
   });
 
+  it('does not hold a quiet error count against a change when traffic fell: cutting traffic off is what it broke', () => {
+    const routes = { id: 'netops-7734', summary: 'backbone capacity command', timestamp: new Date(at(9.5)).toISOString(), source: 'network-automation', services: ['backbone'], links: [], custom_details: {} };
+    const dropped = triage(incident({ ratio: () => 0.001, requests: series(RPS, (m) => (m >= 10 ? 0.15 * RPS : RPS)), changes: { rollouts: [], external: [routes] } }), END);
+    assert.ok(!hypothesis(dropped, 'change-regression').evidence_against.some((e) => /would show in its errors/.test(e.sentence)));
+    assert.equal(top(dropped).target?.id, 'netops-7734');
+    const calm = triage(incident({ ratio: () => 0.001, changes: { rollouts: [], external: [routes] } }), END);
+    assert.ok(hypothesis(calm, 'change-regression').evidence_against.some((e) => /would show in its errors/.test(e.sentence)));
+    assert.equal(top(calm).class, 'unknown');
+  });
+
   it('counts a fall in traffic against an attack', () => {
     const t = triage(incident({ requests: series(RPS, (m) => (m >= 10 ? 0.4 * RPS : RPS)) }), END);
     assert.ok(hypothesis(t, 'ddos').evidence_against.some((e) => /the request rate fell to 40% of expected/.test(e.sentence)));

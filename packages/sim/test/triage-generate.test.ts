@@ -63,6 +63,11 @@ describe('generating the input for the issue 13 keys', () => {
     assert.ok(Math.abs(mean(dropping.requests, 6, 20) / mean(outage.requests, 6, 20) - 0.7) < 0.01);
   });
 
+  it('drop: on a change that neither errs nor strains still removes its share (a command that withdraws routes)', () => {
+    const dropping = gen('  - at: 5m\n    external_change: { id: chg-routes, summary: "backbone command", services: [proxy] }\n    drop: 0.8');
+    assert.ok(Math.abs(mean(dropping.requests, 6, 20) / mean(calm.requests, 6, 20) - 0.2) < 0.01);
+  });
+
   it('schedule raises the samples and the expected series alike, and no TrafficDrop fires when it ends', () => {
     const input = gen(NOTHING, `${QUIET}\nschedule: [ { at: 5m, until: 15m, rate: 3, ramp: 1m } ]`);
     assert.ok(Math.abs(mean(input.requests, 7, 14) / mean(calm.requests, 7, 14) - 3) < 0.02);

@@ -5,8 +5,8 @@ import { flappingPeriod, inStepWith, isInStep, type InStep } from './flapping.ts
 import { clock, pct, span } from './format.ts';
 import type { Evidence, MissingSignal, TriageTarget } from './hypothesis.ts';
 import type { ChangeTouches, ExternalChange, RolloutChange } from './input.ts';
-import { ramp } from './series.ts';
-import { CHANGE_LOOKBACK_MS, COHORT, ENDED, FLAPPING, SKEW_TOLERANCE_MS, TIMING, TOUCHED } from './weights.ts';
+import { expectedAt, ramp, readings, upTo } from './series.ts';
+import { CHANGE_LOOKBACK_MS, COHORT, ENDED, FLAPPING, READING_WINDOW_MS, SKEW_TOLERANCE_MS, TIMING, TOUCHED, TRAFFIC } from './weights.ts';
 
 /** One change that could have caused the incident, with the evidence for blaming it. */
 interface Candidate {
@@ -87,7 +87,8 @@ export function changeEvidence(ctx: TriageContext, deps: readonly DependencyRead
   const periodic = flap && !inStep ? [periodicItem(flap.period_ms, flap.onsets)] : [];
   // Something always changed recently: with error counts measured and no module erring, a change
   // has nothing to explain (a latency-only regression shows in the dependencies or the alerts).
-  const quiet: Evidence[] = ctx.timeline !== null && ctx.timeline.first_error_ms === null
+  // A change that cuts traffic off (routes withdrawn, DNS) shows as a drop, not as errors.
+  const quiet: Evidence[] = ctx.timeline !== null && ctx.timeline.first_error_ms === null && !trafficFell(ctx)
     ? [{ signal: 'errors_by_module', weight: TIMING.noErrors, value: 0, unit: 'modules', sentence: `no module's error ratio rose above its baseline: a change that broke something would show in its errors` }]
     : [];
   return { items: weighed([...best.items, ...periodic, ...quiet]), missing: best.missing, target: best.target, first_action: best.first_action, ...extra };
@@ -263,6 +264,14 @@ function generic(ctx: TriageContext, flap: ReturnType<typeof flappingPeriod>, it
     ? `find what regenerates every ${span(flap.period_ms)} and stop it: errors switch on on that period and no recorded change is in step`
     : `find the change: none is recorded in the ${span(CHANGE_LOOKBACK_MS)} before ${refName(ctx)}; check deploys and config pushes made outside failsmall`;
   return { items: weighed(all), missing, first_action };
+}
+
+/** The request rate fell to TRAFFIC.drop.below of its expected rate or lower at some minute since the lead window. */
+function trafficFell(ctx: TriageContext): boolean {
+  const r = ctx.input.requests;
+  if (!r || r.baseline <= 0) return false;
+  const rs = readings(upTo(r.samples, ctx.now), ctx.from_ms, READING_WINDOW_MS);
+  return rs.some((x) => x.value / expectedAt(r, x.at_ms) <= TRAFFIC.drop.below);
 }
 
 /** External changes repeat as one generator when they come from the same source for the same services. */

@@ -1,4 +1,4 @@
-import type { Sample } from './input.ts';
+import type { MeasuredSeries, Sample } from './input.ts';
 
 /** The samples taken at or before `now`, in time order. */
 export function upTo<T extends { readonly at_ms: number }>(samples: readonly T[], now: number): T[] {
@@ -53,4 +53,14 @@ export function readingAt(rs: readonly Reading[], at: number): Reading | undefin
     found = r;
   }
   return found ?? rs[0];
+}
+
+/** What the series expected at `at`: the last `expected` sample at or before it, else its baseline. */
+export function expectedAt(s: MeasuredSeries, at: number): number {
+  let v = s.baseline;
+  for (const x of s.expected ?? []) {
+    if (x.at_ms > at) break;
+    v = x.value;
+  }
+  return v > 0 ? v : s.baseline;
 }

@@ -3,7 +3,7 @@ import type { DependencyReading } from './dependencies.ts';
 import { clock, pct, perSecond, span, times } from './format.ts';
 import type { Evidence, MissingSignal } from './hypothesis.ts';
 import type { MeasuredSeries } from './input.ts';
-import { peak, ramp, readingAt, readings, upTo, type Reading } from './series.ts';
+import { expectedAt, peak, ramp, readingAt, readings, upTo, type Reading } from './series.ts';
 import { BYPASS, MIX, READING_WINDOW_MS, TRAFFIC } from './weights.ts';
 
 /** The DDoS hypothesis, and what the other classes learn from the traffic. */
@@ -143,21 +143,25 @@ function bypassedBy(deps: readonly DependencyReading[], surgeOnset: number | und
   return undefined;
 }
 
-/** When the odd traffic began: the surge's start, or the first minute its sources or mix moved past a third of the way to anomalous. */
+/**
+ * When the odd traffic began: the surge's start, or the first minute its sources or mix moved
+ * past the start of their ramps. (Taking a third of the way, as first written, put the onset of
+ * a ramping, blended attack after the dependency it strains had already degraded.)
+ */
 function oddOnset(ctx: TriageContext, surgeOnset: number | undefined, mix: MixReading | undefined): number | undefined {
   const first = (s: MeasuredSeries | undefined, moved: (v: number, b: number) => boolean) => {
     const sr = series(s, ctx);
     return sr?.rs.find((r) => moved(r.value, sr.baseline))?.at_ms;
   };
-  const third = (k: { from: number; to: number }) => k.from + (k.to - k.from) / 3;
+  const start = (k: { from: number; to: number }) => k.from;
   const m = ctx.input.request_mix;
   const times = [
     surgeOnset,
-    first(ctx.input.sources?.entropy_bits, (v, b) => Math.abs(v - b) >= third(TRAFFIC.entropy)),
-    first(ctx.input.sources?.never_seen_share, (v, b) => v - b >= third(TRAFFIC.neverSeen)),
-    mix && mix.anomaly > 0 ? first(m?.expensive_share, (v, b) => v - b >= third(MIX.expensiveShare)) : undefined,
-    mix && mix.anomaly > 0 ? first(m?.path_entropy_bits, (v, b) => b - v >= third(MIX.pathEntropyDrop)) : undefined,
-    mix && mix.anomaly > 0 ? first(m?.user_agent_entropy_bits, (v, b) => b - v >= third(MIX.userAgentEntropyDrop)) : undefined,
+    first(ctx.input.sources?.entropy_bits, (v, b) => Math.abs(v - b) >= start(TRAFFIC.entropy)),
+    first(ctx.input.sources?.never_seen_share, (v, b) => v - b >= start(TRAFFIC.neverSeen)),
+    mix && mix.anomaly > 0 ? first(m?.expensive_share, (v, b) => v - b >= start(MIX.expensiveShare)) : undefined,
+    mix && mix.anomaly > 0 ? first(m?.path_entropy_bits, (v, b) => b - v >= start(MIX.pathEntropyDrop)) : undefined,
+    mix && mix.anomaly > 0 ? first(m?.user_agent_entropy_bits, (v, b) => b - v >= start(MIX.userAgentEntropyDrop)) : undefined,
   ].filter((t): t is number => t !== undefined);
   return times.length > 0 ? Math.min(...times) : undefined;
 }
@@ -201,15 +205,6 @@ function readMix(ctx: TriageContext, at: number | undefined): MixReading | undef
   return { anomaly, parts: [...shape, ...(cost ? [cost] : [])].map((f) => f.part) };
 }
 
-/** What the series expected at `at`: the last `expected` sample at or before it, else its baseline. */
-function expectedAt(s: MeasuredSeries, at: number): number {
-  let v = s.baseline;
-  for (const x of s.expected ?? []) {
-    if (x.at_ms > at) break;
-    v = x.value;
-  }
-  return v > 0 ? v : s.baseline;
-}
 
 /** The one-minute readings of a series from ctx.from_ms on; undefined when there are none (a missing signal). */
 function series(s: MeasuredSeries | undefined, ctx: TriageContext, positiveBaseline = false): { rs: Reading[]; baseline: number } | undefined {

@@ -133,7 +133,8 @@ function endingPush(c: Chain, duration: number): Push | undefined {
 }
 
 function pushesOf(e: RolloutEvent | ExternalChangeEvent, duration: number, rng: Rng): Push[] {
-  const bad = e.errors !== null || e.strains.length > 0;
+  // A change is bad when it errs, strains a dependency, or keeps requests from reaching us.
+  const bad = e.errors !== null || e.strains.length > 0 || e.drop > 0;
   const version = e.type === 'rollout' ? e.version : e.id;
   const from = e.type === 'rollout' ? e.from : null;
   const out: Push[] = [{ at_ms: e.at_ms, id: e.id, version, from, bad }];
