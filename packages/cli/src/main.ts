@@ -181,7 +181,9 @@ export function buildProgram(result: { code: number }): Command {
     .action(run(async (o, id) => (await incidentCommands()).incidentShow(id as string, o, makeOut(o.json === true))));
   incident.command('open').description('open an incident by hand').addOption(server()).addOption(token())
     .requiredOption('--title <text>', 'what is wrong').addOption(new Option('--severity <sev>', 'sev1 (worst) to sev4').choices(['sev1', 'sev2', 'sev3', 'sev4']))
-    .option('--note <text>', 'a first note').addOption(json())
+    .option('--note <text>', 'a first note')
+    .option('--module <name>', 'a module it is about (repeatable): related alerts, rollouts and changes join it', (v: string, p: string[] = []) => [...p, v])
+    .option('--artifact <name>', 'an artifact it is about (repeatable)', (v: string, p: string[] = []) => [...p, v]).addOption(json())
     .action(run(async (o) => (await incidentCommands()).incidentOpen(o as never, makeOut(o.json === true))));
   incident.command('note').argument('<id>').argument('<text>').description('add a note to the timeline').addOption(server()).addOption(token()).addOption(json())
     .action(run(async (o, id, text) => (await incidentCommands()).incidentNote(id as string, text as string, o, makeOut(o.json === true))));

@@ -2,8 +2,8 @@ import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import type { ExternalChange, Incident, Severity } from '@failsmall/core';
 import type { Store } from '../store/types.ts';
+import type { IncidentGrouping } from './grouping.ts';
 import { Mutex } from './lock.ts';
-import { brief, newIncidentId, type IncidentNotice } from './recorder.ts';
 
 const Labels = z.record(z.string().max(1024), z.string().max(16 * 1024));
 const Time = z.string().max(64).refine((s) => !Number.isNaN(Date.parse(s)), 'an RFC 3339 time');
@@ -63,43 +63,36 @@ export interface IngestResult {
   readonly new_alerts: number;
 }
 
+/** Alert labels that name what an alert is about: a failsmall module or artifact, or a dependency. */
+const SUBJECT_LABELS = { modules: ['module', 'service'], artifacts: ['artifact'], dependencies: ['dependency', 'vendor'] } as const;
+
 /**
  * Ingests alerts one payload at a time (a storm of posts is serialised, so the first opens the
- * incident and the rest join it). Firing alerts join the open incident or open one; alerts are
- * deduplicated by fingerprint; the timeline gets one entry per alert name, not per alert.
+ * incident and the rest join it). A payload's firing alerts are one signal for the grouping
+ * rule: they join the related open incident (same module, artifact or dependency in their
+ * labels, or the same alert name, within the window) or open one. Alerts are deduplicated by
+ * fingerprint; the timeline gets one entry per alert name, not per alert.
  */
 export class AlertIngestor {
   readonly #store: Store;
-  readonly #notify: ((n: IncidentNotice) => void) | undefined;
-  readonly #opening: Mutex;
+  readonly #grouping: IncidentGrouping;
+  /** Posts one after another: a re-sent alert is recognised by its fingerprint only once the first post stored it. */
+  readonly #posts = new Mutex();
 
-  constructor(store: Store, notify?: (n: IncidentNotice) => void, opening = new Mutex()) {
+  constructor(store: Store, grouping: IncidentGrouping) {
     this.#store = store;
-    this.#notify = notify;
-    this.#opening = opening;
+    this.#grouping = grouping;
   }
 
   ingest(p: AlertmanagerPayload, now: number): Promise<IngestResult> {
-    return this.#opening.run(() => this.#ingest(p, now));
+    return this.#posts.run(() => this.#ingest(p, now));
   }
 
   async #ingest(p: AlertmanagerPayload, now: number): Promise<IngestResult> {
-    const incidents = this.#store.incidents;
     const firing = p.alerts.filter((a) => a.status === 'firing');
-    let incident = await incidents.current();
-    let opened = false;
-    if (!incident) {
-      if (firing.length === 0) return { incident: null, opened: false, alerts: p.alerts.length, new_alerts: 0 };
-      const name = p.commonLabels.alertname ?? firing[0]?.labels.alertname ?? 'alert';
-      const startedAt = Math.min(...firing.map((a) => Date.parse(a.startsAt)));
-      incident = {
-        id: newIncidentId(), title: p.commonAnnotations.summary ?? `${name} firing`, severity: SEVERITY[(p.commonLabels.severity ?? firing[0]?.labels.severity ?? '').toLowerCase()] ?? 'sev3',
-        status: 'open', opened_by: 'alert', opened_at: Math.min(startedAt, now), resolved_at: null, rollout_id: null,
-      } satisfies Incident;
-      await incidents.create(incident, [{ at: incident.opened_at, kind: 'status', text: `incident opened by alert ${name} (receiver ${p.receiver})`, data: { status: 'open', opened_by: 'alert', group_key: p.groupKey }, dedup: `open:${p.groupKey}` }]);
-      opened = true;
-      this.#notify?.({ kind: 'incident.opened', id: `incident:${incident.id}`, at: now, incident: brief(incident), summary: `${incident.severity} incident opened: ${incident.title}`, details: { alertname: name, receiver: p.receiver, alerts: firing.length } });
-    }
+    const incident = firing.length > 0 ? await this.#place(p, firing, now) : await this.#resolving(p);
+    if (!incident) return { incident: null, opened: false, alerts: p.alerts.length, new_alerts: 0 };
+    const incidents = this.#store.incidents;
     const { fresh, resolved } = await incidents.upsertAlerts(incident.id, p.alerts.map((a) => ({
       fingerprint: a.fingerprint, name: a.labels.alertname ?? 'unnamed', labels: a.labels, status: a.status,
       starts_at: Date.parse(a.startsAt), ends_at: a.status === 'resolved' && !a.endsAt.startsWith('0001') && !Number.isNaN(Date.parse(a.endsAt)) ? Date.parse(a.endsAt) : null,
@@ -115,7 +108,32 @@ export class AlertIngestor {
       ...[...byName].map(([name, g]) => ({ at: g.first, kind: 'alert' as const, text: `alert ${name} firing${g.count > 1 ? ` (${g.count} instances in this batch)` : ''}`, data: { alertname: name, labels: g.labels, instances: g.count }, dedup: `alert:${name}` })),
       ...[...new Set(resolved.map((a) => a.name))].map((name) => ({ at: now, kind: 'alert' as const, text: `alert ${name} resolved`, data: { alertname: name, status: 'resolved' }, dedup: `alert-resolved:${name}` })),
     ]);
-    return { incident: incident.id, opened, alerts: p.alerts.length, new_alerts: fresh.length };
+    return { incident: incident.id, opened: incident.opened, alerts: p.alerts.length, new_alerts: fresh.length };
+  }
+
+  /** Firing alerts join the related open incident or open their own. */
+  async #place(p: AlertmanagerPayload, firing: AlertmanagerPayload['alerts'], now: number): Promise<{ id: string; opened: boolean } | undefined> {
+    const names = (keys: readonly string[]) => [...new Set(firing.flatMap((a) => keys.flatMap((k) => a.labels[k] ?? p.commonLabels[k] ?? [])))];
+    const alertnames = [...new Set(firing.map((a) => a.labels.alertname ?? 'unnamed'))];
+    const about = await this.#grouping.subjectOf({ modules: names(SUBJECT_LABELS.modules), artifacts: names(SUBJECT_LABELS.artifacts), dependencies: names(SUBJECT_LABELS.dependencies), alerts: alertnames });
+    const startedAt = Math.min(...firing.map((a) => Date.parse(a.startsAt)));
+    // The window is measured from when the alerts began firing, not from when the post arrived (Alertmanager re-sends).
+    const at = Math.min(startedAt, now);
+    const name = p.commonLabels.alertname ?? alertnames[0] ?? 'alert';
+    const placed = await this.#grouping.place({ kind: 'alert', at, about }, {
+      open: () => ({
+        incident: { title: p.commonAnnotations.summary ?? `${name} firing`, severity: SEVERITY[(p.commonLabels.severity ?? firing[0]?.labels.severity ?? '').toLowerCase()] ?? 'sev3', status: 'open', opened_by: 'alert', opened_at: at, resolved_at: null, rollout_id: null },
+        entries: () => [{ at, kind: 'status', text: `incident opened by alert ${name} (receiver ${p.receiver})`, data: { status: 'open', opened_by: 'alert', group_key: p.groupKey }, dedup: `open:${p.groupKey}` }],
+        details: { alertname: name, receiver: p.receiver, alerts: firing.length },
+      }),
+    });
+    return placed && { id: placed.incident.id, opened: placed.opened };
+  }
+
+  /** Only resolved alerts: they go to the incident that holds them, if any; they never open one. */
+  async #resolving(p: AlertmanagerPayload): Promise<{ id: string; opened: boolean } | undefined> {
+    const held = await this.#store.incidents.holdingAlerts(p.alerts.map((a) => a.fingerprint));
+    return held === undefined ? undefined : { id: held, opened: false };
   }
 }
 
