@@ -152,6 +152,9 @@ export function buildProgram(result: { code: number }): Command {
   rollout.command('start').argument('<artifact>').argument('<version>').description('start a rollout')
     .addOption(server()).addOption(token()).option('--policy <name>', 'policy (default: the artifact\'s)')
     .option('--override-dependency-gate', 'start although the version adds a hard dependency, using someone else\'s approval on record (rollout approve); recorded in the event log')
+    .option('--touches-dependency <name>', 'a dependency this change touches beyond its module, e.g. a database (repeatable; added to the artifact\'s touches:)', (v: string, p: string[] = []) => [...p, v])
+    .option('--touches-service <name>', 'a service this change touches (repeatable)', (v: string, p: string[] = []) => [...p, v])
+    .option('--touches-region <name>', 'a region this change touches (repeatable)', (v: string, p: string[] = []) => [...p, v])
     .option('--watch', 'follow it until it ends').addOption(json())
     .action(run(async (o, a, v) => (await rolloutCommands()).rolloutStart(a as string, v as string, o, makeOut(o.json === true))));
   rollout.command('approve').argument('<artifact>').argument('<version>').description('approve, as the owner of this token, one rollout of VERSION past the dependency gate\'s findings (four eyes: someone else starts it)')

@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
-import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { Agent } from '@failsmall/agent';
+import type { Agent } from '@failsmall/agent';
 import { alertmanager } from './alerts.ts';
-import { call, DECLARATIONS, testServer, waitFor } from './fixtures.ts';
+import { featureFleet } from './feature-fleet.ts';
+import { call, testServer, waitFor } from './fixtures.ts';
 
 type Server = Awaited<ReturnType<typeof testServer>>;
 interface Notice { kind: string; id: string; incident: { id: string; title: string } | null; details: Record<string, unknown> }
@@ -29,19 +29,7 @@ describe('incidents tell the truth: one per failed rollout, related signals only
     await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', () => r()));
     const port = (receiver.address() as { port: number }).port;
     s = await testServer({ incidentTickMs: 50, notifyTargets: [{ type: 'webhook', url: `http://127.0.0.1:${port}/hook`, secret: 'a-webhook-secret-of-some-length' }] });
-    const token = (await post('/v1/tokens', { name: 'fleet', role: 'join' })).body.token as string;
-    assert.equal((await post('/v1/apply', { text: DECLARATIONS })).status, 200);
-    await call(s.url, 'POST', '/v1/artifacts/features/versions?version=v1', { token: s.admin, body: '["one"]' });
-    // Every later version is over max_entries: the agents refuse it, the canary's load gate fails, the rollout rolls back.
-    for (const v of ['v2', 'v3', 'v4', 'v5']) {
-      await call(s.url, 'POST', `/v1/artifacts/features/versions?version=${v}&force=true`, { token: s.admin, body: JSON.stringify(Array.from({ length: 300 }, (_, i) => `${v}-${i}`)) });
-    }
-    for (const id of ['g1', 'g2', 'g3']) {
-      const a = new Agent({ server: s.url, token, nodeId: id, labels: {}, modules: ['bot-management'], dir: join(s.dir, id), metricsIntervalMs: 100, pollWaitMs: 1000, publicKey: s.publicKey });
-      agents.push(a);
-      await a.start();
-    }
-    await waitFor('3 nodes', async () => (await call(s.url, 'GET', '/v1/nodes')).body.nodes.length === 3);
+    agents.push(...await featureFleet(s, { bad: ['v2', 'v3', 'v4', 'v5'], nodes: ['g1', 'g2', 'g3'] }));
     const r1 = await post('/v1/rollouts', { artifact: 'features', version: 'v1' });
     await waitFor('v1', async () => (await call(s.url, 'GET', `/v1/rollouts/${r1.body.rollout.id}`)).body.rollout.status === 'completed');
   });

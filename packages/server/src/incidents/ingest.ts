@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
-import type { ExternalChange, Incident, Severity } from '@failsmall/core';
+import type { ChangeTouches, ExternalChange, Severity } from '@failsmall/core';
 import type { Store } from '../store/types.ts';
 import type { IncidentGrouping } from './grouping.ts';
 import { Mutex } from './lock.ts';
@@ -35,10 +35,15 @@ export const AlertmanagerPayload = z.object({
 }).passthrough();
 export type AlertmanagerPayload = z.infer<typeof AlertmanagerPayload>;
 
+const Names = z.array(z.string().min(1).max(256)).max(100);
+
 /**
  * A change made outside failsmall, in PagerDuty's change-event shape (Events API v2, `/v2/change/enqueue`):
  * `payload.summary`, `payload.timestamp`, `payload.source`, `payload.custom_details`, `links`.
  * `services` is ours: the services or modules it touched (also read from `custom_details.services`).
+ * `touches` is ours too: the dependencies, other services and regions it touched (also read from
+ * `custom_details.touches_dependencies`, `touches_services` and `touches_regions`, as a list or a
+ * comma-separated string, since PagerDuty senders can only fill custom_details).
  */
 export const ChangeEventPayload = z.object({
   routing_key: z.string().max(256).optional(),
@@ -49,7 +54,8 @@ export const ChangeEventPayload = z.object({
     custom_details: z.record(z.string().max(256), z.unknown()).optional(),
   }).passthrough(),
   links: z.array(z.object({ href: z.string().url().max(4096), text: z.string().max(1024).optional() })).max(50).default([]),
-  services: z.array(z.string().min(1).max(256)).max(100).optional(),
+  services: Names.optional(),
+  touches: z.object({ dependencies: Names, services: Names, regions: Names }).partial().strict().optional(),
 }).passthrough();
 export type ChangeEventPayload = z.infer<typeof ChangeEventPayload>;
 
@@ -144,12 +150,24 @@ export function toExternalChange(c: ChangeEventPayload, now: number): ExternalCh
     if (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') details[k] = v;
     else if (v !== null && v !== undefined) details[k] = JSON.stringify(v).slice(0, 1024);
   }
-  const fromDetails = c.payload.custom_details?.services;
-  const services = c.services ?? (Array.isArray(fromDetails) ? fromDetails.map(String) : typeof fromDetails === 'string' ? fromDetails.split(',').map((s) => s.trim()).filter(Boolean) : []);
+  const fromDetails = (key: string): string[] => names(c.payload.custom_details?.[key]);
+  const services = c.services ?? fromDetails('services');
+  const touched: { -readonly [K in keyof ChangeTouches]: ChangeTouches[K] } = {};
+  for (const k of ['dependencies', 'services', 'regions'] as const) {
+    const list = c.touches?.[k] ?? fromDetails(`touches_${k}`);
+    if (list.length > 0) touched[k] = list;
+  }
+  const touches = Object.keys(touched).length > 0 ? touched : undefined;
   const timestamp = c.payload.timestamp ? new Date(Date.parse(c.payload.timestamp)).toISOString() : new Date(now).toISOString();
-  const id = `chg-${createHash('sha256').update(JSON.stringify([c.payload.summary, timestamp, c.payload.source ?? '', services])).digest('hex').slice(0, 16)}`;
+  const id = `chg-${createHash('sha256').update(JSON.stringify([c.payload.summary, timestamp, c.payload.source ?? '', services, ...(touches ? [touches] : [])])).digest('hex').slice(0, 16)}`;
   return {
-    id, summary: c.payload.summary, timestamp, ...(c.payload.source ? { source: c.payload.source } : {}), services,
+    id, summary: c.payload.summary, timestamp, ...(c.payload.source ? { source: c.payload.source } : {}), services, ...(touches ? { touches } : {}),
     links: c.links.map((l) => ({ href: l.href, ...(l.text ? { text: l.text } : {}) })), custom_details: details,
   };
+}
+
+/** A custom_details value as a list of names: a JSON list, or a comma-separated string. */
+function names(v: unknown): string[] {
+  const raw = Array.isArray(v) ? v.map(String) : typeof v === 'string' ? v.split(',') : [];
+  return raw.map((x) => x.trim()).filter((x) => x.length > 0).slice(0, 100);
 }

@@ -155,7 +155,9 @@ export class IncidentRecorder {
     const verdict = e.payload.verdict as { gate?: string; reason?: string; status?: string } | undefined;
     const title = failureTitle(rollout, e);
     const details = { rollout: e.rollout_id, verdict: e.payload.verdict };
-    const about = await this.#grouping.subjectOf(rollout ? { artifacts: [rollout.artifact], modules: [rollout.module] } : {});
+    // What the rollout touches is part of what its incident is about: a change to the database it touched is related.
+    const touched = [...(rollout?.touches?.dependencies ?? []), ...(rollout?.touches?.services ?? [])];
+    const about = await this.#grouping.subjectOf(rollout ? { artifacts: [rollout.artifact], modules: [rollout.module], dependencies: touched } : {});
     const placed = await this.#grouping.place({ kind: 'rollout', at: e.at, about, ...(e.rollout_id ? { rollout: e.rollout_id } : {}) }, {
       adoptTitle: title,
       open: async () => ({

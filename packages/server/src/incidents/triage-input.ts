@@ -1,5 +1,5 @@
 import type {
-  Alert, CohortErrors, CohortSample, CountSample, DependencySignal, Incident, ModuleErrors, RolloutChange, Sample, SourceSignals, StatusPoll,
+  Alert, CohortErrors, CohortSample, CountSample, DependencySignal, Incident, ModuleErrors, RolloutChange, RolloutState, Sample, SourceSignals, StatusPoll,
   TriageInput, VendorStatus,
 } from '@failsmall/core';
 import type { Store } from '../store/types.ts';
@@ -88,7 +88,8 @@ export async function triageInputFor(store: Store, incident: Incident, now: numb
   const artifacts = new Map((await store.listArtifacts()).map((a) => [a.name, a]));
   const changes: RolloutChange[] = rollouts.filter((r) => r.created_at >= from && r.created_at <= now).map((r) => ({
     id: r.id, artifact: r.artifact, module: r.module, kind: artifacts.get(r.artifact)?.kind ?? 'config', version: r.to_version,
-    ...(r.from_version ? { from_version: r.from_version } : {}), started_at_ms: r.created_at,
+    ...(r.from_version ? { from_version: r.from_version } : {}), started_at_ms: r.created_at, ...changeState(r),
+    ...(r.touches ? { touches: r.touches } : {}),
   }));
   input.changes = { rollouts: changes, external };
 
@@ -111,6 +112,17 @@ export async function triageInputFor(store: Store, incident: Incident, now: numb
   if (alertList.length === 0) alertList.push({ name: `incident ${incident.id}`, started_at_ms: incident.opened_at });
   input.alerts = alertList;
   return input;
+}
+
+/**
+ * Where a rollout stands, as triage reads it: a rollout whose revert has begun is already rolled
+ * back (or aborted, when an operator stopped it), with `ended_at_ms` when the revert began, so
+ * triage never advises rolling it back again. A finished one ended at its last transition.
+ */
+function changeState(r: RolloutState): Pick<RolloutChange, 'state' | 'ended_at_ms'> {
+  if (r.status === 'rolling_back') return { state: r.rollback_cause === 'abort' ? 'aborted' : 'rolled_back', ...(r.rollback_started_at !== null ? { ended_at_ms: r.rollback_started_at } : {}) };
+  if (r.status === 'running' || r.status === 'paused') return { state: r.status };
+  return { state: r.status, ended_at_ms: r.updated_at };
 }
 
 type CounterBucket = { module: string; bucket: number; counters: Record<string, number> };
