@@ -1,5 +1,5 @@
 import type {
-  BreakglassAction, Incident, PostmortemBreakglass, PostmortemFacts, PostmortemImpact, PostmortemInterval, PostmortemModule,
+  BreakglassAction, Incident, PostmortemBackground, PostmortemBreakglass, PostmortemExposure, PostmortemFacts, PostmortemImpact, PostmortemInterval, PostmortemModule,
   PostmortemRollout, PostmortemStage, PostmortemTriage, ValidationCheck,
 } from '@failsmall/core';
 import type { Store } from '../store/types.ts';
@@ -39,14 +39,21 @@ export async function postmortemFactsFor(store: Store, incident: Incident, now: 
     const loads = await store.listLoads(r.artifact);
     const reported = new Set(loads.filter((l) => l.at >= r.created_at).map((l) => l.node_id));
     const validation = artifact?.validation;
+    const rolledBackAt = events.find((e) => e.type === 'rollout.rolled_back')?.at ?? null;
+    const abortedAt = events.find((e) => e.type === 'rollout.aborted')?.at ?? null;
     rollouts.push({
       id: r.id, artifact: r.artifact, kind: artifact?.kind ?? null, module: r.module, from_version: r.from_version, to_version: r.to_version,
       started_at: r.created_at, status: r.status, stages,
       fleet_nodes: started && typeof started.payload.fleet_nodes === 'number' ? started.payload.fleet_nodes : null,
       failed_gate: r.outcome?.verdict ?? null,
       rollback_started_at: r.rollback_started_at,
-      rolled_back_at: events.find((e) => e.type === 'rollout.rolled_back')?.at ?? null,
+      rollback_cause: r.rollback_cause,
+      rolled_back_at: rolledBackAt,
+      aborted_at: abortedAt,
+      paused_at: r.status === 'paused' ? (events.findLast((e) => e.type === 'rollout.paused')?.at ?? null) : null,
       completed_at: events.find((e) => e.type === 'rollout.completed')?.at ?? null,
+      // Until its revert finished; a version never reverted is measured to the end of the window.
+      exposure: await exposureOf(store, new Set(r.assigned), r.created_at, rolledBackAt ?? abortedAt ?? end),
       validation: artifact ? (['max_bytes', 'max_entries', 'json_schema', 'command'] as const).filter((k) => validation?.[k] !== undefined) as ValidationCheck[] : null,
       unreported_nodes: r.assigned.filter((n) => !reported.has(n)),
     });
@@ -95,6 +102,32 @@ export async function postmortemFactsFor(store: Store, incident: Incident, now: 
   const changes = (await store.incidents.changes(start - LOOKBACK_MS, end)).map((c) => ({ id: c.id, at: Date.parse(c.timestamp), summary: c.summary }));
 
   return { incident, timeline, rollouts, modules: [...modules.values()], impact, triage, breakglass, alerts: [...alerts.values()], changes };
+}
+
+/**
+ * What a rollout's version did on the nodes that received it over [from, to], every module's
+ * requests and failures, and the background to measure it against: the other nodes over the
+ * same time, else (it reached every node) the same nodes in the BASELINE_MS before. null when
+ * its nodes recorded no traffic.
+ */
+async function exposureOf(store: Store, nodes: ReadonlySet<string>, from: number, to: number): Promise<PostmortemExposure | null> {
+  const until = Math.min(Math.max(from, to), from + 24 * 3600_000);
+  const buckets = await store.incidents.metricBuckets(from, until, IMPACT_STEP_MS);
+  const on = sumOf(buckets.filter((b) => nodes.has(b.node_id)));
+  if (on.requests === 0) return null;
+  const others = sumOf(buckets.filter((b) => !nodes.has(b.node_id)));
+  let baseline: PostmortemBackground | null = others.requests > 0 ? { source: 'other-nodes', ...others } : null;
+  if (baseline === null) {
+    const before = sumOf((await store.incidents.metricBuckets(from - BASELINE_MS, from - 1, IMPACT_STEP_MS)).filter((b) => nodes.has(b.node_id)));
+    baseline = before.requests > 0 ? { source: 'before-change', ...before } : null;
+  }
+  return { from, to: until, nodes: nodes.size, requests: on.requests, errors: on.errors, baseline };
+}
+
+/** Requests and errors summed over metric rows, and the nodes that served any. */
+function sumOf(rows: readonly { node_id: string; requests: number; errors: number }[]): { nodes: number; requests: number; errors: number } {
+  const serving = new Set(rows.filter((b) => b.requests > 0).map((b) => b.node_id));
+  return { nodes: serving.size, requests: rows.reduce((n, b) => n + b.requests, 0), errors: rows.reduce((n, b) => n + b.errors, 0) };
 }
 
 /** Requests and errors per minute and tier from the agents' counters; null when none were recorded. */
