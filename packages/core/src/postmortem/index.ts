@@ -14,6 +14,8 @@ export type { Finding, FindingCode } from './findings.ts';
 export type { PostmortemAudience } from './render.ts';
 export { postmortemData, POSTMORTEM_SCHEMA_ID } from './data.ts';
 export { measureExcess, Z95 } from './excess.ts';
+export { revertedAt, rolloutFacts } from './rollout-facts.ts';
+export type { RolloutFactsExtra } from './rollout-facts.ts';
 export { FINDING_CODES, LATE_GATE_INTERVALS, SLOW_TRIAGE_MS } from './findings.ts';
 export { NOT_RECORDED } from './format.ts';
 export { renderPostmortem } from './render.ts';

@@ -95,13 +95,14 @@ const MITIGATED_BY = { rollback: 'an automatic rollback', abort: 'an operator\'s
 
 function impactSection(data: PostmortemData, day: string): string[] {
   const i = data.impact;
-  if (i.requests === null) return ['## Impact', '', `Traffic over the incident window: ${NOT_RECORDED}. Duration, failed requests, nodes and customers affected: ${NOT_RECORDED}.`, ''];
+  const own = i.attributable !== null ? [...attributableLines(i.attributable, day), ''] : [];
+  if (i.requests === null) return ['## Impact', '', ...own, `Traffic over the incident window: ${NOT_RECORDED}. Duration, failed requests, nodes and customers affected: ${NOT_RECORDED}.`, ''];
   const baseline = i.baseline_failed_share !== null ? `intervals above the pre-change failed share of ${share(i.baseline_failed_share)}` : `intervals with failed requests; pre-change baseline ${NOT_RECORDED}`;
   const duration = i.started_at === null ? 'no interval had failed requests above the baseline' : `${seconds(i.duration_s)}, ${at(i.started_at, day)} to ${at(i.ended_at, day)} (${baseline})`;
   return [
     '## Impact',
     '',
-    ...(i.attributable !== null ? [...attributableLines(i.attributable, day), '', 'Over the whole window, every node and any cause:', ''] : []),
+    ...(own.length > 0 ? [...own, 'Over the whole window, every node and any cause:', ''] : []),
     `- **Duration:** ${duration}`,
     `- **All failed requests:** ${count(i.failed_requests ?? 0)} of ${count(i.requests)} (${orNot(i.failed_share, share)})`,
     `- **Nodes with failed requests:** ${ofTotal(i.nodes_affected ?? 0, i.nodes_total)}`,

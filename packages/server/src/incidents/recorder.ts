@@ -1,4 +1,4 @@
-import type { Incident, RolloutEvent, RolloutState, Severity } from '@failsmall/core';
+import { isRolloutFailure, type Incident, type RolloutEvent, type RolloutState, type Severity } from '@failsmall/core';
 import { within } from '../notify/within.ts';
 import type { NewTimelineEntry } from '../store/incident-store.ts';
 import type { StoredEvent, Store } from '../store/types.ts';
@@ -94,7 +94,7 @@ export class IncidentRecorder {
   async #handle(e: StoredEvent): Promise<void> {
     const dedup = `event:${e.seq}`;
     const p = e.payload;
-    if (isFailure(e)) {
+    if (isRolloutFailure(e)) {
       const incident = await this.#incidentOfFailure(e);
       await this.#store.incidents.addTimeline(incident.id, [rolloutEntry(e, dedup)]);
       return;
@@ -178,12 +178,6 @@ export class IncidentRecorder {
   }
 }
 
-/** A rollback or pause a gate caused: the rollout failed. (An operator's abort is not a failure of the rollout.) */
-function isFailure(e: StoredEvent): boolean {
-  const p = e.payload;
-  return (e.type === 'rollout.rolling_back' && (p.cause === 'gate' || p.cause === 'inconclusive')) || (e.type === 'rollout.paused' && isFailedVerdict(p.verdict));
-}
-
 /** The title of a failed rollout's incident: its own artifact and version, so it never names another rollout's. */
 function failureTitle(rollout: RolloutState | undefined, e: StoredEvent): string {
   const verdict = e.payload.verdict as { gate?: string } | undefined;
@@ -196,10 +190,6 @@ function failureTitle(rollout: RolloutState | undefined, e: StoredEvent): string
 /** A failed gate caught at a small cohort is contained: sev3. One that reached more of the fleet: sev2. */
 function severityOf(cohort: number, fleet: number): Severity {
   return fleet > 0 && cohort / fleet <= 0.1 ? 'sev3' : 'sev2';
-}
-
-function isFailedVerdict(v: unknown): boolean {
-  return typeof v === 'object' && v !== null && (v as { status?: unknown }).status === 'fail';
 }
 
 function rolloutEntry(e: RolloutEvent & { seq: number }, dedup: string): NewTimelineEntry {
