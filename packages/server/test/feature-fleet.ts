@@ -22,6 +22,6 @@ export async function featureFleet(s: Awaited<ReturnType<typeof testServer>>, o:
     agents.push(a);
     await a.start();
   }
-  await waitFor(`${o.nodes.length} nodes`, async () => (await call(s.url, 'GET', '/v1/nodes')).body.nodes.length === o.nodes.length);
+  await waitFor(`${o.nodes.length} nodes`, async () => (await call(s.url, 'GET', '/v1/nodes')).body.nodes.length === o.nodes.length, 30_000);
   return agents;
 }

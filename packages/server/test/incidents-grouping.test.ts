@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
-import { after, before, describe, it } from 'node:test';
+import { after, before, beforeEach, describe, it } from 'node:test';
 import type { Agent } from '@failsmall/agent';
 import { alertmanager } from './alerts.ts';
 import { featureFleet } from './feature-fleet.ts';
@@ -31,8 +31,10 @@ describe('incidents tell the truth: one per failed rollout, related signals only
     s = await testServer({ incidentTickMs: 50, notifyTargets: [{ type: 'webhook', url: `http://127.0.0.1:${port}/hook`, secret: 'a-webhook-secret-of-some-length' }] });
     agents.push(...await featureFleet(s, { bad: ['v2', 'v3', 'v4', 'v5'], nodes: ['g1', 'g2', 'g3'] }));
     const r1 = await post('/v1/rollouts', { artifact: 'features', version: 'v1' });
-    await waitFor('v1', async () => (await call(s.url, 'GET', `/v1/rollouts/${r1.body.rollout.id}`)).body.rollout.status === 'completed');
+    await waitFor('v1', async () => (await call(s.url, 'GET', `/v1/rollouts/${r1.body.rollout.id}`)).body.rollout.status === 'completed', 30_000);
   });
+  // Each clause starts with no incident open: what one test left open must not be related to the next one's signals.
+  beforeEach(async () => { await resolveAll(); });
   after(async () => {
     for (const a of agents) await a.stop();
     await s.cleanup();
@@ -50,7 +52,7 @@ describe('incidents tell the truth: one per failed rollout, related signals only
     return id;
   };
   const incidentOf = (rollout: string) => waitFor(`the incident of ${rollout}`, async () => (await incidents()).find((i) => i.rollout_id === rollout));
-  const noticeOf = (kind: string, match: (n: Notice) => boolean) => waitFor(`a ${kind} notice`, async () => notices.find((n) => n.kind === kind && match(n)));
+  const noticeOf = (kind: string, match: (n: Notice) => boolean) => waitFor(`a ${kind} notice`, async () => notices.find((n) => n.kind === kind && match(n)), 30_000);
   const resolveAll = async () => {
     for (const i of await incidents()) if (i.status !== 'resolved') await post(`/v1/incidents/${i.id}/status`, { status: 'resolved' });
   };
@@ -80,7 +82,6 @@ describe('incidents tell the truth: one per failed rollout, related signals only
     const rolledBack3 = await noticeOf('rollout.rolled_back', (n) => n.details.rollout === r3);
     assert.deepEqual([rolledBack2.incident?.id, rolledBack3.incident?.id], [i2.id, i3.id]);
     for (const id of [hand.body.incident.id as string, i2.id, i3.id]) await noticeOf('incident.opened', (n) => n.incident?.id === id);
-    await resolveAll();
   });
 
   it('lets a related hand-opened incident adopt the next failed rollout (its title follows), and opens a new one for the rollout after', async () => {
@@ -104,7 +105,6 @@ describe('incidents tell the truth: one per failed rollout, related signals only
     assert.match(i5.title, /v5/);
     const rolledBack4 = await noticeOf('rollout.rolled_back', (n) => n.details.rollout === r4);
     assert.equal(rolledBack4.incident?.id, adopted.id);
-    await resolveAll();
   });
 
   it('joins an alert or a change to an open incident only when it is related and recent; otherwise an alert opens its own', async () => {

@@ -28,7 +28,7 @@ describe('the postmortem of a recorded incident blames a version only for its ex
     s = await testServer({ incidentTickMs: 50 });
     agents = await featureFleet(s, { bad: ['v2', 'v3'], nodes: ['p1', 'p2', 'p3', 'p4'], declarations: PAUSING });
     const r1 = await post('/v1/rollouts', { artifact: 'features', version: 'v1' });
-    await waitFor('v1', async () => (await call(s.url, 'GET', `/v1/rollouts/${r1.body.rollout.id}`)).body.rollout.status === 'completed');
+    await waitFor('v1', async () => (await call(s.url, 'GET', `/v1/rollouts/${r1.body.rollout.id}`)).body.rollout.status === 'completed', 30_000);
   });
   after(async () => {
     for (const a of agents) await a.stop();
