@@ -45,8 +45,8 @@ test('break-glass drill: proves the path on real agents and changes nothing', { 
   }
   await waitFor('every node on v2', async () => agents.every((x) => x.serving().features === 'v2') || undefined);
   const served = (id: string) => readFileSync(join(s.dir, id, 'features'), 'utf8');
-  // An incident is open while the team drills: a drill must not land in its timeline or page anyone.
-  const incident = (await call(s.url, 'POST', '/v1/incidents', { token: s.admin, json: { title: 'an unrelated incident' } })).body.incident as { id: string };
+  // An incident about the artifact is open while the team drills: a drill must not land in its timeline or page anyone.
+  const incident = (await call(s.url, 'POST', '/v1/incidents', { token: s.admin, json: { title: 'features misbehave', artifacts: ['features'] } })).body.incident as { id: string };
   const drill = async (args: string[] = []) => {
     const r = await runCli(['breakglass', 'drill', 'features', '--inventory', inventory, '--key', bgKey, '--operator', 'alice', '--json', ...args]);
     return { code: r.code, stderr: r.stderr, out: JSON.parse(r.stdout) as { ok: boolean; ready: number; total: number; nodes: DrillNode[] } };

@@ -28,7 +28,7 @@ test('break-glass reports: real commands are stored verified; made-up ones poste
   const a = make('a', `127.0.0.1:${portA}`);
   const b = make('b');
   const inventory = await twoNodesOnV2(s, agents, portA);
-  const incident = (await call(s.url, 'POST', '/v1/incidents', { token: s.admin, json: { title: 'bot-management crashes' } })).body.incident as { id: string };
+  const incident = (await call(s.url, 'POST', '/v1/incidents', { token: s.admin, json: { title: 'bot-management crashes', modules: ['bot-management'] } })).body.incident as { id: string };
   const stored = async (node: string) => (await call(s.url, 'GET', `/v1/breakglass?node=${node}`, { token: s.admin })).body.entries as Stored[];
   const events = async () => (await call(s.url, 'GET', '/v1/events?limit=5000', { token: s.admin })).body.events as Event[];
 
@@ -166,7 +166,7 @@ test('break-glass reports on a control plane without the break-glass public key:
   await waitFor('a registered', async () => (await call(s.url, 'GET', '/v1/nodes')).body.nodes.length === 1 || undefined);
   const r = await call(s.url, 'POST', '/v1/rollouts', { token: s.admin, json: { artifact: 'features', version: 'v1' } });
   await waitFor('v1 to complete', async () => (await call(s.url, 'GET', `/v1/rollouts/${r.body.rollout.id}`)).body.rollout.status === 'completed');
-  const incident = (await call(s.url, 'POST', '/v1/incidents', { token: s.admin, json: { title: 'bot-management crashes' } })).body.incident as { id: string };
+  const incident = (await call(s.url, 'POST', '/v1/incidents', { token: s.admin, json: { title: 'bot-management crashes', modules: ['bot-management'] } })).body.incident as { id: string };
 
   const kill = await runCli(['breakglass', 'kill-switch', 'bot-management', '--inventory', inventory, '--key', bgKey, '--operator', 'alice', '--reason', 'module crashes', '--json']);
   assert.equal(kill.code, 0, kill.stdout + kill.stderr);

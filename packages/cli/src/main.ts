@@ -152,6 +152,9 @@ export function buildProgram(result: { code: number }): Command {
   rollout.command('start').argument('<artifact>').argument('<version>').description('start a rollout')
     .addOption(server()).addOption(token()).option('--policy <name>', 'policy (default: the artifact\'s)')
     .option('--override-dependency-gate', 'start although the version adds a hard dependency, using someone else\'s approval on record (rollout approve); recorded in the event log')
+    .option('--touches-dependency <name>', 'a dependency this change touches beyond its module, e.g. a database (repeatable; added to the artifact\'s touches:)', (v: string, p: string[] = []) => [...p, v])
+    .option('--touches-service <name>', 'a service this change touches (repeatable)', (v: string, p: string[] = []) => [...p, v])
+    .option('--touches-region <name>', 'a region this change touches (repeatable)', (v: string, p: string[] = []) => [...p, v])
     .option('--watch', 'follow it until it ends').addOption(json())
     .action(run(async (o, a, v) => (await rolloutCommands()).rolloutStart(a as string, v as string, o, makeOut(o.json === true))));
   rollout.command('approve').argument('<artifact>').argument('<version>').description('approve, as the owner of this token, one rollout of VERSION past the dependency gate\'s findings (four eyes: someone else starts it)')
@@ -181,7 +184,9 @@ export function buildProgram(result: { code: number }): Command {
     .action(run(async (o, id) => (await incidentCommands()).incidentShow(id as string, o, makeOut(o.json === true))));
   incident.command('open').description('open an incident by hand').addOption(server()).addOption(token())
     .requiredOption('--title <text>', 'what is wrong').addOption(new Option('--severity <sev>', 'sev1 (worst) to sev4').choices(['sev1', 'sev2', 'sev3', 'sev4']))
-    .option('--note <text>', 'a first note').addOption(json())
+    .option('--note <text>', 'a first note')
+    .option('--module <name>', 'a module it is about (repeatable): related alerts, rollouts and changes join it', (v: string, p: string[] = []) => [...p, v])
+    .option('--artifact <name>', 'an artifact it is about (repeatable)', (v: string, p: string[] = []) => [...p, v]).addOption(json())
     .action(run(async (o) => (await incidentCommands()).incidentOpen(o as never, makeOut(o.json === true))));
   incident.command('note').argument('<id>').argument('<text>').description('add a note to the timeline').addOption(server()).addOption(token()).addOption(json())
     .action(run(async (o, id, text) => (await incidentCommands()).incidentNote(id as string, text as string, o, makeOut(o.json === true))));

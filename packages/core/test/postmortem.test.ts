@@ -5,6 +5,7 @@ import type { BadRolloutScenario } from '../../sim/src/postmortem-facts.ts';
 import { badRolloutFacts, NOV18_CANARY } from '../../sim/src/postmortem-facts.ts';
 import type { FindingCode, PostmortemFacts } from '../src/postmortem/index.ts';
 import { POSTMORTEM_JSON_SCHEMA, postmortemData, renderPostmortem } from '../src/postmortem/index.ts';
+import { section } from './postmortem-helpers.ts';
 
 /**
  * The truth of a simulated bad canary, from the scenario's parameters alone (not from the
@@ -65,14 +66,6 @@ function codes(facts: PostmortemFacts): FindingCode[] {
   return postmortemData(facts).findings.map((f) => f.code);
 }
 
-/** The markdown section that starts with `## title`, up to the next one. */
-function section(md: string, title: string): string {
-  const start = md.indexOf(`## ${title}\n`);
-  assert.ok(start >= 0, `no section ${title}`);
-  const next = md.indexOf('\n## ', start + 3);
-  return md.slice(start, next < 0 ? undefined : next);
-}
-
 describe('postmortem numbers against a simulated incident whose truth is known', () => {
   for (const [name, scenario] of [['the 18 November canary', NOV18_CANARY], ['a 25-node pro canary on 15 s intervals', VARIANT]] as const) {
     it(`${name}: failed requests, share, duration, nodes and customers by tier, time to detect and to mitigate`, () => {
@@ -96,8 +89,11 @@ describe('postmortem numbers against a simulated incident whose truth is known',
       const md = renderPostmortem(badRolloutFacts(scenario), { audience: 'internal' });
       const impact = section(md, 'Impact');
       const fmt = (n: number) => n.toLocaleString('en-US');
-      assert.ok(impact.includes(`**Failed requests:** ${fmt(t.failed)} of ${fmt(t.requests)} (${Number((100 * t.share).toPrecision(3))}%)`), impact);
-      assert.ok(impact.includes(`**Nodes affected:** ${scenario.canary.nodes} of ${fmt(1000)}`), impact);
+      assert.ok(impact.includes(`**All failed requests:** ${fmt(t.failed)} of ${fmt(t.requests)} (${Number((100 * t.share).toPrecision(3))}%)`), impact);
+      assert.ok(impact.includes(`**Nodes with failed requests:** ${scenario.canary.nodes} of ${fmt(1000)}`), impact);
+      // Nothing fails outside the canary here: every failed request is on the version's nodes, and all of it is excess.
+      assert.ok(impact.includes(`**Nodes that received \`${scenario.artifact.to}\`:** ${scenario.canary.nodes} of ${fmt(1000)}`), impact);
+      assert.ok(impact.includes(`**Failed because of the change (excess):** **${fmt(t.failed)}** (95% interval`), impact);
       assert.ok(section(md, 'Detection').includes(`${minSec(t.time_to_detect_s)} after the change started (time to detect)`));
       assert.ok(section(md, 'Response and recovery').includes(`${minSec(t.time_to_mitigate_s)} after the change started (time to mitigate)`));
     });
@@ -105,7 +101,7 @@ describe('postmortem numbers against a simulated incident whose truth is known',
 
   it('says when the canary held the bad version and for how long, as a prompt to confirm', () => {
     const md = renderPostmortem(nov18(), { audience: 'internal' });
-    assert.ok(section(md, 'What went well').includes('Stage `canary` held the bad version to 1% of nodes (10 of 1,000) for 33 s: confirm'));
+    assert.ok(section(md, 'What went well').includes('Stage `canary` held the new version to 1% of nodes (10 of 1,000) for 33 s: confirm'));
   });
 
   it('counts the duration from intervals above the pre-change failed share when a baseline is recorded', () => {
@@ -202,8 +198,8 @@ describe('missing facts read "not recorded", never a default number', () => {
     assert.equal(data.impact.nodes_total, null);
     assert.equal(data.impact.customers_affected, null);
     const impact = section(renderPostmortem(facts, { audience: 'internal' }), 'Impact');
-    assert.ok(impact.includes('**Nodes affected:** 10 (of a total not recorded)'), impact);
-    assert.ok(impact.includes('**Customers affected:** not recorded'), impact);
+    assert.ok(impact.includes('**Nodes with failed requests:** 10 (of a total not recorded)'), impact);
+    assert.ok(impact.includes('**Customers with failed requests:** not recorded'), impact);
   });
 
   it('a rollout with no validation recorded says so and yields no validation finding', () => {
@@ -343,7 +339,8 @@ describe('the public variant', () => {
   it('keeps the numbers: durations, shares, counts and tiers', () => {
     const t = truth(NOV18_CANARY);
     const pub = renderPostmortem(nov18(), { audience: 'public' });
-    assert.ok(pub.includes(`${t.failed.toLocaleString('en-US')} of ${t.requests.toLocaleString('en-US')} requests (0.0163%) failed, on 10 of 1,000 of our servers (1%), for customers on the free tier`), pub);
+    assert.match(pub, new RegExp(`About ${t.failed.toLocaleString('en-US')} requests failed because of it \\(between 1,9\\d\\d and 2,0\\d\\d\\), on the 10 of our 1,000 servers that received it\\.`), pub);
+    assert.ok(pub.includes(`**Failed requests:** ${t.failed.toLocaleString('en-US')} of ${t.requests.toLocaleString('en-US')} (0.0163%)`), pub);
     assert.ok(pub.includes(`detected the problem ${t.time_to_detect_s} s after the change began`));
     assert.ok(pub.includes(`reverted automatically, ${t.time_to_mitigate_s} s after it began`));
     assert.ok(pub.includes('| free | 4,320,000 | 2,000 | 0.0463% | 10 of 600 (1.67%) |'));

@@ -8,7 +8,7 @@ import { Controller, systemClock, type Clock } from './controller/controller.ts'
 import { PrometheusClient, type PrometheusConfig } from './signals/index.ts';
 import { DesiredHub } from './desired/hub.ts';
 import { IncidentService } from './incidents/service.ts';
-import type { IncidentNotice } from './incidents/recorder.ts';
+import type { IncidentNotice } from './incidents/notice.ts';
 import { recordVendorPoll } from './incidents/vendor-polls.ts';
 import { Notifier, type NotifyTarget } from './notify/index.ts';
 import { StatuspagePoller } from './vendors/index.ts';
@@ -89,7 +89,7 @@ export async function startServer(opts: ServeOptions = {}): Promise<RunningServe
   const notify = (n: IncidentNotice) => { opts.notify?.(n); return notifier?.notify(n); };
   const incidents = new IncidentService(store, { now: () => clock.now(), tickMs: opts.incidentTickMs ?? 1000, log: warn, notify });
   const poller = opts.statuspages && opts.statuspages.length > 0
-    ? new StatuspagePoller(opts.statuspages, { intervalMs: opts.statuspageIntervalMs ?? 60_000, log: warn, onPoll: (p) => recordVendorPoll(store, p) })
+    ? new StatuspagePoller(opts.statuspages, { intervalMs: opts.statuspageIntervalMs ?? 60_000, log: warn, onPoll: (p) => recordVendorPoll(store, incidents.grouping, p) })
     : undefined;
   const app = await buildApp({ store, hub, controller, clock, incidents, maxArtifactBytes: opts.maxArtifactBytes ?? 16 * 1024 * 1024, maxWaitMs: opts.maxWaitMs ?? 60_000, enrolment: opts.enrolment ?? 'approval', validators: opts.validators ?? {}, ...(prometheus ? { prometheus } : {}), ...(signer ? { signer } : {}), ...(verifier ? { verifier } : {}), ...(breakglassVerifier ? { breakglassVerifier } : {}) }, { logger: opts.logger ?? false });
   const address = await app.listen({ host: opts.host ?? '127.0.0.1', port: opts.port ?? 7070 });

@@ -3,25 +3,12 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Agent } from '@failsmall/agent';
 import type { TriageInput } from '@failsmall/core';
+import { alertmanager } from './alerts.ts';
 import { call, DECLARATIONS, testServer, waitFor } from './fixtures.ts';
 import { triageInputFor } from '../src/incidents/triage-input.ts';
 import { runCli } from '../../../test/helpers/procs.ts';
 
 type Server = Awaited<ReturnType<typeof testServer>>;
-
-/** An Alertmanager v4 webhook body, as prometheus/alertmanager's notify/webhook sends it. */
-function alertmanager(alerts: { name: string; fingerprint: string; status?: 'firing' | 'resolved'; severity?: string; startsAt?: string }[], status: 'firing' | 'resolved' = 'firing') {
-  return {
-    version: '4', groupKey: '{}:{alertname="HighErrorRate"}', truncatedAlerts: 0, status, receiver: 'failsmall',
-    groupLabels: { alertname: alerts[0]?.name ?? 'x' }, commonLabels: { alertname: alerts[0]?.name ?? 'x', severity: alerts[0]?.severity ?? 'critical' },
-    commonAnnotations: { summary: 'proxy 5xx above 5%' }, externalURL: 'http://alertmanager:9093',
-    alerts: alerts.map((a) => ({
-      status: a.status ?? status, labels: { alertname: a.name, instance: a.fingerprint, severity: a.severity ?? 'critical' }, annotations: { summary: 'proxy 5xx above 5%' },
-      startsAt: a.startsAt ?? '2026-11-26T11:20:00Z', endsAt: (a.status ?? status) === 'resolved' ? '2026-11-26T11:40:00Z' : '0001-01-01T00:00:00Z',
-      generatorURL: 'http://prometheus:9090/graph', fingerprint: a.fingerprint,
-    })),
-  };
-}
 
 describe('incidents', () => {
   let s: Server;
@@ -59,7 +46,7 @@ describe('incidents', () => {
     const names = ['HighErrorRate', 'ProxyDown', 'LatencyHigh', 'BotScoreMissing'];
     const posts = [];
     for (let p = 0; p < 100; p++) {
-      posts.push(alertmanager(Array.from({ length: 100 }, (_, i) => ({ name: names[(p + i) % names.length] as string, fingerprint: `fp-${p}-${i}` }))));
+      posts.push(alertmanager(Array.from({ length: 100 }, (_, i) => ({ name: names[(p + i) % names.length] as string, fingerprint: `fp-${p}-${i}` })), 'firing', { service: 'bot-management' }));
     }
     // 100 posts at once, then the first 20 again (Alertmanager re-sends on its repeat_interval).
     const results = await Promise.all([...posts, ...posts.slice(0, 20)].map((b) => post('/v1/ingest/alertmanager', b)));
@@ -79,13 +66,16 @@ describe('incidents', () => {
     assert.ok(after.timeline.some((e: { text: string }) => e.text === 'alert ProxyDown resolved'));
   });
 
-  it('records change events (PagerDuty shape) once, on the open incident\'s timeline', async () => {
+  it('records change events (PagerDuty shape) once, on the timeline of the open incident about the service they touched', async () => {
     const body = { routing_key: 'x', payload: { summary: 'Deployed bot-management config v2', timestamp: '2026-11-26T11:18:00Z', source: 'config-pipeline', custom_details: { services: ['bot-management'], build: 4711 } }, links: [{ href: 'https://ci.example.com/4711', text: 'build' }] };
     const first = await post('/v1/ingest/change', body);
     assert.equal(first.status, 202);
     const again = await post('/v1/ingest/change', body);
     assert.equal(again.status, 200);
     assert.equal(again.body.recorded, false);
+    // Another service's change at the same time is recorded for triage, but is no part of this incident.
+    const billing = await post('/v1/ingest/change', { payload: { summary: 'Deployed billing v7', timestamp: '2026-11-26T11:19:00Z', source: 'ci' }, services: ['billing'] });
+    assert.equal(billing.status, 202);
     const id = (await incidents())[0]?.id;
     const t = (await call(s.url, 'GET', `/v1/incidents/${id}`)).body.timeline.filter((e: { kind: string }) => e.kind === 'change');
     assert.equal(t.length, 1);
@@ -143,7 +133,7 @@ describe('incident notices and vendor status pages, over real HTTP', () => {
     const { createServer } = await import('node:http');
     const { verifyWebhookSignature } = await import('../src/notify/index.ts');
     const secret = 'a-webhook-secret-of-some-length';
-    const webhook: { kind: string; ok: boolean }[] = [];
+    const webhook: { kind: string; ok: boolean; incident: string | null }[] = [];
     const slack: { text: string }[] = [];
     let page = { indicator: 'none', description: 'All Systems Operational' };
     const receiver = createServer((req, res) => {
@@ -152,7 +142,7 @@ describe('incident notices and vendor status pages, over real HTTP', () => {
       req.on('end', () => {
         if (req.url === '/hook') {
           const check = verifyWebhookSignature(secret, String(req.headers['x-failsmall-timestamp']), body, String(req.headers['x-failsmall-signature']), Math.floor(Date.now() / 1000));
-          webhook.push({ kind: String(req.headers['x-failsmall-event']), ok: check.ok });
+          webhook.push({ kind: String(req.headers['x-failsmall-event']), ok: check.ok, incident: (JSON.parse(body) as { incident: { id: string } | null }).incident?.id ?? null });
         } else if (req.url === '/slack') {
           slack.push(JSON.parse(body) as { text: string });
         } else if (req.url === '/api/v2/summary.json') {
@@ -184,6 +174,8 @@ describe('incident notices and vendor status pages, over real HTTP', () => {
         await a.start();
       }
       await waitFor('2 nodes', async () => (await call(s.url, 'GET', '/v1/nodes')).body.nodes.length === 2);
+      // bot-management calls the vendor's API: the vendor's status page is related to an incident about bot-management.
+      for (const a of agents) a.meter('bot-management').dependency('edge-api', true, 12, { vendor: 'cdn' });
       const r1 = await post('/v1/rollouts', { artifact: 'features', version: 'v1' });
       await waitFor('v1', async () => (await call(s.url, 'GET', `/v1/rollouts/${r1.body.rollout.id}`)).body.rollout.status === 'completed');
       const r2 = await post('/v1/rollouts', { artifact: 'features', version: 'v2' });
@@ -197,6 +189,7 @@ describe('incident notices and vendor status pages, over real HTTP', () => {
       await post(`/v1/incidents/${incident.id}/status`, { status: 'resolved' });
       await waitFor('the notices', async () => ['incident.opened', 'incident.triaged', 'rollout.rolled_back', 'incident.resolved'].every((k) => webhook.some((w) => w.kind === k)) || undefined, 20_000);
       assert.ok(webhook.every((w) => w.ok), 'every webhook carries a valid HMAC signature');
+      assert.deepEqual([...new Set(webhook.map((w) => w.incident))], [incident.id], 'every notice names the incident it belongs to');
       await waitFor('Slack too', async () => slack.length >= 4 || undefined);
       assert.ok(slack.every((m) => typeof m.text === 'string' && m.text.length > 0));
     } finally {

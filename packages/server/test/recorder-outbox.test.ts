@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import type { IncidentNotice } from '../src/incidents/recorder.ts';
+import type { IncidentNotice } from '../src/incidents/notice.ts';
 import { IncidentService } from '../src/incidents/service.ts';
 import { openStore } from '../src/store/index.ts';
 import { waitFor } from './fixtures.ts';

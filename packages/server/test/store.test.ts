@@ -318,9 +318,14 @@ for (const engine of [sqliteEngine(), postgresEngine()]) {
       await inc.setCursor('r', 5);
       await inc.setCursor('r', 9);
       assert.equal(await inc.cursor('r'), 9);
+      assert.equal(await inc.holdingAlerts(['f2', 'nope']), 'inc-1', 'a resolved-only post finds the incident that holds its alerts');
+      const joined = await inc.join('inc-1', { about: { artifacts: ['features'], modules: [], dependencies: [], alerts: ['A'] }, at: T0 + 5, rollout: { id: 'r-9', title: 'features v9: gate x failed' } });
+      assert.deepEqual([joined?.rollout_id, joined?.title, joined?.about?.artifacts, joined?.about?.alerts, joined?.last_signal_at], ['r-9', 'features v9: gate x failed', ['features'], ['A'], T0 + 5]);
+      assert.deepEqual((await inc.get('inc-1'))?.about, joined?.about, 'what it is about is stored');
       const resolved = await inc.setStatus('inc-1', 'resolved', T0 + 60_000, { at: T0 + 60_000, kind: 'status', text: 'resolved', data: {} });
       assert.equal(resolved?.resolved_at, T0 + 60_000);
-      assert.equal(await inc.current(), undefined);
+      assert.deepEqual(await inc.list({ open: true }), []);
+      assert.equal(await inc.holdingAlerts(['f2']), undefined, 'a resolved incident holds nothing new');
       await store.upsertNode({ id: 'n1', labels: {}, modules: [] }, T0);
       const counters = { requests: 10, errors: 1, loads_attempted: 0, loads_succeeded: 0, latency_buckets: new Array<number>(14).fill(0), counters: {} };
       const base = Math.floor(T0 / 30_000) * 30_000; // buckets are aligned to the epoch

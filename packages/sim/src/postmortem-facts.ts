@@ -1,5 +1,5 @@
 import type {
-  PostmortemAlert, PostmortemBreakglass, PostmortemChange, PostmortemFacts, PostmortemInterval, PostmortemTierCounts, PostmortemTriage,
+  PostmortemAlert, PostmortemBreakglass, PostmortemChange, PostmortemExposure, PostmortemFacts, PostmortemInterval, PostmortemTierCounts, PostmortemTriage,
   ValidationCheck,
 } from '@failsmall/core';
 import type { ArtifactKind, OnLoadFailure, Verdict } from '@failsmall/core';
@@ -155,7 +155,8 @@ export function badRolloutFacts(s: BadRolloutScenario): PostmortemFacts {
       started_at: s.start_ms, status: 'rolled_back',
       stages: [{ name: s.canary.stage, started_at: s.start_ms, nodes: s.canary.nodes, interval_ms: s.canary.interval_ms }],
       fleet_nodes: s.tiers.reduce((n, t) => n + t.nodes, 0), failed_gate: verdict,
-      rollback_started_at: gateAt, rolled_back_at: rolledBackAt, completed_at: null, validation: s.artifact.validation, unreported_nodes: [],
+      rollback_started_at: gateAt, rollback_cause: 'gate', rolled_back_at: rolledBackAt, aborted_at: null, paused_at: null, completed_at: null,
+      validation: s.artifact.validation, unreported_nodes: [], exposure: exposureOf(s, rolledBackAt, badFrom, badUntil),
     }],
     modules: [{ name: s.module.name, on_load_failure: s.module.on_load_failure, reason: s.module.reason, nodes_failed_load: s.module.load_fails ? cohort : [] }],
     impact: {
@@ -170,6 +171,23 @@ export function badRolloutFacts(s: BadRolloutScenario): PostmortemFacts {
     breakglass,
     alerts,
     changes,
+  };
+}
+
+/**
+ * The canary's nodes from the rollout's start to the end of its rollback: every request they
+ * served and every one that failed; the other nodes, which never fail here, are the background.
+ */
+function exposureOf(s: BadRolloutScenario, to: number, badFrom: (i: number) => number, badUntil: (i: number) => number): PostmortemExposure {
+  const seconds = (to - s.start_ms) / 1000;
+  const perNode = s.tiers.find((t) => t.name === s.canary.tier)?.requests_per_node_s ?? 0;
+  let errors = 0;
+  for (let i = 0; i < s.canary.nodes; i++) errors += (badSeconds(s.start_ms, to, badFrom(i), badUntil(i)) * perNode) / s.fail_every;
+  const fleet = s.tiers.reduce((n, t) => n + t.nodes, 0);
+  const fleetRps = s.tiers.reduce((n, t) => n + t.nodes * t.requests_per_node_s, 0);
+  return {
+    from: s.start_ms, to, nodes: s.canary.nodes, requests: s.canary.nodes * perNode * seconds, errors,
+    baseline: { source: 'other-nodes', nodes: fleet - s.canary.nodes, requests: (fleetRps - s.canary.nodes * perNode) * seconds, errors: 0 },
   };
 }
 

@@ -1,3 +1,5 @@
+import type { RegimeRecord } from './record.ts';
+
 /** The regimes a scenario runs under, in report order. */
 export type RegimeName = 'global-push' | 'staged' | 'staged-safe-loader';
 export const REGIMES: readonly RegimeName[] = ['global-push', 'staged', 'staged-safe-loader'];
@@ -51,6 +53,8 @@ export interface RegimeReport {
   /** Load reports a `lost_load_reports` fault kept from the control plane. */
   readonly lost_load_reports: number;
   readonly rollouts: readonly RolloutSummary[];
+  /** With `simulate(s, { record: true })`, staged regimes only: what the control plane would have recorded, and the truth. */
+  readonly record?: RegimeRecord;
 }
 
 export interface SimulationReport {

@@ -5,6 +5,7 @@ import {
 } from '@failsmall/core';
 import { matchesPredicate, renderContent, VersionCatalog, type SimVersion } from './content.ts';
 import { REGIMES, type RegimeName, type RegimeReport, type RolloutSummary, type SimulationReport } from './report.ts';
+import { RunRecorder } from './record.ts';
 import { Rng } from './rng.ts';
 import { drawTraffic, latencyHistogram, nodeCounters } from './traffic-model.ts';
 import type { Effect, Scenario } from './scenario/types.ts';
@@ -22,6 +23,8 @@ export interface SimulateOptions {
    * swaps a piece of it to show that the simulator's figures follow the node's real decisions.
    */
   readonly nodeCore?: NodeCore;
+  /** Keep each staged regime's record (engine events, rollout states, counters by cohort, and the truth): `report.regimes[name].record`. */
+  readonly record?: boolean;
 }
 
 /** The node core's functions the simulator drives. */
@@ -67,7 +70,7 @@ export function simulate(s: Scenario, opts: SimulateOptions = {}): SimulationRep
   const regimes: Partial<Record<RegimeName, RegimeReport>> = {};
   for (const name of REGIMES) {
     if (opts.regimes && !opts.regimes.includes(name)) continue;
-    regimes[name] = new RegimeRun(world, name, opts.nodeCore ?? NODE_CORE).run();
+    regimes[name] = new RegimeRun(world, name, opts.nodeCore ?? NODE_CORE, opts.record === true && name !== 'global-push').run();
   }
   const global = regimes['global-push']?.failed_requests;
   const vs = (r: RegimeReport | undefined): number | null => (r === undefined || global === undefined || global === 0 ? null : sig(r.failed_requests / global, 4));
@@ -301,9 +304,11 @@ class RegimeRun {
   #history: { readonly rollout: string; readonly latency: boolean; readonly counters: ModuleCounters[] } | null = null;
 
   readonly #core: NodeCore;
+  readonly #recorder: RunRecorder | null;
 
-  constructor(w: World, name: RegimeName, core: NodeCore) {
+  constructor(w: World, name: RegimeName, core: NodeCore, record = false) {
     this.#core = core;
+    this.#recorder = record ? new RunRecorder() : null;
     this.#w = w;
     this.#name = name;
     this.#safe = name === 'staged-safe-loader';
@@ -451,7 +456,9 @@ class RegimeRun {
 
   #command(state: RolloutState, cmd: Command, t: number): void {
     const out = applyCommand(state, cmd, this.#w.fleet, t);
-    if (!('error' in out)) this.#transition(out.state, t);
+    if ('error' in out) return;
+    this.#recorder?.engine(out);
+    this.#transition(out.state, t);
   }
 
   // ── the controller: the server's loop, in virtual time ──────────────────────
@@ -473,6 +480,7 @@ class RegimeRun {
       });
       return;
     }
+    this.#recorder?.engine(out);
     this.#active = out.state;
     if (this.#perNodeGates) this.#before = { effects: Array.from({ length: this.#n }, (_, i) => this.#effectOf(i)), background: Float64Array.from({ length: this.#n }, (_, i) => this.#background(i)) };
     this.#activeSummary = { id, version, from: this.#current, started: t, bad: w.bad[version] ?? false, failingGate: null, failReason: null };
@@ -486,6 +494,7 @@ class RegimeRun {
       if (state === null) return;
       const out = step({ state, fleet: this.#w.fleet, loads: this.#loads, observations: this.#observe(state, t), now: t });
       if (out.state === state) return;
+      this.#recorder?.engine(out);
       this.#transition(out.state, t);
     }
   }
@@ -774,6 +783,7 @@ class RegimeRun {
     this.#serving[i] = v;
     this.#appliedAt[i] = t;
     this.#dirty = true;
+    if (this.#recorder && v >= 0) this.#recorder.serving(this.#label(v) ?? '', i);
     if (v >= 0 && this.#w.effects[v]?.[this.#w.classOf[i] ?? 0]) this.#exposed[i] = 1;
   }
 
@@ -818,6 +828,7 @@ class RegimeRun {
     const baseline = emptyAggregate();
     const split = this.#w.splitLabels.length > 0 ? new Map<string, Map<string, { cohort: MutableAggregate; baseline: MutableAggregate }>>() : undefined;
     const m = tr.rps_per_node * dt;
+    const change = { cohort: 0, others: 0 };
     for (const g of this.#groups) {
       const into = g.inCohort ? cohort : baseline;
       const e = g.effect;
@@ -826,6 +837,7 @@ class RegimeRun {
       const errors = background + extra;
       let degraded = 0;
       this.#totals.failed += extra;
+      if (g.inCohort) change.cohort += extra; else change.others += extra;
       if (!e?.crash) {
         this.#totals.background += background;
         if (e?.degrade) degraded = requests;
@@ -853,6 +865,7 @@ class RegimeRun {
       }
     }
     this.#records.push({ t, cohort, baseline, ...(split ? { split } : {}) });
+    this.#recorder?.tick(t, this.#active?.id ?? null, cohort, baseline, change);
   }
 
   // ── the report ──────────────────────────────────────────────────────────────
@@ -892,6 +905,7 @@ class RegimeRun {
       queued_version: this.#label(this.#queued ?? NONE),
       lost_load_reports: this.#lostReports,
       rollouts,
+      ...(this.#recorder ? { record: this.#recorder.result() } : {}),
     };
   }
 

@@ -33,11 +33,15 @@ export async function incidentShow(id: string, opts: GlobalOpts, out: Out): Prom
   return EXIT.OK;
 }
 
-/** `failsmall incident open --title T [--severity sev2] [--note TEXT]` */
-export async function incidentOpen(opts: GlobalOpts & { title: string; severity?: string; note?: string }, out: Out): Promise<number> {
-  const res = await clientFrom(opts).post<{ incident: Incident }>('/v1/incidents', { title: opts.title, ...(opts.severity ? { severity: opts.severity } : {}), ...(opts.note ? { note: opts.note } : {}) });
+/** `failsmall incident open --title T [--severity sev2] [--note TEXT] [--module M]… [--artifact A]…` */
+export async function incidentOpen(opts: GlobalOpts & { title: string; severity?: string; note?: string; module?: string[]; artifact?: string[] }, out: Out): Promise<number> {
+  const res = await clientFrom(opts).post<{ incident: Incident; opened: boolean; joined_because?: string }>('/v1/incidents', {
+    title: opts.title, ...(opts.severity ? { severity: opts.severity } : {}), ...(opts.note ? { note: opts.note } : {}),
+    ...(opts.module?.length ? { modules: opts.module } : {}), ...(opts.artifact?.length ? { artifacts: opts.artifact } : {}),
+  });
   out.data({ ok: true, ...res });
-  out.line(`opened ${res.incident.id} (${res.incident.severity}): ${res.incident.title}`);
+  // A related incident was already open: the request joined it rather than open a second one for the same cause.
+  out.line(res.opened ? `opened ${res.incident.id} (${res.incident.severity}): ${res.incident.title}` : `joined ${res.incident.id} (${res.incident.severity}): ${res.incident.title}; ${res.joined_because ?? 'related'}`);
   return EXIT.OK;
 }
 

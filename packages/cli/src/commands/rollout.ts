@@ -15,6 +15,9 @@ interface StartOptions extends GlobalOpts {
   policy?: string;
   watch?: boolean;
   overrideDependencyGate?: boolean;
+  touchesDependency?: string[];
+  touchesService?: string[];
+  touchesRegion?: string[];
 }
 
 /** Refusals that carry the gate's findings: printed one finding a line. */
@@ -26,7 +29,12 @@ export async function rolloutStart(artifact: string, version: string, opts: Star
   const override = opts.overrideDependencyGate === true;
   let res: { rollout: RolloutState; dependency_gate?: { findings: DependencyFinding[]; overridden: GateOverride | null } };
   try {
-    res = await client.post('/v1/rollouts', { artifact, version, ...(opts.policy ? { policy: opts.policy } : {}), ...(override ? { override_dependency_gate: true } : {}) });
+    const touches = {
+      ...(opts.touchesDependency?.length ? { dependencies: opts.touchesDependency } : {}),
+      ...(opts.touchesService?.length ? { services: opts.touchesService } : {}),
+      ...(opts.touchesRegion?.length ? { regions: opts.touchesRegion } : {}),
+    };
+    res = await client.post('/v1/rollouts', { artifact, version, ...(opts.policy ? { policy: opts.policy } : {}), ...(override ? { override_dependency_gate: true } : {}), ...(Object.keys(touches).length > 0 ? { touches } : {}) });
   } catch (err) {
     if (err instanceof CliError && GATE_REFUSALS.has(err.code)) return gateRefused(err, out);
     throw err;

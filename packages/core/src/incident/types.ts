@@ -20,8 +20,24 @@ export interface Incident {
   /** ms since the epoch. */
   readonly opened_at: number;
   readonly resolved_at: number | null;
-  /** The rollout whose failed gate opened it, when one did. */
+  /** The rollout whose failed gate opened it, or that joined it (one failed rollout per incident). */
   readonly rollout_id: string | null;
+  /** What it is about: the names its rollout, alerts and opener gave. Absent on incidents written before it was kept. */
+  readonly about?: IncidentSubject;
+  /** When the last signal that opened or joined it happened (ms); the grouping window runs from here. */
+  readonly last_signal_at?: number;
+}
+
+/**
+ * What an incident, or a signal that may join one, is about: the artifacts, modules and
+ * dependencies (services, data stores, vendors) it names, and the alerts that fired in it.
+ * Two of them are related when they share a name (docs/incidents.md, "How signals are grouped").
+ */
+export interface IncidentSubject {
+  readonly artifacts: readonly string[];
+  readonly modules: readonly string[];
+  readonly dependencies: readonly string[];
+  readonly alerts: readonly string[];
 }
 
 export const TIMELINE_KINDS = ['alert', 'rollout', 'breakglass', 'triage', 'note', 'status', 'change', 'vendor'] as const;

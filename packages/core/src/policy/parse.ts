@@ -13,6 +13,7 @@ import { sortErrors } from '../yaml/sort-errors.ts';
 import { suggest } from '../yaml/suggest.ts';
 import { checkGateQuery } from '../promql/template.ts';
 import { guardedParse } from '../yaml/guarded.ts';
+import type { ChangeTouches } from '../triage/input.ts';
 import type {
   ArtifactDecl,
   ArtifactKind,
@@ -63,7 +64,8 @@ export const APPROVALS = ['manual', 'auto'] as const;
 
 export const TOP_LEVEL_KEYS = ['modules', 'artifacts', 'policies', 'deployment'] as const;
 export const MODULE_KEYS = ['on_load_failure', 'reason', 'safe_default', 'safe_default_signature'] as const;
-export const ARTIFACT_KEYS = ['kind', 'module', 'policy', 'validation'] as const;
+export const ARTIFACT_KEYS = ['kind', 'module', 'policy', 'validation', 'touches'] as const;
+export const TOUCHES_KEYS = ['dependencies', 'services', 'regions'] as const;
 export const VALIDATION_KEYS = ['max_bytes', 'max_entries', 'json_schema', 'command', 'timeout'] as const;
 const TIMING_KEYS = ['interval', 'bake', 'load_timeout', 'max_extension', 'on_inconclusive', 'rollback_on_failure'] as const;
 export const POLICY_KEYS = ['artifact', ...TIMING_KEYS, 'stages', 'holdback'] as const;
@@ -258,7 +260,29 @@ class DeclarationReader {
     if (policyEntry && policy !== undefined) this.#references.push({ kind: 'policy', name: policy, node: valueNode(policyEntry), path: policyEntry.path });
     const validationEntry = f.get('validation');
     const validation = validationEntry ? this.#readValidation(validationEntry) : {};
-    this.#artifacts.push({ name, kind: kind ?? 'config', module: module ?? '', validation, ...(policy !== undefined ? { policy } : {}) });
+    const touchesEntry = f.get('touches');
+    const touches = touchesEntry ? this.#readTouches(touchesEntry) : undefined;
+    this.#artifacts.push({ name, kind: kind ?? 'config', module: module ?? '', validation, ...(policy !== undefined ? { policy } : {}), ...(touches !== undefined ? { touches } : {}) });
+  }
+
+  /** `touches: { dependencies: [...], services: [...], regions: [...] }`: names, each a list. */
+  #readTouches(e: Entry): ChangeTouches | undefined {
+    const src = this.#source;
+    if (e.value === null || (isScalar(e.value) && e.value.value === null)) return undefined;
+    if (!isMap(e.value)) {
+      src.error('WRONG_TYPE', `touches must be a mapping, got ${describe(e.value)}`, valueNode(e), e.path, 'e.g. touches: { dependencies: [clickhouse], services: [login], regions: [eu] }');
+      return undefined;
+    }
+    const entries = src.entries(e.value, e.path);
+    src.checkKeys(entries, TOUCHES_KEYS, 'touches');
+    const f = fields(entries, this.#f);
+    const out: { -readonly [K in keyof ChangeTouches]: ChangeTouches[K] } = {};
+    for (const key of TOUCHES_KEYS) {
+      const list = f.get(key);
+      const names = list ? this.#f.strings(list, `e.g. ${key}: [a, b]`) : undefined;
+      if (names && names.length > 0) out[key] = names;
+    }
+    return Object.keys(out).length > 0 ? out : undefined;
   }
 
   #readValidation(e: Entry): ArtifactValidation {

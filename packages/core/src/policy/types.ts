@@ -1,3 +1,5 @@
+import type { ChangeTouches } from '../triage/input.ts';
+
 /**
  * The parsed, validated shape of a declarations file (`failsmall apply FILE`) and of a
  * deployment policy. Durations are milliseconds; everything is plain data so that the
@@ -39,6 +41,11 @@ export interface ArtifactDecl {
   readonly validation: ArtifactValidation;
   /** The policy used when a rollout of this artifact does not name one. */
   readonly policy?: string;
+  /**
+   * What every version of it touches beyond its module (a config that points at a database, a
+   * feature file a service reads): recorded on its rollouts, so triage and incidents link them.
+   */
+  readonly touches?: ChangeTouches;
 }
 
 /** A label selector: every pair must hold (`=` equal, `!=` not equal). */

@@ -47,7 +47,7 @@ export interface PostmortemData {
  *   data.detection.time_to_detect_s; // first failed gate or alert − the change's start
  */
 export function postmortemData(facts: PostmortemFacts): PostmortemData {
-  const measured = measureImpact(facts.impact);
+  const measured = measureImpact(facts);
   const t = trigger(facts, measured.started_ms);
   const triggerMs = t?.ms ?? null;
   const detected = detection(facts, triggerMs);

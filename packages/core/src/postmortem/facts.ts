@@ -60,10 +60,18 @@ export interface PostmortemRollout {
   readonly fleet_nodes: number | null;
   /** The failing gate's verdict (`outcome.verdict`), with its stage and time; null when no gate failed. */
   readonly failed_gate: Verdict | null;
-  /** `rollback_started_at`; null when it never rolled back. */
+  /** `rollback_started_at`: when its revert began (a gate's rollback or an operator's abort); null when it never did. */
   readonly rollback_started_at: number | null;
+  /** Why it was reverted (`rollback_cause`): a failed gate, a gate that stayed inconclusive, or an operator's abort; null when it was not. */
+  readonly rollback_cause: 'gate' | 'inconclusive' | 'abort' | null;
   /** When the rollback finished on every node (the `rolled_back` transition); null when not. */
   readonly rolled_back_at: number | null;
+  /** When an operator's abort finished reverting every node (the `aborted` transition); null when not. */
+  readonly aborted_at: number | null;
+  /** When it was paused, if it is paused now (a gate or a person paused it; the version stays where it is); null otherwise. */
+  readonly paused_at: number | null;
+  /** What its version did on the nodes that received it, against the background; null when not recorded. */
+  readonly exposure: PostmortemExposure | null;
   /** When it completed (the `completed` transition); null when not. */
   readonly completed_at: number | null;
   /** The artifact's declared checks (`max_bytes`, `max_entries`, `json_schema`, `command`); [] none declared, null not recorded. */
@@ -73,6 +81,34 @@ export interface PostmortemRollout {
 }
 
 export type ValidationCheck = 'max_bytes' | 'max_entries' | 'json_schema' | 'command';
+
+/**
+ * Requests and failed requests (all modules) on the nodes that received a rollout's version,
+ * from its first stage until its revert finished (or the end of the incident window when it
+ * was not reverted), and the background error rate to measure them against.
+ */
+export interface PostmortemExposure {
+  readonly from: number;
+  readonly to: number;
+  /** Nodes that received the version: every stage's cohort, not the fleet. */
+  readonly nodes: number;
+  readonly requests: number;
+  readonly errors: number;
+  /** The background; null when neither other nodes nor the same nodes before the change recorded traffic. */
+  readonly baseline: PostmortemBackground | null;
+}
+
+/**
+ * Requests and failed requests that show the background error rate: the nodes that did not
+ * receive the version over the same time (`other-nodes`), or, when it reached every node, the
+ * same nodes before the change (`before-change`).
+ */
+export interface PostmortemBackground {
+  readonly source: 'other-nodes' | 'before-change';
+  readonly nodes: number;
+  readonly requests: number;
+  readonly errors: number;
+}
 
 /** A module as declared, and what its agents reported in the window. */
 export interface PostmortemModule {

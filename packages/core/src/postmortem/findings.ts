@@ -1,3 +1,4 @@
+import { failedByChange } from './excess.ts';
 import type { PostmortemFacts } from './facts.ts';
 import { clock, count, span } from './format.ts';
 import type { ImpactData } from './impact.ts';
@@ -41,7 +42,7 @@ export function findings(input: FindingInput): Finding[] {
 }
 
 function failClosed({ facts, impact }: FindingInput): Finding[] {
-  const failed = impact.failed_requests;
+  const failed = failedByChange(impact.attributable, impact.failed_requests);
   if (failed === null || failed === 0) return [];
   return facts.modules.flatMap((m, i): Finding[] => {
     const nodes = m.nodes_failed_load?.length ?? 0;

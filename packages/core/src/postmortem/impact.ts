@@ -1,7 +1,12 @@
-import type { PostmortemImpact, PostmortemInterval } from './facts.ts';
+import { measureExcess, type AttributableData } from './excess.ts';
+import type { PostmortemFacts, PostmortemImpact, PostmortemInterval } from './facts.ts';
 import { iso } from './format.ts';
 
-/** Impact in numbers, every one a sum or a count over the recorded intervals; null: not recorded. */
+/**
+ * Impact in numbers. The window's fields are sums or counts over the recorded intervals, over
+ * every node and any cause; `attributable` is what the change did on the nodes that received
+ * it, beyond the background. null: not recorded.
+ */
 export interface ImpactData {
   /** The node label the tiers are values of. */
   readonly label: string | null;
@@ -22,6 +27,8 @@ export interface ImpactData {
   readonly customers_affected: number | null;
   readonly customers_total: number | null;
   readonly by_tier: readonly TierImpact[];
+  /** The trigger rollout's excess failed requests on the nodes it reached; null without a rollout or its exposure. */
+  readonly attributable: AttributableData | null;
 }
 
 export interface TierImpact {
@@ -45,11 +52,13 @@ export interface MeasuredImpact {
 const NONE: ImpactData = {
   label: null, window_from: null, window_to: null, interval_s: null, started_at: null, ended_at: null, duration_s: null,
   requests: null, failed_requests: null, failed_share: null, baseline_failed_share: null,
-  nodes_affected: null, nodes_total: null, customers_affected: null, customers_total: null, by_tier: [],
+  nodes_affected: null, nodes_total: null, customers_affected: null, customers_total: null, by_tier: [], attributable: null,
 };
 
-export function measureImpact(impact: PostmortemImpact | null): MeasuredImpact {
-  if (impact === null || impact.intervals.length === 0) return { data: NONE, started_ms: null, ended_ms: null };
+export function measureImpact(facts: PostmortemFacts): MeasuredImpact {
+  const attributable = measureExcess(facts);
+  const impact = facts.impact;
+  if (impact === null || impact.intervals.length === 0) return { data: { ...NONE, attributable }, started_ms: null, ended_ms: null };
   const intervals = [...impact.intervals].sort((a, b) => a.at - b.at);
   const base = impact.baseline;
   const baselineShare = base !== null && base.requests > 0 ? base.errors / base.requests : null;
@@ -83,6 +92,7 @@ export function measureImpact(impact: PostmortemImpact | null): MeasuredImpact {
       customers_affected: totalOrNull(byTier.map((t) => t.customers_affected)),
       customers_total: totalOrNull(byTier.map((t) => t.customers_total)),
       by_tier: byTier,
+      attributable,
     },
   };
 }

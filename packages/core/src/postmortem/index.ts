@@ -7,11 +7,15 @@
 export type * from './facts.ts';
 export type { PostmortemData } from './data.ts';
 export type { ImpactData, TierImpact } from './impact.ts';
-export type { BreakglassData, DetectionData, GateData, ResponseData, RollbackData, TriageData, TriggerData } from './response.ts';
+export type { BreakglassData, DetectionData, GateData, PauseData, ResponseData, RollbackData, TriageData, TriggerData } from './response.ts';
+export type { AttributableData } from './excess.ts';
 export type { PostmortemTimelineKind, TimelineItem } from './timeline.ts';
 export type { Finding, FindingCode } from './findings.ts';
 export type { PostmortemAudience } from './render.ts';
 export { postmortemData, POSTMORTEM_SCHEMA_ID } from './data.ts';
+export { measureExcess, Z95 } from './excess.ts';
+export { revertedAt, rolloutFacts } from './rollout-facts.ts';
+export type { RolloutFactsExtra } from './rollout-facts.ts';
 export { FINDING_CODES, LATE_GATE_INTERVALS, SLOW_TRIAGE_MS } from './findings.ts';
 export { NOT_RECORDED } from './format.ts';
 export { renderPostmortem } from './render.ts';

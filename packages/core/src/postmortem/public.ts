@@ -2,6 +2,7 @@ import type { ArtifactKind } from '../policy/types.ts';
 import type { PostmortemData } from './data.ts';
 import { incidentDay } from './data.ts';
 import type { PostmortemFacts } from './facts.ts';
+import { failedByChange } from './excess.ts';
 import type { FindingCode } from './findings.ts';
 import { and, at, count, iso, longDay, NOT_RECORDED, ofTotal, orNot, seconds, share } from './format.ts';
 import { triggerRollout } from './response.ts';
@@ -15,7 +16,7 @@ import { ordered } from './timeline.ts';
  */
 export function renderPublic(facts: PostmortemFacts, data: PostmortemData): string[] {
   const day = incidentDay(data);
-  const failed = data.impact.failed_requests;
+  const failed = failedByChange(data.impact.attributable, data.impact.failed_requests);
   return [
     `# Incident report: ${failed !== null && failed > 0 ? 'errors on ' : ''}${longDay(day)}`,
     '',
@@ -105,35 +106,76 @@ function tiersHit(data: PostmortemData): string {
   return `, for customers on the ${and(tiers)} tier${tiers.length > 1 ? 's' : ''}`;
 }
 
+/** "1 of our 4 servers", "10 of our servers" when the fleet was not recorded. */
+function ourServers(n: number, total: number | null): string {
+  return total === null ? `${count(n)} of our servers` : `${count(n)} of our ${count(total)} servers`;
+}
+
+/** What the change did on the servers that received it, in neutral words; it is blamed only for failures beyond the usual rate. */
+function attributableSummary(data: PostmortemData, day: string): string[] {
+  const a = data.impact.attributable;
+  if (a === null) return [];
+  const reached = `${capital(changePhrase(data))} reached ${ourServers(a.nodes_reached, a.fleet_nodes)}`;
+  if (a.significant === true) {
+    return [
+      `On ${longDay(day)}, from ${at(a.from, day)} to ${at(a.to, day)} (${seconds(a.exposure_s)}), ${changePhrase(data)} caused errors on some of our servers.`,
+      `About ${count(Math.round(a.excess_failed ?? 0))} requests failed because of it (between ${count(Math.max(0, Math.round(a.excess_low ?? 0)))} and ${count(Math.round(a.excess_high ?? 0))}), on the ${ourServers(a.nodes_reached, a.fleet_nodes)} that received it.`,
+    ];
+  }
+  if (a.significant === false) return [`On ${longDay(day)}, ${reached.charAt(0).toLowerCase()}${reached.slice(1)}. Error rates on those servers stayed at their usual level: we found no failed requests caused by it.`];
+  return [`On ${longDay(day)}, ${reached.charAt(0).toLowerCase()}${reached.slice(1)}. How many requests failed because of it was ${NOT_RECORDED}.`];
+}
+
 function summary(data: PostmortemData, day: string): string {
   const i = data.impact;
   const d = data.detection;
   const r = data.response;
-  const parts: string[] = [];
-  const when = i.started_at !== null ? `, from ${at(i.started_at, day)} to ${at(i.ended_at, day)} (${seconds(i.duration_s)}),` : '';
-  parts.push(`On ${longDay(day)}${when} ${changePhrase(data)} caused errors on some of our servers.`);
-  if (i.failed_requests === null || i.requests === null) parts.push(`The number of failed requests was ${NOT_RECORDED}.`);
-  else parts.push(`${count(i.failed_requests)} of ${count(i.requests)} requests (${orNot(i.failed_share, share)}) failed, on ${ofTotal(i.nodes_affected ?? 0, i.nodes_total, 'of our servers')}${tiersHit(data)}.`);
+  const parts: string[] = attributableSummary(data, day);
+  if (i.attributable === null) {
+    const when = i.started_at !== null ? `, from ${at(i.started_at, day)} to ${at(i.ended_at, day)} (${seconds(i.duration_s)}),` : '';
+    parts.push(`On ${longDay(day)}${when} ${changePhrase(data)} caused errors on some of our servers.`);
+    if (i.failed_requests === null || i.requests === null) parts.push(`The number of failed requests was ${NOT_RECORDED}.`);
+    else parts.push(`${count(i.failed_requests)} of ${count(i.requests)} requests (${orNot(i.failed_share, share)}) failed, on ${ofTotal(i.nodes_affected ?? 0, i.nodes_total, 'of our servers')}${tiersHit(data)}.`);
+  }
   if (d.by === 'gate') parts.push(`Our automated health checks detected the problem ${seconds(d.time_to_detect_s)} after the change began.`);
   else if (d.by === 'alert') parts.push(`Our monitoring alerted our engineers ${seconds(d.time_to_detect_s)} after the change began.`);
   else parts.push(`How the problem was detected was ${NOT_RECORDED}.`);
   if (r.mitigated_by === 'rollback') parts.push(`The change was reverted automatically, ${seconds(r.time_to_mitigate_s)} after it began.`);
+  else if (r.mitigated_by === 'abort') parts.push(`Our engineers stopped the change, which reverted it, ${seconds(r.time_to_mitigate_s)} after it began.`);
   else if (r.mitigated_by === 'breakglass') parts.push(`Our engineers restored service with an emergency procedure ${seconds(r.time_to_mitigate_s)} after the change began.`);
+  else if (r.paused.length > 0) parts.push('The rollout of the change was paused; it was not reverted.');
   return parts.join(' ');
+}
+
+/** The Impact lines about the servers that received the change. */
+function attributableImpact(data: PostmortemData, day: string): string[] {
+  const a = data.impact.attributable;
+  if (a === null) return [];
+  const caused = a.significant === null ? NOT_RECORDED
+    : a.significant ? `about ${count(Math.round(a.excess_failed ?? 0))} (between ${count(Math.max(0, Math.round(a.excess_low ?? 0)))} and ${count(Math.round(a.excess_high ?? 0))})`
+      : 'none beyond the usual error rate of those servers';
+  return [
+    `- **Servers that received the change:** ${ofTotal(a.nodes_reached, a.fleet_nodes)}, from ${at(a.from, day)} to ${at(a.to, day)} (${seconds(a.exposure_s)})`,
+    `- **Requests that failed because of the change:** ${caused}`,
+    '',
+    'Across all our servers over the same period, from every cause:',
+    '',
+  ];
 }
 
 function impact(data: PostmortemData, day: string): string[] {
   const i = data.impact;
-  if (i.requests === null) return ['## Impact', '', `Duration, failed requests and servers affected: ${NOT_RECORDED}.`, ''];
+  if (i.requests === null) return ['## Impact', '', ...attributableImpact(data, day), `Duration, failed requests and servers affected: ${NOT_RECORDED}.`, ''];
   return [
     '## Impact',
     '',
+    ...attributableImpact(data, day),
     `- **Duration:** ${i.started_at === null ? 'no errors above normal levels were recorded' : `${seconds(i.duration_s)}, ${at(i.started_at, day)} to ${at(i.ended_at, day)}`}`,
     `- **Failed requests:** ${count(i.failed_requests ?? 0)} of ${count(i.requests)} (${orNot(i.failed_share, share)})`,
-    `- **Servers affected:** ${ofTotal(i.nodes_affected ?? 0, i.nodes_total)}`,
+    `- **Servers with failed requests:** ${ofTotal(i.nodes_affected ?? 0, i.nodes_total)}`,
     `- **Customers affected:** ${i.customers_affected === null ? NOT_RECORDED : ofTotal(i.customers_affected, i.customers_total)}`,
     '',
-    '| customer tier | requests | failed | share | servers affected |',
+    '| customer tier | requests | failed | share | servers with failed requests |',
     '|---|---:|---:|---:|---:|',
     ...i.by_tier.map((t) => `| ${t.tier} | ${count(t.requests)} | ${count(t.failed_requests)} | ${orNot(t.failed_share, share)} | ${ofTotal(t.nodes_affected, t.nodes_total)} |`),
     '',
@@ -146,7 +188,8 @@ function whatHappened(facts: PostmortemFacts, data: PostmortemData): string[] {
   const first = r?.stages[0];
   const widest = r?.stages[r.stages.length - 1];
   if (r !== undefined && first !== undefined && widest !== undefined) {
-    const reach = r.stages.length === 1 ? 'it was stopped there' : `it reached ${count(widest.nodes)} servers before it was stopped`;
+    const stopped = STOPPED[r.status] ?? 'it was stopped';
+    const reach = r.stages.length === 1 ? `${stopped}, at that stage` : `it reached ${count(widest.nodes)} servers; then ${stopped}`;
     out.push(`${capital(changePhrase(data))} was rolled out in stages. Its first stage covered ${ofTotal(first.nodes, r.fleet_nodes, 'of our servers')}; ${reach}.`);
   } else if (data.trigger?.kind === 'change') out.push(`${capital(changePhrase(data))} was made outside our staged rollout process.`);
   else out.push(`The change that started the incident was ${NOT_RECORDED}.`);
@@ -162,14 +205,28 @@ function whatHappened(facts: PostmortemFacts, data: PostmortemData): string[] {
   return out;
 }
 
+/** How the rollout ended, in neutral words: a gate's rollback, an operator's abort and a pause are not the same thing. */
+const STOPPED: Readonly<Record<string, string>> = {
+  rolled_back: 'it was reverted automatically',
+  rolling_back: 'it was being reverted automatically',
+  aborted: 'our engineers stopped it and it was reverted',
+  paused: 'it was paused, not reverted',
+  completed: 'it reached every server it was meant for',
+  running: 'it was still rolling out',
+};
+
 function response(facts: PostmortemFacts, data: PostmortemData, day: string): string[] {
   const d = data.detection;
   const out: string[] = [];
   if (d.gate !== null) out.push(`Automated health checks on the servers running the change detected the failure at ${at(d.gate.at, day)}, ${seconds(d.by === 'gate' ? d.time_to_detect_s : null)} after the change began.`);
   if (d.first_alert !== null) out.push(`Our monitoring alerted our engineers at ${at(d.first_alert.at, day)}.`);
   if (d.by === null) out.push(`How the problem was detected was ${NOT_RECORDED}.`);
-  const rollback = data.response.rollbacks.find((b) => b.completed_at !== null);
-  if (rollback !== undefined) out.push(`The change was reverted automatically on every server that had received it by ${at(rollback.completed_at, day)}.`);
+  for (const b of data.response.rollbacks.filter((x) => x.completed_at !== null)) {
+    out.push(b.outcome === 'aborted'
+      ? `Our engineers stopped the change; it was reverted on every server that had received it by ${at(b.completed_at, day)}.`
+      : `The change was reverted automatically on every server that had received it by ${at(b.completed_at, day)}.`);
+  }
+  for (const p of data.response.paused) out.push(`The rollout of the change was paused at ${at(p.paused_at, day)}${p.nodes !== null ? ` with ${count(p.nodes)} servers running it` : ''}; it was not reverted then.`);
   for (const b of facts.breakglass) {
     const applied = b.nodes_applied !== null ? ` (it took effect on ${count(b.nodes_applied.length)})` : '';
     out.push(`Engineers used an emergency procedure to ${BREAKGLASS[b.action] ?? 'recover'} on ${count(b.nodes.length)} servers${applied}.`);
@@ -188,8 +245,10 @@ function publicTimeline(facts: PostmortemFacts, data: PostmortemData): { at: str
   if (r !== undefined) {
     r.stages.slice(1).forEach((s) => out.push({ at_ms: s.started_at, text: `The change reached ${count(s.nodes)} servers.` }));
     if (r.failed_gate !== null) out.push({ at_ms: r.failed_gate.at, text: 'Automated health checks detected elevated errors.' });
-    if (r.rollback_started_at !== null) out.push({ at_ms: r.rollback_started_at, text: 'Automatic rollback of the change began.' });
+    if (r.rollback_started_at !== null) out.push({ at_ms: r.rollback_started_at, text: r.rollback_cause === 'abort' ? 'Our engineers stopped the change; reverting it began.' : 'Automatic rollback of the change began.' });
     if (r.rolled_back_at !== null) out.push({ at_ms: r.rolled_back_at, text: 'The change was reverted on every server that had received it.' });
+    if (r.aborted_at !== null) out.push({ at_ms: r.aborted_at, text: 'The change was reverted on every server that had received it.' });
+    if (r.paused_at !== null) out.push({ at_ms: r.paused_at, text: 'The rollout of the change was paused.' });
   }
   if (data.impact.started_at !== null) out.push({ at_ms: Date.parse(data.impact.started_at), text: 'Errors began.' });
   if (data.impact.ended_at !== null) out.push({ at_ms: Date.parse(data.impact.ended_at), text: 'Error rates returned to normal.' });

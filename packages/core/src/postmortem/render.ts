@@ -1,8 +1,10 @@
 import type { PostmortemData } from './data.ts';
 import { incidentDay, postmortemData } from './data.ts';
 import type { PostmortemFacts } from './facts.ts';
+import { failedByChange } from './excess.ts';
 import { and, at, cell, count, iso, NOT_RECORDED, ofTotal, orNot, seconds, share, value } from './format.ts';
 import { renderPublic } from './public.ts';
+import { attributableLines, attributableSummary } from './render-excess.ts';
 
 export type PostmortemAudience = 'internal' | 'public';
 
@@ -73,32 +75,40 @@ function summary(data: PostmortemData, day: string): string {
   if (t === null) parts.push('The change that triggered it is not recorded.');
   else if (t.kind === 'rollout') parts.push(`Rollout \`${t.id}\` of ${t.artifact_kind ?? 'artifact'} \`${t.artifact}\` (\`${t.from_version ?? 'none'}\` → \`${t.to_version ?? ''}\`) started at ${at(t.at, day)}.`);
   else parts.push(`Change \`${t.id}\` (${t.summary ?? ''}) was made at ${at(t.at, day)}, outside a staged rollout.`);
-  if (i.failed_requests === null || i.requests === null) parts.push('Its impact on requests is not recorded.');
+  if (i.attributable !== null) parts.push(attributableSummary(i.attributable));
+  else if (i.failed_requests === null || i.requests === null) parts.push('Its impact on requests is not recorded.');
   else {
+    // No rollout's nodes to compare with: these are the window's failures, whatever their cause.
     const tiers = i.by_tier.filter((x) => x.failed_requests > 0).map((x) => x.tier);
-    parts.push(`It failed ${count(i.failed_requests)} of ${count(i.requests)} requests (${orNot(i.failed_share, share)}) over ${seconds(i.duration_s)}, on ${ofTotal(i.nodes_affected ?? 0, i.nodes_total, 'nodes')}${tiers.length > 0 ? `; ${i.label ?? 'tier'}: ${and(tiers)}` : ''}.`);
+    parts.push(`In the window, ${count(i.failed_requests)} of ${count(i.requests)} requests (${orNot(i.failed_share, share)}) failed over ${seconds(i.duration_s)}, on ${ofTotal(i.nodes_affected ?? 0, i.nodes_total, 'nodes')}${tiers.length > 0 ? `; ${i.label ?? 'tier'}: ${and(tiers)}` : ''}.`);
   }
   if (d.by === 'gate' && d.gate !== null) parts.push(`Gate \`${d.gate.gate}\` detected it ${seconds(d.time_to_detect_s)} after the change started.`);
   else if (d.by === 'alert' && d.first_alert !== null) parts.push(`Alert \`${d.first_alert.name}\` detected it ${seconds(d.time_to_detect_s)} after the change started.`);
   else parts.push('Its detection is not recorded.');
-  parts.push(r.mitigated_by === null ? 'No mitigation is recorded.' : `It was mitigated by ${r.mitigated_by === 'rollback' ? 'an automatic rollback' : 'break-glass'} ${seconds(r.time_to_mitigate_s)} after the change started.`);
+  if (r.mitigated_by !== null) parts.push(`It was mitigated by ${MITIGATED_BY[r.mitigated_by]} ${seconds(r.time_to_mitigate_s)} after the change started.`);
+  else if (r.paused.length > 0) parts.push('It was paused, not reverted: its version stays on the nodes it reached, and no mitigation is recorded.');
+  else parts.push('No mitigation is recorded.');
   return parts.join(' ');
 }
 
+const MITIGATED_BY = { rollback: 'an automatic rollback', abort: 'an operator\'s abort, which reverted it', breakglass: 'break-glass' } as const;
+
 function impactSection(data: PostmortemData, day: string): string[] {
   const i = data.impact;
-  if (i.requests === null) return ['## Impact', '', `Traffic over the incident window: ${NOT_RECORDED}. Duration, failed requests, nodes and customers affected: ${NOT_RECORDED}.`, ''];
+  const own = i.attributable !== null ? [...attributableLines(i.attributable, day), ''] : [];
+  if (i.requests === null) return ['## Impact', '', ...own, `Traffic over the incident window: ${NOT_RECORDED}. Duration, failed requests, nodes and customers affected: ${NOT_RECORDED}.`, ''];
   const baseline = i.baseline_failed_share !== null ? `intervals above the pre-change failed share of ${share(i.baseline_failed_share)}` : `intervals with failed requests; pre-change baseline ${NOT_RECORDED}`;
   const duration = i.started_at === null ? 'no interval had failed requests above the baseline' : `${seconds(i.duration_s)}, ${at(i.started_at, day)} to ${at(i.ended_at, day)} (${baseline})`;
   return [
     '## Impact',
     '',
+    ...(own.length > 0 ? [...own, 'Over the whole window, every node and any cause:', ''] : []),
     `- **Duration:** ${duration}`,
-    `- **Failed requests:** ${count(i.failed_requests ?? 0)} of ${count(i.requests)} (${orNot(i.failed_share, share)})`,
-    `- **Nodes affected:** ${ofTotal(i.nodes_affected ?? 0, i.nodes_total)}`,
-    `- **Customers affected:** ${i.customers_affected === null ? NOT_RECORDED : ofTotal(i.customers_affected, i.customers_total)}`,
+    `- **All failed requests:** ${count(i.failed_requests ?? 0)} of ${count(i.requests)} (${orNot(i.failed_share, share)})`,
+    `- **Nodes with failed requests:** ${ofTotal(i.nodes_affected ?? 0, i.nodes_total)}`,
+    `- **Customers with failed requests:** ${i.customers_affected === null ? NOT_RECORDED : ofTotal(i.customers_affected, i.customers_total)}`,
     '',
-    `| ${i.label ?? 'tier'} | requests | failed | share | nodes affected | customers affected |`,
+    `| ${i.label ?? 'tier'} | requests | failed | share | nodes with failed requests | customers with failed requests |`,
     '|---|---:|---:|---:|---:|---:|',
     ...i.by_tier.map((t) => `| ${cell(t.tier)} | ${count(t.requests)} | ${count(t.failed_requests)} | ${orNot(t.failed_share, share)} | ${ofTotal(t.nodes_affected, t.nodes_total)} | ${t.customers_affected === null ? NOT_RECORDED : ofTotal(t.customers_affected, t.customers_total)} |`),
     '',
@@ -159,16 +169,23 @@ function responseSection(data: PostmortemData, day: string): string[] {
     ? `- **Triage:** ${NOT_RECORDED}.`
     : `- **Triage:** first result at ${at(first.at, day)}, ${seconds(first.after_open_s)} after the incident opened: ${first.class} (${share(first.confidence)}), first action: ${first.first_action}`);
   for (const t of later) lines.push(`  - then at ${at(t.at, day)}: ${t.class} (${share(t.confidence)})`);
-  if (r.rollbacks.length === 0) lines.push('- **Rollback:** none recorded.');
+  if (r.rollbacks.length === 0 && r.paused.length === 0) lines.push('- **Rollback:** none recorded.');
   for (const b of r.rollbacks) {
-    lines.push(`- **Rollback:** rollout \`${b.rollout}\` rolling back from ${at(b.started_at, day)}, done on every node at ${at(b.completed_at, day)}; the new version reached ${b.nodes === null ? `nodes ${NOT_RECORDED}` : ofTotal(b.nodes, b.fleet_nodes, 'nodes')} in stage \`${b.stage ?? NOT_RECORDED}\` for ${seconds(b.exposure_s)}.`);
+    const reached = `the new version reached ${b.nodes === null ? `nodes ${NOT_RECORDED}` : ofTotal(b.nodes, b.fleet_nodes, 'nodes')} in stage \`${b.stage ?? NOT_RECORDED}\``;
+    const done = b.completed_at === null ? 'not finished' : `done on every node at ${at(b.completed_at, day)}`;
+    lines.push(b.cause === 'abort'
+      ? `- **Aborted:** rollout \`${b.rollout}\` aborted by an operator at ${at(b.started_at, day)}, which reverted it (no gate rolled it back); ${done}; ${reached} for ${seconds(b.exposure_s)}.`
+      : `- **Rollback:** rollout \`${b.rollout}\` rolled back automatically (${b.cause === 'inconclusive' ? 'a gate stayed inconclusive' : 'a gate failed'}) from ${at(b.started_at, day)}, ${done}; ${reached} for ${seconds(b.exposure_s)}.`);
+  }
+  for (const p of r.paused) {
+    lines.push(`- **Paused:** rollout \`${p.rollout}\` paused at ${at(p.paused_at, day)} in stage \`${p.stage ?? NOT_RECORDED}\`, not reverted: the new version stays on ${p.nodes === null ? `nodes ${NOT_RECORDED}` : ofTotal(p.nodes, p.fleet_nodes, 'nodes')}.`);
   }
   if (r.breakglass.length === 0) lines.push('- **Break-glass:** none used.');
   for (const b of r.breakglass) {
     lines.push(`- **Break-glass:** ${b.operator} ran \`${b.action}\` on \`${b.target}\`${b.version !== null ? ` (version \`${b.version}\`)` : ''} at ${at(b.at, day)}, sent to ${count(b.nodes)} nodes, applied on ${orNot(b.nodes_applied, count)}.`);
   }
   lines.push(
-    `- **Mitigated:** ${r.mitigated_at === null ? NOT_RECORDED : `${at(r.mitigated_at, day)} by ${r.mitigated_by === 'rollback' ? 'the rollback' : 'break-glass'}, ${seconds(r.time_to_mitigate_s)} after the change started (time to mitigate)`}.`,
+    `- **Mitigated:** ${r.mitigated_at === null || r.mitigated_by === null ? NOT_RECORDED : `${at(r.mitigated_at, day)} by ${MITIGATED_BY[r.mitigated_by]}, ${seconds(r.time_to_mitigate_s)} after the change started (time to mitigate)`}.`,
     `- **Resolved:** ${r.resolved_at === null ? 'not yet' : `${at(r.resolved_at, day)}, ${seconds(r.time_to_resolve_s)} after the change started`}.`,
     '',
   );
@@ -184,7 +201,8 @@ function prompts(data: PostmortemData, day: string): string[] {
   for (const b of r.rollbacks) {
     if (b.nodes !== null && b.exposure_s !== null) {
       const held = b.fleet_nodes !== null && b.fleet_nodes > 0 ? `${share(b.nodes / b.fleet_nodes)} of nodes (${count(b.nodes)} of ${count(b.fleet_nodes)})` : `${count(b.nodes)} nodes`;
-      well.push(`Stage \`${b.stage ?? ''}\` held the bad version to ${held} for ${seconds(b.exposure_s)}: confirm that no node outside that cohort received it.`);
+      const by = b.cause === 'abort' ? ', until an operator aborted it' : '';
+      well.push(`Stage \`${b.stage ?? ''}\` held the new version to ${held} for ${seconds(b.exposure_s)}${by}: confirm that no node outside that cohort received it.`);
     }
   }
   if (d.by === 'gate' && d.gate !== null) well.push(`Gate \`${d.gate.gate}\` failed ${seconds(d.time_to_detect_s)} after the change started, before ${d.first_alert === null ? 'any alert fired' : 'the first alert'}: confirm nobody had to notice it by hand.`);
@@ -192,9 +210,14 @@ function prompts(data: PostmortemData, day: string): string[] {
   if (first !== undefined) well.push(`Triage ranked ${first.class} first ${seconds(first.after_open_s)} after the incident opened: did its first action point the responders at the right place?`);
   if (well.length === 0) well.push('Nothing in the recorded facts stands out; name what helped.');
 
-  if (i.failed_requests !== null && i.failed_requests > 0) {
+  const a = i.attributable;
+  const caused = failedByChange(a, i.failed_requests);
+  if (a !== null && caused !== null && caused > 0) {
+    wrong.push(`About ${count(caused)} requests failed because of the change, on ${ofTotal(a.nodes_reached, a.fleet_nodes, 'nodes')} that received it, over ${seconds(a.exposure_s)}: which of them could the design have saved?`);
+  } else if (a === null && i.failed_requests !== null && i.failed_requests > 0) {
     wrong.push(`${count(i.failed_requests)} requests failed (${orNot(i.failed_share, share)}) on ${ofTotal(i.nodes_affected ?? 0, i.nodes_total, 'nodes')} over ${seconds(i.duration_s)}: which of them could the design have saved?`);
   }
+  for (const p of r.paused) wrong.push(`Rollout \`${p.rollout}\` is paused, not reverted: its version still runs on ${p.nodes === null ? 'its nodes' : `${count(p.nodes)} nodes`}. Decide whether to abort or resume it.`);
   for (const f of data.findings) wrong.push(f.text);
   if (wrong.length === 0) wrong.push('Nothing in the recorded facts stands out; name what hurt.');
 

@@ -47,9 +47,14 @@ export interface DetectionData {
   readonly first_alert: { readonly source: string; readonly name: string; readonly at: string; readonly count: number } | null;
 }
 
+/** A rollout whose version was reverted: automatically by a gate, or by an operator's abort. */
 export interface RollbackData {
   readonly source: string;
   readonly rollout: string;
+  /** `rolled_back`: a gate reverted it; `aborted`: an operator did; `rolling_back`: the revert had not finished. */
+  readonly outcome: 'rolled_back' | 'aborted' | 'rolling_back';
+  /** Why: a failed gate, a gate that stayed inconclusive, or an operator's abort. */
+  readonly cause: 'gate' | 'inconclusive' | 'abort' | null;
   /** The widest stage the new version reached, and its cohort. */
   readonly stage: string | null;
   readonly nodes: number | null;
@@ -58,6 +63,16 @@ export interface RollbackData {
   readonly completed_at: string | null;
   /** From the first stage's start (the new version's first node) to the rollback's end. */
   readonly exposure_s: number | null;
+}
+
+/** A rollout paused (by a gate or a person) and not reverted: its version stays on the nodes it reached. */
+export interface PauseData {
+  readonly source: string;
+  readonly rollout: string;
+  readonly stage: string | null;
+  readonly nodes: number | null;
+  readonly fleet_nodes: number | null;
+  readonly paused_at: string;
 }
 
 export interface TriageData {
@@ -85,9 +100,11 @@ export interface ResponseData {
   /** First triage result minus the incident's opening. */
   readonly time_to_triage_s: number | null;
   readonly rollbacks: readonly RollbackData[];
+  readonly paused: readonly PauseData[];
   readonly breakglass: readonly BreakglassData[];
   readonly mitigated_at: string | null;
-  readonly mitigated_by: 'rollback' | 'breakglass' | null;
+  /** `rollback`: a gate's automatic rollback finished; `abort`: an operator's abort finished reverting; `breakglass`: a command applied. */
+  readonly mitigated_by: 'rollback' | 'abort' | 'breakglass' | null;
   /** Mitigation minus the trigger's start. */
   readonly time_to_mitigate_s: number | null;
   readonly resolved_at: string | null;
@@ -168,23 +185,33 @@ export function response(facts: PostmortemFacts, triggerMs: number | null): Resp
     source: `triage[${index}]`, at: iso(t.at), class: t.class, confidence: t.confidence, first_action: t.first_action, after_open_s: (t.at - opened) / 1000,
   }));
   const rollbacks = facts.rollouts.flatMap((r, index): RollbackData[] => {
-    if (r.rollback_started_at === null && r.rolled_back_at === null) return [];
+    if (r.rollback_started_at === null && r.rolled_back_at === null && r.aborted_at === null) return [];
     const widest = r.stages[r.stages.length - 1];
     const first = r.stages[0];
+    const done = r.rolled_back_at ?? r.aborted_at;
     return [{
-      source: `rollouts[${index}]`, rollout: r.id, stage: widest?.name ?? null, nodes: widest?.nodes ?? null, fleet_nodes: r.fleet_nodes,
+      source: `rollouts[${index}]`, rollout: r.id, outcome: r.rolled_back_at !== null ? 'rolled_back' : r.aborted_at !== null ? 'aborted' : 'rolling_back',
+      cause: r.rollback_cause, stage: widest?.name ?? null, nodes: widest?.nodes ?? null, fleet_nodes: r.fleet_nodes,
       started_at: r.rollback_started_at !== null ? iso(r.rollback_started_at) : null,
-      completed_at: r.rolled_back_at !== null ? iso(r.rolled_back_at) : null,
-      exposure_s: first !== undefined && r.rolled_back_at !== null ? (r.rolled_back_at - first.started_at) / 1000 : null,
+      completed_at: done !== null ? iso(done) : null,
+      exposure_s: first !== undefined && done !== null ? (done - first.started_at) / 1000 : null,
     }];
+  });
+  const paused = facts.rollouts.flatMap((r, index): PauseData[] => {
+    const widest = r.stages[r.stages.length - 1];
+    return r.status === 'paused' && r.paused_at !== null
+      ? [{ source: `rollouts[${index}]`, rollout: r.id, stage: widest?.name ?? null, nodes: widest?.nodes ?? null, fleet_nodes: r.fleet_nodes, paused_at: iso(r.paused_at) }]
+      : [];
   });
   const breakglass = facts.breakglass.map((b, index) => ({ b, index })).sort((x, y) => x.b.at - y.b.at).map(({ b, index }): BreakglassData => ({
     source: `breakglass[${index}]`, at: iso(b.at), operator: b.operator, action: b.action, target: b.target, version: b.version,
     nodes: b.nodes.length, nodes_applied: b.nodes_applied?.length ?? null,
   }));
-  // Mitigated: the first rollback to finish, or the first break-glass command some agent applied.
+  // Mitigated: the first revert to finish (a gate's rollback or an operator's abort), or the first break-glass command some agent applied.
+  // A pause is not a mitigation: the version stays on the nodes it reached.
   const mitigations = [
     ...facts.rollouts.flatMap((r) => (r.rolled_back_at !== null ? [{ at: r.rolled_back_at, by: 'rollback' as const }] : [])),
+    ...facts.rollouts.flatMap((r) => (r.aborted_at !== null ? [{ at: r.aborted_at, by: 'abort' as const }] : [])),
     ...facts.breakglass.flatMap((b) => ((b.nodes_applied?.length ?? 0) > 0 ? [{ at: b.at, by: 'breakglass' as const }] : [])),
   ].sort((x, y) => x.at - y.at);
   const m = mitigations[0];
@@ -194,6 +221,7 @@ export function response(facts: PostmortemFacts, triggerMs: number | null): Resp
     triage,
     time_to_triage_s: firstTriage !== null ? (firstTriage - opened) / 1000 : null,
     rollbacks,
+    paused,
     breakglass,
     mitigated_at: m !== undefined ? iso(m.at) : null,
     mitigated_by: m?.by ?? null,

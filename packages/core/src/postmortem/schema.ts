@@ -45,6 +45,28 @@ const TIER = object({
   customers_total: nullable(COUNT),
 });
 
+const ATTRIBUTABLE = object({
+  source: STRING,
+  rollout: STRING,
+  version: STRING,
+  status: { enum: ['running', 'paused', 'rolling_back', 'completed', 'rolled_back', 'aborted'] },
+  nodes_reached: COUNT,
+  fleet_nodes: nullable(COUNT),
+  from: ISO,
+  to: ISO,
+  exposure_s: NUMBER,
+  requests: COUNT,
+  failed_requests: COUNT,
+  baseline_source: nullable({ enum: ['other-nodes', 'before-change'] }),
+  baseline_nodes: nullable(COUNT),
+  baseline_failed_share: nullable(SHARE),
+  expected_failed: nullable(NUMBER),
+  excess_failed: nullable(NUMBER),
+  excess_low: nullable(NUMBER),
+  excess_high: nullable(NUMBER),
+  significant: nullable({ type: 'boolean' }),
+});
+
 const IMPACT = object({
   label: nullable(STRING),
   window_from: nullable(ISO),
@@ -62,6 +84,7 @@ const IMPACT = object({
   customers_affected: nullable(COUNT),
   customers_total: nullable(COUNT),
   by_tier: list(TIER),
+  attributable: nullable(ATTRIBUTABLE),
 });
 
 const GATE = object({
@@ -96,15 +119,17 @@ const RESPONSE = object({
   triage: list(object({ source: STRING, at: ISO, class: STRING, confidence: SHARE, first_action: STRING, after_open_s: NUMBER })),
   time_to_triage_s: nullable(NUMBER),
   rollbacks: list(object({
-    source: STRING, rollout: STRING, stage: nullable(STRING), nodes: nullable(COUNT), fleet_nodes: nullable(COUNT),
+    source: STRING, rollout: STRING, outcome: { enum: ['rolled_back', 'aborted', 'rolling_back'] }, cause: nullable({ enum: ['gate', 'inconclusive', 'abort'] }),
+    stage: nullable(STRING), nodes: nullable(COUNT), fleet_nodes: nullable(COUNT),
     started_at: nullable(ISO), completed_at: nullable(ISO), exposure_s: nullable(NUMBER),
   })),
+  paused: list(object({ source: STRING, rollout: STRING, stage: nullable(STRING), nodes: nullable(COUNT), fleet_nodes: nullable(COUNT), paused_at: ISO })),
   breakglass: list(object({
     source: STRING, at: ISO, operator: STRING, action: { enum: [...BREAKGLASS_ACTIONS] }, target: STRING,
     version: nullable(STRING), nodes: COUNT, nodes_applied: nullable(COUNT),
   })),
   mitigated_at: nullable(ISO),
-  mitigated_by: nullable({ enum: ['rollback', 'breakglass'] }),
+  mitigated_by: nullable({ enum: ['rollback', 'abort', 'breakglass'] }),
   time_to_mitigate_s: nullable(NUMBER),
   resolved_at: nullable(ISO),
   time_to_resolve_s: nullable(NUMBER),

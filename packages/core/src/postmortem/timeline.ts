@@ -56,8 +56,13 @@ function derivedEntries(facts: PostmortemFacts, impact: { started_ms: number | n
     r.stages.forEach((s, j) => out.push({ at_ms: s.started_at, kind: 'rollout', text: `Stage ${s.name} of ${r.id}: ${r.to_version} given to ${count(s.nodes)} nodes`, source: `${src}.stages[${j}]` }));
     const v = r.failed_gate;
     if (v !== null) out.push({ at_ms: v.at, kind: 'rollout', text: v.reason, source: `${src}.failed_gate` });
-    if (r.rollback_started_at !== null) out.push({ at_ms: r.rollback_started_at, kind: 'rollout', text: `Rollout ${r.id} rolling back to ${r.from_version ?? '(none)'}`, source: `${src}.rollback_started_at` });
+    if (r.rollback_started_at !== null) {
+      const how = r.rollback_cause === 'abort' ? 'aborted by an operator: reverting' : 'rolling back';
+      out.push({ at_ms: r.rollback_started_at, kind: 'rollout', text: `Rollout ${r.id} ${how} to ${r.from_version ?? '(none)'}`, source: `${src}.rollback_started_at` });
+    }
     if (r.rolled_back_at !== null) out.push({ at_ms: r.rolled_back_at, kind: 'rollout', text: `Rollout ${r.id} rolled back on every node`, source: `${src}.rolled_back_at` });
+    if (r.aborted_at !== null) out.push({ at_ms: r.aborted_at, kind: 'rollout', text: `Rollout ${r.id} aborted: reverted on every node`, source: `${src}.aborted_at` });
+    if (r.paused_at !== null) out.push({ at_ms: r.paused_at, kind: 'rollout', text: `Rollout ${r.id} paused: ${r.to_version} stays on the nodes it reached`, source: `${src}.paused_at` });
     if (r.completed_at !== null) out.push({ at_ms: r.completed_at, kind: 'rollout', text: `Rollout ${r.id} completed`, source: `${src}.completed_at` });
   });
   facts.alerts.forEach((a, i) => out.push({ at_ms: a.started_at, kind: 'alert', text: `Alert ${a.name} fired (${count(a.count)} received)`, source: `alerts[${i}]` }));

@@ -1,3 +1,4 @@
 export * from './types.ts';
 export * from './observe.ts';
 export * from './step.ts';
+export { isFailedVerdict, isRolloutFailure } from './failure.ts';

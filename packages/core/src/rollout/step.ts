@@ -3,6 +3,7 @@ import { holdbackNodes, nestedCohort, stratifyLabels, type FleetNode } from '../
 import { evaluateGate, type GateObservation } from '../gates/evaluate.ts';
 import type { Verdict } from '../gates/types.ts';
 import type { PolicySpec } from '../policy/types.ts';
+import type { ChangeTouches } from '../triage/input.ts';
 import { currentStage, evaluationDue } from './observe.ts';
 import type { RolloutEvent, RolloutState } from './types.ts';
 
@@ -43,6 +44,8 @@ export interface StartInput {
   readonly fleet: readonly FleetNode[];
   readonly actor: string;
   readonly now: number;
+  /** What the change touches beyond its module; kept on the state for triage and incidents. */
+  readonly touches?: ChangeTouches;
 }
 
 /**
@@ -62,7 +65,7 @@ export function startRollout(input: StartInput): StepOutput | { error: { code: s
     stage_started_at: input.now, bake_started_at: null, last_evaluated_at: null, assigned: cohort,
     paused_phase: null, paused_status: null, pause_reason: null, extension_base: null, rollback_cause: null,
     rollback_started_at: null, last_verdicts: [], outcome: null, created_at: input.now, updated_at: input.now,
-    created_by: input.actor, rev: 1,
+    created_by: input.actor, rev: 1, ...(input.touches ? { touches: input.touches } : {}),
   };
   return {
     state,

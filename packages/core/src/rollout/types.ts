@@ -1,5 +1,6 @@
 import type { Verdict } from '../gates/types.ts';
 import type { PolicySpec } from '../policy/types.ts';
+import type { ChangeTouches } from '../triage/input.ts';
 
 /**
  * A rollout's persisted state. It is plain JSON: the store saves it whole, with `rev`
@@ -64,6 +65,8 @@ export interface RolloutState {
   readonly created_at: number;
   readonly updated_at: number;
   readonly created_by: string;
+  /** What the change touches beyond its module (the artifact's declaration and the start's own); absent: nothing declared. */
+  readonly touches?: ChangeTouches;
   /** Incremented on every persisted transition; the store refuses a stale write. */
   readonly rev: number;
 }

@@ -1,6 +1,6 @@
-import type {
-  BreakglassAction, Incident, PostmortemBreakglass, PostmortemFacts, PostmortemImpact, PostmortemInterval, PostmortemModule,
-  PostmortemRollout, PostmortemStage, PostmortemTriage, ValidationCheck,
+import {
+  revertedAt, rolloutFacts, type BreakglassAction, type Incident, type PostmortemBackground, type PostmortemBreakglass, type PostmortemExposure, type PostmortemFacts,
+  type PostmortemImpact, type PostmortemInterval, type PostmortemModule, type PostmortemRollout, type PostmortemStage, type PostmortemTriage,
 } from '@failsmall/core';
 import type { Store } from '../store/types.ts';
 
@@ -31,25 +31,11 @@ export async function postmortemFactsFor(store: Store, incident: Incident, now: 
   for (const r of involved) {
     const events = await store.listEvents({ rolloutId: r.id, limit: 5000 });
     const artifact = await store.getArtifact(r.artifact);
-    const stages: PostmortemStage[] = events.filter((e) => e.type === 'rollout.stage_started').map((e) => {
-      const index = Number(e.payload.stage_index ?? 0);
-      return { name: String(e.payload.stage), started_at: e.at, nodes: Number(e.payload.cohort_nodes ?? 0), interval_ms: r.policy_spec.stages[index]?.interval_ms ?? 0 };
-    });
-    const started = events.find((e) => e.type === 'rollout.started');
     const loads = await store.listLoads(r.artifact);
     const reported = new Set(loads.filter((l) => l.at >= r.created_at).map((l) => l.node_id));
-    const validation = artifact?.validation;
-    rollouts.push({
-      id: r.id, artifact: r.artifact, kind: artifact?.kind ?? null, module: r.module, from_version: r.from_version, to_version: r.to_version,
-      started_at: r.created_at, status: r.status, stages,
-      fleet_nodes: started && typeof started.payload.fleet_nodes === 'number' ? started.payload.fleet_nodes : null,
-      failed_gate: r.outcome?.verdict ?? null,
-      rollback_started_at: r.rollback_started_at,
-      rolled_back_at: events.find((e) => e.type === 'rollout.rolled_back')?.at ?? null,
-      completed_at: events.find((e) => e.type === 'rollout.completed')?.at ?? null,
-      validation: artifact ? (['max_bytes', 'max_entries', 'json_schema', 'command'] as const).filter((k) => validation?.[k] !== undefined) as ValidationCheck[] : null,
-      unreported_nodes: r.assigned.filter((n) => !reported.has(n)),
-    });
+    const facts = rolloutFacts(r, events, { kind: artifact?.kind ?? null, validation: artifact ? artifact.validation : null, unreported_nodes: r.assigned.filter((n) => !reported.has(n)), exposure: null });
+    // Until its revert finished; a version never reverted is measured to the end of the window.
+    rollouts.push({ ...facts, exposure: await exposureOf(store, r.assigned, facts.stages, r.created_at, revertedAt(events) ?? end) });
     if (!modules.has(r.module)) {
       const decl = await store.getModule(r.module);
       modules.set(r.module, {
@@ -95,6 +81,52 @@ export async function postmortemFactsFor(store: Store, incident: Incident, now: 
   const changes = (await store.incidents.changes(start - LOOKBACK_MS, end)).map((c) => ({ id: c.id, at: Date.parse(c.timestamp), summary: c.summary }));
 
   return { incident, timeline, rollouts, modules: [...modules.values()], impact, triage, breakglass, alerts: [...alerts.values()], changes };
+}
+
+/**
+ * What a rollout's version did on the nodes that received it, from its start to `to`, every
+ * module's requests and failures, and the background to measure it against. Each stage's
+ * nodes count from that stage's start (cohorts are nested, in `assigned` order); until then,
+ * and for the nodes it never reached, they are the background, over the same time. When it
+ * reached every node, the background is the same nodes in the BASELINE_MS before. null when
+ * its nodes recorded no traffic.
+ */
+async function exposureOf(store: Store, assigned: readonly string[], stages: readonly PostmortemStage[], from: number, to: number): Promise<PostmortemExposure | null> {
+  const until = Math.min(Math.max(from, to), from + 24 * 3600_000);
+  const steps = stages.length > 0 ? stages : [{ started_at: from, nodes: assigned.length }];
+  const on = { requests: 0, errors: 0 };
+  const off = { requests: 0, errors: 0 };
+  const reached = new Set(assigned);
+  const never = new Set<string>();
+  for (const [k, stage] of steps.entries()) {
+    const start = Math.max(from, stage.started_at);
+    const next = steps[k + 1]?.started_at;
+    const end = next !== undefined ? Math.min(until, next - 1) : until;
+    if (end < start) continue;
+    const holding = new Set(assigned.slice(0, stage.nodes));
+    const rows = await store.incidents.metricBuckets(start, end, end - start + 1);
+    add(on, rows.filter((b) => holding.has(b.node_id)));
+    const rest = rows.filter((b) => !holding.has(b.node_id));
+    add(off, rest);
+    for (const b of rest) if (b.requests > 0 && !reached.has(b.node_id)) never.add(b.node_id);
+  }
+  if (on.requests === 0) return null;
+  let baseline: PostmortemBackground | null = off.requests > 0 ? { source: 'other-nodes', nodes: never.size, ...off } : null;
+  if (baseline === null) {
+    const before = (await store.incidents.metricBuckets(from - BASELINE_MS, from - 1, IMPACT_STEP_MS)).filter((b) => reached.has(b.node_id));
+    const sums = { requests: 0, errors: 0 };
+    add(sums, before);
+    baseline = sums.requests > 0 ? { source: 'before-change', nodes: new Set(before.map((b) => b.node_id)).size, ...sums } : null;
+  }
+  return { from, to: until, nodes: assigned.length, requests: on.requests, errors: on.errors, baseline };
+}
+
+/** Adds metric rows' requests and errors into `into`. */
+function add(into: { requests: number; errors: number }, rows: readonly { requests: number; errors: number }[]): void {
+  for (const b of rows) {
+    into.requests += b.requests;
+    into.errors += b.errors;
+  }
 }
 
 /** Requests and errors per minute and tier from the agents' counters; null when none were recorded. */

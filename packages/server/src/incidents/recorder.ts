@@ -1,19 +1,10 @@
-import { randomBytes } from 'node:crypto';
-import type { Incident, RolloutEvent, Severity } from '@failsmall/core';
+import { isRolloutFailure, type Incident, type RolloutEvent, type RolloutState, type Severity } from '@failsmall/core';
 import { within } from '../notify/within.ts';
 import type { NewTimelineEntry } from '../store/incident-store.ts';
 import type { StoredEvent, Store } from '../store/types.ts';
+import { IncidentGrouping } from './grouping.ts';
 import { Mutex } from './lock.ts';
-
-/** What the recorder tells the outside world (the notifier, when one is configured). */
-export interface IncidentNotice {
-  readonly kind: 'incident.opened' | 'incident.triaged' | 'rollout.rolled_back' | 'breakglass.used' | 'incident.resolved';
-  readonly id: string;
-  readonly at: number;
-  readonly incident?: Pick<Incident, 'id' | 'title' | 'severity' | 'status'>;
-  readonly summary: string;
-  readonly details: Record<string, unknown>;
-}
+import { brief, type IncidentNotice } from './notice.ts';
 
 export interface RecorderOptions {
   readonly now: () => number;
@@ -43,14 +34,17 @@ const LAG = 200;
  * sees it) and crash-safe (timeline entries are keyed by the event's seq: reading an event
  * twice after a crash records it once).
  *
- * - a rollback or pause caused by a failed gate opens an incident (or joins the open one);
- * - the events of that rollout, rollouts started while an incident is open, and break-glass
- *   commands the nodes report go on the open incident's timeline.
+ * Where each event goes follows the grouping rule (docs/incidents.md, `placeSignal` in core):
+ * - a rollback or pause caused by a failed gate is a failed rollout: it has an incident of its
+ *   own (a related open incident with no rollout yet adopts it, else one opens);
+ * - the other events of that rollout go on its incident's timeline;
+ * - a rollout started, and a break-glass command a node reports, join a related open incident;
+ *   a break-glass command applied with none open opens one (someone reached for the emergency tools).
  */
 export class IncidentRecorder {
   readonly #store: Store;
   readonly #o: RecorderOptions;
-  readonly #opening: Mutex;
+  readonly #grouping: IncidentGrouping;
   /** Outbox writes of the notices sent during the current tick. */
   readonly #stored: Promise<unknown>[] = [];
   /** Sequence numbers handled, within LAG of the cursor. */
@@ -60,7 +54,7 @@ export class IncidentRecorder {
   constructor(store: Store, opts: RecorderOptions) {
     this.#store = store;
     this.#o = opts;
-    this.#opening = opts.opening ?? new Mutex();
+    this.#grouping = new IncidentGrouping(store, { opening: opts.opening ?? new Mutex(), notify: (n) => this.#notify(n) });
   }
 
   #notify(n: IncidentNotice): void {
@@ -100,65 +94,83 @@ export class IncidentRecorder {
   async #handle(e: StoredEvent): Promise<void> {
     const dedup = `event:${e.seq}`;
     const p = e.payload;
-    if ((e.type === 'rollout.rolling_back' && (p.cause === 'gate' || p.cause === 'inconclusive')) || (e.type === 'rollout.paused' && isFailedVerdict(p.verdict))) {
-      const incident = await this.#incidentForGate(e);
+    if (isRolloutFailure(e)) {
+      const incident = await this.#incidentOfFailure(e);
       await this.#store.incidents.addTimeline(incident.id, [rolloutEntry(e, dedup)]);
       return;
     }
     if (e.type.startsWith('rollout.') && e.rollout_id) {
       const own = await this.#store.incidents.findByRollout(e.rollout_id);
-      const open = own && own.status !== 'resolved' ? own : e.type === 'rollout.started' ? await this.#store.incidents.current() : undefined;
-      if (open) await this.#store.incidents.addTimeline(open.id, [rolloutEntry(e, dedup)]);
       if (e.type === 'rollout.rolled_back') {
-        this.#notify({ kind: 'rollout.rolled_back', id: dedup, at: e.at, ...(open ? { incident: brief(open) } : {}), summary: `rollout ${e.rollout_id} rolled back: ${String(p.reason ?? '')}`, details: { rollout: e.rollout_id, ...p } });
+        // Its rollback began with a failed gate, which gave it an incident; the notice names that one.
+        const incident = own ?? await this.#incidentOfFailure(e);
+        if (incident.status !== 'resolved') await this.#store.incidents.addTimeline(incident.id, [rolloutEntry(e, dedup)]);
+        this.#notify({ kind: 'rollout.rolled_back', id: dedup, at: e.at, incident: brief(incident), summary: `rollout ${e.rollout_id} rolled back: ${String(p.reason ?? '')}`, details: { rollout: e.rollout_id, ...p } });
+        return;
+      }
+      if (own && own.status !== 'resolved') {
+        await this.#store.incidents.addTimeline(own.id, [rolloutEntry(e, dedup)]);
+        return;
+      }
+      // A rollout started during an incident about the same artifact or module is part of its story, not of an unrelated one's.
+      if (e.type === 'rollout.started') {
+        const about = await this.#grouping.subjectOf({ artifacts: [String(p.artifact ?? '')] });
+        await this.#grouping.place({ kind: 'change', at: e.at, about }, { joined: () => [rolloutEntry(e, dedup)] });
       }
       return;
     }
     // A drill changed nothing: it is in the break-glass log, not in an incident's timeline or a page.
-    if (e.type === 'breakglass.command' && p.action !== 'drill') {
-      const open = await this.#store.incidents.current();
-      // A record the control plane could not verify (it has no break-glass public key, or the line is a refusal of
-      // unsigned bytes) says so in every text a person reads: its operator and reason are the node's word only.
-      const unverified = p.verified !== true;
-      const text = `break-glass ${unverified ? '(unverified) ' : ''}${String(p.action ?? '?')} ${String(p.target ?? '')}${p.version ? ` ${String(p.version)}` : ''} on ${String(p.node)} by ${String(p.operator ?? '?')}: ${String(p.outcome)}${p.code ? ` (${String(p.code)})` : ''}; reason: ${String(p.reason ?? '-')}`;
-      if (open) await this.#store.incidents.addTimeline(open.id, [{ at: Date.parse(String(p.at)) || e.at, kind: 'breakglass', text, data: p, dedup }]);
-      // A control plane with the key never stores an unverified `applied` line (the route rejects it); one without
-      // the key still pages on break-glass use, marked, rather than stay silent about it.
-      if (p.outcome === 'applied') this.#notify({ kind: 'breakglass.used', id: dedup, at: e.at, ...(open ? { incident: brief(open) } : {}), summary: unverified ? `${text} (${String(p.verification ?? 'not verified')})` : text, details: p });
-    }
+    if (e.type === 'breakglass.command' && p.action !== 'drill') await this.#breakglass(e, dedup);
   }
 
-  /** The incident a failed gate belongs to: the rollout's own, else the open one, else a new one. */
-  #incidentForGate(e: StoredEvent): Promise<Incident> {
-    return this.#opening.run(() => this.#findOrOpen(e));
+  async #breakglass(e: StoredEvent, dedup: string): Promise<void> {
+    const p = e.payload;
+    // A record the control plane could not verify (it has no break-glass public key, or the line is a refusal of
+    // unsigned bytes) says so in every text a person reads: its operator and reason are the node's word only.
+    const unverified = p.verified !== true;
+    const text = `break-glass ${unverified ? '(unverified) ' : ''}${String(p.action ?? '?')} ${String(p.target ?? '')}${p.version ? ` ${String(p.version)}` : ''} on ${String(p.node)} by ${String(p.operator ?? '?')}: ${String(p.outcome)}${p.code ? ` (${String(p.code)})` : ''}; reason: ${String(p.reason ?? '-')}`;
+    const at = Date.parse(String(p.at)) || e.at;
+    const entry: NewTimelineEntry = { at, kind: 'breakglass', text, data: p, dedup };
+    const target = String(p.target ?? '');
+    const applied = p.outcome === 'applied';
+    const placed = await this.#grouping.place({ kind: 'breakglass', at, about: await this.#grouping.subjectOf({ artifacts: [target], modules: [target] }) }, {
+      joined: () => [entry],
+      // Someone applied an emergency command with no related incident open: that is one. A refused or failed command is only recorded.
+      ...(applied ? {
+        open: () => ({
+          incident: { title: `break-glass ${String(p.action ?? '?')} on ${target} by ${String(p.operator ?? '?')}${unverified ? ' (unverified)' : ''}`, severity: 'sev2' as const, status: 'open' as const, opened_by: 'manual' as const, opened_at: at, resolved_at: null, rollout_id: null },
+          entries: () => [{ at, kind: 'status' as const, text: `incident opened by a break-glass command applied on ${String(p.node)}`, data: { status: 'open', opened_by: 'breakglass' }, dedup: `open:${e.seq}` }, entry],
+          details: { breakglass: p.action, target, operator: p.operator },
+        }),
+      } : {}),
+    });
+    // A control plane with the key never stores an unverified `applied` line (the route rejects it); one without
+    // the key still pages on break-glass use, marked, rather than stay silent about it.
+    if (applied && placed) this.#notify({ kind: 'breakglass.used', id: dedup, at: e.at, incident: brief(placed.incident), summary: unverified ? `${text} (${String(p.verification ?? 'not verified')})` : text, details: p });
   }
 
-  async #findOrOpen(e: StoredEvent): Promise<Incident> {
-    const incidents = this.#store.incidents;
-    const own = e.rollout_id ? await incidents.findByRollout(e.rollout_id) : undefined;
-    const existing = own && own.status !== 'resolved' ? own : await incidents.current();
-    if (existing) {
-      // This very event opened it, and is read again after a crash: its notice may never have been
-      // stored. Send it again; the outbox keeps one per incident id.
-      if (await incidents.hasEntry(existing.id, `open:${e.seq}`)) this.#notifyOpened(existing, e);
-      return existing;
-    }
+  /** The incident of a failed rollout, by the grouping rule: its own, a related one it joins, or a new one. */
+  async #incidentOfFailure(e: StoredEvent): Promise<Incident> {
     const rollout = e.rollout_id ? await this.#store.getRollout(e.rollout_id) : undefined;
-    const verdict = e.payload.verdict as { gate?: string; reason?: string } | undefined;
-    const title = rollout
-      ? `${rollout.artifact} ${rollout.to_version}: gate ${verdict?.gate ?? String(e.payload.gate ?? '?')} failed at stage ${String(e.payload.stage ?? '?')}`
-      : `gate ${String(e.payload.gate ?? '?')} failed`;
-    const incident: Incident = {
-      id: newIncidentId(), title, severity: severityOf(rollout?.assigned.length ?? 0, rollout ? await this.#fleetSize() : 0), status: 'open',
-      opened_by: 'gate', opened_at: e.at, resolved_at: null, rollout_id: e.rollout_id,
-    };
-    await incidents.create(incident, [{ at: e.at, kind: 'status', text: `incident opened by failed gate: ${verdict?.reason ?? String(e.payload.reason ?? '')}`, data: { status: 'open', opened_by: 'gate' }, dedup: `open:${e.seq}` }]);
-    this.#notifyOpened(incident, e);
-    return incident;
-  }
-
-  #notifyOpened(incident: Incident, e: StoredEvent): void {
-    this.#notify({ kind: 'incident.opened', id: `incident:${incident.id}`, at: e.at, incident: brief(incident), summary: `${incident.severity} incident opened: ${incident.title}`, details: { rollout: e.rollout_id, verdict: e.payload.verdict } });
+    const verdict = e.payload.verdict as { gate?: string; reason?: string; status?: string } | undefined;
+    const title = failureTitle(rollout, e);
+    const details = { rollout: e.rollout_id, verdict: e.payload.verdict };
+    // What the rollout touches is part of what its incident is about: a change to the database it touched is related.
+    const touched = [...(rollout?.touches?.dependencies ?? []), ...(rollout?.touches?.services ?? [])];
+    const about = await this.#grouping.subjectOf(rollout ? { artifacts: [rollout.artifact], modules: [rollout.module], dependencies: touched } : {});
+    const placed = await this.#grouping.place({ kind: 'rollout', at: e.at, about, ...(e.rollout_id ? { rollout: e.rollout_id } : {}) }, {
+      adoptTitle: title,
+      open: async () => ({
+        incident: { title, severity: severityOf(rollout?.assigned.length ?? 0, rollout ? await this.#fleetSize() : 0), status: 'open', opened_by: 'gate', opened_at: e.at, resolved_at: null, rollout_id: e.rollout_id },
+        entries: () => [{ at: e.at, kind: 'status', text: `incident opened by failed gate: ${verdict?.reason ?? String(e.payload.reason ?? '')}`, data: { status: 'open', opened_by: 'gate' }, dedup: `open:${e.seq}` }],
+        details,
+      }),
+    });
+    if (!placed) throw new Error(`incident recorder: no incident for the failed rollout ${e.rollout_id ?? '(none)'}`);
+    // This very event opened it, and is read again after a crash: its notice may never have been
+    // stored. Send it again; the outbox keeps one per incident id.
+    if (!placed.opened && await this.#store.incidents.hasEntry(placed.incident.id, `open:${e.seq}`)) this.#grouping.announce(placed.incident, details);
+    return placed.incident;
   }
 
   async #fleetSize(): Promise<number> {
@@ -166,26 +178,23 @@ export class IncidentRecorder {
   }
 }
 
+/** The title of a failed rollout's incident: its own artifact and version, so it never names another rollout's. */
+function failureTitle(rollout: RolloutState | undefined, e: StoredEvent): string {
+  const verdict = e.payload.verdict as { gate?: string } | undefined;
+  const gate = verdict?.gate ?? String(e.payload.gate ?? '?');
+  const what = e.payload.cause === 'inconclusive' ? 'stayed inconclusive' : 'failed';
+  const how = e.type === 'rollout.paused' ? ' (paused)' : '';
+  return rollout ? `${rollout.artifact} ${rollout.to_version}: gate ${gate} ${what} at stage ${String(e.payload.stage ?? '?')}${how}` : `gate ${gate} ${what}${how}`;
+}
+
 /** A failed gate caught at a small cohort is contained: sev3. One that reached more of the fleet: sev2. */
 function severityOf(cohort: number, fleet: number): Severity {
   return fleet > 0 && cohort / fleet <= 0.1 ? 'sev3' : 'sev2';
 }
 
-function isFailedVerdict(v: unknown): boolean {
-  return typeof v === 'object' && v !== null && (v as { status?: unknown }).status === 'fail';
-}
-
 function rolloutEntry(e: RolloutEvent & { seq: number }, dedup: string): NewTimelineEntry {
   const reason = typeof e.payload.reason === 'string' ? `: ${e.payload.reason}` : '';
   return { at: e.at, kind: 'rollout', text: `${e.type.replace('rollout.', 'rollout ')} ${e.rollout_id ?? ''}${reason}`.trim(), data: { type: e.type, rollout: e.rollout_id, ...e.payload }, dedup };
-}
-
-export function brief(i: Incident): Pick<Incident, 'id' | 'title' | 'severity' | 'status'> {
-  return { id: i.id, title: i.title, severity: i.severity, status: i.status };
-}
-
-export function newIncidentId(): string {
-  return `inc-${randomBytes(4).toString('hex')}`;
 }
 
 const OUTBOX_WAIT_MS = 2000;

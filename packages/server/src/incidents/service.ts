@@ -1,8 +1,10 @@
 import { triage, type Incident, type IncidentStatus, type Triage } from '@failsmall/core';
 import type { Store } from '../store/types.ts';
+import { IncidentGrouping } from './grouping.ts';
 import { AlertIngestor } from './ingest.ts';
 import { Mutex } from './lock.ts';
-import { brief, IncidentRecorder, type IncidentNotice } from './recorder.ts';
+import { brief, type IncidentNotice } from './notice.ts';
+import { IncidentRecorder } from './recorder.ts';
 import { triageInputFor } from './triage-input.ts';
 
 export interface IncidentServiceOptions {
@@ -30,6 +32,8 @@ const AUTO_TRIAGE_FOR_MS = 60 * 60_000;
 export class IncidentService {
   readonly recorder: IncidentRecorder;
   readonly alerts: AlertIngestor;
+  /** The grouping rule for signals from outside the event log: hand-opened incidents, change events, vendor status pages. */
+  readonly grouping: IncidentGrouping;
   readonly #store: Store;
   readonly #o: IncidentServiceOptions;
   #timer: NodeJS.Timeout | undefined;
@@ -48,7 +52,8 @@ export class IncidentService {
     };
     const opening = new Mutex();
     this.recorder = new IncidentRecorder(store, { now: opts.now, notify, opening, ...(opts.log ? { log: opts.log } : {}), ...(opts.outboxWaitMs !== undefined ? { outboxWaitMs: opts.outboxWaitMs } : {}) });
-    this.alerts = new AlertIngestor(store, notify, opening);
+    this.grouping = new IncidentGrouping(store, { opening, notify });
+    this.alerts = new AlertIngestor(store, this.grouping);
   }
 
   start(): void {

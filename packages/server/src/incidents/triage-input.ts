@@ -1,7 +1,8 @@
 import type {
-  Alert, CohortErrors, CohortSample, CountSample, DependencySignal, Incident, ModuleErrors, RolloutChange, SourceSignals, StatusPoll,
+  Alert, CohortErrors, CohortSample, CountSample, DependencySignal, Incident, ModuleErrors, RolloutChange, RolloutState, SourceSignals, StatusPoll,
   TriageInput, VendorStatus,
 } from '@failsmall/core';
+import { TRIAGE_WEIGHTS } from '@failsmall/core';
 import type { Store } from '../store/types.ts';
 import { boundCounters, boundRequests } from './node-bounds.ts';
 import { MIX_PREFIX, requestMixSignals } from './request-mix.ts';
@@ -9,8 +10,13 @@ import { baselineOf, STEP_MS, type CounterBucket } from './series.ts';
 
 export { STEP_MS } from './series.ts';
 
-/** How far before an incident triage looks for changes and baselines. */
+/** How far before an incident triage reads its series and baselines. */
 export const LOOKBACK_MS = 60 * 60_000;
+/**
+ * How far back rollouts are candidates: triage weighs an old rollout by its cohort, decayed by
+ * age (docs/triage.md), so one that began hours ago and still splits the fleet is read too.
+ */
+const ROLLOUT_LOOKBACK_MS = TRIAGE_WEIGHTS.CHANGE_LOOKBACK_MS;
 /** The longest window triage reads, however far back the incident's first alert claims to be. */
 const MAX_WINDOW_MS = 6 * 3600_000;
 /** Before this, relative to the incident, is "normal": the baselines come from there. */
@@ -19,7 +25,8 @@ const BASELINE_GAP_MS = 5 * 60_000;
 /**
  * Builds triage's input for an incident from what the store recorded: agents' request and
  * error counters (fleet-wide, per module, and split by each recent rollout's cohort), the
- * rollouts and external change events of the last hour, vendor status polls, the alerts and
+ * rollouts of the last 24 hours (cohorts for those of the last hour and older ones still part-way),
+ * external change events of the last hour, vendor status polls, the alerts and
  * failed gates, and what agents report of their clients' prefixes (`meter.source`), of what
  * requests ask for (`meter.mix`) and of the dependencies their modules call (`meter.dependency`). A family no agent reports is left out,
  * and triage lists it as a missing signal (it lowers its confidence rather than guess).
@@ -62,7 +69,8 @@ export async function triageInputFor(store: Store, incident: Incident, now: numb
       atStep.set(b.bucket, list);
     }
     const byCohort: CohortErrors[] = [];
-    const recent = rollouts.filter((r) => r.created_at >= from && r.created_at <= now);
+    // Recent rollouts, and older ones still splitting the fleet (running or paused part-way).
+    const recent = rollouts.filter((r) => r.created_at <= now && (r.created_at >= from || (r.created_at >= now - ROLLOUT_LOOKBACK_MS && (r.status === 'running' || r.status === 'paused'))));
     for (const r of recent) {
       const reports = await store.listLoads(r.artifact);
       const withVersion = new Set(reports.filter((l) => l.version === r.to_version && l.at >= r.created_at && (l.ok || l.serving === r.to_version)).map((l) => l.node_id));
@@ -93,9 +101,10 @@ export async function triageInputFor(store: Store, incident: Incident, now: numb
   if (dependencies.length > 0) input.dependencies = dependencies;
 
   const artifacts = new Map((await store.listArtifacts()).map((a) => [a.name, a]));
-  const changes: RolloutChange[] = rollouts.filter((r) => r.created_at >= from && r.created_at <= now).map((r) => ({
+  const changes: RolloutChange[] = rollouts.filter((r) => r.created_at >= now - ROLLOUT_LOOKBACK_MS && r.created_at <= now).map((r) => ({
     id: r.id, artifact: r.artifact, module: r.module, kind: artifacts.get(r.artifact)?.kind ?? 'config', version: r.to_version,
-    ...(r.from_version ? { from_version: r.from_version } : {}), started_at_ms: r.created_at,
+    ...(r.from_version ? { from_version: r.from_version } : {}), started_at_ms: r.created_at, ...changeState(r),
+    ...(r.touches ? { touches: r.touches } : {}),
   }));
   input.changes = { rollouts: changes, external };
 
@@ -118,6 +127,17 @@ export async function triageInputFor(store: Store, incident: Incident, now: numb
   if (alertList.length === 0) alertList.push({ name: `incident ${incident.id}`, started_at_ms: incident.opened_at });
   input.alerts = alertList;
   return input;
+}
+
+/**
+ * Where a rollout stands, as triage reads it: a rollout whose revert has begun is already rolled
+ * back (or aborted, when an operator stopped it), with `ended_at_ms` when the revert began, so
+ * triage never advises rolling it back again. A finished one ended at its last transition.
+ */
+function changeState(r: RolloutState): Pick<RolloutChange, 'state' | 'ended_at_ms'> {
+  if (r.status === 'rolling_back') return { state: r.rollback_cause === 'abort' ? 'aborted' : 'rolled_back', ...(r.rollback_started_at !== null ? { ended_at_ms: r.rollback_started_at } : {}) };
+  if (r.status === 'running' || r.status === 'paused') return { state: r.status };
+  return { state: r.status, ended_at_ms: r.updated_at };
 }
 
 /**

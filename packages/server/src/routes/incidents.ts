@@ -1,4 +1,4 @@
-import { INCIDENT_STATUSES, postmortemData, renderPostmortem, SEVERITIES, type Incident } from '@failsmall/core';
+import { INCIDENT_STATUSES, postmortemData, renderPostmortem, SEVERITIES } from '@failsmall/core';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
@@ -7,10 +7,12 @@ import { callerOf } from '../http/access.ts';
 import { ApiError, notFound } from '../http/errors.ts';
 import { AlertmanagerPayload, ChangeEventPayload, toExternalChange } from '../incidents/ingest.ts';
 import { postmortemFactsFor } from '../incidents/postmortem-facts.ts';
-import { newIncidentId } from '../incidents/recorder.ts';
 
 const IdParams = z.object({ id: z.string().min(1).max(100) });
 const Text = (max: number) => z.string().trim().min(1).max(max);
+const Names = z.array(z.string().trim().min(1).max(256)).max(100);
+/** A hand-opened incident: `modules` and `artifacts` say what it is about, so that related signals join it (docs/incidents.md). */
+const OpenBody = z.object({ title: Text(300), severity: z.enum(SEVERITIES).default('sev3'), note: Text(4000).optional(), modules: Names.optional(), artifacts: Names.optional() }).strict();
 
 /**
  * Incidents: ingestion (Alertmanager webhooks, change events), incidents by hand, their
@@ -57,9 +59,13 @@ export async function incidentRoutes(app: FastifyInstance, ctx: AppContext): Pro
     const now = ctx.clock.now();
     const change = toExternalChange(parsed.data, now);
     const fresh = await ctx.store.incidents.addChange(change, now);
-    const open = await ctx.store.incidents.current();
-    if (fresh && open) {
-      await ctx.store.incidents.addTimeline(open.id, [{ at: Date.parse(change.timestamp), kind: 'change', text: `change: ${change.summary}${change.services.length ? ` (${change.services.join(', ')})` : ''}${change.source ? ` from ${change.source}` : ''}`, data: change as unknown as Record<string, unknown>, dedup: change.id }]);
+    // A change joins the timeline of a related open incident (one about a service it touched), never an unrelated one.
+    if (fresh) {
+      const at = Date.parse(change.timestamp);
+      const about = await service.grouping.subjectOf({ modules: change.services, dependencies: [...(change.touches?.dependencies ?? []), ...(change.touches?.services ?? [])] });
+      await service.grouping.place({ kind: 'change', at, about }, {
+        joined: () => [{ at, kind: 'change', text: `change: ${change.summary}${change.services.length ? ` (${change.services.join(', ')})` : ''}${change.source ? ` from ${change.source}` : ''}`, data: change as unknown as Record<string, unknown>, dedup: change.id }],
+      });
     }
     return reply.code(fresh ? 202 : 200).send({ id: change.id, recorded: fresh });
   });
@@ -68,16 +74,27 @@ export async function incidentRoutes(app: FastifyInstance, ctx: AppContext): Pro
     incidents: await ctx.store.incidents.list({ ...(req.query.open ? { open: req.query.open === 'true' } : {}), limit: req.query.limit ?? 100 }),
   }));
 
-  r.post('/v1/incidents', { config: { access: 'deployer' }, schema: { body: z.object({ title: Text(300), severity: z.enum(SEVERITIES).default('sev3'), note: Text(4000).optional() }) } }, async (req, reply) => {
+  r.post('/v1/incidents', { config: { access: 'deployer' }, schema: { body: OpenBody } }, async (req, reply) => {
     const caller = callerOf(req);
     const now = ctx.clock.now();
-    const incident: Incident = { id: newIncidentId(), title: req.body.title, severity: req.body.severity, status: 'open', opened_by: 'manual', opened_at: now, resolved_at: null, rollout_id: null };
-    await ctx.store.incidents.create(incident, [
-      { at: now, kind: 'status', text: `incident opened by ${caller.name}`, data: { status: 'open', opened_by: 'manual', actor: caller.name } },
-      ...(req.body.note ? [{ at: now, kind: 'note' as const, text: req.body.note, data: { author: caller.name } }] : []),
-    ]);
-    void service.triage(incident).catch(() => undefined);
-    return reply.code(201).send({ incident });
+    const { title, severity, note } = req.body;
+    const noteEntry = (id: string) => (note ? [{ at: now, kind: 'note' as const, text: note, data: { author: caller.name }, dedup: `note:${id}:${now}` }] : []);
+    const about = await service.grouping.subjectOf({ modules: req.body.modules ?? [], artifacts: req.body.artifacts ?? [] });
+    // Someone opening an incident about what an open incident is already about joins that one: one cause, one incident.
+    const placed = await service.grouping.place({ kind: 'manual', at: now, about }, {
+      open: () => ({
+        incident: { title, severity, status: 'open', opened_by: 'manual', opened_at: now, resolved_at: null, rollout_id: null },
+        entries: (id) => [{ at: now, kind: 'status', text: `incident opened by ${caller.name}`, data: { status: 'open', opened_by: 'manual', actor: caller.name } }, ...noteEntry(id)],
+        details: { opened_by: caller.name, about },
+      }),
+      joined: (incident, p) => [
+        { at: now, kind: 'status', text: `${caller.name} asked to open "${title}"; it joined this incident (${p.why})`, data: { joined_by: caller.name, title, why: p.why }, dedup: `manual:${now}:${title}` },
+        ...noteEntry(incident.id),
+      ],
+    });
+    if (!placed) throw new ApiError(500, 'NOT_PLACED', 'the incident could not be opened', 'try again');
+    if (placed.opened) void service.triage(placed.incident).catch(() => undefined);
+    return reply.code(placed.opened ? 201 : 200).send({ incident: placed.incident, opened: placed.opened, ...(placed.opened ? {} : { joined_because: placed.placement.why }) });
   });
 
   r.get('/v1/incidents/:id', { config: { access: 'viewer' }, schema: { params: IdParams } }, async (req) => {

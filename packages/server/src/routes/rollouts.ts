@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import {
-  applyCommand, pickApproval, startRollout, TERMINAL_STATUSES, type Command, type DependencyFinding, type GateApproval, type RolloutEvent, type RolloutState,
+  applyCommand, pickApproval, startRollout, TERMINAL_STATUSES, type ChangeTouches, type Command, type DependencyFinding, type GateApproval, type RolloutEvent, type RolloutState,
 } from '@failsmall/core';
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
@@ -11,10 +11,14 @@ import { callerOf } from '../http/access.ts';
 import { ApiError, notFound } from '../http/errors.ts';
 import { gateFindings } from './approvals.ts';
 
+const Names = z.array(z.string().trim().min(1).max(256)).max(100);
+/** What this change touches beyond its module, added to what the artifact declares (`touches:`); triage and incidents read it. */
+const Touches = z.object({ dependencies: Names, services: Names, regions: Names }).partial().strict();
 const StartBody = z.object({
   artifact: z.string().min(1),
   version: z.string().min(1),
   policy: z.string().min(1).optional(),
+  touches: Touches.optional(),
   /** Starts past the dependency gate's findings with a second person's approval on record (POST /v1/approvals); recorded in the event log. */
   override_dependency_gate: z.boolean().optional(),
 }).strict();
@@ -68,9 +72,10 @@ export async function rolloutRoutes(app: FastifyInstance, ctx: AppContext): Prom
         }
       }
     }
+    const touches = mergeTouches(artifact.touches, req.body.touches);
     const started = startRollout({
       id: `r-${randomBytes(5).toString('hex')}`, artifact: artifact.name, module: artifact.module, policy,
-      fromVersion: artifact.current_version, toVersion: version.version, fleet, actor: caller.name, now: ctx.clock.now(),
+      fromVersion: artifact.current_version, toVersion: version.version, fleet, actor: caller.name, now: ctx.clock.now(), ...(touches ? { touches } : {}),
     });
     if ('error' in started) throw new ApiError(409, started.error.code, started.error.message, started.error.hint);
     const overridden = approval
@@ -173,4 +178,14 @@ function dependencyGateError(artifact: string, from: string | null, to: string, 
     `dependency gate refused ${artifact} ${from ?? '(none)'} → ${to}: ${findings.map((f) => `${to} ${f.reason} [${f.kind}]`).join('; ')}`,
     `declare a fallback (hard: false, fallback: "…") in a new version; or have someone else review it and approve it with their own token (failsmall rollout approve ${artifact} ${to} --reason TEXT), then start it with --override-dependency-gate`,
     { findings, from_version: from, to_version: to });
+}
+
+/** The names of both, per kind, without repeats; undefined when neither names anything. */
+function mergeTouches(a: ChangeTouches | undefined, b: ChangeTouches | undefined): ChangeTouches | undefined {
+  const out: { -readonly [K in keyof ChangeTouches]: ChangeTouches[K] } = {};
+  for (const k of ['dependencies', 'services', 'regions'] as const) {
+    const names = [...new Set([...(a?.[k] ?? []), ...(b?.[k] ?? [])])];
+    if (names.length > 0) out[k] = names;
+  }
+  return Object.keys(out).length > 0 ? out : undefined;
 }

@@ -1,5 +1,5 @@
 import { sql, type Kysely } from 'kysely';
-import type { ExternalChange, Incident, IncidentStatus, StatusPoll, TimelineEntry, TimelineKind } from '@failsmall/core';
+import { mergeSubjects, NOTHING, type ExternalChange, type Incident, type IncidentStatus, type IncidentSubject, type StatusPoll, type TimelineEntry, type TimelineKind } from '@failsmall/core';
 import type { IncidentRow, StoreSchema } from './schema.ts';
 
 /** An alert as an incident keeps it: one row per Alertmanager fingerprint. */
@@ -39,7 +39,7 @@ export class IncidentStore {
 
   async create(i: Incident, first: NewTimelineEntry[] = []): Promise<Incident> {
     await this.#db.transaction().execute(async (tx) => {
-      await tx.insertInto('incidents').values({ ...i }).execute();
+      await tx.insertInto('incidents').values(incidentRow(i)).execute();
       for (const e of first) await tx.insertInto('incident_timeline').values(timelineRow(i.id, e)).execute();
     });
     return i;
@@ -57,9 +57,22 @@ export class IncidentStore {
     return (await q.execute()).map(toIncident);
   }
 
-  /** The incident a new alert or failed gate joins: the newest one not resolved. */
-  async current(): Promise<Incident | undefined> {
-    return (await this.list({ open: true, limit: 1 }))[0];
+  /**
+   * A signal joins the incident (docs/incidents.md): its names are added to what the incident is
+   * about, its time moves the grouping window on, and an adopted rollout becomes the incident's
+   * own, with the title that names it. Returns the incident as it now is.
+   */
+  async join(id: string, o: { about: IncidentSubject; at: number; rollout?: { id: string; title: string } }): Promise<Incident | undefined> {
+    return this.#db.transaction().execute(async (tx) => {
+      const row = await tx.selectFrom('incidents').selectAll().where('id', '=', id).executeTakeFirst();
+      if (!row) return undefined;
+      const before = toIncident(row);
+      const about = JSON.stringify(mergeSubjects(before.about ?? NOTHING, o.about));
+      const last = Math.max(before.last_signal_at ?? before.opened_at, o.at);
+      const patch = { about, last_signal_at: last, ...(o.rollout ? { rollout_id: o.rollout.id, title: o.rollout.title } : {}) };
+      await tx.updateTable('incidents').set(patch).where('id', '=', id).execute();
+      return toIncident({ ...row, ...patch });
+    });
   }
 
   async findByRollout(rolloutId: string): Promise<Incident | undefined> {
@@ -144,6 +157,15 @@ export class IncidentStore {
     });
   }
 
+  /** The open incident that holds any of these alerts (by fingerprint), the most recently seen first. */
+  async holdingAlerts(fingerprints: readonly string[]): Promise<string | undefined> {
+    if (fingerprints.length === 0) return undefined;
+    const row = await this.#db.selectFrom('incident_alerts').innerJoin('incidents', 'incidents.id', 'incident_alerts.incident_id')
+      .select('incident_alerts.incident_id').where('incident_alerts.fingerprint', 'in', fingerprints.slice(0, 1000)).where('incidents.status', '!=', 'resolved')
+      .orderBy('incident_alerts.last_seen_at', 'desc').executeTakeFirst();
+    return row?.incident_id;
+  }
+
   async alerts(incidentId: string): Promise<IncidentAlert[]> {
     const rows = await this.#db.selectFrom('incident_alerts').selectAll().where('incident_id', '=', incidentId).orderBy('starts_at').orderBy('fingerprint').execute();
     return rows.map((r) => ({
@@ -224,6 +246,13 @@ export class IncidentStore {
   }
 }
 
+function incidentRow(i: Incident): IncidentRow {
+  return {
+    id: i.id, title: i.title, severity: i.severity, status: i.status, opened_by: i.opened_by, opened_at: i.opened_at, resolved_at: i.resolved_at,
+    rollout_id: i.rollout_id, about: i.about ? JSON.stringify(i.about) : null, last_signal_at: i.last_signal_at ?? null,
+  };
+}
+
 function timelineRow(incidentId: string, e: NewTimelineEntry) {
   return { incident_id: incidentId, at: e.at, kind: e.kind, text: e.text, data: JSON.stringify(e.data), dedup: e.dedup ?? null };
 }
@@ -232,5 +261,7 @@ function toIncident(r: IncidentRow): Incident {
   return {
     id: r.id, title: r.title, severity: r.severity as Incident['severity'], status: r.status as IncidentStatus, opened_by: r.opened_by as Incident['opened_by'],
     opened_at: Number(r.opened_at), resolved_at: r.resolved_at === null ? null : Number(r.resolved_at), rollout_id: r.rollout_id,
+    ...(r.about !== null ? { about: JSON.parse(r.about) as IncidentSubject } : {}),
+    ...(r.last_signal_at !== null ? { last_signal_at: Number(r.last_signal_at) } : {}),
   };
 }

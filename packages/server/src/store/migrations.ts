@@ -32,6 +32,7 @@ export function migrationProvider(engine: StoreEngine): MigrationProvider {
         '0013_node_enrolment': nodeEnrolment(),
         '0014_breakglass_envelopes': breakglassEnvelopes(),
         '0015_timeline_by_kind': timelineByKind(),
+        '0016_incident_subject': incidentSubject(),
       };
     },
   };
@@ -396,6 +397,20 @@ function timelineByKind(): Migration {
   return {
     async up(db: Kysely<unknown>): Promise<void> {
       await db.schema.createIndex('incident_timeline_kind').on('incident_timeline').columns(['incident_id', 'kind', 'at', 'seq']).execute();
+    },
+  };
+}
+
+/**
+ * What an incident is about (JSON: artifacts, modules, dependencies, alerts) and when its last
+ * signal came: the grouping rule joins a signal to an open incident only when they are related
+ * (docs/incidents.md). Incidents from before have neither, and are related to nothing new.
+ */
+function incidentSubject(): Migration {
+  return {
+    async up(db: Kysely<unknown>): Promise<void> {
+      await db.schema.alterTable('incidents').addColumn('about', 'text').execute();
+      await db.schema.alterTable('incidents').addColumn('last_signal_at', 'bigint').execute();
     },
   };
 }

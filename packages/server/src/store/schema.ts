@@ -77,6 +77,9 @@ export interface IncidentRow {
   opened_at: number;
   resolved_at: number | null;
   rollout_id: string | null;
+  /** JSON IncidentSubject; null on incidents from before migration 0016. */
+  about: string | null;
+  last_signal_at: number | null;
 }
 
 export interface TimelineRow {
