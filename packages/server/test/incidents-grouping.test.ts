@@ -74,8 +74,12 @@ describe('incidents tell the truth: one per failed rollout, related signals only
     const handAfter = await detail(hand.body.incident.id);
     assert.deepEqual([handAfter.incident.title, handAfter.incident.rollout_id], ['login errors in EU', null]);
     assert.deepEqual(handAfter.timeline.filter((e) => e.kind === 'rollout'), [], 'no rollout events on the unrelated incident');
-    const own = (await detail(i3.id)).timeline.filter((e) => e.kind === 'rollout').map((e) => e.data.rollout);
-    assert.ok(own.length >= 2 && own.every((r) => r === r3), `only r3's events on its incident: ${JSON.stringify(own)}`);
+    // The recorder files events as it reads the log: wait for the rollback to reach the timeline, then check them all.
+    const own = await waitFor('r3\'s rollout events on its incident', async () => {
+      const events = (await detail(i3.id)).timeline.filter((e) => e.kind === 'rollout').map((e) => e.data.rollout);
+      return events.length >= 2 ? events : undefined;
+    }, 30_000);
+    assert.ok(own.every((r) => r === r3), `only r3's events on its incident: ${JSON.stringify(own)}`);
 
     // The notices: one incident.opened per incident (the hand-opened one too); each rollback names its own incident.
     const rolledBack2 = await noticeOf('rollout.rolled_back', (n) => n.details.rollout === r2);
