@@ -36,6 +36,10 @@ describe('notices as sentences', () => {
     assert.ok(fields.includes('*Unconfirmed count*\n0'), fields.join(' | '));
     assert.equal(fields.length, 10, 'Block Kit allows ten fields');
     assert.ok(!fields.some((f) => /_/.test(f.split('\n')[0] ?? '') || /[{}[\]"]/.test(f)), `no raw keys or JSON: ${fields.join(' | ')}`);
+    const opened = slackPayload({ kind: 'incident.opened', id: 'incident:inc-4', at: 0, incident: { id: 'inc-4', title: 'checkout 5xx', severity: 'sev2', status: 'open' }, summary: 'Incident inc-4 (sev2) opened by an alert: checkout 5xx', details: {} });
+    assert.equal(opened.text, 'Incident inc-4 (sev2) opened by an alert: checkout 5xx.', 'a summary that names its incident is not followed by it again');
+    const other = slackPayload({ kind: 'incident.resolved', id: 'r', at: 0, incident: { id: 'inc-4', title: 't', severity: 'sev2', status: 'resolved' }, summary: 'incident inc-42 resolved', details: {} });
+    assert.equal(other.text, 'Incident inc-42 resolved. Incident inc-4 (sev2, resolved): t.', 'inc-42 is not inc-4');
     const few = slackPayload({ kind: 'rollout.rolled_back', id: 'event:8', at: 0, summary: 'x', details: { verdict, evidence: { nested: [1] }, flag: true } });
     const shown = few.blocks.flatMap((b) => ('fields' in b ? b.fields.map((f) => f.text) : []));
     assert.deepEqual(shown, [`*Verdict*\n${verdict.reason.replace(">", "&gt;")}`, '*Flag*\nyes'], 'an object reads by its reason; one without is left to the webhook');

@@ -38,7 +38,9 @@ const FIELD_TEXT_MAX = 2000;
 export function slackPayload(event: NotificationEvent): SlackPayload {
   const title = KIND_TITLES[event.kind];
   const inc = event.incident;
-  const text = `${sentence(event.summary)}${inc ? ` ${incidentSentence(inc)}` : ''}`;
+  // A summary that already names its incident ("Incident inc-4 … opened") is not followed by it again.
+  const named = inc !== undefined && new RegExp(`\\b${escapeRegExp(inc.id)}\\b`).test(event.summary);
+  const text = `${sentence(event.summary)}${inc && !named ? ` ${incidentSentence(inc)}` : ''}`;
   const link = event.url ? `\n<${linkUrl(event.url)}|Open in failsmall>` : '';
 
   const fields: Mrkdwn[] = [];
@@ -123,4 +125,8 @@ function cut(s: string, max: number): string {
 /** `|` and `>` would end Slack's `<url|label>` link early. */
 function linkUrl(url: string): string {
   return url.replaceAll('|', '%7C').replaceAll('>', '%3E').replaceAll('<', '%3C');
+}
+
+function escapeRegExp(s: string): string {
+  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
