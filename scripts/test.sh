@@ -13,19 +13,26 @@ if ! pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null; then
   pg_isready -h 127.0.0.1 -p 5432 || { echo "test: PostgreSQL 15 is needed on 127.0.0.1:5432 (trust auth) and could not be started"; exit 1; }
 fi
 
-# Prometheus 2.42 from Debian, for the Prometheus signal-source tests (they fail, never skip, without it).
-PROMETHEUS_BIN=/usr/bin/prometheus
-if [ ! -x "$PROMETHEUS_BIN" ]; then
-  echo "test: $PROMETHEUS_BIN is missing; installing Debian's prometheus package (apt-get install -y prometheus, about 15 s)"
-  if [ "$(id -u)" -ne 0 ]; then echo "test: installing needs root; run: sudo apt-get update && sudo apt-get install -y prometheus"; exit 1; fi
+# Third-party servers from Debian that tests run for real (they fail, never skip, without them):
+# Prometheus 2.42 for the Prometheus signal-source tests, Alertmanager 0.25 for the Alertmanager
+# webhook test. A missing one is installed with apt-get (about 15 s each), or the run stops
+# naming the package.
+require_debian_binary() {
+  local bin="$1" package="$2" what="$3"
+  [ -x "$bin" ] && return 0
+  echo "test: $bin is missing; installing Debian's $package package for $what (apt-get install -y $package, about 15 s)"
+  if [ "$(id -u)" -ne 0 ]; then echo "test: installing needs root; run: sudo apt-get update && sudo apt-get install -y $package"; exit 1; fi
+  local apt_log
   apt_log="$(mktemp)"
-  if ! { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq prometheus; } >"$apt_log" 2>&1 || [ ! -x "$PROMETHEUS_BIN" ]; then
+  if ! { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$package"; } >"$apt_log" 2>&1 || [ ! -x "$bin" ]; then
     tail -n 20 "$apt_log"; rm -f "$apt_log"
-    echo "test: could not install Prometheus; run: apt-get update && apt-get install -y prometheus"; exit 1
+    echo "test: could not install $package (needed for $what); run: apt-get update && apt-get install -y $package"; exit 1
   fi
   rm -f "$apt_log"
-  echo "test: installed $("$PROMETHEUS_BIN" --version 2>&1 | head -n1)"
-fi
+  echo "test: installed $("$bin" --version 2>&1 | head -n1)"
+}
+require_debian_binary /usr/bin/prometheus prometheus "the Prometheus signal-source tests"
+require_debian_binary /usr/bin/prometheus-alertmanager prometheus-alertmanager "the Alertmanager webhook test"
 
 echo "test: typecheck (tsc, strict)"
 npx tsc -p tsconfig.json

@@ -84,7 +84,7 @@ export function buildProgram(result: { code: number }): Command {
     .option('--prometheus-token <token>', 'bearer token for Prometheus (env FAILSMALL_PROMETHEUS_TOKEN)')
     .option('--prometheus-timeout <ms>', 'per-query timeout', '5000')
     .option('--notify-webhook <url>', 'POST signed JSON on incident open, triage, rollback, break-glass and resolve (repeatable)', (v: string, p: string[] = []) => [...p, v])
-    .option('--notify-secret <secret>', 'HMAC secret for --notify-webhook (env FAILSMALL_NOTIFY_SECRET; 16+ characters)')
+    .option('--notify-secret <secret>', 'secret signing --notify-webhook per Standard Webhooks: whsec_<base64>, or any 16+ characters (env FAILSMALL_NOTIFY_SECRET)')
     .option('--notify-slack <url>', 'a Slack incoming-webhook URL for the same notices (repeatable)', (v: string, p: string[] = []) => [...p, v])
     .option('--statuspage <name=url>', 'poll a vendor\'s Statuspage (/api/v2/summary.json) for triage (repeatable)', (v: string, p: string[] = []) => [...p, v])
     .option('--statuspage-interval <ms>', 'how often status pages are polled', '60000')

@@ -192,6 +192,12 @@ describe('incident notices and vendor status pages, over real HTTP', () => {
       assert.deepEqual([...new Set(webhook.map((w) => w.incident))], [incident.id], 'every notice names the incident it belongs to');
       await waitFor('Slack too', async () => slack.length >= 4 || undefined);
       assert.ok(slack.every((m) => typeof m.text === 'string' && m.text.length > 0));
+      // The rollback reads as a sentence built from the rollout and its failing gate, then its incident.
+      const rollback = new RegExp(`^Rollout ${r2.body.rollout.id} of features v2 rolled back at stage canary: gate \\S+ failed \\([\\d.]+% vs 99\\.9% threshold\\)\\. Incident ${incident.id} \\(sev\\d, \\w+\\): `);
+      assert.ok(slack.some((m) => rollback.test(m.text)), slack.map((m) => m.text).join('\n'));
+      const opened = slack.filter((m) => m.text.startsWith(`Incident ${incident.id} (sev`));
+      assert.equal(opened.length, 1, slack.map((m) => m.text).join('\n'));
+      assert.match(opened[0]?.text ?? '', /\) opened by a failed gate: features v2: gate \S+ failed at stage canary\.$/, 'named once, not followed by itself');
     } finally {
       for (const a of agents) await a.stop();
       await s.cleanup();

@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { after, describe, it } from 'node:test';
 import fc from 'fast-check';
+import { Webhook } from 'standardwebhooks';
 import { z } from 'zod';
 import { freePort, REPO_ROOT, sleep, waitFor } from '../../../test/helpers/procs.ts';
 import {
@@ -159,7 +160,16 @@ describe('the signature example in docs/incidents.md', () => {
     assert.ok(m?.[1], `docs/incidents.md has no "${name}:" line in its example`);
     return m[1];
   };
-  const example = { secret: field('secret'), timestamp: field('timestamp'), body: field('body'), signature: field('signature') };
+  const example = { secret: field('secret'), timestamp: field('timestamp'), body: field('body'), signature: field('signature'), standard: field('webhook-signature') };
+
+  it('holds: webhook-signature is what the standardwebhooks library signs and verifies', () => {
+    const id = JSON.parse(example.body).id as string;
+    const wh = new Webhook(example.secret);
+    assert.equal(wh.sign(id, new Date(Number(example.timestamp) * 1000), example.body), example.standard);
+    const sent = webhookRequest(event(1), example.secret, nowSec());
+    assert.equal((wh.verify(sent.body, sent.headers) as { id: string }).id, 'evt-1', 'failsmall signs under the example secret as the library reads it');
+    assert.ok(doc.includes(`webhook-id: ${id}`) && doc.includes(`webhook-timestamp: ${example.timestamp}`));
+  });
 
   it('holds: the signature is the HMAC of the example timestamp and body', () => {
     assert.equal(signWebhook(example.secret, example.timestamp, example.body), example.signature);
@@ -207,13 +217,13 @@ const EMOJI = /\p{Extended_Pictographic}|:[a-z_]+:/u;
 describe('the Slack payload', () => {
   it('is a valid Block Kit message with a plain-text fallback', () => {
     const p = SlackMessage.parse(slackPayload(event(1)));
-    assert.equal(p.text, 'Incident opened: 5xx on the proxy (severity sev1, open). gate load_success_rate failed on stage canary (event 1)');
+    assert.equal(p.text, 'Gate load_success_rate failed on stage canary (event 1). Incident inc-42 (sev1, open): 5xx on the proxy.');
     assert.doesNotMatch(p.text, EMOJI);
     assert.deepEqual(p.blocks.map((b) => b.type), ['header', 'section', 'section', 'context']);
     const text = JSON.stringify(p.blocks);
     assert.ok(text.includes('Incident opened: 5xx on the proxy'));
     assert.ok(text.includes('<http://127.0.0.1:7070/incidents/inc-42|Open in failsmall>'));
-    assert.ok(text.includes('*Severity*\\nsev1') && text.includes('*rollout*\\nbot-features-r17') && text.includes('*value*\\n0.412'));
+    assert.ok(text.includes('*Severity*\\nsev1') && text.includes('*Rollout*\\nbot-features-r17') && text.includes('*Value*\\n0.412'));
     assert.ok(text.includes('<!date^1763465281^{date_short_pretty} {time_secs}|2025-11-18T11:28:01.000Z>'), 'the time, in the reader\'s zone');
   });
 
@@ -315,7 +325,7 @@ describe('Notifier, against real HTTP receivers', () => {
     assert.ok(got);
     assert.equal(got.headers['content-type'], 'application/json');
     const msg = SlackMessage.parse(JSON.parse(got.body));
-    assert.match(msg.text, /^Rollout rolled back: 5xx on the proxy \(severity sev1, open\)\. bot-features rolled back/);
+    assert.equal(msg.text, 'bot-features rolled back: gate load_success_rate failed on stage canary: 0.412 < 0.999. Incident inc-42 (sev1, open): 5xx on the proxy.');
     assert.equal(n.stats()[0]?.target, 'slack 127.0.0.1:' + new URL(slack.url).port, 'the Slack URL (a credential) is not shown whole');
   });
 

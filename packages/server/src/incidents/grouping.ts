@@ -70,9 +70,9 @@ export class IncidentGrouping {
     });
   }
 
-  /** The `incident.opened` notice; its id is the incident's, so sending it again (after a crash) is stored and sent once. */
+  /** The `incident.opened` notice, as a sentence; its id is the incident's, so sending it again (after a crash) is stored and sent once. */
   announce(incident: Incident, details: Readonly<Record<string, unknown>>): void {
-    this.#notify({ kind: 'incident.opened', id: `incident:${incident.id}`, at: incident.opened_at, incident: brief(incident), summary: `${incident.severity} incident opened: ${incident.title}`, details });
+    this.#notify({ kind: 'incident.opened', id: `incident:${incident.id}`, at: incident.opened_at, incident: brief(incident), summary: `Incident ${incident.id} (${incident.severity}) opened by ${OPENED_BY[incident.opened_by]}: ${incident.title}`, details });
   }
 
   /** What an artifact or module name is about: an artifact brings its module along, so a signal naming either relates to both. */
@@ -86,3 +86,6 @@ export class IncidentGrouping {
     return mergeSubjects(NOTHING, { artifacts: [...artifacts], modules: [...modules], dependencies: names.dependencies ?? [], alerts: names.alerts ?? [] });
   }
 }
+
+/** Who opened an incident, in words for the notice. */
+const OPENED_BY: Readonly<Record<Incident['opened_by'], string>> = { gate: 'a failed gate', alert: 'an alert', manual: 'hand' };

@@ -5,6 +5,7 @@ import type { StoredEvent, Store } from '../store/types.ts';
 import { IncidentGrouping } from './grouping.ts';
 import { Mutex } from './lock.ts';
 import { brief, type IncidentNotice } from './notice.ts';
+import { rollbackSentence } from './rollback-sentence.ts';
 
 export interface RecorderOptions {
   readonly now: () => number;
@@ -105,7 +106,8 @@ export class IncidentRecorder {
         // Its rollback began with a failed gate, which gave it an incident; the notice names that one.
         const incident = own ?? await this.#incidentOfFailure(e);
         if (incident.status !== 'resolved') await this.#store.incidents.addTimeline(incident.id, [rolloutEntry(e, dedup)]);
-        this.#notify({ kind: 'rollout.rolled_back', id: dedup, at: e.at, incident: brief(incident), summary: `rollout ${e.rollout_id} rolled back: ${String(p.reason ?? '')}`, details: { rollout: e.rollout_id, ...p } });
+        const summary = rollbackSentence(e.rollout_id, await this.#store.getRollout(e.rollout_id), p);
+        this.#notify({ kind: 'rollout.rolled_back', id: dedup, at: e.at, incident: brief(incident), summary, details: { rollout: e.rollout_id, ...p } });
         return;
       }
       if (own && own.status !== 'resolved') {

@@ -11,6 +11,7 @@ export {
   webhookRequest, signWebhook, verifyWebhookSignature, DEFAULT_TOLERANCE_SEC,
   type OutboundRequest, type SignatureCheck,
 } from './webhook.ts';
+export { standardSecret } from './secret.ts';
 export { slackPayload, slackRequest, type SlackPayload, type SlackBlock, type PlainText, type Mrkdwn } from './slack.ts';
 export { outcomeOf, type AttemptOutcome } from './retry.ts';
 export { backoffDelayMs, retryAfterMs } from '@failsmall/io';

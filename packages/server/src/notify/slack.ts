@@ -24,9 +24,11 @@ const FIELDS_MAX = 10;
 const FIELD_TEXT_MAX = 2000;
 
 /**
- * The Slack message for one event: a header (what happened, to which incident), the summary
- * with a link, the incident's id, severity and status and the scalar details as fields, and
- * a context line with the kind, the event id and the time in the reader's time zone.
+ * The Slack message for one event, written to be read: the summary as a sentence, then the
+ * incident it belongs to ("Incident inc-4 (sev1, open): 5xx on the proxy."), with a link.
+ * The fields under it carry labels in words ("To version", not `to_version`) and only the
+ * details that read as a value: lists of names joined, objects by their `reason` sentence,
+ * the rest left to the webhook, which carries every detail.
  *
  * Examples
  * ```ts
@@ -36,21 +38,23 @@ const FIELD_TEXT_MAX = 2000;
 export function slackPayload(event: NotificationEvent): SlackPayload {
   const title = KIND_TITLES[event.kind];
   const inc = event.incident;
-  const text = `${title}${inc ? `: ${inc.title} (severity ${inc.severity}, ${inc.status})` : ''}. ${event.summary}`;
+  // A summary that already names its incident ("Incident inc-4 … opened") is not followed by it again.
+  const named = inc !== undefined && new RegExp(`\\b${escapeRegExp(inc.id)}\\b`).test(event.summary);
+  const text = `${sentence(event.summary)}${inc && !named ? ` ${incidentSentence(inc)}` : ''}`;
   const link = event.url ? `\n<${linkUrl(event.url)}|Open in failsmall>` : '';
 
   const fields: Mrkdwn[] = [];
   if (inc) fields.push(field('Incident', inc.id), field('Severity', inc.severity), field('Status', inc.status));
   for (const [key, value] of Object.entries(event.details)) {
     if (fields.length >= FIELDS_MAX) break;
-    if (value === undefined) continue;
-    fields.push(field(key, shown(value)));
+    const shown = readable(value);
+    if (shown !== undefined) fields.push(field(label(key), shown));
   }
 
   const sec = Math.floor(event.at / 1000);
   const blocks: SlackBlock[] = [
     { type: 'header', text: { type: 'plain_text', text: cut(`${title}${inc ? `: ${inc.title}` : ''}`, HEADER_MAX) } },
-    { type: 'section', text: { type: 'mrkdwn', text: escaped(event.summary, SECTION_TEXT_MAX - link.length) + link } },
+    { type: 'section', text: { type: 'mrkdwn', text: escaped(text, SECTION_TEXT_MAX - link.length) + link } },
     ...(fields.length > 0 ? [{ type: 'section' as const, fields }] : []),
     { type: 'context', elements: [{ type: 'mrkdwn', text: `failsmall · ${event.kind} · ${escaped(event.id, 200)} · <!date^${sec}^{date_short_pretty} {time_secs}|${new Date(event.at).toISOString()}>` }] },
   ];
@@ -62,10 +66,37 @@ export function slackRequest(event: NotificationEvent): OutboundRequest {
   return { body: JSON.stringify(slackPayload(event)), headers: { 'content-type': 'application/json', 'user-agent': 'failsmall-notify' } };
 }
 
-function shown(value: unknown): string {
-  if (typeof value === 'string') return value;
-  if (typeof value === 'bigint') return String(value);
-  try { return JSON.stringify(value) ?? String(value); } catch { return String(value); }
+/** "Incident inc-4 (sev1, open): 5xx on the proxy." */
+function incidentSentence(inc: NonNullable<NotificationEvent['incident']>): string {
+  return `Incident ${inc.id} (${inc.severity}, ${inc.status}): ${sentence(inc.title)}`;
+}
+
+/** A capital first letter and a closing full stop, so machine-built summaries read as sentences. */
+export function sentence(s: string): string {
+  const t = s.trim();
+  if (t === '') return t;
+  // Only a plain lowercase word is capitalised: "bot-features" or "sev2" are names, and keep their case.
+  const first = /^[a-z]+(?=[\s:,])/.test(t) ? t.charAt(0).toUpperCase() + t.slice(1) : t;
+  return /[.!?…]$/.test(first) ? first : `${first}.`;
+}
+
+/** `to_version` → "To version", `durationMs` → "Duration ms". */
+function label(key: string): string {
+  const words = key.replace(/([a-z0-9])([A-Z])/g, '$1 $2').replace(/[_\-.]+/g, ' ').trim().toLowerCase();
+  return words === '' ? key : words.charAt(0).toUpperCase() + words.slice(1);
+}
+
+/** A detail as a person reads it, or undefined for one that only reads as JSON (the webhook has it). */
+function readable(value: unknown): string | undefined {
+  if (typeof value === 'string') return value === '' ? undefined : value;
+  if (typeof value === 'number' || typeof value === 'bigint') return String(value);
+  if (typeof value === 'boolean') return value ? 'yes' : 'no';
+  if (Array.isArray(value)) {
+    const names = value.filter((v): v is string | number => typeof v === 'string' || typeof v === 'number');
+    return names.length === value.length && names.length > 0 ? names.join(', ') : undefined;
+  }
+  if (value !== null && typeof value === 'object' && typeof (value as { reason?: unknown }).reason === 'string') return (value as { reason: string }).reason;
+  return undefined;
 }
 
 function field(label: string, value: string): Mrkdwn {
@@ -94,4 +125,8 @@ function cut(s: string, max: number): string {
 /** `|` and `>` would end Slack's `<url|label>` link early. */
 function linkUrl(url: string): string {
   return url.replaceAll('|', '%7C').replaceAll('>', '%3E').replaceAll('<', '%3C');
+}
+
+function escapeRegExp(s: string): string {
+  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }

@@ -1,10 +1,14 @@
 import type { FailsmallError } from '@failsmall/core';
+import { keyBytes, standardSecretProblem } from './secret.ts';
 
 /** A generic webhook: a signed JSON POST. */
 export interface WebhookTarget {
   readonly type: 'webhook';
   readonly url: string;
-  /** Shared with the receiver, which checks `x-failsmall-signature` with it. */
+  /**
+   * Shared with the receiver, which checks `webhook-signature` with it (Standard Webhooks:
+   * `whsec_<base64>`, or any 16+ character string, whose `whsec_` form is `standardSecret`).
+   */
   readonly secret: string;
   /** How logs and `stats()` name it (default: the URL without its query). */
   readonly name?: string;
@@ -20,7 +24,7 @@ export interface SlackTarget {
 
 export type NotifyTarget = WebhookTarget | SlackTarget;
 
-export type NotifyConfigErrorCode = 'BAD_NOTIFY_URL' | 'MISSING_WEBHOOK_SECRET' | 'SHORT_WEBHOOK_SECRET';
+export type NotifyConfigErrorCode = 'BAD_NOTIFY_URL' | 'MISSING_WEBHOOK_SECRET' | 'SHORT_WEBHOOK_SECRET' | 'BAD_WEBHOOK_SECRET';
 
 export interface NotifyConfigError extends FailsmallError {
   readonly code: NotifyConfigErrorCode;
@@ -52,6 +56,10 @@ export function parseNotifyTargets(o: { readonly webhook?: readonly string[]; re
   if (webhooks.length > 0) {
     if (secret === undefined || secret === '') {
       errors.push({ code: 'MISSING_WEBHOOK_SECRET', path: 'webhookSecret', message: `${webhooks.length} webhook(s) given but no secret to sign them with`, hint: `set a random secret of at least ${MIN_SECRET_LENGTH} characters, e.g. \`openssl rand -hex 32\`, and give the same one to the receiver` });
+    } else if (standardSecretProblem(secret)) {
+      errors.push({ code: 'BAD_WEBHOOK_SECRET', path: 'webhookSecret', message: standardSecretProblem(secret) ?? '', hint: 'give whsec_ followed by base64, e.g. `echo whsec_$(openssl rand -base64 32)`, or a plain random string' });
+    } else if (secret.startsWith('whsec_') && keyBytes(secret) < MIN_SECRET_LENGTH) {
+      errors.push({ code: 'SHORT_WEBHOOK_SECRET', path: 'webhookSecret', message: `the whsec_ secret's key has ${keyBytes(secret)} bytes; at least ${MIN_SECRET_LENGTH} are needed`, hint: 'use `echo whsec_$(openssl rand -base64 32)`' });
     } else if (secret.length < MIN_SECRET_LENGTH) {
       errors.push({ code: 'SHORT_WEBHOOK_SECRET', path: 'webhookSecret', message: `the webhook secret has ${secret.length} characters; at least ${MIN_SECRET_LENGTH} are needed`, hint: 'use `openssl rand -hex 32`' });
     }

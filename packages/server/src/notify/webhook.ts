@@ -1,5 +1,7 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
+import { Webhook } from 'standardwebhooks';
 import type { NotificationEvent } from './event.ts';
+import { standardKey } from './secret.ts';
 
 /** A request ready to send: the exact body bytes that were signed, and the headers. */
 export interface OutboundRequest {
@@ -12,9 +14,12 @@ export const DEFAULT_TOLERANCE_SEC = 300;
 
 /**
  * The webhook request for one event, signed at `nowSec` (unix seconds). The body is
- * `{ id, kind, at, summary, incident, details, url? }`; the signature is
- * `sha256=hex(HMAC-SHA256(secret, "<timestamp>.<body>"))`. A retry is signed afresh, so it
- * stays inside the receiver's tolerance; its `id` does not change.
+ * `{ id, kind, at, summary, incident, details, url? }`. It is signed per the Standard Webhooks
+ * specification (`webhook-id`, `webhook-timestamp`, `webhook-signature: v1,<base64>`), so a
+ * receiver can check it with any Standard Webhooks library given `standardSecret(secret)`.
+ * The older `x-failsmall-*` headers (`sha256=hex(HMAC-SHA256(secret, "<timestamp>.<body>"))`)
+ * are still sent for one release, for receivers written against them; they are deprecated.
+ * A retry is signed afresh, so it stays inside the receiver's tolerance; its `id` does not change.
  *
  * Examples
  * ```ts
@@ -37,6 +42,9 @@ export function webhookRequest(event: NotificationEvent, secret: string, nowSec:
     headers: {
       'content-type': 'application/json',
       'user-agent': 'failsmall-notify',
+      'webhook-id': event.id,
+      'webhook-timestamp': timestamp,
+      'webhook-signature': new Webhook(standardKey(secret), { format: 'raw' }).sign(event.id, new Date(Number(timestamp) * 1000), body),
       'x-failsmall-event': event.kind,
       'x-failsmall-delivery': event.id,
       'x-failsmall-timestamp': timestamp,
@@ -45,7 +53,10 @@ export function webhookRequest(event: NotificationEvent, secret: string, nowSec:
   };
 }
 
-/** `sha256=<hex>` over `"<timestamp>.<body>"`: the timestamp is inside the MAC, so it cannot be changed to replay an old body. */
+/**
+ * `sha256=<hex>` over `"<timestamp>.<body>"`: the timestamp is inside the MAC, so it cannot be
+ * changed to replay an old body. Deprecated with the `x-failsmall-signature` header it fills.
+ */
 export function signWebhook(secret: string, timestamp: string | number, body: string | Uint8Array): string {
   return `sha256=${createHmac('sha256', secret).update(`${timestamp}.`).update(body).digest('hex')}`;
 }
@@ -55,7 +66,8 @@ export type SignatureCheck =
   | { readonly ok: false; readonly code: 'BAD_SIGNATURE_HEADER' | 'BAD_TIMESTAMP' | 'STALE_TIMESTAMP' | 'SIGNATURE_MISMATCH'; readonly message: string };
 
 /**
- * Checks a delivery the way a receiver should: on the raw body bytes (before any JSON
+ * Checks the deprecated `x-failsmall-signature`; new receivers check `webhook-signature` with a
+ * Standard Webhooks library instead. Checks a delivery the way a receiver should: on the raw body bytes (before any JSON
  * parsing), in constant time, and only within `toleranceSec` of the receiver's clock, so a
  * captured request cannot be replayed later. Drop duplicates by `x-failsmall-delivery`.
  *
