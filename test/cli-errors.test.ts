@@ -8,7 +8,7 @@ import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { call, testServer } from '../packages/server/test/fixtures.ts';
+import { call, DECLARATIONS, testServer } from '../packages/server/test/fixtures.ts';
 import { Child, runCli } from './helpers/procs.ts';
 
 const AGENT_BIN = fileURLToPath(new URL('../packages/cli/bin/failsmall-agent.js', import.meta.url));
@@ -78,3 +78,33 @@ async function runAgentBundle(args: string[]): Promise<{ code: number | null; ou
   clearTimeout(timer);
   return { code, output };
 }
+
+test('EMPTY_COHORT names break-glass pins when they are what emptied the stage, and how to lift them', { timeout: 60_000 }, async (t) => {
+  const s = await testServer();
+  t.after(() => s.cleanup());
+  await call(s.url, 'POST', '/v1/apply', { token: s.admin, json: { text: DECLARATIONS } });
+  await call(s.url, 'POST', '/v1/artifacts/features/versions?version=v1', { token: s.admin, body: '["a"]' });
+  const pin = { artifact: 'features', action: 'lkg', version: 'v0', state: 'serving', operator: 'alice', reason: 'bad file', nonce: 'n-1', since: '2026-12-06T00:00:00Z' };
+  const reg = await call(s.url, 'POST', '/v1/nodes/register', { token: s.admin, json: { id: 'n1', labels: {}, modules: [], pins: [pin] } });
+  assert.ok(reg.status < 300, JSON.stringify(reg.body));
+
+  const r = await call(s.url, 'POST', '/v1/rollouts', { token: s.admin, json: { artifact: 'features', version: 'v1' } });
+  assert.equal(r.status, 409);
+  assert.equal(r.body.error.code, 'EMPTY_COHORT');
+  assert.match(r.body.error.message, /pinned by break-glass on features \(n1\)/);
+  assert.match(r.body.error.hint, /failsmall breakglass unpin features/);
+  assert.doesNotMatch(r.body.error.hint, /register nodes first/);
+
+  const cli = await runCli(['rollout', 'start', 'features', 'v1', '--server', s.url, '--token', s.admin]);
+  assert.equal(cli.code, 1, cli.child.describe());
+  assert.match(cli.stderr, /pinned by break-glass on features \(n1\)[^\n]*\[EMPTY_COHORT\]\n {2}hint: lift the pins/);
+});
+
+test('failsmall-agent with a token of the wrong role (403 FORBIDDEN) stops with exit 6 too', { timeout: 60_000 }, async (t) => {
+  const s = await testServer();
+  t.after(() => s.cleanup());
+  const viewer = (await call(s.url, 'POST', '/v1/tokens', { token: s.admin, json: { name: 'ann', role: 'viewer' } })).body.token as string;
+  const exit = await runAgentBundle(['--server', s.url, '--token', viewer, '--node-id', 'n1', '--dir', join(s.dir, 'agent'), '--poll-wait', '1000']);
+  assert.equal(exit.code, TOKEN_REFUSED, exit.output);
+  assert.match(exit.output, /the token was refused: .*HTTP 403 FORBIDDEN: a viewer token cannot do this/);
+});

@@ -68,6 +68,13 @@ export class TokenRefusedError extends Error {}
 /** Where the agent's token comes from (cli/src/token-source.ts), named in every refusal. */
 export const TOKEN_HINT = 'check FAILSMALL_TOKEN / FAILSMALL_TOKEN_FILE (or --token)';
 
+/** A 403 about the token (its role, the node it speaks for), not about the request: packages/server/src/http/auth.ts. */
+function tokenRefusal(status: number, text: string, fleetToken: boolean): boolean {
+  if (status === 401) return fleetToken;
+  if (status !== 403) return false;
+  try { return ['FORBIDDEN', 'NODE_BOUND', 'WRONG_NODE'].includes(String((JSON.parse(text) as { error?: { code?: unknown } }).error?.code)); } catch { return false; }
+}
+
 /** `UNAUTHENTICATED: unknown or revoked token`, from the API's error body, else the bare status. */
 function refusal(status: number, text: string): string {
   try {
@@ -98,7 +105,7 @@ export class HttpControlPlane implements ControlPlane {
     this.#o.onContact?.();
     if (res.status === 304) return { kind: 'unchanged' };
     if (res.status === 404) return { kind: 'unknown-node' };
-    if (res.status === 403) throw new TokenRefusedError(`desired state: ${refusal(res.status, res.body.toString('utf8'))}`);
+    if (tokenRefusal(res.status, res.body.toString('utf8'), false)) throw new TokenRefusedError(`desired state: ${refusal(res.status, res.body.toString('utf8'))}`);
     if (res.status === 401) this.#o.onForgotten?.('credential');
     if (res.status < 200 || res.status >= 300) throw new Error(`desired state: HTTP ${res.status}`);
     const { artifacts, refused } = parseDesired(res.body);
@@ -147,7 +154,7 @@ export class HttpControlPlane implements ControlPlane {
     const text = res.body.toString('utf8');
     if (res.status === 404 && path.startsWith('/v1/nodes/') && !path.endsWith('/register')) this.#o.onForgotten?.('unknown-node');
     // Registration carries the fleet token: a 401 there means the token itself is wrong, not a forgotten node.
-    if (res.status === 403 || (res.status === 401 && bearer === this.#o.fleetToken)) {
+    if (tokenRefusal(res.status, text, bearer === this.#o.fleetToken)) {
       throw new TokenRefusedError(`${method} ${path}: ${refusal(res.status, text)}`);
     }
     if (res.status === 401) this.#o.onForgotten?.('credential');

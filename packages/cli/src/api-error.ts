@@ -4,6 +4,12 @@ import { EXIT } from './exit-codes.ts';
 /** Where the token comes from (token-source.ts), named in every token refusal. */
 export const TOKEN_HINT = 'check FAILSMALL_TOKEN / FAILSMALL_TOKEN_FILE (or --token)';
 
+/**
+ * The 403s that are about the token (its role, the node it belongs to); a 403 such as
+ * SELF_APPROVAL refuses the act, not the token, and keeps its own message and exit 1.
+ */
+const TOKEN_403 = new Set(['FORBIDDEN', 'NODE_BOUND', 'WRONG_NODE']);
+
 interface ApiErrorBody { code?: string; message?: string; hint?: string; details?: unknown }
 interface Issue { field?: string; path?: string; message?: string; allowed?: unknown[]; value?: unknown }
 
@@ -17,7 +23,7 @@ export function apiError(status: number, body: unknown): CliError {
   const e = (body as { error?: ApiErrorBody } | undefined)?.error;
   const code = e?.code ?? `HTTP_${status}`;
   const message = e?.message ?? `HTTP ${status}`;
-  if (status === 401 || status === 403) {
+  if (status === 401 || (status === 403 && TOKEN_403.has(code))) {
     return new CliError(code, `the token was refused: ${message}`, EXIT.TOKEN_REFUSED, e?.hint ? `${e.hint}; ${TOKEN_HINT}` : TOKEN_HINT);
   }
   const issues = (e?.details as { issues?: Issue[] } | undefined)?.issues;
