@@ -30,11 +30,11 @@ test('a box on a terminal, and none with NO_COLOR', (t) => {
   assert.equal(boxes(), false);
 });
 
-test('token list and incident list through a pipe: the same plain table, no box', { timeout: 60_000 }, async (t) => {
+test('token list, incident list, nodes and artifact list through a pipe: the same plain table, no box', { timeout: 60_000 }, async (t) => {
   const s = await testServer();
   t.after(() => s.cleanup());
   await call(s.url, 'POST', '/v1/incidents', { token: s.admin, json: { title: 'checkout slow' } });
-  for (const args of [['token', 'list'], ['incident', 'list'], ['nodes']]) {
+  for (const args of [['token', 'list'], ['incident', 'list'], ['nodes'], ['artifact', 'list']]) {
     const r = await runCli([...args, '--server', s.url, '--token', s.admin], { env: { NO_COLOR: undefined } });
     assert.equal(r.code, 0, r.child.describe());
     assert.doesNotMatch(r.stdout, BOX, args.join(' '));

@@ -77,8 +77,9 @@ export interface AgentOptions {
   readonly metricsListen?: string;
   readonly log?: AgentLog;
   /**
-   * The control plane refused the token (401/403): the agent has stopped polling, because the
-   * same token can never succeed. The caller ends the process (failsmall-agent exits 6).
+   * The control plane refused the token (401/403) before it had ever accepted it: the agent has
+   * stopped polling, because the same token cannot succeed. The caller ends the process
+   * (failsmall-agent exits 6). A refusal after the token worked is retried instead (docs/agent.md).
    */
   readonly onTokenRefused?: (message: string) => void;
   /**

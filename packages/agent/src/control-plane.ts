@@ -59,8 +59,8 @@ export class RefusedError extends Error {}
 export class BadAnswerError extends Error {}
 
 /**
- * The control plane refused the token itself (401 to the fleet token, or 403 to any token), which
- * is no network problem and must not read as one. A 401 to the node's own credential is not this:
+ * The control plane refused the token itself (401 to the fleet token, or a 403 about the token),
+ * which is no network problem and must not read as one. A 401 to the node's own credential is not this:
  * the control plane forgot the node, and the agent enrols again with the fleet token.
  */
 export class TokenRefusedError extends Error {}

@@ -1,7 +1,11 @@
 import { CliError } from './client.ts';
 import { EXIT } from './exit-codes.ts';
 
-/** Where the token comes from (token-source.ts), named in every token refusal. */
+/**
+ * Where the token comes from (token-source.ts), named in every token refusal. The agent's
+ * control-plane.ts holds the same words: importing them from @failsmall/agent would load the
+ * agent into every CLI command.
+ */
 export const TOKEN_HINT = 'check FAILSMALL_TOKEN / FAILSMALL_TOKEN_FILE (or --token)';
 
 /**
