@@ -9,7 +9,7 @@ import { Backoff } from '@failsmall/io';
 import { BreakglassActions } from './breakglass-actions.ts';
 import { BreakglassLog, type BreakglassLogEntry } from './breakglass-log.ts';
 import type { BreakglassServiceOptions } from './breakglass.ts';
-import { BadAnswerError, HttpControlPlane, RefusedError, type ControlPlane } from './control-plane.ts';
+import { BadAnswerError, HttpControlPlane, RefusedError, TOKEN_HINT, TokenRefusedError, type ControlPlane } from './control-plane.ts';
 import { ModuleMeter } from './counters.ts';
 import { readIfExists, writeAtomic } from './files.ts';
 import { SafeLoader, type LoadResult, type SafeLoaderOptions } from './loader.ts';
@@ -77,6 +77,12 @@ export interface AgentOptions {
   readonly metricsListen?: string;
   readonly log?: AgentLog;
   /**
+   * The control plane refused the token (401/403) before it had ever accepted it: the agent has
+   * stopped polling, because the same token cannot succeed. The caller ends the process
+   * (failsmall-agent exits 6). A refusal after the token worked is retried instead (docs/agent.md).
+   */
+  readonly onTokenRefused?: (message: string) => void;
+  /**
    * Applications to read request metrics from, one per module: scraped on the push cadence, their
    * increase pushed as the module's requests, errors and latency (an application without the SDK).
    */
@@ -134,6 +140,8 @@ export class Agent {
    * speaks for this node id, so another node holding the fleet token cannot report as this one.
    */
   #credential: string | undefined;
+  /** The control plane accepted the fleet token once since start: a later refusal is retried, not fatal. */
+  #tokenAccepted = false;
   #stopped = true;
   #abort: AbortController | undefined;
   #metricsTimer: NodeJS.Timeout | undefined;
@@ -323,8 +331,19 @@ export class Agent {
       } catch (err) {
         if (this.#stopped) break;
         if (this.#kicked) { this.#kicked = false; continue; } // a break-glass command cut the poll short on purpose
+        if (err instanceof TokenRefusedError && !this.#tokenAccepted) {
+          // Refused from the start: a wrong or revoked token, which no retry can fix. Stop, so that
+          // the operator sees it at once instead of a node that retries for ever in silence.
+          errorOf(this.#log)(`the token was refused: ${err.message}; ${TOKEN_HINT}`);
+          this.#stopped = true;
+          this.#o.onTokenRefused?.(err.message);
+          break;
+        }
         const wait = this.#backoff.next();
-        const what = err instanceof RefusedError ? 'refused' : err instanceof BadAnswerError ? 'sent an unusable answer' : 'unreachable';
+        // A token refused after it worked: the control plane was rebuilt or the token revoked. The node
+        // keeps serving and keeps its break-glass endpoint, and retries until the fleet token is
+        // enrolled again (failsmall token create --existing), but names the token, not the network.
+        const what = err instanceof TokenRefusedError ? `refused the token (${TOKEN_HINT})` : err instanceof RefusedError ? 'refused' : err instanceof BadAnswerError ? 'sent an unusable answer' : 'unreachable';
         this.#log.warn(`control plane ${what} (${errorText(err)}); keeping what is served, retrying in ${wait} ms`);
         await this.#sleep(wait);
       }
@@ -336,6 +355,7 @@ export class Agent {
     const res = await this.#cp.register({
       id: this.#o.nodeId, labels: this.#o.labels, modules: this.#o.modules, pins: this.#store.pins(), credential_hash: sha256Hex(this.#credential ?? ''),
     });
+    this.#tokenAccepted = true;
     if (res.enrolled) this.#log.info(`enrolled: this node now speaks with its own credential (${this.#credentialPath()})`);
     this.#registered = true;
     this.#etag = undefined;

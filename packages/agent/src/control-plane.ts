@@ -58,6 +58,32 @@ export class RefusedError extends Error {}
 /** The control plane answered, but with something no agent can act on: not "unreachable". */
 export class BadAnswerError extends Error {}
 
+/**
+ * The control plane refused the token itself (401 to the fleet token, or a 403 about the token),
+ * which is no network problem and must not read as one. A 401 to the node's own credential is not this:
+ * the control plane forgot the node, and the agent enrols again with the fleet token.
+ */
+export class TokenRefusedError extends Error {}
+
+/** Where the agent's token comes from (cli/src/token-source.ts), named in every refusal. */
+export const TOKEN_HINT = 'check FAILSMALL_TOKEN / FAILSMALL_TOKEN_FILE (or --token)';
+
+/** A 403 about the token (its role, the node it speaks for), not about the request: packages/server/src/http/auth.ts. */
+function tokenRefusal(status: number, text: string, fleetToken: boolean): boolean {
+  if (status === 401) return fleetToken;
+  if (status !== 403) return false;
+  try { return ['FORBIDDEN', 'NODE_BOUND', 'WRONG_NODE'].includes(String((JSON.parse(text) as { error?: { code?: unknown } }).error?.code)); } catch { return false; }
+}
+
+/** `UNAUTHENTICATED: unknown or revoked token`, from the API's error body, else the bare status. */
+function refusal(status: number, text: string): string {
+  try {
+    const e = (JSON.parse(text) as { error?: { code?: unknown; message?: unknown; hint?: unknown } }).error;
+    if (typeof e?.message === 'string') return `HTTP ${status} ${String(e.code ?? '')}: ${e.message}${typeof e.hint === 'string' ? ` (${e.hint})` : ''}`;
+  } catch { /* not JSON: fall through to the status */ }
+  return `HTTP ${status}`;
+}
+
 /** The control plane over HTTP, with the node's credential as bearer. */
 export class HttpControlPlane implements ControlPlane {
   readonly #o: HttpControlPlaneOptions;
@@ -79,6 +105,7 @@ export class HttpControlPlane implements ControlPlane {
     this.#o.onContact?.();
     if (res.status === 304) return { kind: 'unchanged' };
     if (res.status === 404) return { kind: 'unknown-node' };
+    if (tokenRefusal(res.status, res.body.toString('utf8'), false)) throw new TokenRefusedError(`desired state: ${refusal(res.status, res.body.toString('utf8'))}`);
     if (res.status === 401) this.#o.onForgotten?.('credential');
     if (res.status < 200 || res.status >= 300) throw new Error(`desired state: HTTP ${res.status}`);
     const { artifacts, refused } = parseDesired(res.body);
@@ -126,6 +153,10 @@ export class HttpControlPlane implements ControlPlane {
     this.#o.onContact?.();
     const text = res.body.toString('utf8');
     if (res.status === 404 && path.startsWith('/v1/nodes/') && !path.endsWith('/register')) this.#o.onForgotten?.('unknown-node');
+    // Registration carries the fleet token: a 401 there means the token itself is wrong, not a forgotten node.
+    if (tokenRefusal(res.status, text, bearer === this.#o.fleetToken)) {
+      throw new TokenRefusedError(`${method} ${path}: ${refusal(res.status, text)}`);
+    }
     if (res.status === 401) this.#o.onForgotten?.('credential');
     if (res.status >= 400 && res.status < 500 && res.status !== 401 && res.status !== 404 && res.status !== 408 && res.status !== 429) {
       throw new RefusedError(`${method} ${path}: HTTP ${res.status} ${text.slice(0, 200)}`);

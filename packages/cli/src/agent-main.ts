@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { defineAgentOptions } from './agent-options.ts';
 import { agent } from './commands/agent.ts';
+import { endQuietlyOnClosedPipe } from './epipe.ts';
 import { EXIT } from './exit-codes.ts';
 import { reportError } from './output.ts';
 
@@ -10,6 +11,7 @@ import { reportError } from './output.ts';
  * without the TypeScript loader, the control plane's drivers or the simulator.
  */
 export async function agentMain(argv: readonly string[]): Promise<number> {
+  endQuietlyOnClosedPipe();
   let code: number = EXIT.OK;
   const program = defineAgentOptions(new Command('failsmall-agent')).exitOverride()
     .action(async (o: Record<string, unknown>) => {

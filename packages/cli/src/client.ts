@@ -1,4 +1,5 @@
 import { EXIT } from './exit-codes.ts';
+import { apiError } from './api-error.ts';
 
 /** An error from the API (with its code and hint) or from the network, mapped to an exit code. */
 export class CliError extends Error {
@@ -65,10 +66,7 @@ export class ApiClient {
     const text = await res.text();
     let body: unknown;
     try { body = text ? JSON.parse(text) : {}; } catch { body = { raw: text }; }
-    if (!res.ok) {
-      const e = (body as { error?: { code?: string; message?: string; hint?: string; details?: unknown } }).error;
-      throw new CliError(e?.code ?? `HTTP_${res.status}`, e?.message ?? `HTTP ${res.status}`, res.status >= 500 ? EXIT.UNREACHABLE : EXIT.INVALID, e?.hint, e?.details);
-    }
+    if (!res.ok) throw apiError(res.status, body);
     return body as T;
   }
 }

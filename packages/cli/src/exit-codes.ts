@@ -11,4 +11,9 @@ export const EXIT = {
   ROLLOUT_FAILED: 4,
   /** A watched rollout is paused and waits for a human. */
   ROLLOUT_PAUSED: 5,
+  /**
+   * The control plane refused the token (401 or 403): wrong, expired, revoked, or without the role
+   * the call needs. Not "unreachable": it answered. failsmall-agent exits with it instead of retrying.
+   */
+  TOKEN_REFUSED: 6,
 } as const;

@@ -1,5 +1,6 @@
 import { Command, CommanderError, Option } from 'commander';
 import { EXIT } from './exit-codes.ts';
+import { endQuietlyOnClosedPipe } from './epipe.ts';
 import { makeOut, reportError } from './output.ts';
 import { defineAgentOptions } from './agent-options.ts';
 
@@ -34,6 +35,7 @@ const triageCommand = async (...a: Parameters<typeof import('./commands/triage.t
  * run it in process.
  */
 export async function main(argv: readonly string[]): Promise<number> {
+  endQuietlyOnClosedPipe();
   const result = { code: EXIT.OK as number };
   const program = buildProgram(result);
   try {

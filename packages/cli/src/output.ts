@@ -25,6 +25,9 @@ export function reportError(err: unknown, json: boolean): number {
       process.stdout.write(`${JSON.stringify({ ok: false, error: { code: err.code, message: err.message, hint: err.hint, ...(errors ? { errors } : {}) } }, null, 2)}\n`);
     } else if (errors && errors.length > 0) {
       for (const e of errors) process.stderr.write(`${formatError(e)}\n`);
+    } else if (err.code === 'BAD_VALUE') {
+      // One line per rejected field, already naming the field, the value and what is allowed (api-error.ts).
+      for (const l of err.message.split('\n')) process.stderr.write(`failsmall: ${l}\n`);
     } else {
       process.stderr.write(`error: ${err.message} [${err.code}]\n${err.hint ? `  hint: ${err.hint}\n` : ''}`);
     }

@@ -13,6 +13,7 @@ export * from './signing/index.ts';
 export * from './node/index.ts';
 export * from './stats/index.ts';
 export * from './audit/index.ts';
+export { plainTable, type PlainTableOptions } from './text/table.ts';
 export * from './breakglass/index.ts';
 export * from './dependency-gate/index.ts';
 export * from './triage/index.ts';

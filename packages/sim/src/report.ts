@@ -1,3 +1,4 @@
+import { plainTable } from '@failsmall/core';
 import type { RegimeRecord } from './record.ts';
 
 /** The regimes a scenario runs under, in report order. */
@@ -98,12 +99,12 @@ export function formatReport(r: SimulationReport): string {
     ['failed vs global-push', ...names.map((n) => (n === 'global-push' ? '1' : ratio(n === 'staged' ? r.ratios.staged_vs_global : r.ratios.safe_vs_global)))],
   ];
   const header: [string, ...string[]] = ['', ...names];
-  const widths = header.map((_, i) => Math.max(...[header, ...rows].map((row) => (row[i] ?? '').length)));
-  const line = (row: readonly string[]) => row.map((cell, i) => (i === 0 ? cell.padEnd(widths[i] ?? 0) : cell.padStart(widths[i] ?? 0))).join('  ').trimEnd();
+  // core's plainTable: the same aligned columns as every other failsmall table off a terminal.
+  const table = plainTable(header, rows, { align: header.map((_, i) => (i === 0 ? 'left' : 'right')) });
   const head = `scenario ${r.scenario} · seed ${r.seed} · ${int(r.nodes)} nodes · ${secs(r.duration_seconds)} simulated, ${r.tick_seconds}s ticks`
     + (r.first_bad_push_seconds !== null ? ` · first bad push at ${secs(r.first_bad_push_seconds)}` : ' · no bad version pushed');
   const firstStop = names.flatMap((n) => (r.regimes[n]?.rollouts ?? []).filter((x) => x.failing_gate !== null).slice(0, 1).map((x) => `  ${n}: ${x.reason ?? ''}`));
-  return [head, '', line(header), ...rows.map(line), ...(firstStop.length > 0 ? ['', 'first gate failure:', ...firstStop] : [])].join('\n');
+  return [head, '', table, ...(firstStop.length > 0 ? ['', 'first gate failure:', ...firstStop] : [])].join('\n');
 }
 
 function summarize(rollouts: readonly RolloutSummary[]): string {

@@ -86,6 +86,8 @@ export async function agent(o: AgentCliOpts): Promise<number> {
   }
   const rps = o.syntheticTraffic ? Number(o.syntheticTraffic) : 0;
   const metricsIntervalMs = o.metricsInterval ? Number(o.metricsInterval) : 5000;
+  let refused: () => void = () => {};
+  const tokenRefused = new Promise<'refused'>((resolve) => { refused = () => resolve('refused'); });
   const a = new Agent({
     server: o.server ?? process.env.FAILSMALL_SERVER ?? 'http://127.0.0.1:7070',
     nodeId: o.nodeId, labels: parseLabels(o.labels), modules, token, reload,
@@ -105,16 +107,21 @@ export async function agent(o: AgentCliOpts): Promise<number> {
     pollWaitMs: o.pollWait ? Number(o.pollWait) : 30_000,
     metricsIntervalMs,
     log: { info: (m) => log.info(m), warn: (m) => log.warn(m), error: (m) => log.error(m) },
+    onTokenRefused: () => refused(),
     ...(rps > 0 ? { onInterval: syntheticTraffic({ rps, intervalMs: metricsIntervalMs, errorRate: Number(o.syntheticErrorRate ?? '0.001'), modules: modules.length ? modules : ['default'], seed: o.nodeId }) } : {}),
   });
   await a.start();
   log.info(`agent ${o.nodeId} started; serving from ${o.dir ?? `.failsmall/agent-${o.nodeId}`}`);
-  await new Promise<void>((resolve) => {
-    process.once('SIGINT', () => resolve());
-    process.once('SIGTERM', () => resolve());
-  });
+  const ended = await Promise.race([
+    new Promise<'signal'>((resolve) => {
+      process.once('SIGINT', () => resolve('signal'));
+      process.once('SIGTERM', () => resolve('signal'));
+    }),
+    tokenRefused,
+  ]);
   await a.stop();
-  return EXIT.OK;
+  // The agent already logged why; the distinct code lets systemd or a supervisor tell a bad token from a crash.
+  return ended === 'refused' ? EXIT.TOKEN_REFUSED : EXIT.OK;
 }
 
 /**

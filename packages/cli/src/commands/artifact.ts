@@ -4,6 +4,7 @@ import { formatError, MANIFEST_LIMITS, nameProblem, parseManifest, signSafeDefau
 import { CliError } from '../client.ts';
 import { EXIT } from '../exit-codes.ts';
 import type { Out } from '../output.ts';
+import { renderTable } from '../table.ts';
 import { clientFrom, readPrivateKey, type GlobalOpts } from './common.ts';
 
 interface PushResponse {
@@ -115,6 +116,7 @@ function describeManifest(m: VersionManifest): string {
 export async function artifactList(opts: GlobalOpts, out: Out): Promise<number> {
   const res = await clientFrom(opts).get<{ artifacts: { name: string; kind: string; module: string; current_version: string | null }[] }>('/v1/artifacts');
   out.data({ ok: true, ...res });
-  for (const a of res.artifacts) out.line(`${a.name}  ${a.kind}  module=${a.module}  current=${a.current_version ?? '(none)'}`);
+  if (res.artifacts.length === 0) out.line('no artifacts declared yet (failsmall apply FILE)');
+  else out.line(renderTable(['artifact', 'kind', 'module', 'current'], res.artifacts.map((a) => [a.name, a.kind, a.module, a.current_version ?? '(none)'])));
   return EXIT.OK;
 }

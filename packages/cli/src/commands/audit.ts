@@ -3,6 +3,7 @@ import { formatError, parseDeclarations, type FailsmallError, type ModuleDecl, t
 // The audit lives in core beside the policy parser it reuses; core's index does not re-export it yet.
 import { auditDependencies, parseEstate, renderAuditDot, renderAuditMermaid, renderAuditTable } from '@failsmall/core';
 import type { Out } from '../output.ts';
+import { renderTable } from '../table.ts';
 
 /** `audit deps` is a CI gate, so its exit codes say what the gate needs, not EXIT's API-shaped ones. */
 export const AUDIT_EXIT = {
@@ -51,7 +52,7 @@ export async function auditDeps(file: string, opts: AuditDepsOptions, out: Out):
       process.stdout.write(diagram);
       process.stderr.write(`${report.clean ? 'clean: no findings' : `${report.findings} findings (highlighted)`}\n`);
     } else {
-      process.stdout.write(renderAuditTable(report, { file }));
+      process.stdout.write(renderAuditTable(report, { file, table: renderTable }));
     }
   }
   return report.clean ? AUDIT_EXIT.CLEAN : AUDIT_EXIT.FINDINGS;

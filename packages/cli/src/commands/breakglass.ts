@@ -2,7 +2,6 @@ import { randomBytes, createHash } from 'node:crypto';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { userInfo } from 'node:os';
 import { join } from 'node:path';
-import Table from 'cli-table3';
 import {
   formatError, MAX_CLOCK_SKEW_MS, MAX_COMMAND_LIFETIME_MS, parseDuration, parseInventory, SAFE_NAME, signCommand, signVersion,
   type BreakglassAction, type BreakglassCommand, type InventoryNode,
@@ -11,6 +10,7 @@ import { fanOut, type NodeOutcome } from '../breakglass-fanout.ts';
 import { CliError } from '../client.ts';
 import { EXIT } from '../exit-codes.ts';
 import type { Out } from '../output.ts';
+import { renderTable } from '../table.ts';
 import { clientFrom, parseLabels, readPrivateKey, type GlobalOpts } from './common.ts';
 import { DEFAULT_KEY_DIR } from './keys.ts';
 
@@ -113,18 +113,17 @@ function drillReport(results: NodeOutcome[], target: string, out: Out): number {
   const ready = rows.filter((r) => r.ready).length;
   out.data({ ok: ready === rows.length, ready, total: rows.length, target, nodes: rows });
   if (!out.json) {
-    const table = new Table({ head: ['node', 'verified', 'clock', 'artifact', 'serving', 'lkg', 'kill-switch'], style: { head: [], border: [] } });
-    for (const r of rows) {
+    const cells = rows.map((r) => {
       const d = r.drill ?? [];
-      table.push([
+      return [
         r.node, r.outcome === 'confirmed' ? 'yes' : `NO: ${r.outcome}${r.code ? ` ${r.code}` : ''}`, r.skew_ms === undefined ? '-' : seconds(r.skew_ms),
         d.map((x) => x.artifact).join('\n') || '-',
         d.map((x) => `${x.serving ?? '-'} (${x.state})${x.pinned ? `, pinned: ${x.pinned}` : ''}`).join('\n') || '-',
         d.map((x) => x.lkg.ok ? `ok: to ${x.lkg.version}` : `NO: ${(x.lkg.problem ?? '').slice(0, 60)}`).join('\n') || '-',
         d.map((x) => x.kill_switch.ok ? 'ok' : 'no safe default').join('\n') || '-',
-      ]);
-    }
-    out.line(table.toString());
+      ];
+    });
+    out.line(renderTable(['node', 'verified', 'clock', 'artifact', 'serving', 'lkg', 'kill-switch'], cells));
     for (const r of rows.filter((x) => !x.ready)) out.line(`NOT READY ${r.node}: ${r.problems.join('; ')}`);
     out.line(`drill ${target}: ${ready} of ${rows.length} nodes ready; nothing was changed on any node`);
   }
@@ -147,13 +146,9 @@ export async function breakglassStatus(o: BreakglassOpts, out: Out): Promise<num
   });
   out.data({ ok: rows.every((r) => r.outcome === 'confirmed'), nodes: rows });
   if (!out.json) {
-    const table = new Table({ head: ['node', 'address', 'answer', 'serving', 'pins'], style: { head: [], border: [] } });
-    for (const r of rows) {
-      table.push([r.node, r.address, r.outcome === 'confirmed' ? 'ok' : `${r.outcome}: ${r.message}`,
-        Object.entries(r.serving).map(([a, v]) => `${a}@${v ?? '-'}`).join('\n'),
-        r.pins.map((p) => `${p.artifact}@${p.version ?? 'safe-default'} (${p.action} by ${p.operator})`).join('\n') || '-']);
-    }
-    out.line(table.toString());
+    out.line(renderTable(['node', 'address', 'answer', 'serving', 'pins'], rows.map((r) => [r.node, r.address, r.outcome === 'confirmed' ? 'ok' : `${r.outcome}: ${r.message}`,
+      Object.entries(r.serving).map(([a, v]) => `${a}@${v ?? '-'}`).join('\n'),
+      r.pins.map((p) => `${p.artifact}@${p.version ?? 'safe-default'} (${p.action} by ${p.operator})`).join('\n') || '-'])));
     out.line(`${rows.filter((r) => r.outcome === 'confirmed').length}/${rows.length} answered, ${rows.filter((r) => r.pins.length > 0).length} pinned`);
   }
   return rows.every((r) => r.outcome === 'confirmed') ? EXIT.OK : EXIT.INVALID;
@@ -210,12 +205,8 @@ function report(results: NodeOutcome[], what: string, out: Out): number {
   const all = confirmed === results.length;
   out.data({ ok: all, confirmed, total: results.length, nodes: results });
   if (!out.json) {
-    const table = new Table({ head: ['node', 'address', 'result', 'serving now', 'detail'], style: { head: [], border: [] } });
-    for (const r of results) {
-      table.push([r.node, r.address, r.outcome === 'confirmed' ? 'confirmed' : `${r.outcome.toUpperCase()}${r.code ? ` ${r.code}` : ''}`,
-        (r.result ?? []).map((x) => `${x.artifact}@${x.serving ?? '-'} (${x.state})`).join('\n'), r.message.slice(0, 100)]);
-    }
-    out.line(table.toString());
+    out.line(renderTable(['node', 'address', 'result', 'serving now', 'detail'], results.map((r) => [r.node, r.address, r.outcome === 'confirmed' ? 'confirmed' : `${r.outcome.toUpperCase()}${r.code ? ` ${r.code}` : ''}`,
+      (r.result ?? []).map((x) => `${x.artifact}@${x.serving ?? '-'} (${x.state})`).join('\n'), r.message.slice(0, 100)])));
     out.line(all ? `${what}: all ${results.length} nodes confirmed` : `${what}: ${confirmed} of ${results.length} nodes confirmed; ${results.length - confirmed} did NOT (see above)`);
   }
   return all ? EXIT.OK : EXIT.INVALID;

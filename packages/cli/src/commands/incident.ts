@@ -1,6 +1,7 @@
 import type { Incident, TimelineEntry } from '@failsmall/core';
 import { EXIT } from '../exit-codes.ts';
 import type { Out } from '../output.ts';
+import { renderTable } from '../table.ts';
 import { clientFrom, type GlobalOpts } from './common.ts';
 
 interface IncidentDetail {
@@ -15,7 +16,9 @@ const utc = (ms: number) => new Date(ms).toISOString().replace('T', ' ').replace
 export async function incidentList(opts: GlobalOpts & { open?: boolean }, out: Out): Promise<number> {
   const res = await clientFrom(opts).get<{ incidents: Incident[] }>(`/v1/incidents${opts.open ? '?open=true' : ''}`);
   out.data({ ok: true, ...res });
-  for (const i of res.incidents) out.line(`${i.id}  ${i.severity}  ${i.status.padEnd(13)} ${utc(i.opened_at)}  (${i.opened_by}) ${i.title}`);
+  if (res.incidents.length > 0) {
+    out.line(renderTable(['id', 'severity', 'status', 'opened (UTC)', 'by', 'title'], res.incidents.map((i) => [i.id, i.severity, i.status, utc(i.opened_at), i.opened_by, i.title])));
+  }
   out.line(`${res.incidents.length} incident(s)`);
   return EXIT.OK;
 }

@@ -1,6 +1,6 @@
-import Table from 'cli-table3';
 import { EXIT } from '../exit-codes.ts';
 import type { Out } from '../output.ts';
+import { renderTable } from '../table.ts';
 import { clientFrom, type GlobalOpts } from './common.ts';
 
 interface NodeRow {
@@ -33,19 +33,15 @@ export async function nodes(opts: GlobalOpts, out: Out): Promise<number> {
   const res = await clientFrom(opts).get<{ nodes: NodeRow[] }>('/v1/nodes');
   out.data({ ok: true, ...res });
   if (out.json) return EXIT.OK;
-  const table = new Table({ head: ['node', 'labels', 'serving', 'last load', 'break-glass', 'signals', 'seen'], style: { head: [], border: [] } });
-  for (const n of res.nodes) {
-    table.push([
-      n.enrolment === 'pending' ? `${n.id} (PENDING)` : n.id,
-      Object.entries(n.labels).map(([k, v]) => `${k}=${v}`).join(','),
-      n.loads.map((l) => `${l.artifact}@${l.serving ?? '-'}${l.module_state && l.module_state !== 'serving' ? ` (${l.module_state})` : ''}`).join('\n'),
-      n.loads.map((l) => (l.ok ? `ok ${l.version ?? '-'}` : `FAILED ${l.version ?? '-'}: ${(l.error ?? '').slice(0, 60)}`)).join('\n'),
-      pinText(n, '\n'),
-      signalText(n, '\n'),
-      `${n.seconds_since_seen}s ago`,
-    ]);
-  }
-  out.line(process.stdout.isTTY ? table.toString() : res.nodes.map((n) => `${n.id}${n.enrolment === 'pending' ? ' PENDING' : ''} ${Object.entries(n.labels).map(([k, v]) => `${k}=${v}`).join(',')} ${n.loads.map((l) => `${l.artifact}@${l.serving ?? '-'}${l.module_state && l.module_state !== 'serving' ? `[${l.module_state}]` : ''}${l.ok ? '' : ` (refused ${l.version}: ${(l.error ?? '').slice(0, 80)})`}`).join(' ')}${n.pins?.length ? ` ${pinText(n, ' ')}` : ''}${n.signal_problems?.length ? ` ${signalText(n, ' ')}` : ''} seen ${n.seconds_since_seen}s ago`).join('\n'));
+  out.line(renderTable(['node', 'labels', 'serving', 'last load', 'break-glass', 'signals', 'seen'], res.nodes.map((n) => [
+    n.enrolment === 'pending' ? `${n.id} (PENDING)` : n.id,
+    Object.entries(n.labels).map(([k, v]) => `${k}=${v}`).join(',') || '-',
+    n.loads.map((l) => `${l.artifact}@${l.serving ?? '-'}${l.module_state && l.module_state !== 'serving' ? ` (${l.module_state})` : ''}`).join('\n') || '-',
+    n.loads.map((l) => (l.ok ? `ok ${l.version ?? '-'}` : `FAILED ${l.version ?? '-'}: ${(l.error ?? '').slice(0, 60)}`)).join('\n') || '-',
+    pinText(n, '\n') || '-',
+    signalText(n, '\n') || '-',
+    `${n.seconds_since_seen}s ago`,
+  ])));
   const pinned = res.nodes.filter((n) => (n.pins ?? []).length > 0).length;
   const shared = res.nodes.filter((n) => n.credential === false).length;
   const pending = res.nodes.filter((n) => n.enrolment === 'pending').length;

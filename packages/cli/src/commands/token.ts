@@ -1,9 +1,9 @@
 import { readFile } from 'node:fs/promises';
 import { parseDuration } from '@failsmall/core';
-import Table from 'cli-table3';
 import { CliError } from '../client.ts';
 import { EXIT } from '../exit-codes.ts';
 import type { Out } from '../output.ts';
+import { renderTable } from '../table.ts';
 import { clientFrom, type GlobalOpts } from './common.ts';
 
 interface TokenRecord {
@@ -44,13 +44,7 @@ export async function tokenList(opts: GlobalOpts, out: Out): Promise<number> {
     : t.expires_at !== null && t.expires_at <= now ? `expired ${iso(t.expires_at)}`
     : `live${t.expires_at !== null ? ` until ${iso(t.expires_at)}` : ''}${t.uses_left !== null ? `, ${t.uses_left} use(s) left` : ''}`;
   const rows = res.tokens.map((t) => [t.name, t.role, t.id, `${iso(t.created_at)} by ${t.created_by ?? '(first start)'}`, state(t)]);
-  if (process.stdout.isTTY) {
-    const table = new Table({ head: ['name', 'role', 'id', 'created', 'state'], style: { head: [], border: [] } });
-    table.push(...rows);
-    out.line(table.toString());
-  } else {
-    out.line(rows.map((r) => r.join('  ')).join('\n'));
-  }
+  out.line(renderTable(['name', 'role', 'id', 'created', 'state'], rows));
   out.line(`${res.tokens.filter((t) => t.revoked_at === null && (t.expires_at === null || t.expires_at > now)).length} live of ${res.tokens.length}`);
   return EXIT.OK;
 }

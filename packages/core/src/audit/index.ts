@@ -10,7 +10,7 @@ export type { EstateParseOptions } from './parse.ts';
 export { auditDependencies, hasFallback, MAX_LISTED } from './audit.ts';
 export { reviewFailClosed, securityGoals, SECURITY_GOALS } from './fail-closed.ts';
 export { stronglyConnected, closedWalk, isCyclic, shortestPath } from './scc.ts';
-export { renderAuditTable } from './render-table.ts';
+export { renderAuditTable, type TableRenderer } from './render-table.ts';
 export { renderAuditMermaid, renderAuditDot } from './render-diagram.ts';
 export { AUDIT_ERROR_CODES, AUDIT_WARNING_CODES } from './codes.ts';
 export type { AuditErrorCode, AuditWarningCode } from './codes.ts';

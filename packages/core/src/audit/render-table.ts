@@ -1,15 +1,21 @@
+import { plainTable } from '../text/table.ts';
 import type { AuditReport, FailClosedReview } from './types.ts';
+
+/** Draws one table; the CLI passes its own (box on a terminal, plain aligned columns otherwise). */
+export type TableRenderer = (head: readonly string[], rows: readonly (readonly string[])[], opts: { readonly indent: string }) => string;
 
 /**
  * The audit as plain text: one table per kind of finding, then a verdict line that says
  * what the exit code will be. Pure and width-independent, so tests and CI logs see the
- * same text as a terminal.
+ * same text as a pipe; the CLI draws boxes on a terminal through `opts.table`.
  *
  * Examples
  *   process.stdout.write(renderAuditTable(report, { file: 'examples/estate.yaml' }));
  */
-export function renderAuditTable(report: AuditReport, opts: { readonly file?: string } = {}): string {
+export function renderAuditTable(report: AuditReport, opts: { readonly file?: string; readonly table?: TableRenderer } = {}): string {
   const s = report.summary;
+  const table = opts.table ?? plainTable;
+  const section = (lines: string[], title: string, head: readonly string[], rows: readonly (readonly string[])[], omitted = 0) => addSection(lines, table, title, head, rows, omitted);
   const lines: string[] = [
     `${opts.file !== undefined ? `${opts.file}: ` : ''}${plural(s.services, 'service')}, ${plural(s.breakglass, 'break-glass tool')}, ${plural(s.modules, 'module')}, ${plural(s.edges, 'dependency', 'dependencies')}`,
     '',
@@ -38,16 +44,13 @@ function verdict(r: FailClosedReview): string {
   return `ok: protects ${r.goals.join(', ')}`;
 }
 
-function section(lines: string[], title: string, head: readonly string[], rows: readonly (readonly string[])[], omitted = 0): void {
+function addSection(lines: string[], table: TableRenderer, title: string, head: readonly string[], rows: readonly (readonly string[])[], omitted: number): void {
   lines.push(title);
   if (rows.length === 0) {
     lines.push('  none', '');
     return;
   }
-  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  const format = (cells: readonly string[]): string => `  ${cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i] ?? 0))).join('  ')}`.trimEnd();
-  lines.push(format(head), format(widths.map((w) => '-'.repeat(w))));
-  for (const r of rows) lines.push(format(r));
+  lines.push(table(head, rows, { indent: '  ' }));
   if (omitted > 0) lines.push(`  … and ${omitted} more, not listed`);
   lines.push('');
 }

@@ -17,10 +17,12 @@ import type { PrometheusClient } from '../signals/index.ts';
  * The nodes a rollout of `artifact` (consumed by `module`) may reach: those that run the module,
  * less those where a break-glass pin holds the artifact. No rollout moves a pinned node.
  */
-export function fleetFor(nodes: readonly NodeRecord[], module: string, artifact: string): FleetNode[] {
+export function fleetFor(nodes: readonly NodeRecord[], module: string, artifact: string, o: { readonly pinned?: 'exclude' | 'only' } = {}): FleetNode[] {
+  // `only`: the nodes pins keep out, so that an empty cohort can say so (routes/empty-cohort.ts).
+  const keep = o.pinned === 'only' ? (held: boolean) => held : (held: boolean) => !held;
   return nodes
     // A pending node (registered with the fleet token alone) is not in any rollout's fleet.
-    .filter((n) => n.enrolment !== 'pending' && (n.modules.length === 0 || n.modules.includes(module)) && !n.pins.some((p) => p.artifact === artifact))
+    .filter((n) => n.enrolment !== 'pending' && (n.modules.length === 0 || n.modules.includes(module)) && keep(n.pins.some((p) => p.artifact === artifact)))
     .map((n) => ({ id: n.id, labels: n.labels }));
 }
 

@@ -40,7 +40,8 @@ export function registerErrorHandler(app: FastifyInstance): void {
       return reply.code(err.status).send({ error: { code: err.code, message: err.message, ...(err.hint ? { hint: err.hint } : {}), ...(err.details !== undefined ? { details: err.details } : {}) } });
     }
     if (hasZodFastifySchemaValidationErrors(err)) {
-      const issues = err.validation.map((v) => ({ path: v.instancePath || '/', message: v.message ?? 'invalid' }));
+      const input = validatedInput(req, err.validationContext);
+      const issues = err.validation.map((v) => describeIssue(v, input));
       const first = issues[0];
       return reply.code(400).send({ error: { code: 'BAD_REQUEST', message: `invalid ${err.validationContext ?? 'request'}: ${first ? `${first.path} ${first.message}` : 'schema mismatch'}`, hint: 'see docs/api.md for the request schema', details: { issues } } });
     }
@@ -55,4 +56,36 @@ export function registerErrorHandler(app: FastifyInstance): void {
       : 'BAD_REQUEST';
     return reply.code(status).send({ error: { code, message: err.message } });
   });
+}
+
+/** What a schema issue says, in fields a client can act on without parsing the message (docs/api.md). */
+interface Issue {
+  readonly path: string;
+  readonly message: string;
+  /** The field, dotted: `status`, `stages.0.name`. */
+  readonly field: string;
+  /** The values an enum accepts, when the field is one. */
+  readonly allowed?: readonly (string | number | boolean | null)[];
+  /** The rejected value, when it is a short primitive: the client names what it sent without keeping the request. */
+  readonly value?: string | number | boolean | null;
+}
+
+function validatedInput(req: { body?: unknown; query?: unknown; params?: unknown }, context: string | undefined): unknown {
+  return context === 'body' ? req.body : context === 'querystring' ? req.query : context === 'params' ? req.params : undefined; // never headers: no token is echoed
+}
+
+function describeIssue(v: { instancePath?: string; message?: string; params?: unknown }, input: unknown): Issue {
+  const path = v.instancePath || '/';
+  const segments = path.split('/').filter(Boolean);
+  // zod's invalid_value issue (z.enum, z.literal) carries the accepted values; other issues carry none.
+  const values = (v.params as { values?: unknown } | undefined)?.values;
+  const allowed = Array.isArray(values) && values.every(isPrimitive) ? values : undefined;
+  let at: unknown = input;
+  for (const s of segments) at = at !== null && typeof at === 'object' ? (at as Record<string, unknown>)[s] : undefined;
+  const value = isPrimitive(at) && (typeof at !== 'string' || at.length <= 200) ? at : undefined;
+  return { path, message: v.message ?? 'invalid', field: segments.join('.'), ...(allowed ? { allowed } : {}), ...(value !== undefined ? { value } : {}) };
+}
+
+function isPrimitive(x: unknown): x is string | number | boolean | null {
+  return x === null || typeof x === 'string' || typeof x === 'number' || typeof x === 'boolean';
 }

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import {
-  applyCommand, pickApproval, startRollout, TERMINAL_STATUSES, type ChangeTouches, type Command, type DependencyFinding, type GateApproval, type RolloutEvent, type RolloutState,
+  applyCommand, pickApproval, startRollout, TERMINAL_STATUSES, type ChangeTouches, type Command, type DependencyFinding, type FleetNode, type GateApproval, type RolloutEvent, type RolloutState,
 } from '@failsmall/core';
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
@@ -10,6 +10,7 @@ import { fleetFor } from '../controller/observations.ts';
 import { callerOf } from '../http/access.ts';
 import { ApiError, notFound } from '../http/errors.ts';
 import { gateFindings } from './approvals.ts';
+import { startRefused } from './empty-cohort.ts';
 
 const Names = z.array(z.string().trim().min(1).max(256)).max(100);
 /** What this change touches beyond its module, added to what the artifact declares (`touches:`); triage and incidents read it. */
@@ -73,11 +74,14 @@ export async function rolloutRoutes(app: FastifyInstance, ctx: AppContext): Prom
       }
     }
     const touches = mergeTouches(artifact.touches, req.body.touches);
-    const started = startRollout({
+    const start = (f: readonly FleetNode[]) => startRollout({
       id: `r-${randomBytes(5).toString('hex')}`, artifact: artifact.name, module: artifact.module, policy,
-      fromVersion: artifact.current_version, toVersion: version.version, fleet, actor: caller.name, now: ctx.clock.now(), ...(touches ? { touches } : {}),
+      fromVersion: artifact.current_version, toVersion: version.version, fleet: f, actor: caller.name, now: ctx.clock.now(), ...(touches ? { touches } : {}),
     });
-    if ('error' in started) throw new ApiError(409, started.error.code, started.error.message, started.error.hint);
+    const started = start(fleet);
+    if ('error' in started) {
+      throw startRefused(started.error, { nodes, module: artifact.module, artifact: artifact.name, selects: (f) => !('error' in start(f)) });
+    }
     const overridden = approval
       ? { findings, approval: approval.id, approver: approval.approver, reason: approval.reason, approved_at: approval.created_at, actor: caller.name }
       : null;
