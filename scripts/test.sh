@@ -27,6 +27,11 @@ if [ ! -x "$PROMETHEUS_BIN" ]; then
   echo "test: installed $("$PROMETHEUS_BIN" --version 2>&1 | head -n1)"
 fi
 
+# The tests run the failsmall command as built (packages/cli/bin/failsmall.js prefers the bundle): rebuild it,
+# so that they never test a bundle older than the sources.
+echo "test: build (scripts/build.mjs)"
+node scripts/build.mjs
+
 echo "test: typecheck (tsc, strict)"
 npx tsc -p tsconfig.json
 
