@@ -13,6 +13,7 @@ const root = fileURLToPath(new URL('..', import.meta.url));
 const cli = `${root}packages/cli/`;
 // Native addons cannot be bundled: they stay dependencies of the published package
 // (scripts/pack.mjs). pg-native is pg's optional native binding, never installed here.
+// Kept in step with the dependencies scripts/pack.mjs gives the published package.
 const EXTERNAL = ['better-sqlite3', 'pg-native'];
 const version = JSON.parse(await readFile(`${cli}package.json`, 'utf8')).version;
 
