@@ -1,5 +1,5 @@
 // Bundles the two commands into plain JavaScript so that neither needs the TypeScript loader at
-// run time (tsx costs about 1 s per start and 40 MB). Runs on npm ci (prepare) and before a pack.
+// run time (tsx costs about 1 s per start and 40 MB). Runs on npm ci (prepare); a pack builds its own copy (--out).
 //  - packages/cli/dist/failsmall-agent.mjs: the lean fleet agent, one file, none of the control
 //    plane's drivers (docs/agent.md).
 //  - packages/cli/dist/cli/failsmall.mjs: the whole `failsmall` command, split at its dynamic
@@ -7,6 +7,7 @@
 //    simulator (docs/benchmarks.md, "CLI startup").
 import { build } from 'esbuild';
 import { cp, readFile, rm } from 'node:fs/promises';
+import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -16,6 +17,14 @@ const cli = `${root}packages/cli/`;
 // Kept in step with the dependencies scripts/pack.mjs gives the published package.
 const EXTERNAL = ['better-sqlite3', 'pg-native'];
 const version = JSON.parse(await readFile(`${cli}package.json`, 'utf8')).version;
+// --out DIR builds elsewhere (scripts/pack.mjs builds into its staging directory), so that a pack
+// never rewrites the dist/ that a running test or command of this checkout is loading chunks from.
+const outFlag = process.argv.indexOf('--out');
+if (outFlag !== -1 && !process.argv[outFlag + 1]) {
+  process.stderr.write('build: --out needs a directory\n');
+  process.exit(2);
+}
+const dist = outFlag === -1 ? `${cli}dist` : resolve(process.argv[outFlag + 1]);
 
 const common = {
   bundle: true,
@@ -33,18 +42,18 @@ const common = {
   logLevel: 'warning',
 };
 
-await rm(`${cli}dist`, { recursive: true, force: true });
-await build({ ...common, entryPoints: [`${cli}src/agent-main.ts`], outfile: `${cli}dist/failsmall-agent.mjs` });
+await rm(dist, { recursive: true, force: true });
+await build({ ...common, entryPoints: [`${cli}src/agent-main.ts`], outfile: `${dist}/failsmall-agent.mjs` });
 await build({
   ...common,
   entryPoints: { failsmall: `${cli}src/main.ts` },
-  outdir: `${cli}dist/cli`,
+  outdir: `${dist}/cli`,
   outExtension: { '.js': '.mjs' },
   splitting: true,
   chunkNames: 'chunk-[hash]',
 });
 // The demo's two example files, for an installed package that has no checkout around it (demo.ts).
 for (const file of ['demo.yaml', 'scenarios/nov18-oversized-feature-file.yaml']) {
-  await cp(`${root}examples/${file}`, `${cli}dist/examples/${file}`);
+  await cp(`${root}examples/${file}`, `${dist}/examples/${file}`);
 }
-console.log(`built packages/cli/dist (failsmall ${version}: cli/failsmall.mjs, failsmall-agent.mjs)`);
+console.log(`built ${dist} (failsmall ${version}: cli/failsmall.mjs, failsmall-agent.mjs)`);

@@ -19,8 +19,6 @@ if (outFlag !== -1 && !process.argv[outFlag + 1]) {
 }
 const out = resolve(outFlag === -1 ? root : process.argv[outFlag + 1]);
 
-execFileSync(process.execPath, [join(root, 'scripts/build.mjs')], { stdio: ['ignore', 'ignore', 'inherit'] });
-
 const rootPkg = await readJson('package.json');
 const cliPkg = await readJson('packages/cli/package.json');
 const serverPkg = await readJson('packages/server/package.json');
@@ -40,7 +38,9 @@ const manifest = {
 
 const staging = await mkdtemp(join(tmpdir(), 'failsmall-pack-'));
 try {
-  for (const dir of ['bin', 'dist']) await cp(join(root, 'packages/cli', dir), join(staging, dir), { recursive: true });
+  // A fresh build of the sources as they are, made in the staging directory: the checkout's own dist/ may be older, and is left alone.
+  execFileSync(process.execPath, [join(root, 'scripts/build.mjs'), '--out', join(staging, 'dist')], { stdio: ['ignore', 'ignore', 'inherit'] });
+  await cp(join(root, 'packages/cli/bin'), join(staging, 'bin'), { recursive: true });
   await cp(join(root, 'README.md'), join(staging, 'README.md'));
   await writeFile(join(staging, 'package.json'), `${JSON.stringify(manifest, null, 2)}\n`);
   await mkdir(out, { recursive: true });

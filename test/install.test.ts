@@ -1,7 +1,7 @@
 // The install path (docs/operations.md, "Installing"): `npm run pack` makes the tarball, `npm install -g`
 // installs it into a prefix outside the checkout, and the installed commands work on their own, with
-// no checkout or tsx to lean on: --version, --help, failsmall-agent --help, and `failsmall serve` on
-// SQLite and on PostgreSQL answering /healthz. npm compiles better-sqlite3 during the install when no
+// no checkout or tsx to lean on: --version, --help, failsmall-agent --help, the demo, and `failsmall
+// serve` on SQLite and on PostgreSQL answering /healthz. npm compiles better-sqlite3 during the install when no
 // prebuilt binary can be downloaded (none can here): about 2 minutes on 2 cores, most of this test.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -53,6 +53,12 @@ test('bad input to the installed failsmall is a usage error, not a stack trace',
   const r = await spawnInstalled(installed, 'failsmall', ['serve', '--store', 'mysql://nowhere/db', '--port', '0'], { cwd: tmp }).done;
   assert.notEqual(r.code, 0);
   assert.doesNotMatch(r.stderr, /\n\s+at /);
+});
+
+test('the installed failsmall demo finds its example files without a checkout (dist/examples)', { timeout: 120_000 }, async () => {
+  const demo = await spawnInstalled(installed, 'failsmall', ['demo', '--once', '--nodes', '10'], { cwd: tmp }).done;
+  assert.equal(demo.code, 0, `${demo.stdout.slice(-2000)}\n${demo.stderr}`);
+  assert.match(demo.stdout, /dist\/examples\/scenarios\/nov18-oversized-feature-file\.yaml/);
 });
 
 for (const engine of ['sqlite', 'postgres'] as const) {
