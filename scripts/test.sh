@@ -34,6 +34,24 @@ require_debian_binary() {
 require_debian_binary /usr/bin/prometheus prometheus "the Prometheus signal-source tests"
 require_debian_binary /usr/bin/prometheus-alertmanager prometheus-alertmanager "the Alertmanager webhook test"
 
+# systemd-analyze (Debian's systemd package), for test/systemd-units.test.ts (it fails, never skips, without it).
+if ! command -v systemd-analyze >/dev/null 2>&1; then
+  echo "test: systemd-analyze is missing; installing Debian's systemd package (apt-get install -y systemd)"
+  if [ "$(id -u)" -ne 0 ]; then echo "test: installing needs root; run: sudo apt-get update && sudo apt-get install -y systemd"; exit 1; fi
+  apt_log="$(mktemp)"
+  if ! { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends systemd; } >"$apt_log" 2>&1 || ! command -v systemd-analyze >/dev/null 2>&1; then
+    tail -n 20 "$apt_log"; rm -f "$apt_log"
+    echo "test: could not install systemd-analyze; run: apt-get update && apt-get install -y systemd"; exit 1
+  fi
+  rm -f "$apt_log"
+  echo "test: installed $(systemd-analyze --version | head -n1)"
+fi
+
+# The tests run the failsmall command as built (packages/cli/bin/failsmall.js prefers the bundle): rebuild it,
+# so that they never test a bundle older than the sources.
+echo "test: build (scripts/build.mjs)"
+node scripts/build.mjs
+
 echo "test: typecheck (tsc, strict)"
 npx tsc -p tsconfig.json
 

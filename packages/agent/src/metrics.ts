@@ -75,7 +75,10 @@ export class AgentMetrics {
 
   /** A prom-client registry whose collectors read the counts at scrape time. */
   async registry(): Promise<Registry> {
-    const { Counter, Gauge, Registry: PromRegistry } = await import('prom-client');
+    // prom-client is CommonJS: node gives its named exports, but a chunk of the split CLI bundle
+    // (scripts/build.mjs) only `default`, the module.exports object. Take whichever is there.
+    const loaded: { default?: typeof import('prom-client') } & typeof import('prom-client') = await import('prom-client');
+    const { Counter, Gauge, Registry: PromRegistry } = loaded.default ?? loaded;
     const registry = new PromRegistry();
     const registers = [registry];
     const node = this.#node;

@@ -7,7 +7,7 @@ import { reportError } from './output.ts';
 
 /**
  * The lean `failsmall-agent` binary for fleet nodes: only the agent, bundled into one file
- * of plain JavaScript at install (scripts/build-agent.mjs), so a node runs it with node alone,
+ * of plain JavaScript at install (scripts/build.mjs), so a node runs it with node alone,
  * without the TypeScript loader, the control plane's drivers or the simulator.
  */
 export async function agentMain(argv: readonly string[]): Promise<number> {

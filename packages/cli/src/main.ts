@@ -3,6 +3,7 @@ import { EXIT } from './exit-codes.ts';
 import { endQuietlyOnClosedPipe } from './epipe.ts';
 import { makeOut, reportError } from './output.ts';
 import { defineAgentOptions } from './agent-options.ts';
+import { cliVersion } from './version.ts';
 
 // Each command's module is imported when that command runs: an agent on a fleet node must not
 // load the control plane's database drivers or the simulator (see docs/benchmarks.md, agent RSS).
@@ -53,6 +54,7 @@ export async function main(argv: readonly string[]): Promise<number> {
 export function buildProgram(result: { code: number }): Command {
   const program = new Command('failsmall')
     .description('make every production change fail small: staged, health-gated rollouts with automatic rollback')
+    .version(cliVersion(), '-V, --version', 'print the version')
     .exitOverride()
     .showHelpAfterError('(run with --help for usage)');
 
@@ -295,5 +297,8 @@ export function buildProgram(result: { code: number }): Command {
     .addOption(json())
     .action(run((o) => demo(o as never, makeOut(o.json === true))));
 
+  // Only the program's own options (--version) must come before the command: `artifact push`
+  // has a --version of its own. Set last, so the commands above do not inherit it.
+  program.enablePositionalOptions();
   return program;
 }

@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -11,8 +12,17 @@ import type { Out } from '../output.ts';
 import { syntheticTraffic } from '../traffic.ts';
 import { watch } from './rollout.ts';
 
-const DEMO_FILE = fileURLToPath(new URL('../../../../examples/demo.yaml', import.meta.url));
-const SCENARIO_FILE = fileURLToPath(new URL('../../../../examples/scenarios/nov18-oversized-feature-file.yaml', import.meta.url));
+/**
+ * The checkout's examples/ (from src/commands/ and from the bundle's dist/cli/ alike, four levels
+ * up); an installed package has no checkout, so the build copies the demo's files into dist/examples/.
+ */
+function exampleFile(name: string): string {
+  const checkout = fileURLToPath(new URL(`../../../../examples/${name}`, import.meta.url));
+  return existsSync(checkout) ? checkout : fileURLToPath(new URL(`../examples/${name}`, import.meta.url));
+}
+
+const DEMO_FILE = exampleFile('demo.yaml');
+const SCENARIO_FILE = exampleFile('scenarios/nov18-oversized-feature-file.yaml');
 const ARTIFACT = 'bot-management-feature-file';
 /** The proxy preallocates room for this many features (18 November 2025: 200). */
 const PROXY_FEATURE_LIMIT = 200;
