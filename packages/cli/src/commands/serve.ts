@@ -96,16 +96,18 @@ export async function serve(opts: {
   out.line(breakglassPub
     ? `break-glass reports are verified against ${breakglassPub}: a node's report of a command the break-glass key did not sign is not stored`
     : 'break-glass reports are NOT verified (no break-glass public key; serve --breakglass-public-key FILE): they are stored marked unverified');
-  if (server.adminToken) {
-    out.line('admin token (shown once, only its hash is stored; export it for the CLI):');
-    out.line(`  export FAILSMALL_TOKEN=${server.adminToken}`);
-  }
-  await new Promise<void>((resolve) => {
-    const stop = () => resolve();
-    process.once('SIGINT', stop);
-    process.once('SIGTERM', stop);
+  // Both variables the CLI reads, so that the next command in another shell reaches this server
+  // (a new user once exported the token only, and the CLI went to the default :7070).
+  out.line('for the CLI in another shell:');
+  out.line(`  export FAILSMALL_SERVER=${server.url}`);
+  if (server.adminToken) out.line(`  export FAILSMALL_TOKEN=${server.adminToken}    # the admin token: shown once, only its hash is stored`);
+  const signal = await new Promise<string>((resolve) => {
+    process.once('SIGINT', () => resolve('SIGINT'));
+    process.once('SIGTERM', () => resolve('SIGTERM'));
   });
+  out.line(`stopping on ${signal}: finishing requests, closing the store`);
   await server.close();
+  out.line('failsmall control plane stopped');
   return EXIT.OK;
 }
 
