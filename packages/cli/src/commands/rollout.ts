@@ -27,7 +27,7 @@ const GATE_REFUSALS = new Set(['DEPENDENCY_GATE', 'NO_APPROVAL', 'SELF_APPROVAL'
 export async function rolloutStart(artifact: string, version: string, opts: StartOptions, out: Out): Promise<number> {
   const client = clientFrom(opts);
   const override = opts.overrideDependencyGate === true;
-  let res: { rollout: RolloutState; dependency_gate?: { findings: DependencyFinding[]; overridden: GateOverride | null } };
+  let res: { rollout: RolloutState; dependency_gate?: { findings: DependencyFinding[]; overridden: GateOverride | null }; warnings?: { code: string; message: string; hint: string }[] };
   try {
     const touches = {
       ...(opts.touchesDependency?.length ? { dependencies: opts.touchesDependency } : {}),
@@ -41,8 +41,9 @@ export async function rolloutStart(artifact: string, version: string, opts: Star
   }
   const overridden = res.dependency_gate?.overridden ?? null;
   if (override && !overridden) out.line('note: the dependency gate found nothing, so no approval was needed or used');
+  for (const w of res.warnings ?? []) process.stderr.write(`warning: ${w.message} [${w.code}]\n  hint: ${w.hint}\n`);
   if (opts.watch) return watch(client, res.rollout.id, out);
-  out.data({ ok: true, rollout: res.rollout, dependency_gate: res.dependency_gate });
+  out.data({ ok: true, rollout: res.rollout, dependency_gate: res.dependency_gate, warnings: res.warnings ?? [] });
   out.line(`started ${summary(res.rollout)}`);
   if (overridden) out.line(gateOverrideLine(overridden));
   out.line(`follow it with: failsmall rollout watch ${res.rollout.id}`);

@@ -126,3 +126,4 @@ export function holdbackNodes(rolloutId: string, scope: Scope, fleet: readonly F
   ranked.sort((a, b) => b.rank - a.rank || (a.id < b.id ? 1 : -1));
   return new Set(ranked.slice(0, scopeSize(scope, ranked.length)).map((e) => e.id));
 }
+export { stageSizeWarnings, type StageSizeWarning } from './stage-sizes.ts';

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import {
-  applyCommand, pickApproval, startRollout, TERMINAL_STATUSES, type ChangeTouches, type Command, type DependencyFinding, type FleetNode, type GateApproval, type RolloutEvent, type RolloutState,
+  applyCommand, pickApproval, stageSizeWarnings, startRollout, TERMINAL_STATUSES, type ChangeTouches, type Command, type DependencyFinding, type FleetNode, type GateApproval, type RolloutEvent, type RolloutState,
 } from '@failsmall/core';
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
@@ -106,7 +106,9 @@ export async function rolloutRoutes(app: FastifyInstance, ctx: AppContext): Prom
     }
     await ctx.hub.refresh();
     ctx.controller.poke();
-    return reply.code(201).send({ rollout: started.state, dependency_gate: { findings, overridden } });
+    // Said now rather than found by watching: a stage that adds no node on this fleet bakes for nothing.
+    const warnings = stageSizeWarnings(policy.stages, fleet);
+    return reply.code(201).send({ rollout: started.state, dependency_gate: { findings, overridden }, warnings });
   });
 
   r.get('/v1/rollouts', { config: { access: 'viewer' }, schema: { querystring: z.object({ active: z.enum(['true', 'false']).optional(), artifact: z.string().optional(), limit: z.coerce.number().int().min(1).max(1000).optional() }) } }, async (req) => ({
