@@ -5,8 +5,8 @@ import { flappingPeriod, inStepWith, isInStep, type InStep } from './flapping.ts
 import { clock, pct, span } from './format.ts';
 import type { Evidence, MissingSignal, TriageTarget } from './hypothesis.ts';
 import type { ChangeTouches, ExternalChange, RolloutChange } from './input.ts';
-import { expectedAt, ramp, readings, upTo } from './series.ts';
-import { CHANGE_LOOKBACK_MS, COHORT, ENDED, FLAPPING, READING_WINDOW_MS, SKEW_TOLERANCE_MS, TIMING, TOUCHED, TRAFFIC } from './weights.ts';
+import { ramp } from './series.ts';
+import { CHANGE_LOOKBACK_MS, COHORT, ENDED, FLAPPING, SKEW_TOLERANCE_MS, TIMING, TOUCHED } from './weights.ts';
 
 /** One change that could have caused the incident, with the evidence for blaming it. */
 interface Candidate {
@@ -43,7 +43,7 @@ export interface TouchedDependency {
  * whether errors switch on and off in step with its pushes. The best-supported candidate
  * becomes the hypothesis' target.
  */
-export function changeEvidence(ctx: TriageContext, deps: readonly DependencyReading[]): ChangeEvidence {
+export function changeEvidence(ctx: TriageContext, deps: readonly DependencyReading[], trafficDropped: boolean): ChangeEvidence {
   const changes = ctx.input.changes;
   const transitions = ctx.timeline?.transitions ?? [];
   const flap = flappingPeriod(transitions);
@@ -88,7 +88,7 @@ export function changeEvidence(ctx: TriageContext, deps: readonly DependencyRead
   // Something always changed recently: with error counts measured and no module erring, a change
   // has nothing to explain (a latency-only regression shows in the dependencies or the alerts).
   // A change that cuts traffic off (routes withdrawn, DNS) shows as a drop, not as errors.
-  const quiet: Evidence[] = ctx.timeline !== null && ctx.timeline.first_error_ms === null && !trafficFell(ctx)
+  const quiet: Evidence[] = ctx.timeline !== null && ctx.timeline.first_error_ms === null && !trafficDropped
     ? [{ signal: 'errors_by_module', weight: TIMING.noErrors, value: 0, unit: 'modules', sentence: `no module's error ratio rose above its baseline: a change that broke something would show in its errors` }]
     : [];
   return { items: weighed([...best.items, ...periodic, ...quiet]), missing: best.missing, target: best.target, first_action: best.first_action, ...extra };
@@ -96,8 +96,8 @@ export function changeEvidence(ctx: TriageContext, deps: readonly DependencyRead
 
 function rolloutCandidate(ctx: TriageContext, r: RolloutChange, step: InStep, pushes: readonly number[], readings: CohortReading[], touchedBy: readonly Evidence[]): Candidate {
   const items: (Evidence | undefined)[] = [timingItem(ctx, r.started_at_ms, `rollout ${r.id} (${r.artifact} ${r.from_version !== undefined ? `${r.from_version} → ` : ''}${r.version})`), ...touchedBy];
-  if (ctx.erroring.has(r.module) || (r.touches?.services ?? []).some((m) => ctx.erroring.has(m))) {
-    const m = ctx.erroring.has(r.module) ? r.module : (r.touches?.services ?? []).find((x) => ctx.erroring.has(x));
+  const m = [r.module, ...(r.touches?.services ?? [])].find((x) => ctx.erroring.has(x));
+  if (m !== undefined) {
     items.push({ signal: 'errors_by_module', weight: TIMING.moduleMatch, value: null, sentence: `errors rose in ${m}, ${m === r.module ? 'the module' : 'a service'} rollout ${r.id} changes` });
   }
   const missing: MissingSignal[] = [];
@@ -264,14 +264,6 @@ function generic(ctx: TriageContext, flap: ReturnType<typeof flappingPeriod>, it
     ? `find what regenerates every ${span(flap.period_ms)} and stop it: errors switch on on that period and no recorded change is in step`
     : `find the change: none is recorded in the ${span(CHANGE_LOOKBACK_MS)} before ${refName(ctx)}; check deploys and config pushes made outside failsmall`;
   return { items: weighed(all), missing, first_action };
-}
-
-/** The request rate fell to TRAFFIC.drop.below of its expected rate or lower at some minute since the lead window. */
-function trafficFell(ctx: TriageContext): boolean {
-  const r = ctx.input.requests;
-  if (!r || r.baseline <= 0) return false;
-  const rs = readings(upTo(r.samples, ctx.now), ctx.from_ms, READING_WINDOW_MS);
-  return rs.some((x) => x.value / expectedAt(r, x.at_ms) <= TRAFFIC.drop.below);
 }
 
 /** External changes repeat as one generator when they come from the same source for the same services. */

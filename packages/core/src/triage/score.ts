@@ -40,13 +40,14 @@ export function score(classes: Readonly<Record<TriageClass, ClassEvidence>>, sha
   });
   const missing = [...new Map([...shared, ...TRIAGE_CLASSES.flatMap((c) => classes[c].missing)].map((m) => [m.sentence, m])).values()];
   const lead = [...hypotheses].sort((a, b) => b.log_odds - a.log_odds)[0];
+  const unexplained = round(expNone / total);
   hypotheses.push({
-    class: 'unknown', confidence: round(expNone / total), log_odds: round(noneLogOdds), evidence_for: [], evidence_against: [], missing_signals: missing,
+    class: 'unknown', confidence: unexplained, log_odds: round(noneLogOdds), evidence_for: [], evidence_against: [], missing_signals: missing,
     first_action: unknownAction(lead, missing),
   });
   const order = (c: TriageVerdict) => (c === 'unknown' ? TRIAGE_CLASSES.length : TRIAGE_CLASSES.indexOf(c));
   hypotheses.sort((a, b) => b.confidence - a.confidence || b.log_odds - a.log_odds || order(a.class) - order(b.class));
-  return { hypotheses, unexplained: round(expNone / total) };
+  return { hypotheses, unexplained };
 }
 
 /** No class leads: say which signals would decide, and the best lead so far, without acting on it. */

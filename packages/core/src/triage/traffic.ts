@@ -15,6 +15,8 @@ export interface TrafficEvidence extends ClassEvidence {
    * it began: a dependency that degrades after it is under its load, a symptom.
    */
   readonly hostile?: { readonly onset_ms: number; readonly strength: number; readonly what: string };
+  /** The request rate fell to TRAFFIC.drop.below of its expected rate or lower at some minute since the lead window. */
+  readonly dropped: boolean;
 }
 
 /**
@@ -111,7 +113,7 @@ export function trafficEvidence(ctx: TriageContext, deps: readonly DependencyRea
   const strength = Math.max(odd, oddMix);
   const hostileOnset = strength > 0 && !bypass ? oddOnset(ctx, surgeOnset, mix) : undefined;
   return {
-    items: kept, missing, first_action: firstAction(ratio, e, entropy?.baseline, n, fresh?.baseline, mix),
+    items: kept, missing, first_action: firstAction(ratio, e, entropy?.baseline, n, fresh?.baseline, mix), dropped: dropOnset !== undefined,
     ...(bypass ? { explainedBy: bypass.explains } : {}),
     ...(hostileOnset !== undefined ? { hostile: { onset_ms: hostileOnset, strength, what: mix && oddMix > odd ? 'the unusual request mix' : 'the traffic from unusual sources' } } : {}),
   };
@@ -153,15 +155,14 @@ function oddOnset(ctx: TriageContext, surgeOnset: number | undefined, mix: MixRe
     const sr = series(s, ctx);
     return sr?.rs.find((r) => moved(r.value, sr.baseline))?.at_ms;
   };
-  const start = (k: { from: number; to: number }) => k.from;
   const m = ctx.input.request_mix;
   const times = [
     surgeOnset,
-    first(ctx.input.sources?.entropy_bits, (v, b) => Math.abs(v - b) >= start(TRAFFIC.entropy)),
-    first(ctx.input.sources?.never_seen_share, (v, b) => v - b >= start(TRAFFIC.neverSeen)),
-    mix && mix.anomaly > 0 ? first(m?.expensive_share, (v, b) => v - b >= start(MIX.expensiveShare)) : undefined,
-    mix && mix.anomaly > 0 ? first(m?.path_entropy_bits, (v, b) => b - v >= start(MIX.pathEntropyDrop)) : undefined,
-    mix && mix.anomaly > 0 ? first(m?.user_agent_entropy_bits, (v, b) => b - v >= start(MIX.userAgentEntropyDrop)) : undefined,
+    first(ctx.input.sources?.entropy_bits, (v, b) => Math.abs(v - b) >= TRAFFIC.entropy.from),
+    first(ctx.input.sources?.never_seen_share, (v, b) => v - b >= TRAFFIC.neverSeen.from),
+    mix && mix.anomaly > 0 ? first(m?.expensive_share, (v, b) => v - b >= MIX.expensiveShare.from) : undefined,
+    mix && mix.anomaly > 0 ? first(m?.path_entropy_bits, (v, b) => b - v >= MIX.pathEntropyDrop.from) : undefined,
+    mix && mix.anomaly > 0 ? first(m?.user_agent_entropy_bits, (v, b) => b - v >= MIX.userAgentEntropyDrop.from) : undefined,
   ].filter((t): t is number => t !== undefined);
   return times.length > 0 ? Math.min(...times) : undefined;
 }

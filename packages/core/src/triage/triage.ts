@@ -25,8 +25,8 @@ import { COHORT, FLAPPING, LOAD, TOUCHED } from './weights.ts';
 export function triage(input: TriageInput, now: number): Triage {
   const ctx = triageContext(input, now);
   const deps = readDependencies(ctx);
-  const change = changeEvidence(ctx, deps);
   const traffic = trafficEvidence(ctx, deps);
+  const change = changeEvidence(ctx, deps, traffic.dropped);
   const internal = internalEvidence(ctx, deps);
   const vendor = vendorEvidence(ctx, deps);
   const against = crossEvidence(change);

@@ -1,4 +1,4 @@
-import type { CounterBucket } from './series.ts';
+import { median, type CounterBucket } from './series.ts';
 
 /**
  * How many times the median node's weight one node may carry in a step. Real fleets are uneven
@@ -89,9 +89,7 @@ function limitsBy<T>(xs: readonly T[], group: (x: T) => string, weight: (x: T) =
   const out = new Map<string, number>();
   for (const [k, ws] of by) {
     if (ws.length < 3) continue;
-    const s = [...ws].sort((a, b) => a - b);
-    const median = s[Math.floor((s.length - 1) / 2)] ?? 0;
-    out.set(k, Math.max(1, median) * NODE_WEIGHT_BOUND);
+    out.set(k, Math.max(1, median(ws) ?? 0) * NODE_WEIGHT_BOUND);
   }
   return out;
 }

@@ -16,7 +16,8 @@ export function baselineOf(xs: readonly Sample[], until: number): number {
   return median(xs.filter((x) => x.at_ms <= until).map((x) => x.value)) ?? xs[0]?.value ?? 0;
 }
 
-function median(xs: number[]): number | undefined {
+/** The lower median, or undefined for none. */
+export function median(xs: readonly number[]): number | undefined {
   if (xs.length === 0) return undefined;
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.floor((s.length - 1) / 2)];

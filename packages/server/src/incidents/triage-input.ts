@@ -6,7 +6,7 @@ import { TRIAGE_WEIGHTS } from '@failsmall/core';
 import type { Store } from '../store/types.ts';
 import { boundCounters, boundRequests } from './node-bounds.ts';
 import { MIX_PREFIX, requestMixSignals } from './request-mix.ts';
-import { baselineOf, STEP_MS, type CounterBucket } from './series.ts';
+import { measured, STEP_MS, type CounterBucket } from './series.ts';
 
 export { STEP_MS } from './series.ts';
 
@@ -34,13 +34,15 @@ const BASELINE_GAP_MS = 5 * 60_000;
 export async function triageInputFor(store: Store, incident: Incident, now: number): Promise<TriageInput> {
   const from = Math.max(incident.opened_at - LOOKBACK_MS, now - MAX_WINDOW_MS);
   const baselineUntil = incident.opened_at - BASELINE_GAP_MS;
-  const [raw, rollouts, external, polls, alerts, timeline] = await Promise.all([
+  const [raw, rollouts, external, polls, alerts, timeline, counters, artifactList] = await Promise.all([
     store.incidents.metricBuckets(from, now, STEP_MS),
     store.listRollouts({ limit: 200 }),
     store.incidents.changes(from, now),
     store.incidents.vendorPolls(from, now),
     store.incidents.alerts(incident.id),
     store.incidents.timeline(incident.id, { kinds: ['rollout'] }),
+    store.incidents.counterBuckets(from, now, STEP_MS, ['source_', MIX_PREFIX, 'dep__', 'depv__']),
+    store.listArtifacts(),
   ]);
   const input: { -readonly [K in keyof TriageInput]: TriageInput[K] } = {};
   // One node's say is bounded (node-bounds.ts): a node's credential must not decide the fleet's signals.
@@ -57,7 +59,7 @@ export async function triageInputFor(store: Store, incident: Incident, now: numb
     }
     const steps = [...fleet.keys()].sort((a, b) => a - b);
     const rps = steps.map((at) => ({ at_ms: at + STEP_MS, value: (fleet.get(at)?.requests ?? 0) / (STEP_MS / 1000) }));
-    input.requests = { baseline: baselineOf(rps, baselineUntil), samples: rps };
+    input.requests = measured(rps, baselineUntil);
     const byModule: ModuleErrors[] = [...perModule].map(([module, series]) => {
       const samples: CountSample[] = [...series].sort((a, b) => a[0] - b[0]).map(([at, c]) => ({ at_ms: at + STEP_MS, requests: c.requests, errors: c.errors }));
       return { module, baseline: ratio(samples.filter((s) => s.at_ms <= baselineUntil)), samples };
@@ -71,10 +73,14 @@ export async function triageInputFor(store: Store, incident: Incident, now: numb
     const byCohort: CohortErrors[] = [];
     // Recent rollouts, and older ones still splitting the fleet (running or paused part-way).
     const recent = rollouts.filter((r) => r.created_at <= now && (r.created_at >= from || (r.created_at >= now - ROLLOUT_LOOKBACK_MS && (r.status === 'running' || r.status === 'paused'))));
+    // Load reports once per artifact, however many of its rollouts are read.
+    const loads = new Map(await Promise.all([...new Set(recent.map((r) => r.artifact))].map(async (a) => [a, await store.listLoads(a)] as const)));
+    const cohortBaseline = ratio(byModule.flatMap((m) => m.samples).filter((s) => s.at_ms <= baselineUntil));
     for (const r of recent) {
-      const reports = await store.listLoads(r.artifact);
+      const reports = loads.get(r.artifact) ?? [];
+      const reporting = new Set(reports.map((l) => l.node_id));
       const withVersion = new Set(reports.filter((l) => l.version === r.to_version && l.at >= r.created_at && (l.ok || l.serving === r.to_version)).map((l) => l.node_id));
-      for (const n of r.assigned) if (!reports.some((l) => l.node_id === n)) withVersion.add(n);
+      for (const n of r.assigned) if (!reporting.has(n)) withVersion.add(n);
       const samples: CohortSample[] = steps.map((at) => {
         const w = { nodes: 0, requests: 0, errors: 0 };
         const o = { nodes: 0, requests: 0, errors: 0 };
@@ -87,12 +93,12 @@ export async function triageInputFor(store: Store, incident: Incident, now: numb
         }
         return { at_ms: at + STEP_MS, with_version: w, without_version: o };
       });
-      byCohort.push({ rollout: r.id, version: r.to_version, baseline: ratio(byModule.flatMap((m) => m.samples).filter((s) => s.at_ms <= baselineUntil)), samples });
+      byCohort.push({ rollout: r.id, version: r.to_version, baseline: cohortBaseline, samples });
     }
     input.errors = { by_module: byModule, ...(byCohort.length > 0 ? { by_cohort: byCohort } : {}) };
   }
 
-  const custom = boundCounters(await store.incidents.counterBuckets(from, now, STEP_MS, ['source_', MIX_PREFIX, 'dep__', 'depv__']));
+  const custom = boundCounters(counters);
   const sources = sourceSignals(custom, baselineUntil);
   if (sources) input.sources = sources;
   const mix = requestMixSignals(custom, baselineUntil);
@@ -100,7 +106,7 @@ export async function triageInputFor(store: Store, incident: Incident, now: numb
   const dependencies = dependencySignals(custom, baselineUntil);
   if (dependencies.length > 0) input.dependencies = dependencies;
 
-  const artifacts = new Map((await store.listArtifacts()).map((a) => [a.name, a]));
+  const artifacts = new Map(artifactList.map((a) => [a.name, a]));
   const changes: RolloutChange[] = rollouts.filter((r) => r.created_at >= now - ROLLOUT_LOOKBACK_MS && r.created_at <= now).map((r) => ({
     id: r.id, artifact: r.artifact, module: r.module, kind: artifacts.get(r.artifact)?.kind ?? 'config', version: r.to_version,
     ...(r.from_version ? { from_version: r.from_version } : {}), started_at_ms: r.created_at, ...changeState(r),
@@ -160,8 +166,8 @@ function sourceSignals(buckets: readonly CounterBucket[], baselineUntil: number)
   const entropy = ordered.map(([at, s]) => ({ at_ms: at + STEP_MS, value: s.weighted / s.requests / 1000 }));
   const neverSeen = ordered.filter(([, s]) => s.neverSeenRequests > 0).map(([at, s]) => ({ at_ms: at + STEP_MS, value: s.neverSeen / s.neverSeenRequests }));
   return {
-    entropy_bits: { baseline: baselineOf(entropy, baselineUntil), samples: entropy },
-    ...(neverSeen.length > 0 ? { never_seen_share: { baseline: baselineOf(neverSeen, baselineUntil), samples: neverSeen } } : {}),
+    entropy_bits: measured(entropy, baselineUntil),
+    ...(neverSeen.length > 0 ? { never_seen_share: measured(neverSeen, baselineUntil) } : {}),
   };
 }
 
@@ -190,7 +196,7 @@ function dependencySignals(buckets: readonly CounterBucket[], baselineUntil: num
     const errors = ordered.map(([at, s]) => ({ at_ms: at + STEP_MS, value: s.errors / s.calls }));
     return {
       name: d.name, ...(d.vendor ? { vendor: d.vendor } : {}), used_by: [...d.used_by].sort(),
-      latency_ms: { baseline: baselineOf(latency, baselineUntil), samples: latency }, error_ratio: { baseline: baselineOf(errors, baselineUntil), samples: errors },
+      latency_ms: measured(latency, baselineUntil), error_ratio: measured(errors, baselineUntil),
     };
   });
 }

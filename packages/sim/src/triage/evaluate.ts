@@ -1,4 +1,4 @@
-import { triage, type Hypothesis, type Triage, type TriageClass, type TriageInput } from '@failsmall/core';
+import { triage, type Hypothesis, type Triage, type TriageInput, type TriageVerdict } from '@failsmall/core';
 import { generateTriageInput } from './generate.ts';
 import { LABEL_CLASSES, type LabelClass, type TriageLabel, type TriageScenario } from './types.ts';
 
@@ -6,7 +6,7 @@ import { LABEL_CLASSES, type LabelClass, type TriageLabel, type TriageScenario }
 export interface TriageStep {
   readonly at_ms: number;
   /** The top hypothesis's class; `unknown` when none leads. */
-  readonly class: TriageClass | 'unknown';
+  readonly class: TriageVerdict;
   readonly confidence: number;
   readonly target: string | null;
   readonly correct: boolean;
@@ -40,11 +40,12 @@ export function evaluateTriageScenario(s: TriageScenario, opts: { seed?: number;
   const input = opts.input ?? generateTriageInput(s, opts.seed !== undefined ? { seed: opts.seed } : {});
   const end = s.start_ms + s.duration_ms;
   const firstAlert = (input.alerts ?? []).reduce<number | null>((a, x) => (a === null || x.started_at_ms < a ? x.started_at_ms : a), null);
+  // triage is pure: the step at the very end is the final verdict, computed once.
+  const final = triage(input, end);
   const steps: TriageStep[] = [];
   if (firstAlert !== null) {
-    for (let t = firstAlert; t <= end; t += s.step_ms) steps.push(step(triage(input, t), s.label));
+    for (let t = firstAlert; t <= end; t += s.step_ms) steps.push(step(t === end ? final : triage(input, t), s.label));
   }
-  const final = triage(input, end);
   const correct = isCorrect(final.hypotheses[0], s.label);
   let since: number | null = null;
   for (const x of steps) {
@@ -65,8 +66,7 @@ export function isCorrect(top: Hypothesis | undefined, label: TriageLabel): bool
 }
 
 function answers(top: Hypothesis | undefined, answer: { readonly class: LabelClass; readonly target: string | null }): boolean {
-  // Compared as text: once the classifier can say `unknown`, it is a class of its verdict (TriageVerdict).
-  const verdict: string = top?.class ?? 'unknown';
+  const verdict: TriageVerdict = top?.class ?? 'unknown';
   if (answer.class === 'benign') return verdict === 'unknown';
   if (verdict !== answer.class) return false;
   return answer.target === null || top?.target?.id === answer.target;
