@@ -240,6 +240,11 @@ describe('the Slack payload', () => {
     ), { numRuns: 200 });
   });
 
+  it('says what happened when the summary is blank (a counterexample the property found)', () => {
+    const p = SlackMessage.parse(slackPayload(event(1, { kind: 'incident.opened', summary: ' ', details: {}, incident: undefined })));
+    assert.equal(p.text, 'Incident opened.');
+  });
+
   it("escapes Slack's markup, so a title cannot ping a channel or forge a link", () => {
     const p = slackPayload(event(1, { summary: '<!channel> & <https://evil.example|click>', details: { '<b>': 'x > y' } }));
     const text = JSON.stringify(p.blocks);

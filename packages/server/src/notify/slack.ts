@@ -40,7 +40,9 @@ export function slackPayload(event: NotificationEvent): SlackPayload {
   const inc = event.incident;
   // A summary that already names its incident ("Incident inc-4 … opened") is not followed by it again.
   const named = inc !== undefined && new RegExp(`\\b${escapeRegExp(inc.id)}\\b`).test(event.summary);
-  const text = `${sentence(event.summary)}${inc && !named ? ` ${incidentSentence(inc)}` : ''}`;
+  // A blank summary still says what happened: Slack refuses an empty `text`.
+  const said = sentence(event.summary) || sentence(title);
+  const text = `${said}${inc && !named ? ` ${incidentSentence(inc)}` : ''}`;
   const link = event.url ? `\n<${linkUrl(event.url)}|Open in failsmall>` : '';
 
   const fields: Mrkdwn[] = [];
