@@ -6,7 +6,7 @@ const repeat = (v: string, prev: string[] = []) => [...prev, v];
 export function defineAgentOptions(cmd: Command): Command {
   return cmd.description('run a node agent: watch desired state, fetch, verify, validate, apply, keep the last known-good, report')
     .addOption(new Option('--server <url>', 'control-plane URL (env FAILSMALL_SERVER, default http://127.0.0.1:7070)'))
-    .addOption(new Option('--token <token>', 'agent token (env FAILSMALL_TOKEN)'))
+    .addOption(new Option('--token <token>', 'join or agent token (env FAILSMALL_AGENT_TOKEN or FAILSMALL_AGENT_TOKEN_FILE; else FAILSMALL_TOKEN): a person\'s token is refused'))
     .requiredOption('--node-id <id>', 'this node\'s id')
     .option('--labels <k=v,...>', 'node labels, e.g. region=eu,customer_tier=free')
     .option('--modules <a,b>', 'modules this node runs (default: all)')

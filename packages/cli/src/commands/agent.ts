@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { Agent, type ScrapeTarget } from '@failsmall/agent';
 import { defaultModuleMapping, parseScrapeMapping } from '@failsmall/core';
 import { CliError } from '../client.ts';
-import { resolveToken } from '../token-source.ts';
+import { resolveAgentToken } from '../token-source.ts';
 import { DEFAULT_KEY_DIR } from './keys.ts';
 
 import { EXIT } from '../exit-codes.ts';
@@ -50,9 +50,9 @@ function pairs(flag: string, values: string[] | undefined): Record<string, strin
 
 /** `failsmall agent --server URL --node-id ID --labels k=v,...`: runs until SIGINT/SIGTERM. */
 export async function agent(o: AgentCliOpts): Promise<number> {
-  const token = resolveToken(o.token);
+  const token = resolveAgentToken(o.token);
   if (!token) {
-    process.stderr.write('error: the agent needs a token [UNAUTHENTICATED]\n  hint: failsmall token create --name fleet --role join --expires 24h, then set FAILSMALL_TOKEN or FAILSMALL_TOKEN_FILE\n');
+    process.stderr.write('error: the agent needs a token [UNAUTHENTICATED]\n  hint: failsmall token create --name fleet --role join --expires 24h, then set FAILSMALL_AGENT_TOKEN (or FAILSMALL_AGENT_TOKEN_FILE)\n');
     return EXIT.USAGE;
   }
   const reload = pairs('--reload', o.reload);

@@ -162,7 +162,11 @@ export async function nodeRoutes(app: FastifyInstance, ctx: AppContext): Promise
   r.get('/v1/nodes', { config: { access: 'viewer' } }, async () => {
     const [nodes, bound, now] = [await ctx.store.listNodes(), await ctx.store.credentials.boundNodes(), ctx.clock.now()];
     const out = [];
-    for (const n of nodes) out.push({ ...n, credential: bound.has(n.id), seconds_since_seen: Math.round((now - n.last_seen_at) / 1000), loads: await ctx.store.listNodeLoads(n.id) });
+    for (const n of nodes) {
+      const desired = new Map(ctx.hub.desiredFor(n).desired.artifacts.map((a) => [a.artifact, a.version]));
+      const loads = (await ctx.store.listNodeLoads(n.id)).map((l) => ({ ...l, module_state: currentModuleState(l, desired.get(l.artifact)) }));
+      out.push({ ...n, credential: bound.has(n.id), seconds_since_seen: Math.round((now - n.last_seen_at) / 1000), loads });
+    }
     return { nodes: out };
   });
 
@@ -229,4 +233,14 @@ function wrongNode(mine: string, id: string): ApiError {
 
 function nodeBound(id: string): ApiError {
   return new ApiError(403, 'NODE_BOUND', `node ${id} is enrolled with another credential`, `if this node was rebuilt and lost its credential, release it first: failsmall nodes release ${id}`);
+}
+
+/**
+ * A node that refused a version keeps serving its last known-good and reports "stale". After a
+ * rollback that version is the target again: the node is simply serving it, and its refusal
+ * stays visible as its last load. (A new user once saw `v8 (stale)` with v8 the target.)
+ */
+export function currentModuleState(load: { serving: string | null; module_state?: string | null }, desiredVersion: string | null | undefined): string | null {
+  const state = load.module_state ?? null;
+  return state === 'stale' && load.serving !== null && load.serving === desiredVersion ? 'serving' : state;
 }
