@@ -4,16 +4,22 @@
  * bundle (packages/cli/dist, what an install runs) and from the sources through tsx
  * (FAILSMALL_FROM_SOURCE=1, what every start cost before the bundle). Target: --help ≤ 300 ms
  * (median). Runs are interleaved, so that a busy moment of the shared machine hits all four alike.
- * Flags: --runs N (default 20), --json.
+ * Then `failsmall rollout status` (the recent rollouts) and `rollout status ID` (one, with its
+ * verdicts) against a real local control plane (`failsmall serve` on SQLite, a child process),
+ * which holds a rollout under way on three registered nodes: target ≤ 500 ms (median), call and
+ * answer included. Flags: --runs N (default 20), --json.
  */
-import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { argInt, hasFlag, machine, ms, percentile } from './lib.ts';
 
 const BIN = fileURLToPath(new URL('../packages/cli/bin/failsmall.js', import.meta.url));
 const BUNDLE = fileURLToPath(new URL('../packages/cli/dist/cli/failsmall.mjs', import.meta.url));
 const TARGET_MS = 300;
+const STATUS_TARGET_MS = 500;
 
 if (!existsSync(BUNDLE)) {
   process.stderr.write('bench:startup: the CLI bundle is missing; run `npm run build` (npm ci builds it)\n');
@@ -26,11 +32,17 @@ const cases = [
   { name: '--help, tsx (sources)', args: ['--help'], fromSource: true },
   { name: '--version, tsx (sources)', args: ['--version'], fromSource: true },
 ];
+const server = await localServer();
+const statusCases = [
+  { name: 'rollout status (recent), bundle', args: ['rollout', 'status'], fromSource: false },
+  { name: 'rollout status ID, bundle', args: ['rollout', 'status', server.rollout], fromSource: false },
+];
+cases.push(...statusCases);
 const samples = new Map<string, number[]>(cases.map((c) => [c.name, []]));
 
 for (let i = 0; i < runs + 1; i++) {
   for (const c of cases) {
-    const env = { ...process.env, FAILSMALL_FROM_SOURCE: c.fromSource ? '1' : '0' };
+    const env = { ...process.env, FAILSMALL_FROM_SOURCE: c.fromSource ? '1' : '0', FAILSMALL_SERVER: server.url, FAILSMALL_TOKEN: server.token };
     const t0 = process.hrtime.bigint();
     const r = spawnSync(process.execPath, [BIN, ...c.args], { env, stdio: ['ignore', 'ignore', 'pipe'] });
     const took = Number(process.hrtime.bigint() - t0) / 1e6;
@@ -47,8 +59,13 @@ const rows = cases.map((c) => {
   const s = [...(samples.get(c.name) ?? [])].sort((a, b) => a - b);
   return { case: c.name, runs: s.length, p50_ms: percentile(s, 0.5), p90_ms: percentile(s, 0.9), min_ms: s[0] ?? NaN, max_ms: s[s.length - 1] ?? NaN };
 });
+await server.stop();
 const helpP50 = rows[0]?.p50_ms ?? NaN;
-const result = { date: new Date().toISOString(), machine: machine(), target_help_p50_ms: TARGET_MS, met: helpP50 <= TARGET_MS, rows };
+const statusP50 = Math.max(...rows.filter((r) => statusCases.some((c) => c.name === r.case)).map((r) => r.p50_ms));
+const result = {
+  date: new Date().toISOString(), machine: machine(), target_help_p50_ms: TARGET_MS, met: helpP50 <= TARGET_MS,
+  target_status_p50_ms: STATUS_TARGET_MS, status_met: statusP50 <= STATUS_TARGET_MS, rows,
+};
 
 if (hasFlag('json')) {
   process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
@@ -58,4 +75,46 @@ if (hasFlag('json')) {
   console.log('|---|---|---|---|---|');
   for (const r of rows) console.log(`| ${r.case} | ${ms(r.p50_ms)} ms | ${ms(r.p90_ms)} ms | ${ms(r.min_ms)} ms | ${ms(r.max_ms)} ms |`);
   console.log(`target --help median ≤ ${TARGET_MS} ms: ${result.met ? 'met' : 'NOT met'} (${ms(helpP50)} ms)`);
+  console.log(`target rollout status median ≤ ${STATUS_TARGET_MS} ms against a local server: ${result.status_met ? 'met' : 'NOT met'} (slowest median ${ms(statusP50)} ms)`);
+}
+
+/**
+ * `failsmall serve` on a fresh SQLite store, with the tour's declarations, a pushed version, three
+ * nodes registered over HTTP with a join token, and a rollout started on them (under way: the
+ * nodes never report, so it waits in its canary).
+ */
+async function localServer(): Promise<{ url: string; token: string; rollout: string; stop(): Promise<void> }> {
+  const dir = mkdtempSync(join(tmpdir(), 'failsmall-bench-status-'));
+  const child = spawn(process.execPath, [BIN, 'serve', '--store', join(dir, 'fs.db'), '--port', '0', '--json', '--admin-token-file', '-'], { cwd: dir, stdio: ['ignore', 'pipe', 'inherit'] });
+  let out = '';
+  child.stdout.setEncoding('utf8').on('data', (d: string) => { out += d; });
+  const until = Date.now() + 30_000;
+  let started: { url: string; admin_token: string } | undefined;
+  while (!started) {
+    try { started = JSON.parse(out) as { url: string; admin_token: string }; } catch { /* not yet */ }
+    if (Date.now() > until || child.exitCode !== null) throw new Error(`failsmall serve did not start: ${out}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  const { url, admin_token: token } = started;
+  const call = async <T>(method: string, path: string, body: unknown, auth = token): Promise<T> => {
+    const res = await fetch(`${url}${path}`, {
+      method, headers: { authorization: `Bearer ${auth}`, 'content-type': typeof body === 'string' ? 'application/octet-stream' : 'application/json' },
+      body: typeof body === 'string' ? body : JSON.stringify(body),
+    });
+    if (!res.ok) throw new Error(`${method} ${path}: HTTP ${res.status} ${await res.text()}`);
+    return res.json() as Promise<T>;
+  };
+  await call('POST', '/v1/apply', { text: readFileSync(fileURLToPath(new URL('../examples/tour/failsmall.yaml', import.meta.url)), 'utf8') });
+  await call('POST', '/v1/artifacts/features/versions?version=v1', readFileSync(fileURLToPath(new URL('../examples/tour/features-v1.json', import.meta.url)), 'utf8'));
+  const join_ = await call<{ token: string }>('POST', '/v1/tokens', { name: 'bench-fleet', role: 'join' });
+  for (const id of ['edge-1', 'edge-2', 'edge-3']) await call('POST', '/v1/nodes/register', { id, modules: ['feature-proxy'] }, join_.token);
+  const rollout = await call<{ id: string }>('POST', '/v1/rollouts', { artifact: 'features', version: 'v1' });
+  return {
+    url, token, rollout: rollout.id,
+    async stop() {
+      child.kill('SIGTERM');
+      await new Promise((r) => child.once('close', r));
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
 }

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -27,6 +27,11 @@ test('serve prints FAILSMALL_SERVER and FAILSMALL_TOKEN to export, and says when
   const token = /export FAILSMALL_TOKEN=(\S+)/.exec(banner)?.[1];
   const res = await fetch(`${server}/v1/rollouts`, { headers: { authorization: `Bearer ${token}` } });
   assert.equal(res.status, 200);
+  // The same token in .failsmall/admin.token, the owner's alone, for a shell or a unit without a terminal.
+  const file = join(dir, '.failsmall', 'admin.token');
+  assert.match(banner, new RegExp(`^  # or: export FAILSMALL_TOKEN_FILE=${file.replaceAll('.', '\\.')} `, 'm'));
+  assert.equal((await readFile(file, 'utf8')).trim(), token);
+  assert.equal((await stat(file)).mode & 0o777, 0o600);
   child.proc.kill('SIGTERM');
   const exit = await child.exited;
   assert.equal(exit.code, 0, child.describe());

@@ -65,7 +65,8 @@ export function configuredModule(o: ModuleOptions): Module {
 async function postReload(url: string, body: unknown, timeoutMs: number): Promise<Verdict> {
   try {
     const res = await httpRequest(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body), timeoutMs, maxBytes: 64 * 1024 });
-    const text = res.body.toString('utf8').slice(0, 300);
+    // Trimmed: an application's refusal usually ends in a newline, which would break every listing it shows in.
+    const text = res.body.toString('utf8').slice(0, 300).trim();
     return res.status >= 200 && res.status < 300 ? { ok: true } : { ok: false, error: `reload URL answered HTTP ${res.status}${text ? `: ${text}` : ''}` };
   } catch (err) {
     const e = err instanceof Error ? err : new Error(String(err));

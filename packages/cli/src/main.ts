@@ -80,6 +80,7 @@ export function buildProgram(result: { code: number }): Command {
     .option('--port <port>', 'port (0 picks one)', '7070')
     .option('--tick-ms <ms>', 'controller tick')
     .option('--log <level>', 'server log level (info, warn, …); off by default')
+    .option('--admin-token-file <file>', 'on a fresh store, also write the first admin token here, mode 0600 (- for nowhere)', '.failsmall/admin.token')
     .option('--signing-key <file>', 'ed25519 private key that signs every pushed version (env FAILSMALL_SIGNING_KEY; default .failsmall/keys/artifact.key if present)')
     .option('--verify-key <file>', 'public key that signatures sent with a push must verify against (default: the signing key\'s); alone, without --signing-key, unsigned pushes are refused')
     .option('--validator <name=command>', 'a validator command run at push for artifact NAME (repeatable); declarations may name only these', (v: string, p: string[] = []) => [...p, v])
@@ -203,7 +204,13 @@ export function buildProgram(result: { code: number }): Command {
     .option('--public', 'the public-facing variant, without internal names').option('--out <file>', 'write it to FILE').addOption(json())
     .action(run(async (o, id) => (await import('./commands/postmortem.ts')).postmortem(id as string, o as never, makeOut(o.json === true))));
 
-  const nodesCmd = program.command('nodes').description('registered nodes and what they serve').addOption(server()).addOption(token()).addOption(json())
+  program.command('health').description('whether the control plane answers (exit 0), for scripts: --wait keeps asking until it does (exit 3 if it never does)')
+    .addOption(server()).option('--wait <duration>', 'keep asking for this long, e.g. 30s').addOption(json())
+    .action(run(async (o) => (await import('./commands/health.ts')).health(o, makeOut(o.json === true))));
+
+  const nodesCmd = program.command('nodes').description('registered nodes and what they serve').addOption(server()).addOption(token())
+    .option('--wait-for <n>', 'first wait until N nodes are live (admitted, heard from in the last 30 s); exit 1 if they are not in time')
+    .option('--timeout <duration>', 'how long --wait-for waits', '60s').addOption(json())
     .action(run((o) => nodes(o, makeOut(o.json === true))));
   nodesCmd.command('release').argument('<id>').description('forget a node\'s own credential (a rebuilt node that lost it): its next registration enrols again')
     .addOption(server()).addOption(token()).addOption(json())

@@ -51,6 +51,8 @@ export interface ServeOptions {
   readonly validators?: Readonly<Record<string, string>>;
   /** How nodes join the fleet (AppContext.enrolment); default `approval`. */
   readonly enrolment?: 'approval' | 'open';
+  /** Called with the admin token of a first start before the server listens, so that whoever it is written for has it once the server answers. */
+  readonly onAdminToken?: (token: string) => Promise<void>;
 }
 
 export interface RunningServer {
@@ -76,6 +78,7 @@ export async function startServer(opts: ServeOptions = {}): Promise<RunningServe
   if ((await store.countTokens('admin')) === 0) {
     adminToken = newToken('admin');
     await store.createToken({ name: 'admin', role: 'admin', hash: hashToken(adminToken) }, clock.now());
+    await opts.onAdminToken?.(adminToken);
   }
   const hub = new DesiredHub(store);
   await hub.refresh();

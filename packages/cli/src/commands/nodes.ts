@@ -1,4 +1,6 @@
+import { CliError } from '../client.ts';
 import { EXIT } from '../exit-codes.ts';
+import { pollUntil, waitMs } from './wait.ts';
 import type { Out } from '../output.ts';
 import { renderTable } from '../table.ts';
 import { clientFrom, type GlobalOpts } from './common.ts';
@@ -28,9 +30,25 @@ function pinText(n: NodeRow, sep: string): string {
   return (n.pins ?? []).map((p) => `PINNED ${p.artifact}@${p.version ?? 'safe-default'} (${p.action} by ${p.operator}: ${p.reason.slice(0, 60)})`).join(sep);
 }
 
-/** `failsmall nodes`: every registered node, what it serves, and how fresh its report is. */
-export async function nodes(opts: GlobalOpts, out: Out): Promise<number> {
-  const res = await clientFrom(opts).get<{ nodes: NodeRow[] }>('/v1/nodes');
+/** A node that counts in a rollout now: admitted, and heard from within the last 30 s. */
+const live = (n: NodeRow) => n.enrolment !== 'pending' && n.seconds_since_seen <= 30;
+
+/**
+ * `failsmall nodes [--wait-for N [--timeout 60s]]`: every registered node, what it serves, and how
+ * fresh its report is. --wait-for waits until N nodes are live, for scripts that have just
+ * started agents in the background (the README's tour), and exits 1 naming them if they are not.
+ */
+export async function nodes(opts: GlobalOpts & { waitFor?: string; timeout?: string }, out: Out): Promise<number> {
+  const client = clientFrom(opts);
+  const want = opts.waitFor === undefined ? 0 : Number(opts.waitFor);
+  if (!Number.isInteger(want) || want < 0) throw new CliError('USAGE', `--wait-for ${opts.waitFor}: not a whole number of nodes`, EXIT.USAGE, 'e.g. --wait-for 3');
+  let last: NodeRow[] = [];
+  const res = await pollUntil(want === 0 ? 0 : waitMs('--timeout', opts.timeout, 60_000), async () => {
+    const got = await client.get<{ nodes: NodeRow[] }>('/v1/nodes');
+    last = got.nodes;
+    return got.nodes.filter(live).length >= want ? got : undefined;
+  }, () => new CliError('TOO_FEW_NODES', `${last.filter(live).length} of the ${want} nodes waited for are live${last.length > 0 ? ` (registered: ${last.map((n) => `${n.id}${live(n) ? '' : n.enrolment === 'pending' ? ' pending' : ` seen ${n.seconds_since_seen}s ago`}`).join(', ')})` : ' (none registered)'}`,
+    EXIT.INVALID, 'check each agent\'s log: a refused token, a wrong --server, or a node pending approval (failsmall nodes approve ID)'), 500);
   out.data({ ok: true, ...res });
   if (out.json) return EXIT.OK;
   out.line(renderTable(['node', 'labels', 'serving', 'last load', 'break-glass', 'signals', 'seen'], res.nodes.map((n) => [

@@ -7,11 +7,12 @@ import { EXIT } from '../exit-codes.ts';
 import { defaultIfExists } from './common.ts';
 import { DEFAULT_KEY_DIR } from './keys.ts';
 import type { Out } from '../output.ts';
+import { DEFAULT_ADMIN_TOKEN_FILE, writeAdminTokenFile } from './admin-token-file.ts';
 
 /** `failsmall serve`: the control plane, until SIGINT/SIGTERM. */
 export async function serve(opts: {
   store?: string; host?: string; port?: string; tickMs?: string; log?: string; signingKey?: string; verifyKey?: string; validator?: string[]; breakglassPublicKey?: string; enrol?: string; prometheusUrl?: string; prometheusToken?: string; prometheusTimeout?: string;
-  notifyWebhook?: string[]; notifySecret?: string; notifySlack?: string[]; statuspage?: string[]; statuspageInterval?: string;
+  adminTokenFile?: string; notifyWebhook?: string[]; notifySecret?: string; notifySlack?: string[]; statuspage?: string[]; statuspageInterval?: string;
 }, out: Out): Promise<number> {
   const port = opts.port === undefined ? 7070 : Number(opts.port);
   if (!Number.isInteger(port) || port < 0 || port > 65535) {
@@ -70,7 +71,11 @@ export async function serve(opts: {
   }
   const prometheusUrl = opts.prometheusUrl ?? process.env.FAILSMALL_PROMETHEUS_URL;
   const prometheusToken = opts.prometheusToken ?? process.env.FAILSMALL_PROMETHEUS_TOKEN;
+  const tokenFile = opts.adminTokenFile ?? DEFAULT_ADMIN_TOKEN_FILE;
+  let written: Awaited<ReturnType<typeof writeAdminTokenFile>> | undefined;
   const server = await startServer({
+    // Written before the server listens: a script that waits for it to answer (failsmall health --wait) finds the file.
+    ...(tokenFile !== '-' ? { onAdminToken: async (t: string) => { written = await writeAdminTokenFile(tokenFile, t); } } : {}),
     ...(signingKey ? { signingKeyFile: signingKey } : {}),
     ...(opts.verifyKey ? { verifyKeyFile: opts.verifyKey } : {}),
     ...(breakglassPub ? { breakglassPublicKeyFile: breakglassPub } : {}),
@@ -85,7 +90,7 @@ export async function serve(opts: {
     ...(statuspages.length > 0 ? { statuspages, statuspageIntervalMs: Number(opts.statuspageInterval ?? '60000') } : {}),
     logger: opts.log ? { level: opts.log } : false,
   });
-  out.data({ ok: true, url: server.url, store: server.store.engine, admin_token: server.adminToken ?? null, breakglass_public_key: breakglassPub ?? null });
+  out.data({ ok: true, url: server.url, store: server.store.engine, admin_token: server.adminToken ?? null, admin_token_file: written?.ok ? written.path : null, breakglass_public_key: breakglassPub ?? null });
   out.line(`failsmall control plane on ${server.url} (store: ${server.store.engine})`);
   if (prometheusUrl) out.line(`gates with source: prometheus read ${prometheusUrl}`);
   if (opts.enrol === 'open') out.line('enrolment is OPEN: every node that registers with the fleet token counts in rollouts and gates (labs only; docs/security.md)');
@@ -101,6 +106,8 @@ export async function serve(opts: {
   out.line('for the CLI in another shell:');
   out.line(`  export FAILSMALL_SERVER=${server.url}`);
   if (server.adminToken) out.line(`  export FAILSMALL_TOKEN=${server.adminToken}    # the admin token: shown once, only its hash is stored`);
+  if (written?.ok) out.line(`  # or: export FAILSMALL_TOKEN_FILE=${written.path}    (the same token, 0600; delete it once you have made named admin tokens)`);
+  if (written && !written.ok) process.stderr.write(`warning: could not write the admin token to ${written.message}; it is shown above only [ADMIN_TOKEN_FILE]\n`);
   const signal = await new Promise<string>((resolve) => {
     process.once('SIGINT', () => resolve('SIGINT'));
     process.once('SIGTERM', () => resolve('SIGTERM'));

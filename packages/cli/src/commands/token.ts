@@ -30,7 +30,9 @@ export async function tokenCreate(opts: GlobalOpts & { name: string; role: strin
   });
   out.data({ ok: true, ...res });
   const limits = [res.expires_at !== null ? `expires ${new Date(res.expires_at).toISOString()}` : '', res.uses !== null ? `admits ${res.uses} node(s)` : ''].filter(Boolean).join(', ');
-  out.line(`${res.role} token ${res.name}${limits ? ` (${limits})` : ''}, shown once (only its hash is stored):\n${res.token}`);
+  // The token alone on stdout, what it is on stderr: `export FAILSMALL_AGENT_TOKEN=$(failsmall token create …)` takes just the token.
+  if (!out.json) process.stderr.write(`${res.role} token ${res.name}${limits ? ` (${limits})` : ''}, shown once (only its hash is stored):\n`);
+  out.line(res.token);
   return EXIT.OK;
 }
 
