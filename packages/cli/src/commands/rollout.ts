@@ -1,15 +1,10 @@
-import { parseDuration, TERMINAL_STATUSES, type DependencyFinding, type GateApproval, type RolloutState } from '@failsmall/core';
-import { CliError, type ApiClient } from '../client.ts';
+import { parseDuration, type DependencyFinding, type GateApproval, type RolloutState } from '@failsmall/core';
+import { CliError } from '../client.ts';
 import { EXIT } from '../exit-codes.ts';
-import { gateLine, gateOverrideLine, narrate, summary, type EventRecord, type GateOverride } from '../narrate.ts';
+import { watch, type StatusResponse } from '../live/watch.ts';
+import { gateLine, gateOverrideLine, summary, type GateOverride } from '../narrate.ts';
 import type { Out } from '../output.ts';
 import { clientFrom, type GlobalOpts } from './common.ts';
-
-interface StatusResponse {
-  rollout: RolloutState;
-  cohort: { nodes: number; reported: number; failed_loads: number };
-  dependency_gate?: { overridden: GateOverride | null };
-}
 
 interface StartOptions extends GlobalOpts {
   policy?: string;
@@ -143,43 +138,4 @@ export async function rolloutCommand(type: 'pause' | 'resume' | 'promote' | 'abo
 /** `failsmall rollout watch ID` */
 export async function rolloutWatch(id: string, opts: GlobalOpts, out: Out): Promise<number> {
   return watch(clientFrom(opts), id, out);
-}
-
-/**
- * Follows a rollout until it ends: plain narrated lines (the same ones the demo prints);
- * on a terminal, a status line above them is redrawn in place. With --json, one JSON
- * event per line (NDJSON), then the final state.
- * Exit: 0 completed, 4 rolled back or aborted, 5 paused and waiting for a human.
- */
-export async function watch(client: ApiClient, id: string, out: Out, onLine?: (line: string) => void): Promise<number> {
-  let after = 0;
-  const tty = !out.json && !onLine && process.stdout.isTTY === true;
-  const print = (line: string) => {
-    if (onLine) onLine(line);
-    else if (!out.json) process.stdout.write(tty ? `\r\x1b[2K${line}\n` : `${line}\n`);
-  };
-  for (;;) {
-    const { events } = await client.get<{ events: EventRecord[] }>(`/v1/rollouts/${encodeURIComponent(id)}/events?after=${after}&wait=10000`);
-    for (const e of events) {
-      after = Math.max(after, e.seq);
-      if (out.json && !onLine) process.stdout.write(`${JSON.stringify(e)}\n`);
-      for (const line of narrate(e)) print(line);
-    }
-    const { rollout } = await client.get<StatusResponse>(`/v1/rollouts/${encodeURIComponent(id)}`);
-    if (tty) process.stdout.write(`\r\x1b[2K${summary(rollout)}`);
-    if (events.length === 0 || TERMINAL_STATUSES.includes(rollout.status) || rollout.status === 'paused') {
-      const rest = await client.get<{ events: EventRecord[] }>(`/v1/rollouts/${encodeURIComponent(id)}/events?after=${after}`);
-      for (const e of rest.events) {
-        after = Math.max(after, e.seq);
-        if (out.json && !onLine) process.stdout.write(`${JSON.stringify(e)}\n`);
-        for (const line of narrate(e)) print(line);
-      }
-      if (TERMINAL_STATUSES.includes(rollout.status) || rollout.status === 'paused') {
-        if (tty) process.stdout.write('\r\x1b[2K');
-        if (out.json && !onLine) process.stdout.write(`${JSON.stringify({ final: rollout })}\n`);
-        else print(`${rollout.status === 'paused' ? 'paused' : 'finished'}: ${summary(rollout)}`);
-        return rollout.status === 'completed' ? EXIT.OK : rollout.status === 'paused' ? EXIT.ROLLOUT_PAUSED : EXIT.ROLLOUT_FAILED;
-      }
-    }
-  }
 }

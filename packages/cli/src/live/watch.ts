@@ -1,0 +1,66 @@
+import { TERMINAL_STATUSES, type RolloutState, type Verdict } from '@failsmall/core';
+import type { ApiClient } from '../client.ts';
+import { EXIT } from '../exit-codes.ts';
+import { summary, type EventRecord, type GateOverride } from '../narrate.ts';
+import type { Out } from '../output.ts';
+import { changedLines } from './changes.ts';
+import { frame, type CohortCount } from './frame.ts';
+import { EMPTY_HISTORY, record, type History } from './history.ts';
+import { Region } from './region.ts';
+
+/** `GET /v1/rollouts/:id`. */
+export interface StatusResponse {
+  rollout: RolloutState;
+  cohort: CohortCount;
+  dependency_gate?: { overridden: GateOverride | null };
+}
+
+/** How long one long-poll for events waits on a terminal: the frame's bake clock moves every second. */
+const TTY_WAIT_MS = 1000;
+const PIPE_WAIT_MS = 10_000;
+
+/**
+ * Follows a rollout until it ends. Piped: one line per change (a stage starts, a gate's verdict
+ * changes, a node refuses, the rollout ends; changes.ts), the lines the demo prints. On a
+ * terminal: the same lines scroll above a frame (frame.ts) redrawn in place. With --json, one
+ * JSON event per line (NDJSON), then `{"final": state}`. `onLine` takes the lines instead (the demo).
+ * Exit: 0 completed, 4 rolled back or aborted, 5 paused and waiting for a human.
+ */
+export async function watch(client: ApiClient, id: string, out: Out, onLine?: (line: string) => void): Promise<number> {
+  const region = !out.json && !onLine && process.stdout.isTTY === true
+    ? new Region((t) => process.stdout.write(t), () => process.stdout.columns ?? 80)
+    : undefined;
+  const path = `/v1/rollouts/${encodeURIComponent(id)}`;
+  let after = 0;
+  let history: History = EMPTY_HISTORY;
+  let said: Readonly<Record<string, Verdict['status']>> = {};
+  const say = (lines: readonly string[]) => {
+    if (onLine) lines.forEach((l) => onLine(l));
+    else if (region) region.above(lines);
+    else if (!out.json) for (const l of lines) process.stdout.write(`${l}\n`);
+  };
+  const take = (events: readonly EventRecord[]) => {
+    for (const e of events) {
+      after = Math.max(after, e.seq);
+      if (out.json && !onLine) process.stdout.write(`${JSON.stringify(e)}\n`);
+      history = record(history, e);
+      const changed = changedLines(e, said);
+      said = changed.said;
+      say(changed.lines);
+    }
+  };
+  for (;;) {
+    take((await client.get<{ events: EventRecord[] }>(`${path}/events?after=${after}&wait=${region ? TTY_WAIT_MS : PIPE_WAIT_MS}`)).events);
+    const status = await client.get<StatusResponse>(path);
+    const r = status.rollout;
+    const ended = TERMINAL_STATUSES.includes(r.status) || r.status === 'paused';
+    // The events that led to the end were written with it: print them before the verdict on it.
+    if (ended) take((await client.get<{ events: EventRecord[] }>(`${path}/events?after=${after}`)).events);
+    region?.draw(frame({ rollout: r, cohort: status.cohort, history, now: Date.now() }));
+    if (!ended) continue;
+    if (out.json && !onLine) process.stdout.write(`${JSON.stringify({ final: r })}\n`);
+    else if (region) process.stdout.write(`${r.status === 'paused' ? 'paused' : 'finished'}: ${summary(r)}\n`);
+    else say([`${r.status === 'paused' ? 'paused' : 'finished'}: ${summary(r)}`]);
+    return r.status === 'completed' ? EXIT.OK : r.status === 'paused' ? EXIT.ROLLOUT_PAUSED : EXIT.ROLLOUT_FAILED;
+  }
+}
