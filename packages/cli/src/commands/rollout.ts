@@ -6,8 +6,10 @@ import { gateLine, gateOverrideLine, summary, type GateOverride } from '../narra
 import type { Out } from '../output.ts';
 import { clientFrom, type GlobalOpts } from './common.ts';
 
-interface StartOptions extends GlobalOpts {
+export interface StartOptions extends GlobalOpts {
   policy?: string;
+  /** Why: kept in the rollout.started event. */
+  reason?: string;
   watch?: boolean;
   overrideDependencyGate?: boolean;
   touchesDependency?: string[];
@@ -18,7 +20,7 @@ interface StartOptions extends GlobalOpts {
 /** Refusals that carry the gate's findings: printed one finding a line. */
 const GATE_REFUSALS = new Set(['DEPENDENCY_GATE', 'NO_APPROVAL', 'SELF_APPROVAL']);
 
-/** `failsmall rollout start ARTIFACT VERSION [--policy P] [--watch] [--override-dependency-gate]` */
+/** `failsmall rollout start ARTIFACT VERSION [--policy P] [--reason R] [--watch] [--override-dependency-gate]` */
 export async function rolloutStart(artifact: string, version: string, opts: StartOptions, out: Out): Promise<number> {
   const client = clientFrom(opts);
   const override = opts.overrideDependencyGate === true;
@@ -29,7 +31,7 @@ export async function rolloutStart(artifact: string, version: string, opts: Star
       ...(opts.touchesService?.length ? { services: opts.touchesService } : {}),
       ...(opts.touchesRegion?.length ? { regions: opts.touchesRegion } : {}),
     };
-    res = await client.post('/v1/rollouts', { artifact, version, ...(opts.policy ? { policy: opts.policy } : {}), ...(override ? { override_dependency_gate: true } : {}), ...(Object.keys(touches).length > 0 ? { touches } : {}) });
+    res = await client.post('/v1/rollouts', { artifact, version, ...(opts.policy ? { policy: opts.policy } : {}), ...(opts.reason?.trim() ? { reason: opts.reason.trim() } : {}), ...(override ? { override_dependency_gate: true } : {}), ...(Object.keys(touches).length > 0 ? { touches } : {}) });
   } catch (err) {
     if (err instanceof CliError && GATE_REFUSALS.has(err.code)) return gateRefused(err, out);
     throw err;

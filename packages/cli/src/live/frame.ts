@@ -1,4 +1,5 @@
 import { formatDuration, type RolloutState, type Verdict } from '@failsmall/core';
+import { ago } from '../age.ts';
 import { comparison, round } from '../narrate.ts';
 import { gateKey, type History } from './history.ts';
 
@@ -85,13 +86,4 @@ export function trend(vs: readonly Verdict[]): string {
 
 function seconds(ms: number): string {
   return ms < 1000 ? `${(ms / 1000).toFixed(1)}s` : formatDuration(Math.floor(ms / 1000) * 1000);
-}
-
-/** `12s`, `3m`, `2h`, `4d`: ages for people, not for arithmetic. */
-export function ago(ms: number): string {
-  const s = Math.max(0, Math.floor(ms / 1000));
-  if (s < 60) return `${s}s`;
-  if (s < 3600) return `${Math.floor(s / 60)}m`;
-  if (s < 86_400) return `${Math.floor(s / 3600)}h`;
-  return `${Math.floor(s / 86_400)}d`;
 }

@@ -28,7 +28,7 @@ const PIPE_WAIT_MS = 10_000;
  */
 export async function watch(client: ApiClient, id: string, out: Out, onLine?: (line: string) => void): Promise<number> {
   const region = !out.json && !onLine && process.stdout.isTTY === true
-    ? new Region((t) => process.stdout.write(t), () => process.stdout.columns ?? 80)
+    ? new Region((t) => process.stdout.write(t), () => process.stdout.columns || 80)
     : undefined;
   const path = `/v1/rollouts/${encodeURIComponent(id)}`;
   let after = 0;
