@@ -18,7 +18,7 @@ const EventsQuery = z.object({
   newest: z.enum(['true', 'false']).optional(),
   /** Long-poll: when nothing matches yet, wait up to this long for an event that does. */
   wait: z.coerce.number().int().min(0).max(60_000).optional(),
-}).strict();
+});
 
 /** The event log, filtered and followed: `failsmall events [--follow]`. */
 export async function eventRoutes(app: FastifyInstance, ctx: AppContext): Promise<void> {
