@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { RolloutState, StageSpec, Verdict } from '@failsmall/core';
-import { changedLines } from '../packages/cli/src/live/changes.ts';
+import { changedLines, cohortChange } from '../packages/cli/src/live/changes.ts';
 import { ago } from '../packages/cli/src/age.ts';
 import { frame, trend } from '../packages/cli/src/live/frame.ts';
 import { EMPTY_HISTORY, record, type History } from '../packages/cli/src/live/history.ts';
@@ -85,6 +85,15 @@ test('a piped watch prints a gate line only when its verdict changes, not at eve
   // The same gate on the next stage judges another cohort: its first verdict is news.
   assert.equal(changedLines(ev(9, 'gates.evaluated', { verdicts: [verdict({ stage: 'next', status: 'fail', value: 0 })] }), said).lines.length, 1);
   assert.deepEqual(changedLines(ev(10, 'rollout.completed', { stage: 'global', nodes: 4, reason: 'done' }), said).lines, ['  completed at stage global: 4 nodes run the new version (done)']);
+});
+
+test('while a stage applies, a piped watch says each change in how many cohort nodes took the version, once', () => {
+  const applying = rollout({ phase: 'applying', stage_index: 1, bake_started_at: null });
+  const first = cohortChange(applying, { nodes: 4, reported: 1, failed_loads: 0 }, '');
+  assert.deepEqual(first.lines, ['  stage global: 1 of 4 cohort nodes run v2']);
+  assert.deepEqual(cohortChange(applying, { nodes: 4, reported: 1, failed_loads: 0 }, first.said).lines, [], 'the same count is not news');
+  assert.deepEqual(cohortChange(applying, { nodes: 4, reported: 3, failed_loads: 1 }, first.said).lines, ['  stage global: 2 of 4 cohort nodes run v2 (1 refused it)']);
+  assert.deepEqual(cohortChange(rollout(), { nodes: 4, reported: 4, failed_loads: 0 }, first.said).lines, [], 'baking: rollout.baking said it');
 });
 
 test('the region moves the cursor up over the last frame and erases it before drawing the next; lines above stay', () => {

@@ -1,5 +1,6 @@
-import type { Verdict } from '@failsmall/core';
+import type { RolloutState, Verdict } from '@failsmall/core';
 import { narrate, type EventRecord } from '../narrate.ts';
+import type { CohortCount } from './frame.ts';
 import { gateKey } from './history.ts';
 
 /**
@@ -22,4 +23,16 @@ export function changedLines(e: EventRecord, said: Readonly<Record<string, Verdi
     return true;
   });
   return { lines: changed.length > 0 ? narrate({ ...e, payload: { ...e.payload, verdicts: changed } }) : [], said: next };
+}
+
+/**
+ * `  stage canary: 3 of 10 cohort nodes run v2 (1 refused it)`: while a stage applies, a line
+ * each time more cohort nodes report the load, which no event says until all have (or
+ * load_timeout passes). `said` is the key of the count last printed; the answer carries the new one.
+ */
+export function cohortChange(r: RolloutState, c: CohortCount, said: string): { lines: string[]; said: string } {
+  const key = `${r.stage_index}/${c.reported}/${c.failed_loads}`;
+  if (r.status !== 'running' || r.phase !== 'applying' || c.reported === 0 || key === said) return { lines: [], said };
+  const stage = r.policy_spec.stages[r.stage_index]?.name ?? '?';
+  return { lines: [`  stage ${stage}: ${c.reported - c.failed_loads} of ${c.nodes} cohort nodes run ${r.to_version}${c.failed_loads > 0 ? ` (${c.failed_loads} refused it)` : ''}`], said: key };
 }

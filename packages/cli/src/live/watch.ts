@@ -3,7 +3,7 @@ import type { ApiClient } from '../client.ts';
 import { EXIT } from '../exit-codes.ts';
 import { summary, type EventRecord, type GateOverride } from '../narrate.ts';
 import type { Out } from '../output.ts';
-import { changedLines } from './changes.ts';
+import { changedLines, cohortChange } from './changes.ts';
 import { frame, type CohortCount } from './frame.ts';
 import { EMPTY_HISTORY, record, type History } from './history.ts';
 import { Region } from './region.ts';
@@ -15,9 +15,13 @@ export interface StatusResponse {
   dependency_gate?: { overridden: GateOverride | null };
 }
 
-/** How long one long-poll for events waits on a terminal: the frame's bake clock moves every second. */
-const TTY_WAIT_MS = 1000;
-const PIPE_WAIT_MS = 10_000;
+/**
+ * How long one long-poll for events waits: a second on a terminal (the frame's bake clock
+ * moves) and while a stage applies (nodes take the version without an event); else until the
+ * next event, up to 10 s.
+ */
+const SHORT_WAIT_MS = 1000;
+const LONG_WAIT_MS = 10_000;
 
 /**
  * Follows a rollout until it ends. Piped: one line per change (a stage starts, a gate's verdict
@@ -34,6 +38,8 @@ export async function watch(client: ApiClient, id: string, out: Out, onLine?: (l
   let after = 0;
   let history: History = EMPTY_HISTORY;
   let said: Readonly<Record<string, Verdict['status']>> = {};
+  let cohortSaid = '';
+  let applying = true;
   const say = (lines: readonly string[]) => {
     if (onLine) lines.forEach((l) => onLine(l));
     else if (region) region.above(lines);
@@ -50,9 +56,13 @@ export async function watch(client: ApiClient, id: string, out: Out, onLine?: (l
     }
   };
   for (;;) {
-    take((await client.get<{ events: EventRecord[] }>(`${path}/events?after=${after}&wait=${region ? TTY_WAIT_MS : PIPE_WAIT_MS}`)).events);
+    take((await client.get<{ events: EventRecord[] }>(`${path}/events?after=${after}&wait=${region || applying ? SHORT_WAIT_MS : LONG_WAIT_MS}`)).events);
     const status = await client.get<StatusResponse>(path);
     const r = status.rollout;
+    applying = r.status === 'running' && r.phase === 'applying';
+    const cohort = cohortChange(r, status.cohort, cohortSaid);
+    cohortSaid = cohort.said;
+    say(cohort.lines);
     const ended = TERMINAL_STATUSES.includes(r.status) || r.status === 'paused';
     // The events that led to the end were written with it: print them before the verdict on it.
     if (ended) take((await client.get<{ events: EventRecord[] }>(`${path}/events?after=${after}`)).events);
