@@ -136,6 +136,10 @@ test('live view, rollout list, retry, undo, artifact versions and events, throug
     const bad = await cli(['events', '--since', 'yesterday']);
     assert.equal(bad.code, EXIT.USAGE, show(bad));
     assert.match(bad.stderr, /--since yesterday: .*\[BAD_DURATION\]/);
+    // Checked by the API's schema: the refusal names the field, the value and what is allowed.
+    const badType = await cli(['events', '--type', 'Rollout.*']);
+    assert.equal(badType.code, EXIT.INVALID, show(badType));
+    assert.match(badType.stderr, /^failsmall: bad value for type: "Rollout\.\*" \(an event type or its prefix: lower-case letters, digits, "_" and "\."\)$/m);
   });
 
   await t.test('events --follow prints new events as they are written; a terminal watch redraws its frame in place', async () => {
