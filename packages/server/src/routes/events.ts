@@ -20,6 +20,9 @@ const EventsQuery = z.object({
   wait: z.coerce.number().int().min(0).max(60_000).optional(),
 });
 
+/** How often a long-poll reads the store again for events the controller did not write. */
+const RECHECK_MS = 1000;
+
 /** The event log, filtered and followed: `failsmall events [--follow]`. */
 export async function eventRoutes(app: FastifyInstance, ctx: AppContext): Promise<void> {
   const r = app.withTypeProvider<ZodTypeProvider>();
@@ -33,8 +36,11 @@ export async function eventRoutes(app: FastifyInstance, ctx: AppContext): Promis
       ...(q.newest === 'true' ? { newest: true } : {}),
     };
     let events = await ctx.store.listEvents(filter);
-    if (events.length === 0 && (q.wait ?? 0) > 0) {
-      await nextEvents(ctx, Math.min(q.wait ?? 0, ctx.maxWaitMs), (e) => (q.rollout === undefined || e.rollout_id === q.rollout) && (q.type === undefined || e.type.startsWith(q.type)));
+    const until = Date.now() + Math.min(q.wait ?? 0, ctx.maxWaitMs);
+    // The controller's events end the wait at once; those a request writes (a start, an apply)
+    // do not pass through it, so the store is read again every RECHECK_MS as well.
+    while (events.length === 0 && Date.now() < until) {
+      await nextEvents(ctx, Math.min(RECHECK_MS, until - Date.now()), (e) => (q.rollout === undefined || e.rollout_id === q.rollout) && (q.type === undefined || e.type.startsWith(q.type)));
       events = await ctx.store.listEvents(filter);
     }
     return { events };
@@ -44,7 +50,7 @@ export async function eventRoutes(app: FastifyInstance, ctx: AppContext): Promis
 /**
  * Resolves when the controller writes an event that `matches`, or after `waitMs`: a long-poll
  * answers at once instead of on the next poll. Events written outside the controller (a start,
- * an apply) end the wait only at its timeout.
+ * an apply) do not end the wait.
  */
 export function nextEvents(ctx: AppContext, waitMs: number, matches: (e: RolloutEvent) => boolean): Promise<void> {
   return new Promise<void>((resolve) => {
