@@ -60,6 +60,17 @@ test('the frame shows the stage bar with bake progress, the cohort, each gate wi
   assert.equal(ended.at(-1), 'rolled back: gate failed');
 });
 
+test('the frame says what a rollout waits for: a human to resume it, or to promote it', () => {
+  const paused = frame({ rollout: rollout({ status: 'paused', pause_reason: 'pause by alice: looks odd' }), cohort: { nodes: 4, reported: 4, failed_loads: 0 }, history: EMPTY_HISTORY, now: T0 });
+  assert.equal(paused[1], 'stages  ✓ canary  ‖ global  2/2 paused');
+  assert.equal(paused.at(-1), 'PAUSED  pause by alice: looks odd (failsmall rollout resume r-0a1b2c3d4e)');
+  const held = frame({ rollout: rollout({ phase: 'awaiting_approval', stage_index: 0, last_verdicts: [] }), cohort: { nodes: 1, reported: 1, failed_loads: 0 }, history: EMPTY_HISTORY, now: T0 });
+  assert.equal(held[1], 'stages  ▶ canary  · global  1/2 awaiting approval');
+  assert.equal(held[2], 'cohort  1/1 nodes run v2 (stage cohort 1)', 'without the start event, the cohort is the target');
+  assert.equal(held[3], 'gates   no verdict yet');
+  assert.equal(held.at(-1), 'WAITING for approval (failsmall rollout promote r-0a1b2c3d4e)');
+});
+
 test('a trend arrow compares the latest value with the one before; marks show the last verdicts', () => {
   assert.equal(trend([verdict({ value: 1 }), verdict({ value: 0.5, status: 'fail' })]), '↓ +x');
   assert.equal(trend([verdict({ value: 0.5 }), verdict({ value: 0.9 })]), '↑ ++');

@@ -14,7 +14,7 @@ export interface FrameInput {
   readonly rollout: RolloutState;
   readonly cohort: CohortCount;
   readonly history: History;
-  /** Wall-clock ms: how long the stage has baked is read against it. */
+  /** The control plane's clock (ms): how long the stage has baked, and the rollout's age, are read against it. */
   readonly now: number;
 }
 

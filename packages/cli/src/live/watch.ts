@@ -13,6 +13,8 @@ export interface StatusResponse {
   rollout: RolloutState;
   cohort: CohortCount;
   dependency_gate?: { overridden: GateOverride | null };
+  /** The control plane's clock (absent from servers before it): bake and age are measured on it, not on this machine's. */
+  now?: number;
 }
 
 /**
@@ -66,7 +68,7 @@ export async function watch(client: ApiClient, id: string, out: Out, onLine?: (l
     const ended = TERMINAL_STATUSES.includes(r.status) || r.status === 'paused';
     // The events that led to the end were written with it: print them before the verdict on it.
     if (ended) take((await client.get<{ events: EventRecord[] }>(`${path}/events?after=${after}`)).events);
-    region?.draw(frame({ rollout: r, cohort: status.cohort, history, now: Date.now() }));
+    region?.draw(frame({ rollout: r, cohort: status.cohort, history, now: status.now ?? Date.now() }));
     if (!ended) continue;
     if (out.json && !onLine) process.stdout.write(`${JSON.stringify({ final: r })}\n`);
     else if (region) process.stdout.write(`${r.status === 'paused' ? 'paused' : 'finished'}: ${summary(r)}\n`);

@@ -130,7 +130,8 @@ export async function rolloutRoutes(app: FastifyInstance, ctx: AppContext): Prom
     let loaded = 0; let failed = 0;
     for (const l of loads) if (assigned.has(l.node_id) && l.version === state.to_version) { loaded++; if (!l.ok) failed++; }
     const [gate] = await ctx.store.listEvents({ rolloutId: state.id, types: [GATE_OVERRIDDEN], limit: 1 });
-    return { rollout: state, cohort: { nodes: state.assigned.length, reported: loaded, failed_loads: failed }, dependency_gate: { overridden: gate?.payload ?? null } };
+    // `now`: the control plane's clock, which every time in the rollout is on; a watch measures bake against it.
+    return { rollout: state, cohort: { nodes: state.assigned.length, reported: loaded, failed_loads: failed }, dependency_gate: { overridden: gate?.payload ?? null }, now: ctx.clock.now() };
   });
 
   r.get('/v1/rollouts/:id/events', {
