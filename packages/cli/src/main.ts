@@ -152,6 +152,9 @@ export function buildProgram(result: { code: number }): Command {
     .action(run((o, module, file) => artifactSignDefault(module as string, file as string, o as never, makeOut(o.json === true))));
   artifact.command('list').description('declared artifacts and their current versions').addOption(server()).addOption(token()).addOption(json())
     .action(run((o) => artifactList(o, makeOut(o.json === true))));
+  artifact.command('versions').argument('<name>').description('every pushed version, newest first: size, sha256, signature, how many nodes serve it, which is current')
+    .addOption(server()).addOption(token()).addOption(json())
+    .action(run(async (o, name) => (await import('./commands/artifact-versions.ts')).artifactVersions(name as string, o, makeOut(o.json === true))));
 
   const rollout = program.command('rollout').description('rollouts');
   rollout.command('start').argument('<artifact>').argument('<version>').description('start a rollout')
@@ -160,8 +163,23 @@ export function buildProgram(result: { code: number }): Command {
     .option('--touches-dependency <name>', 'a dependency this change touches beyond its module, e.g. a database (repeatable; added to the artifact\'s touches:)', (v: string, p: string[] = []) => [...p, v])
     .option('--touches-service <name>', 'a service this change touches (repeatable)', (v: string, p: string[] = []) => [...p, v])
     .option('--touches-region <name>', 'a region this change touches (repeatable)', (v: string, p: string[] = []) => [...p, v])
+    .option('--reason <text>', 'why (kept in the event log)')
     .option('--watch', 'follow it until it ends').addOption(json())
     .action(run(async (o, a, v) => (await rolloutCommands()).rolloutStart(a as string, v as string, o, makeOut(o.json === true))));
+  const again = async () => import('./commands/rollout-again.ts');
+  rollout.command('retry').argument('<id>').description('start a rolled-back or aborted rollout again: same artifact, version and policy')
+    .addOption(server()).addOption(token()).option('--reason <text>', 'why (kept in the event log, after "retry of ID")')
+    .option('--watch', 'follow it until it ends').addOption(json())
+    .action(run(async (o, id) => (await again()).rolloutRetry(id as string, o, makeOut(o.json === true))));
+  rollout.command('undo').argument('<target>', 'an artifact (its last completed rollout) or a rollout id').description('start a rollout back to the version before the last completed one, under its policy: staged and gated like any other')
+    .addOption(server()).addOption(token()).option('--reason <text>', 'why (kept in the event log, after "undo of ID")')
+    .option('--watch', 'follow it until it ends').addOption(json())
+    .action(run(async (o, target) => (await again()).rolloutUndo(target as string, o, makeOut(o.json === true))));
+  rollout.command('list').description('active and recent rollouts, newest first: state, stage, age')
+    .addOption(server()).addOption(token()).option('--artifact <name>', 'only this artifact')
+    .addOption(new Option('--state <state>', 'only rollouts in this state (active: running, paused or rolling back)').choices(['active', 'running', 'paused', 'rolling_back', 'completed', 'rolled_back', 'aborted']))
+    .option('--limit <n>', 'at most N rollouts (1 to 1000)', '20').addOption(json())
+    .action(run(async (o) => (await import('./commands/rollout-list.ts')).rolloutList(o, makeOut(o.json === true))));
   rollout.command('approve').argument('<artifact>').argument('<version>').description('approve, as the owner of this token, one rollout of VERSION past the dependency gate\'s findings (four eyes: someone else starts it)')
     .addOption(server()).addOption(token()).requiredOption('--reason <text>', 'why the new dependency is acceptable (goes to the event log)')
     .option('--expires <duration>', 'how long the approval waits to be used (at most 7d)', '24h').addOption(json())
@@ -180,6 +198,16 @@ export function buildProgram(result: { code: number }): Command {
       .addOption(server()).addOption(token()).option('--reason <text>', 'why (kept in the event log)').addOption(json())
       .action(run(async (o, id) => (await rolloutCommands()).rolloutCommand(type, id as string, o, makeOut(o.json === true))));
   }
+
+  program.command('events').description('the event log, newest last, one event a line (--json: one JSON event a line)')
+    .addOption(server()).addOption(token())
+    .option('--rollout <id>', 'only this rollout\'s events')
+    .option('--type <prefix>', 'only types that start with this, e.g. rollout. or gates.evaluated')
+    .option('--since <duration>', 'only the last DURATION, e.g. 30m, 2h')
+    .option('--limit <n>', 'the newest N (1 to 5000)', '50')
+    .option('--follow', 'keep printing new events as they are written, until interrupted')
+    .addOption(json())
+    .action(run(async (o) => (await import('./commands/events.ts')).events(o, makeOut(o.json === true))));
 
   const incident = program.command('incident').description('incidents: opened by failed gates, alerts or by hand');
   const incidentCommands = async () => import('./commands/incident.ts');

@@ -20,7 +20,7 @@ export function narrate(e: EventRecord): string[] {
   const s = (k: string) => String(p[k] ?? '');
   switch (e.type) {
     case 'rollout.started':
-      return [`rollout ${e.rollout_id}: ${s('artifact')} ${p.from_version ?? '(none)'} → ${s('to_version')} under policy ${s('policy')} (${s('fleet_nodes')} nodes), started by ${s('actor')}`];
+      return [`rollout ${e.rollout_id}: ${s('artifact')} ${p.from_version ?? '(none)'} → ${s('to_version')} under policy ${s('policy')} (${s('fleet_nodes')} nodes), started by ${s('actor')}${p.reason ? `: ${s('reason')}` : ''}`];
     case 'rollout.dependency_gate_overridden':
       return [gateOverrideLine({ approver: s('approver'), actor: s('actor'), reason: s('reason'), ...(typeof p.approval === 'string' ? { approval: p.approval } : {}), findings: (p.findings as GateOverride['findings'] | undefined) ?? [] })];
     case 'rollout.stage_started':
@@ -82,11 +82,16 @@ export function gateLine(v: Verdict): string {
     const why = v.value === null ? 'no data' : v.samples < v.min_samples ? `${v.samples} samples < min_samples ${v.min_samples}` : `only ${v.nodes}/${v.cohort_nodes} nodes reported`;
     return `${v.gate}: ${why} (value ${v.value === null ? 'none' : round(v.value)}, threshold ${v.direction === 'min' ? '>=' : '<='} ${round(v.threshold)}) ${evidence}`;
   }
-  const op = v.status === 'fail' ? (v.direction === 'min' ? '<' : '>') : v.direction === 'min' ? '>=' : '<=';
-  return `${v.gate}: ${v.value === null ? 'no data' : round(v.value)} ${op} ${round(v.threshold)} ${evidence}`;
+  return `${v.gate}: ${comparison(v)} ${evidence}`;
 }
 
-function round(x: number): string {
+/** `0.412 < 0.999`: a decided verdict's value against its threshold, the operator saying which side it fell. */
+export function comparison(v: Verdict): string {
+  const op = v.status === 'fail' ? (v.direction === 'min' ? '<' : '>') : v.direction === 'min' ? '>=' : '<=';
+  return `${v.value === null ? 'no data' : round(v.value)} ${op} ${round(v.threshold)}`;
+}
+
+export function round(x: number): string {
   return Number.isInteger(x) ? String(x) : String(Number(x.toPrecision(4)));
 }
 

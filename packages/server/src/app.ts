@@ -7,6 +7,7 @@ import { boundJsonDepth, clientErrorHandler } from './http/hostile-input.ts';
 import { artifactRoutes } from './routes/artifacts.ts';
 import { declarationRoutes } from './routes/declarations.ts';
 import { nodeRoutes } from './routes/nodes.ts';
+import { eventRoutes } from './routes/events.ts';
 import { opsRoutes } from './routes/ops.ts';
 import { approvalRoutes } from './routes/approvals.ts';
 import { rolloutRoutes } from './routes/rollouts.ts';
@@ -51,6 +52,7 @@ export async function buildApp(ctx: AppContext, opts: AppOptions): Promise<Fasti
     await approvalRoutes(scope, ctx);
     await nodeRoutes(scope, ctx);
     await opsRoutes(scope, ctx);
+    await eventRoutes(scope, ctx);
     await incidentRoutes(scope, ctx);
     await auditRoutes(scope, ctx);
   });

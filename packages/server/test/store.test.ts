@@ -521,6 +521,20 @@ for (const engine of [sqliteEngine(), postgresEngine()]) {
       assert.deepEqual(await store.listEvents({ types: [] }), []);
     });
 
+    it('lists events by type prefix (an underscore is no wildcard), since a time, and the newest N oldest first', async () => {
+      const { store } = await freshStore();
+      await store.appendEvents([
+        event('rollout.started', 'r1', T0), event('rollout.rolled_back', 'r1', T0 + 10), event('rolloutXrolled', 'r1', T0 + 20),
+        event('gates.evaluated', 'r1', T0 + 30), event('rollout.rolledXback', 'r2', T0 + 40), event('rollout.completed', 'r2', T0 + 50),
+      ]);
+      const types = async (f: Parameters<typeof store.listEvents>[0]) => (await store.listEvents(f)).map((e) => e.type);
+      assert.deepEqual(await types({ typePrefix: 'rollout.' }), ['rollout.started', 'rollout.rolled_back', 'rollout.rolledXback', 'rollout.completed']);
+      assert.deepEqual(await types({ typePrefix: 'rollout.rolled_' }), ['rollout.rolled_back']);
+      assert.deepEqual(await types({ since: T0 + 30 }), ['gates.evaluated', 'rollout.rolledXback', 'rollout.completed']);
+      assert.deepEqual(await types({ newest: true, limit: 2 }), ['rollout.rolledXback', 'rollout.completed']);
+      assert.deepEqual(await types({ newest: true, limit: 2, rolloutId: 'r1', typePrefix: 'rollout' }), ['rollout.rolled_back', 'rolloutXrolled']);
+    });
+
     it('stores tokens by hash and counts them by role', async () => {
       const { store } = await freshStore();
       assert.equal(await store.countTokens(), 0);

@@ -10,7 +10,7 @@ import { ApiClient } from '../client.ts';
 import { EXIT } from '../exit-codes.ts';
 import type { Out } from '../output.ts';
 import { syntheticTraffic } from '../traffic.ts';
-import { watch } from './rollout.ts';
+import { watch } from '../live/watch.ts';
 
 /**
  * The checkout's examples/ (from src/commands/ and from the bundle's dist/cli/ alike, four levels

@@ -1,18 +1,15 @@
-import { parseDuration, TERMINAL_STATUSES, type DependencyFinding, type GateApproval, type RolloutState } from '@failsmall/core';
-import { CliError, type ApiClient } from '../client.ts';
+import { parseDuration, type DependencyFinding, type GateApproval, type RolloutState } from '@failsmall/core';
+import { CliError } from '../client.ts';
 import { EXIT } from '../exit-codes.ts';
-import { gateLine, gateOverrideLine, narrate, summary, type EventRecord, type GateOverride } from '../narrate.ts';
+import { watch, type StatusResponse } from '../live/watch.ts';
+import { gateLine, gateOverrideLine, summary, type GateOverride } from '../narrate.ts';
 import type { Out } from '../output.ts';
 import { clientFrom, type GlobalOpts } from './common.ts';
 
-interface StatusResponse {
-  rollout: RolloutState;
-  cohort: { nodes: number; reported: number; failed_loads: number };
-  dependency_gate?: { overridden: GateOverride | null };
-}
-
-interface StartOptions extends GlobalOpts {
+export interface StartOptions extends GlobalOpts {
   policy?: string;
+  /** Why: kept in the rollout.started event. */
+  reason?: string;
   watch?: boolean;
   overrideDependencyGate?: boolean;
   touchesDependency?: string[];
@@ -23,7 +20,7 @@ interface StartOptions extends GlobalOpts {
 /** Refusals that carry the gate's findings: printed one finding a line. */
 const GATE_REFUSALS = new Set(['DEPENDENCY_GATE', 'NO_APPROVAL', 'SELF_APPROVAL']);
 
-/** `failsmall rollout start ARTIFACT VERSION [--policy P] [--watch] [--override-dependency-gate]` */
+/** `failsmall rollout start ARTIFACT VERSION [--policy P] [--reason R] [--watch] [--override-dependency-gate]` */
 export async function rolloutStart(artifact: string, version: string, opts: StartOptions, out: Out): Promise<number> {
   const client = clientFrom(opts);
   const override = opts.overrideDependencyGate === true;
@@ -34,7 +31,7 @@ export async function rolloutStart(artifact: string, version: string, opts: Star
       ...(opts.touchesService?.length ? { services: opts.touchesService } : {}),
       ...(opts.touchesRegion?.length ? { regions: opts.touchesRegion } : {}),
     };
-    res = await client.post('/v1/rollouts', { artifact, version, ...(opts.policy ? { policy: opts.policy } : {}), ...(override ? { override_dependency_gate: true } : {}), ...(Object.keys(touches).length > 0 ? { touches } : {}) });
+    res = await client.post('/v1/rollouts', { artifact, version, ...(opts.policy ? { policy: opts.policy } : {}), ...(opts.reason?.trim() ? { reason: opts.reason.trim() } : {}), ...(override ? { override_dependency_gate: true } : {}), ...(Object.keys(touches).length > 0 ? { touches } : {}) });
   } catch (err) {
     if (err instanceof CliError && GATE_REFUSALS.has(err.code)) return gateRefused(err, out);
     throw err;
@@ -143,43 +140,4 @@ export async function rolloutCommand(type: 'pause' | 'resume' | 'promote' | 'abo
 /** `failsmall rollout watch ID` */
 export async function rolloutWatch(id: string, opts: GlobalOpts, out: Out): Promise<number> {
   return watch(clientFrom(opts), id, out);
-}
-
-/**
- * Follows a rollout until it ends: plain narrated lines (the same ones the demo prints);
- * on a terminal, a status line above them is redrawn in place. With --json, one JSON
- * event per line (NDJSON), then the final state.
- * Exit: 0 completed, 4 rolled back or aborted, 5 paused and waiting for a human.
- */
-export async function watch(client: ApiClient, id: string, out: Out, onLine?: (line: string) => void): Promise<number> {
-  let after = 0;
-  const tty = !out.json && !onLine && process.stdout.isTTY === true;
-  const print = (line: string) => {
-    if (onLine) onLine(line);
-    else if (!out.json) process.stdout.write(tty ? `\r\x1b[2K${line}\n` : `${line}\n`);
-  };
-  for (;;) {
-    const { events } = await client.get<{ events: EventRecord[] }>(`/v1/rollouts/${encodeURIComponent(id)}/events?after=${after}&wait=10000`);
-    for (const e of events) {
-      after = Math.max(after, e.seq);
-      if (out.json && !onLine) process.stdout.write(`${JSON.stringify(e)}\n`);
-      for (const line of narrate(e)) print(line);
-    }
-    const { rollout } = await client.get<StatusResponse>(`/v1/rollouts/${encodeURIComponent(id)}`);
-    if (tty) process.stdout.write(`\r\x1b[2K${summary(rollout)}`);
-    if (events.length === 0 || TERMINAL_STATUSES.includes(rollout.status) || rollout.status === 'paused') {
-      const rest = await client.get<{ events: EventRecord[] }>(`/v1/rollouts/${encodeURIComponent(id)}/events?after=${after}`);
-      for (const e of rest.events) {
-        after = Math.max(after, e.seq);
-        if (out.json && !onLine) process.stdout.write(`${JSON.stringify(e)}\n`);
-        for (const line of narrate(e)) print(line);
-      }
-      if (TERMINAL_STATUSES.includes(rollout.status) || rollout.status === 'paused') {
-        if (tty) process.stdout.write('\r\x1b[2K');
-        if (out.json && !onLine) process.stdout.write(`${JSON.stringify({ final: rollout })}\n`);
-        else print(`${rollout.status === 'paused' ? 'paused' : 'finished'}: ${summary(rollout)}`);
-        return rollout.status === 'completed' ? EXIT.OK : rollout.status === 'paused' ? EXIT.ROLLOUT_PAUSED : EXIT.ROLLOUT_FAILED;
-      }
-    }
-  }
 }

@@ -46,6 +46,8 @@ export interface StartInput {
   readonly now: number;
   /** What the change touches beyond its module; kept on the state for triage and incidents. */
   readonly touches?: ChangeTouches;
+  /** Why it was started (a retry, an undo, a ticket): kept in the rollout.started event. */
+  readonly reason?: string;
 }
 
 /**
@@ -70,7 +72,7 @@ export function startRollout(input: StartInput): StepOutput | { error: { code: s
   return {
     state,
     events: [
-      event(state, 'rollout.started', input.now, { artifact: input.artifact, from_version: input.fromVersion, to_version: input.toVersion, policy: input.policy.name, actor: input.actor, fleet_nodes: input.fleet.length }),
+      event(state, 'rollout.started', input.now, { artifact: input.artifact, from_version: input.fromVersion, to_version: input.toVersion, policy: input.policy.name, actor: input.actor, fleet_nodes: input.fleet.length, ...(input.reason ? { reason: input.reason } : {}) }),
       stageStartedEvent(state, input.fleet.length, cohort.length, input.now),
     ],
     desiredChanged: true,

@@ -92,8 +92,4 @@ export async function opsRoutes(app: FastifyInstance, ctx: AppContext): Promise<
     forgetToken(ctx.store, req.params.name);
     return { revoked, name: req.params.name };
   });
-
-  r.get('/v1/events', { config: { access: 'viewer' }, schema: { querystring: z.object({ after: z.coerce.number().int().min(0).max(Number.MAX_SAFE_INTEGER).optional(), limit: z.coerce.number().int().min(1).max(5000).optional() }) } }, async (req) => ({
-    events: await ctx.store.listEvents({ afterSeq: req.query.after ?? 0, limit: req.query.limit ?? 1000 }),
-  }));
 }

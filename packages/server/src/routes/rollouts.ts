@@ -11,6 +11,7 @@ import { callerOf } from '../http/access.ts';
 import { ApiError, notFound } from '../http/errors.ts';
 import { gateFindings } from './approvals.ts';
 import { startRefused } from './empty-cohort.ts';
+import { nextEvents } from './events.ts';
 
 const Names = z.array(z.string().trim().min(1).max(256)).max(100);
 /** What this change touches beyond its module, added to what the artifact declares (`touches:`); triage and incidents read it. */
@@ -22,6 +23,8 @@ const StartBody = z.object({
   touches: Touches.optional(),
   /** Starts past the dependency gate's findings with a second person's approval on record (POST /v1/approvals); recorded in the event log. */
   override_dependency_gate: z.boolean().optional(),
+  /** Why: kept in the rollout.started event, as pause, resume, promote and abort keep theirs. */
+  reason: z.string().trim().min(1).max(2000).optional(),
 }).strict();
 const GATE_OVERRIDDEN = 'rollout.dependency_gate_overridden';
 const CommandBody = z.object({ reason: z.string().max(2000).optional() }).optional();
@@ -76,7 +79,7 @@ export async function rolloutRoutes(app: FastifyInstance, ctx: AppContext): Prom
     const touches = mergeTouches(artifact.touches, req.body.touches);
     const start = (f: readonly FleetNode[]) => startRollout({
       id: `r-${randomBytes(5).toString('hex')}`, artifact: artifact.name, module: artifact.module, policy,
-      fromVersion: artifact.current_version, toVersion: version.version, fleet: f, actor: caller.name, now: ctx.clock.now(), ...(touches ? { touches } : {}),
+      fromVersion: artifact.current_version, toVersion: version.version, fleet: f, actor: caller.name, now: ctx.clock.now(), ...(touches ? { touches } : {}), ...(req.body.reason ? { reason: req.body.reason } : {}),
     });
     const started = start(fleet);
     if ('error' in started) {
@@ -127,7 +130,8 @@ export async function rolloutRoutes(app: FastifyInstance, ctx: AppContext): Prom
     let loaded = 0; let failed = 0;
     for (const l of loads) if (assigned.has(l.node_id) && l.version === state.to_version) { loaded++; if (!l.ok) failed++; }
     const [gate] = await ctx.store.listEvents({ rolloutId: state.id, types: [GATE_OVERRIDDEN], limit: 1 });
-    return { rollout: state, cohort: { nodes: state.assigned.length, reported: loaded, failed_loads: failed }, dependency_gate: { overridden: gate?.payload ?? null } };
+    // `now`: the control plane's clock, which every time in the rollout is on; a watch measures bake against it.
+    return { rollout: state, cohort: { nodes: state.assigned.length, reported: loaded, failed_loads: failed }, dependency_gate: { overridden: gate?.payload ?? null }, now: ctx.clock.now() };
   });
 
   r.get('/v1/rollouts/:id/events', {
@@ -140,11 +144,7 @@ export async function rolloutRoutes(app: FastifyInstance, ctx: AppContext): Prom
     let events = await ctx.store.listEvents(filter);
     const wait = Math.min(req.query.wait ?? 0, ctx.maxWaitMs);
     if (events.length === 0 && wait > 0 && !TERMINAL_STATUSES.includes(state.status)) {
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(done, wait);
-        const off = ctx.controller.onEvents((evs) => { if (evs.some((e) => e.rollout_id === state.id)) done(); });
-        function done() { clearTimeout(timer); off(); resolve(); }
-      });
+      await nextEvents(ctx, wait, (e) => e.rollout_id === state.id);
       events = await ctx.store.listEvents(filter);
     }
     return { events };

@@ -1,4 +1,4 @@
-import type { Kysely, Transaction } from 'kysely';
+import { sql, type Kysely, type Transaction } from 'kysely';
 import {
   envelopeSha256, envelopeText, personKey, TERMINAL_STATUSES,
   type ArtifactDecl, type BreakglassEnvelope, type Declarations, type MetricAggregate, type ModuleCounters, type ModuleDecl, type PolicySpec,
@@ -16,7 +16,7 @@ import { TOKEN_ROLES } from './types.ts';
 import type {
   TokenRecord, BreakglassRecord, CreateRolloutResult, PinRecord, SignalProblem,
   ApplyResult, ArtifactRecord, DeclarationKind, DeclarationVersion, LoadReport, NewVersion, NodeRecord, PutVersionResult,
-  Store, StoredEvent, TokenRole, VersionRecord,
+  EventFilter, Store, StoredEvent, TokenRole, VersionRecord,
 } from './types.ts';
 
 type Db = Kysely<StoreSchema> | Transaction<StoreSchema>;
@@ -493,15 +493,20 @@ export class SqlStore implements Store {
     return verifyEventLog(this.#db, opts);
   }
 
-  async listEvents(filter: { rolloutId?: string; afterSeq?: number; limit?: number; types?: string[] }): Promise<StoredEvent[]> {
-    let q = this.#db.selectFrom('events').selectAll().orderBy('seq').limit(filter.limit ?? DEFAULT_EVENT_LIMIT);
+  async listEvents(filter: EventFilter): Promise<StoredEvent[]> {
+    // The newest `limit`, returned oldest first: the tail of the log, as `failsmall events` shows it.
+    let q = this.#db.selectFrom('events').selectAll().orderBy('seq', filter.newest ? 'desc' : 'asc').limit(filter.limit ?? DEFAULT_EVENT_LIMIT);
     if (filter.rolloutId !== undefined) q = q.where('rollout_id', '=', filter.rolloutId);
     if (filter.afterSeq !== undefined) q = q.where('seq', '>', filter.afterSeq);
+    if (filter.since !== undefined) q = q.where('at', '>=', filter.since);
     if (filter.types !== undefined) {
       if (filter.types.length === 0) return [];
       q = q.where('type', 'in', filter.types);
     }
+    // substr, not LIKE: `_` is a wildcard to LIKE and every other event type has one. Both engines have it.
+    if (filter.typePrefix !== undefined) q = q.where(sql<string>`substr(type, 1, ${filter.typePrefix.length})`, '=', filter.typePrefix);
     const rows = await q.execute();
+    if (filter.newest) rows.reverse();
     return rows.map((r) => ({
       seq: Number(r.seq), type: r.type, at: r.at, rollout_id: r.rollout_id, payload: parseJson<Record<string, unknown>>(r.payload),
     }));

@@ -103,7 +103,7 @@ export interface Store {
   // ── event log (append-only; UPDATE and DELETE are refused by the database) ─
   // Hash-chained (event-chain.ts): each event carries the hash of the one before it.
   appendEvents(events: RolloutEvent[]): Promise<void>;
-  listEvents(filter: { rolloutId?: string; afterSeq?: number; limit?: number; types?: string[] }): Promise<StoredEvent[]>;
+  listEvents(filter: EventFilter): Promise<StoredEvent[]>;
   /** Walks the whole chain in pages; names the first broken link. `checkpoints` must be verified (signatures) already. */
   verifyEvents(opts?: { checkpoints?: readonly ChainHead[]; pageSize?: number }): Promise<ChainVerdict>;
 
@@ -269,6 +269,21 @@ export interface LoadReport {
   readonly at: number;
   /** What the module serves after the attempt: serving, stale (last known-good), fail-open, fail-closed, empty. */
   readonly module_state?: string | null;
+}
+
+/** Which events listEvents returns; every field narrows. Oldest first, the first `limit` (default 1000). */
+export interface EventFilter {
+  rolloutId?: string;
+  afterSeq?: number;
+  limit?: number;
+  /** Exact types. */
+  types?: string[];
+  /** Types that start with this, e.g. `rollout.`. */
+  typePrefix?: string;
+  /** At or after this time (ms). */
+  since?: number;
+  /** The newest `limit` instead of the oldest, still oldest first. */
+  newest?: boolean;
 }
 
 export interface StoredEvent extends RolloutEvent {
