@@ -39,6 +39,7 @@ export class SqlStore implements Store {
   readonly outbox: OutboxStore;
   readonly #db: Kysely<StoreSchema>;
   readonly #closed: () => Promise<void>;
+  readonly #committed = new Set<(events: readonly RolloutEvent[]) => void>();
   #closing: Promise<void> | undefined;
 
   /** `closed` resolves once the engine's connections are really gone (after `db.destroy()`). */
@@ -52,6 +53,31 @@ export class SqlStore implements Store {
     this.#closed = closed;
   }
 
+  onCommit(fn: (events: readonly RolloutEvent[]) => void): () => void {
+    this.#committed.add(fn);
+    return () => this.#committed.delete(fn);
+  }
+
+  /**
+   * One write transaction. Its events go to the commit listeners once it has committed, never
+   * before: the events of a transaction that rolled back were never in the log.
+   */
+  async #write<T>(fn: (tx: Transaction<StoreSchema>) => Promise<T>): Promise<T> {
+    let events: readonly RolloutEvent[] = [];
+    const out = await this.#db.transaction().execute(async (tx) => {
+      const result = await fn(tx);
+      events = written.get(tx) ?? [];
+      return result;
+    });
+    if (events.length > 0) {
+      for (const listen of this.#committed) {
+        // A listener (a log line, a metric) must never fail a write that is already durable.
+        try { listen(events); } catch { /* the write stands */ }
+      }
+    }
+    return out;
+  }
+
   /** The Kysely instance, for tests and maintenance tools; application code goes through the Store methods. */
   get db(): Kysely<StoreSchema> {
     return this.#db;
@@ -61,7 +87,7 @@ export class SqlStore implements Store {
 
   async applyDeclarations(d: Declarations, meta: { actor: string; file?: string }): Promise<ApplyResult> {
     const at = Date.now();
-    return this.#db.transaction().execute(async (tx) => {
+    return this.#write(async (tx) => {
       const changes: Change[] = [];
       const entries: { kind: DeclarationKind; name: string; spec: unknown }[] = [
         ...d.modules.map((spec) => ({ kind: 'module' as const, name: spec.name, spec })),
@@ -160,7 +186,7 @@ export class SqlStore implements Store {
 
   async putVersion(v: NewVersion, meta: { actor: string }): Promise<PutVersionResult> {
     try {
-      return await this.#db.transaction().execute(async (tx) => {
+      return await this.#write(async (tx) => {
         const existing = await selectVersion(tx, v.artifact, v.version);
         if (existing) return versionExists(existing, v);
         const row: VersionRow = {
@@ -209,7 +235,7 @@ export class SqlStore implements Store {
   async upsertNode(n: { id: string; labels: Record<string, string>; modules: string[] }, at: number, admit = true): Promise<NodeRecord> {
     const labels = canonicalJson(n.labels);
     const modules = canonicalJson(n.modules);
-    return this.#db.transaction().execute(async (tx) => {
+    return this.#write(async (tx) => {
       const stored = await tx.selectFrom('nodes').selectAll().where('id', '=', n.id).executeTakeFirst();
       if (!stored) {
         const row: NodeRow = { id: n.id, labels, modules, registered_at: at, last_seen_at: at, pins: null, signal_problems: null, enrolment: admit ? 'approved' : 'pending' };
@@ -253,7 +279,7 @@ export class SqlStore implements Store {
   }
 
   async approveNode(id: string, actor: string, at: number): Promise<boolean> {
-    return this.#db.transaction().execute(async (tx) => {
+    return this.#write(async (tx) => {
       const r = await tx.updateTable('nodes').set({ enrolment: 'approved' }).where('id', '=', id).where('enrolment', '<>', 'approved').executeTakeFirst();
       if (Number(r.numUpdatedRows) !== 1) return false;
       await insertEvents(tx, [{ type: 'node.approved', at, rollout_id: null, payload: { node: id, by: actor } }]);
@@ -263,7 +289,7 @@ export class SqlStore implements Store {
 
   async setNodePins(id: string, pins: readonly PinRecord[], at: number): Promise<void> {
     const text = pins.length === 0 ? null : canonicalJson([...pins].sort((a, b) => a.artifact.localeCompare(b.artifact)));
-    await this.#db.transaction().execute(async (tx) => {
+    await this.#write(async (tx) => {
       const stored = await tx.selectFrom('nodes').select('pins').where('id', '=', id).executeTakeFirst();
       if (!stored || stored.pins === text) return;
       await tx.updateTable('nodes').set({ pins: text }).where('id', '=', id).execute();
@@ -274,7 +300,7 @@ export class SqlStore implements Store {
   async setNodeSignalProblems(id: string, problems: readonly SignalProblem[], at: number): Promise<void> {
     const sorted = [...problems].sort((a, b) => a.module.localeCompare(b.module));
     const identity = (list: readonly SignalProblem[]) => canonicalJson(list.map((p) => [p.module, p.source, p.reason, p.message]));
-    await this.#db.transaction().execute(async (tx) => {
+    await this.#write(async (tx) => {
       const stored = await tx.selectFrom('nodes').select('signal_problems').where('id', '=', id).executeTakeFirst();
       if (!stored) return;
       const previous = stored.signal_problems ? parseJson<SignalProblem[]>(stored.signal_problems) : [];
@@ -288,7 +314,7 @@ export class SqlStore implements Store {
 
   async recordBreakglass(nodeId: string, entries: readonly BreakglassRecord[], at: number): Promise<number> {
     if (entries.length === 0) return 0;
-    return this.#db.transaction().execute(async (tx) => {
+    return this.#write(async (tx) => {
       const known = new Set((await tx.selectFrom('breakglass_log').select('seq').where('node_id', '=', nodeId)
         .where('seq', 'in', entries.map((e) => e.seq)).execute()).map((r) => Number(r.seq)));
       const fresh = entries.filter((e, i) => !known.has(e.seq) && entries.findIndex((x) => x.seq === e.seq) === i);
@@ -328,7 +354,7 @@ export class SqlStore implements Store {
       node_id: report.node_id, artifact: report.artifact, version: report.version, ok: report.ok ? 1 : 0,
       serving: report.serving, error: report.error, at: report.at, module_state: report.module_state ?? null,
     };
-    await this.#db.transaction().execute(async (tx) => {
+    await this.#write(async (tx) => {
       const stored = await tx.selectFrom('node_loads').selectAll()
         .where('node_id', '=', report.node_id).where('artifact', '=', report.artifact).executeTakeFirst();
       const changed = !stored || stored.version !== row.version || stored.ok !== row.ok
@@ -420,7 +446,7 @@ export class SqlStore implements Store {
 
   async createRollout(state: RolloutState, events: RolloutEvent[], opts: { spendApproval?: string } = {}): Promise<CreateRolloutResult> {
     try {
-      return await this.#db.transaction().execute(async (tx) => {
+      return await this.#write(async (tx) => {
         const active = await activeRolloutId(tx, state.artifact);
         if (active !== undefined) return { ok: false as const, code: 'ROLLOUT_ACTIVE' as const, active };
         // The caller read the current version before this transaction: a rollout that completed in between
@@ -465,7 +491,7 @@ export class SqlStore implements Store {
   }
 
   async transitionRollout(next: RolloutState, events: RolloutEvent[]): Promise<boolean> {
-    return this.#db.transaction().execute(async (tx) => {
+    return this.#write(async (tx) => {
       const r = await tx.updateTable('rollouts')
         .set({ state: JSON.stringify(next), status: next.status, rev: next.rev, updated_at: next.updated_at })
         .where('id', '=', next.id).where('rev', '=', next.rev - 1)
@@ -486,7 +512,7 @@ export class SqlStore implements Store {
   async appendEvents(events: RolloutEvent[]): Promise<void> {
     if (events.length === 0) return;
     // Reading the chain's head and appending onto it is one transaction.
-    await this.#db.transaction().execute((tx) => insertEvents(tx, events));
+    await this.#write((tx) => insertEvents(tx, events));
   }
 
   async verifyEvents(opts: { checkpoints?: readonly ChainHead[]; pageSize?: number } = {}): Promise<ChainVerdict> {
@@ -544,7 +570,7 @@ export class SqlStore implements Store {
   }
 
   async revokeTokens(name: string, actor: string, at: number): Promise<number> {
-    return this.#db.transaction().execute(async (tx) => {
+    return this.#write(async (tx) => {
       const r = await tx.updateTable('tokens').set({ revoked_at: at, revoked_by: actor }).where('name', '=', name).where('revoked_at', 'is', null).executeTakeFirst();
       const n = Number(r.numUpdatedRows);
       if (n > 0) await insertEvents(tx, [{ type: 'token.revoked', at, rollout_id: null, payload: { name, count: n, actor } }]);
@@ -568,9 +594,13 @@ export class SqlStore implements Store {
   }
 }
 
+/** The events each open write transaction has appended, for the commit listeners (SqlStore.onCommit). */
+const written = new WeakMap<Transaction<StoreSchema>, RolloutEvent[]>();
+
 /** Every event goes through the hash chain (event-chain.ts); call it as the transaction's last write. */
 async function insertEvents(tx: Transaction<StoreSchema>, events: readonly RolloutEvent[]): Promise<void> {
   await appendChained(tx, events);
+  written.set(tx, [...(written.get(tx) ?? []), ...events]);
 }
 
 async function selectVersion(db: Db, artifact: string, version: string): Promise<VersionRecord | undefined> {
