@@ -41,7 +41,7 @@ export function eventLine(e: RolloutEvent): EventLine {
     if (v === null || typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') fields[k] = v;
   }
   const verdict = e.payload.verdict;
-  if (isVerdict(verdict)) fields.verdict = verdict.reason;
+  if (isVerdict(verdict) && verdict.reason !== fields.reason) fields.verdict = verdict.reason;
   const level = PER_NODE_OR_CHECK.has(e.type) ? 'debug' : WARNINGS.has(e.type) ? 'warn' : 'info';
   return { level, msg: e.type.replace(/[._]/g, ' '), fields };
 }
