@@ -1,10 +1,12 @@
-import type { RolloutEvent, RolloutState } from '@failsmall/core';
+import { SEVERITIES, type RolloutEvent, type RolloutState } from '@failsmall/core';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { IncidentNotice } from '../incidents/notice.ts';
 import type { Store } from '../store/types.ts';
 import { verdictsOf } from './event-lines.ts';
 import { propagationLag } from './propagation.ts';
 import { StageClock } from './stage-clock.ts';
+
+const ROLLBACK_CAUSES = ['gate', 'inconclusive', 'abort'] as const;
 
 /** What the gauges read when Prometheus scrapes: the store, and the hub's long-polls and active rollouts. */
 export interface MetricsSources {
@@ -60,6 +62,10 @@ export class ServerMetrics {
       name: 'failsmall_store_operation_duration_seconds', help: 'Time each store call took, by operation (the Store method).',
       labelNames: ['op'], buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5], registers,
     });
+    // Known label values start at 0, so the first rollback or incident is an increase Prometheus sees
+    // (a series born at 1 has no increase in its first window).
+    for (const cause of ROLLBACK_CAUSES) this.#rollbacks.inc({ cause }, 0);
+    for (const severity of SEVERITIES) this.#incidents.inc({ severity }, 0);
     this.#gauges(registers);
   }
 
