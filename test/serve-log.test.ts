@@ -1,11 +1,13 @@
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { Agent } from '../packages/agent/src/index.ts';
 import { call, DECLARATIONS } from '../packages/server/test/fixtures.ts';
-import { Child, freePort, runCli, waitFor } from './helpers/procs.ts';
+import { Child, CLI_BIN, freePort, runCli, waitFor } from './helpers/procs.ts';
 
 /**
  * The log of `failsmall serve` as an operator's log shipper reads it (issue 14): JSON lines on
@@ -107,4 +109,23 @@ test('serve --log silent writes no log, and a level that does not exist is a usa
   child.proc.kill('SIGTERM');
   assert.equal((await child.exited).code, 0, child.describe());
   assert.equal(child.stderr, '');
+});
+
+test('on a terminal the log is one readable line per entry, not JSON', { timeout: 60_000 }, async (t) => {
+  // util-linux's script(1) gives the server a pseudo-terminal for stdout and stderr.
+  assert.ok(existsSync('/usr/bin/script'), '/usr/bin/script is missing: apt-get install -y bsdutils');
+  const dir = await mkdtemp(join(tmpdir(), 'failsmall-log-'));
+  const command = [process.execPath, CLI_BIN, 'serve', '--store', join(dir, 'fs.db'), '--port', '0'].map((a) => `'${a}'`).join(' ');
+  const proc = spawn('/usr/bin/script', ['-qfec', command, '/dev/null'], { cwd: dir, detached: true, stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, NO_COLOR: '1' } });
+  let out = '';
+  proc.stdout.setEncoding('utf8').on('data', (d: string) => { out += d; });
+  const closed = new Promise((r) => proc.once('close', r));
+  t.after(async () => {
+    if (proc.pid !== undefined && proc.exitCode === null) process.kill(-proc.pid, 'SIGTERM');
+    await closed;
+    await rm(dir, { recursive: true, force: true });
+  });
+  const line = await waitFor('the pretty start line', () => /^\d\d:\d\d:\d\d\.\d{3} INFO  control plane started event=server\.started url=http:\/\/127\.0\.0\.1:\d+ store=sqlite .*$/m.exec(out)?.[0], { timeoutMs: 30_000, last: () => out });
+  assert.doesNotMatch(line, /[{}]/);
+  assert.match(out, /export FAILSMALL_TOKEN=/, 'the banner as before');
 });
