@@ -83,11 +83,10 @@ export interface RunningServer {
 export async function startServer(opts: ServeOptions = {}): Promise<RunningServer> {
   const log = typeof opts.log === 'object' ? opts.log : serverLog({ level: opts.log ?? 'warn' });
   const { signer, verifier, breakglassVerifier } = await loadKeys(opts);
-  const sqlStore = await openStore(parseStoreUrl(opts.store ?? '.failsmall/failsmall.db'));
-  const hub = new DesiredHub(sqlStore);
-  const metrics = new ServerMetrics({ store: sqlStore, hub });
   // Every store call is timed; every committed event moves the metrics and, if it is a state change, is one log line.
-  const store = timedStore(sqlStore, (op, seconds) => metrics.storeCall(op, seconds));
+  const store = timedStore(await openStore(parseStoreUrl(opts.store ?? '.failsmall/failsmall.db')), (op, seconds) => metrics.storeCall(op, seconds));
+  const hub = new DesiredHub(store);
+  const metrics = new ServerMetrics({ store, hub });
   const verdicts = new VerdictChanges();
   store.onCommit((events) => { metrics.committed(events); logCommitted(log, verdicts, events); });
   const clock = opts.clock ?? systemClock;
@@ -97,7 +96,8 @@ export async function startServer(opts: ServeOptions = {}): Promise<RunningServe
     await store.createToken({ name: 'admin', role: 'admin', hash: hashToken(adminToken) }, clock.now());
   }
   await hub.refresh();
-  metrics.seed(await store.listRollouts({ active: true }));
+  const resumed = await store.listRollouts({ active: true });
+  metrics.seed(resumed);
   const prometheus = opts.prometheus ? new PrometheusClient(opts.prometheus) : undefined;
   const controller = new Controller({ store, hub, clock, log: log.child({ component: 'controller' }), tickMs: opts.tickMs ?? 250, ...(prometheus ? { signals: { prometheus } } : {}) });
   const warn = { warn: (m: string) => { log.warn(m); }, info: (m: string) => { log.info(m); } };
@@ -116,12 +116,12 @@ export async function startServer(opts: ServeOptions = {}): Promise<RunningServe
     ? new StatuspagePoller(opts.statuspages, { intervalMs: opts.statuspageIntervalMs ?? 60_000, log: warn, onPoll: (p) => recordVendorPoll(store, incidents.grouping, p) })
     : undefined;
   const app = await buildApp({ store, hub, controller, clock, incidents, metrics, maxArtifactBytes: opts.maxArtifactBytes ?? 16 * 1024 * 1024, maxWaitMs: opts.maxWaitMs ?? 60_000, enrolment: opts.enrolment ?? 'approval', validators: opts.validators ?? {}, ...(prometheus ? { prometheus } : {}), ...(signer ? { signer } : {}), ...(verifier ? { verifier } : {}), ...(breakglassVerifier ? { breakglassVerifier } : {}) }, { log });
-  const address = await app.listen({ host: opts.host ?? '127.0.0.1', port: opts.port ?? 7070, listenTextResolver: () => 'http listening' });
+  const address = await app.listen({ host: opts.host ?? '127.0.0.1', port: opts.port ?? 7070 });
   controller.start();
   incidents.start();
   poller?.start();
   const url = address.replace('[::1]', '127.0.0.1');
-  log.info({ event: 'server.started', url, store: store.engine, version: opts.version ?? null, active_rollouts: (await store.listRollouts({ active: true })).length }, 'control plane started');
+  log.info({ event: 'server.started', url, store: store.engine, version: opts.version ?? null, active_rollouts: resumed.length }, 'control plane started');
   return {
     url, app, store, controller, incidents, adminToken, log,
     async close(why = {}) {
