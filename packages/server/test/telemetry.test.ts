@@ -92,3 +92,18 @@ test('every store call is timed, on the store itself (private fields work), fail
   await new Promise((r) => setImmediate(r));
   assert.deepEqual(seen, ['rows', 'incidents.list', 'broken']);
 });
+
+test('the store hands every committed event to its listeners, its parts\' too, and none of a transaction that rolled back', async (t) => {
+  const { openStore } = await import('../src/store/index.ts');
+  const store = await openStore({ engine: 'sqlite', path: ':memory:' });
+  t.after(() => store.close());
+  const seen: string[] = [];
+  const stop = store.onCommit((events) => { seen.push(...events.map((e) => e.type)); });
+  await store.appendEvents([ev('token.created', 1, { name: 'ci' }, null)]);
+  await store.upsertNode({ id: 'n1', labels: {}, modules: [] }, 2);
+  assert.equal(await store.credentials.bind('n1', 'a'.repeat(64), 3), true);
+  await assert.rejects(store.createRollout({ id: 'r1' } as unknown as RolloutState, [ev('rollout.started', 4)]));
+  stop();
+  await store.appendEvents([ev('token.revoked', 5, { name: 'ci' }, null)]);
+  assert.deepEqual(seen, ['token.created', 'node.registered', 'node.enrolled']);
+});

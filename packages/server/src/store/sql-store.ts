@@ -5,7 +5,8 @@ import {
   type RolloutEvent, type RolloutState, type VersionManifest,
 } from '@failsmall/core';
 import { canonicalJson } from './canonical-json.ts';
-import { appendChained, verifyEventLog, type ChainHead, type ChainVerdict } from './event-chain.ts';
+import { verifyEventLog, type ChainHead, type ChainVerdict } from './event-chain.ts';
+import { appendCommitted, Commits } from './commits.ts';
 import { ApprovalStore } from './approval-store.ts';
 import { NodeCredentialStore } from './credential-store.ts';
 import { IncidentStore } from './incident-store.ts';
@@ -39,7 +40,7 @@ export class SqlStore implements Store {
   readonly outbox: OutboxStore;
   readonly #db: Kysely<StoreSchema>;
   readonly #closed: () => Promise<void>;
-  readonly #committed = new Set<(events: readonly RolloutEvent[]) => void>();
+  readonly #commits = new Commits();
   #closing: Promise<void> | undefined;
 
   /** `closed` resolves once the engine's connections are really gone (after `db.destroy()`). */
@@ -47,35 +48,19 @@ export class SqlStore implements Store {
     this.#db = db;
     this.engine = engine;
     this.incidents = new IncidentStore(db);
-    this.approvals = new ApprovalStore(db);
-    this.credentials = new NodeCredentialStore(db);
+    this.approvals = new ApprovalStore(db, this.#commits);
+    this.credentials = new NodeCredentialStore(db, this.#commits);
     this.outbox = new OutboxStore(db);
     this.#closed = closed;
   }
 
   onCommit(fn: (events: readonly RolloutEvent[]) => void): () => void {
-    this.#committed.add(fn);
-    return () => this.#committed.delete(fn);
+    return this.#commits.listen(fn);
   }
 
-  /**
-   * One write transaction. Its events go to the commit listeners once it has committed, never
-   * before: the events of a transaction that rolled back were never in the log.
-   */
-  async #write<T>(fn: (tx: Transaction<StoreSchema>) => Promise<T>): Promise<T> {
-    let events: readonly RolloutEvent[] = [];
-    const out = await this.#db.transaction().execute(async (tx) => {
-      const result = await fn(tx);
-      events = written.get(tx) ?? [];
-      return result;
-    });
-    if (events.length > 0) {
-      for (const listen of this.#committed) {
-        // A listener (a log line, a metric) must never fail a write that is already durable.
-        try { listen(events); } catch { /* the write stands */ }
-      }
-    }
-    return out;
+  /** One write transaction; its events go to the commit listeners once it has committed (commits.ts). */
+  #write<T>(fn: (tx: Transaction<StoreSchema>) => Promise<T>): Promise<T> {
+    return this.#commits.write(this.#db, fn);
   }
 
   /** The Kysely instance, for tests and maintenance tools; application code goes through the Store methods. */
@@ -119,7 +104,7 @@ export class SqlStore implements Store {
       }
       const changed = changes.filter((c) => c.change !== 'unchanged');
       if (changed.length > 0) {
-        await insertEvents(tx, [{
+        await appendCommitted(tx, [{
           type: 'declarations.applied',
           at,
           rollout_id: null,
@@ -196,7 +181,7 @@ export class SqlStore implements Store {
         };
         await tx.insertInto('versions').values(row).execute();
         const version = toVersionRecord(row);
-        await insertEvents(tx, [{
+        await appendCommitted(tx, [{
           type: 'artifact.version_pushed',
           at: v.created_at,
           rollout_id: null,
@@ -240,17 +225,17 @@ export class SqlStore implements Store {
       if (!stored) {
         const row: NodeRow = { id: n.id, labels, modules, registered_at: at, last_seen_at: at, pins: null, signal_problems: null, enrolment: admit ? 'approved' : 'pending' };
         await tx.insertInto('nodes').values(row).execute();
-        await insertEvents(tx, [{ type: 'node.registered', at, rollout_id: null, payload: { node: n.id, labels: n.labels, modules: n.modules, enrolment: row.enrolment } }]);
+        await appendCommitted(tx, [{ type: 'node.registered', at, rollout_id: null, payload: { node: n.id, labels: n.labels, modules: n.modules, enrolment: row.enrolment } }]);
         return toNodeRecord(row);
       }
       if (admit && stored.enrolment !== 'approved') {
         await tx.updateTable('nodes').set({ enrolment: 'approved' }).where('id', '=', n.id).execute();
-        await insertEvents(tx, [{ type: 'node.approved', at, rollout_id: null, payload: { node: n.id, by: 'join token' } }]);
+        await appendCommitted(tx, [{ type: 'node.approved', at, rollout_id: null, payload: { node: n.id, by: 'join token' } }]);
       }
       const changed = stored.labels !== labels || stored.modules !== modules;
       await tx.updateTable('nodes').set({ labels, modules, last_seen_at: at }).where('id', '=', n.id).execute();
       if (changed) {
-        await insertEvents(tx, [{
+        await appendCommitted(tx, [{
           type: 'node.updated',
           at,
           rollout_id: null,
@@ -282,7 +267,7 @@ export class SqlStore implements Store {
     return this.#write(async (tx) => {
       const r = await tx.updateTable('nodes').set({ enrolment: 'approved' }).where('id', '=', id).where('enrolment', '<>', 'approved').executeTakeFirst();
       if (Number(r.numUpdatedRows) !== 1) return false;
-      await insertEvents(tx, [{ type: 'node.approved', at, rollout_id: null, payload: { node: id, by: actor } }]);
+      await appendCommitted(tx, [{ type: 'node.approved', at, rollout_id: null, payload: { node: id, by: actor } }]);
       return true;
     });
   }
@@ -293,7 +278,7 @@ export class SqlStore implements Store {
       const stored = await tx.selectFrom('nodes').select('pins').where('id', '=', id).executeTakeFirst();
       if (!stored || stored.pins === text) return;
       await tx.updateTable('nodes').set({ pins: text }).where('id', '=', id).execute();
-      await insertEvents(tx, [{ type: 'node.pins_changed', at, rollout_id: null, payload: { node: id, pins: pins as unknown as Record<string, unknown>[], previous: parseJson<unknown[]>(stored.pins ?? '[]') } }]);
+      await appendCommitted(tx, [{ type: 'node.pins_changed', at, rollout_id: null, payload: { node: id, pins: pins as unknown as Record<string, unknown>[], previous: parseJson<unknown[]>(stored.pins ?? '[]') } }]);
     });
   }
 
@@ -308,7 +293,7 @@ export class SqlStore implements Store {
       // A module that still fails (for another reason) keeps the time it began to.
       const kept = sorted.map((p) => ({ ...p, since: Math.min(p.since, previous.find((q) => q.module === p.module)?.since ?? p.since) }));
       await tx.updateTable('nodes').set({ signal_problems: kept.length === 0 ? null : canonicalJson(kept) }).where('id', '=', id).execute();
-      await insertEvents(tx, [{ type: 'node.signal_problems_changed', at, rollout_id: null, payload: { node: id, problems: kept as unknown as Record<string, unknown>[], previous: previous as unknown as Record<string, unknown>[] } }]);
+      await appendCommitted(tx, [{ type: 'node.signal_problems_changed', at, rollout_id: null, payload: { node: id, problems: kept as unknown as Record<string, unknown>[], previous: previous as unknown as Record<string, unknown>[] } }]);
     });
   }
 
@@ -332,7 +317,7 @@ export class SqlStore implements Store {
         await tx.insertInto('breakglass_envelopes').values({ sha256, envelope: text, received_at: at }).onConflict((oc) => oc.column('sha256').doNothing()).execute();
       }
       await tx.insertInto('breakglass_log').values(rows.map(({ entry: e }) => ({ node_id: nodeId, seq: e.seq, at: e.at, received_at: at, entry: JSON.stringify(e) }))).execute();
-      await insertEvents(tx, rows.map(({ entry: e }) => ({ type: 'breakglass.command', at, rollout_id: null, payload: { ...e, node: nodeId } })));
+      await appendCommitted(tx, rows.map(({ entry: e }) => ({ type: 'breakglass.command', at, rollout_id: null, payload: { ...e, node: nodeId } })));
       return fresh.length;
     });
   }
@@ -366,7 +351,7 @@ export class SqlStore implements Store {
         .execute();
       // Agents re-report periodically; only a change is worth a line in the log.
       if (changed) {
-        await insertEvents(tx, [{
+        await appendCommitted(tx, [{
           type: 'node.load_reported',
           at: report.at,
           rollout_id: null,
@@ -463,7 +448,7 @@ export class SqlStore implements Store {
           id: state.id, artifact: state.artifact, status: state.status, rev: state.rev,
           state: JSON.stringify(state), created_at: state.created_at, updated_at: state.updated_at,
         }).execute();
-        await insertEvents(tx, events);
+        await appendCommitted(tx, events);
         return { ok: true as const };
       });
     } catch (err) {
@@ -497,7 +482,7 @@ export class SqlStore implements Store {
         .where('id', '=', next.id).where('rev', '=', next.rev - 1)
         .executeTakeFirst();
       if (Number(r.numUpdatedRows) !== 1) return false;
-      await insertEvents(tx, events);
+      await appendCommitted(tx, events);
       if (next.status === 'completed') {
         await tx.insertInto('artifacts').values({ name: next.artifact, current_version: next.to_version })
           .onConflict((oc) => oc.column('name').doUpdateSet({ current_version: next.to_version }))
@@ -512,7 +497,7 @@ export class SqlStore implements Store {
   async appendEvents(events: RolloutEvent[]): Promise<void> {
     if (events.length === 0) return;
     // Reading the chain's head and appending onto it is one transaction.
-    await this.#write((tx) => insertEvents(tx, events));
+    await this.#write((tx) => appendCommitted(tx, events));
   }
 
   async verifyEvents(opts: { checkpoints?: readonly ChainHead[]; pageSize?: number } = {}): Promise<ChainVerdict> {
@@ -573,7 +558,7 @@ export class SqlStore implements Store {
     return this.#write(async (tx) => {
       const r = await tx.updateTable('tokens').set({ revoked_at: at, revoked_by: actor }).where('name', '=', name).where('revoked_at', 'is', null).executeTakeFirst();
       const n = Number(r.numUpdatedRows);
-      if (n > 0) await insertEvents(tx, [{ type: 'token.revoked', at, rollout_id: null, payload: { name, count: n, actor } }]);
+      if (n > 0) await appendCommitted(tx, [{ type: 'token.revoked', at, rollout_id: null, payload: { name, count: n, actor } }]);
       return n;
     });
   }
@@ -592,15 +577,6 @@ export class SqlStore implements Store {
     this.#closing ??= this.#db.destroy().then(() => this.#closed());
     return this.#closing;
   }
-}
-
-/** The events each open write transaction has appended, for the commit listeners (SqlStore.onCommit). */
-const written = new WeakMap<Transaction<StoreSchema>, RolloutEvent[]>();
-
-/** Every event goes through the hash chain (event-chain.ts); call it as the transaction's last write. */
-async function insertEvents(tx: Transaction<StoreSchema>, events: readonly RolloutEvent[]): Promise<void> {
-  await appendChained(tx, events);
-  written.set(tx, [...(written.get(tx) ?? []), ...events]);
 }
 
 async function selectVersion(db: Db, artifact: string, version: string): Promise<VersionRecord | undefined> {
