@@ -16,7 +16,7 @@ if (!dir || !process.send) {
   process.exit(2);
 }
 
-const server = await startServer({ store: `sqlite:${join(dir, 'failsmall.db')}`, host: '127.0.0.1', port: 0, logger: false, maxWaitMs: 60_000 });
+const server = await startServer({ store: `sqlite:${join(dir, 'failsmall.db')}`, host: '127.0.0.1', port: 0, maxWaitMs: 60_000 });
 let delay = monitorEventLoopDelay({ resolution: 5 });
 delay.enable();
 let cpu = process.cpuUsage();

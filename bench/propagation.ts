@@ -111,7 +111,7 @@ interface ServerHandle { url: string; adminToken: string; stats(): Promise<Serve
 async function startServerProcess(dir: string): Promise<ServerHandle> {
   if (IN_PROCESS) {
     const { startServer } = await import('../packages/server/src/serve.ts');
-    const srv = await startServer({ store: `sqlite:${join(dir, 'failsmall.db')}`, host: '127.0.0.1', port: 0, logger: false, maxWaitMs: 60_000 });
+    const srv = await startServer({ store: `sqlite:${join(dir, 'failsmall.db')}`, host: '127.0.0.1', port: 0, maxWaitMs: 60_000 });
     if (!srv.adminToken) throw new Error('no admin token from a fresh store');
     return { url: srv.url, adminToken: srv.adminToken, stats: async () => null, resetStats: async () => undefined, stop: () => srv.close() };
   }

@@ -27,8 +27,10 @@ test('the route table: every route declares its access, and a route without one 
   t.after(() => s.cleanup());
   const { buildApp } = await import('../packages/server/src/app.ts');
   const { DesiredHub } = await import('../packages/server/src/desired/hub.ts');
+  const { ServerMetrics } = await import('../packages/server/src/telemetry/metrics.ts');
   const table: RouteAccess[] = [];
-  const app = await buildApp({ store: s.store, hub: new DesiredHub(s.store), controller: s.controller, clock: { now: () => Date.now() }, incidents: s.incidents, maxArtifactBytes: 1024, maxWaitMs: 1000, enrolment: 'approval', validators: {} }, { logger: false, routeTable: table });
+  const hub = new DesiredHub(s.store);
+  const app = await buildApp({ store: s.store, hub, metrics: new ServerMetrics({ store: s.store, hub }), controller: s.controller, clock: { now: () => Date.now() }, incidents: s.incidents, maxArtifactBytes: 1024, maxWaitMs: 1000, enrolment: 'approval', validators: {} }, { routeTable: table });
   await app.ready();
   await app.close();
   assert.ok(table.length >= 40, `saw ${table.length} routes`);

@@ -119,7 +119,7 @@ export async function startFuzzServer(): Promise<Server> {
   const dir = mkdtempSync(join(tmpdir(), 'failsmall-fuzz-'));
   const keys = generateSigningKeys();
   writeFileSync(join(dir, 'artifact.key'), keys.privateKey, { mode: 0o600 });
-  const running = await startServer({ store: join(dir, 'fs.db'), port: 0, tickMs: 250, incidentTickMs: 1000, logger: false, maxArtifactBytes: 1024 * 1024, maxWaitMs: 1000, signingKeyFile: join(dir, 'artifact.key') });
+  const running = await startServer({ store: join(dir, 'fs.db'), port: 0, tickMs: 250, incidentTickMs: 1000, maxArtifactBytes: 1024 * 1024, maxWaitMs: 1000, signingKeyFile: join(dir, 'artifact.key') });
   const admin = running.adminToken;
   if (!admin) throw new Error('fuzz setup: a fresh store must create an admin token');
   const u = running.url;

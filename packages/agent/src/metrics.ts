@@ -91,26 +91,9 @@ export class AgentMetrics {
       name: 'failsmall_agent_errors_total', help: 'Requests a module failed.', labelNames: ['node', 'module'], registers,
       collect() { this.reset(); for (const [module, m] of self.#requests) this.inc({ node, module }, m.errors); },
     });
-    // Cumulative latency buckets, as Prometheus histograms expose them (le = upper bound in ms).
-    new Gauge({
-      name: 'failsmall_agent_request_duration_ms_bucket', help: 'Requests at or under each latency bound (ms), cumulative.', labelNames: ['node', 'module', 'le'], registers,
-      collect() {
-        this.reset();
-        for (const [module, m] of self.#requests) {
-          let running = 0;
-          LATENCY_BUCKETS_MS.forEach((le, i) => { running += m.latency.buckets[i] ?? 0; this.set({ node, module, le: String(le) }, running); });
-          this.set({ node, module, le: '+Inf' }, m.latency.count);
-        }
-      },
-    });
-    new Gauge({
-      name: 'failsmall_agent_request_duration_ms_sum', help: 'Sum of request latencies (ms).', labelNames: ['node', 'module'], registers,
-      collect() { this.reset(); for (const [module, m] of self.#requests) this.set({ node, module }, m.latency.sum); },
-    });
-    new Gauge({
-      name: 'failsmall_agent_request_duration_ms_count', help: 'Requests timed.', labelNames: ['node', 'module'], registers,
-      collect() { this.reset(); for (const [module, m] of self.#requests) this.set({ node, module }, m.latency.count); },
-    });
+    // A histogram family made from the counts the agent keeps (prom-client's Histogram takes only
+    // observations): in seconds, as Prometheus names durations, on the shared latency buckets.
+    registry.registerMetric(latencyHistogram(node, () => self.#requests) as unknown as Parameters<Registry['registerMetric']>[0]);
     new Counter({
       name: 'failsmall_agent_loads_total', help: 'Artifact loads by result (ok, refused) and stage (applied, verify, validate, apply).', labelNames: ['node', 'artifact', 'result', 'stage'], registers,
       collect() { this.reset(); for (const l of self.#loads.values()) this.inc({ node, artifact: l.artifact, result: l.result, stage: l.stage }, l.total); },
@@ -157,4 +140,29 @@ export class AgentMetrics {
     const actual = typeof addr === 'object' && addr ? addr.port : port;
     return { server, url: `http://${host}:${actual}/metrics` };
   }
+}
+
+const LATENCY_HISTOGRAM = 'failsmall_agent_request_duration_seconds';
+
+/** `failsmall_agent_request_duration_seconds` as prom-client's registry reads a metric: cumulative buckets, sum and count per module. */
+function latencyHistogram(node: string, requests: () => ReadonlyMap<string, { latency: { buckets: number[]; sum: number; count: number } }>) {
+  const help = 'Request latency the modules reported (seconds), cumulative, on the shared latency buckets.';
+  return {
+    name: LATENCY_HISTOGRAM, help, type: 'histogram', aggregator: 'sum',
+    reset() { /* the counts live in AgentMetrics */ },
+    get() {
+      const values: { metricName: string; labels: Record<string, string>; value: number }[] = [];
+      for (const [module, m] of requests()) {
+        let running = 0;
+        LATENCY_BUCKETS_MS.forEach((le, i) => {
+          running += m.latency.buckets[i] ?? 0;
+          values.push({ metricName: `${LATENCY_HISTOGRAM}_bucket`, labels: { node, module, le: String(le / 1000) }, value: running });
+        });
+        values.push({ metricName: `${LATENCY_HISTOGRAM}_bucket`, labels: { node, module, le: '+Inf' }, value: m.latency.count });
+        values.push({ metricName: `${LATENCY_HISTOGRAM}_sum`, labels: { node, module }, value: m.latency.sum / 1000 });
+        values.push({ metricName: `${LATENCY_HISTOGRAM}_count`, labels: { node, module }, value: m.latency.count });
+      }
+      return Promise.resolve({ name: LATENCY_HISTOGRAM, help, type: 'histogram', aggregator: 'sum', values });
+    },
+  };
 }

@@ -79,7 +79,8 @@ export function buildProgram(result: { code: number }): Command {
     .option('--host <host>', 'address to bind', '127.0.0.1')
     .option('--port <port>', 'port (0 picks one)', '7070')
     .option('--tick-ms <ms>', 'controller tick')
-    .option('--log <level>', 'server log level (info, warn, …); off by default')
+    // The levels of the server's LOG_LEVELS, written out so that --help needs no server code loaded.
+    .addOption(new Option('--log <level>', 'log level of the JSON lines on stderr (pretty on a terminal); silent for none').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'))
     .option('--admin-token-file <file>', 'on a fresh store, also write the first admin token here, mode 0600 (- for nowhere)', '.failsmall/admin.token')
     .option('--signing-key <file>', 'ed25519 private key that signs every pushed version (env FAILSMALL_SIGNING_KEY; default .failsmall/keys/artifact.key if present)')
     .option('--verify-key <file>', 'public key that signatures sent with a push must verify against (default: the signing key\'s); alone, without --signing-key, unsigned pushes are refused')

@@ -1,4 +1,5 @@
-import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply } from 'fastify';
+import type { Logger } from 'pino';
 import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import type { AppContext } from './context.ts';
 import { enforceAccess, type RouteAccess } from './http/access.ts';
@@ -15,8 +16,8 @@ import { incidentRoutes } from './routes/incidents.ts';
 import { auditRoutes } from './routes/audit.ts';
 
 export interface AppOptions {
-  /** pino options, or false to keep the server quiet (tests, demo). */
-  readonly logger: boolean | { level: string };
+  /** The server's log; none keeps the HTTP layer quiet (tests). */
+  readonly log?: Logger;
   /** Filled with every route and the access it declares, as they are registered (the route-table test). */
   readonly routeTable?: RouteAccess[];
 }
@@ -24,7 +25,10 @@ export interface AppOptions {
 /** Composes the route plugins; each context owns its routes and schemas. */
 export async function buildApp(ctx: AppContext, opts: AppOptions): Promise<FastifyInstance> {
   const app = Fastify({
-    logger: opts.logger,
+    // Requests are not logged: an agent's long-poll every minute and metrics push every few seconds
+    // would bury the state changes. Errors (500s) are, by the error handler; its own lines are warn and up.
+    ...(opts.log ? { loggerInstance: opts.log.child({ component: 'http' }, { level: atLeastWarn(opts.log.level) }) as FastifyBaseLogger } : { logger: false }),
+    logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: 1024 * 1024,
     // Long-polls hold requests open; keep sockets alive long enough for them.
     keepAliveTimeout: 120_000,
@@ -57,4 +61,9 @@ export async function buildApp(ctx: AppContext, opts: AppOptions): Promise<Fasti
     await auditRoutes(scope, ctx);
   });
   return app;
+}
+
+/** The HTTP layer's level: the server's, but never chattier than warn. */
+function atLeastWarn(level: string): string {
+  return ['trace', 'debug', 'info'].includes(level) ? 'warn' : level;
 }

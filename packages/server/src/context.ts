@@ -4,6 +4,7 @@ import type { DesiredHub } from './desired/hub.ts';
 import type { IncidentService } from './incidents/service.ts';
 import type { Store } from './store/types.ts';
 import type { PrometheusClient } from './signals/index.ts';
+import type { ServerMetrics } from './telemetry/metrics.ts';
 
 /** What every route plugin is handed: the store, the desired-state hub, the controller and the clock. */
 export interface AppContext {
@@ -13,6 +14,8 @@ export interface AppContext {
   readonly clock: Clock;
   /** Incidents: the recorder over the event log, alert ingestion, triage. */
   readonly incidents: IncidentService;
+  /** The control plane's own metrics, served at /metrics. */
+  readonly metrics: ServerMetrics;
   /** Largest artifact version accepted on push, in bytes. */
   readonly maxArtifactBytes: number;
   /** Longest long-poll an agent may ask for. */

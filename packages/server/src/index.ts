@@ -8,3 +8,4 @@ export { openEventLogReadOnly, EventLogUnavailable, type EventLogReader } from '
 export { describeVerdict, parseCheckpoint, signCheckpoint, verifyCheckpoint, GENESIS_HASH } from './store/event-chain.ts';
 export type * from './store/types.ts';
 export { parseNotifyTargets, type NotifyTarget } from './notify/index.ts';
+export { isLogLevel, LOG_LEVELS, type LogLevel } from './telemetry/log.ts';

@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { createPrivateKey, createPublicKey, type KeyObject } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { parsePrivateKey, parsePublicKey } from '@failsmall/core';
-import { pino } from 'pino';
+import type { Logger } from 'pino';
 import { buildApp } from './app.ts';
 import { Controller, systemClock, type Clock } from './controller/controller.ts';
 import { PrometheusClient, type PrometheusConfig } from './signals/index.ts';
@@ -15,6 +15,10 @@ import { StatuspagePoller } from './vendors/index.ts';
 import { hashToken, newToken } from './http/auth.ts';
 import { openStore, parseStoreUrl } from './store/index.ts';
 import type { Store } from './store/types.ts';
+import { logCommitted, VerdictChanges } from './telemetry/event-lines.ts';
+import { serverLog, type LogLevel } from './telemetry/log.ts';
+import { ServerMetrics } from './telemetry/metrics.ts';
+import { timedStore } from './telemetry/timed-store.ts';
 
 export interface ServeOptions {
   /** `sqlite:PATH`, a file path, or `postgres://…`. Default `.failsmall/failsmall.db`. */
@@ -24,7 +28,13 @@ export interface ServeOptions {
   readonly port?: number;
   readonly clock?: Clock;
   readonly tickMs?: number;
-  readonly logger?: boolean | { level: string };
+  /**
+   * The log: a level for the server's own (JSON lines on stderr, pretty on a terminal), or a pino
+   * logger. Default `warn`: a library user (the demo, tests) sees only what needs attention.
+   */
+  readonly log?: LogLevel | Logger;
+  /** The version the start line names (the CLI's). */
+  readonly version?: string;
   readonly maxArtifactBytes?: number;
   readonly maxWaitMs?: number;
   /** Path of the artifact signing key (PEM, ed25519; failsmall keys init writes it). */
@@ -63,7 +73,9 @@ export interface RunningServer {
   readonly incidents: IncidentService;
   /** Set only on the first start of a store: the admin token, shown once. */
   readonly adminToken: string | undefined;
-  close(): Promise<void>;
+  readonly log: Logger;
+  /** Stops taking requests, finishes the ones in flight and closes the store; logs why (`signal`) and when it is done. */
+  close(why?: { signal?: string }): Promise<void>;
 }
 
 /**
@@ -71,8 +83,14 @@ export interface RunningServer {
  * first start, resumes every active rollout from the store, and listens.
  */
 export async function startServer(opts: ServeOptions = {}): Promise<RunningServer> {
+  const log = typeof opts.log === 'object' ? opts.log : serverLog({ level: opts.log ?? 'warn' });
   const { signer, verifier, breakglassVerifier } = await loadKeys(opts);
-  const store = await openStore(parseStoreUrl(opts.store ?? '.failsmall/failsmall.db'));
+  // Every store call is timed; every committed event moves the metrics and, if it is a state change, is one log line.
+  const store = timedStore(await openStore(parseStoreUrl(opts.store ?? '.failsmall/failsmall.db')), (op, seconds) => metrics.storeCall(op, seconds));
+  const hub = new DesiredHub(store);
+  const metrics = new ServerMetrics({ store, hub });
+  const verdicts = new VerdictChanges();
+  store.onCommit((events) => { metrics.committed(events); logCommitted(log, verdicts, events); });
   const clock = opts.clock ?? systemClock;
   let adminToken: string | undefined;
   if ((await store.countTokens('admin')) === 0) {
@@ -80,28 +98,38 @@ export async function startServer(opts: ServeOptions = {}): Promise<RunningServe
     await store.createToken({ name: 'admin', role: 'admin', hash: hashToken(adminToken) }, clock.now());
     await opts.onAdminToken?.(adminToken);
   }
-  const hub = new DesiredHub(store);
   await hub.refresh();
+  const resumed = await store.listRollouts({ active: true });
+  metrics.seed(resumed);
   const prometheus = opts.prometheus ? new PrometheusClient(opts.prometheus) : undefined;
-  const controller = new Controller({ store, hub, clock, log: pino({ level: 'warn' }, pino.destination(2)), tickMs: opts.tickMs ?? 250, ...(prometheus ? { signals: { prometheus } } : {}) });
-  const warn = { warn: (m: string) => { process.stderr.write(`${m}\n`); }, info: () => {} };
+  const controller = new Controller({ store, hub, clock, log: log.child({ component: 'controller' }), tickMs: opts.tickMs ?? 250, ...(prometheus ? { signals: { prometheus } } : {}) });
+  const warn = { warn: (m: string) => { log.warn(m); }, info: (m: string) => { log.info(m); } };
   // Notices are queued in memory and sent in the background: a target that is down never holds up a rollback.
   // They also wait in the store's outbox, so a restart loses none: what the last process left pending goes first.
   const notifier = opts.notifyTargets && opts.notifyTargets.length > 0 ? new Notifier(opts.notifyTargets, { log: warn, outbox: store.outbox }) : undefined;
   await notifier?.resume();
-  const notify = (n: IncidentNotice) => { opts.notify?.(n); return notifier?.notify(n); };
+  const notify = (n: IncidentNotice) => {
+    metrics.notice(n);
+    if (n.kind === 'incident.opened' || n.kind === 'incident.resolved') log.info({ event: n.kind, incident: n.incident.id, severity: n.incident.severity }, n.kind.replace('.', ' '));
+    opts.notify?.(n);
+    return notifier?.notify(n);
+  };
   const incidents = new IncidentService(store, { now: () => clock.now(), tickMs: opts.incidentTickMs ?? 1000, log: warn, notify });
   const poller = opts.statuspages && opts.statuspages.length > 0
     ? new StatuspagePoller(opts.statuspages, { intervalMs: opts.statuspageIntervalMs ?? 60_000, log: warn, onPoll: (p) => recordVendorPoll(store, incidents.grouping, p) })
     : undefined;
-  const app = await buildApp({ store, hub, controller, clock, incidents, maxArtifactBytes: opts.maxArtifactBytes ?? 16 * 1024 * 1024, maxWaitMs: opts.maxWaitMs ?? 60_000, enrolment: opts.enrolment ?? 'approval', validators: opts.validators ?? {}, ...(prometheus ? { prometheus } : {}), ...(signer ? { signer } : {}), ...(verifier ? { verifier } : {}), ...(breakglassVerifier ? { breakglassVerifier } : {}) }, { logger: opts.logger ?? false });
+  const app = await buildApp({ store, hub, controller, clock, incidents, metrics, maxArtifactBytes: opts.maxArtifactBytes ?? 16 * 1024 * 1024, maxWaitMs: opts.maxWaitMs ?? 60_000, enrolment: opts.enrolment ?? 'approval', validators: opts.validators ?? {}, ...(prometheus ? { prometheus } : {}), ...(signer ? { signer } : {}), ...(verifier ? { verifier } : {}), ...(breakglassVerifier ? { breakglassVerifier } : {}) }, { log });
   const address = await app.listen({ host: opts.host ?? '127.0.0.1', port: opts.port ?? 7070 });
   controller.start();
   incidents.start();
   poller?.start();
+  const url = address.replace('[::1]', '127.0.0.1');
+  log.info({ event: 'server.started', url, store: store.engine, version: opts.version ?? null, active_rollouts: resumed.length }, 'control plane started');
   return {
-    url: address.replace('[::1]', '127.0.0.1'), app, store, controller, incidents, adminToken,
-    async close() {
+    url, app, store, controller, incidents, adminToken, log,
+    async close(why = {}) {
+      const started = Date.now();
+      log.info({ event: 'server.stopping', signal: why.signal ?? null }, 'control plane stopping: finishing requests, closing the store');
       await poller?.stop();
       await incidents.stop();
       await notifier?.close({ drainMs: 2000 });
@@ -109,6 +137,7 @@ export async function startServer(opts: ServeOptions = {}): Promise<RunningServe
       hub.close();
       await app.close();
       await store.close();
+      log.info({ event: 'server.stopped', signal: why.signal ?? null, drained: true, took_ms: Date.now() - started }, 'control plane stopped');
     },
   };
 }

@@ -35,7 +35,8 @@ export async function testServer(opts: ServeOptions = {}): Promise<RunningServer
   const dir = mkdtempSync(join(tmpdir(), 'failsmall-api-'));
   const keys = generateSigningKeys();
   writeFileSync(join(dir, 'artifact.key'), keys.privateKey, { mode: 0o600 });
-  const server = await startServer({ store: join(dir, 'fs.db'), port: 0, tickMs: 50, signingKeyFile: join(dir, 'artifact.key'), ...opts });
+  // Errors only: a test's rollback is a warn line, and the test's output is not the place for it.
+  const server = await startServer({ store: join(dir, 'fs.db'), port: 0, tickMs: 50, signingKeyFile: join(dir, 'artifact.key'), log: 'error', ...opts });
   if (!server.adminToken && opts.store === undefined) throw new Error('a fresh store must create an admin token');
   if (server.adminToken) readers.set(server.url, server.adminToken);
   return Object.assign(server, {

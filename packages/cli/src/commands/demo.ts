@@ -64,7 +64,8 @@ export async function demo(opts: DemoOptions, out: Out): Promise<number> {
   // A fresh signing key for the demo, outside the database: the server signs each push, agents verify.
   const keys = generateSigningKeys();
   await writeFile(join(dir, 'artifact.key'), keys.privateKey, { mode: 0o600 });
-  const server = await startServer({ store: join(dir, 'failsmall.db'), port: opts.port ? Number(opts.port) : 0, tickMs: 100, signingKeyFile: join(dir, 'artifact.key') });
+  // The demo tells its own story on stdout; the server's log would repeat it (a rollback is a warn line): errors only.
+  const server = await startServer({ store: join(dir, 'failsmall.db'), port: opts.port ? Number(opts.port) : 0, tickMs: 100, signingKeyFile: join(dir, 'artifact.key'), log: 'error' });
   const admin = new ApiClient({ server: server.url, token: server.adminToken });
   const agents: Agent[] = [];
   let exit: number = EXIT.ROLLOUT_FAILED;

@@ -1,4 +1,4 @@
-import { parseNotifyTargets, readBreakglassPublicKey, startServer } from '@failsmall/server';
+import { isLogLevel, parseNotifyTargets, readBreakglassPublicKey, startServer } from '@failsmall/server';
 import { readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { createPublicKey as createPublicKeyOf } from 'node:crypto';
@@ -8,8 +8,12 @@ import { defaultIfExists } from './common.ts';
 import { DEFAULT_KEY_DIR } from './keys.ts';
 import type { Out } from '../output.ts';
 import { DEFAULT_ADMIN_TOKEN_FILE, writeAdminTokenFile } from './admin-token-file.ts';
+import { cliVersion } from '../version.ts';
 
-/** `failsmall serve`: the control plane, until SIGINT/SIGTERM. */
+/**
+ * `failsmall serve`: the control plane, until SIGINT/SIGTERM. The banner (what to export) is for
+ * the person at the terminal, on stdout; the log is JSON lines on stderr (docs/operations.md#logs).
+ */
 export async function serve(opts: {
   store?: string; host?: string; port?: string; tickMs?: string; log?: string; signingKey?: string; verifyKey?: string; validator?: string[]; breakglassPublicKey?: string; enrol?: string; prometheusUrl?: string; prometheusToken?: string; prometheusTimeout?: string;
   adminTokenFile?: string; notifyWebhook?: string[]; notifySecret?: string; notifySlack?: string[]; statuspage?: string[]; statuspageInterval?: string;
@@ -88,7 +92,8 @@ export async function serve(opts: {
     ...(opts.tickMs ? { tickMs: Number(opts.tickMs) } : {}),
     ...(notify.targets.length > 0 ? { notifyTargets: notify.targets } : {}),
     ...(statuspages.length > 0 ? { statuspages, statuspageIntervalMs: Number(opts.statuspageInterval ?? '60000') } : {}),
-    logger: opts.log ? { level: opts.log } : false,
+    log: opts.log !== undefined && isLogLevel(opts.log) ? opts.log : 'info',
+    version: cliVersion(),
   });
   out.data({ ok: true, url: server.url, store: server.store.engine, admin_token: server.adminToken ?? null, admin_token_file: written?.ok ? written.path : null, breakglass_public_key: breakglassPub ?? null });
   out.line(`failsmall control plane on ${server.url} (store: ${server.store.engine})`);
@@ -113,7 +118,7 @@ export async function serve(opts: {
     process.once('SIGTERM', () => resolve('SIGTERM'));
   });
   out.line(`stopping on ${signal}: finishing requests, closing the store`);
-  await server.close();
+  await server.close({ signal });
   out.line('failsmall control plane stopped');
   return EXIT.OK;
 }

@@ -55,6 +55,11 @@ export class DesiredHub {
     return this.#waiters.size;
   }
 
+  /** The artifact's active rollout as of the last refresh, if it has one. */
+  activeRollout(artifact: string): RolloutState | undefined {
+    return this.#active.get(artifact)?.state;
+  }
+
   /**
    * Re-reads what nodes should run and wakes the long-polls it changes. Refreshes run one after
    * another: a slow, older read can never overwrite a newer one.

@@ -1,6 +1,5 @@
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
-import { Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import { z } from 'zod';
 import type { AppContext } from '../context.ts';
 import { personKey } from '@failsmall/core';
@@ -9,35 +8,10 @@ import { forgetToken, hashToken, newToken } from '../http/auth.ts';
 import { TOKEN_ROLES } from '../store/types.ts';
 import { ApiError, notFound } from '../http/errors.ts';
 
-/** Health, Prometheus metrics about the control plane itself, and token creation. */
+/** Health, Prometheus metrics about the control plane itself (telemetry/metrics.ts), and token creation. */
 export async function opsRoutes(app: FastifyInstance, ctx: AppContext): Promise<void> {
   const r = app.withTypeProvider<ZodTypeProvider>();
-  const registry = new Registry();
-  collectDefaultMetrics({ register: registry, prefix: 'failsmall_server_' });
-  new Gauge({
-    name: 'failsmall_rollouts', help: 'Rollouts by status (active ones, and the last 1000 finished).', labelNames: ['status', 'artifact'], registers: [registry],
-    async collect() {
-      this.reset();
-      for (const r of await ctx.store.listRollouts({ limit: 1000 })) this.inc({ status: r.status, artifact: r.artifact });
-    },
-  });
-  new Gauge({
-    name: 'failsmall_rollout_stage', help: 'Current stage index of each active rollout.', labelNames: ['rollout', 'artifact', 'stage'], registers: [registry],
-    async collect() {
-      this.reset();
-      for (const r of await ctx.store.listRollouts({ active: true })) this.set({ rollout: r.id, artifact: r.artifact, stage: r.policy_spec.stages[r.stage_index]?.name ?? '' }, r.stage_index);
-    },
-  });
-  new Gauge({
-    name: 'failsmall_nodes', help: 'Registered nodes.', registers: [registry],
-    async collect() { this.set((await ctx.store.listNodes()).length); },
-  });
-  new Gauge({
-    name: 'failsmall_desired_long_polls', help: 'Agents currently holding a desired-state long-poll.', registers: [registry],
-    collect() { this.set(ctx.hub.waiting); },
-  });
-
-  r.get('/metrics', { config: { access: 'public' } }, async (_req, reply) => reply.header('content-type', registry.contentType).send(await registry.metrics()));
+  r.get('/metrics', { config: { access: 'public' } }, async (_req, reply) => reply.header('content-type', ctx.metrics.registry.contentType).send(await ctx.metrics.registry.metrics()));
   r.get('/healthz', { config: { access: 'public' } }, async () => ({ ok: true, store: ctx.store.engine }));
 
   r.post('/v1/tokens', {

@@ -1,6 +1,6 @@
 import type { Kysely } from 'kysely';
 import type { DependencyFinding, GateApproval } from '@failsmall/core';
-import { appendChained } from './event-chain.ts';
+import { appendCommitted, Commits } from './commits.ts';
 import type { GateApprovalRow, StoreSchema } from './schema.ts';
 
 /**
@@ -11,16 +11,19 @@ import type { GateApprovalRow, StoreSchema } from './schema.ts';
  */
 export class ApprovalStore {
   readonly #db: Kysely<StoreSchema>;
+  readonly #commits: Commits;
 
-  constructor(db: Kysely<StoreSchema>) {
+  /** `commits`: the Store's, so these events reach its commit listeners too. */
+  constructor(db: Kysely<StoreSchema>, commits = new Commits()) {
     this.#db = db;
+    this.#commits = commits;
   }
 
   /** Records an approval and its `approval.created` event, in one transaction. */
   async create(a: GateApproval): Promise<GateApproval> {
-    await this.#db.transaction().execute(async (tx) => {
+    await this.#commits.write(this.#db, async (tx) => {
       await tx.insertInto('gate_approvals').values({ ...a, findings: JSON.stringify(a.findings) }).execute();
-      await appendChained(tx, [{
+      await appendCommitted(tx, [{
         at: a.created_at, type: 'approval.created', rollout_id: null,
         payload: { id: a.id, gate: 'dependency', artifact: a.artifact, version: a.version, from_version: a.from_version, approver: a.approver, reason: a.reason, expires_at: a.expires_at, findings: a.findings },
       }]);

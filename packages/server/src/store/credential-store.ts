@@ -1,5 +1,5 @@
 import type { Kysely } from 'kysely';
-import { appendChained } from './event-chain.ts';
+import { appendCommitted, Commits } from './commits.ts';
 import type { StoreSchema } from './schema.ts';
 
 /**
@@ -10,12 +10,15 @@ import type { StoreSchema } from './schema.ts';
  */
 export class NodeCredentialStore {
   readonly #db: Kysely<StoreSchema>;
+  readonly #commits: Commits;
   readonly #byHash = new Map<string, string>();
   /** Bumped by each release: a lookup that straddled one does not cache what it read. */
   #releases = 0;
 
-  constructor(db: Kysely<StoreSchema>) {
+  /** `commits`: the Store's, so these events reach its commit listeners too. */
+  constructor(db: Kysely<StoreSchema>, commits = new Commits()) {
     this.#db = db;
+    this.#commits = commits;
   }
 
   /**
@@ -23,11 +26,11 @@ export class NodeCredentialStore {
    * is on the record); false when the node already has one (the first enrolment wins).
    */
   async bind(nodeId: string, hash: string, at: number): Promise<boolean> {
-    return this.#db.transaction().execute(async (tx) => {
+    return this.#commits.write(this.#db, async (tx) => {
       const r = await tx.insertInto('node_credentials').values({ node_id: nodeId, hash, created_at: at })
         .onConflict((oc) => oc.column('node_id').doNothing()).executeTakeFirst();
       if (Number(r.numInsertedOrUpdatedRows ?? 0) !== 1) return false;
-      await appendChained(tx, [{ at, type: 'node.enrolled', rollout_id: null, payload: { node: nodeId } }]);
+      await appendCommitted(tx, [{ at, type: 'node.enrolled', rollout_id: null, payload: { node: nodeId } }]);
       return true;
     });
   }
@@ -59,10 +62,10 @@ export class NodeCredentialStore {
   /** Forgets a node's credential, with a `node.credential_released` event; false when it had none. */
   async release(nodeId: string, actor: string, at: number): Promise<boolean> {
     this.#releases++;
-    const released = await this.#db.transaction().execute(async (tx) => {
+    const released = await this.#commits.write(this.#db, async (tx) => {
       const r = await tx.deleteFrom('node_credentials').where('node_id', '=', nodeId).executeTakeFirst();
       if (Number(r.numDeletedRows) !== 1) return false;
-      await appendChained(tx, [{ at, type: 'node.credential_released', rollout_id: null, payload: { node: nodeId, actor } }]);
+      await appendCommitted(tx, [{ at, type: 'node.credential_released', rollout_id: null, payload: { node: nodeId, actor } }]);
       return true;
     });
     // After the commit, and lookups in flight meanwhile do not cache (#releases): the old answer cannot come back.

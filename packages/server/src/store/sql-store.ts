@@ -5,7 +5,8 @@ import {
   type RolloutEvent, type RolloutState, type VersionManifest,
 } from '@failsmall/core';
 import { canonicalJson } from './canonical-json.ts';
-import { appendChained, verifyEventLog, type ChainHead, type ChainVerdict } from './event-chain.ts';
+import { verifyEventLog, type ChainHead, type ChainVerdict } from './event-chain.ts';
+import { appendCommitted, Commits } from './commits.ts';
 import { ApprovalStore } from './approval-store.ts';
 import { NodeCredentialStore } from './credential-store.ts';
 import { IncidentStore } from './incident-store.ts';
@@ -39,6 +40,7 @@ export class SqlStore implements Store {
   readonly outbox: OutboxStore;
   readonly #db: Kysely<StoreSchema>;
   readonly #closed: () => Promise<void>;
+  readonly #commits = new Commits();
   #closing: Promise<void> | undefined;
 
   /** `closed` resolves once the engine's connections are really gone (after `db.destroy()`). */
@@ -46,10 +48,19 @@ export class SqlStore implements Store {
     this.#db = db;
     this.engine = engine;
     this.incidents = new IncidentStore(db);
-    this.approvals = new ApprovalStore(db);
-    this.credentials = new NodeCredentialStore(db);
+    this.approvals = new ApprovalStore(db, this.#commits);
+    this.credentials = new NodeCredentialStore(db, this.#commits);
     this.outbox = new OutboxStore(db);
     this.#closed = closed;
+  }
+
+  onCommit(fn: (events: readonly RolloutEvent[]) => void): () => void {
+    return this.#commits.listen(fn);
+  }
+
+  /** One write transaction; its events go to the commit listeners once it has committed (commits.ts). */
+  #write<T>(fn: (tx: Transaction<StoreSchema>) => Promise<T>): Promise<T> {
+    return this.#commits.write(this.#db, fn);
   }
 
   /** The Kysely instance, for tests and maintenance tools; application code goes through the Store methods. */
@@ -61,7 +72,7 @@ export class SqlStore implements Store {
 
   async applyDeclarations(d: Declarations, meta: { actor: string; file?: string }): Promise<ApplyResult> {
     const at = Date.now();
-    return this.#db.transaction().execute(async (tx) => {
+    return this.#write(async (tx) => {
       const changes: Change[] = [];
       const entries: { kind: DeclarationKind; name: string; spec: unknown }[] = [
         ...d.modules.map((spec) => ({ kind: 'module' as const, name: spec.name, spec })),
@@ -93,7 +104,7 @@ export class SqlStore implements Store {
       }
       const changed = changes.filter((c) => c.change !== 'unchanged');
       if (changed.length > 0) {
-        await insertEvents(tx, [{
+        await appendCommitted(tx, [{
           type: 'declarations.applied',
           at,
           rollout_id: null,
@@ -160,7 +171,7 @@ export class SqlStore implements Store {
 
   async putVersion(v: NewVersion, meta: { actor: string }): Promise<PutVersionResult> {
     try {
-      return await this.#db.transaction().execute(async (tx) => {
+      return await this.#write(async (tx) => {
         const existing = await selectVersion(tx, v.artifact, v.version);
         if (existing) return versionExists(existing, v);
         const row: VersionRow = {
@@ -170,7 +181,7 @@ export class SqlStore implements Store {
         };
         await tx.insertInto('versions').values(row).execute();
         const version = toVersionRecord(row);
-        await insertEvents(tx, [{
+        await appendCommitted(tx, [{
           type: 'artifact.version_pushed',
           at: v.created_at,
           rollout_id: null,
@@ -209,22 +220,22 @@ export class SqlStore implements Store {
   async upsertNode(n: { id: string; labels: Record<string, string>; modules: string[] }, at: number, admit = true): Promise<NodeRecord> {
     const labels = canonicalJson(n.labels);
     const modules = canonicalJson(n.modules);
-    return this.#db.transaction().execute(async (tx) => {
+    return this.#write(async (tx) => {
       const stored = await tx.selectFrom('nodes').selectAll().where('id', '=', n.id).executeTakeFirst();
       if (!stored) {
         const row: NodeRow = { id: n.id, labels, modules, registered_at: at, last_seen_at: at, pins: null, signal_problems: null, enrolment: admit ? 'approved' : 'pending' };
         await tx.insertInto('nodes').values(row).execute();
-        await insertEvents(tx, [{ type: 'node.registered', at, rollout_id: null, payload: { node: n.id, labels: n.labels, modules: n.modules, enrolment: row.enrolment } }]);
+        await appendCommitted(tx, [{ type: 'node.registered', at, rollout_id: null, payload: { node: n.id, labels: n.labels, modules: n.modules, enrolment: row.enrolment } }]);
         return toNodeRecord(row);
       }
       if (admit && stored.enrolment !== 'approved') {
         await tx.updateTable('nodes').set({ enrolment: 'approved' }).where('id', '=', n.id).execute();
-        await insertEvents(tx, [{ type: 'node.approved', at, rollout_id: null, payload: { node: n.id, by: 'join token' } }]);
+        await appendCommitted(tx, [{ type: 'node.approved', at, rollout_id: null, payload: { node: n.id, by: 'join token' } }]);
       }
       const changed = stored.labels !== labels || stored.modules !== modules;
       await tx.updateTable('nodes').set({ labels, modules, last_seen_at: at }).where('id', '=', n.id).execute();
       if (changed) {
-        await insertEvents(tx, [{
+        await appendCommitted(tx, [{
           type: 'node.updated',
           at,
           rollout_id: null,
@@ -253,28 +264,28 @@ export class SqlStore implements Store {
   }
 
   async approveNode(id: string, actor: string, at: number): Promise<boolean> {
-    return this.#db.transaction().execute(async (tx) => {
+    return this.#write(async (tx) => {
       const r = await tx.updateTable('nodes').set({ enrolment: 'approved' }).where('id', '=', id).where('enrolment', '<>', 'approved').executeTakeFirst();
       if (Number(r.numUpdatedRows) !== 1) return false;
-      await insertEvents(tx, [{ type: 'node.approved', at, rollout_id: null, payload: { node: id, by: actor } }]);
+      await appendCommitted(tx, [{ type: 'node.approved', at, rollout_id: null, payload: { node: id, by: actor } }]);
       return true;
     });
   }
 
   async setNodePins(id: string, pins: readonly PinRecord[], at: number): Promise<void> {
     const text = pins.length === 0 ? null : canonicalJson([...pins].sort((a, b) => a.artifact.localeCompare(b.artifact)));
-    await this.#db.transaction().execute(async (tx) => {
+    await this.#write(async (tx) => {
       const stored = await tx.selectFrom('nodes').select('pins').where('id', '=', id).executeTakeFirst();
       if (!stored || stored.pins === text) return;
       await tx.updateTable('nodes').set({ pins: text }).where('id', '=', id).execute();
-      await insertEvents(tx, [{ type: 'node.pins_changed', at, rollout_id: null, payload: { node: id, pins: pins as unknown as Record<string, unknown>[], previous: parseJson<unknown[]>(stored.pins ?? '[]') } }]);
+      await appendCommitted(tx, [{ type: 'node.pins_changed', at, rollout_id: null, payload: { node: id, pins: pins as unknown as Record<string, unknown>[], previous: parseJson<unknown[]>(stored.pins ?? '[]') } }]);
     });
   }
 
   async setNodeSignalProblems(id: string, problems: readonly SignalProblem[], at: number): Promise<void> {
     const sorted = [...problems].sort((a, b) => a.module.localeCompare(b.module));
     const identity = (list: readonly SignalProblem[]) => canonicalJson(list.map((p) => [p.module, p.source, p.reason, p.message]));
-    await this.#db.transaction().execute(async (tx) => {
+    await this.#write(async (tx) => {
       const stored = await tx.selectFrom('nodes').select('signal_problems').where('id', '=', id).executeTakeFirst();
       if (!stored) return;
       const previous = stored.signal_problems ? parseJson<SignalProblem[]>(stored.signal_problems) : [];
@@ -282,13 +293,13 @@ export class SqlStore implements Store {
       // A module that still fails (for another reason) keeps the time it began to.
       const kept = sorted.map((p) => ({ ...p, since: Math.min(p.since, previous.find((q) => q.module === p.module)?.since ?? p.since) }));
       await tx.updateTable('nodes').set({ signal_problems: kept.length === 0 ? null : canonicalJson(kept) }).where('id', '=', id).execute();
-      await insertEvents(tx, [{ type: 'node.signal_problems_changed', at, rollout_id: null, payload: { node: id, problems: kept as unknown as Record<string, unknown>[], previous: previous as unknown as Record<string, unknown>[] } }]);
+      await appendCommitted(tx, [{ type: 'node.signal_problems_changed', at, rollout_id: null, payload: { node: id, problems: kept as unknown as Record<string, unknown>[], previous: previous as unknown as Record<string, unknown>[] } }]);
     });
   }
 
   async recordBreakglass(nodeId: string, entries: readonly BreakglassRecord[], at: number): Promise<number> {
     if (entries.length === 0) return 0;
-    return this.#db.transaction().execute(async (tx) => {
+    return this.#write(async (tx) => {
       const known = new Set((await tx.selectFrom('breakglass_log').select('seq').where('node_id', '=', nodeId)
         .where('seq', 'in', entries.map((e) => e.seq)).execute()).map((r) => Number(r.seq)));
       const fresh = entries.filter((e, i) => !known.has(e.seq) && entries.findIndex((x) => x.seq === e.seq) === i);
@@ -306,7 +317,7 @@ export class SqlStore implements Store {
         await tx.insertInto('breakglass_envelopes').values({ sha256, envelope: text, received_at: at }).onConflict((oc) => oc.column('sha256').doNothing()).execute();
       }
       await tx.insertInto('breakglass_log').values(rows.map(({ entry: e }) => ({ node_id: nodeId, seq: e.seq, at: e.at, received_at: at, entry: JSON.stringify(e) }))).execute();
-      await insertEvents(tx, rows.map(({ entry: e }) => ({ type: 'breakglass.command', at, rollout_id: null, payload: { ...e, node: nodeId } })));
+      await appendCommitted(tx, rows.map(({ entry: e }) => ({ type: 'breakglass.command', at, rollout_id: null, payload: { ...e, node: nodeId } })));
       return fresh.length;
     });
   }
@@ -328,7 +339,7 @@ export class SqlStore implements Store {
       node_id: report.node_id, artifact: report.artifact, version: report.version, ok: report.ok ? 1 : 0,
       serving: report.serving, error: report.error, at: report.at, module_state: report.module_state ?? null,
     };
-    await this.#db.transaction().execute(async (tx) => {
+    await this.#write(async (tx) => {
       const stored = await tx.selectFrom('node_loads').selectAll()
         .where('node_id', '=', report.node_id).where('artifact', '=', report.artifact).executeTakeFirst();
       const changed = !stored || stored.version !== row.version || stored.ok !== row.ok
@@ -340,7 +351,7 @@ export class SqlStore implements Store {
         .execute();
       // Agents re-report periodically; only a change is worth a line in the log.
       if (changed) {
-        await insertEvents(tx, [{
+        await appendCommitted(tx, [{
           type: 'node.load_reported',
           at: report.at,
           rollout_id: null,
@@ -420,7 +431,7 @@ export class SqlStore implements Store {
 
   async createRollout(state: RolloutState, events: RolloutEvent[], opts: { spendApproval?: string } = {}): Promise<CreateRolloutResult> {
     try {
-      return await this.#db.transaction().execute(async (tx) => {
+      return await this.#write(async (tx) => {
         const active = await activeRolloutId(tx, state.artifact);
         if (active !== undefined) return { ok: false as const, code: 'ROLLOUT_ACTIVE' as const, active };
         // The caller read the current version before this transaction: a rollout that completed in between
@@ -437,7 +448,7 @@ export class SqlStore implements Store {
           id: state.id, artifact: state.artifact, status: state.status, rev: state.rev,
           state: JSON.stringify(state), created_at: state.created_at, updated_at: state.updated_at,
         }).execute();
-        await insertEvents(tx, events);
+        await appendCommitted(tx, events);
         return { ok: true as const };
       });
     } catch (err) {
@@ -465,13 +476,13 @@ export class SqlStore implements Store {
   }
 
   async transitionRollout(next: RolloutState, events: RolloutEvent[]): Promise<boolean> {
-    return this.#db.transaction().execute(async (tx) => {
+    return this.#write(async (tx) => {
       const r = await tx.updateTable('rollouts')
         .set({ state: JSON.stringify(next), status: next.status, rev: next.rev, updated_at: next.updated_at })
         .where('id', '=', next.id).where('rev', '=', next.rev - 1)
         .executeTakeFirst();
       if (Number(r.numUpdatedRows) !== 1) return false;
-      await insertEvents(tx, events);
+      await appendCommitted(tx, events);
       if (next.status === 'completed') {
         await tx.insertInto('artifacts').values({ name: next.artifact, current_version: next.to_version })
           .onConflict((oc) => oc.column('name').doUpdateSet({ current_version: next.to_version }))
@@ -486,7 +497,7 @@ export class SqlStore implements Store {
   async appendEvents(events: RolloutEvent[]): Promise<void> {
     if (events.length === 0) return;
     // Reading the chain's head and appending onto it is one transaction.
-    await this.#db.transaction().execute((tx) => insertEvents(tx, events));
+    await this.#write((tx) => appendCommitted(tx, events));
   }
 
   async verifyEvents(opts: { checkpoints?: readonly ChainHead[]; pageSize?: number } = {}): Promise<ChainVerdict> {
@@ -549,10 +560,10 @@ export class SqlStore implements Store {
   }
 
   async revokeTokens(name: string, actor: string, at: number): Promise<number> {
-    return this.#db.transaction().execute(async (tx) => {
+    return this.#write(async (tx) => {
       const r = await tx.updateTable('tokens').set({ revoked_at: at, revoked_by: actor }).where('name', '=', name).where('revoked_at', 'is', null).executeTakeFirst();
       const n = Number(r.numUpdatedRows);
-      if (n > 0) await insertEvents(tx, [{ type: 'token.revoked', at, rollout_id: null, payload: { name, count: n, actor } }]);
+      if (n > 0) await appendCommitted(tx, [{ type: 'token.revoked', at, rollout_id: null, payload: { name, count: n, actor } }]);
       return n;
     });
   }
@@ -571,11 +582,6 @@ export class SqlStore implements Store {
     this.#closing ??= this.#db.destroy().then(() => this.#closed());
     return this.#closing;
   }
-}
-
-/** Every event goes through the hash chain (event-chain.ts); call it as the transaction's last write. */
-async function insertEvents(tx: Transaction<StoreSchema>, events: readonly RolloutEvent[]): Promise<void> {
-  await appendChained(tx, events);
 }
 
 async function selectVersion(db: Db, artifact: string, version: string): Promise<VersionRecord | undefined> {

@@ -103,6 +103,12 @@ export interface Store {
   // ── event log (append-only; UPDATE and DELETE are refused by the database) ─
   // Hash-chained (event-chain.ts): each event carries the hash of the one before it.
   appendEvents(events: RolloutEvent[]): Promise<void>;
+  /**
+   * Calls `fn` with the events of each write transaction of this Store once it has committed (the
+   * server's log lines and metrics). Events other processes or replicas commit do not come here.
+   * Returns the unsubscribe function.
+   */
+  onCommit(fn: (events: readonly RolloutEvent[]) => void): () => void;
   listEvents(filter: EventFilter): Promise<StoredEvent[]>;
   /** Walks the whole chain in pages; names the first broken link. `checkpoints` must be verified (signatures) already. */
   verifyEvents(opts?: { checkpoints?: readonly ChainHead[]; pageSize?: number }): Promise<ChainVerdict>;
