@@ -108,7 +108,7 @@ async function localServer(): Promise<{ url: string; token: string; rollout: str
   await call('POST', '/v1/artifacts/features/versions?version=v1', readFileSync(fileURLToPath(new URL('../examples/tour/features-v1.json', import.meta.url)), 'utf8'));
   const join_ = await call<{ token: string }>('POST', '/v1/tokens', { name: 'bench-fleet', role: 'join' });
   for (const id of ['edge-1', 'edge-2', 'edge-3']) await call('POST', '/v1/nodes/register', { id, modules: ['feature-proxy'] }, join_.token);
-  const rollout = await call<{ id: string }>('POST', '/v1/rollouts', { artifact: 'features', version: 'v1' });
+  const { rollout } = await call<{ rollout: { id: string } }>('POST', '/v1/rollouts', { artifact: 'features', version: 'v1' });
   return {
     url, token, rollout: rollout.id,
     async stop() {
