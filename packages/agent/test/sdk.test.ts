@@ -11,6 +11,7 @@ describe('the in-process SDK', () => {
   it('gives the service only values that validated, keeps the last good one on a bad version, and starts from it without a control plane', async () => {
     const s = await testServer();
     const dir = join(s.dir, 'sdk');
+    const opened: { close(): Promise<void> }[] = [];
     try {
       const token = (await call(s.url, 'POST', '/v1/tokens', { token: s.admin, json: { name: 'svc', role: 'join' } })).body.token as string;
       await call(s.url, 'POST', '/v1/apply', { token: s.admin, json: { text: DECLARATIONS } });
@@ -22,6 +23,7 @@ describe('the in-process SDK', () => {
         validate: (f: Feature[]) => f.length <= 2 || `${f.length} features > 2 (the service's preallocated room)`,
       };
       const features = await loadArtifact<Feature[]>(options);
+      opened.push(features);
       const changes: string[] = [];
       features.onChange((h) => changes.push(`${h.state}:${h.version ?? '-'}`));
       const names = () => features.value?.map((f) => f.name);
@@ -42,15 +44,21 @@ describe('the in-process SDK', () => {
       assert.ok(changes.includes('stale:v1'), `changes: ${changes.join(', ')}`);
       const node = (await call(s.url, 'GET', '/v1/nodes')).body.nodes.find((n: { id: string }) => n.id === 'svc-1');
       assert.match(node.loads[0].error, /3 features > 2/);
-      assert.equal(node.loads[0].module_state, 'stale');
+      // v1 is the target again after the rollback: the node is simply serving it (issue 14, item 10), and its refusal stays visible above.
+      assert.equal(node.loads[0].serving, 'v1');
+      assert.equal(node.loads[0].module_state, 'serving');
       await features.close();
 
       await s.close();
       const restarted = await loadArtifact<Feature[]>({ ...options, server: 'http://127.0.0.1:1' });
+      opened.push(restarted);
       assert.equal(restarted.version, 'v1', 'the last good value, with the control plane gone');
       assert.deepEqual(restarted.value?.map((f) => f.name), ['a', 'b']);
       await restarted.close();
     } finally {
+      // After a failed assertion too: an open handle or server would keep this file's process alive.
+      for (const h of opened) await h.close().catch(() => {});
+      await s.close().catch(() => {});
       rmSync(s.dir, { recursive: true, force: true });
     }
   });

@@ -101,32 +101,52 @@ describe('incidents', () => {
   });
 
   it('opens an incident when a gate fails, linked to the rollout, with the rollback on its timeline', async () => {
-    const token = (await post('/v1/tokens', { name: 'fleet', role: 'join' })).body.token as string;
-    assert.equal((await post('/v1/apply', { text: DECLARATIONS })).status, 200);
-    await call(s.url, 'POST', '/v1/artifacts/features/versions?version=v1', { token: s.admin, body: '["one"]' });
-    const tooMany = JSON.stringify(Array.from({ length: 300 }, (_, i) => `e${i}`));
-    await call(s.url, 'POST', '/v1/artifacts/features/versions?version=v2&force=true', { token: s.admin, body: tooMany });
-    const agents = ['g1', 'g2', 'g3'].map((id) => new Agent({ server: s.url, token, nodeId: id, labels: {}, modules: ['bot-management'], dir: join(s.dir, id), metricsIntervalMs: 100, pollWaitMs: 1000, publicKey: s.publicKey }));
-    try {
-      for (const a of agents) await a.start();
-      await waitFor('3 nodes', async () => (await call(s.url, 'GET', '/v1/nodes')).body.nodes.length === 3);
-      const r1 = await post('/v1/rollouts', { artifact: 'features', version: 'v1' });
-      await waitFor('v1', async () => (await call(s.url, 'GET', `/v1/rollouts/${r1.body.rollout.id}`)).body.rollout.status === 'completed');
-      const r2 = await post('/v1/rollouts', { artifact: 'features', version: 'v2' });
-      assert.equal(r2.status, 201, JSON.stringify(r2.body));
-      const id = r2.body.rollout.id as string;
-      await waitFor('v2 rolled back', async () => (await call(s.url, 'GET', `/v1/rollouts/${id}`)).body.rollout.status === 'rolled_back', 30_000);
+    await rollBackOne(s, async (id) => {
       const opened = await waitFor('an incident for the rollout', async () => (await incidents()).find((i) => i.rollout_id === id));
       assert.equal(opened.opened_by, 'gate');
       await waitFor('the rollback on its timeline', async () => {
         const tl = (await call(s.url, 'GET', `/v1/incidents/${opened.id}`)).body.timeline as { kind: string; data: { type?: string } }[];
         return tl.some((e) => e.data.type === 'rollout.rolling_back') && tl.some((e) => e.data.type === 'rollout.rolled_back') && tl.some((e) => e.kind === 'triage');
       });
+    });
+  });
+
+  it('opens a failed rollout\'s incident at once, not at the recorder\'s next tick (here an hour away)', async () => {
+    const slow = await testServer({ incidentTickMs: 3_600_000 });
+    try {
+      await rollBackOne(slow, async (id) => {
+        const found = await waitFor('the incident, with the recorder\'s tick an hour away', async () => ((await call(slow.url, 'GET', '/v1/incidents', { token: slow.admin })).body.incidents as { rollout_id: string | null }[]).find((i) => i.rollout_id === id), 10_000);
+        assert.equal(found.rollout_id, id);
+      });
     } finally {
-      for (const a of agents) await a.stop();
+      await slow.cleanup();
     }
   });
 });
+
+/** Three agents, v1 completed, then v2 (300 entries, forced past its limit) rolled back at the canary; `then` gets its rollout id. */
+async function rollBackOne(s: Server, then: (id: string) => Promise<void>): Promise<void> {
+  const post = (path: string, json: unknown) => call(s.url, 'POST', path, { token: s.admin, json });
+  const token = (await post('/v1/tokens', { name: 'fleet', role: 'join' })).body.token as string;
+  assert.equal((await post('/v1/apply', { text: DECLARATIONS })).status, 200);
+  await call(s.url, 'POST', '/v1/artifacts/features/versions?version=v1', { token: s.admin, body: '["one"]' });
+  const tooMany = JSON.stringify(Array.from({ length: 300 }, (_, i) => `e${i}`));
+  await call(s.url, 'POST', '/v1/artifacts/features/versions?version=v2&force=true', { token: s.admin, body: tooMany });
+  const agents = ['g1', 'g2', 'g3'].map((id) => new Agent({ server: s.url, token, nodeId: id, labels: {}, modules: ['bot-management'], dir: join(s.dir, id), metricsIntervalMs: 100, pollWaitMs: 1000, publicKey: s.publicKey }));
+  try {
+    for (const a of agents) await a.start();
+    await waitFor('3 nodes', async () => (await call(s.url, 'GET', '/v1/nodes', { token: s.admin })).body.nodes.length === 3);
+    const r1 = await post('/v1/rollouts', { artifact: 'features', version: 'v1' });
+    await waitFor('v1', async () => (await call(s.url, 'GET', `/v1/rollouts/${r1.body.rollout.id}`, { token: s.admin })).body.rollout.status === 'completed');
+    const r2 = await post('/v1/rollouts', { artifact: 'features', version: 'v2' });
+    assert.equal(r2.status, 201, JSON.stringify(r2.body));
+    const id = r2.body.rollout.id as string;
+    await waitFor('v2 rolled back', async () => (await call(s.url, 'GET', `/v1/rollouts/${id}`, { token: s.admin })).body.rollout.status === 'rolled_back', 30_000);
+    await then(id);
+  } finally {
+    for (const a of agents) await a.stop();
+  }
+}
 
 describe('incident notices and vendor status pages, over real HTTP', () => {
   it('sends signed webhooks and Slack messages on open, triage, rollback and resolve; a dead target holds nothing up; status pages reach triage', async () => {

@@ -42,6 +42,9 @@ export class IncidentService {
   /** Incidents triaged at least once since this process started. */
   readonly #triaged = new Set<string>();
   #stopped = true;
+  #started = false;
+  #ticking = false;
+  #again = false;
 
   constructor(store: Store, opts: IncidentServiceOptions) {
     this.#store = store;
@@ -58,11 +61,31 @@ export class IncidentService {
 
   start(): void {
     this.#stopped = false;
-    const tick = () => {
-      this.#running = this.tick().catch((err) => this.#o.log?.warn(`incident recorder: ${err instanceof Error ? err.message : String(err)}`))
-        .finally(() => { if (!this.#stopped) this.#timer = setTimeout(tick, this.#o.tickMs ?? 1000); });
-    };
-    this.#timer = setTimeout(tick, this.#o.tickMs ?? 1000);
+    this.#started = true;
+    this.#timer = setTimeout(() => this.#round(), this.#o.tickMs ?? 1000);
+  }
+
+  /**
+   * Reads the event log now rather than at the next tick (the server calls it when a rollout fails
+   * or a break-glass command lands): the incident is open, and its notice queued, by the time the
+   * rollout has finished rolling back, not up to a tick later. Rounds never overlap: a poke during
+   * one runs another right after it.
+   */
+  poke(): void {
+    if (!this.#started || this.#stopped) return;
+    if (this.#ticking) { this.#again = true; return; }
+    this.#round();
+  }
+
+  #round(): void {
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#ticking = true;
+    this.#running = this.tick().catch((err) => this.#o.log?.warn(`incident recorder: ${err instanceof Error ? err.message : String(err)}`))
+      .finally(() => {
+        this.#ticking = false;
+        if (this.#stopped) return;
+        if (this.#again) { this.#again = false; this.#round(); } else this.#timer = setTimeout(() => this.#round(), this.#o.tickMs ?? 1000);
+      });
   }
 
   async stop(): Promise<void> {
