@@ -1,4 +1,4 @@
-import { LATENCY_BUCKETS_MS, MAX_ENVELOPE_BYTES, NAME, NAME_HINT, NODE_ID, NODE_ID_HINT, verifyReport } from '@failsmall/core';
+import { currentModuleState, LATENCY_BUCKETS_MS, MAX_ENVELOPE_BYTES, NAME, NAME_HINT, NODE_ID, NODE_ID_HINT, summarizeFleet, verifyReport } from '@failsmall/core';
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
@@ -159,6 +159,31 @@ export async function nodeRoutes(app: FastifyInstance, ctx: AppContext): Promise
     return { sha256: req.params.sha256, envelope };
   });
 
+  /**
+   * The fleet at a glance (core summarizeFleet): nodes grouped by one label's value, counted by the
+   * version of ARTIFACT they serve and its state, off-target, pinned, pending, unseen, with the
+   * newest refusals. Aggregates only, so a page shows 10,000 nodes without 10,000 rows.
+   */
+  r.get('/v1/fleet', {
+    config: { access: 'viewer' },
+    schema: {
+      querystring: z.object({
+        artifact: z.string().regex(NAME, NAME_HINT).optional(),
+        by: z.string().regex(/^[A-Za-z0-9_.\/-]{1,63}$/, 'a label key: 1-63 of A-Z a-z 0-9 _ . / -').optional(),
+      }).strict(),
+    },
+  }, async (req) => {
+    const artifact = req.query.artifact ?? null;
+    if (artifact !== null && !(await ctx.store.getArtifact(artifact))) throw notFound('artifact', artifact, 'failsmall artifact list shows the declared ones');
+    const [nodes, loads] = [await ctx.store.listNodes(), artifact === null ? [] : await ctx.store.listLoads(artifact)];
+    const byId = new Map(nodes.map((n) => [n.id, n]));
+    const desired = (id: string) => {
+      const n = byId.get(id);
+      return n && artifact !== null ? ctx.hub.desiredFor(n).desired.artifacts.find((a) => a.artifact === artifact)?.version : undefined;
+    };
+    return summarizeFleet({ nodes, loads, desired, artifact, by: req.query.by ?? null, now: ctx.clock.now() });
+  });
+
   r.get('/v1/nodes', { config: { access: 'viewer' } }, async () => {
     const [nodes, bound, now] = [await ctx.store.listNodes(), await ctx.store.credentials.boundNodes(), ctx.clock.now()];
     const out = [];
@@ -235,12 +260,3 @@ function nodeBound(id: string): ApiError {
   return new ApiError(403, 'NODE_BOUND', `node ${id} is enrolled with another credential`, `if this node was rebuilt and lost its credential, release it first: failsmall nodes release ${id}`);
 }
 
-/**
- * A node that refused a version keeps serving its last known-good and reports "stale". After a
- * rollback that version is the target again: the node is simply serving it, and its refusal
- * stays visible as its last load. (A new user once saw `v8 (stale)` with v8 the target.)
- */
-export function currentModuleState(load: { serving: string | null; module_state?: string | null }, desiredVersion: string | null | undefined): string | null {
-  const state = load.module_state ?? null;
-  return state === 'stale' && load.serving !== null && load.serving === desiredVersion ? 'serving' : state;
-}
