@@ -71,6 +71,7 @@ export async function demo(opts: DemoOptions, out: Out): Promise<number> {
   let exit: number = EXIT.ROLLOUT_FAILED;
   try {
     say(`control plane on ${server.url}, embedded SQLite store at ${join(dir, 'failsmall.db')}`);
+    say(`dashboard: ${dashboardLink(server.url, server.adminToken)} (open it to watch the story live)`);
     const { token: agentToken } = await admin.post<{ token: string }>('/v1/tokens', { name: 'demo-fleet', role: 'join' });
     const applied = await admin.post<{ changes: { kind: string; name: string; change: string }[] }>('/v1/apply', { text: await readFile(DEMO_FILE, 'utf8'), file: 'examples/demo.yaml' });
     say(`applied examples/demo.yaml: ${applied.changes.map((c) => `${c.kind} ${c.name}`).join(', ')}`);
@@ -119,6 +120,7 @@ export async function demo(opts: DemoOptions, out: Out): Promise<number> {
     if (!opts.once) {
       out.line('');
       say('the control plane and the fleet keep running; try, in another terminal:');
+      out.line(`  the dashboard: ${dashboardLink(server.url, server.adminToken)}`);
       out.line(`  export FAILSMALL_SERVER=${server.url} FAILSMALL_TOKEN=${server.adminToken ?? ''}`);
       out.line('  npx failsmall rollout status      npx failsmall nodes');
       out.line('  npx failsmall incident list       (the bad rollout\'s failed gate opened one: failsmall triage ID, failsmall postmortem ID)');
@@ -131,6 +133,14 @@ export async function demo(opts: DemoOptions, out: Out): Promise<number> {
     if (!opts.keep) await rm(dir, { recursive: true, force: true });
   }
   return exit;
+}
+
+/**
+ * The dashboard's login link: the token rides in the fragment, which the browser never sends; the
+ * page moves it to session storage and off the address bar (docs/dashboard.md).
+ */
+function dashboardLink(url: string, token: string | undefined): string {
+  return `${url}/${token ? `#token=${token}` : ''}`;
 }
 
 async function simulateStory(): Promise<SimulationReport> {
