@@ -62,7 +62,10 @@ export function App() {
       <header className="top">
         <span className="brand">failsmall</span>
         <nav aria-label="Pages">
-          <ul>{NAV.map((n) => <li key={n.href}><Link href={n.href} className={route.page === n.page || (route.page === 'rollout' && n.page === 'rollouts') ? 'current' : ''}>{n.label}</Link></li>)}</ul>
+          <ul>{NAV.map((n) => {
+            const here = route.page === n.page || (route.page === 'rollout' && n.page === 'rollouts');
+            return <li key={n.href}><Link href={n.href} className={here ? 'current' : ''} current={here}>{n.label}</Link></li>;
+          })}</ul>
         </nav>
         {me ? <span className="who">{me.name} <span className="role">({me.role})</span> <button type="button" className="quiet" onClick={() => signOut()}>Sign out</button></span> : null}
       </header>
