@@ -63,7 +63,7 @@ export function RolloutPage({ id }: { id: string }) {
       {story ? <Rollback story={story} to={r.from_version} /> : null}
       {r.status === 'paused' ? <p className="notice" role="note"><strong>Paused:</strong> {r.pause_reason ?? 'by hand'}</p> : null}
       {r.status === 'running' && r.phase === 'awaiting_approval' ? <p className="notice" role="note"><strong>Waiting for approval</strong> to go on to the next stage.</p> : null}
-      {r.status === 'completed' && r.outcome ? <p className="notice ok" role="note"><strong>Completed:</strong> {r.outcome.reason}</p> : null}
+      {r.status === 'completed' && r.outcome ? <p className="notice ok" role="note"><strong>Completed</strong> at stage {r.outcome.stage}: {r.outcome.reason.replace(/^completed:\s*/, '')}</p> : null}
       <Actions rollout={r} onDone={() => setReloads((n) => n + 1)} />
       <StageBarView rollout={r} now={now} />
       <section aria-labelledby="cohort-title">

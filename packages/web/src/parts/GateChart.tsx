@@ -4,7 +4,7 @@ import uPlot from 'uplot';
 import { verdictWords, type GateSeries } from '../view/gate-series.ts';
 
 const HEIGHT = 180;
-const MIN_SPAN_S = 60;
+const MIN_SPAN_S = 10;
 const COLOURS = { value: '#1d4ed8', baseline: '#4b5563', threshold: '#b91c1c', fail: '#b91c1c', pass: '#15803d' };
 
 /** The plotted data: x, value, baseline, threshold, then the failed and passed verdicts as points on the value. */
@@ -28,7 +28,7 @@ export function GateChart({ series }: { series: GateSeries }) {
     const points = (colour: string, size: number): uPlot.Series => ({ stroke: colour, fill: colour, paths: () => null, points: { show: true, size, stroke: colour, fill: colour } });
     plot.current = new uPlot({
       width: Math.max(320, el.clientWidth), height: HEIGHT, legend: { show: false }, cursor: { show: false },
-      // At least a minute wide: one evaluation alone is not drawn across years.
+      // At least ten seconds wide: one evaluation alone is not drawn across years.
       scales: { x: { time: true, range: (_u, min, max) => [Math.min(min, max - MIN_SPAN_S), max + 1] } },
       axes: [{}, { size: 60, values: (_u, ticks) => ticks.map((t) => roundValue(t)) }],
       series: [
