@@ -57,7 +57,7 @@ test('the stage bar says each stage in words, the bake against the control plane
 test('gate series: one per stage and gate, value, baseline and threshold over time, and each label value\'s verdicts for a split gate', () => {
   const split = (at: number, eu: 'pass' | 'fail') => verdict({
     gate: 'proxy/error_rate', stage: 'canary', at, value: 0.01, baseline: 0.002, direction: 'max', threshold: 0.05, status: eu,
-    groups: [{ label: 'region', value: 'eu', status: eu, cohort_nodes: 2, baseline_nodes: 5, reason: '' }, { label: 'region', value: 'us', status: 'pass', cohort_nodes: 2, baseline_nodes: 5, reason: '' }],
+    groups: [{ label: 'region', value: 'eu', status: eu, cohort_nodes: 2, baseline_nodes: 5, reason: '', cohort_value: eu === 'fail' ? 0.2 : 0.01, baseline_value: 0.002 }, { label: 'region', value: 'us', status: 'pass', cohort_nodes: 2, baseline_nodes: 5, reason: '' }],
   });
   const series = gateSeries([verdict({ at: T0 }), split(T0, 'pass'), verdict({ at: T0 + 1000, value: 0, status: 'fail' }), split(T0 + 1000, 'fail'), verdict({ stage: 'global', at: T0 + 2000 })]);
   assert.deepEqual(series.map((s) => s.key), ['canary/bot-management/load_success_rate', 'canary/proxy/error_rate', 'global/bot-management/load_success_rate']);
@@ -67,7 +67,8 @@ test('gate series: one per stage and gate, value, baseline and threshold over ti
   assert.deepEqual(load?.threshold, [0.999, 0.999]);
   assert.deepEqual(load?.statuses, ['pass', 'fail']);
   assert.equal(load?.latest.status, 'fail');
-  assert.deepEqual(errors?.groups, [{ label: 'region', value: 'eu', statuses: ['pass', 'fail'] }, { label: 'region', value: 'us', statuses: ['pass', 'pass'] }]);
+  // One line per label value; a verdict stored before groups carried their numbers has none.
+  assert.deepEqual(errors?.groups, [{ label: 'region', value: 'eu', statuses: ['pass', 'fail'], values: [0.01, 0.2] }, { label: 'region', value: 'us', statuses: ['pass', 'pass'], values: [null, null] }]);
   // A baseline test's verdict has no fixed threshold to draw.
   assert.deepEqual(gateSeries([verdict({ test: 'node contrast' })])[0]?.threshold, [null]);
   assert.deepEqual(['fail', 'pass', 'inconclusive'].map((s) => verdictWords(s as 'fail')), ['failed', 'passed', 'inconclusive']);

@@ -83,7 +83,7 @@ export function RolloutPage({ id }: { id: string }) {
       <section aria-labelledby="gates-title">
         <h2 id="gates-title">Gates</h2>
         {series.length === 0 ? <p>{r.policy_spec.stages[r.stage_index]?.health_gates.length === 0 ? `Stage ${r.policy_spec.stages[r.stage_index]?.name ?? ''} has no health gate.` : 'No gate has been evaluated yet.'}</p> : series.map((s) => (
-          <article key={s.key} className={`gate verdict-${s.latest.status}`} data-gate={s.key}>
+          <article key={s.key} className={`gate gate-${s.latest.status}`} data-gate={s.key}>
             <h3>{s.gate} <span className="stage-tag">stage {s.stage}</span> <span className={`verdict verdict-${s.latest.status}`} data-verdict={s.latest.status}>{verdictWords(s.latest.status)}</span></h3>
             <GateChart series={s} />
             <p className="sentence">{s.latest.reason}</p>

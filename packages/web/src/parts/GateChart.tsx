@@ -6,12 +6,22 @@ import { verdictWords, type GateSeries } from '../view/gate-series.ts';
 const HEIGHT = 180;
 const MIN_SPAN_S = 10;
 const COLOURS = { value: '#1d4ed8', baseline: '#4b5563', threshold: '#b91c1c', fail: '#b91c1c', pass: '#15803d' };
+/** A split gate's lines, one per label value: each its own colour and dash (styles.css .key-group-N matches). */
+const GROUP_LINES: readonly { stroke: string; dash: number[] }[] = [
+  { stroke: '#7c3aed', dash: [] }, { stroke: '#0f766e', dash: [2, 3] }, { stroke: '#c2410c', dash: [7, 3] },
+  { stroke: '#be185d', dash: [1, 3] }, { stroke: '#4d7c0f', dash: [7, 3, 1, 3] }, { stroke: '#0369a1', dash: [4, 4] },
+];
+const groupLine = (i: number) => GROUP_LINES[i % GROUP_LINES.length] ?? { stroke: '#000', dash: [] };
 
-/** The plotted data: x, value, baseline, threshold, then the failed and passed verdicts as points on the value. */
+/**
+ * The plotted data: x, value, baseline, threshold, the failed and passed verdicts as points on
+ * the value, then a split gate's line per label value.
+ */
 function plotData(s: GateSeries): uPlot.AlignedData {
   return [s.x, s.value, s.baseline, s.threshold,
     s.value.map((v, i) => (s.statuses[i] === 'fail' ? v ?? s.threshold[i] ?? null : null)),
-    s.value.map((v, i) => (s.statuses[i] === 'pass' ? v : null))];
+    s.value.map((v, i) => (s.statuses[i] === 'pass' ? v : null)),
+    ...s.groups.map((g) => g.values)];
 }
 
 /**
@@ -38,16 +48,19 @@ export function GateChart({ series }: { series: GateSeries }) {
         { label: 'threshold', stroke: COLOURS.threshold, width: 1, dash: [8, 4] },
         { label: 'failed', ...points(COLOURS.fail, 10) },
         { label: 'passed', ...points(COLOURS.pass, 5) },
+        ...series.groups.map((g, i) => ({ label: `${g.label}=${g.value}`, stroke: groupLine(i).stroke, dash: groupLine(i).dash, width: 2, spanGaps: true })),
       ],
     }, plotData(series), el);
     return () => { plot.current?.destroy(); plot.current = null; };
-    // Made once per gate; new evaluations only set its data (below).
-  }, [series.key]);
+    // Made once per gate (and again if a split gate meets a new label value); new evaluations only set its data (below).
+  }, [series.key, series.groups.length]);
   useEffect(() => { plot.current?.setData(plotData(series)); }, [series]);
 
   const fails = series.statuses.filter((s) => s === 'fail').length;
   const v = series.latest;
-  const summary = `${series.gate} on stage ${series.stage}: ${series.x.length} evaluations, ${fails} failed; latest value ${v.value === null ? 'none' : roundValue(v.value)}, threshold ${v.direction === 'min' ? 'at least' : 'at most'} ${roundValue(v.threshold)}, baseline ${v.baseline === null ? 'none' : roundValue(v.baseline)}`;
+  // A baseline comparison has no fixed threshold: its test says how far from the baseline is too far.
+  const limit = v.test === undefined ? `threshold ${v.direction === 'min' ? 'at least' : 'at most'} ${roundValue(v.threshold)}` : 'judged against the baseline';
+  const summary = `${series.gate} on stage ${series.stage}: ${series.x.length} evaluations, ${fails} failed; latest value ${v.value === null ? 'none' : roundValue(v.value)}, ${limit}, baseline ${v.baseline === null ? 'none' : roundValue(v.baseline)}`;
   return (
     <figure className="gate-chart">
       <div ref={box} className="chart" role="img" aria-label={summary} />
@@ -55,9 +68,10 @@ export function GateChart({ series }: { series: GateSeries }) {
         <ul className="legend">
           <li><span className="key key-value" aria-hidden="true" /> cohort value</li>
           <li><span className="key key-baseline" aria-hidden="true" /> baseline (nodes outside the cohort)</li>
-          <li><span className="key key-threshold" aria-hidden="true" /> threshold ({v.direction === 'min' ? 'at least' : 'at most'} {roundValue(v.threshold)})</li>
+          {v.test === undefined ? <li><span className="key key-threshold" aria-hidden="true" /> {limit}</li> : null}
           <li><span className="key key-fail" aria-hidden="true" /> failed verdict</li>
           <li><span className="key key-pass" aria-hidden="true" /> passed verdict</li>
+          {series.groups.map((g, i) => <li key={g.value}><span className={`key key-group-${i % GROUP_LINES.length}`} aria-hidden="true" /> {g.label}={g.value}</li>)}
         </ul>
         {series.groups.length > 0 ? (
           <table className="groups">

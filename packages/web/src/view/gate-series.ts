@@ -16,8 +16,11 @@ export interface GateSeries {
   readonly baseline: (number | null)[];
   readonly threshold: (number | null)[];
   readonly statuses: Verdict['status'][];
-  /** A gate split by a label: each label value's verdict at each evaluation (null where it had none). */
-  readonly groups: readonly { readonly label: string; readonly value: string; readonly statuses: (Verdict['status'] | null)[] }[];
+  /**
+   * A gate split by a label: each label value's verdict at each evaluation (null where it had
+   * none), and what its cohort read (a line of its own on the chart; null where it was not judged).
+   */
+  readonly groups: readonly { readonly label: string; readonly value: string; readonly statuses: (Verdict['status'] | null)[]; readonly values: (number | null)[] }[];
   /** The newest verdict: its sentence is shown under the chart. */
   readonly latest: Verdict;
 }
@@ -50,7 +53,8 @@ export function gateSeries(verdicts: readonly Verdict[]): GateSeries[] {
       statuses: vs.map((v) => v.status),
       groups: groupKeys.map((k) => {
         const [label = '', value = ''] = k.split('=');
-        return { label, value, statuses: vs.map((v) => v.groups?.find((g) => g.label === label && g.value === value)?.status ?? null) };
+        const mine = vs.map((v) => v.groups?.find((g) => g.label === label && g.value === value));
+        return { label, value, statuses: mine.map((g) => g?.status ?? null), values: mine.map((g) => g?.cohort_value ?? null) };
       }),
     }];
   });
