@@ -134,6 +134,24 @@ test('the dashboard: login, the live Rollouts list, a rollback watched live, act
     await waitFor('the abort', async () => (await statusOf(held)) === 'aborted', 20_000);
   });
 
+  await t.test('the keyboard gets around: the skip link, the pages, a rollout opened with Tab and Enter', async () => {
+    await page.goto(`${s.url}/rollouts`);
+    await page.locator(`tr[data-rollout="${v2}"]`).waitFor(SEE);
+    await page.evaluate('window.sameDocument = true');
+    const focused = () => page.evaluate('document.activeElement && (document.activeElement.getAttribute("aria-label") || document.activeElement.textContent || document.activeElement.id)');
+    await page.keyboard.press('Tab');
+    assert.equal(await focused(), 'Skip to the page');
+    await page.keyboard.press('Tab');
+    assert.equal(await focused(), 'Rollouts');
+    // Tab on to the newest rollout's link, and open it with Enter.
+    let steps = 0;
+    while ((await focused()) !== v2 && steps++ < 30) await page.keyboard.press('Tab');
+    assert.equal(await focused(), v2, 'the rollout link is reachable by Tab');
+    await page.keyboard.press('Enter');
+    await page.getByRole('heading', { name: new RegExp(`Rollout ${v2}`) }).waitFor(SEE);
+    assert.equal(await page.evaluate('window.sameDocument'), true, 'no reload');
+  });
+
   await t.test('failures are shown in the page: an unknown rollout, an unreachable control plane', async () => {
     await page.goto(`${s.url}/rollouts/r-nope`);
     await page.getByRole('heading', { name: 'Not found' }).waitFor(SEE);
