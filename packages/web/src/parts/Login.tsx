@@ -19,7 +19,7 @@ export function Login({ message, onToken }: { message: string | null; onToken: (
         <input id="token" name="token" type="password" autoComplete="off" spellCheck={false} value={token} onChange={(e) => setToken(e.target.value)} required />
         <button type="submit">Sign in</button>
       </form>
-      <p className="hint">The token the CLI uses (<code>FAILSMALL_TOKEN</code>), or a viewer token: <code>failsmall token create NAME --role viewer</code>. It stays in this tab only.</p>
+      <p className="hint">The token the CLI uses (<code>FAILSMALL_TOKEN</code>), or a viewer token: <code>failsmall token create --name NAME --role viewer</code>. It stays in this tab only.</p>
     </section>
   );
 }
