@@ -15,7 +15,7 @@ import { launchChromium, openPage, screenshot, seriousViolations } from './helpe
 
 const SEE = { timeout: 20_000 };
 
-test('the dashboard: login, the live Rollouts list, a rollback watched live, actions by role, failures in the page', { timeout: 240_000 }, async (t) => {
+test('the dashboard: login, the live Rollouts list, a rollback watched live, actions by role, the keyboard, failures in the page', { timeout: 240_000 }, async (t) => {
   const s = await testServer();
   let agents: Agent[] = [];
   let browser: Browser | undefined;
@@ -30,7 +30,7 @@ test('the dashboard: login, the live Rollouts list, a rollback watched live, act
   await waitFor('v1 to complete', async () => (await statusOf(v1)) === 'completed', 30_000);
   browser = await launchChromium();
 
-  await t.test('an unauthenticated visitor gets the login prompt, on every path, and nothing to press', async () => {
+  await t.test('an unauthenticated visitor gets the login prompt, on every path, and nothing to press; a refused token is said why', async () => {
     const { page, problems } = await openPage(browser!);
     for (const path of ['/', `/rollouts/${v1}`]) {
       await page.goto(`${s.url}${path}`);
@@ -43,6 +43,14 @@ test('the dashboard: login, the live Rollouts list, a rollback watched live, act
     await page.getByLabel('API token').fill('fs_admin_not-a-real-token');
     await page.getByRole('button', { name: 'Sign in' }).click();
     await page.getByText(/That token was not accepted: unknown or revoked token/).waitFor(SEE);
+    // A machine's token (here Alertmanager's) is no person's: 403, said in the page, with a way back.
+    const ingest = (await call(s.url, 'POST', '/v1/tokens', { token: s.admin, json: { name: 'alertmanager', role: 'ingest' } })).body.token as string;
+    await page.getByLabel('API token').fill(ingest);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('heading', { name: 'Your token may not do this' }).waitFor(SEE);
+    await page.getByText(/needs the viewer role/).waitFor(SEE);
+    await page.getByRole('button', { name: 'Sign in with another token' }).click();
+    await page.getByRole('heading', { name: 'Sign in to failsmall' }).waitFor(SEE);
     assert.deepEqual(problems, []);
     await page.context().close();
   });
@@ -152,7 +160,7 @@ test('the dashboard: login, the live Rollouts list, a rollback watched live, act
     assert.equal(await page.evaluate('window.sameDocument'), true, 'no reload');
   });
 
-  await t.test('failures are shown in the page: an unknown rollout, an unreachable control plane', async () => {
+  await t.test('failures are shown in the page: an unknown rollout, an unreachable control plane (and the page recovers when it answers again)', async () => {
     await page.goto(`${s.url}/rollouts/r-nope`);
     await page.getByRole('heading', { name: 'Not found' }).waitFor(SEE);
     await page.getByText('rollout "r-nope" not found').waitFor(SEE);
@@ -160,7 +168,10 @@ test('the dashboard: login, the live Rollouts list, a rollback watched live, act
     await page.goto(`${s.url}/rollouts`);
     await page.getByRole('heading', { name: 'The control plane is not answering' }).waitFor(SEE);
     await screenshot(page, '06-unreachable');
+    // Back again: the page recovers by itself, without a reload.
     await page.unroute('**/v1/**');
+    await page.getByRole('heading', { name: 'Rollouts' }).waitFor(SEE);
+    await page.locator(`tr[data-rollout="${v2}"]`).waitFor(SEE);
   });
   assert.deepEqual(problems.filter((p) => !/ERR_CONNECTION_REFUSED|ERR_FAILED|404|Not Found/.test(p)), []);
 });

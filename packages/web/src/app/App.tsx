@@ -11,6 +11,9 @@ import { Login } from '../parts/Login.tsx';
 import { NAV, parseRoute, type Route } from './routes.ts';
 import { SessionContext, type Session } from './session.tsx';
 
+/** How long to wait before asking an unreachable control plane again. */
+const RETRY_MS = 2000;
+
 const host: SessionHost = { storage: window.sessionStorage, location: window.location, history: window.history };
 
 /**
@@ -42,14 +45,18 @@ export function App() {
   useEffect(() => {
     if (!api) return;
     let live = true;
+    let retry: ReturnType<typeof setTimeout> | undefined;
     setFailure(null);
-    api.get<Whoami>('/v1/whoami').then((w) => { if (live) setMe(w); }, (err: unknown) => {
+    const ask = () => api.get<Whoami>('/v1/whoami').then((w) => { if (live) { setFailure(null); setMe(w); } }, (err: unknown) => {
       if (!live) return;
       const f = failureFrom(err);
-      if (f.kind === 'unauthenticated') signOut(`That token was not accepted: ${f.message}`);
-      else setFailure(f);
+      if (f.kind === 'unauthenticated') { signOut(`That token was not accepted: ${f.message}`); return; }
+      setFailure(f);
+      // A control plane that is restarting comes back: ask again, as the live pages do.
+      if (f.kind === 'unreachable' || f.kind === 'failed') retry = setTimeout(() => void ask(), RETRY_MS);
     });
-    return () => { live = false; };
+    void ask();
+    return () => { live = false; clearTimeout(retry); };
   }, [api, signOut]);
 
   const session: Session | null = api && me ? { api, me, signOut } : null;

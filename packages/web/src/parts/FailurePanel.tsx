@@ -16,6 +16,7 @@ export function FailurePanel({ failure, onSignIn }: { failure: ApiFailure; onSig
       <p>{failure.message} <code>{failure.code}</code></p>
       {failure.hint ? <p className="hint">{failure.hint}</p> : null}
       {failure.kind === 'unauthenticated' && onSignIn ? <button type="button" onClick={onSignIn}>Sign in again</button> : null}
+      {failure.kind === 'forbidden' && onSignIn ? <button type="button" onClick={onSignIn}>Sign in with another token</button> : null}
     </section>
   );
 }
