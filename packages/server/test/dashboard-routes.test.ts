@@ -50,6 +50,14 @@ test('a rolled-back rollout\'s verdicts over time end with the failing one, each
   assert.equal(last.stage, 'canary');
   assert.equal(typeof last.threshold, 'number');
   assert.ok(r.body.verdicts.every((v: { at: number }, i: number, all: { at: number }[]) => i === 0 || (all[i - 1]?.at ?? 0) <= v.at), 'oldest first');
+  // From a cursor: only what came after it; nothing new after the last, and the cursor stays.
+  const firstSeq = (await call(s.url, 'GET', `/v1/events?rollout=${id}&type=gates.evaluated&limit=1`)).body.events[0].seq as number;
+  const rest = await call(s.url, 'GET', `/v1/rollouts/${id}/verdicts?after=${firstSeq}`);
+  assert.equal(rest.body.evaluations, r.body.evaluations - 1);
+  assert.equal(rest.body.last_seq, r.body.last_seq);
+  assert.deepEqual(rest.body.verdicts, r.body.verdicts.slice(r.body.verdicts.length / r.body.evaluations));
+  const none = await call(s.url, 'GET', `/v1/rollouts/${id}/verdicts?after=${r.body.last_seq}`);
+  assert.deepEqual([none.body.verdicts, none.body.last_seq], [[], r.body.last_seq]);
   assert.equal((await call(s.url, 'GET', '/v1/rollouts/r-nope/verdicts')).status, 404);
 });
 

@@ -1,5 +1,5 @@
 import { ago, gateLine, TERMINAL_STATUSES } from '@failsmall/core/browser';
-import { useState } from 'react';
+import { useRef, useState } from 'react';
 import type { EventRecord, RolloutAnswer, Verdict } from '../api/types.ts';
 import { hrefOf } from '../app/routes.ts';
 import { useSession } from '../app/session.tsx';
@@ -17,6 +17,9 @@ import { elapsed, shareOf } from '../view/measures.ts';
 import { versionsLabel } from '../view/rollout-list.ts';
 import { fleetSize, refusals, timeline } from '../view/timeline.ts';
 
+/** The most verdicts the page keeps for its charts: the newest. */
+const MAX_VERDICTS = 20_000;
+
 interface RolloutView extends RolloutAnswer {
   readonly events: readonly EventRecord[];
   readonly verdicts: readonly Verdict[];
@@ -31,17 +34,22 @@ export function RolloutPage({ id }: { id: string }) {
   const { api, signOut } = useSession();
   const [reloads, setReloads] = useState(0);
   const path = encodeURIComponent(id);
+  // The verdicts read so far and where the log was: each read after the first asks only for what is new.
+  const gates = useRef<{ seq: number | null; verdicts: Verdict[] }>({ seq: null, verdicts: [] });
   const live = useLive<RolloutView>(`${id}#${reloads}`, {
     cursorPath: `/v1/events?rollout=${path}&newest=true&limit=1`,
     followPath: (after) => `/v1/rollouts/${path}/events?after=${after}&wait=20000`,
     done: (v) => TERMINAL_STATUSES.includes(v.rollout.status),
     load: async (signal) => {
-      const [answer, log, gates] = await Promise.all([
+      const g = gates.current;
+      const [answer, log, fresh] = await Promise.all([
         api.get<RolloutAnswer>(`/v1/rollouts/${path}`, signal),
         api.get<{ events: EventRecord[] }>(`/v1/events?rollout=${path}&type=rollout.&limit=5000`, signal),
-        api.get<{ verdicts: Verdict[] }>(`/v1/rollouts/${path}/verdicts`, signal),
+        api.get<{ verdicts: Verdict[]; last_seq: number }>(`/v1/rollouts/${path}/verdicts${g.seq === null ? '' : `?after=${g.seq}`}`, signal),
       ]);
-      return { ...answer, events: log.events, verdicts: gates.verdicts };
+      g.verdicts = g.seq === null ? fresh.verdicts : [...g.verdicts, ...fresh.verdicts].slice(-MAX_VERDICTS);
+      g.seq = fresh.last_seq;
+      return { ...answer, events: log.events, verdicts: g.verdicts };
     },
   });
   const now = useServerClock(live.value?.now ?? null);
