@@ -5,6 +5,7 @@ import { verdictWords, type GateSeries } from '../view/gate-series.ts';
 
 const HEIGHT = 180;
 const MIN_SPAN_S = 10;
+const TIME_STEPS_S = [1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 14_400, 43_200, 86_400];
 const COLOURS = { value: '#1d4ed8', baseline: '#4b5563', threshold: '#b91c1c', fail: '#b91c1c', pass: '#15803d' };
 /** A split gate's lines, one per label value: each its own colour and dash (styles.css .key-group-N matches). */
 const GROUP_LINES: readonly { stroke: string; dash: number[] }[] = [
@@ -40,7 +41,8 @@ export function GateChart({ series }: { series: GateSeries }) {
       width: Math.max(320, el.clientWidth), height: HEIGHT, legend: { show: false }, cursor: { show: false },
       // At least ten seconds wide: one evaluation alone is not drawn across years.
       scales: { x: { time: true, range: (_u, min, max) => [Math.min(min, max - MIN_SPAN_S), max + 1] } },
-      axes: [{}, { size: 60, values: (_u, ticks) => ticks.map((t) => roundValue(t)) }],
+      // Whole seconds and up, as the clock reads: evaluations are seconds apart, never milliseconds.
+      axes: [{ incrs: TIME_STEPS_S, space: 70, values: (_u, ticks) => ticks.map((t) => new Date(t * 1000).toLocaleTimeString()) }, { size: 60, values: (_u, ticks) => ticks.map((t) => roundValue(t)) }],
       series: [
         {},
         { label: 'cohort value', stroke: COLOURS.value, width: 2 },
