@@ -5,7 +5,10 @@
 //  - packages/cli/dist/cli/failsmall.mjs: the whole `failsmall` command, split at its dynamic
 //    imports so that `failsmall --help` parses only the command tree, not the server or the
 //    simulator (docs/benchmarks.md, "CLI startup").
+//  - packages/cli/dist/web/: the dashboard (packages/web, a Vite build), which `failsmall serve`
+//    serves at / from beside its bundle (docs/dashboard.md).
 import { build } from 'esbuild';
+import { build as viteBuild } from 'vite';
 import { cp, readFile, rm } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -52,8 +55,10 @@ await build({
   splitting: true,
   chunkNames: 'chunk-[hash]',
 });
+// The dashboard: static files, found by the server at ../web/ from dist/cli/ (server routes/dashboard.ts).
+await viteBuild({ configFile: `${root}packages/web/vite.config.ts`, build: { outDir: `${dist}/web`, emptyOutDir: true } });
 // The demo's two example files, for an installed package that has no checkout around it (demo.ts).
 for (const file of ['demo.yaml', 'scenarios/nov18-oversized-feature-file.yaml']) {
   await cp(`${root}examples/${file}`, `${dist}/examples/${file}`);
 }
-console.log(`built ${dist} (failsmall ${version}: cli/failsmall.mjs, failsmall-agent.mjs)`);
+console.log(`built ${dist} (failsmall ${version}: cli/failsmall.mjs, failsmall-agent.mjs, web/)`);

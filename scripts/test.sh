@@ -13,9 +13,9 @@ if ! pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null; then
   pg_isready -h 127.0.0.1 -p 5432 || { echo "test: PostgreSQL 15 is needed on 127.0.0.1:5432 (trust auth) and could not be started"; exit 1; }
 fi
 
-# Third-party servers from Debian that tests run for real (they fail, never skip, without them):
+# Third-party programs from Debian that tests run for real (they fail, never skip, without them):
 # Prometheus 2.42 for the Prometheus signal-source tests, Alertmanager 0.25 for the Alertmanager
-# webhook test. A missing one is installed with apt-get (about 15 s each), or the run stops
+# webhook test, Chromium for the dashboard's browser tests (playwright-core drives it; never a downloaded browser). A missing one is installed with apt-get (about 15 s each), or the run stops
 # naming the package.
 require_debian_binary() {
   local bin="$1" package="$2" what="$3"
@@ -33,6 +33,7 @@ require_debian_binary() {
 }
 require_debian_binary /usr/bin/prometheus prometheus "the Prometheus signal-source tests"
 require_debian_binary /usr/bin/prometheus-alertmanager prometheus-alertmanager "the Alertmanager webhook test"
+require_debian_binary /usr/bin/chromium chromium "the dashboard's browser tests"
 
 # systemd-analyze (Debian's systemd package), for test/systemd-units.test.ts (it fails, never skips, without it).
 if ! command -v systemd-analyze >/dev/null 2>&1; then
@@ -52,8 +53,9 @@ fi
 echo "test: build (scripts/build.mjs)"
 node scripts/build.mjs
 
-echo "test: typecheck (tsc, strict)"
+echo "test: typecheck (tsc, strict; the dashboard with the DOM's types)"
 npx tsc -p tsconfig.json
+npx tsc -p packages/web/tsconfig.json
 
 mapfile -t files < <(find packages test -path '*/node_modules' -prune -o -name '*.test.ts' -print | sort)
 echo "test: ${#files[@]} test files"

@@ -62,10 +62,13 @@ function blocks(md: string): string[] {
   return out;
 }
 
+/** TypeScript, and TypeScript with JSX (the dashboard's components). */
+const isSource = (f: string) => f.endsWith('.ts') || f.endsWith('.tsx');
+
 /** The source text of a linked file, or of every .ts file under a linked folder. */
 function sourceOf(path: string): string {
   const abs = join(ROOT, path);
-  if (statSync(abs).isDirectory()) return walk(path).filter((f) => f.endsWith('.ts')).map((f) => readFileSync(join(ROOT, f), 'utf8')).join('\n');
+  if (statSync(abs).isDirectory()) return walk(path).filter(isSource).map((f) => readFileSync(join(ROOT, f), 'utf8')).join('\n');
   return readFileSync(abs, 'utf8');
 }
 
@@ -115,7 +118,7 @@ describe('docs/architecture.md maps the code as it is', () => {
     assert.deepEqual([...allowed.keys()].sort(), [...PACKAGES].sort(), 'the table must have one row per package');
     const violations: string[] = [];
     for (const pkg of PACKAGES) {
-      for (const file of walk(join('packages', pkg, 'src')).filter((f) => f.endsWith('.ts'))) {
+      for (const file of walk(join('packages', pkg, 'src')).filter(isSource)) {
         for (const m of readFileSync(join(ROOT, file), 'utf8').matchAll(/(?:\bfrom\s*|\bimport\s*\(\s*|\bimport\s+)['"]([^'"]+)['"]/g)) {
           const spec = m[1] ?? '';
           let target: string | undefined;

@@ -6,11 +6,11 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { RolloutState, StageSpec, Verdict } from '@failsmall/core';
 import { changedLines, cohortChange } from '../packages/cli/src/live/changes.ts';
-import { ago } from '../packages/cli/src/age.ts';
+import { ago } from '@failsmall/core';
 import { frame, trend } from '../packages/cli/src/live/frame.ts';
 import { EMPTY_HISTORY, record, type History } from '../packages/cli/src/live/history.ts';
 import { Region } from '../packages/cli/src/live/region.ts';
-import type { EventRecord } from '../packages/cli/src/narrate.ts';
+import type { EventRecord } from '@failsmall/core';
 
 const T0 = 1_700_000_000_000;
 const stage = (name: string): StageSpec => ({

@@ -42,7 +42,7 @@ function cli(args: string[]): { code: number | null; out: string } {
 }
 
 describe('the docs show commands that exist', () => {
-  for (const doc of ['README.md', 'docs/cli.md', 'docs/operations.md', 'docs/agent.md', 'docs/breakglass.md', 'docs/incidents.md', 'docs/security.md']) {
+  for (const doc of ['README.md', 'docs/cli.md', 'docs/operations.md', 'docs/agent.md', 'docs/breakglass.md', 'docs/incidents.md', 'docs/security.md', 'docs/dashboard.md']) {
     it(`every failsmall command in ${doc} is a real command with real flags`, () => {
       const commands = documentedCommands(doc);
       assert.ok(commands.length > 0, `${doc} shows no commands`);

@@ -1,7 +1,7 @@
 // The install path (docs/operations.md, "Installing"): `npm run pack` makes the tarball, `npm install -g`
 // installs it into a prefix outside the checkout, and the installed commands work on their own, with
 // no checkout or tsx to lean on: --version, --help, failsmall-agent --help, the demo, and `failsmall
-// serve` on SQLite and on PostgreSQL answering /healthz. npm compiles better-sqlite3 during the install when no
+// serve` on SQLite and on PostgreSQL answering /healthz and serving the dashboard at /. npm compiles better-sqlite3 during the install when no
 // prebuilt binary can be downloaded (none can here): about 2 minutes on 2 cores, most of this test.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -59,6 +59,7 @@ test('the installed failsmall demo finds its example files without a checkout (d
   const demo = await spawnInstalled(installed, 'failsmall', ['demo', '--once', '--nodes', '10'], { cwd: tmp }).done;
   assert.equal(demo.code, 0, `${demo.stdout.slice(-2000)}\n${demo.stderr}`);
   assert.match(demo.stdout, /dist\/examples\/scenarios\/nov18-oversized-feature-file\.yaml/);
+  assert.match(demo.stdout, /dashboard: http:\/\/127\.0\.0\.1:\d+\/#token=fs_admin_/);
 });
 
 for (const engine of ['sqlite', 'postgres'] as const) {
@@ -77,6 +78,12 @@ for (const engine of ['sqlite', 'postgres'] as const) {
         return res?.ok ? await res.json() as { ok: boolean; store: string } : undefined;
       }, { timeoutMs: 30_000, last: () => serve.stderr() });
       assert.deepEqual(health, { ok: true, store: engine });
+      // The dashboard comes with the package (dist/web), found beside the bundle.
+      const page = await fetch(`http://127.0.0.1:${port}/`);
+      assert.equal(page.status, 200);
+      assert.match(page.headers.get('content-security-policy') ?? '', /script-src 'self'/);
+      const script = /src="(\/assets\/[^"]+\.js)"/.exec(await page.text())?.[1] ?? '';
+      assert.equal((await fetch(`http://127.0.0.1:${port}${script}`)).status, 200, `the page's script ${script}`);
     } finally {
       serve.child.kill('SIGTERM');
       const exit = await Promise.race([serve.done, sleep(10_000).then(() => undefined)]);

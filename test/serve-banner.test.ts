@@ -10,7 +10,7 @@ import { Child, freePort, waitFor } from './helpers/procs.ts';
  * paste (issue 14: the token alone sent the next command to the default :7070), and a line when
  * it stops.
  */
-test('serve prints FAILSMALL_SERVER and FAILSMALL_TOKEN to export, and says when it has stopped', { timeout: 60_000 }, async (t) => {
+test('serve prints FAILSMALL_SERVER and FAILSMALL_TOKEN to export and the dashboard\'s login link, and says when it has stopped', { timeout: 60_000 }, async (t) => {
   const dir = await mkdtemp(join(tmpdir(), 'failsmall-banner-'));
   const port = await freePort();
   const child = new Child(['serve', '--store', join(dir, 'fs.db'), '--port', String(port)], { cwd: dir });
@@ -27,6 +27,9 @@ test('serve prints FAILSMALL_SERVER and FAILSMALL_TOKEN to export, and says when
   const token = /export FAILSMALL_TOKEN=(\S+)/.exec(banner)?.[1];
   const res = await fetch(`${server}/v1/rollouts`, { headers: { authorization: `Bearer ${token}` } });
   assert.equal(res.status, 200);
+  // The dashboard's login link, the token in its fragment; the page is there.
+  assert.match(banner, new RegExp(`^the dashboard: http://127\\.0\\.0\\.1:${port}/#token=${token} {4}# signs in as admin$`, 'm'));
+  assert.equal((await fetch(`${server}/`)).status, 200);
   // The same token in .failsmall/admin.token, the owner's alone, for a shell or a unit without a terminal.
   const file = join(dir, '.failsmall', 'admin.token');
   assert.match(banner, new RegExp(`^  # or: export FAILSMALL_TOKEN_FILE=${file.replaceAll('.', '\\.')} `, 'm'));

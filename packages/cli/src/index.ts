@@ -1,3 +1,3 @@
 export { main } from './main.ts';
-export { narrate, summary } from './narrate.ts';
+export { narrate, summarizeRollout } from '@failsmall/core';
 export { EXIT } from './exit-codes.ts';

@@ -21,3 +21,4 @@ export * from './incident/index.ts';
 export * from './postmortem/index.ts';
 export * from './scrape/index.ts';
 export * from './promql/index.ts';
+export * from './narrate/index.ts';

@@ -14,12 +14,16 @@ import { approvalRoutes } from './routes/approvals.ts';
 import { rolloutRoutes } from './routes/rollouts.ts';
 import { incidentRoutes } from './routes/incidents.ts';
 import { auditRoutes } from './routes/audit.ts';
+import { dashboardRoutes, findDashboard } from './routes/dashboard.ts';
+import { verdictRoutes } from './routes/verdicts.ts';
 
 export interface AppOptions {
   /** The server's log; none keeps the HTTP layer quiet (tests). */
   readonly log?: Logger;
   /** Filled with every route and the access it declares, as they are registered (the route-table test). */
   readonly routeTable?: RouteAccess[];
+  /** The built dashboard's folder (index.html, assets/); default: found beside the bundle or in the checkout; null serves none. */
+  readonly dashboard?: string | null;
 }
 
 /** Composes the route plugins; each context owns its routes and schemas. */
@@ -53,12 +57,14 @@ export async function buildApp(ctx: AppContext, opts: AppOptions): Promise<Fasti
     await declarationRoutes(scope, ctx);
     await artifactRoutes(scope, ctx);
     await rolloutRoutes(scope, ctx);
+    await verdictRoutes(scope, ctx);
     await approvalRoutes(scope, ctx);
     await nodeRoutes(scope, ctx);
     await opsRoutes(scope, ctx);
     await eventRoutes(scope, ctx);
     await incidentRoutes(scope, ctx);
     await auditRoutes(scope, ctx);
+    await dashboardRoutes(scope, opts.dashboard === undefined ? findDashboard() : opts.dashboard);
   });
   return app;
 }

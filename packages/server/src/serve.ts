@@ -63,6 +63,8 @@ export interface ServeOptions {
   readonly enrolment?: 'approval' | 'open';
   /** Called with the admin token of a first start before the server listens, so that whoever it is written for has it once the server answers. */
   readonly onAdminToken?: (token: string) => Promise<void>;
+  /** The built dashboard's folder; default: found beside the bundle or in the checkout (routes/dashboard.ts); null serves none. */
+  readonly dashboard?: string | null;
 }
 
 export interface RunningServer {
@@ -120,7 +122,7 @@ export async function startServer(opts: ServeOptions = {}): Promise<RunningServe
   const poller = opts.statuspages && opts.statuspages.length > 0
     ? new StatuspagePoller(opts.statuspages, { intervalMs: opts.statuspageIntervalMs ?? 60_000, log: warn, onPoll: (p) => recordVendorPoll(store, incidents.grouping, p) })
     : undefined;
-  const app = await buildApp({ store, hub, controller, clock, incidents, metrics, maxArtifactBytes: opts.maxArtifactBytes ?? 16 * 1024 * 1024, maxWaitMs: opts.maxWaitMs ?? 60_000, enrolment: opts.enrolment ?? 'approval', validators: opts.validators ?? {}, ...(prometheus ? { prometheus } : {}), ...(signer ? { signer } : {}), ...(verifier ? { verifier } : {}), ...(breakglassVerifier ? { breakglassVerifier } : {}) }, { log });
+  const app = await buildApp({ store, hub, controller, clock, incidents, metrics, maxArtifactBytes: opts.maxArtifactBytes ?? 16 * 1024 * 1024, maxWaitMs: opts.maxWaitMs ?? 60_000, enrolment: opts.enrolment ?? 'approval', validators: opts.validators ?? {}, ...(prometheus ? { prometheus } : {}), ...(signer ? { signer } : {}), ...(verifier ? { verifier } : {}), ...(breakglassVerifier ? { breakglassVerifier } : {}) }, { log, ...(opts.dashboard !== undefined ? { dashboard: opts.dashboard } : {}) });
   const address = await app.listen({ host: opts.host ?? '127.0.0.1', port: opts.port ?? 7070 });
   controller.start();
   incidents.start();

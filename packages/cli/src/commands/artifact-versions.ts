@@ -1,5 +1,5 @@
+import { ago } from '@failsmall/core';
 import type { RolloutState } from '@failsmall/core';
-import { ago } from '../age.ts';
 import { EXIT } from '../exit-codes.ts';
 import type { Out } from '../output.ts';
 import { renderTable } from '../table.ts';

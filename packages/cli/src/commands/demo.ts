@@ -24,6 +24,8 @@ function exampleFile(name: string): string {
 const DEMO_FILE = exampleFile('demo.yaml');
 const SCENARIO_FILE = exampleFile('scenarios/nov18-oversized-feature-file.yaml');
 const ARTIFACT = 'bot-management-feature-file';
+/** How long the demo, at a terminal, waits for Enter before it starts the story: time to open the dashboard. */
+const OPEN_DASHBOARD_WAIT_MS = 20_000;
 /** The proxy preallocates room for this many features (18 November 2025: 200). */
 const PROXY_FEATURE_LIMIT = 200;
 
@@ -71,6 +73,12 @@ export async function demo(opts: DemoOptions, out: Out): Promise<number> {
   let exit: number = EXIT.ROLLOUT_FAILED;
   try {
     say(`control plane on ${server.url}, embedded SQLite store at ${join(dir, 'failsmall.db')}`);
+    say(`dashboard: ${dashboardLink(server.url, server.adminToken)} (open it to watch the story live)`);
+    // At a terminal, a moment to open the link before the story runs (it takes about 10 s); never with --once, never piped.
+    if (!opts.once && process.stdin.isTTY === true && process.stdout.isTTY === true) {
+      say(`press Enter to start the story (it starts by itself in ${OPEN_DASHBOARD_WAIT_MS / 1000} s)`);
+      await enterOrTimeout(OPEN_DASHBOARD_WAIT_MS);
+    }
     const { token: agentToken } = await admin.post<{ token: string }>('/v1/tokens', { name: 'demo-fleet', role: 'join' });
     const applied = await admin.post<{ changes: { kind: string; name: string; change: string }[] }>('/v1/apply', { text: await readFile(DEMO_FILE, 'utf8'), file: 'examples/demo.yaml' });
     say(`applied examples/demo.yaml: ${applied.changes.map((c) => `${c.kind} ${c.name}`).join(', ')}`);
@@ -119,6 +127,7 @@ export async function demo(opts: DemoOptions, out: Out): Promise<number> {
     if (!opts.once) {
       out.line('');
       say('the control plane and the fleet keep running; try, in another terminal:');
+      out.line(`  the dashboard: ${dashboardLink(server.url, server.adminToken)}`);
       out.line(`  export FAILSMALL_SERVER=${server.url} FAILSMALL_TOKEN=${server.adminToken ?? ''}`);
       out.line('  npx failsmall rollout status      npx failsmall nodes');
       out.line('  npx failsmall incident list       (the bad rollout\'s failed gate opened one: failsmall triage ID, failsmall postmortem ID)');
@@ -131,6 +140,24 @@ export async function demo(opts: DemoOptions, out: Out): Promise<number> {
     if (!opts.keep) await rm(dir, { recursive: true, force: true });
   }
   return exit;
+}
+
+/**
+ * The dashboard's login link: the token rides in the fragment, which the browser never sends; the
+ * page moves it to session storage and off the address bar (docs/dashboard.md).
+ */
+function dashboardLink(url: string, token: string | undefined): string {
+  return `${url}/${token ? `#token=${token}` : ''}`;
+}
+
+/** Resolves on the first line typed on stdin, or after `ms`; leaves stdin paused, so that it holds nothing open. */
+function enterOrTimeout(ms: number): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => { clearTimeout(timer); process.stdin.off('data', done); process.stdin.pause(); resolve(); };
+    const timer = setTimeout(done, ms);
+    process.stdin.once('data', done);
+    process.stdin.resume();
+  });
 }
 
 async function simulateStory(): Promise<SimulationReport> {

@@ -1,7 +1,7 @@
 import { parseDuration } from '@failsmall/core';
 import { CliError, type ApiClient } from '../client.ts';
 import { EXIT } from '../exit-codes.ts';
-import { narrate, type EventRecord } from '../narrate.ts';
+import { narrate, type EventRecord } from '@failsmall/core';
 import type { Out } from '../output.ts';
 import { clientFrom, type GlobalOpts } from './common.ts';
 

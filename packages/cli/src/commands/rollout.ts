@@ -2,7 +2,7 @@ import { parseDuration, type DependencyFinding, type GateApproval, type RolloutS
 import { CliError } from '../client.ts';
 import { EXIT } from '../exit-codes.ts';
 import { watch, type StatusResponse } from '../live/watch.ts';
-import { gateLine, gateOverrideLine, summary, type GateOverride } from '../narrate.ts';
+import { gateLine, gateOverrideLine, summarizeRollout, type GateOverride } from '@failsmall/core';
 import type { Out } from '../output.ts';
 import { clientFrom, type GlobalOpts } from './common.ts';
 
@@ -41,7 +41,7 @@ export async function rolloutStart(artifact: string, version: string, opts: Star
   for (const w of res.warnings ?? []) process.stderr.write(`warning: ${w.message} [${w.code}]\n  hint: ${w.hint}\n`);
   if (opts.watch) return watch(client, res.rollout.id, out);
   out.data({ ok: true, rollout: res.rollout, dependency_gate: res.dependency_gate, warnings: res.warnings ?? [] });
-  out.line(`started ${summary(res.rollout)}`);
+  out.line(`started ${summarizeRollout(res.rollout)}`);
   if (overridden) out.line(gateOverrideLine(overridden));
   out.line(`follow it with: failsmall rollout watch ${res.rollout.id}`);
   return EXIT.OK;
@@ -109,7 +109,7 @@ export async function rolloutStatus(id: string | undefined, opts: GlobalOpts, ou
     const res = await client.get<{ rollouts: RolloutState[] }>('/v1/rollouts?limit=20');
     out.data({ ok: true, rollouts: res.rollouts });
     if (res.rollouts.length === 0) out.line('no rollouts yet');
-    for (const r of res.rollouts) out.line(summary(r));
+    for (const r of res.rollouts) out.line(summarizeRollout(r));
     return EXIT.OK;
   }
   const res = await client.get<StatusResponse>(`/v1/rollouts/${encodeURIComponent(id)}`);
@@ -120,7 +120,7 @@ export async function rolloutStatus(id: string | undefined, opts: GlobalOpts, ou
 
 function printStatus(res: StatusResponse, out: Out): void {
   const r = res.rollout;
-  out.line(summary(r));
+  out.line(summarizeRollout(r));
   out.line(`  cohort: ${res.cohort.nodes} nodes, ${res.cohort.reported} reported the load of ${r.to_version}, ${res.cohort.failed_loads} failed`);
   const overridden = res.dependency_gate?.overridden;
   if (overridden) out.line(gateOverrideLine(overridden));
@@ -133,7 +133,7 @@ function printStatus(res: StatusResponse, out: Out): void {
 export async function rolloutCommand(type: 'pause' | 'resume' | 'promote' | 'abort', id: string, opts: GlobalOpts & { reason?: string }, out: Out): Promise<number> {
   const res = await clientFrom(opts).post<{ rollout: RolloutState }>(`/v1/rollouts/${encodeURIComponent(id)}/${type}`, opts.reason ? { reason: opts.reason } : {});
   out.data({ ok: true, rollout: res.rollout });
-  out.line(`${type}: ${summary(res.rollout)}`);
+  out.line(`${type}: ${summarizeRollout(res.rollout)}`);
   return EXIT.OK;
 }
 

@@ -108,6 +108,8 @@ export async function serve(opts: {
     : 'break-glass reports are NOT verified (no break-glass public key; serve --breakglass-public-key FILE): they are stored marked unverified');
   // Both variables the CLI reads, so that the next command in another shell reaches this server
   // (a new user once exported the token only, and the CLI went to the default :7070).
+  // The login link carries the token in the fragment, which browsers never send (docs/dashboard.md).
+  out.line(server.adminToken ? `the dashboard: ${server.url}/#token=${server.adminToken}    # signs in as admin` : `the dashboard: ${server.url}/    (sign in with your token)`);
   out.line('for the CLI in another shell:');
   out.line(`  export FAILSMALL_SERVER=${server.url}`);
   if (server.adminToken) out.line(`  export FAILSMALL_TOKEN=${server.adminToken}    # the admin token: shown once, only its hash is stored`);

@@ -1,5 +1,5 @@
 import type { RolloutState, Verdict } from '@failsmall/core';
-import { narrate, type EventRecord } from '../narrate.ts';
+import { narrate, type EventRecord } from '@failsmall/core';
 import type { CohortCount } from './frame.ts';
 import { gateKey } from './history.ts';
 

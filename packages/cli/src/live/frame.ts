@@ -1,6 +1,5 @@
-import { formatDuration, type RolloutState, type Verdict } from '@failsmall/core';
-import { ago } from '../age.ts';
-import { comparison, round } from '../narrate.ts';
+import { ago, bakeProgress, formatDuration, stageMarks, type RolloutState, type StageMark, type Verdict } from '@failsmall/core';
+import { comparison, roundValue } from '@failsmall/core';
 import { gateKey, type History } from './history.ts';
 
 /** What `GET /v1/rollouts/:id` says of the cohort: assigned nodes, those that reported the new version's load, those that failed it. */
@@ -40,7 +39,7 @@ export function frame(f: FrameInput): string[] {
   ];
   const verdicts = r.last_verdicts;
   if (verdicts.length === 0) lines.push(`gates   ${r.policy_spec.stages[r.stage_index]?.health_gates.length === 0 ? 'none on this stage' : 'no verdict yet'}`);
-  for (const v of verdicts) lines.push(`gates   ${MARK[v.status]}  ${v.gate}  ${v.status === 'inconclusive' ? `value ${v.value === null ? 'none' : round(v.value)}, needs ${v.min_samples} samples (has ${v.samples})` : comparison(v)}  ${trend(f.history.verdicts[gateKey(v)] ?? [v])}`);
+  for (const v of verdicts) lines.push(`gates   ${MARK[v.status]}  ${v.gate}  ${v.status === 'inconclusive' ? `value ${v.value === null ? 'none' : roundValue(v.value)}, needs ${v.min_samples} samples (has ${v.samples})` : comparison(v)}  ${trend(f.history.verdicts[gateKey(v)] ?? [v])}`);
   for (const x of f.history.refusals) lines.push(`refused ${x.node}: ${x.error}; serves ${x.serving ?? 'nothing'}`);
   if (r.status === 'paused') lines.push(`PAUSED  ${r.pause_reason ?? ''} (failsmall rollout resume ${r.id})`);
   if (r.phase === 'awaiting_approval' && r.status === 'running') lines.push(`WAITING for approval (failsmall rollout promote ${r.id})`);
@@ -48,21 +47,20 @@ export function frame(f: FrameInput): string[] {
   return lines;
 }
 
+const STAGE_MARK: Record<StageMark, string> = { done: '✓', current: '▶', paused: '‖', stopped: '✗', todo: '·' };
+
 /** `✓ canary  ▶ partial  · global`: done, current (✗ where it stopped), still to come. */
 function stageBar(r: RolloutState): string {
-  const current = r.status === 'completed' ? '✓' : r.status === 'rolled_back' || r.status === 'aborted' || r.status === 'rolling_back' ? '✗' : r.status === 'paused' ? '‖' : '▶';
-  return r.policy_spec.stages.map((s, i) => `${i < r.stage_index ? '✓' : i === r.stage_index ? current : '·'} ${s.name}`).join('  ');
+  return stageMarks(r).map((s) => `${STAGE_MARK[s.mark]} ${s.name}`).join('  ');
 }
 
 /** `baking 3s of 10s`, `applying`, `rolling back`: where the current stage is. */
 function stageProgress(r: RolloutState, now: number): string {
-  const stage = r.policy_spec.stages[r.stage_index];
   const where = `${r.stage_index + 1}/${r.policy_spec.stages.length}`;
-  if (r.status !== 'running' || !stage) return `${where} ${r.status.replace('_', ' ')}`;
-  if (r.phase !== 'baking' || r.bake_started_at === null) return `${where} ${r.phase.replace('_', ' ')}`;
-  // Unwatched time (a stalled control plane, a pause) is not bake: the engine does not count it either.
-  const baked = Math.max(0, now - r.bake_started_at - (r.bake_unwatched_ms ?? 0));
-  return `${where} baking ${seconds(Math.min(baked, stage.bake_ms))} of ${seconds(stage.bake_ms)}`;
+  if (r.status !== 'running') return `${where} ${r.status.replace('_', ' ')}`;
+  const bake = bakeProgress(r, now);
+  if (!bake) return `${where} ${r.phase.replace('_', ' ')}`;
+  return `${where} baking ${seconds(bake.baked_ms)} of ${seconds(bake.bake_ms)}`;
 }
 
 /** `1/4 nodes run v2 (stage cohort 1, fleet 4), 1 refused it` */

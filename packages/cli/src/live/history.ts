@@ -1,5 +1,5 @@
 import type { Verdict } from '@failsmall/core';
-import type { EventRecord } from '../narrate.ts';
+import type { EventRecord } from '@failsmall/core';
 
 /** A cohort node that refused the new version, and what it serves instead. */
 export interface Refusal {

@@ -1,7 +1,7 @@
 import { TERMINAL_STATUSES, type RolloutState, type Verdict } from '@failsmall/core';
 import type { ApiClient } from '../client.ts';
 import { EXIT } from '../exit-codes.ts';
-import { summary, type EventRecord, type GateOverride } from '../narrate.ts';
+import { summarizeRollout, type EventRecord, type GateOverride } from '@failsmall/core';
 import type { Out } from '../output.ts';
 import { changedLines, cohortChange } from './changes.ts';
 import { frame, type CohortCount } from './frame.ts';
@@ -71,8 +71,8 @@ export async function watch(client: ApiClient, id: string, out: Out, onLine?: (l
     region?.draw(frame({ rollout: r, cohort: status.cohort, history, now: status.now ?? Date.now() }));
     if (!ended) continue;
     if (out.json && !onLine) process.stdout.write(`${JSON.stringify({ final: r })}\n`);
-    else if (region) process.stdout.write(`${r.status === 'paused' ? 'paused' : 'finished'}: ${summary(r)}\n`);
-    else say([`${r.status === 'paused' ? 'paused' : 'finished'}: ${summary(r)}`]);
+    else if (region) process.stdout.write(`${r.status === 'paused' ? 'paused' : 'finished'}: ${summarizeRollout(r)}\n`);
+    else say([`${r.status === 'paused' ? 'paused' : 'finished'}: ${summarizeRollout(r)}`]);
     return r.status === 'completed' ? EXIT.OK : r.status === 'paused' ? EXIT.ROLLOUT_PAUSED : EXIT.ROLLOUT_FAILED;
   }
 }

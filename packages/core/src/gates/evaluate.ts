@@ -289,7 +289,7 @@ function combineGroups(gate: GateSpec, by: string, head: string, base: VerdictBa
   const all = `groups: ${groups.map(summary).join('; ')}${unlabelled > 0 ? `; ${unlabelled} cohort nodes without the label are not judged` : ''}`;
   const withGroups = (v: Verdict): Verdict => ({
     ...v,
-    groups: groups.map((g) => ({ label: by, value: g.value, status: g.verdict === 'regression' ? 'fail' : g.verdict === 'ok' ? 'pass' : 'inconclusive', cohort_nodes: g.cohort, baseline_nodes: g.baseline, reason: g.reason })),
+    groups: groups.map((g) => ({ label: by, value: g.value, status: g.verdict === 'regression' ? 'fail' : g.verdict === 'ok' ? 'pass' : 'inconclusive', cohort_nodes: g.cohort, baseline_nodes: g.baseline, reason: g.reason, cohort_value: g.value_read, baseline_value: g.baseline_read })),
   });
   const failed = groups.find((g) => g.verdict === 'regression');
   if (failed) {

@@ -46,6 +46,13 @@ export interface GroupVerdict {
   readonly cohort_nodes: number;
   readonly baseline_nodes: number;
   readonly reason: string;
+  /**
+   * What this value's cohort and baseline read, on the basis the split verdict's own `value` has
+   * when this group fails it (null: not judged). The dashboard draws a line per value from them.
+   * Absent in verdicts stored before they existed.
+   */
+  readonly cohort_value?: number | null;
+  readonly baseline_value?: number | null;
 }
 
 /** A gate verdict carries its evidence, so that a human can check it without re-running anything. */

@@ -4,7 +4,7 @@ import { z } from 'zod';
 import type { AppContext } from '../context.ts';
 import { personKey } from '@failsmall/core';
 import { callerOf } from '../http/access.ts';
-import { forgetToken, hashToken, newToken } from '../http/auth.ts';
+import { forgetToken, grants, hashToken, newToken } from '../http/auth.ts';
 import { TOKEN_ROLES } from '../store/types.ts';
 import { ApiError, notFound } from '../http/errors.ts';
 
@@ -13,6 +13,15 @@ export async function opsRoutes(app: FastifyInstance, ctx: AppContext): Promise<
   const r = app.withTypeProvider<ZodTypeProvider>();
   r.get('/metrics', { config: { access: 'public' } }, async (_req, reply) => reply.header('content-type', ctx.metrics.registry.contentType).send(await ctx.metrics.registry.metrics()));
   r.get('/healthz', { config: { access: 'public' } }, async () => ({ ok: true, store: ctx.store.engine }));
+
+  /**
+   * Who the token is and what it may do: the dashboard shows only the actions its role allows. `grants`:
+   * every role whose routes it may call (an approver's includes deployer and viewer).
+   */
+  r.get('/v1/whoami', { config: { access: 'viewer' } }, async (req) => {
+    const caller = callerOf(req);
+    return { name: caller.name, role: caller.role, grants: TOKEN_ROLES.filter((role) => grants(caller.role, role)) };
+  });
 
   r.post('/v1/tokens', {
     config: { access: 'admin' },

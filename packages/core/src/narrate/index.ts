@@ -1,5 +1,8 @@
-import { formatDuration, type RolloutState, type Verdict } from '@failsmall/core';
+import { formatDuration } from '../duration/index.ts';
+import type { Verdict } from '../gates/index.ts';
+import type { RolloutState } from '../rollout/index.ts';
 
+/** An event as the API returns it: the stored RolloutEvent with its place in the log. */
 export interface EventRecord {
   readonly seq: number;
   readonly type: string;
@@ -12,8 +15,8 @@ const MARK: Record<Verdict['status'], string> = { pass: 'pass', fail: 'FAIL', in
 
 /**
  * Turns rollout events into plain lines a human can follow: the stage, the cohort size,
- * each gate's value against its threshold, the verdict and why. `rollout watch` and the
- * demo print exactly these lines.
+ * each gate's value against its threshold, the verdict and why. `rollout watch`, the demo and
+ * the dashboard's timeline show exactly these lines.
  */
 export function narrate(e: EventRecord): string[] {
   const p = e.payload;
@@ -77,10 +80,10 @@ export function gateLine(v: Verdict): string {
   // Baseline comparisons and Prometheus reads explain themselves in their reason sentence.
   if (v.test !== undefined) return `${v.gate}: ${v.reason.replace(/^gate \S+ on stage \S+ /, '')}`;
   const over = v.basis === 'latest-report' ? 'in the latest load reports' : `over ${formatDuration(v.window_ms)}`;
-  const evidence = `${over}, ${v.samples} samples from ${v.nodes}/${v.cohort_nodes} nodes, baseline ${v.baseline === null ? 'none' : round(v.baseline)}`;
+  const evidence = `${over}, ${v.samples} samples from ${v.nodes}/${v.cohort_nodes} nodes, baseline ${v.baseline === null ? 'none' : roundValue(v.baseline)}`;
   if (v.status === 'inconclusive') {
     const why = v.value === null ? 'no data' : v.samples < v.min_samples ? `${v.samples} samples < min_samples ${v.min_samples}` : `only ${v.nodes}/${v.cohort_nodes} nodes reported`;
-    return `${v.gate}: ${why} (value ${v.value === null ? 'none' : round(v.value)}, threshold ${v.direction === 'min' ? '>=' : '<='} ${round(v.threshold)}) ${evidence}`;
+    return `${v.gate}: ${why} (value ${v.value === null ? 'none' : roundValue(v.value)}, threshold ${v.direction === 'min' ? '>=' : '<='} ${roundValue(v.threshold)}) ${evidence}`;
   }
   return `${v.gate}: ${comparison(v)} ${evidence}`;
 }
@@ -88,15 +91,16 @@ export function gateLine(v: Verdict): string {
 /** `0.412 < 0.999`: a decided verdict's value against its threshold, the operator saying which side it fell. */
 export function comparison(v: Verdict): string {
   const op = v.status === 'fail' ? (v.direction === 'min' ? '<' : '>') : v.direction === 'min' ? '>=' : '<=';
-  return `${v.value === null ? 'no data' : round(v.value)} ${op} ${round(v.threshold)}`;
+  return `${v.value === null ? 'no data' : roundValue(v.value)} ${op} ${roundValue(v.threshold)}`;
 }
 
-export function round(x: number): string {
+/** `0.9996`, `412`: four significant digits at most, for sentences and labels. */
+export function roundValue(x: number): string {
   return Number.isInteger(x) ? String(x) : String(Number(x.toPrecision(4)));
 }
 
 /** A one-line summary of a rollout's state, for status listings. */
-export function summary(r: RolloutState): string {
+export function summarizeRollout(r: RolloutState): string {
   const stage = r.policy_spec.stages[r.stage_index];
   const where = r.status === 'running' ? `${r.phase} stage ${stage?.name ?? '?'} (${r.stage_index + 1}/${r.policy_spec.stages.length})` : `${r.status} at stage ${stage?.name ?? '?'}`;
   return `${r.id}  ${r.artifact}  ${r.from_version ?? '(none)'} → ${r.to_version}  ${where}  ${r.assigned.length} nodes`;
