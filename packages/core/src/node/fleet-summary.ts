@@ -14,14 +14,17 @@ export interface SummaryNode {
   readonly pins: readonly { readonly artifact: string }[];
 }
 
-/** What the summary needs of a node's latest load report of the artifact. */
+/** A node's report of one load of an artifact (the store's LoadReport, without the artifact's name). */
 export interface SummaryLoad {
   readonly node_id: string;
+  /** The version the agent tried to load. */
   readonly version: string | null;
   readonly ok: boolean;
+  /** The version the module is actually serving after the attempt. */
   readonly serving: string | null;
   readonly error: string | null;
   readonly at: number;
+  /** What the module serves after the attempt: serving, stale (last known-good), fail-open, fail-closed, empty. */
   readonly module_state?: string | null;
 }
 

@@ -4,7 +4,7 @@ import type { ChainHead, ChainVerdict } from './event-chain.ts';
 import type { IncidentStore } from './incident-store.ts';
 import type { OutboxStore } from './outbox-store.ts';
 import type {
-  ArtifactDecl, BreakglassEnvelope, Declarations, MetricAggregate, ModuleCounters, ModuleDecl, PolicySpec, RolloutEvent, RolloutState, VersionManifest,
+  ArtifactDecl, BreakglassEnvelope, Declarations, MetricAggregate, ModuleCounters, ModuleDecl, PolicySpec, RolloutEvent, RolloutState, SummaryLoad, VersionManifest,
 } from '@failsmall/core';
 
 export type { OutboxEntry, OutboxState, OutboxUpdate } from './outbox-store.ts';
@@ -263,18 +263,9 @@ export interface BreakglassRecord {
   readonly [field: string]: unknown;
 }
 
-export interface LoadReport {
-  readonly node_id: string;
+/** A node's report of one load: core's SummaryLoad, with the artifact it is of. */
+export interface LoadReport extends SummaryLoad {
   readonly artifact: string;
-  /** The version the agent tried to load. */
-  readonly version: string | null;
-  readonly ok: boolean;
-  /** The version the module is actually serving after the attempt. */
-  readonly serving: string | null;
-  readonly error: string | null;
-  readonly at: number;
-  /** What the module serves after the attempt: serving, stale (last known-good), fail-open, fail-closed, empty. */
-  readonly module_state?: string | null;
 }
 
 /** Which events listEvents returns; every field narrows. Oldest first, the first `limit` (default 1000). */
