@@ -1,21 +1,9 @@
+import { MIX_COUNTERS } from '@failsmall/core';
 import { entropyMillibitsTimesRequests } from './entropy.ts';
 import { userAgentFamily } from './user-agent.ts';
 
-/** Counter names the agent pushes for the request mix (per module, summed by the control plane). */
-export const MIX_COUNTERS = {
-  /** Requests whose mix was recorded. */
-  requests: 'mix_requests',
-  /** Each interval's entropy in millibits, times its requests (as `source_entropy_millibits_x_requests`): over HTTP methods… */
-  methodEntropyWeighted: 'mix_method_entropy_millibits_x_requests',
-  /** …over path classes… */
-  pathEntropyWeighted: 'mix_path_entropy_millibits_x_requests',
-  /** …and over user-agent families. */
-  userAgentEntropyWeighted: 'mix_user_agent_entropy_millibits_x_requests',
-  /** Of the requests, those to an expensive path class. */
-  expensive: 'mix_expensive',
-  /** Their total server time, in ms. */
-  costMs: 'mix_cost_ms',
-} as const;
+// The wire names live in core, beside the server's reader of them.
+export { MIX_COUNTERS } from '@failsmall/core';
 
 /** One request, as `meter.mix()` takes it. */
 export interface MixRequest {

@@ -1,15 +1,9 @@
 import { isIP } from 'node:net';
+import { SOURCE_COUNTERS } from '@failsmall/core';
 import { entropyMillibitsTimesRequests } from './entropy.ts';
 
-/** Counter names the agent pushes for source diversity (per module, summed by the control plane). */
-export const SOURCE_COUNTERS = {
-  /** Requests whose client prefix was recorded. */
-  requests: 'source_requests',
-  /** Of those, requests from prefixes this agent had never seen (only once warm). */
-  neverSeen: 'source_never_seen',
-  /** The push interval's entropy in millibits, times its requests: Σ over nodes and time / Σ requests = the mean entropy. */
-  entropyWeighted: 'source_entropy_millibits_x_requests',
-} as const;
+// The wire names live in core, beside the server's reader of them.
+export { SOURCE_COUNTERS } from '@failsmall/core';
 
 export interface SourceTrackerOptions {
   /** How long the tracker must have run before it reports never-seen shares (a fresh agent has seen nothing). Default 1 h. */

@@ -1,3 +1,4 @@
+import { MIX_COUNTERS, MIX_PREFIX, SOURCE_COUNTERS, SOURCE_PREFIX } from '@failsmall/core';
 import { median, type CounterBucket } from './series.ts';
 
 /**
@@ -70,8 +71,8 @@ export function boundCounters(rows: readonly NodeCounters[]): CounterBucket[] {
 
 /** The family a counter belongs to, and the counter that weighs it. */
 function familyOf(k: string): { family: string; weight: string } | undefined {
-  if (k.startsWith('source_')) return { family: 'source', weight: 'source_requests' };
-  if (k.startsWith('mix_')) return { family: 'mix', weight: 'mix_requests' };
+  if (k.startsWith(SOURCE_PREFIX)) return { family: 'source', weight: SOURCE_COUNTERS.requests };
+  if (k.startsWith(MIX_PREFIX)) return { family: 'mix', weight: MIX_COUNTERS.requests };
   const dep = /^(depv?__.+__)(calls|errors|latency_ms)$/.exec(k);
   if (dep?.[1] !== undefined) return { family: dep[1], weight: `${dep[1]}calls` };
   return undefined;

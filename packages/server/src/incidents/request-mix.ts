@@ -1,18 +1,15 @@
-import type { RequestMixSignals } from '@failsmall/core';
+import { MIX_COUNTERS, type RequestMixSignals } from '@failsmall/core';
 import { measured, STEP_MS, type CounterBucket } from './series.ts';
 
-/** The counters agents push for the request mix (MIX_COUNTERS in packages/agent/src/request-mix.ts: the wire names). */
+/** The counters agents push for the request mix (core MIX_COUNTERS), by the names the sums below use. */
 const MIX = {
-  requests: 'mix_requests',
-  method: 'mix_method_entropy_millibits_x_requests',
-  path: 'mix_path_entropy_millibits_x_requests',
-  userAgent: 'mix_user_agent_entropy_millibits_x_requests',
-  expensive: 'mix_expensive',
-  costMs: 'mix_cost_ms',
+  requests: MIX_COUNTERS.requests,
+  method: MIX_COUNTERS.methodEntropyWeighted,
+  path: MIX_COUNTERS.pathEntropyWeighted,
+  userAgent: MIX_COUNTERS.userAgentEntropyWeighted,
+  expensive: MIX_COUNTERS.expensive,
+  costMs: MIX_COUNTERS.costMs,
 } as const;
-
-/** The prefix of those counters, for the store's counterBuckets. */
-export const MIX_PREFIX = 'mix_';
 
 type Sums = Record<keyof typeof MIX, number>;
 

@@ -2,10 +2,10 @@ import type {
   Alert, CohortErrors, CohortSample, CountSample, DependencySignal, Incident, ModuleErrors, RolloutChange, RolloutState, SourceSignals, StatusPoll,
   TriageInput, VendorStatus,
 } from '@failsmall/core';
-import { TRIAGE_WEIGHTS } from '@failsmall/core';
+import { MIX_PREFIX, SOURCE_COUNTERS, SOURCE_PREFIX, TRIAGE_WEIGHTS } from '@failsmall/core';
 import type { Store } from '../store/types.ts';
 import { boundCounters, boundRequests } from './node-bounds.ts';
-import { MIX_PREFIX, requestMixSignals } from './request-mix.ts';
+import { requestMixSignals } from './request-mix.ts';
 import { measured, STEP_MS, type CounterBucket } from './series.ts';
 
 export { STEP_MS } from './series.ts';
@@ -41,7 +41,7 @@ export async function triageInputFor(store: Store, incident: Incident, now: numb
     store.incidents.vendorPolls(from, now),
     store.incidents.alerts(incident.id),
     store.incidents.timeline(incident.id, { kinds: ['rollout'] }),
-    store.incidents.counterBuckets(from, now, STEP_MS, ['source_', MIX_PREFIX, 'dep__', 'depv__']),
+    store.incidents.counterBuckets(from, now, STEP_MS, [SOURCE_PREFIX, MIX_PREFIX, 'dep__', 'depv__']),
     store.listArtifacts(),
   ]);
   const input: { -readonly [K in keyof TriageInput]: TriageInput[K] } = {};
@@ -153,12 +153,13 @@ function changeState(r: RolloutState): Pick<RolloutChange, 'state' | 'ended_at_m
 function sourceSignals(buckets: readonly CounterBucket[], baselineUntil: number): SourceSignals | undefined {
   const steps = new Map<number, { requests: number; weighted: number; neverSeen: number; neverSeenRequests: number }>();
   for (const b of buckets) {
-    const n = b.counters.source_requests ?? 0;
+    const n = b.counters[SOURCE_COUNTERS.requests] ?? 0;
     if (n === 0) continue;
     const s = steps.get(b.bucket) ?? { requests: 0, weighted: 0, neverSeen: 0, neverSeenRequests: 0 };
     s.requests += n;
-    s.weighted += b.counters.source_entropy_millibits_x_requests ?? 0;
-    if (b.counters.source_never_seen !== undefined) { s.neverSeen += b.counters.source_never_seen; s.neverSeenRequests += n; }
+    s.weighted += b.counters[SOURCE_COUNTERS.entropyWeighted] ?? 0;
+    const neverSeen = b.counters[SOURCE_COUNTERS.neverSeen];
+    if (neverSeen !== undefined) { s.neverSeen += neverSeen; s.neverSeenRequests += n; }
     steps.set(b.bucket, s);
   }
   if (steps.size === 0) return undefined;
