@@ -1,4 +1,4 @@
-import { LATENCY_BUCKETS_MS, type ModuleCounters } from '@failsmall/core';
+import { COUNT_MAX, COUNTER_NAME, LATENCY_BUCKETS_MS, type ModuleCounters } from '@failsmall/core';
 import { RequestMixTracker, type MixRequest, type RequestMixOptions } from './request-mix.ts';
 import { dependencyCounter, SourceTracker, type SourceTrackerOptions } from './sources.ts';
 
@@ -62,6 +62,8 @@ export class ModuleMeter {
 
   /** Many requests at once (a service that counts in batches, a simulator): `errors` of `count` failed, all at `latencyMs`. */
   requests(count: number, errors: number, latencyMs: number): void {
+    checkCount('requests', 'count', count);
+    checkCount('requests', 'errors', errors);
     if (count <= 0) return;
     this.#requests += count;
     this.#errors += Math.min(errors, count);
@@ -75,8 +77,15 @@ export class ModuleMeter {
     if (ok) this.#loadsSucceeded++;
   }
 
+  /**
+   * Adds `by` to a counter of the module's own. A name or an amount the control plane would refuse
+   * throws here, at the call that made it (MeterError): pushed, it would cost the whole push, every
+   * module's requests and loads with it.
+   */
   count(name: string, by = 1): void {
-    this.#counters[name] = (this.#counters[name] ?? 0) + by;
+    if (!COUNTER_NAME.test(name)) throw new MeterError('BAD_COUNTER_NAME', `counter name ${JSON.stringify(name)}: letters, digits and _ only, not starting with a digit`);
+    checkCount('count', name, by);
+    this.#counters[name] = Math.min(COUNT_MAX, (this.#counters[name] ?? 0) + by);
   }
 
   get empty(): boolean {
@@ -109,4 +118,18 @@ export class ModuleMeter {
     c.latency_buckets.forEach((n, i) => { this.#latency[i] = (this.#latency[i] ?? 0) + n; });
     for (const [k, v] of Object.entries(c.counters)) this.#counters[k] = (this.#counters[k] ?? 0) + v;
   }
+}
+
+/** A call to the meter the control plane could not take: `code` says which. */
+export class MeterError extends Error {
+  readonly code: 'BAD_COUNTER_NAME' | 'BAD_COUNT';
+  constructor(code: 'BAD_COUNTER_NAME' | 'BAD_COUNT', message: string) {
+    super(message);
+    this.name = 'MeterError';
+    this.code = code;
+  }
+}
+
+function checkCount(method: string, what: string, n: number): void {
+  if (!Number.isSafeInteger(n) || n < 0 || n > COUNT_MAX) throw new MeterError('BAD_COUNT', `${method}: ${what} must be a whole number from 0 to ${COUNT_MAX}, not ${String(n)}`);
 }

@@ -6,7 +6,7 @@ export { commandValidator, type Candidate, type Validator } from './validator.ts
 export { configuredModule, type Module, type ModuleOptions } from './module.ts';
 export { LastKnownGood, type LastKnownGoodCopy, type LkgRead } from './lkg.ts';
 export { AgentMetrics } from './metrics.ts';
-export { ModuleMeter } from './counters.ts';
+export { MeterError, ModuleMeter } from './counters.ts';
 export { writeAtomic } from './files.ts';
 export { SourceTracker, clientPrefix, dependencyCounter, SOURCE_COUNTERS, type SourceTrackerOptions } from './sources.ts';
 export { RequestMixTracker, MIX_COUNTERS, type MixRequest, type RequestMixOptions } from './request-mix.ts';

@@ -9,4 +9,4 @@ export type { Evidence, Hypothesis, MissingSignal, Triage, TriageClass, TriageSi
 export { triage } from './triage.ts';
 export { renderTriage } from './render.ts';
 export * as TRIAGE_WEIGHTS from './weights.ts';
-export { MIX_COUNTERS, MIX_PREFIX, SOURCE_COUNTERS, SOURCE_PREFIX } from './wire.ts';
+export { COUNT_MAX, COUNTER_NAME, MIX_COUNTERS, MIX_PREFIX, SOURCE_COUNTERS, SOURCE_PREFIX } from './wire.ts';

@@ -30,3 +30,8 @@ export const MIX_COUNTERS = {
   costMs: 'mix_cost_ms',
 } as const;
 export const MIX_PREFIX = 'mix_';
+
+/** What a pushed counter may be called (the control plane refuses a push with any other name). */
+export const COUNTER_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
+/** The largest count one push may carry for a counter (the control plane's bound). */
+export const COUNT_MAX = 1e12;

@@ -1,4 +1,4 @@
-import { currentModuleState, LATENCY_BUCKETS_MS, MAX_ENVELOPE_BYTES, NAME, NAME_HINT, NODE_ID, NODE_ID_HINT, summarizeFleet, verifyReport } from '@failsmall/core';
+import { COUNT_MAX, COUNTER_NAME, currentModuleState, LATENCY_BUCKETS_MS, MAX_ENVELOPE_BYTES, NAME, NAME_HINT, NODE_ID, NODE_ID_HINT, summarizeFleet, verifyReport } from '@failsmall/core';
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
@@ -50,14 +50,14 @@ const LoadBody = z.object({
   error: z.string().max(4000).nullable().default(null),
   module_state: z.enum(['serving', 'stale', 'fail-open', 'fail-closed', 'empty']).optional(),
 });
-const Count = z.number().int().min(0).max(1e12);
+const Count = z.number().int().min(0).max(COUNT_MAX);
 const Counters = z.object({
   requests: Count.default(0),
   errors: Count.default(0),
   loads_attempted: Count.default(0),
   loads_succeeded: Count.default(0),
   latency_buckets: z.array(Count).length(LATENCY_BUCKETS_MS.length + 1).optional(),
-  counters: z.record(z.string().regex(/^[a-zA-Z_][a-zA-Z0-9_]*$/), Count).default({}),
+  counters: z.record(z.string().regex(COUNTER_NAME), Count).default({}),
 }).refine((c) => c.errors <= c.requests, { message: 'errors cannot exceed requests' })
   .refine((c) => c.loads_succeeded <= c.loads_attempted, { message: 'loads_succeeded cannot exceed loads_attempted' });
 /**
