@@ -58,11 +58,12 @@ test('the meter example in docs/agent.md records what it says', async () => {
   assert.deepEqual(
     Object.keys(c.counters).sort(),
     [
-      'dep__auth__calls', 'dep__auth__errors', 'dep__auth__latency_ms', 'depv__stripe__payments_api__calls', 'depv__stripe__payments_api__errors', 'depv__stripe__payments_api__latency_ms',
+      'cache_misses', 'dep__auth__calls', 'dep__auth__errors', 'dep__auth__latency_ms', 'depv__stripe__payments_api__calls', 'depv__stripe__payments_api__errors', 'depv__stripe__payments_api__latency_ms',
       'mix_cost_ms', 'mix_expensive', 'mix_method_entropy_millibits_x_requests', 'mix_path_entropy_millibits_x_requests', 'mix_requests', 'mix_user_agent_entropy_millibits_x_requests',
       'source_entropy_millibits_x_requests', 'source_never_seen', 'source_requests',
     ],
   );
   assert.equal(c.counters.source_never_seen, 1);
+  assert.equal(c.counters.cache_misses, 3);
   assert.deepEqual([c.counters.mix_requests, c.counters.mix_expensive, c.counters.mix_cost_ms], [1, 1, 12], 'the agent option marks /search expensive');
 });
