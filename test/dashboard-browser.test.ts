@@ -22,7 +22,8 @@ test('the dashboard: login, the live Rollouts list, a rollback watched live, act
   t.after(async () => { await browser?.close(); await Promise.all(agents.map((a) => a.stop())); await s.cleanup(); });
   const page0 = await call(s.url, 'GET', '/', { anonymous: true });
   assert.equal(page0.status, 200, `the dashboard is not built (run npm run build): ${JSON.stringify(page0.body).slice(0, 300)}`);
-  agents = await featureFleet(s, { bad: ['v2'], nodes: ['n1', 'n2', 'n3', 'n4'] });
+  // Two regions, for the Fleet page's grouping.
+  agents = await featureFleet(s, { bad: ['v2'], nodes: ['n1', 'n2', 'n3', 'n4'], labels: (id) => ({ region: id === 'n1' || id === 'n2' ? 'eu' : 'us' }) });
   assert.equal((await call(s.url, 'POST', '/v1/artifacts/features/versions?version=v3', { token: s.admin, body: '["three"]' })).status, 201);
   const start = async (version: string, policy?: string) => (await call(s.url, 'POST', '/v1/rollouts', { token: s.admin, json: { artifact: 'features', version, ...(policy ? { policy } : {}) } })).body.rollout.id as string;
   const statusOf = async (id: string) => (await call(s.url, 'GET', `/v1/rollouts/${id}`)).body.rollout.status as string;
@@ -112,6 +113,23 @@ test('the dashboard: login, the live Rollouts list, a rollback watched live, act
     await screenshot(page, '03-rolled-back');
     assert.deepEqual(await seriousViolations(page), []);
     assert.equal(await statusOf(v2), 'rolled_back');
+  });
+
+  await t.test('the Fleet page: every node back on the good version after the rollback, in words, grouped by a label', async () => {
+    await page.getByRole('link', { name: 'Fleet' }).click();
+    await page.getByRole('heading', { name: 'Fleet' }).waitFor(SEE);
+    await page.getByLabel('Artifact').selectOption('features');
+    const total = page.locator('[data-total]');
+    await total.getByRole('heading', { name: '4 nodes run features' }).waitFor(SEE);
+    await total.locator('li[data-version="v1"]').getByText('v1: 4 (100%)').waitFor(SEE);
+    assert.equal(await total.locator('li[data-version]').count(), 1, 'no node serves another version');
+    await total.getByText('every node on target, none pinned, pending or unseen').waitFor(SEE);
+    await page.getByLabel('Group by').selectOption('region');
+    assert.match(page.url(), /\/fleet\?artifact=features&by=region$/);
+    for (const region of ['eu', 'us']) await page.locator(`tr[data-group="${region}"] li[data-version="v1"]`).getByText('v1: 2 (100%)').waitFor(SEE);
+    await screenshot(page, '07-fleet');
+    assert.deepEqual(await seriousViolations(page), []);
+    assert.equal(await page.evaluate('window.sameDocument'), true, 'no reload');
   });
 
   await t.test('a viewer token sees no action; an admin sees them, and aborts with a reason', async () => {

@@ -22,3 +22,13 @@ export interface Whoami {
   readonly role: string;
   readonly grants: readonly string[];
 }
+
+export type { FleetGroup, FleetRefusal, FleetSummary } from '@failsmall/core';
+
+/** One artifact of `GET /v1/artifacts`: what the Fleet and Artifacts pages choose from. */
+export interface ArtifactInfo {
+  readonly name: string;
+  readonly kind: string;
+  readonly module: string;
+  readonly current_version: string | null;
+}

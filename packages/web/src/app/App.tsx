@@ -3,6 +3,7 @@ import { Api } from '../api/client.ts';
 import { failureFrom, type ApiFailure } from '../api/failure.ts';
 import { adoptToken, forgetToken, storeToken, type SessionHost } from '../api/session.ts';
 import type { Whoami } from '../api/types.ts';
+import { FleetPage } from '../pages/FleetPage.tsx';
 import { RolloutPage } from '../pages/RolloutPage.tsx';
 import { RolloutsPage } from '../pages/RolloutsPage.tsx';
 import { FailurePanel } from '../parts/FailurePanel.tsx';
@@ -60,7 +61,7 @@ export function App() {
   }, [api, signOut]);
 
   const session: Session | null = api && me ? { api, me, signOut } : null;
-  const title = route.page === 'rollout' ? `Rollout ${route.id}` : route.page === 'rollouts' ? 'Rollouts' : 'Not found';
+  const title = route.page === 'rollout' ? `Rollout ${route.id}` : route.page === 'rollouts' ? 'Rollouts' : route.page === 'fleet' ? 'Fleet' : 'Not found';
   useEffect(() => { document.title = `${title} · failsmall`; }, [title]);
 
   return (
@@ -84,6 +85,7 @@ export function App() {
             <SessionContext.Provider value={session}>
               {route.page === 'rollouts' ? <RolloutsPage filter={route.filter} />
                 : route.page === 'rollout' ? <RolloutPage key={route.id} id={route.id} />
+                : route.page === 'fleet' ? <FleetPage view={route.view} />
                 : <FailurePanel failure={{ kind: 'not-found', status: 404, code: 'NO_PAGE', message: `the dashboard has no page ${route.path}`, hint: 'the Rollouts page lists every rollout' }} />}
             </SessionContext.Provider>
           )}
