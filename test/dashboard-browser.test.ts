@@ -132,6 +132,38 @@ test('the dashboard: login, the live Rollouts list, a rollback watched live, act
     assert.equal(await page.evaluate('window.sameDocument'), true, 'no reload');
   });
 
+  await t.test('the Incidents pages: the incident the failed gate opened, its timeline and triage with evidence, its postmortem draft rendered', async () => {
+    const incidents = (await call(s.url, 'GET', '/v1/incidents')).body.incidents as { id: string; rollout_id: string | null }[];
+    const id = incidents.find((i) => i.rollout_id === v2)?.id;
+    assert.ok(id, `the failed gate of ${v2} opened an incident: ${JSON.stringify(incidents)}`);
+    await page.getByRole('link', { name: 'Incidents' }).click();
+    await page.getByRole('heading', { name: 'Incidents' }).waitFor(SEE);
+    const row = page.locator(`tr[data-incident="${id}"]`);
+    await row.getByText('a failed gate').waitFor(SEE);
+    await row.getByRole('link', { name: v2 }).waitFor(SEE);
+    await screenshot(page, '08-incidents');
+    assert.deepEqual(await seriousViolations(page), []);
+    await row.getByRole('link', { name: id }).click();
+    await page.getByRole('heading', { name: new RegExp(`Incident ${id}`) }).waitFor(SEE);
+    await page.locator('.timeline li[data-kind="status"]').getByText(/incident opened by failed gate/).first().waitFor(SEE);
+    await page.getByRole('button', { name: 'Triage again' }).click();
+    const top = page.locator('[data-hypothesis]').first();
+    await top.waitFor(SEE);
+    await top.getByText(/\d+%/).waitFor(SEE);
+    await screenshot(page, '09-incident');
+    assert.deepEqual(await seriousViolations(page), []);
+    await page.getByRole('link', { name: 'The postmortem draft' }).click();
+    await page.getByRole('heading', { name: `Postmortem draft: incident ${id}` }).waitFor(SEE);
+    await page.locator('.postmortem h3').first().waitFor(SEE);
+    await page.locator('.postmortem').getByText(id).first().waitFor(SEE);
+    await screenshot(page, '10-postmortem');
+    assert.deepEqual(await seriousViolations(page), []);
+    assert.equal(await page.evaluate('window.sameDocument'), true, 'no reload');
+    await page.goto(`${s.url}/incidents/i-nope`);
+    await page.getByRole('heading', { name: 'Not found' }).waitFor(SEE);
+    await page.getByText('incident "i-nope" not found').waitFor(SEE);
+  });
+
   await t.test('a viewer token sees no action; an admin sees them, and aborts with a reason', async () => {
     const held = await start('v3', 'held');
     // The held policy bakes its canary for a minute, then waits for a person: time enough to look.

@@ -1,4 +1,4 @@
-import type { EventRecord, RolloutState, RolloutStatus, Verdict } from '@failsmall/core';
+import type { EventRecord, Incident, RolloutState, RolloutStatus, TimelineEntry as IncidentEntry, Verdict } from '@failsmall/core';
 
 export type { EventRecord, RolloutState, RolloutStatus, Verdict };
 
@@ -31,4 +31,14 @@ export interface ArtifactInfo {
   readonly kind: string;
   readonly module: string;
   readonly current_version: string | null;
+}
+
+export type { Evidence, Hypothesis, IncidentStatus, Triage } from '@failsmall/core';
+export type { Incident, IncidentEntry };
+
+/** `GET /v1/incidents/:id`: the incident, its timeline (oldest first) and its alerts counted by name. */
+export interface IncidentAnswer {
+  readonly incident: Incident;
+  readonly timeline: readonly IncidentEntry[];
+  readonly alerts: { readonly total: number; readonly by_name: readonly { readonly name: string; readonly firing: number; readonly resolved: number; readonly receipts: number; readonly first_at: number }[] };
 }

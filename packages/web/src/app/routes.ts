@@ -1,13 +1,16 @@
 /**
  * The dashboard's pages and their paths. The server answers each path with the same index.html
  * (packages/server/src/routes/dashboard.ts, DASHBOARD_PATHS); this decides which page it shows.
- * A new page (artifacts, incidents, break-glass and audit) adds a Route kind, a line in
+ * A new page (artifacts, break-glass and audit) adds a Route kind, a line in
  * parseRoute, an entry in NAV and its path on the server.
  */
 export type Route =
   | { readonly page: 'rollouts'; readonly filter: RolloutFilter }
   | { readonly page: 'rollout'; readonly id: string }
   | { readonly page: 'fleet'; readonly view: FleetView }
+  | { readonly page: 'incidents' }
+  | { readonly page: 'incident'; readonly id: string }
+  | { readonly page: 'postmortem'; readonly id: string }
   | { readonly page: 'not-found'; readonly path: string };
 
 /** The Rollouts page's filters, kept in the query string so that a filtered list can be linked. */
@@ -28,6 +31,7 @@ export interface FleetView {
 export const NAV: readonly { readonly label: string; readonly href: string; readonly page: Route['page'] }[] = [
   { label: 'Rollouts', href: '/rollouts', page: 'rollouts' },
   { label: 'Fleet', href: '/fleet', page: 'fleet' },
+  { label: 'Incidents', href: '/incidents', page: 'incidents' },
 ];
 
 /**
@@ -45,8 +49,11 @@ export function parseRoute(pathname: string, search: string): Route {
     const q = new URLSearchParams(search);
     return { page: 'fleet', view: { artifact: q.get('artifact') ?? '', by: q.get('by') ?? '' } };
   }
+  if (path === '/incidents') return { page: 'incidents' };
   const one = /^\/rollouts\/([^/]+)$/.exec(path);
   if (one?.[1]) return { page: 'rollout', id: decodeURIComponent(one[1]) };
+  const incident = /^\/incidents\/([^/]+)(\/postmortem)?$/.exec(path);
+  if (incident?.[1]) return { page: incident[2] ? 'postmortem' : 'incident', id: decodeURIComponent(incident[1]) };
   return { page: 'not-found', path };
 }
 
@@ -58,6 +65,12 @@ export function hrefOf(route: Route): string {
       return withQuery('/fleet', { artifact: route.view.artifact, by: route.view.by });
     case 'rollout':
       return `/rollouts/${encodeURIComponent(route.id)}`;
+    case 'incidents':
+      return '/incidents';
+    case 'incident':
+      return `/incidents/${encodeURIComponent(route.id)}`;
+    case 'postmortem':
+      return `/incidents/${encodeURIComponent(route.id)}/postmortem`;
     case 'not-found':
       return route.path;
   }
@@ -67,4 +80,17 @@ export function hrefOf(route: Route): string {
 function withQuery(path: string, params: Readonly<Record<string, string>>): string {
   const q = new URLSearchParams(Object.entries(params).filter(([, v]) => v !== '')).toString();
   return `${path}${q ? `?${q}` : ''}`;
+}
+
+/** The page's name, for the window's title. */
+export function titleOf(route: Route): string {
+  switch (route.page) {
+    case 'rollouts': return 'Rollouts';
+    case 'rollout': return `Rollout ${route.id}`;
+    case 'fleet': return 'Fleet';
+    case 'incidents': return 'Incidents';
+    case 'incident': return `Incident ${route.id}`;
+    case 'postmortem': return `Postmortem of ${route.id}`;
+    case 'not-found': return 'Not found';
+  }
 }
