@@ -164,6 +164,26 @@ test('the dashboard: login, the live Rollouts list, a rollback watched live, act
     await page.getByText('incident "i-nope" not found').waitFor(SEE);
   });
 
+  await t.test('the Artifacts page: each version with its size, hash, signature and where it is live; the declared limits', async () => {
+    // The Incidents test ended on a loaded page (an unknown incident): mark this one.
+    await page.evaluate('window.sameDocument = true');
+    await page.getByRole('link', { name: 'Artifacts' }).click();
+    await page.getByRole('heading', { name: 'Artifacts', exact: true }).waitFor(SEE);
+    await page.getByLabel('Artifact').selectOption('features');
+    await page.locator('[data-limits]').getByText(/at most 200 entries/).waitFor(SEE);
+    const good = page.locator('tr[data-version="v1"]');
+    await good.getByText('4 of 4 nodes').waitFor(SEE);
+    await good.getByText('current').waitFor(SEE);
+    await good.getByText('signed (ed25519)').waitFor(SEE);
+    const bad = page.locator('tr[data-version="v2"]');
+    await bad.getByText('0 of 4 nodes').waitFor(SEE);
+    await bad.getByText('forced past its limits').waitFor(SEE);
+    assert.match(await good.locator('code').innerText(), /^[0-9a-f]{12}$/);
+    await screenshot(page, '11-artifacts');
+    assert.deepEqual(await seriousViolations(page), []);
+    assert.equal(await page.evaluate('window.sameDocument'), true, 'no reload');
+  });
+
   await t.test('a viewer token sees no action; an admin sees them, and aborts with a reason', async () => {
     const held = await start('v3', 'held');
     // The held policy bakes its canary for a minute, then waits for a person: time enough to look.

@@ -1,4 +1,4 @@
-import type { EventRecord, Incident, RolloutState, RolloutStatus, TimelineEntry as IncidentEntry, Verdict } from '@failsmall/core';
+import type { ArtifactValidation, ArtifactVersion, EventRecord, Incident, RolloutState, RolloutStatus, TimelineEntry as IncidentEntry, Verdict } from '@failsmall/core';
 
 export type { EventRecord, RolloutState, RolloutStatus, Verdict };
 
@@ -30,8 +30,13 @@ export interface ArtifactInfo {
   readonly name: string;
   readonly kind: string;
   readonly module: string;
+  readonly validation: ArtifactValidation;
+  readonly policy?: string;
   readonly current_version: string | null;
 }
+
+/** One pushed version of `GET /v1/artifacts/:name`. */
+export type VersionInfo = ArtifactVersion;
 
 export type { Evidence, Hypothesis, IncidentStatus, Triage } from '@failsmall/core';
 export type { Incident, IncidentEntry };

@@ -1,7 +1,7 @@
 /**
  * The dashboard's pages and their paths. The server answers each path with the same index.html
  * (packages/server/src/routes/dashboard.ts, DASHBOARD_PATHS); this decides which page it shows.
- * A new page (artifacts, break-glass and audit) adds a Route kind, a line in
+ * A new page (break-glass and audit) adds a Route kind, a line in
  * parseRoute, an entry in NAV and its path on the server.
  */
 export type Route =
@@ -9,6 +9,7 @@ export type Route =
   | { readonly page: 'rollout'; readonly id: string }
   | { readonly page: 'fleet'; readonly view: FleetView }
   | { readonly page: 'incidents' }
+  | { readonly page: 'artifacts'; readonly artifact: string }
   | { readonly page: 'incident'; readonly id: string }
   | { readonly page: 'postmortem'; readonly id: string }
   | { readonly page: 'not-found'; readonly path: string };
@@ -32,6 +33,7 @@ export const NAV: readonly { readonly label: string; readonly href: string; read
   { label: 'Rollouts', href: '/rollouts', page: 'rollouts' },
   { label: 'Fleet', href: '/fleet', page: 'fleet' },
   { label: 'Incidents', href: '/incidents', page: 'incidents' },
+  { label: 'Artifacts', href: '/artifacts', page: 'artifacts' },
 ];
 
 /**
@@ -50,6 +52,7 @@ export function parseRoute(pathname: string, search: string): Route {
     return { page: 'fleet', view: { artifact: q.get('artifact') ?? '', by: q.get('by') ?? '' } };
   }
   if (path === '/incidents') return { page: 'incidents' };
+  if (path === '/artifacts') return { page: 'artifacts', artifact: new URLSearchParams(search).get('artifact') ?? '' };
   const one = /^\/rollouts\/([^/]+)$/.exec(path);
   if (one?.[1]) return { page: 'rollout', id: decodeURIComponent(one[1]) };
   const incident = /^\/incidents\/([^/]+)(\/postmortem)?$/.exec(path);
@@ -67,6 +70,8 @@ export function hrefOf(route: Route): string {
       return `/rollouts/${encodeURIComponent(route.id)}`;
     case 'incidents':
       return '/incidents';
+    case 'artifacts':
+      return withQuery('/artifacts', { artifact: route.artifact });
     case 'incident':
       return `/incidents/${encodeURIComponent(route.id)}`;
     case 'postmortem':
@@ -89,6 +94,7 @@ export function titleOf(route: Route): string {
     case 'rollout': return `Rollout ${route.id}`;
     case 'fleet': return 'Fleet';
     case 'incidents': return 'Incidents';
+    case 'artifacts': return 'Artifacts';
     case 'incident': return `Incident ${route.id}`;
     case 'postmortem': return `Postmortem of ${route.id}`;
     case 'not-found': return 'Not found';

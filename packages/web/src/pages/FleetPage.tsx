@@ -3,8 +3,8 @@ import type { ArtifactInfo, FleetSummary } from '../api/types.ts';
 import { hrefOf, type FleetView } from '../app/routes.ts';
 import { useSession } from '../app/session.tsx';
 import { useLive, useServerClock } from '../live/useLive.ts';
-import { FailurePanel } from '../parts/FailurePanel.tsx';
-import { LiveNote } from '../parts/LiveNote.tsx';
+import { ArtifactSelect } from '../parts/ArtifactSelect.tsx';
+import { LiveHead } from '../parts/LiveHead.tsx';
 import { VersionBar } from '../parts/VersionBar.tsx';
 import { attention, groupChoices, stateWords, versionOrder, versionParts, wholeFleet } from '../view/fleet.ts';
 
@@ -24,7 +24,7 @@ interface FleetAnswer {
  * refresh every few seconds.
  */
 export function FleetPage({ view }: { view: FleetView }) {
-  const { api, signOut } = useSession();
+  const { api } = useSession();
   const live = useLive<FleetAnswer>(`fleet#${view.artifact}#${view.by}`, {
     cursorPath: '/v1/events?type=rollout.&newest=true&limit=1',
     followPath: (after) => `/v1/events?type=rollout.&after=${after}&wait=20000`,
@@ -50,15 +50,10 @@ export function FleetPage({ view }: { view: FleetView }) {
   const refusals = summary?.groups.flatMap((g) => g.refused.map((r) => ({ group: g.value, ...r }))) ?? [];
   return (
     <>
-      <h1>Fleet</h1>
-      <LiveNote mode={live.mode} />
-      {live.failure ? <FailurePanel failure={live.failure} onSignIn={() => signOut()} /> : null}
+      <LiveHead title="Fleet" live={live} />
       {live.value ? (
         <form className="filters" onSubmit={(e) => e.preventDefault()}>
-          <label htmlFor="fleet-artifact">Artifact</label>
-          <select id="fleet-artifact" value={summary?.artifact ?? view.artifact} onChange={(e) => choose({ artifact: e.target.value })}>
-            {live.value.artifacts.map((a) => <option key={a.name} value={a.name}>{a.name}</option>)}
-          </select>
+          <ArtifactSelect id="fleet-artifact" value={summary?.artifact ?? view.artifact} artifacts={live.value.artifacts} onChange={(artifact) => choose({ artifact })} />
           <label htmlFor="fleet-by">Group by</label>
           <select id="fleet-by" value={view.by} onChange={(e) => choose({ by: e.target.value })}>
             {groupChoices(summary?.label_keys ?? {}).map((c) => <option key={c.value} value={c.value}>{c.label}</option>)}

@@ -3,8 +3,7 @@ import type { Incident } from '../api/types.ts';
 import { hrefOf } from '../app/routes.ts';
 import { useSession } from '../app/session.tsx';
 import { useLive, useServerClock } from '../live/useLive.ts';
-import { FailurePanel } from '../parts/FailurePanel.tsx';
-import { LiveNote } from '../parts/LiveNote.tsx';
+import { LiveHead } from '../parts/LiveHead.tsx';
 import { Link } from '../parts/Link.tsx';
 import { OPENED_BY, sortIncidents } from '../view/incidents.ts';
 
@@ -15,7 +14,7 @@ export const INCIDENTS_REFRESH_MS = 5000;
 
 /** Incidents: the open ones first, then the recent, each with its severity, status, opener and rollout. */
 export function IncidentsPage() {
-  const { api, signOut } = useSession();
+  const { api } = useSession();
   const live = useLive('incidents', {
     cursorPath: '/v1/events?type=rollout.&newest=true&limit=1',
     followPath: (after) => `/v1/events?type=rollout.&after=${after}&wait=20000`,
@@ -27,9 +26,7 @@ export function IncidentsPage() {
   const open = all.filter((i) => i.status !== 'resolved').length;
   return (
     <>
-      <h1>Incidents</h1>
-      <LiveNote mode={live.mode} />
-      {live.failure ? <FailurePanel failure={live.failure} onSignIn={() => signOut()} /> : null}
+      <LiveHead title="Incidents" live={live} />
       {live.value === null ? null : all.length === 0 ? <p>No incident: a failed gate, an alert or failsmall incident open starts one.</p> : (
         <table className="incidents">
           <caption>{open} open, {all.length - open} resolved; open first, then newest first</caption>
