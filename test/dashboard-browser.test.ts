@@ -22,7 +22,8 @@ test('the dashboard: login, the live Rollouts list, a rollback watched live, act
   t.after(async () => { await browser?.close(); await Promise.all(agents.map((a) => a.stop())); await s.cleanup(); });
   const page0 = await call(s.url, 'GET', '/', { anonymous: true });
   assert.equal(page0.status, 200, `the dashboard is not built (run npm run build): ${JSON.stringify(page0.body).slice(0, 300)}`);
-  agents = await featureFleet(s, { bad: ['v2'], nodes: ['n1', 'n2', 'n3', 'n4'] });
+  // Two regions, for the Fleet page's grouping.
+  agents = await featureFleet(s, { bad: ['v2'], nodes: ['n1', 'n2', 'n3', 'n4'], labels: (id) => ({ region: id === 'n1' || id === 'n2' ? 'eu' : 'us' }) });
   assert.equal((await call(s.url, 'POST', '/v1/artifacts/features/versions?version=v3', { token: s.admin, body: '["three"]' })).status, 201);
   const start = async (version: string, policy?: string) => (await call(s.url, 'POST', '/v1/rollouts', { token: s.admin, json: { artifact: 'features', version, ...(policy ? { policy } : {}) } })).body.rollout.id as string;
   const statusOf = async (id: string) => (await call(s.url, 'GET', `/v1/rollouts/${id}`)).body.rollout.status as string;
@@ -112,6 +113,75 @@ test('the dashboard: login, the live Rollouts list, a rollback watched live, act
     await screenshot(page, '03-rolled-back');
     assert.deepEqual(await seriousViolations(page), []);
     assert.equal(await statusOf(v2), 'rolled_back');
+  });
+
+  await t.test('the Fleet page: every node back on the good version after the rollback, in words, grouped by a label', async () => {
+    await page.getByRole('link', { name: 'Fleet' }).click();
+    await page.getByRole('heading', { name: 'Fleet' }).waitFor(SEE);
+    await page.getByLabel('Artifact').selectOption('features');
+    const total = page.locator('[data-total]');
+    await total.getByRole('heading', { name: '4 nodes run features' }).waitFor(SEE);
+    await total.locator('li[data-version="v1"]').getByText('v1: 4 (100%)').waitFor(SEE);
+    assert.equal(await total.locator('li[data-version]').count(), 1, 'no node serves another version');
+    await total.getByText('every node on target, none pinned, pending or unseen').waitFor(SEE);
+    await page.getByLabel('Group by').selectOption('region');
+    assert.match(page.url(), /\/fleet\?artifact=features&by=region$/);
+    for (const region of ['eu', 'us']) await page.locator(`tr[data-group="${region}"] li[data-version="v1"]`).getByText('v1: 2 (100%)').waitFor(SEE);
+    await screenshot(page, '07-fleet');
+    assert.deepEqual(await seriousViolations(page), []);
+    assert.equal(await page.evaluate('window.sameDocument'), true, 'no reload');
+  });
+
+  await t.test('the Incidents pages: the incident the failed gate opened, its timeline and triage with evidence, its postmortem draft rendered', async () => {
+    const incidents = (await call(s.url, 'GET', '/v1/incidents')).body.incidents as { id: string; rollout_id: string | null }[];
+    const id = incidents.find((i) => i.rollout_id === v2)?.id;
+    assert.ok(id, `the failed gate of ${v2} opened an incident: ${JSON.stringify(incidents)}`);
+    await page.getByRole('link', { name: 'Incidents' }).click();
+    await page.getByRole('heading', { name: 'Incidents' }).waitFor(SEE);
+    const row = page.locator(`tr[data-incident="${id}"]`);
+    await row.getByText('a failed gate').waitFor(SEE);
+    await row.getByRole('link', { name: v2 }).waitFor(SEE);
+    await screenshot(page, '08-incidents');
+    assert.deepEqual(await seriousViolations(page), []);
+    await row.getByRole('link', { name: id }).click();
+    await page.getByRole('heading', { name: new RegExp(`Incident ${id}`) }).waitFor(SEE);
+    await page.locator('.timeline li[data-kind="status"]').getByText(/incident opened by failed gate/).first().waitFor(SEE);
+    await page.getByRole('button', { name: 'Triage again' }).click();
+    const top = page.locator('[data-hypothesis]').first();
+    await top.waitFor(SEE);
+    await top.getByText(/\d+%/).waitFor(SEE);
+    await screenshot(page, '09-incident');
+    assert.deepEqual(await seriousViolations(page), []);
+    await page.getByRole('link', { name: 'The postmortem draft' }).click();
+    await page.getByRole('heading', { name: `Postmortem draft: incident ${id}` }).waitFor(SEE);
+    await page.locator('.postmortem h3').first().waitFor(SEE);
+    await page.locator('.postmortem').getByText(id).first().waitFor(SEE);
+    await screenshot(page, '10-postmortem');
+    assert.deepEqual(await seriousViolations(page), []);
+    assert.equal(await page.evaluate('window.sameDocument'), true, 'no reload');
+    await page.goto(`${s.url}/incidents/i-nope`);
+    await page.getByRole('heading', { name: 'Not found' }).waitFor(SEE);
+    await page.getByText('incident "i-nope" not found').waitFor(SEE);
+  });
+
+  await t.test('the Artifacts page: each version with its size, hash, signature and where it is live; the declared limits', async () => {
+    // The Incidents test ended on a loaded page (an unknown incident): mark this one.
+    await page.evaluate('window.sameDocument = true');
+    await page.getByRole('link', { name: 'Artifacts' }).click();
+    await page.getByRole('heading', { name: 'Artifacts', exact: true }).waitFor(SEE);
+    await page.getByLabel('Artifact').selectOption('features');
+    await page.locator('[data-limits]').getByText(/at most 200 entries/).waitFor(SEE);
+    const good = page.locator('tr[data-version="v1"]');
+    await good.getByText('4 of 4 nodes').waitFor(SEE);
+    await good.getByText('current').waitFor(SEE);
+    await good.getByText('signed (ed25519)').waitFor(SEE);
+    const bad = page.locator('tr[data-version="v2"]');
+    await bad.getByText('0 of 4 nodes').waitFor(SEE);
+    await bad.getByText('forced past its limits').waitFor(SEE);
+    assert.match(await good.locator('code').innerText(), /^[0-9a-f]{12}$/);
+    await screenshot(page, '11-artifacts');
+    assert.deepEqual(await seriousViolations(page), []);
+    assert.equal(await page.evaluate('window.sameDocument'), true, 'no reload');
   });
 
   await t.test('a viewer token sees no action; an admin sees them, and aborts with a reason', async () => {

@@ -65,7 +65,7 @@ test('the dashboard: index.html for its paths with a strict CSP, immutable hashe
   const dir = mkdtempSync(join(tmpdir(), 'failsmall-web-'));
   const s = await testServer({ dashboard: builtDashboard(dir) });
   t.after(() => s.cleanup());
-  for (const path of ['/', '/rollouts', '/rollouts/r-0123456789']) {
+  for (const path of ['/', '/rollouts', '/rollouts/r-0123456789', '/fleet', '/incidents', '/incidents/i-1', '/incidents/i-1/postmortem', '/artifacts']) {
     const page = await call(s.url, 'GET', path, { anonymous: true });
     assert.equal(page.status, 200, path);
     assert.match(page.headers.get('content-type') ?? '', /^text\/html/);

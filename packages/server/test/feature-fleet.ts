@@ -6,9 +6,9 @@ import { call, DECLARATIONS, waitFor, type testServer } from './fixtures.ts';
 /**
  * A small fleet for incident tests: the `features` artifact with a good v1 and bad versions
  * (over max_entries: every agent refuses them, so the canary's load gate fails and the rollout
- * rolls back), and one agent per node id running bot-management, all registered.
+ * rolls back), and one agent per node id running bot-management (with `labels(id)`, if given), all registered.
  */
-export async function featureFleet(s: Awaited<ReturnType<typeof testServer>>, o: { bad: readonly string[]; nodes: readonly string[]; declarations?: string }): Promise<Agent[]> {
+export async function featureFleet(s: Awaited<ReturnType<typeof testServer>>, o: { bad: readonly string[]; nodes: readonly string[]; declarations?: string; labels?: (id: string) => Record<string, string> }): Promise<Agent[]> {
   const post = (path: string, json: unknown) => call(s.url, 'POST', path, { token: s.admin, json });
   const token = (await post('/v1/tokens', { name: 'fleet', role: 'join' })).body.token as string;
   assert.equal((await post('/v1/apply', { text: o.declarations ?? DECLARATIONS })).status, 200);
@@ -18,7 +18,7 @@ export async function featureFleet(s: Awaited<ReturnType<typeof testServer>>, o:
   }
   const agents: Agent[] = [];
   for (const id of o.nodes) {
-    const a = new Agent({ server: s.url, token, nodeId: id, labels: {}, modules: ['bot-management'], dir: join(s.dir, id), metricsIntervalMs: 100, pollWaitMs: 1000, publicKey: s.publicKey });
+    const a = new Agent({ server: s.url, token, nodeId: id, labels: o.labels?.(id) ?? {}, modules: ['bot-management'], dir: join(s.dir, id), metricsIntervalMs: 100, pollWaitMs: 1000, publicKey: s.publicKey });
     agents.push(a);
     await a.start();
   }

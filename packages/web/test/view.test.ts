@@ -19,7 +19,11 @@ test('paths name pages, with the Rollouts filters in the query; every route has 
   assert.deepEqual(parseRoute('/', ''), { page: 'rollouts', filter: { artifact: '', state: '' } });
   assert.deepEqual(parseRoute('/rollouts/', '?artifact=features&state=active'), { page: 'rollouts', filter: { artifact: 'features', state: 'active' } });
   assert.deepEqual(parseRoute('/rollouts/r-0a1b2c3d4e', ''), { page: 'rollout', id: 'r-0a1b2c3d4e' });
-  assert.deepEqual(parseRoute('/fleet', ''), { page: 'not-found', path: '/fleet' });
+  assert.deepEqual(parseRoute('/nope', ''), { page: 'not-found', path: '/nope' });
+  assert.deepEqual(parseRoute('/fleet', '?artifact=features&by=region'), { page: 'fleet', view: { artifact: 'features', by: 'region' } });
+  assert.equal(hrefOf({ page: 'fleet', view: { artifact: 'features', by: '' } }), '/fleet?artifact=features');
+  assert.deepEqual(parseRoute('/incidents/i-1/postmortem', ''), { page: 'postmortem', id: 'i-1' });
+  for (const route of [{ page: 'incidents' }, { page: 'incident', id: 'i 1' }, { page: 'postmortem', id: 'i-1' }] as const) assert.deepEqual(parseRoute(hrefOf(route), ''), route);
   assert.equal(hrefOf({ page: 'rollouts', filter: { artifact: 'features', state: 'rolled_back' } }), '/rollouts?artifact=features&state=rolled_back');
   assert.equal(hrefOf({ page: 'rollouts', filter: { artifact: '', state: '' } }), '/rollouts');
   assert.equal(hrefOf({ page: 'rollout', id: 'r-1 2' }), '/rollouts/r-1%202');

@@ -1,3 +1,4 @@
+import type { VersionManifest } from '../dependency-gate/types.ts';
 import type { ChangeTouches } from '../triage/input.ts';
 
 /**
@@ -46,6 +47,23 @@ export interface ArtifactDecl {
    * feature file a service reads): recorded on its rollouts, so triage and incidents link them.
    */
   readonly touches?: ChangeTouches;
+}
+
+/**
+ * One pushed version of an artifact, without its bytes: what the store keeps and
+ * `GET /v1/artifacts/:name` lists (the CLI and the dashboard read it).
+ */
+export interface ArtifactVersion {
+  readonly artifact: string;
+  readonly version: string;
+  readonly sha256: string;
+  readonly size: number;
+  /** Pushed past the declared limits (for tests and drills). */
+  readonly forced: boolean;
+  readonly created_at: number;
+  /** The ed25519 signature, base64; null for an unsigned version. */
+  readonly signature: string | null;
+  readonly manifest: VersionManifest | null;
 }
 
 /** A label selector: every pair must hold (`=` equal, `!=` not equal). */

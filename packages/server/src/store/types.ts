@@ -4,7 +4,7 @@ import type { ChainHead, ChainVerdict } from './event-chain.ts';
 import type { IncidentStore } from './incident-store.ts';
 import type { OutboxStore } from './outbox-store.ts';
 import type {
-  ArtifactDecl, BreakglassEnvelope, Declarations, MetricAggregate, ModuleCounters, ModuleDecl, PolicySpec, RolloutEvent, RolloutState, SummaryLoad, VersionManifest,
+  ArtifactDecl, ArtifactVersion, BreakglassEnvelope, Declarations, MetricAggregate, ModuleCounters, ModuleDecl, PolicySpec, RolloutEvent, RolloutState, SummaryLoad, VersionManifest,
 } from '@failsmall/core';
 
 export type { OutboxEntry, OutboxState, OutboxUpdate } from './outbox-store.ts';
@@ -193,16 +193,8 @@ export type PutVersionResult =
   | { ok: true; created: boolean; version: VersionRecord }
   | { ok: false; code: 'VERSION_CONFLICT'; existing: VersionRecord };
 
-export interface VersionRecord {
-  readonly artifact: string;
-  readonly version: string;
-  readonly sha256: string;
-  readonly size: number;
-  readonly forced: boolean;
-  readonly created_at: number;
-  readonly signature: string | null;
-  readonly manifest: VersionManifest | null;
-}
+/** A version as stored: core's ArtifactVersion, the same shape the API answers with. */
+export type VersionRecord = ArtifactVersion;
 
 export interface NodeRecord {
   readonly id: string;

@@ -21,11 +21,16 @@ export class Api {
     return this.#call<T>('GET', path, undefined, signal);
   }
 
+  /** A text answer (the postmortem's Markdown); a failure is still the API's JSON error. */
+  getText(path: string, signal?: AbortSignal): Promise<string> {
+    return this.#call<string>('GET', path, undefined, signal, 'text');
+  }
+
   post<T>(path: string, body: unknown): Promise<T> {
     return this.#call<T>('POST', path, JSON.stringify(body));
   }
 
-  async #call<T>(method: string, path: string, body?: string, signal?: AbortSignal): Promise<T> {
+  async #call<T>(method: string, path: string, body?: string, signal?: AbortSignal, as: 'json' | 'text' = 'json'): Promise<T> {
     let res: Response;
     try {
       res = await this.#fetch(path, {
@@ -45,6 +50,6 @@ export class Api {
     let parsed: unknown = undefined;
     try { parsed = text ? JSON.parse(text) : undefined; } catch { /* not JSON: the status says enough */ }
     if (!res.ok) throw new ApiFailureError(failureOf(res.status, parsed));
-    return parsed as T;
+    return (as === 'text' ? text : parsed) as T;
   }
 }

@@ -1,4 +1,4 @@
-import type { EventRecord, RolloutState, RolloutStatus, Verdict } from '@failsmall/core';
+import type { ArtifactValidation, ArtifactVersion, EventRecord, Incident, RolloutState, RolloutStatus, TimelineEntry as IncidentEntry, Verdict } from '@failsmall/core';
 
 export type { EventRecord, RolloutState, RolloutStatus, Verdict };
 
@@ -21,4 +21,29 @@ export interface Whoami {
   readonly name: string;
   readonly role: string;
   readonly grants: readonly string[];
+}
+
+export type { FleetGroup, FleetRefusal, FleetSummary } from '@failsmall/core';
+
+/** One artifact of `GET /v1/artifacts`: what the Fleet and Artifacts pages choose from. */
+export interface ArtifactInfo {
+  readonly name: string;
+  readonly kind: string;
+  readonly module: string;
+  readonly validation: ArtifactValidation;
+  readonly policy?: string;
+  readonly current_version: string | null;
+}
+
+/** One pushed version of `GET /v1/artifacts/:name`. */
+export type VersionInfo = ArtifactVersion;
+
+export type { Evidence, Hypothesis, IncidentStatus, Triage } from '@failsmall/core';
+export type { Incident, IncidentEntry };
+
+/** `GET /v1/incidents/:id`: the incident, its timeline (oldest first) and its alerts counted by name. */
+export interface IncidentAnswer {
+  readonly incident: Incident;
+  readonly timeline: readonly IncidentEntry[];
+  readonly alerts: { readonly total: number; readonly by_name: readonly { readonly name: string; readonly firing: number; readonly resolved: number; readonly receipts: number; readonly first_at: number }[] };
 }

@@ -3,12 +3,17 @@ import { Api } from '../api/client.ts';
 import { failureFrom, type ApiFailure } from '../api/failure.ts';
 import { adoptToken, forgetToken, storeToken, type SessionHost } from '../api/session.ts';
 import type { Whoami } from '../api/types.ts';
+import { ArtifactsPage } from '../pages/ArtifactsPage.tsx';
+import { FleetPage } from '../pages/FleetPage.tsx';
+import { IncidentPage } from '../pages/IncidentPage.tsx';
+import { IncidentsPage } from '../pages/IncidentsPage.tsx';
+import { PostmortemPage } from '../pages/PostmortemPage.tsx';
 import { RolloutPage } from '../pages/RolloutPage.tsx';
 import { RolloutsPage } from '../pages/RolloutsPage.tsx';
 import { FailurePanel } from '../parts/FailurePanel.tsx';
 import { Link } from '../parts/Link.tsx';
 import { Login } from '../parts/Login.tsx';
-import { NAV, parseRoute, type Route } from './routes.ts';
+import { NAV, parseRoute, titleOf, type Route } from './routes.ts';
 import { SessionContext, type Session } from './session.tsx';
 
 /** How long to wait before asking an unreachable control plane again. */
@@ -60,7 +65,7 @@ export function App() {
   }, [api, signOut]);
 
   const session: Session | null = api && me ? { api, me, signOut } : null;
-  const title = route.page === 'rollout' ? `Rollout ${route.id}` : route.page === 'rollouts' ? 'Rollouts' : 'Not found';
+  const title = titleOf(route);
   useEffect(() => { document.title = `${title} · failsmall`; }, [title]);
 
   return (
@@ -70,7 +75,7 @@ export function App() {
         <span className="brand">failsmall</span>
         <nav aria-label="Pages">
           <ul>{NAV.map((n) => {
-            const here = route.page === n.page || (route.page === 'rollout' && n.page === 'rollouts');
+            const here = route.page === n.page || (route.page === 'rollout' && n.page === 'rollouts') || ((route.page === 'incident' || route.page === 'postmortem') && n.page === 'incidents');
             return <li key={n.href}><Link href={n.href} className={here ? 'current' : ''} current={here}>{n.label}</Link></li>;
           })}</ul>
         </nav>
@@ -84,6 +89,11 @@ export function App() {
             <SessionContext.Provider value={session}>
               {route.page === 'rollouts' ? <RolloutsPage filter={route.filter} />
                 : route.page === 'rollout' ? <RolloutPage key={route.id} id={route.id} />
+                : route.page === 'fleet' ? <FleetPage view={route.view} />
+                : route.page === 'incidents' ? <IncidentsPage />
+                : route.page === 'artifacts' ? <ArtifactsPage artifact={route.artifact} />
+                : route.page === 'incident' ? <IncidentPage key={route.id} id={route.id} />
+                : route.page === 'postmortem' ? <PostmortemPage key={route.id} id={route.id} />
                 : <FailurePanel failure={{ kind: 'not-found', status: 404, code: 'NO_PAGE', message: `the dashboard has no page ${route.path}`, hint: 'the Rollouts page lists every rollout' }} />}
             </SessionContext.Provider>
           )}

@@ -13,6 +13,8 @@ export interface LiveOptions<T> {
   readonly followPath: (after: number) => string;
   /** Nothing more will happen (a finished rollout): stop following. */
   readonly done?: (value: T) => boolean;
+  /** Also read again this often (ms): for what changes without an event, such as a node's load report. */
+  readonly everyMs?: number;
 }
 
 export interface Live<T> {
@@ -36,11 +38,14 @@ export function useLive<T>(key: string, o: LiveOptions<T>): Live<T> {
     let current: T | null = null;
     const done = () => current !== null && (opts.current.done?.(current) ?? false);
     const show = (value: T) => { current = value; setState({ value, failure: null, mode: done() ? 'ended' : 'live' }); };
+    let every: ReturnType<typeof setInterval> | undefined;
     void (async () => {
       try {
         // The cursor first: an event written while the page loads is read again, never missed.
         const { events } = await api.get<{ events: EventRecord[] }>(opts.current.cursorPath, ctl.signal);
         show(await opts.current.load(ctl.signal));
+        // A failed read here is left to the long-poll, which reports the control plane's failures.
+        if (opts.current.everyMs) every = setInterval(() => { opts.current.load(ctl.signal).then(show, () => undefined); }, opts.current.everyMs);
         await follow({
           api, signal: ctl.signal, after: events[events.length - 1]?.seq ?? 0, path: opts.current.followPath, done,
           onEvents: async () => { show(await opts.current.load(ctl.signal)); },
@@ -50,7 +55,7 @@ export function useLive<T>(key: string, o: LiveOptions<T>): Live<T> {
         if (!ctl.signal.aborted) setState((s) => ({ value: s.value, failure: failureFrom(err), mode: 'failing' }));
       }
     })();
-    return () => ctl.abort();
+    return () => { ctl.abort(); clearInterval(every); };
   }, [api, key]);
   return state;
 }
