@@ -20,6 +20,8 @@ export interface AppContext {
   readonly maxArtifactBytes: number;
   /** Longest long-poll an agent may ask for. */
   readonly maxWaitMs: number;
+  /** Aborted when the server begins to stop: a long-poll ends at once and reads nothing more, so none outlives the store. */
+  readonly closing?: AbortSignal;
   /** The artifact signing key: every version pushed without a signature is signed with it. */
   readonly signer?: KeyObject;
   /** The public key a pushed signature must verify against (the signer's public half, or one given). */

@@ -122,7 +122,8 @@ export async function startServer(opts: ServeOptions = {}): Promise<RunningServe
   const poller = opts.statuspages && opts.statuspages.length > 0
     ? new StatuspagePoller(opts.statuspages, { intervalMs: opts.statuspageIntervalMs ?? 60_000, log: warn, onPoll: (p) => recordVendorPoll(store, incidents.grouping, p) })
     : undefined;
-  const app = await buildApp({ store, hub, controller, clock, incidents, metrics, maxArtifactBytes: opts.maxArtifactBytes ?? 16 * 1024 * 1024, maxWaitMs: opts.maxWaitMs ?? 60_000, enrolment: opts.enrolment ?? 'approval', validators: opts.validators ?? {}, ...(prometheus ? { prometheus } : {}), ...(signer ? { signer } : {}), ...(verifier ? { verifier } : {}), ...(breakglassVerifier ? { breakglassVerifier } : {}) }, { log, ...(opts.dashboard !== undefined ? { dashboard: opts.dashboard } : {}) });
+  const closing = new AbortController();
+  const app = await buildApp({ store, hub, controller, clock, incidents, metrics, closing: closing.signal, maxArtifactBytes: opts.maxArtifactBytes ?? 16 * 1024 * 1024, maxWaitMs: opts.maxWaitMs ?? 60_000, enrolment: opts.enrolment ?? 'approval', validators: opts.validators ?? {}, ...(prometheus ? { prometheus } : {}), ...(signer ? { signer } : {}), ...(verifier ? { verifier } : {}), ...(breakglassVerifier ? { breakglassVerifier } : {}) }, { log, ...(opts.dashboard !== undefined ? { dashboard: opts.dashboard } : {}) });
   const address = await app.listen({ host: opts.host ?? '127.0.0.1', port: opts.port ?? 7070 });
   controller.start();
   incidents.start();
@@ -134,6 +135,7 @@ export async function startServer(opts: ServeOptions = {}): Promise<RunningServe
     async close(why = {}) {
       const started = Date.now();
       log.info({ event: 'server.stopping', signal: why.signal ?? null }, 'control plane stopping: finishing requests, closing the store');
+      closing.abort(); // long-polls answer now, before the store they would read is closed
       await poller?.stop();
       await incidents.stop();
       await notifier?.close({ drainMs: 2000 });

@@ -41,6 +41,7 @@ export async function eventRoutes(app: FastifyInstance, ctx: AppContext): Promis
     // do not pass through it, so the store is read again every RECHECK_MS as well.
     while (events.length === 0 && Date.now() < until) {
       await nextEvents(ctx, Math.min(RECHECK_MS, until - Date.now()), (e) => (q.rollout === undefined || e.rollout_id === q.rollout) && (q.type === undefined || e.type.startsWith(q.type)));
+      if (ctx.closing?.aborted) break;
       events = await ctx.store.listEvents(filter);
     }
     return { events };
@@ -54,8 +55,11 @@ export async function eventRoutes(app: FastifyInstance, ctx: AppContext): Promis
  */
 export function nextEvents(ctx: AppContext, waitMs: number, matches: (e: RolloutEvent) => boolean): Promise<void> {
   return new Promise<void>((resolve) => {
+    if (ctx.closing?.aborted) { resolve(); return; }
     const timer = setTimeout(done, waitMs);
     const off = ctx.controller.onEvents((evs) => { if (evs.some(matches)) done(); });
-    function done() { clearTimeout(timer); off(); resolve(); }
+    // A stopping server ends every wait at once (the caller then reads nothing more).
+    ctx.closing?.addEventListener('abort', done, { once: true });
+    function done() { clearTimeout(timer); off(); ctx.closing?.removeEventListener('abort', done); resolve(); }
   });
 }

@@ -145,7 +145,7 @@ export async function rolloutRoutes(app: FastifyInstance, ctx: AppContext): Prom
     const wait = Math.min(req.query.wait ?? 0, ctx.maxWaitMs);
     if (events.length === 0 && wait > 0 && !TERMINAL_STATUSES.includes(state.status)) {
       await nextEvents(ctx, wait, (e) => e.rollout_id === state.id);
-      events = await ctx.store.listEvents(filter);
+      if (!ctx.closing?.aborted) events = await ctx.store.listEvents(filter);
     }
     return { events };
   });
