@@ -184,6 +184,30 @@ test('the dashboard: login, the live Rollouts list, a rollback watched live, act
     assert.equal(await page.evaluate('window.sameDocument'), true, 'no reload');
   });
 
+  await t.test('the Break-glass and audit page: the chain intact in words, the rollback\'s events, filtered by type, no break-glass command (said so)', async () => {
+    await page.getByRole('link', { name: 'Break-glass and audit' }).click();
+    await page.getByRole('heading', { name: 'Break-glass and audit', level: 1 }).waitFor(SEE);
+    await page.locator('[data-chain="intact"]').getByText(/^The chain is intact \(\d+ events, head #\d+ [0-9a-f]{12}\)$/).waitFor(SEE);
+    // The test fleet had no break-glass command: the page says so rather than show an empty table.
+    assert.equal(((await call(s.url, 'GET', '/v1/breakglass')).body.entries as unknown[]).length, 0);
+    await page.locator('[data-breakglass="none"]').getByText(/No break-glass command was reported/).waitFor(SEE);
+    await page.locator('[data-pins="none"]').waitFor(SEE);
+    const rolledBack = page.locator('table.events tr[data-type="rollout.rolled_back"]');
+    await rolledBack.getByRole('link', { name: v2 }).waitFor(SEE);
+    await page.locator('table.events tr[data-type="rollout.resumed"]').getByText(/the browser test watches it/).first().waitFor(SEE);
+    const others = page.locator('table.events tbody tr:not([data-type^="rollout."])');
+    await others.first().waitFor(SEE);
+    await page.getByLabel('Type').selectOption('rollout.');
+    assert.match(page.url(), /\/audit\?type=rollout\.$/);
+    await others.first().waitFor({ ...SEE, state: 'detached' });
+    await rolledBack.getByRole('link', { name: v2 }).waitFor(SEE);
+    await page.getByRole('button', { name: 'Check the chain again' }).click();
+    await page.locator('[data-chain="intact"]').getByText(/^The chain is intact/).waitFor(SEE);
+    await screenshot(page, '12-audit');
+    assert.deepEqual(await seriousViolations(page), []);
+    assert.equal(await page.evaluate('window.sameDocument'), true, 'no reload');
+  });
+
   await t.test('a viewer token sees no action; an admin sees them, and aborts with a reason', async () => {
     const held = await start('v3', 'held');
     // The held policy bakes its canary for a minute, then waits for a person: time enough to look.

@@ -37,7 +37,7 @@ test('the route table: every route declares its access, and a route without one 
   const allowed = new Set(['public', 'node', 'viewer', 'deployer', 'approver', 'ingest', 'agent', 'join', 'admin']);
   for (const r of table) assert.ok(allowed.has(r.access), `${r.method} ${r.url}: ${String(r.access)}`);
   // Only health and the control plane's own metrics are open.
-  assert.deepEqual([...new Set(table.filter((r) => r.access === 'public').map((r) => r.url))].sort(), ['/', '/artifacts', '/assets/:file', '/fleet', '/healthz', '/incidents', '/incidents/:id', '/incidents/:id/postmortem', '/metrics', '/rollouts', '/rollouts/:id']);
+  assert.deepEqual([...new Set(table.filter((r) => r.access === 'public').map((r) => r.url))].sort(), ['/', '/artifacts', '/assets/:file', '/audit', '/fleet', '/healthz', '/incidents', '/incidents/:id', '/incidents/:id/postmortem', '/metrics', '/rollouts', '/rollouts/:id']);
   // Every write needs more than a viewer.
   for (const r of table.filter((x) => x.method !== 'GET' && x.method !== 'HEAD')) assert.notEqual(r.access, 'viewer', `${r.method} ${r.url}`);
 

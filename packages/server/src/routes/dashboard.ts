@@ -10,7 +10,7 @@ import { ApiError } from '../http/errors.ts';
  * The page's own paths: each is the dashboard's index.html, and the page's router picks the view.
  * A new page (artifacts, break-glass, audit) adds its path here and in packages/web/src/routes.ts.
  */
-export const DASHBOARD_PATHS = ['/', '/rollouts', '/rollouts/:id', '/fleet', '/incidents', '/incidents/:id', '/incidents/:id/postmortem', '/artifacts'] as const;
+export const DASHBOARD_PATHS = ['/', '/rollouts', '/rollouts/:id', '/fleet', '/incidents', '/incidents/:id', '/incidents/:id/postmortem', '/artifacts', '/audit'] as const;
 
 /**
  * No inline script or style, nothing from another origin: a stored string that reached the page

@@ -47,3 +47,52 @@ export interface IncidentAnswer {
   readonly timeline: readonly IncidentEntry[];
   readonly alerts: { readonly total: number; readonly by_name: readonly { readonly name: string; readonly firing: number; readonly resolved: number; readonly receipts: number; readonly first_at: number }[] };
 }
+
+/** One break-glass command a node reported (`GET /v1/breakglass`): its log line, and whether the control plane verified it. */
+export interface BreakglassEntry {
+  readonly node_id: string;
+  readonly seq: number;
+  /** ISO 8601, the node's clock. */
+  readonly at: string;
+  readonly received_at: number;
+  /** `checked`: a drill, which changed nothing. */
+  readonly outcome: 'applied' | 'refused' | 'checked';
+  readonly action?: string;
+  readonly target?: string;
+  readonly version?: string;
+  readonly operator?: string;
+  readonly reason?: string;
+  readonly issued_at?: string;
+  readonly expires_at?: string;
+  readonly code?: string;
+  readonly message?: string;
+  /** true: the control plane checked its signed envelope against the break-glass public key. */
+  readonly verified: boolean;
+  /** Why it is not verified, when it is not. */
+  readonly verification?: string;
+  readonly envelope_sha256?: string;
+  /** An artifact, when the line names one. */
+  readonly artifact?: string;
+}
+
+/** A node's pin now (`GET /v1/breakglass`'s `pins`). */
+export interface BreakglassPin {
+  readonly node: string;
+  readonly artifact: string;
+  readonly action: 'pin' | 'lkg' | 'kill-switch';
+  readonly version: string | null;
+  readonly operator: string;
+  readonly reason: string;
+  /** ISO 8601. */
+  readonly since: string;
+}
+
+export interface BreakglassAnswer {
+  readonly entries: readonly BreakglassEntry[];
+  readonly pins: readonly BreakglassPin[];
+}
+
+/** `GET /v1/audit/verify`: whether the event log's hash chain is intact, and where it first breaks if not. */
+export type ChainAnswer =
+  | { readonly ok: true; readonly events: number; readonly head: { readonly seq: number; readonly hash: string }; readonly checkpoints: number; readonly message: string }
+  | { readonly ok: false; readonly first_broken: { readonly seq: number; readonly type: string | null; readonly at: number | null; readonly reason: string; readonly detail: string }; readonly checked: number; readonly message: string };

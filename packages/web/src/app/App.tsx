@@ -4,6 +4,7 @@ import { failureFrom, type ApiFailure } from '../api/failure.ts';
 import { adoptToken, forgetToken, storeToken, type SessionHost } from '../api/session.ts';
 import type { Whoami } from '../api/types.ts';
 import { ArtifactsPage } from '../pages/ArtifactsPage.tsx';
+import { AuditPage } from '../pages/AuditPage.tsx';
 import { FleetPage } from '../pages/FleetPage.tsx';
 import { IncidentPage } from '../pages/IncidentPage.tsx';
 import { IncidentsPage } from '../pages/IncidentsPage.tsx';
@@ -92,6 +93,7 @@ export function App() {
                 : route.page === 'fleet' ? <FleetPage view={route.view} />
                 : route.page === 'incidents' ? <IncidentsPage />
                 : route.page === 'artifacts' ? <ArtifactsPage artifact={route.artifact} />
+                : route.page === 'audit' ? <AuditPage filter={route.filter} />
                 : route.page === 'incident' ? <IncidentPage key={route.id} id={route.id} />
                 : route.page === 'postmortem' ? <PostmortemPage key={route.id} id={route.id} />
                 : <FailurePanel failure={{ kind: 'not-found', status: 404, code: 'NO_PAGE', message: `the dashboard has no page ${route.path}`, hint: 'the Rollouts page lists every rollout' }} />}

@@ -6,3 +6,12 @@ export function navigate(href: string): void {
   window.history.pushState(null, '', href);
   window.dispatchEvent(new PopStateEvent('popstate'));
 }
+
+/**
+ * Changes a page's choices (its filters) in the address without a reload. Replaced, not pushed:
+ * Back leaves the page instead of stepping through each filter tried.
+ */
+export function refine(href: string): void {
+  window.history.replaceState(null, '', href);
+  window.dispatchEvent(new PopStateEvent('popstate'));
+}

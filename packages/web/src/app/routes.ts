@@ -1,8 +1,9 @@
+import type { AuditFilter } from '../view/audit.ts';
+
 /**
  * The dashboard's pages and their paths. The server answers each path with the same index.html
  * (packages/server/src/routes/dashboard.ts, DASHBOARD_PATHS); this decides which page it shows.
- * A new page (break-glass and audit) adds a Route kind, a line in
- * parseRoute, an entry in NAV and its path on the server.
+ * A new page adds a Route kind, a line in parseRoute, an entry in NAV and its path on the server.
  */
 export type Route =
   | { readonly page: 'rollouts'; readonly filter: RolloutFilter }
@@ -10,9 +11,12 @@ export type Route =
   | { readonly page: 'fleet'; readonly view: FleetView }
   | { readonly page: 'incidents' }
   | { readonly page: 'artifacts'; readonly artifact: string }
+  | { readonly page: 'audit'; readonly filter: AuditFilter }
   | { readonly page: 'incident'; readonly id: string }
   | { readonly page: 'postmortem'; readonly id: string }
   | { readonly page: 'not-found'; readonly path: string };
+
+export type { AuditFilter };
 
 /** The Rollouts page's filters, kept in the query string so that a filtered list can be linked. */
 export interface RolloutFilter {
@@ -34,6 +38,7 @@ export const NAV: readonly { readonly label: string; readonly href: string; read
   { label: 'Fleet', href: '/fleet', page: 'fleet' },
   { label: 'Incidents', href: '/incidents', page: 'incidents' },
   { label: 'Artifacts', href: '/artifacts', page: 'artifacts' },
+  { label: 'Break-glass and audit', href: '/audit', page: 'audit' },
 ];
 
 /**
@@ -53,6 +58,10 @@ export function parseRoute(pathname: string, search: string): Route {
   }
   if (path === '/incidents') return { page: 'incidents' };
   if (path === '/artifacts') return { page: 'artifacts', artifact: new URLSearchParams(search).get('artifact') ?? '' };
+  if (path === '/audit') {
+    const q = new URLSearchParams(search);
+    return { page: 'audit', filter: { type: q.get('type') ?? '', rollout: q.get('rollout') ?? '', node: q.get('node') ?? '' } };
+  }
   const one = /^\/rollouts\/([^/]+)$/.exec(path);
   if (one?.[1]) return { page: 'rollout', id: decodeURIComponent(one[1]) };
   const incident = /^\/incidents\/([^/]+)(\/postmortem)?$/.exec(path);
@@ -72,6 +81,8 @@ export function hrefOf(route: Route): string {
       return '/incidents';
     case 'artifacts':
       return withQuery('/artifacts', { artifact: route.artifact });
+    case 'audit':
+      return withQuery('/audit', { type: route.filter.type, rollout: route.filter.rollout, node: route.filter.node });
     case 'incident':
       return `/incidents/${encodeURIComponent(route.id)}`;
     case 'postmortem':
@@ -95,6 +106,7 @@ export function titleOf(route: Route): string {
     case 'fleet': return 'Fleet';
     case 'incidents': return 'Incidents';
     case 'artifacts': return 'Artifacts';
+    case 'audit': return 'Break-glass and audit';
     case 'incident': return `Incident ${route.id}`;
     case 'postmortem': return `Postmortem of ${route.id}`;
     case 'not-found': return 'Not found';

@@ -1,13 +1,14 @@
 import { ago } from '@failsmall/core/browser';
 import type { ArtifactInfo, FleetSummary, RolloutState, VersionInfo } from '../api/types.ts';
+import { refine } from '../app/navigate.ts';
 import { hrefOf } from '../app/routes.ts';
 import { useSession } from '../app/session.tsx';
 import { useLive, useServerClock } from '../live/useLive.ts';
 import { ArtifactSelect } from '../parts/ArtifactSelect.tsx';
-import { LiveHead } from '../parts/LiveHead.tsx';
 import { Link } from '../parts/Link.tsx';
-import { wholeFleet } from '../view/fleet.ts';
+import { LiveHead } from '../parts/LiveHead.tsx';
 import { limitsWords, sizeWords, versionRows, type VersionRow } from '../view/artifacts.ts';
+import { wholeFleet } from '../view/fleet.ts';
 
 interface ArtifactsAnswer {
   readonly artifacts: readonly ArtifactInfo[];
@@ -41,10 +42,7 @@ export function ArtifactsPage({ artifact }: { artifact: string }) {
     },
   });
   const now = useServerClock(null);
-  const choose = (name: string) => {
-    window.history.replaceState(null, '', hrefOf({ page: 'artifacts', artifact: name }));
-    window.dispatchEvent(new PopStateEvent('popstate'));
-  };
+  const choose = (name: string) => refine(hrefOf({ page: 'artifacts', artifact: name }));
   const chosen = live.value?.chosen ?? null;
   const limits = chosen ? limitsWords(chosen.artifact.validation) : [];
   return (

@@ -1,5 +1,6 @@
 import { ago } from '@failsmall/core/browser';
 import type { ArtifactInfo, FleetSummary } from '../api/types.ts';
+import { refine } from '../app/navigate.ts';
 import { hrefOf, type FleetView } from '../app/routes.ts';
 import { useSession } from '../app/session.tsx';
 import { useLive, useServerClock } from '../live/useLive.ts';
@@ -40,10 +41,7 @@ export function FleetPage({ view }: { view: FleetView }) {
   });
   const now = useServerClock(null);
   // Replaced, not pushed, as the Rollouts filters: Back leaves the page.
-  const choose = (change: Partial<FleetView>) => {
-    window.history.replaceState(null, '', hrefOf({ page: 'fleet', view: { ...view, artifact: view.artifact || (live.value?.summary?.artifact ?? ''), ...change } }));
-    window.dispatchEvent(new PopStateEvent('popstate'));
-  };
+  const choose = (change: Partial<FleetView>) => refine(hrefOf({ page: 'fleet', view: { ...view, artifact: view.artifact || (live.value?.summary?.artifact ?? ''), ...change } }));
   const summary = live.value?.summary ?? null;
   const order = summary ? versionOrder(summary) : [];
   const total = summary ? wholeFleet(summary) : null;

@@ -1,11 +1,13 @@
 import { ago } from '@failsmall/core/browser';
 import type { RolloutState } from '../api/types.ts';
+import { refine } from '../app/navigate.ts';
 import { hrefOf, type RolloutFilter } from '../app/routes.ts';
 import { useSession } from '../app/session.tsx';
 import { useLive, useServerClock } from '../live/useLive.ts';
 import { FailurePanel } from '../parts/FailurePanel.tsx';
-import { LiveNote } from '../parts/LiveNote.tsx';
+import { FilterSelect } from '../parts/FilterSelect.tsx';
 import { Link } from '../parts/Link.tsx';
+import { LiveNote } from '../parts/LiveNote.tsx';
 import { StatusBadge } from '../parts/StatusBadge.tsx';
 import { artifactsOf, filterRollouts, stageLabel, STATE_CHOICES, versionsLabel } from '../view/rollout-list.ts';
 
@@ -27,11 +29,7 @@ export function RolloutsPage({ filter }: { filter: RolloutFilter }) {
   const now = useServerClock(null);
   const all = live.value ?? [];
   const shown = filterRollouts(all, filter);
-  // Replaced, not pushed: Back leaves the page instead of stepping through each filter tried.
-  const setFilter = (change: Partial<RolloutFilter>) => {
-    window.history.replaceState(null, '', hrefOf({ page: 'rollouts', filter: { ...filter, ...change } }));
-    window.dispatchEvent(new PopStateEvent('popstate'));
-  };
+  const setFilter = (change: Partial<RolloutFilter>) => refine(hrefOf({ page: 'rollouts', filter: { ...filter, ...change } }));
   const artifacts = artifactsOf(all);
   if (filter.artifact && !artifacts.includes(filter.artifact)) artifacts.push(filter.artifact);
   return (
@@ -40,15 +38,8 @@ export function RolloutsPage({ filter }: { filter: RolloutFilter }) {
       <LiveNote mode={live.mode} />
       {live.failure ? <FailurePanel failure={live.failure} onSignIn={() => signOut()} /> : null}
       <form className="filters" onSubmit={(e) => e.preventDefault()}>
-        <label htmlFor="artifact-filter">Artifact</label>
-        <select id="artifact-filter" value={filter.artifact} onChange={(e) => setFilter({ artifact: e.target.value })}>
-          <option value="">every artifact</option>
-          {artifacts.map((a) => <option key={a} value={a}>{a}</option>)}
-        </select>
-        <label htmlFor="state-filter">State</label>
-        <select id="state-filter" value={filter.state} onChange={(e) => setFilter({ state: e.target.value })}>
-          {STATE_CHOICES.map((c) => <option key={c.value} value={c.value}>{c.label}</option>)}
-        </select>
+        <FilterSelect id="artifact-filter" label="Artifact" value={filter.artifact} choices={[{ value: '', label: 'every artifact' }, ...artifacts.map((a) => ({ value: a, label: a }))]} onChange={(artifact) => setFilter({ artifact })} />
+        <FilterSelect id="state-filter" label="State" value={filter.state} choices={STATE_CHOICES} onChange={(state) => setFilter({ state })} />
       </form>
       {live.value === null ? null : shown.length === 0 ? (
         <p>{all.length === 0 ? 'No rollout yet: start one with failsmall rollout start ARTIFACT VERSION.' : 'No rollout matches these filters.'}</p>
