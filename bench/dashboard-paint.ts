@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { call, testServer } from '../packages/server/test/fixtures.ts';
 import { launchChromium } from '../test/helpers/browser.ts';
-import { argInt, hasFlag, machine, ms, percentile } from './lib.ts';
+import { argInt, fleetLabels, hasFlag, machine, ms, nodeId, percentile } from './lib.ts';
 
 const NODES = argInt('nodes', 10_000);
 const ROLLOUTS = argInt('rollouts', 50);
@@ -32,8 +32,7 @@ try {
   for (const a of artifacts) await call(s.url, 'POST', `/v1/artifacts/${a}/versions?version=v2`, { token: s.admin, body: '["v2"]' });
   const now = Date.now();
   for (let i = 0; i < NODES; i++) {
-    const id = `node-${String(i).padStart(5, '0')}`;
-    await s.store.upsertNode({ id, labels: { region: `r${i % 8}` }, modules: ['bot-management'] }, now, true);
+    await s.store.upsertNode({ id: nodeId(i), labels: fleetLabels(i), modules: ['bot-management'] }, now, true);
   }
   let last = '';
   let paused = '';

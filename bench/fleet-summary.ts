@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { summarizeFleet } from '@failsmall/core';
 import { testServer, call, DECLARATIONS } from '../packages/server/test/fixtures.ts';
-import { argInt, hasFlag, machine, ms, percentile } from './lib.ts';
+import { argInt, fleetLabels, hasFlag, machine, ms, nodeId, percentile } from './lib.ts';
 
 const N = argInt('nodes', 10_000);
 const runs = argInt('runs', 20);
@@ -18,10 +18,9 @@ const s = await testServer({ store: join(dir, 'fs.db') });
 try {
   await call(s.url, 'POST', '/v1/apply', { token: s.admin, json: { text: DECLARATIONS } });
   const now = Date.now();
-  const regions = ['us-east', 'us-west', 'eu-west', 'eu-central', 'ap-south', 'ap-northeast', 'sa-east', 'af-south'];
   for (let i = 0; i < N; i++) {
-    const id = `node-${String(i).padStart(5, '0')}`;
-    await s.store.upsertNode({ id, labels: { region: regions[i % regions.length] as string, tier: i % 7 === 0 ? 'enterprise' : 'free' }, modules: ['bot-management'] }, now, true);
+    const id = nodeId(i);
+    await s.store.upsertNode({ id, labels: fleetLabels(i), modules: ['bot-management'] }, now, true);
     const refused = i % 100 === 0;
     await s.store.recordLoad({ node_id: id, artifact: 'features', version: refused ? 'v2' : 'v1', ok: !refused, serving: 'v1', error: refused ? 'too many features' : null, at: now, module_state: refused ? 'stale' : 'serving' });
   }

@@ -9,7 +9,9 @@
  * which holds a rollout under way on three registered nodes: target ≤ 500 ms (median), call and
  * answer included. Flags: --runs N (default 20), --json.
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
+import { call } from '../packages/server/test/fixtures.ts';
+import { runCli, startServe } from '../test/helpers/procs.ts';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -85,35 +87,26 @@ if (hasFlag('json')) {
  */
 async function localServer(): Promise<{ url: string; token: string; rollout: string; stop(): Promise<void> }> {
   const dir = mkdtempSync(join(tmpdir(), 'failsmall-bench-status-'));
-  const child = spawn(process.execPath, [BIN, 'serve', '--store', join(dir, 'fs.db'), '--port', '0', '--json', '--admin-token-file', '-'], { cwd: dir, stdio: ['ignore', 'pipe', 'inherit'] });
-  let out = '';
-  child.stdout.setEncoding('utf8').on('data', (d: string) => { out += d; });
-  const until = Date.now() + 30_000;
-  let started: { url: string; admin_token: string } | undefined;
-  while (!started) {
-    try { started = JSON.parse(out) as { url: string; admin_token: string }; } catch { /* not yet */ }
-    if (Date.now() > until || child.exitCode !== null) throw new Error(`failsmall serve did not start: ${out}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  const { url, admin_token: token } = started;
-  const call = async <T>(method: string, path: string, body: unknown, auth = token): Promise<T> => {
-    const res = await fetch(`${url}${path}`, {
-      method, headers: { authorization: `Bearer ${auth}`, 'content-type': typeof body === 'string' ? 'application/octet-stream' : 'application/json' },
-      body: typeof body === 'string' ? body : JSON.stringify(body),
-    });
-    if (!res.ok) throw new Error(`${method} ${path}: HTTP ${res.status} ${await res.text()}`);
-    return res.json() as Promise<T>;
+  const keys = await runCli(['keys', 'init', '--dir', join(dir, 'keys')], { cwd: dir });
+  if (keys.code !== 0) throw new Error(`failsmall keys init: ${keys.stderr}`);
+  const served = await startServe({ store: join(dir, 'fs.db'), port: 0, tickMs: 250, signingKey: join(dir, 'keys', 'artifact.key'), cwd: dir });
+  const { url } = served;
+  const token = served.adminToken ?? '';
+  const ok = async <T>(what: string, r: Promise<{ status: number; body: unknown }>): Promise<T> => {
+    const res = await r;
+    if (res.status >= 300) throw new Error(`${what}: HTTP ${res.status} ${JSON.stringify(res.body)}`);
+    return res.body as T;
   };
-  await call('POST', '/v1/apply', { text: readFileSync(fileURLToPath(new URL('../examples/tour/failsmall.yaml', import.meta.url)), 'utf8') });
-  await call('POST', '/v1/artifacts/features/versions?version=v1', readFileSync(fileURLToPath(new URL('../examples/tour/features-v1.json', import.meta.url)), 'utf8'));
-  const join_ = await call<{ token: string }>('POST', '/v1/tokens', { name: 'bench-fleet', role: 'join' });
-  for (const id of ['edge-1', 'edge-2', 'edge-3']) await call('POST', '/v1/nodes/register', { id, modules: ['feature-proxy'] }, join_.token);
-  const { rollout } = await call<{ rollout: { id: string } }>('POST', '/v1/rollouts', { artifact: 'features', version: 'v1' });
+  const example = (f: string) => readFileSync(fileURLToPath(new URL(`../examples/tour/${f}`, import.meta.url)), 'utf8');
+  await ok('apply', call(url, 'POST', '/v1/apply', { token, json: { text: example('failsmall.yaml') } }));
+  await ok('push', call(url, 'POST', '/v1/artifacts/features/versions?version=v1', { token, body: example('features-v1.json') }));
+  const fleet = await ok<{ token: string }>('join token', call(url, 'POST', '/v1/tokens', { token, json: { name: 'bench-fleet', role: 'join' } }));
+  for (const id of ['edge-1', 'edge-2', 'edge-3']) await ok('register', call(url, 'POST', '/v1/nodes/register', { token: fleet.token, json: { id, modules: ['feature-proxy'] } }));
+  const { rollout } = await ok<{ rollout: { id: string } }>('start', call(url, 'POST', '/v1/rollouts', { token, json: { artifact: 'features', version: 'v1' } }));
   return {
     url, token, rollout: rollout.id,
     async stop() {
-      child.kill('SIGTERM');
-      await new Promise((r) => child.once('close', r));
+      await served.child.stop();
       rmSync(dir, { recursive: true, force: true });
     },
   };
