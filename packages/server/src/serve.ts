@@ -1,13 +1,14 @@
 import type { FastifyInstance } from 'fastify';
 import { createPrivateKey, createPublicKey, type KeyObject } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import { isRolloutFailure, parsePrivateKey, parsePublicKey } from '@failsmall/core';
+import { parsePrivateKey, parsePublicKey } from '@failsmall/core';
 import type { Logger } from 'pino';
 import { buildApp } from './app.ts';
 import { Controller, systemClock, type Clock } from './controller/controller.ts';
 import { PrometheusClient, type PrometheusConfig } from './signals/index.ts';
 import { DesiredHub } from './desired/hub.ts';
 import { IncidentService } from './incidents/service.ts';
+import { wakesRecorder } from './incidents/recorder.ts';
 import type { IncidentNotice } from './incidents/notice.ts';
 import { recordVendorPoll } from './incidents/vendor-polls.ts';
 import { Notifier, type NotifyTarget } from './notify/index.ts';
@@ -118,7 +119,7 @@ export async function startServer(opts: ServeOptions = {}): Promise<RunningServe
   };
   const incidents = new IncidentService(store, { now: () => clock.now(), tickMs: opts.incidentTickMs ?? 1000, log: warn, notify });
   // A failed rollout or a break-glass command opens or joins an incident at once, not at the next tick.
-  store.onCommit((events) => { if (events.some((e) => isRolloutFailure(e) || e.type === 'rollout.rolled_back' || e.type === 'breakglass.command')) incidents.poke(); });
+  store.onCommit((events) => { if (events.some(wakesRecorder)) incidents.poke(); });
   const poller = opts.statuspages && opts.statuspages.length > 0
     ? new StatuspagePoller(opts.statuspages, { intervalMs: opts.statuspageIntervalMs ?? 60_000, log: warn, onPoll: (p) => recordVendorPoll(store, incidents.grouping, p) })
     : undefined;

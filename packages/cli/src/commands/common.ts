@@ -12,8 +12,9 @@ export interface GlobalOpts {
 
 export const DEFAULT_SERVER = 'http://127.0.0.1:7070';
 
-export function clientFrom(o: GlobalOpts): ApiClient {
-  return new ApiClient({ server: o.server ?? process.env.FAILSMALL_SERVER ?? DEFAULT_SERVER, token: resolveToken(o.token) });
+/** A client for the control plane the options or FAILSMALL_SERVER name; `anonymous` for the public routes, without reading a token. */
+export function clientFrom(o: GlobalOpts, how: { anonymous?: boolean } = {}): ApiClient {
+  return new ApiClient({ server: o.server ?? process.env.FAILSMALL_SERVER ?? DEFAULT_SERVER, token: how.anonymous ? undefined : resolveToken(o.token) });
 }
 
 /** `k=v,k2=v2` → record; used by --labels. */

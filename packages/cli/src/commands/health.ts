@@ -1,8 +1,8 @@
 import { EXIT } from '../exit-codes.ts';
 import type { Out } from '../output.ts';
-import { DEFAULT_SERVER, type GlobalOpts } from './common.ts';
+import { clientFrom, type GlobalOpts } from './common.ts';
 import { pollUntil, waitMs } from './wait.ts';
-import { ApiClient, CliError } from '../client.ts';
+import { CliError } from '../client.ts';
 
 /**
  * `failsmall health [--wait 30s]`: whether the control plane answers (GET /healthz, no token
@@ -11,7 +11,7 @@ import { ApiClient, CliError } from '../client.ts';
  */
 export async function health(opts: GlobalOpts & { wait?: string }, out: Out): Promise<number> {
   // No token: /healthz is public, and a script may ask before serve has written the admin token's file.
-  const client = new ApiClient({ server: opts.server ?? process.env.FAILSMALL_SERVER ?? DEFAULT_SERVER, token: undefined });
+  const client = clientFrom(opts, { anonymous: true });
   const ms = waitMs('--wait', opts.wait, 0);
   const res = await pollUntil(ms, () => client.get<{ ok: boolean; store: string }>('/healthz'),
     () => new CliError('UNREACHABLE', `the control plane at ${client.server} did not answer`, EXIT.UNREACHABLE));

@@ -200,3 +200,8 @@ function rolloutEntry(e: RolloutEvent & { seq: number }, dedup: string): NewTime
 }
 
 const OUTBOX_WAIT_MS = 2000;
+
+/** Events the recorder opens or joins an incident for at once: the server wakes it when one commits (IncidentService.poke). */
+export function wakesRecorder(e: RolloutEvent): boolean {
+  return isRolloutFailure(e) || e.type === 'rollout.rolled_back' || e.type === 'breakglass.command';
+}
