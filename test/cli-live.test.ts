@@ -111,8 +111,9 @@ test('live view, rollout list, retry, undo, artifact versions and events, throug
   await t.test('artifact versions: each version with its hash, signature and where it is live; an unknown artifact exits 1', async () => {
     const r = await cli(['artifact', 'versions', 'features']);
     assert.equal(r.code, EXIT.OK, show(r));
-    assert.match(r.stdout, /^v1 +\d+ B +[0-9a-f]{12} +\d+[smh] ago +ed25519 +4\/4 nodes +current$/m, show(r));
-    assert.match(r.stdout, /^v2 +.* +0\/4 nodes +FORCED past its limits$/m);
+    // v1 is ["one"]: one entry, pushed by the admin token, signed with the control plane's key, both declared limits passed.
+    assert.match(r.stdout, /^v1 +7 B +1 +[0-9a-f]{12} +\d+[smh] ago by admin +sha256:[0-9a-f]{16} \(control plane\) +2 of 2 passed +4\/4 nodes +current$/m, show(r));
+    assert.match(r.stdout, /^v2 +\d+ B +300 +.* +max_entries failed +0\/4 nodes +FORCED past its limits$/m, show(r));
     const j = JSON.parse((await cli(['artifact', 'versions', 'features', '--json'])).stdout) as { current_version: string; versions: { version: string; nodes_serving: number; current: boolean }[] };
     assert.equal(j.current_version, 'v1');
     assert.deepEqual(j.versions.map((v) => [v.version, v.nodes_serving, v.current]), [['v3', 0, false], ['v2', 0, false], ['v1', 4, true]]);

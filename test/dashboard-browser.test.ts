@@ -164,7 +164,7 @@ test('the dashboard: login, the live Rollouts list, a rollback watched live, act
     await page.getByText('incident "i-nope" not found').waitFor(SEE);
   });
 
-  await t.test('the Artifacts page: each version with its size, hash, signature and where it is live; the declared limits', async () => {
+  await t.test('the Artifacts page: each version with its size, entries, hash, signer, checks at push and where it is live; the declared limits', async () => {
     // The Incidents test ended on a loaded page (an unknown incident): mark this one.
     await page.evaluate('window.sameDocument = true');
     await page.getByRole('link', { name: 'Artifacts' }).click();
@@ -174,10 +174,16 @@ test('the dashboard: login, the live Rollouts list, a rollback watched live, act
     const good = page.locator('tr[data-version="v1"]');
     await good.getByText('4 of 4 nodes').waitFor(SEE);
     await good.getByText('current').waitFor(SEE);
-    await good.getByText('signed (ed25519)').waitFor(SEE);
+    // What the push recorded: who pushed it, its entries, the key that signed it, each check with its outcome in words.
+    await good.getByText(/ago by admin$/).waitFor(SEE);
+    assert.equal(await good.locator('[data-entries]').innerText(), '1');
+    assert.match(await good.locator('[data-signer]').innerText(), /^sha256:[0-9a-f]{16} \(control plane\)$/);
+    assert.deepEqual(await good.locator('[data-check]').allInnerTexts(), ['passed max_bytes: 7 bytes ≤ max_bytes 65536', 'passed max_entries: 1 entry ≤ max_entries 200']);
     const bad = page.locator('tr[data-version="v2"]');
     await bad.getByText('0 of 4 nodes').waitFor(SEE);
     await bad.getByText('forced past its limits').waitFor(SEE);
+    assert.equal(await bad.locator('[data-entries]').innerText(), '300');
+    assert.equal(await bad.locator('[data-check="max_entries"]').innerText(), 'failed max_entries: 300 entries > max_entries 200');
     assert.match(await good.locator('code').innerText(), /^[0-9a-f]{12}$/);
     await screenshot(page, '11-artifacts');
     assert.deepEqual(await seriousViolations(page), []);

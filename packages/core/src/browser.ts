@@ -6,4 +6,5 @@ export { ago, formatDuration } from './duration/index.ts';
 export { comparison, gateLine, narrate, roundValue } from './narrate/index.ts';
 export { bakeProgress, stageMarks } from './rollout/progress.ts';
 export { TERMINAL_STATUSES } from './rollout/types.ts';
+export { checksSummary, signerWords } from './version/words.ts';
 export type { StageMark } from './rollout/progress.ts';

@@ -10,6 +10,7 @@ export * from './desired/index.ts';
 export * from './validation/index.ts';
 export * from './loading/index.ts';
 export * from './signing/index.ts';
+export * from './version/index.ts';
 export * from './node/index.ts';
 export * from './stats/index.ts';
 export * from './audit/index.ts';

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { Agent } from '@failsmall/agent';
 import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
 import { call, DECLARATIONS, freshPostgres, testServer, waitFor } from './fixtures.ts';
 
 type Server = Awaited<ReturnType<typeof testServer>>;
@@ -114,6 +115,15 @@ describe('API: artifact versions', () => {
     const r = await call(s.url, 'POST', '/v1/artifacts/features/versions?version=v1', { token: s.admin, body: features(60) });
     assert.equal(r.status, 201);
     assert.equal(r.body.version.sha256.length, 64);
+    // What the push established is kept with the version: the Artifacts page and `artifact versions` show it.
+    assert.equal(r.body.version.entries, 60);
+    assert.equal(r.body.version.pushed_by, 'admin');
+    assert.deepEqual(r.body.version.checks, [
+      { check: 'max_bytes', outcome: 'passed', message: `${features(60).length} bytes ≤ max_bytes 65536` },
+      { check: 'max_entries', outcome: 'passed', message: '60 entries ≤ max_entries 200' },
+    ]);
+    const listed = (await call(s.url, 'GET', '/v1/artifacts/features')).body.versions.find((v: { version: string }) => v.version === 'v1');
+    assert.deepEqual(listed, r.body.version, 'the list answers what the push recorded');
     const again = await call(s.url, 'POST', '/v1/artifacts/features/versions?version=v1', { token: s.admin, body: features(60) });
     assert.equal(again.status, 200);
     assert.equal(again.body.created, false);
@@ -133,18 +143,23 @@ describe('API: artifact versions', () => {
     const forced = await call(s.url, 'POST', '/v1/artifacts/features/versions?version=v2&force=true', { token: s.admin, body: features(240) });
     assert.equal(forced.status, 201);
     assert.equal(forced.body.version.forced, true);
+    assert.equal(forced.body.version.entries, 240);
+    assert.deepEqual(forced.body.version.checks.map((c: { check: string; outcome: string }) => `${c.check} ${c.outcome}`), ['max_bytes passed', 'max_entries failed']);
+    assert.equal(forced.body.version.checks[1].message, '240 entries > max_entries 200');
     const conflict = await call(s.url, 'POST', '/v1/artifacts/features/versions?version=v1', { token: s.admin, body: features(59) });
     assert.equal(conflict.status, 409);
     assert.equal(conflict.body.error.code, 'VERSION_CONFLICT');
   });
 
   it('signs every version it stores, and refuses a push whose own signature does not verify', async () => {
-    const { generateSigningKeys, parsePrivateKey, parsePublicKey, signVersion, verifyVersion } = await import('@failsmall/core');
+    const { generateSigningKeys, keyFingerprint, parsePrivateKey, parsePublicKey, signVersion, verifyVersion } = await import('@failsmall/core');
     const r = await call(s.url, 'POST', '/v1/artifacts/features/versions?version=v-signed', { token: s.admin, body: features(3) });
     assert.equal(r.status, 201);
     const pub = parsePublicKey(s.publicKey);
     assert.ok(pub.ok);
     assert.deepEqual(verifyVersion(pub.key, 'features', 'v-signed', r.body.version.sha256, r.body.version.signature), { ok: true });
+    assert.deepEqual(r.body.version.signer, { by: 'control-plane', key: keyFingerprint(pub.key), verified: true });
+    assert.match(r.body.version.signer.key, /^sha256:[0-9a-f]{16}$/);
     const content = await fetch(`${s.url}/v1/artifacts/features/versions/v-signed/content`, { headers: { authorization: `Bearer ${s.admin}` } });
     assert.equal(content.headers.get('x-failsmall-signature'), r.body.version.signature);
     const stranger = parsePrivateKey(generateSigningKeys().privateKey);
@@ -155,6 +170,14 @@ describe('API: artifact versions', () => {
     const refused = await call(s.url, 'POST', '/v1/artifacts/features/versions?version=v-forged', { token: s.admin, body, headers: { 'x-failsmall-signature': forged } });
     assert.equal(refused.status, 422);
     assert.equal(refused.body.error.code, 'BAD_SIGNATURE');
+    // Signed offline with the trusted key: the signer is that key, verified, and not the control plane.
+    const own = parsePrivateKey(readFileSync(join(s.dir, 'artifact.key'), 'utf8'));
+    assert.ok(own.ok);
+    const offline = signVersion(own.key, 'features', 'v-offline', createHash('sha256').update(body).digest('hex'));
+    const signed = await call(s.url, 'POST', '/v1/artifacts/features/versions?version=v-offline', { token: s.admin, body, headers: { 'x-failsmall-signature': offline } });
+    assert.equal(signed.status, 201);
+    assert.deepEqual(signed.body.version.signer, { by: 'offline', key: keyFingerprint(pub.key), verified: true });
+    assert.notEqual(keyFingerprint(stranger.key), keyFingerprint(pub.key));
   });
 
   it('runs the declared JSON Schema and the server-configured validator command on push', async () => {
@@ -172,6 +195,14 @@ artifacts:
     assert.equal((await call(s.url, 'POST', '/v1/apply', { token: s.admin, json: { text } })).status, 200);
     const ok = await call(s.url, 'POST', '/v1/artifacts/waf-rules/versions?version=r1', { token: s.admin, body: '[{"id":1,"action":"block"}]' });
     assert.equal(ok.status, 201);
+    assert.deepEqual(ok.body.version.checks, [
+      { check: 'json_schema', outcome: 'passed', message: 'matches its JSON Schema' },
+      { check: 'command', outcome: 'passed', message: 'grep -qv DROP_ALL exited 0' },
+    ]);
+    const forced = await call(s.url, 'POST', '/v1/artifacts/waf-rules/versions?version=r4&force=true', { token: s.admin, body: '[{"id":1,"action":"explode"}]' });
+    assert.equal(forced.status, 201);
+    assert.deepEqual(forced.body.version.checks.map((c: { check: string; outcome: string }) => `${c.check} ${c.outcome}`), ['json_schema failed', 'command passed']);
+    assert.match(forced.body.version.checks[0].message, /^fails its JSON Schema: \/0\/action/);
     const schema = await call(s.url, 'POST', '/v1/artifacts/waf-rules/versions?version=r2', { token: s.admin, body: '[{"id":1,"action":"explode"}]' });
     assert.equal(schema.status, 422);
     assert.match(schema.body.error.message, /fails its JSON Schema/);

@@ -229,7 +229,10 @@ for (const engine of [sqliteEngine(), postgresEngine()]) {
       const first = await store.putVersion(v, { actor: 'ci' });
       assert.deepEqual(first, {
         ok: true, created: true,
-        version: { artifact: 'bot-features', version: 'v1', sha256: v.sha256, size: 10, forced: false, created_at: T0, signature: null, manifest: null },
+        version: {
+          artifact: 'bot-features', version: 'v1', sha256: v.sha256, size: 10, forced: false, created_at: T0, signature: null, manifest: null,
+          entries: null, pushed_by: 'ci', signer: null, checks: null,
+        },
       });
       const again = await store.putVersion({ ...v, created_at: T0 + 5 }, { actor: 'ci' });
       assert.deepEqual(again, { ok: true, created: false, version: first.ok ? first.version : undefined });
@@ -251,6 +254,15 @@ for (const engine of [sqliteEngine(), postgresEngine()]) {
       assert.equal((await store.getVersion('bot-features', 'v2'))?.forced, true);
       await store.putVersion({ ...v, version: 'v3', sha256: 'dd'.repeat(32), signature: 'c2lnbmVk', created_at: T0 + 2 }, { actor: 'ci' });
       assert.equal((await store.getVersion('bot-features', 'v3'))?.signature, 'c2lnbmVk', 'the signature is kept with the version');
+      // What a push established round-trips through the engine's columns (bigint on PostgreSQL, JSON text).
+      const provenance = {
+        entries: 4_000_000_000, signer: { by: 'offline' as const, key: 'sha256:0123456789abcdef', verified: true },
+        checks: [{ check: 'max_entries' as const, outcome: 'failed' as const, message: '4000000000 entries > max_entries 200 ≥ “quoted”' }, { check: 'json_schema' as const, outcome: 'skipped' as const, message: 'not run: max_entries failed first' }],
+      };
+      await store.putVersion({ ...v, version: 'v4', sha256: 'ee'.repeat(32), signature: 'c2lnbmVk', created_at: T0 + 3, ...provenance }, { actor: 'release-bot' });
+      const v4 = await store.getVersion('bot-features', 'v4');
+      assert.deepEqual({ entries: v4?.entries, signer: v4?.signer, checks: v4?.checks, pushed_by: v4?.pushed_by }, { ...provenance, pushed_by: 'release-bot' });
+      assert.deepEqual((await store.listVersions('bot-features')).at(-1), v4);
     });
 
     it('keeps a version\'s manifest with it: pushing it again with another manifest conflicts', async () => {

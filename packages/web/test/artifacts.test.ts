@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import type { VersionInfo } from '../src/api/types.ts';
 import { limitsWords, sizeWords, versionRows } from '../src/view/artifacts.ts';
 
-const version = (v: string, created_at: number, o: Partial<VersionInfo> = {}): VersionInfo => ({ artifact: 'features', version: v, sha256: 'ab'.repeat(32), size: 10, forced: false, created_at, signature: 'sig', manifest: null, ...o });
+const version = (v: string, created_at: number, o: Partial<VersionInfo> = {}): VersionInfo => ({ artifact: 'features', version: v, sha256: 'ab'.repeat(32), size: 10, forced: false, created_at, signature: 'sig', manifest: null, entries: null, pushed_by: null, signer: null, checks: null, ...o });
 
 test('versions newest first, each with the nodes serving it, whether it is current, and the rollout taking the fleet to it', () => {
   const rows = versionRows([version('v1', 1), version('v3', 3), version('v2', 2, { forced: true })], 'v1', { v1: 3, v3: 1, none: 2 }, { id: 'r-1', to_version: 'v3' });

@@ -1,14 +1,10 @@
 import { ago } from '@failsmall/core';
-import type { RolloutState } from '@failsmall/core';
+import { checksSummary, signerWords, type ArtifactVersion, type RolloutState } from '@failsmall/core';
 import { EXIT } from '../exit-codes.ts';
 import type { Out } from '../output.ts';
 import { renderTable } from '../table.ts';
 import { clientFrom, type GlobalOpts } from './common.ts';
 
-interface VersionRow {
-  version: string; sha256: string; size: number; forced: boolean; created_at: number; signature: string | null;
-  manifest: { depends_on: unknown[] } | null;
-}
 interface NodeLoads { id: string; loads: { artifact: string; serving: string | null }[] }
 
 /**
@@ -20,7 +16,7 @@ export async function artifactVersions(name: string, opts: GlobalOpts, out: Out)
   const client = clientFrom(opts);
   const path = encodeURIComponent(name);
   // Asked first and alone: an unknown artifact is NOT_FOUND before anything else is read.
-  const { artifact, versions } = await client.get<{ artifact: { name: string; current_version: string | null }; versions: VersionRow[] }>(`/v1/artifacts/${path}`);
+  const { artifact, versions } = await client.get<{ artifact: { name: string; current_version: string | null }; versions: ArtifactVersion[] }>(`/v1/artifacts/${path}`);
   const [{ nodes }, { rollouts }] = await Promise.all([
     client.get<{ nodes: NodeLoads[] }>('/v1/nodes'),
     client.get<{ rollouts: RolloutState[] }>(`/v1/rollouts?artifact=${path}&active=true`),
@@ -40,10 +36,12 @@ export async function artifactVersions(name: string, opts: GlobalOpts, out: Out)
     return EXIT.OK;
   }
   const now = Date.now();
-  out.line(renderTable(['version', 'size', 'sha256', 'pushed', 'signed', 'live', 'state'], rows.map((v) => [
-    v.version, `${v.size} B`, v.sha256.slice(0, 12), `${ago(now - v.created_at)} ago`, v.signature ? 'ed25519' : 'NO',
+  out.line(renderTable(['version', 'size', 'entries', 'sha256', 'pushed', 'signed', 'checks', 'live', 'state'], rows.map((v) => [
+    v.version, `${v.size} B`, v.entries === null ? '-' : String(v.entries), v.sha256.slice(0, 12),
+    `${ago(now - v.created_at)} ago${v.pushed_by ? ` by ${v.pushed_by}` : ''}`, signerWords(v.signature, v.signer), checksSummary(v.checks),
     `${v.nodes_serving}/${nodes.length} nodes`,
     [v.current ? 'current' : '', v.rolling_out ? `rolling out (${v.rolling_out})` : '', v.forced ? 'FORCED past its limits' : ''].filter(Boolean).join(', ') || '-',
   ]), { align: ['left', 'right'] }));
   return EXIT.OK;
 }
+

@@ -1,6 +1,6 @@
 import { chmod, mkdir, writeFile, access } from 'node:fs/promises';
 import { join } from 'node:path';
-import { generateSigningKeys } from '@failsmall/core';
+import { generateSigningKeys, keyFingerprint, parsePublicKey } from '@failsmall/core';
 import { CliError } from '../client.ts';
 import { EXIT } from '../exit-codes.ts';
 import type { Out } from '../output.ts';
@@ -26,7 +26,10 @@ export async function keysInit(opts: { dir?: string; name?: string; force?: bool
   await writeFile(privatePath, keys.privateKey, { mode: 0o600 });
   await chmod(privatePath, 0o600);
   await writeFile(publicPath, keys.publicKey, { mode: 0o644 });
-  out.data({ ok: true, private_key: privatePath, public_key: publicPath });
+  const parsed = parsePublicKey(keys.publicKey);
+  // The name the dashboard and `artifact versions` show as a version's signer.
+  const fingerprint = parsed.ok ? keyFingerprint(parsed.key) : null;
+  out.data({ ok: true, private_key: privatePath, public_key: publicPath, fingerprint });
   if (name === 'breakglass') {
     // The break-glass key must not share fate with the control plane: it lives with the people who use it.
     out.line(`wrote ${privatePath} (private, 0600: for incident commanders' machines and offline storage; never give it to the control plane or its database)`);
@@ -35,6 +38,7 @@ export async function keysInit(opts: { dir?: string; name?: string; force?: bool
     out.line(`wrote ${privatePath} (private, 0600: give it to failsmall serve --signing-key, keep it out of the database and out of git)`);
     out.line(`wrote ${publicPath} (public: give it to every agent, failsmall agent --public-key)`);
   }
+  if (fingerprint) out.line(`fingerprint ${fingerprint} (how failsmall names this key wherever it shows a signer)`);
   return EXIT.OK;
 }
 

@@ -64,6 +64,38 @@ export interface ArtifactVersion {
   /** The ed25519 signature, base64; null for an unsigned version. */
   readonly signature: string | null;
   readonly manifest: VersionManifest | null;
+  /**
+   * Entries counted at push (array length, object keys, or non-comment lines: countEntries);
+   * null for versions pushed before the control plane recorded it.
+   */
+  readonly entries: number | null;
+  /** The name of the token that pushed it; null for versions pushed before it was recorded. */
+  readonly pushed_by: string | null;
+  /** The key that signed it, as the control plane knows it; null when unsigned or not recorded. */
+  readonly signer: VersionSigner | null;
+  /** Each declared check as it ran at push, in order; null for versions pushed before they were recorded. */
+  readonly checks: readonly VersionCheck[] | null;
+}
+
+/**
+ * Who signed a version: the control plane with its own key at push, or someone offline whose
+ * signature the control plane verified (or could not verify, holding no public key).
+ */
+export interface VersionSigner {
+  readonly by: 'control-plane' | 'offline';
+  /** keyFingerprint of the signing key (`sha256:` and 16 hex digits); null when it could not be told. */
+  readonly key: string | null;
+  /** Whether the control plane checked the signature against a key it trusts. */
+  readonly verified: boolean;
+}
+
+/** One declared check on a version's content, as it ran when the version was pushed. */
+export interface VersionCheck {
+  readonly check: 'max_bytes' | 'max_entries' | 'json_schema' | 'command';
+  /** `skipped`: not run, because an earlier check failed (the message says which). */
+  readonly outcome: 'passed' | 'failed' | 'skipped';
+  /** `812 bytes ≤ max_bytes 4096`, `fails its JSON Schema: /0 must be object`. */
+  readonly message: string;
 }
 
 /** A label selector: every pair must hold (`=` equal, `!=` not equal). */

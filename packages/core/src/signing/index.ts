@@ -70,7 +70,30 @@ export function parsePublicKeys(pem: string): { ok: true; keys: KeyObject[] } | 
 }
 
 function anyVerifies(keys: TrustedKeys, message: Buffer, signature: Buffer): boolean {
-  return (Array.isArray(keys) ? keys : [keys as KeyObject]).some((k) => verify(null, message, k, signature));
+  return verifyingKey(keys, message, signature) !== undefined;
+}
+
+function verifyingKey(keys: TrustedKeys, message: Buffer, signature: Buffer): KeyObject | undefined {
+  return (Array.isArray(keys) ? keys : [keys as KeyObject]).find((k) => verify(null, message, k, signature));
+}
+
+/**
+ * A key's short name, the same for its private and public halves: `sha256:` and the first 16 hex
+ * digits of the SHA-256 of its public key (SPKI DER). Shown where a version's signer is, and by
+ * `failsmall keys init`, so people can tell which of two keys (a rotation) signed what.
+ *
+ * Examples
+ *   keyFingerprint(parsePrivateKey(pem).key) // 'sha256:3f1c9a0e5b7d2c44'
+ */
+export function keyFingerprint(key: KeyObject): string {
+  const pub = key.type === 'private' ? createPublicKey(key) : key;
+  return `sha256:${createHash('sha256').update(pub.export({ type: 'spki', format: 'der' })).digest('hex').slice(0, 16)}`;
+}
+
+/** Which of the trusted keys signed this version (for a rotation's two keys), or undefined when none did. */
+export function versionSigningKey(publicKey: TrustedKeys, artifact: string, version: string, sha256: string, signature: string): KeyObject | undefined {
+  const raw = Buffer.from(signature, 'base64');
+  return raw.length === 64 ? verifyingKey(publicKey, signingMessage(artifact, version, sha256), raw) : undefined;
 }
 
 /** The public half of a private key, as PEM. */

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { runCommand } from '@failsmall/io';
-import { DEPENDENCY_NAME, MANIFEST_LIMITS, signVersion, validateContent, verifyVersion, type VersionManifest } from '@failsmall/core';
+import { checkContent, DEPENDENCY_NAME, keyFingerprint, MANIFEST_LIMITS, signVersion, verifyVersion, versionSigningKey, type VersionCheck, type VersionManifest, type VersionSigner } from '@failsmall/core';
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
@@ -55,7 +55,9 @@ export async function artifactRoutes(app: FastifyInstance, ctx: AppContext): Pro
     const artifact = await ctx.store.getArtifact(req.params.name);
     if (!artifact) throw notFound('artifact', req.params.name, 'declare it with failsmall apply before pushing versions');
     const force = req.query.force === 'true';
-    const problems: { code: string; message: string }[] = validateContent(content, artifact.validation);
+    const checked = checkContent(content, artifact.validation);
+    const problems: { code: string; message: string }[] = [...checked.refusals];
+    const checks: VersionCheck[] = [...checked.checks];
     const command = ctx.validators[artifact.name];
     if (artifact.validation.command !== undefined && artifact.validation.command !== command) {
       // Declared before validators moved to the server's configuration, or edited in the store: refuse rather than skip it.
@@ -69,6 +71,7 @@ export async function artifactRoutes(app: FastifyInstance, ctx: AppContext): Pro
         timeoutMs: artifact.validation.timeout_ms ?? 10_000, what: 'validator command',
       });
       if (!r.ok) problems.push({ code: 'COMMAND', message: r.error });
+      checks.push({ check: 'command', outcome: r.ok ? 'passed' : 'failed', message: r.ok ? `${command} exited 0` : r.error });
     }
     if (problems.length > 0 && !force) {
       throw new ApiError(422, 'VALIDATION_FAILED', `version refused: ${problems.map((p) => p.message).join('; ')}`, 'fix the generator; --force pushes it anyway, for tests and drills only (agents still refuse it)', { problems });
@@ -77,20 +80,27 @@ export async function artifactRoutes(app: FastifyInstance, ctx: AppContext): Pro
     const version = req.query.version ?? sha256.slice(0, 12);
     const given = req.headers['x-failsmall-signature'];
     let signature: string | null = null;
+    let signer: VersionSigner | null = null;
     if (typeof given === 'string' && given !== '') {
       if (ctx.verifier) {
         const v = verifyVersion(ctx.verifier, artifact.name, version, sha256, given);
         if (!v.ok) throw new ApiError(422, 'BAD_SIGNATURE', `version refused: ${v.message}`, 'sign with the key whose public half this server trusts (failsmall keys init)');
+        const key = versionSigningKey(ctx.verifier, artifact.name, version, sha256, given);
+        signer = { by: 'offline', key: key ? keyFingerprint(key) : null, verified: true };
+      } else {
+        // No key to check it with: stored as given, and said so; every agent with a key still verifies it.
+        signer = { by: 'offline', key: null, verified: false };
       }
       signature = given;
     } else if (ctx.signer) {
       signature = signVersion(ctx.signer, artifact.name, version, sha256);
+      signer = { by: 'control-plane', key: keyFingerprint(ctx.signer), verified: true };
     } else if (ctx.verifier) {
       // Offline signing (serve --verify-key without --signing-key): the control plane holds no key,
       // so an unsigned version could never be loaded by an agent; say so now, not at the canary.
       throw new ApiError(422, 'UNSIGNED', `version refused: ${artifact.name}@${version} is unsigned, and this control plane only accepts versions signed offline`, `sign it where the key lives: failsmall artifact push ${artifact.name} FILE --version ${version} --sign KEY, or failsmall artifact sign ${artifact.name} FILE --version ${version} --key KEY and push with --signature SIG`);
     }
-    const put = await ctx.store.putVersion({ artifact: artifact.name, version, sha256, content, forced: problems.length > 0, created_at: ctx.clock.now(), signature, manifest }, { actor: caller.name });
+    const put = await ctx.store.putVersion({ artifact: artifact.name, version, sha256, content, forced: problems.length > 0, created_at: ctx.clock.now(), signature, manifest, entries: checked.entries, signer, checks }, { actor: caller.name });
     if (!put.ok) {
       const what = put.existing.sha256 === sha256 ? 'the same content but another manifest' : `different content (sha256 ${put.existing.sha256.slice(0, 12)}…)`;
       throw new ApiError(409, 'VERSION_CONFLICT', `version ${version} of ${artifact.name} already exists with ${what}`, 'versions are immutable, manifest included: push under a new version label');

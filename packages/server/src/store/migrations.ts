@@ -33,6 +33,7 @@ export function migrationProvider(engine: StoreEngine): MigrationProvider {
         '0014_breakglass_envelopes': breakglassEnvelopes(),
         '0015_timeline_by_kind': timelineByKind(),
         '0016_incident_subject': incidentSubject(),
+        '0017_version_provenance': versionProvenance(),
       };
     },
   };
@@ -469,6 +470,23 @@ function eventChain(engine: StoreEngine): Migration {
     async up(db: Kysely<unknown>): Promise<void> {
       if (pg) await run(db);
       else await db.transaction().execute(run);
+    },
+  };
+}
+
+/**
+ * What a push established about a version, kept with it: the entries counted, the token that
+ * pushed it, the key that signed it (JSON) and each declared check with its outcome (JSON).
+ * Versions pushed before this migration keep nulls: the bytes are there, but how they were
+ * checked then is not, and recomputing it now would claim a check that did not run.
+ */
+function versionProvenance(): Migration {
+  return {
+    async up(db: Kysely<unknown>): Promise<void> {
+      await db.schema.alterTable('versions').addColumn('entries', 'bigint').execute();
+      await db.schema.alterTable('versions').addColumn('pushed_by', 'text').execute();
+      await db.schema.alterTable('versions').addColumn('signer', 'text').execute();
+      await db.schema.alterTable('versions').addColumn('checks', 'text').execute();
     },
   };
 }

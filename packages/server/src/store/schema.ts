@@ -161,6 +161,14 @@ export interface VersionRow {
   signature: string | null;
   /** The version's manifest as canonical JSON (`{"depends_on":[…]}`); null when pushed without one. */
   manifest: string | null;
+  /** Entries counted at push; null before 0017. */
+  entries: number | null;
+  /** The pushing token's name; null before 0017. */
+  pushed_by: string | null;
+  /** VersionSigner as JSON; null when unsigned or before 0017. */
+  signer: string | null;
+  /** VersionCheck[] as JSON; null before 0017. */
+  checks: string | null;
 }
 
 export interface NodeRow {

@@ -2,7 +2,7 @@ import { sql, type Kysely, type Transaction } from 'kysely';
 import {
   envelopeSha256, envelopeText, personKey, TERMINAL_STATUSES,
   type ArtifactDecl, type BreakglassEnvelope, type Declarations, type MetricAggregate, type ModuleCounters, type ModuleDecl, type PolicySpec,
-  type RolloutEvent, type RolloutState, type VersionManifest,
+  type RolloutEvent, type RolloutState, type VersionCheck, type VersionManifest, type VersionSigner,
 } from '@failsmall/core';
 import { canonicalJson } from './canonical-json.ts';
 import { verifyEventLog, type ChainHead, type ChainVerdict } from './event-chain.ts';
@@ -25,7 +25,7 @@ type Change = ApplyResult['changes'][number];
 
 const DEFAULT_EVENT_LIMIT = 1000;
 /** Every column of a version but its content, which only the content route reads. */
-const VERSION_COLUMNS = ['artifact', 'version', 'sha256', 'size', 'forced', 'created_at', 'signature', 'manifest'] as const;
+const VERSION_COLUMNS = ['artifact', 'version', 'sha256', 'size', 'forced', 'created_at', 'signature', 'manifest', 'entries', 'pushed_by', 'signer', 'checks'] as const;
 const terminal = [...TERMINAL_STATUSES];
 
 /**
@@ -178,6 +178,8 @@ export class SqlStore implements Store {
           artifact: v.artifact, version: v.version, sha256: v.sha256, size: v.content.length,
           content: v.content, forced: v.forced ? 1 : 0, created_at: v.created_at, signature: v.signature ?? null,
           manifest: manifestText(v.manifest ?? null),
+          entries: v.entries ?? null, pushed_by: meta.actor,
+          signer: v.signer ? JSON.stringify(v.signer) : null, checks: v.checks ? JSON.stringify(v.checks) : null,
         };
         await tx.insertInto('versions').values(row).execute();
         const version = toVersionRecord(row);
@@ -621,6 +623,9 @@ function toVersionRecord(row: Omit<VersionRow, 'content'>): VersionRecord {
     artifact: row.artifact, version: row.version, sha256: row.sha256, size: Number(row.size),
     forced: Boolean(row.forced), created_at: Number(row.created_at), signature: row.signature ?? null,
     manifest: row.manifest === null ? null : parseJson<VersionManifest>(row.manifest),
+    entries: row.entries === null ? null : Number(row.entries), pushed_by: row.pushed_by ?? null,
+    signer: row.signer ? parseJson<VersionSigner>(row.signer) : null,
+    checks: row.checks ? parseJson<VersionCheck[]>(row.checks) : null,
   };
 }
 

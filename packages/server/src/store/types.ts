@@ -4,7 +4,7 @@ import type { ChainHead, ChainVerdict } from './event-chain.ts';
 import type { IncidentStore } from './incident-store.ts';
 import type { OutboxStore } from './outbox-store.ts';
 import type {
-  ArtifactDecl, ArtifactVersion, BreakglassEnvelope, Declarations, MetricAggregate, ModuleCounters, ModuleDecl, PolicySpec, RolloutEvent, RolloutState, SummaryLoad, VersionManifest,
+  ArtifactDecl, ArtifactVersion, VersionCheck, VersionSigner, BreakglassEnvelope, Declarations, MetricAggregate, ModuleCounters, ModuleDecl, PolicySpec, RolloutEvent, RolloutState, SummaryLoad, VersionManifest,
 } from '@failsmall/core';
 
 export type { OutboxEntry, OutboxState, OutboxUpdate } from './outbox-store.ts';
@@ -187,6 +187,10 @@ export interface NewVersion {
   readonly signature?: string | null;
   /** What the version declares it depends on; absent or null when pushed without a manifest. */
   readonly manifest?: VersionManifest | null;
+  /** What the push established (entries, signer, each check); absent where nobody recorded it. */
+  readonly entries?: number | null;
+  readonly signer?: VersionSigner | null;
+  readonly checks?: readonly VersionCheck[] | null;
 }
 
 export type PutVersionResult =

@@ -1,4 +1,4 @@
-import { ago } from '@failsmall/core/browser';
+import { ago, checksSummary, signerWords } from '@failsmall/core/browser';
 import type { ArtifactInfo, FleetSummary, RolloutState, VersionInfo } from '../api/types.ts';
 import { refine } from '../app/navigate.ts';
 import { hrefOf } from '../app/routes.ts';
@@ -18,8 +18,9 @@ interface ArtifactsAnswer {
 
 /**
  * Artifacts: one artifact (chosen from a select) with its declared limits, and every version
- * pushed, newest first: size, short sha256, signed or not, forced past its limits, and where it
- * is live (nodes serving it, current, being rolled out). Live on rollout events.
+ * pushed, newest first: who pushed it, size, entries, short sha256, the key that signed it, each
+ * declared check as it ran at push, forced past its limits, and where it is live (nodes serving
+ * it, current, being rolled out). Live on rollout events.
  */
 export function ArtifactsPage({ artifact }: { artifact: string }) {
   const { api } = useSession();
@@ -67,15 +68,27 @@ export function ArtifactsPage({ artifact }: { artifact: string }) {
           {chosen.rows.length === 0 ? <p>No version pushed yet: failsmall artifact push {chosen.artifact.name} FILE.</p> : (
             <table className="versions-table">
               <caption>{chosen.rows.length} versions, newest first; live on a fleet of {chosen.nodes} nodes</caption>
-              <thead><tr><th scope="col">version</th><th scope="col">pushed</th><th scope="col">size</th><th scope="col">sha256</th><th scope="col">signed</th><th scope="col">live</th><th scope="col">state</th></tr></thead>
+              <thead><tr><th scope="col">version</th><th scope="col">pushed</th><th scope="col">size</th><th scope="col">entries</th><th scope="col">sha256</th><th scope="col">signer</th><th scope="col">checks at push</th><th scope="col">live</th><th scope="col">state</th></tr></thead>
               <tbody>
                 {chosen.rows.map((v) => (
                   <tr key={v.version} data-version={v.version}>
                     <th scope="row">{v.version}</th>
-                    <td>{ago(Math.max(0, now - v.created_at))} ago</td>
+                    <td>{ago(Math.max(0, now - v.created_at))} ago{v.pushed_by ? ` by ${v.pushed_by}` : ''}</td>
                     <td>{sizeWords(v.size)}</td>
+                    <td data-entries="true">{v.entries ?? 'not recorded'}</td>
                     <td><code title={v.sha256}>{v.sha256.slice(0, 12)}</code></td>
-                    <td>{v.signature ? 'signed (ed25519)' : <strong>not signed</strong>}</td>
+                    <td data-signer="true">{v.signature ? signerWords(v.signature, v.signer) : <strong>not signed</strong>}</td>
+                    <td data-checks="true">
+                      {v.checks && v.checks.length > 0 ? (
+                        <ul className="checks" aria-label={`checks at push: ${checksSummary(v.checks)}`}>
+                          {v.checks.map((c) => (
+                            <li key={c.check} data-check={c.check} data-outcome={c.outcome}>
+                              <span className={`check-${c.outcome}`}>{c.outcome}</span> {c.check}: {c.message}
+                            </li>
+                          ))}
+                        </ul>
+                      ) : checksSummary(v.checks)}
+                    </td>
                     <td>{v.serving} of {chosen.nodes} nodes</td>
                     <td>
                       {[v.current ? 'current' : '', v.forced ? 'forced past its limits' : ''].filter((x) => x !== '').join(', ')}

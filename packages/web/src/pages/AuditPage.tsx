@@ -63,7 +63,7 @@ export function AuditPage({ filter }: { filter: AuditFilter }) {
         {words && chain ? (
           <div className={words.intact ? 'notice ok' : 'failure'} role="status">
             <p><strong>The chain is {words.text}</strong></p>
-            <p>{chain.answer.message} Checked {ago(Math.max(0, Date.now() - chain.at))} ago, at {new Date(chain.at).toLocaleTimeString()}.</p>
+            <p>{chain.answer.message.replace(/\.?$/, '.')} Checked {ago(Math.max(0, Date.now() - chain.at))} ago, at {new Date(chain.at).toLocaleTimeString()}.</p>
           </div>
         ) : !chainFailure ? <p role="status">Checking the chain…</p> : null}
         <button type="button" onClick={check} disabled={checking}>{checking ? 'Checking…' : 'Check the chain again'}</button>
