@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { call, testServer } from '../packages/server/test/fixtures.ts';
 import { launchChromium } from '../test/helpers/browser.ts';
+import { rolloutHistory } from '../test/helpers/rollout-history.ts';
 import { argInt, fleetLabels, hasFlag, machine, ms, nodeId, percentile } from './lib.ts';
 
 const NODES = argInt('nodes', 10_000);
@@ -24,27 +25,13 @@ const s = await testServer({ store: join(dir, 'fs.db'), tickMs: 1000 });
 const browser = await launchChromium();
 try {
   const post = (path: string, json: unknown) => call(s.url, 'POST', path, { token: s.admin, json });
-  // One artifact per rollout: one rollout per artifact runs at a time, and an aborted one on nodes
-  // that never report would stay rolling back. Each waits for approval at a 1-node canary.
-  const artifacts = Array.from({ length: ROLLOUTS }, (_, i) => `features-${String(i).padStart(2, '0')}`);
-  const applied = await post('/v1/apply', { text: declarations(artifacts) });
-  if (applied.status !== 200) throw new Error(`apply: ${JSON.stringify(applied.body)}`);
-  for (const a of artifacts) await call(s.url, 'POST', `/v1/artifacts/${a}/versions?version=v2`, { token: s.admin, body: '["v2"]' });
   const now = Date.now();
   for (let i = 0; i < NODES; i++) {
     await s.store.upsertNode({ id: nodeId(i), labels: fleetLabels(i), modules: ['bot-management'] }, now, true);
   }
-  let last = '';
-  let paused = '';
-  for (const [r, artifact] of artifacts.entries()) {
-    const started = await post('/v1/rollouts', { artifact, version: 'v2', reason: `bench ${r}` });
-    if (started.status !== 201) throw new Error(`rollout ${r}: ${started.status} ${JSON.stringify(started.body)}`);
-    last = started.body.rollout.id as string;
-    if (r < ROLLOUTS - 1) {
-      await post(`/v1/rollouts/${last}/pause`, { reason: 'bench history' });
-      paused = last;
-    }
-  }
+  const { artifacts, ids } = await rolloutHistory(s, ROLLOUTS);
+  const last = ids.at(-1) ?? '';
+  const paused = ids.at(-2) ?? '';
   await post('/v1/incidents', { title: 'bench: an incident opened by hand', severity: 'sev3' });
   const pages = [
     { name: 'Rollouts', path: '/', ready: 'table.rollouts tbody tr' },
@@ -93,17 +80,4 @@ try {
   await browser.close();
   await s.close();
   rmSync(dir, { recursive: true, force: true });
-}
-
-function declarations(artifacts: readonly string[]): string {
-  return `modules:
-  bot-management: { on_load_failure: serve-stale }
-artifacts:
-${artifacts.map((a) => `  ${a}: { kind: feature-file, module: bot-management, policy: held }`).join('\n')}
-policies:
-  held:
-    stages:
-      - { name: canary, scope: 1 nodes, health_gates: [], approval: manual }
-      - { name: global, scope: 100% nodes, health_gates: [] }
-`;
 }

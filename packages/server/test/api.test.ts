@@ -338,6 +338,32 @@ describe('API: rollouts', () => {
     assert.match(text, /failsmall_nodes 4/);
   });
 
+  it('lists rollouts by status, and pages them with a cursor; a bad status or cursor is a 400 that says what is allowed', async () => {
+    const all = (await call(s.url, 'GET', '/v1/rollouts')).body as { rollouts: { id: string; status: string }[]; next: string | null };
+    assert.ok(all.rollouts.length >= 2, `${all.rollouts.length} rollouts by now`);
+    assert.equal(all.next, null, 'everything fits one page');
+    const statuses = [...new Set(all.rollouts.map((r) => r.status))];
+    for (const status of statuses) {
+      const one = (await call(s.url, 'GET', `/v1/rollouts?status=${status}`)).body.rollouts as { id: string }[];
+      assert.deepEqual(one.map((r) => r.id), all.rollouts.filter((r) => r.status === status).map((r) => r.id), status);
+    }
+    const paged: string[] = [];
+    let next: string | null = null;
+    do {
+      const page = (await call(s.url, 'GET', `/v1/rollouts?limit=1${next ? `&before=${next}` : ''}`)).body as typeof all;
+      paged.push(...page.rollouts.map((r) => r.id));
+      assert.equal(page.rollouts.length, 1);
+      next = page.next;
+    } while (next !== null);
+    assert.deepEqual(paged, all.rollouts.map((r) => r.id), 'one at a time, every rollout once, newest first');
+    const badStatus = await call(s.url, 'GET', '/v1/rollouts?status=running,closed');
+    assert.equal(badStatus.status, 400);
+    assert.match(badStatus.body.error.message, /unknown status "closed" \(one or more of running, paused, rolling_back, completed, rolled_back, aborted, comma-separated\)/);
+    const badCursor = await call(s.url, 'GET', '/v1/rollouts?before=r-nope');
+    assert.equal(badCursor.status, 400);
+    assert.equal(badCursor.body.error.code, 'BAD_CURSOR');
+  });
+
   it('records state-changing API calls in the append-only event log', async () => {
     const events = (await call(s.url, 'GET', '/v1/events?limit=5000')).body.events as { type: string; payload: Record<string, unknown> }[];
     const types = new Set(events.map((e) => e.type));

@@ -447,6 +447,27 @@ for (const engine of [sqliteEngine(), postgresEngine()]) {
       assert.deepEqual((await store.listRollouts({ active: false })).map((r) => r.id), ['r1']);
       assert.deepEqual((await store.listRollouts({ artifact: 'bot-features', limit: 1 })).map((r) => r.id), ['r2']);
       assert.deepEqual(await store.getRollout('r1'), rollout({ status: 'aborted', rev: 2 }));
+      assert.deepEqual((await store.listRollouts({ status: ['aborted'] })).map((r) => r.id), ['r1']);
+      assert.deepEqual((await store.listRollouts({ status: ['running', 'aborted'] })).map((r) => r.id), ['r2', 'w1', 'r1']);
+      assert.deepEqual((await store.listRollouts({ status: [] })).map((r) => r.id), []);
+    });
+
+    it('pages rollouts newest first with a keyset cursor, ties on created_at broken by id', async () => {
+      const { store } = await freshStore();
+      // Five rollouts of five artifacts; c and d start in the same millisecond.
+      const made = [['a', T0], ['b', T0 + 1], ['c', T0 + 2], ['d', T0 + 2], ['e', T0 + 3]] as const;
+      for (const [id, at] of made) assert.deepEqual(await store.createRollout(rollout({ id, artifact: `art-${id}`, created_at: at }), []), { ok: true });
+      const pages: string[][] = [];
+      let before: { created_at: number; id: string } | undefined;
+      for (;;) {
+        const page = await store.listRollouts({ limit: 2, ...(before ? { before } : {}) });
+        if (page.length === 0) break;
+        pages.push(page.map((r) => r.id));
+        const last = page.at(-1)!;
+        before = { created_at: last.created_at, id: last.id };
+      }
+      assert.deepEqual(pages, [['e', 'd'], ['c', 'b'], ['a']], 'every rollout once, none twice, across the tie');
+      assert.deepEqual((await store.listRollouts({ before: { created_at: T0 + 2, id: 'd' }, artifact: 'art-a' })).map((r) => r.id), ['a']);
     });
 
     it('refuses concurrent creates of active rollouts for one artifact: exactly one wins', async () => {

@@ -10,33 +10,32 @@ import { actionsFor } from '../src/view/actions.ts';
 import { gateSeries, verdictWords } from '../src/view/gate-series.ts';
 import { elapsed, shareOf } from '../src/view/measures.ts';
 import { rollbackStory } from '../src/view/rollback.ts';
-import { artifactsOf, filterRollouts, stageLabel, versionsLabel } from '../src/view/rollout-list.ts';
+import { rolloutsPath, stageLabel, versionsLabel } from '../src/view/rollout-list.ts';
 import { stageBar } from '../src/view/stage-bar.ts';
 import { fleetSize, refusals, timeline } from '../src/view/timeline.ts';
 import { ev, rollout, stage, T0, verdict } from './fixtures.ts';
 
 test('paths name pages, with the Rollouts filters in the query; every route has a path back', () => {
-  assert.deepEqual(parseRoute('/', ''), { page: 'rollouts', filter: { artifact: '', state: '' } });
-  assert.deepEqual(parseRoute('/rollouts/', '?artifact=features&state=active'), { page: 'rollouts', filter: { artifact: 'features', state: 'active' } });
+  assert.deepEqual(parseRoute('/', ''), { page: 'rollouts', filter: { artifact: '', state: '', before: '' } });
+  assert.deepEqual(parseRoute('/rollouts/', '?artifact=features&state=active&before=r-9'), { page: 'rollouts', filter: { artifact: 'features', state: 'active', before: 'r-9' } });
   assert.deepEqual(parseRoute('/rollouts/r-0a1b2c3d4e', ''), { page: 'rollout', id: 'r-0a1b2c3d4e' });
   assert.deepEqual(parseRoute('/nope', ''), { page: 'not-found', path: '/nope' });
   assert.deepEqual(parseRoute('/fleet', '?artifact=features&by=region'), { page: 'fleet', view: { artifact: 'features', by: 'region' } });
   assert.equal(hrefOf({ page: 'fleet', view: { artifact: 'features', by: '' } }), '/fleet?artifact=features');
   assert.deepEqual(parseRoute('/incidents/i-1/postmortem', ''), { page: 'postmortem', id: 'i-1' });
   for (const route of [{ page: 'incidents' }, { page: 'incident', id: 'i 1' }, { page: 'postmortem', id: 'i-1' }] as const) assert.deepEqual(parseRoute(hrefOf(route), ''), route);
-  assert.equal(hrefOf({ page: 'rollouts', filter: { artifact: 'features', state: 'rolled_back' } }), '/rollouts?artifact=features&state=rolled_back');
-  assert.equal(hrefOf({ page: 'rollouts', filter: { artifact: '', state: '' } }), '/rollouts');
+  assert.equal(hrefOf({ page: 'rollouts', filter: { artifact: 'features', state: 'rolled_back', before: '' } }), '/rollouts?artifact=features&state=rolled_back');
+  assert.equal(hrefOf({ page: 'rollouts', filter: { artifact: '', state: '', before: 'r-9' } }), '/rollouts?before=r-9');
+  assert.equal(hrefOf({ page: 'rollouts', filter: { artifact: '', state: '', before: '' } }), '/rollouts');
   assert.equal(hrefOf({ page: 'rollout', id: 'r-1 2' }), '/rollouts/r-1%202');
   assert.deepEqual(parseRoute(hrefOf({ page: 'rollout', id: 'r-1 2' }), ''), { page: 'rollout', id: 'r-1 2' });
 });
 
-test('the Rollouts filters keep an artifact and a state; active means running, paused or rolling back', () => {
-  const all = [rollout({ id: 'a', status: 'running' }), rollout({ id: 'b', status: 'completed' }), rollout({ id: 'c', artifact: 'waf-rules', status: 'paused' }), rollout({ id: 'd', status: 'rolled_back' })];
-  assert.deepEqual(filterRollouts(all, { artifact: '', state: '' }).map((r) => r.id), ['a', 'b', 'c', 'd']);
-  assert.deepEqual(filterRollouts(all, { artifact: '', state: 'active' }).map((r) => r.id), ['a', 'c']);
-  assert.deepEqual(filterRollouts(all, { artifact: 'features', state: 'active' }).map((r) => r.id), ['a']);
-  assert.deepEqual(filterRollouts(all, { artifact: 'features', state: 'rolled_back' }).map((r) => r.id), ['d']);
-  assert.deepEqual(artifactsOf(all), ['features', 'waf-rules']);
+test('the Rollouts filters and page go to the API; active means running, paused or rolling back', () => {
+  assert.equal(rolloutsPath({ artifact: '', state: '', before: '' }, 50), '/v1/rollouts?limit=50');
+  assert.equal(rolloutsPath({ artifact: '', state: 'active', before: '' }, 50), '/v1/rollouts?limit=50&status=running%2Cpaused%2Crolling_back');
+  assert.equal(rolloutsPath({ artifact: 'features', state: 'rolled_back', before: 'r-9' }, 50), '/v1/rollouts?limit=50&artifact=features&status=rolled_back&before=r-9');
+  assert.equal(rolloutsPath({ artifact: 'a&b', state: '', before: '' }, 10), '/v1/rollouts?limit=10&artifact=a%26b');
   assert.equal(stageLabel(rollout({ stage_index: 1 })), 'global 2/2');
   assert.equal(versionsLabel(rollout({ from_version: null, to_version: 'v1' })), '(none) → v1');
 });

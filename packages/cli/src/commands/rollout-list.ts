@@ -9,8 +9,8 @@ import { clientFrom, type GlobalOpts } from './common.ts';
 /** What `--state` takes (commander checks the choices, main.ts): a status, or `active` (running, paused or rolling back). */
 export type ListState = RolloutStatus | 'active';
 
-/** How far back a --state other than active looks: the API's largest page. */
-const SCAN = 1000;
+/** The API's largest page. */
+const MAX_LIMIT = 1000;
 
 export interface ListOptions extends GlobalOpts {
   artifact?: string;
@@ -24,14 +24,13 @@ export interface ListOptions extends GlobalOpts {
  */
 export async function rolloutList(opts: ListOptions, out: Out): Promise<number> {
   const limit = Number(opts.limit ?? '20');
-  if (!Number.isInteger(limit) || limit < 1 || limit > SCAN) throw new CliError('BAD_LIMIT', `--limit ${opts.limit}: not a whole number from 1 to ${SCAN}`, EXIT.USAGE);
+  if (!Number.isInteger(limit) || limit < 1 || limit > MAX_LIMIT) throw new CliError('BAD_LIMIT', `--limit ${opts.limit}: not a whole number from 1 to ${MAX_LIMIT}`, EXIT.USAGE);
   const q = new URLSearchParams();
   if (opts.artifact) q.set('artifact', opts.artifact);
   if (opts.state === 'active') q.set('active', 'true');
-  // The API filters by active and artifact; a single status is picked here from its newest page.
-  q.set('limit', String(opts.state === undefined || opts.state === 'active' ? limit : SCAN));
-  const res = await clientFrom(opts).get<{ rollouts: RolloutState[] }>(`/v1/rollouts?${q}`);
-  const rollouts = res.rollouts.filter((r) => opts.state === undefined || opts.state === 'active' || r.status === opts.state).slice(0, limit);
+  else if (opts.state !== undefined) q.set('status', opts.state);
+  q.set('limit', String(limit));
+  const { rollouts } = await clientFrom(opts).get<{ rollouts: RolloutState[] }>(`/v1/rollouts?${q}`);
   out.data({ ok: true, rollouts });
   if (rollouts.length === 0) {
     out.line(`no rollouts${opts.state ? ` ${opts.state.replace('_', ' ')}` : ''}${opts.artifact ? ` of ${opts.artifact}` : ''}`);

@@ -19,6 +19,9 @@ export type StagePhase = 'applying' | 'baking' | 'awaiting_approval';
 
 export const TERMINAL_STATUSES: readonly RolloutStatus[] = ['completed', 'rolled_back', 'aborted'];
 
+/** Every status, in the order of a rollout's life: what a status filter may name. */
+export const ROLLOUT_STATUSES: readonly RolloutStatus[] = ['running', 'paused', 'rolling_back', 'completed', 'rolled_back', 'aborted'];
+
 export interface RolloutOutcome {
   /** The stage the rollout stopped at (or the last stage when it completed). */
   readonly stage: string;

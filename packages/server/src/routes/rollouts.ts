@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import {
-  applyCommand, pickApproval, stageSizeWarnings, startRollout, TERMINAL_STATUSES, type ChangeTouches, type Command, type DependencyFinding, type FleetNode, type GateApproval, type RolloutEvent, type RolloutState,
+  applyCommand, pickApproval, ROLLOUT_STATUSES, stageSizeWarnings, startRollout, TERMINAL_STATUSES, type ChangeTouches, type Command, type DependencyFinding, type FleetNode, type GateApproval, type RolloutEvent, type RolloutState, type RolloutStatus,
 } from '@failsmall/core';
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
@@ -29,6 +29,24 @@ const StartBody = z.object({
 const GATE_OVERRIDDEN = 'rollout.dependency_gate_overridden';
 const CommandBody = z.object({ reason: z.string().max(2000).optional() }).optional();
 const IdParams = z.object({ id: z.string().min(1).max(100) });
+/** `status=running,paused`: one or more statuses, comma-separated. */
+const Statuses = z.string().transform((text, zctx) => {
+  const names = text.split(',').map((x) => x.trim()).filter((x) => x !== '');
+  const bad = names.filter((x) => !(ROLLOUT_STATUSES as readonly string[]).includes(x));
+  if (names.length === 0 || bad.length > 0) {
+    zctx.addIssue({ code: 'custom', message: `${bad.length > 0 ? `unknown status ${bad.map((b) => `"${b}"`).join(', ')}` : 'no status named'} (one or more of ${ROLLOUT_STATUSES.join(', ')}, comma-separated)` });
+    return z.NEVER;
+  }
+  return names as RolloutStatus[];
+});
+const ListQuery = z.object({
+  active: z.enum(['true', 'false']).optional(),
+  artifact: z.string().optional(),
+  status: Statuses.optional(),
+  /** A keyset cursor: rollouts older than this one (the previous page's `next`). */
+  before: z.string().min(1).max(100).optional(),
+  limit: z.coerce.number().int().min(1).max(1000).optional(),
+});
 
 /** Rollouts: start one, follow it, and steer it by hand (pause, resume, promote, abort). */
 export async function rolloutRoutes(app: FastifyInstance, ctx: AppContext): Promise<void> {
@@ -114,13 +132,25 @@ export async function rolloutRoutes(app: FastifyInstance, ctx: AppContext): Prom
     return reply.code(201).send({ rollout: started.state, dependency_gate: { findings, overridden }, warnings });
   });
 
-  r.get('/v1/rollouts', { config: { access: 'viewer' }, schema: { querystring: z.object({ active: z.enum(['true', 'false']).optional(), artifact: z.string().optional(), limit: z.coerce.number().int().min(1).max(1000).optional() }) } }, async (req) => ({
-    rollouts: await ctx.store.listRollouts({
+  r.get('/v1/rollouts', { config: { access: 'viewer' }, schema: { querystring: ListQuery } }, async (req) => {
+    const limit = req.query.limit ?? 100;
+    let before: { created_at: number; id: string } | undefined;
+    if (req.query.before !== undefined) {
+      const from = await ctx.store.getRollout(req.query.before);
+      if (!from) throw new ApiError(400, 'BAD_CURSOR', `before=${req.query.before}: no such rollout`, 'before takes the id of a rollout, the "next" of the page before');
+      before = { created_at: from.created_at, id: from.id };
+    }
+    // One more than asked: whether there is an older page is known without a second query.
+    const rows = await ctx.store.listRollouts({
       ...(req.query.active ? { active: req.query.active === 'true' } : {}),
       ...(req.query.artifact ? { artifact: req.query.artifact } : {}),
-      limit: req.query.limit ?? 100,
-    }),
-  }));
+      ...(req.query.status ? { status: req.query.status } : {}),
+      ...(before ? { before } : {}),
+      limit: limit + 1,
+    });
+    const rollouts = rows.slice(0, limit);
+    return { rollouts, next: rows.length > limit ? rollouts.at(-1)?.id ?? null : null };
+  });
 
   r.get('/v1/rollouts/:id', { config: { access: 'viewer' }, schema: { params: IdParams } }, async (req) => {
     const state = await ctx.store.getRollout(req.params.id);

@@ -17,7 +17,7 @@ import { TOKEN_ROLES } from './types.ts';
 import type {
   TokenRecord, BreakglassRecord, CreateRolloutResult, PinRecord, SignalProblem,
   ApplyResult, ArtifactRecord, DeclarationKind, DeclarationVersion, LoadReport, NewVersion, NodeRecord, PutVersionResult,
-  EventFilter, Store, StoredEvent, TokenRole, VersionRecord,
+  EventFilter, RolloutListFilter, Store, StoredEvent, TokenRole, VersionRecord,
 } from './types.ts';
 
 type Db = Kysely<StoreSchema> | Transaction<StoreSchema>;
@@ -467,11 +467,16 @@ export class SqlStore implements Store {
     return row && parseJson<RolloutState>(row.state);
   }
 
-  async listRollouts(filter: { active?: boolean; artifact?: string; limit?: number } = {}): Promise<RolloutState[]> {
+  async listRollouts(filter: RolloutListFilter = {}): Promise<RolloutState[]> {
     let q = this.#db.selectFrom('rollouts').select('state').orderBy('created_at', 'desc').orderBy('id', 'desc');
     if (filter.active === true) q = q.where('status', 'not in', terminal);
     if (filter.active === false) q = q.where('status', 'in', terminal);
     if (filter.artifact !== undefined) q = q.where('artifact', '=', filter.artifact);
+    if (filter.status !== undefined) q = filter.status.length === 0 ? q.where(sql<boolean>`1 = 0`) : q.where('status', 'in', [...filter.status]);
+    const before = filter.before;
+    if (before !== undefined) {
+      q = q.where((eb) => eb.or([eb('created_at', '<', before.created_at), eb.and([eb('created_at', '=', before.created_at), eb('id', '<', before.id)])]));
+    }
     if (filter.limit !== undefined) q = q.limit(filter.limit);
     const rows = await q.execute();
     return rows.map((r) => parseJson<RolloutState>(r.state));

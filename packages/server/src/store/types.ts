@@ -4,7 +4,7 @@ import type { ChainHead, ChainVerdict } from './event-chain.ts';
 import type { IncidentStore } from './incident-store.ts';
 import type { OutboxStore } from './outbox-store.ts';
 import type {
-  ArtifactDecl, ArtifactVersion, VersionCheck, VersionSigner, BreakglassEnvelope, Declarations, MetricAggregate, ModuleCounters, ModuleDecl, PolicySpec, RolloutEvent, RolloutState, SummaryLoad, VersionManifest,
+  ArtifactDecl, ArtifactVersion, VersionCheck, VersionSigner, BreakglassEnvelope, Declarations, MetricAggregate, ModuleCounters, ModuleDecl, PolicySpec, RolloutEvent, RolloutState, RolloutStatus, SummaryLoad, VersionManifest,
 } from '@failsmall/core';
 
 export type { OutboxEntry, OutboxState, OutboxUpdate } from './outbox-store.ts';
@@ -92,7 +92,11 @@ export interface Store {
    */
   createRollout(state: RolloutState, events: RolloutEvent[], opts?: { spendApproval?: string }): Promise<CreateRolloutResult>;
   getRollout(id: string): Promise<RolloutState | undefined>;
-  listRollouts(filter?: { active?: boolean; artifact?: string; limit?: number }): Promise<RolloutState[]>;
+  /**
+   * Newest first (created_at, then id). `status` keeps those states; `before` keeps the rollouts
+   * older than that one, a keyset cursor for paging that holds while new rollouts start.
+   */
+  listRollouts(filter?: RolloutListFilter): Promise<RolloutState[]>;
   /**
    * Compare-and-set: writes `next` only if the stored rev is `next.rev - 1`, appends `events`, and
    * when `next.status` is 'completed' sets the artifact's current version to next.to_version — all
@@ -196,6 +200,14 @@ export interface NewVersion {
 export type PutVersionResult =
   | { ok: true; created: boolean; version: VersionRecord }
   | { ok: false; code: 'VERSION_CONFLICT'; existing: VersionRecord };
+
+export interface RolloutListFilter {
+  readonly active?: boolean;
+  readonly artifact?: string;
+  readonly status?: readonly RolloutStatus[];
+  readonly before?: { readonly created_at: number; readonly id: string };
+  readonly limit?: number;
+}
 
 /** A version as stored: core's ArtifactVersion, the same shape the API answers with. */
 export type VersionRecord = ArtifactVersion;

@@ -24,6 +24,8 @@ export interface RolloutFilter {
   readonly artifact: string;
   /** `active` (running, paused, rolling back), a status, or '' for every state. */
   readonly state: string;
+  /** A page of older rollouts: those that started before this one ('' for the newest page). */
+  readonly before: string;
 }
 
 /** The Fleet page's choices, in the query string too: an artifact ('' until one is chosen) and a label to group by ('' for one group). */
@@ -44,13 +46,13 @@ export const NAV: readonly { readonly label: string; readonly href: string; read
 /**
  * Examples
  *   parseRoute('/rollouts/r-0a1b2c3d4e', '') // { page: 'rollout', id: 'r-0a1b2c3d4e' }
- *   parseRoute('/', '?artifact=features')    // { page: 'rollouts', filter: { artifact: 'features', state: '' } }
+ *   parseRoute('/', '?artifact=features')    // { page: 'rollouts', filter: { artifact: 'features', state: '', before: '' } }
  */
 export function parseRoute(pathname: string, search: string): Route {
   const path = pathname.replace(/\/+$/, '') || '/';
   if (path === '/' || path === '/rollouts') {
     const q = new URLSearchParams(search);
-    return { page: 'rollouts', filter: { artifact: q.get('artifact') ?? '', state: q.get('state') ?? '' } };
+    return { page: 'rollouts', filter: { artifact: q.get('artifact') ?? '', state: q.get('state') ?? '', before: q.get('before') ?? '' } };
   }
   if (path === '/fleet') {
     const q = new URLSearchParams(search);
@@ -72,7 +74,7 @@ export function parseRoute(pathname: string, search: string): Route {
 export function hrefOf(route: Route): string {
   switch (route.page) {
     case 'rollouts':
-      return withQuery('/rollouts', { artifact: route.filter.artifact, state: route.filter.state });
+      return withQuery('/rollouts', { artifact: route.filter.artifact, state: route.filter.state, before: route.filter.before });
     case 'fleet':
       return withQuery('/fleet', { artifact: route.view.artifact, by: route.view.by });
     case 'rollout':

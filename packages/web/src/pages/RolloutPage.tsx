@@ -63,7 +63,7 @@ export function RolloutPage({ id }: { id: string }) {
   const series = gateSeries(verdicts);
   return (
     <>
-      <p className="crumbs"><Link href={hrefOf({ page: 'rollouts', filter: { artifact: '', state: '' } })}>Rollouts</Link> / {r.id}</p>
+      <p className="crumbs"><Link href={hrefOf({ page: 'rollouts', filter: { artifact: '', state: '', before: '' } })}>Rollouts</Link> / {r.id}</p>
       <h1>Rollout {r.id} <StatusBadge status={r.status} /></h1>
       <p className="subtitle">{r.artifact} {versionsLabel(r)} under policy {r.policy}, started by {r.created_by} {ago(now - r.created_at)} ago</p>
       <LiveNote mode={live.mode} />

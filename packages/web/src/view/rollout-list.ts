@@ -4,6 +4,9 @@ import type { RolloutFilter } from '../app/routes.ts';
 /** The states a rollout is still moving in: what `active` means in a filter, as in the API's ?active=true. */
 const ACTIVE: readonly RolloutStatus[] = ['running', 'paused', 'rolling_back'];
 
+/** Rollouts the Rollouts page shows at a time: the running ones and the recent past at a glance. */
+export const ROLLOUTS_PAGE = 50;
+
 /** The state filter's choices, in the order of a rollout's life. */
 export const STATE_CHOICES: readonly { readonly value: string; readonly label: string }[] = [
   { value: '', label: 'every state' },
@@ -17,19 +20,19 @@ export function statusLabel(s: RolloutStatus): string {
 }
 
 /**
- * The rollouts a filter keeps, in the order given (the API's: newest first).
+ * The API path for one page of the Rollouts list: the filters go to the server, so a filter
+ * finds a rollout however old it is, and `before` pages past the newest ones.
  *
  * Examples
- *   filterRollouts(all, { artifact: 'features', state: 'active' })
+ *   rolloutsPath({ artifact: 'features', state: 'active', before: '' }, 50)
+ *   // '/v1/rollouts?limit=50&artifact=features&status=running%2Cpaused%2Crolling_back'
  */
-export function filterRollouts(rollouts: readonly RolloutState[], f: RolloutFilter): RolloutState[] {
-  return rollouts.filter((r) => (f.artifact === '' || r.artifact === f.artifact)
-    && (f.state === '' || (f.state === 'active' ? ACTIVE.includes(r.status) : r.status === f.state)));
-}
-
-/** The artifacts the list names, sorted: the artifact filter's choices. */
-export function artifactsOf(rollouts: readonly RolloutState[]): string[] {
-  return [...new Set(rollouts.map((r) => r.artifact))].sort();
+export function rolloutsPath(f: RolloutFilter, limit: number): string {
+  const q = new URLSearchParams({ limit: String(limit) });
+  if (f.artifact !== '') q.set('artifact', f.artifact);
+  if (f.state !== '') q.set('status', f.state === 'active' ? ACTIVE.join(',') : f.state);
+  if (f.before !== '') q.set('before', f.before);
+  return `/v1/rollouts?${q}`;
 }
 
 /** `canary 1/3`, or the current stage's name where the policy has no stages left to show. */
