@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { createPrivateKey, createPublicKey, type KeyObject } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
+import { setMaxListeners } from 'node:events';
 import { parsePrivateKey, parsePublicKey } from '@failsmall/core';
 import type { Logger } from 'pino';
 import { buildApp } from './app.ts';
@@ -124,6 +125,8 @@ export async function startServer(opts: ServeOptions = {}): Promise<RunningServe
     ? new StatuspagePoller(opts.statuspages, { intervalMs: opts.statuspageIntervalMs ?? 60_000, log: warn, onPoll: (p) => recordVendorPoll(store, incidents.grouping, p) })
     : undefined;
   const closing = new AbortController();
+  // Every held long-poll listens for the close, and hundreds may be held at once: no listener cap, no warning.
+  setMaxListeners(0, closing.signal);
   const app = await buildApp({ store, hub, controller, clock, incidents, metrics, closing: closing.signal, maxArtifactBytes: opts.maxArtifactBytes ?? 16 * 1024 * 1024, maxWaitMs: opts.maxWaitMs ?? 60_000, enrolment: opts.enrolment ?? 'approval', validators: opts.validators ?? {}, ...(prometheus ? { prometheus } : {}), ...(signer ? { signer } : {}), ...(verifier ? { verifier } : {}), ...(breakglassVerifier ? { breakglassVerifier } : {}) }, { log, ...(opts.dashboard !== undefined ? { dashboard: opts.dashboard } : {}) });
   const address = await app.listen({ host: opts.host ?? '127.0.0.1', port: opts.port ?? 7070 });
   controller.start();
