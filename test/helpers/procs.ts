@@ -143,8 +143,8 @@ export interface Served {
 }
 
 /** `failsmall serve --json`: waits for its `{ ok, url, store, admin_token }` line. */
-export async function startServe(o: { store: string; port: number; signingKey: string; tickMs?: number; cwd?: string; timeoutMs?: number }): Promise<Served> {
-  const child = new Child(['serve', '--store', o.store, '--port', String(o.port), '--json', '--tick-ms', String(o.tickMs ?? 50), '--signing-key', o.signingKey], o.cwd ? { cwd: o.cwd } : {});
+export async function startServe(o: { store: string; port: number; signingKey: string; tickMs?: number; cwd?: string; timeoutMs?: number; args?: readonly string[] }): Promise<Served> {
+  const child = new Child(['serve', '--store', o.store, '--port', String(o.port), '--json', '--tick-ms', String(o.tickMs ?? 50), '--signing-key', o.signingKey, ...(o.args ?? [])], o.cwd ? { cwd: o.cwd } : {});
   const until = Date.now() + (o.timeoutMs ?? 30_000);
   while (Date.now() < until) {
     const text = child.stdout.trim();

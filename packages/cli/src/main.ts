@@ -79,6 +79,8 @@ export function buildProgram(result: { code: number }): Command {
     .option('--host <host>', 'address to bind', '127.0.0.1')
     .option('--port <port>', 'port (0 picks one)', '7070')
     .option('--tick-ms <ms>', 'controller tick')
+    .option('--lease-ms <ms>', 'how long this replica holds a rollout without renewing; a dead replica\'s rollouts move again within it', '10000')
+    .option('--replica <name>', 'this replica\'s name among those sharing one store (default: host/pid/random)')
     // The levels of the server's LOG_LEVELS, written out so that --help needs no server code loaded.
     .addOption(new Option('--log <level>', 'log level of the JSON lines on stderr (pretty on a terminal); silent for none').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'))
     .option('--admin-token-file <file>', 'on a fresh store, also write the first admin token here, mode 0600 (- for nowhere)', '.failsmall/admin.token')

@@ -1,15 +1,17 @@
 import type { FastifyInstance } from 'fastify';
-import { createPrivateKey, createPublicKey, type KeyObject } from 'node:crypto';
+import { createPrivateKey, createPublicKey, randomBytes, type KeyObject } from 'node:crypto';
+import { hostname } from 'node:os';
 import { readFile } from 'node:fs/promises';
 import { setMaxListeners } from 'node:events';
 import { parsePrivateKey, parsePublicKey } from '@failsmall/core';
 import type { Logger } from 'pino';
 import { buildApp } from './app.ts';
-import { Controller, systemClock, type Clock } from './controller/controller.ts';
+import { Controller, DEFAULT_LEASE_MS, systemClock, type Clock } from './controller/controller.ts';
+import { LeaseKeeper } from './store/lease-keeper.ts';
 import { PrometheusClient, type PrometheusConfig } from './signals/index.ts';
 import { DesiredHub } from './desired/hub.ts';
 import { IncidentService } from './incidents/service.ts';
-import { wakesRecorder } from './incidents/recorder.ts';
+import { mayWakeRecorder, wakesRecorder } from './incidents/recorder.ts';
 import type { IncidentNotice } from './incidents/notice.ts';
 import { recordVendorPoll } from './incidents/vendor-polls.ts';
 import { Notifier, type NotifyTarget } from './notify/index.ts';
@@ -65,6 +67,12 @@ export interface ServeOptions {
   readonly enrolment?: 'approval' | 'open';
   /** Called with the admin token of a first start before the server listens, so that whoever it is written for has it once the server answers. */
   readonly onAdminToken?: (token: string) => Promise<void>;
+  /** This replica's name in the leases table (default: host, pid and a random suffix, unique per start). */
+  readonly replica?: string;
+  /** How long a replica holds a rollout without renewing (default 10 s): a dead replica's rollouts move again within it. */
+  readonly leaseMs?: number;
+  /** On PostgreSQL, how often desired state is read again whatever the change feed said (default 5 s): the safety net under LISTEN/NOTIFY. */
+  readonly recheckMs?: number;
   /** The built dashboard's folder; default: found beside the bundle or in the checkout (routes/dashboard.ts); null serves none. */
   readonly dashboard?: string | null;
 }
@@ -96,17 +104,20 @@ export async function startServer(opts: ServeOptions = {}): Promise<RunningServe
   const verdicts = new VerdictChanges();
   store.onCommit((events) => { metrics.committed(events); logCommitted(log, verdicts, events); });
   const clock = opts.clock ?? systemClock;
+  // Unique per start: a restarted process is a new holder, so its first write after a takeover is fenced like anyone's.
+  const replica = opts.replica ?? `${hostname()}/${process.pid}/${randomBytes(3).toString('hex')}`;
   let adminToken: string | undefined;
   if ((await store.countTokens('admin')) === 0) {
     adminToken = newToken('admin');
     await store.createToken({ name: 'admin', role: 'admin', hash: hashToken(adminToken) }, clock.now());
     await opts.onAdminToken?.(adminToken);
   }
+  await store.listen();
   await hub.refresh();
   const resumed = await store.listRollouts({ active: true });
   metrics.seed(resumed);
   const prometheus = opts.prometheus ? new PrometheusClient(opts.prometheus) : undefined;
-  const controller = new Controller({ store, hub, clock, log: log.child({ component: 'controller' }), tickMs: opts.tickMs ?? 250, ...(prometheus ? { signals: { prometheus } } : {}) });
+  const controller = new Controller({ store, hub, clock, log: log.child({ component: 'controller' }), tickMs: opts.tickMs ?? 250, replica, ...(opts.leaseMs !== undefined ? { leaseMs: opts.leaseMs } : {}), ...(prometheus ? { signals: { prometheus } } : {}) });
   const warn = { warn: (m: string) => { log.warn(m); }, info: (m: string) => { log.info(m); } };
   // Notices are queued in memory and sent in the background: a target that is down never holds up a rollback.
   // They also wait in the store's outbox, so a restart loses none: what the last process left pending goes first.
@@ -118,11 +129,24 @@ export async function startServer(opts: ServeOptions = {}): Promise<RunningServe
     opts.notify?.(n);
     return notifier?.notify(n);
   };
-  const incidents = new IncidentService(store, { now: () => clock.now(), tickMs: opts.incidentTickMs ?? 1000, log: warn, notify });
+  // Jobs only one replica may run (the incident recorder, recording vendor polls) run under leases.
+  const jobs = new LeaseKeeper(store.leases, replica, opts.leaseMs ?? DEFAULT_LEASE_MS, () => clock.now());
+  const incidents = new IncidentService(store, { now: () => clock.now(), tickMs: opts.incidentTickMs ?? 1000, log: warn, notify, leases: jobs });
   // A failed rollout or a break-glass command opens or joins an incident at once, not at the next tick.
   store.onCommit((events) => { if (events.some(wakesRecorder)) incidents.poke(); });
+  // Another replica's commit (PostgreSQL's NOTIFY): what nodes should run may have changed, a
+  // rollout may move, an incident may open. Its own commits this process has acted on already.
+  const offChange = store.onChange((c) => {
+    if (c.origin === store.origin) return;
+    hub.refreshSoon();
+    controller.poke();
+    if (c.resync || c.types.some(mayWakeRecorder)) incidents.poke();
+  });
+  // The safety net under the feed: a notice lost with a connection is made good within this.
+  const recheck = store.engine === 'postgres' ? setInterval(() => hub.refreshSoon(), opts.recheckMs ?? 5000) : undefined;
+  recheck?.unref();
   const poller = opts.statuspages && opts.statuspages.length > 0
-    ? new StatuspagePoller(opts.statuspages, { intervalMs: opts.statuspageIntervalMs ?? 60_000, log: warn, onPoll: (p) => recordVendorPoll(store, incidents.grouping, p) })
+    ? new StatuspagePoller(opts.statuspages, { intervalMs: opts.statuspageIntervalMs ?? 60_000, log: warn, onPoll: async (p) => { if (await jobs.hold('job:vendor-polls')) await recordVendorPoll(store, incidents.grouping, p); } })
     : undefined;
   const closing = new AbortController();
   // Every held long-poll listens for the close, and hundreds may be held at once: no listener cap, no warning.
@@ -144,6 +168,9 @@ export async function startServer(opts: ServeOptions = {}): Promise<RunningServe
       await incidents.stop();
       await notifier?.close({ drainMs: 2000 });
       await controller.stop();
+      offChange();
+      if (recheck) clearInterval(recheck);
+      await jobs.releaseAll();
       hub.close();
       await app.close();
       await store.close();

@@ -452,6 +452,45 @@ for (const engine of [sqliteEngine(), postgresEngine()]) {
       assert.deepEqual((await store.listRollouts({ status: [] })).map((r) => r.id), []);
     });
 
+    it('leases: one holder at a time, renewed by its holder, taken over once expired with a new epoch; a stale holder\'s fenced write is refused', async () => {
+      const { store } = await freshStore();
+      const a = await store.leases.acquire('rollout:r1', 'replica-a', T0, 1000);
+      assert.deepEqual(a, { name: 'rollout:r1', holder: 'replica-a', epoch: 1, expires_at: T0 + 1000 });
+      assert.equal(await store.leases.acquire('rollout:r1', 'replica-b', T0 + 999, 1000), null, 'held and not expired');
+      const renewed = await store.leases.acquire('rollout:r1', 'replica-a', T0 + 500, 1000);
+      assert.deepEqual(renewed, { name: 'rollout:r1', holder: 'replica-a', epoch: 1, expires_at: T0 + 1500 }, 'a renewal keeps the epoch');
+      assert.equal(await store.leases.acquire('rollout:r1', 'replica-b', T0 + 1499, 1000), null);
+
+      // A writes under its lease; then it stalls past it, B takes over, and A's late write is refused.
+      assert.deepEqual(await store.createRollout(rollout(), []), { ok: true });
+      const fenceA = { name: 'rollout:r1', holder: 'replica-a', epoch: 1 };
+      assert.equal(await store.transitionRollout(rollout({ rev: 2, phase: 'baking' }), [], { ...fenceA, now: T0 + 600 }), true);
+      assert.equal(await store.transitionRollout(rollout({ rev: 3 }), [], { ...fenceA, now: T0 + 1500 }), false, 'expired by the writer\'s own clock');
+      const b = await store.leases.acquire('rollout:r1', 'replica-b', T0 + 1500, 1000);
+      assert.deepEqual(b, { name: 'rollout:r1', holder: 'replica-b', epoch: 2, expires_at: T0 + 2500 });
+      assert.equal(await store.transitionRollout(rollout({ rev: 3 }), [event('x', 'r1')], { ...fenceA, now: T0 + 1200 }), false, 'a stale holder whose clock says it still holds: the epoch says no');
+      assert.equal((await store.getRollout('r1'))?.rev, 2);
+      assert.deepEqual((await store.listEvents({})).map((e) => e.type), [], 'the refused write appended nothing');
+      assert.equal(await store.transitionRollout(rollout({ rev: 3 }), [], { name: 'rollout:r1', holder: 'replica-b', epoch: 2, now: T0 + 1600 }), true);
+      // A comes back: it is a new taker now, so a further epoch.
+      assert.equal(await store.leases.acquire('rollout:r1', 'replica-a', T0 + 2000, 1000), null);
+      await store.leases.release('rollout:r1', 'replica-a');
+      assert.equal((await store.leases.get('rollout:r1'))?.holder, 'replica-b', 'only the holder can release');
+      await store.leases.release('rollout:r1', 'replica-b');
+      assert.equal((await store.leases.acquire('rollout:r1', 'replica-a', T0 + 2001, 1000))?.epoch, 3, 'released: taken at once, with a new epoch');
+      assert.equal(await store.transitionRollout(rollout({ rev: 4 }), [], { name: 'rollout:nope', holder: 'replica-a', epoch: 1, now: T0 }), false, 'no such lease');
+      assert.deepEqual((await store.leases.list('rollout:')).map((l) => l.name), ['rollout:r1']);
+      await store.leases.drop('rollout:r1');
+      assert.equal(await store.leases.get('rollout:r1'), undefined);
+    });
+
+    it('leases: of many replicas racing for a free lease, exactly one wins', async () => {
+      const { store } = await freshStore();
+      const taken = await Promise.all(Array.from({ length: 8 }, (_, i) => store.leases.acquire('job:recorder', `replica-${i}`, T0, 1000)));
+      assert.equal(taken.filter((l) => l !== null).length, 1, JSON.stringify(taken));
+      assert.equal(taken.find((l) => l !== null)?.epoch, 1);
+    });
+
     it('pages rollouts newest first with a keyset cursor, ties on created_at broken by id', async () => {
       const { store } = await freshStore();
       // Five rollouts of five artifacts; c and d start in the same millisecond.

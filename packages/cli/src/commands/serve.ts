@@ -15,7 +15,7 @@ import { cliVersion } from '../version.ts';
  * the person at the terminal, on stdout; the log is JSON lines on stderr (docs/operations.md#logs).
  */
 export async function serve(opts: {
-  store?: string; host?: string; port?: string; tickMs?: string; log?: string; signingKey?: string; verifyKey?: string; validator?: string[]; breakglassPublicKey?: string; enrol?: string; prometheusUrl?: string; prometheusToken?: string; prometheusTimeout?: string;
+  store?: string; host?: string; port?: string; tickMs?: string; leaseMs?: string; replica?: string; log?: string; signingKey?: string; verifyKey?: string; validator?: string[]; breakglassPublicKey?: string; enrol?: string; prometheusUrl?: string; prometheusToken?: string; prometheusTimeout?: string;
   adminTokenFile?: string; notifyWebhook?: string[]; notifySecret?: string; notifySlack?: string[]; statuspage?: string[]; statuspageInterval?: string;
 }, out: Out): Promise<number> {
   const port = opts.port === undefined ? 7070 : Number(opts.port);
@@ -73,6 +73,15 @@ export async function serve(opts: {
     }
     validators[name] = v.slice(eq + 1);
   }
+  const leaseMs = opts.leaseMs === undefined ? undefined : Number(opts.leaseMs);
+  if (leaseMs !== undefined && (!Number.isInteger(leaseMs) || leaseMs < 1000 || leaseMs > 600_000)) {
+    process.stderr.write(`error: bad --lease-ms "${opts.leaseMs}" [USAGE]\n  hint: milliseconds from 1000 to 600000; a dead replica's rollouts move again within it (default 10000)\n`);
+    return EXIT.USAGE;
+  }
+  if (opts.replica !== undefined && !/^[A-Za-z0-9][A-Za-z0-9._:/-]{0,99}$/.test(opts.replica)) {
+    process.stderr.write(`error: bad --replica "${opts.replica}" [USAGE]\n  hint: 1-100 of A-Z a-z 0-9 . _ : / -, unique among the replicas of one store (default: host/pid/random)\n`);
+    return EXIT.USAGE;
+  }
   const prometheusUrl = opts.prometheusUrl ?? process.env.FAILSMALL_PROMETHEUS_URL;
   const prometheusToken = opts.prometheusToken ?? process.env.FAILSMALL_PROMETHEUS_TOKEN;
   const tokenFile = opts.adminTokenFile ?? DEFAULT_ADMIN_TOKEN_FILE;
@@ -90,6 +99,8 @@ export async function serve(opts: {
     host: opts.host ?? '127.0.0.1',
     port,
     ...(opts.tickMs ? { tickMs: Number(opts.tickMs) } : {}),
+    ...(leaseMs !== undefined ? { leaseMs } : {}),
+    ...(opts.replica !== undefined ? { replica: opts.replica } : {}),
     ...(notify.targets.length > 0 ? { notifyTargets: notify.targets } : {}),
     ...(statuspages.length > 0 ? { statuspages, statuspageIntervalMs: Number(opts.statuspageInterval ?? '60000') } : {}),
     log: opts.log !== undefined && isLogLevel(opts.log) ? opts.log : 'info',

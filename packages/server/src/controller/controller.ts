@@ -1,5 +1,7 @@
 import { evaluationDue, step, type RolloutEvent, type RolloutState } from '@failsmall/core';
 import type { DesiredHub } from '../desired/hub.ts';
+import { LeaseKeeper } from '../store/lease-keeper.ts';
+import type { Fence } from '../store/lease-store.ts';
 import type { Store } from '../store/types.ts';
 import { observe, type SignalSources } from './observations.ts';
 
@@ -13,12 +15,17 @@ export interface ControllerLog {
 
 export const systemClock: Clock = { now: () => Date.now() };
 
+/** How long a replica's hold on a rollout lasts without renewal: a dead replica's rollouts move again within it. */
+export const DEFAULT_LEASE_MS = 10_000;
+
 /**
- * The imperative shell around the rollout engine. Each tick, for every active rollout:
- * observe → step (pure) → persist the transition and its events in one transaction
- * (compare-and-set on rev) → only then tell agents. A kill -9 between any two of these
- * leaves either the old state or the new one in the store, and the next tick (of this
- * process or the next) simply decides again from there.
+ * The imperative shell around the rollout engine. Each tick, for every active rollout whose
+ * lease this replica holds: observe → step (pure) → persist the transition and its events in one
+ * transaction (compare-and-set on rev, and the lease's epoch: the fence) → only then tell
+ * agents. A kill -9 between any two of these leaves either the old state or the new one in the
+ * store, and the next tick (of this process, or of the replica that takes the lease over once
+ * it expires) simply decides again from there. Replicas share one store; each rollout is worked
+ * by one of them at a time (store/lease-store.ts).
  */
 export class Controller {
   readonly #store: Store;
@@ -27,14 +34,16 @@ export class Controller {
   readonly #log: ControllerLog;
   readonly #tickMs: number;
   readonly #signals: SignalSources;
-  readonly #listeners = new Set<(events: RolloutEvent[]) => void>();
   #timer: NodeJS.Timeout | undefined;
   #running = false;
   #again = false;
   #stopped = false;
   #hubStale = false;
+  /** The rollouts' leases this replica holds (`rollout:ID`). */
+  readonly leases: LeaseKeeper;
 
-  constructor(opts: { store: Store; hub: DesiredHub; clock: Clock; log: ControllerLog; tickMs: number; signals?: SignalSources }) {
+  constructor(opts: { store: Store; hub: DesiredHub; clock: Clock; log: ControllerLog; tickMs: number; signals?: SignalSources; replica?: string; leaseMs?: number }) {
+    this.leases = new LeaseKeeper(opts.store.leases, opts.replica ?? `controller-${process.pid}`, opts.leaseMs ?? DEFAULT_LEASE_MS, () => opts.clock.now());
     this.#store = opts.store;
     this.#hub = opts.hub;
     this.#clock = opts.clock;
@@ -52,6 +61,13 @@ export class Controller {
     this.#stopped = true;
     if (this.#timer) clearTimeout(this.#timer);
     while (this.#running) await new Promise((r) => setTimeout(r, 10));
+    // A clean stop hands its rollouts over at once rather than after the lease time.
+    await this.leases.releaseAll();
+  }
+
+  /** The rollouts this replica holds the lease of now (for health and tests). */
+  held(): string[] {
+    return this.leases.held(LEASE_PREFIX).map((name) => name.slice(LEASE_PREFIX.length));
   }
 
   /** Called when something happened that may let a rollout move (a load report, a command). */
@@ -59,12 +75,6 @@ export class Controller {
     if (this.#stopped) return;
     if (this.#running) { this.#again = true; return; }
     this.#schedule(0);
-  }
-
-  /** Events of every committed transition, for live watchers. */
-  onEvents(fn: (events: RolloutEvent[]) => void): () => void {
-    this.#listeners.add(fn);
-    return () => this.#listeners.delete(fn);
   }
 
   #schedule(ms: number): void {
@@ -92,13 +102,18 @@ export class Controller {
     const active = await this.#store.listRollouts({ active: true });
     let transitions = 0;
     for (const state of active) {
-      if (await this.advance(state)) transitions++;
+      const fence = await this.leases.hold(leaseName(state.id));
+      if (!fence) continue; // another replica works this one
+      if (await this.advance(state, fence)) transitions++;
     }
+    // Rollouts that ended (here or elsewhere) need no lease: forget them, and drop the rows.
+    const live = new Set(active.map((r) => leaseName(r.id)));
+    for (const name of this.leases.known(LEASE_PREFIX)) if (!live.has(name)) await this.leases.drop(name).catch(() => undefined);
     return transitions;
   }
 
-  /** Decides once for one rollout and commits the transition, if any. */
-  async advance(state: RolloutState): Promise<boolean> {
+  /** Decides once for one rollout and commits the transition, if any (under the rollout's lease, when given). */
+  async advance(state: RolloutState, fence?: Omit<Fence, 'now'>): Promise<boolean> {
     const now = this.#clock.now();
     // Paused, awaiting approval, or baking between gate evaluations: `step` cannot move, so
     // skip observing (it reads every node and load report: ~30 ms a tick at 10,000 nodes).
@@ -106,18 +121,31 @@ export class Controller {
     const obs = await observe(this.#store, state, now, this.#signals);
     const out = step({ state, fleet: obs.fleet, loads: obs.loads, observations: obs.observations, now });
     if (out.state === state) return false;
-    return this.commit(out.state, out.events);
+    return this.commit(out.state, out.events, fence);
   }
 
-  /** Persists a transition (CAS) and, once it is durable, tells agents and watchers. */
-  async commit(next: RolloutState, events: RolloutEvent[]): Promise<boolean> {
-    const ok = await this.#store.transitionRollout(next, events);
-    if (!ok) return false; // someone else (a command, another replica) moved it first: decide again next tick
+  /**
+   * Persists a transition (CAS on rev; and the lease's epoch when fenced: a person's command from
+   * any replica is not) and, once it is durable, tells agents and watchers.
+   */
+  async commit(next: RolloutState, events: RolloutEvent[], fence?: Omit<Fence, 'now'>): Promise<boolean> {
+    const ok = await this.#store.transitionRollout(next, events, fence ? { ...fence, now: this.#clock.now() } : undefined);
+    if (!ok) {
+      // Someone else (a command, another replica) moved it first, or the lease was lost: decide
+      // again next tick, with the lease read afresh.
+      if (fence) this.leases.forget(fence.name);
+      return false;
+    }
     // The transition is durable: a failed refresh must not undo it or fail the caller; the next
     // tick refreshes again.
     await this.#hub.refresh().catch((err: unknown) => { this.#hubStale = true; this.#log.error({ err }, 'desired-state refresh failed after a commit; retrying next tick'); });
-    for (const fn of this.#listeners) fn(events);
     this.#again = true;
     return true;
   }
+}
+
+const LEASE_PREFIX = 'rollout:';
+
+function leaseName(rolloutId: string): string {
+  return `${LEASE_PREFIX}${rolloutId}`;
 }

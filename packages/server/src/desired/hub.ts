@@ -43,6 +43,7 @@ export class DesiredHub {
   #sha = new Map<string, { sha256: string; signature: string | null }>();
   #modules = new Map<string, ModuleDecl>();
   #chain: Promise<void> = Promise.resolve();
+  #soon = false;
   /** Computed desired states by (modules, assignments) key; cleared on every refresh. */
   #byKey = new Map<string, { artifacts: DesiredArtifact[]; etag: string }>();
   readonly #waiters = new Set<Waiter>();
@@ -68,6 +69,17 @@ export class DesiredHub {
     const next = this.#chain.then(() => this.#refresh());
     this.#chain = next.catch(() => undefined);
     return next;
+  }
+
+  /**
+   * A refresh for news from elsewhere (another replica's commit): requests that arrive while one
+   * is already waiting to start are one refresh, so a burst of commits costs one read, not one each.
+   */
+  refreshSoon(): void {
+    if (this.#soon) return;
+    this.#soon = true;
+    const next = this.#chain.then(() => { this.#soon = false; return this.#refresh(); });
+    this.#chain = next.catch(() => undefined);
   }
 
   async #refresh(): Promise<void> {

@@ -201,6 +201,13 @@ function rolloutEntry(e: RolloutEvent & { seq: number }, dedup: string): NewTime
 
 const OUTBOX_WAIT_MS = 2000;
 
+/** The types of the events that can wake the recorder: wakesRecorder without the payload, which is all another replica's commit says. */
+const RECORDER_TYPES = new Set(['rollout.rolling_back', 'rollout.paused', 'rollout.rolled_back', 'breakglass.command']);
+
+export function mayWakeRecorder(type: string): boolean {
+  return RECORDER_TYPES.has(type);
+}
+
 /** Events the recorder opens or joins an incident for at once: the server wakes it when one commits (IncidentService.poke). */
 export function wakesRecorder(e: RolloutEvent): boolean {
   return isRolloutFailure(e) || e.type === 'rollout.rolled_back' || e.type === 'breakglass.command';

@@ -3,6 +3,7 @@ import type { Store } from '../store/types.ts';
 import { IncidentGrouping } from './grouping.ts';
 import { AlertIngestor } from './ingest.ts';
 import { Mutex } from './lock.ts';
+import type { LeaseKeeper } from '../store/lease-keeper.ts';
 import { brief, type IncidentNotice } from './notice.ts';
 import { IncidentRecorder } from './recorder.ts';
 import { triageInputFor } from './triage-input.ts';
@@ -18,7 +19,15 @@ export interface IncidentServiceOptions {
   readonly tickMs?: number;
   /** How often open incidents are triaged again while they are young (ms). */
   readonly triageEveryMs?: number;
+  /**
+   * Where replicas share a store, the recorder and the triage rounds run on the one replica that
+   * holds the `job:incidents` lease: two recorders would open every incident twice.
+   */
+  readonly leases?: LeaseKeeper;
 }
+
+/** The lease the recorder and triage rounds run under. */
+export const INCIDENTS_JOB = 'job:incidents';
 
 /** Incidents younger than this are triaged again on every triage tick. */
 const AUTO_TRIAGE_FOR_MS = 60 * 60_000;
@@ -96,6 +105,7 @@ export class IncidentService {
 
   /** One round: read the event log, then triage young open incidents when due. */
   async tick(): Promise<void> {
+    if (this.#o.leases && !(await this.#o.leases.hold(INCIDENTS_JOB))) return; // another replica records
     while ((await this.recorder.tick()) > 0) { /* drain the log */ }
     const now = this.#o.now();
     const due = now - this.#lastTriageAt >= (this.#o.triageEveryMs ?? 30_000);

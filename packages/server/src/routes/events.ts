@@ -1,8 +1,8 @@
-import type { RolloutEvent } from '@failsmall/core';
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { AppContext } from '../context.ts';
+import type { Change } from '../store/change-feed.ts';
 import type { EventFilter } from '../store/types.ts';
 
 const Seq = z.coerce.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
@@ -37,10 +37,10 @@ export async function eventRoutes(app: FastifyInstance, ctx: AppContext): Promis
     };
     let events = await ctx.store.listEvents(filter);
     const until = Date.now() + Math.min(q.wait ?? 0, ctx.maxWaitMs);
-    // The controller's events end the wait at once; those a request writes (a start, an apply)
-    // do not pass through it, so the store is read again every RECHECK_MS as well.
+    // A matching commit, here or on another replica, ends the wait at once; the store is read
+    // again every RECHECK_MS as well, in case a notice was lost with a connection.
     while (events.length === 0 && Date.now() < until) {
-      await nextEvents(ctx, Math.min(RECHECK_MS, until - Date.now()), (e) => (q.rollout === undefined || e.rollout_id === q.rollout) && (q.type === undefined || e.type.startsWith(q.type)));
+      await nextEvents(ctx, Math.min(RECHECK_MS, until - Date.now()), (c) => (q.rollout === undefined || c.rollouts.includes(q.rollout)) && (q.type === undefined || c.types.some((t) => t.startsWith(q.type ?? ''))));
       if (ctx.closing?.aborted) break;
       events = await ctx.store.listEvents(filter);
     }
@@ -49,15 +49,15 @@ export async function eventRoutes(app: FastifyInstance, ctx: AppContext): Promis
 }
 
 /**
- * Resolves when the controller writes an event that `matches`, or after `waitMs`: a long-poll
- * answers at once instead of on the next poll. Events written outside the controller (a start,
- * an apply) do not end the wait.
+ * Resolves when a commit that `matches` lands (by this process or, on PostgreSQL, another
+ * replica; a resync of the change feed matches everything), or after `waitMs`: a long-poll
+ * answers at once instead of on the next poll.
  */
-export function nextEvents(ctx: AppContext, waitMs: number, matches: (e: RolloutEvent) => boolean): Promise<void> {
+export function nextEvents(ctx: AppContext, waitMs: number, matches: (c: Change) => boolean): Promise<void> {
   return new Promise<void>((resolve) => {
     if (ctx.closing?.aborted) { resolve(); return; }
     const timer = setTimeout(done, waitMs);
-    const off = ctx.controller.onEvents((evs) => { if (evs.some(matches)) done(); });
+    const off = ctx.store.onChange((c) => { if (c.resync || matches(c)) done(); });
     // A stopping server ends every wait at once (the caller then reads nothing more).
     ctx.closing?.addEventListener('abort', done, { once: true });
     function done() { clearTimeout(timer); off(); ctx.closing?.removeEventListener('abort', done); resolve(); }

@@ -15,6 +15,15 @@ export async function opsRoutes(app: FastifyInstance, ctx: AppContext): Promise<
   r.get('/healthz', { config: { access: 'public' } }, async () => ({ ok: true, store: ctx.store.engine }));
 
   /**
+   * This replica, among those sharing one store: its name, whether it hears the others' commits
+   * (PostgreSQL's LISTEN; always on SQLite), and the rollouts whose controller work it holds.
+   */
+  r.get('/v1/replica', { config: { access: 'viewer' } }, async () => ({
+    replica: ctx.controller.leases.holder, store: ctx.store.engine, hearing: ctx.store.hearing,
+    lease_ms: ctx.controller.leases.ttlMs, rollouts: ctx.controller.held(),
+  }));
+
+  /**
    * Who the token is and what it may do: the dashboard shows only the actions its role allows. `grants`:
    * every role whose routes it may call (an approver's includes deployer and viewer).
    */

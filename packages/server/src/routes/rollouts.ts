@@ -174,7 +174,7 @@ export async function rolloutRoutes(app: FastifyInstance, ctx: AppContext): Prom
     let events = await ctx.store.listEvents(filter);
     const wait = Math.min(req.query.wait ?? 0, ctx.maxWaitMs);
     if (events.length === 0 && wait > 0 && !TERMINAL_STATUSES.includes(state.status)) {
-      await nextEvents(ctx, wait, (e) => e.rollout_id === state.id);
+      await nextEvents(ctx, wait, (c) => c.rollouts.includes(state.id));
       if (!ctx.closing?.aborted) events = await ctx.store.listEvents(filter);
     }
     return { events };

@@ -30,6 +30,15 @@ export async function appendCommitted(tx: Transaction<StoreSchema>, events: read
  */
 export class Commits {
   readonly #listeners = new Set<(events: readonly RolloutEvent[]) => void>();
+  readonly #beforeCommit: ((tx: Transaction<StoreSchema>, events: readonly RolloutEvent[]) => Promise<void>) | undefined;
+
+  /**
+   * `beforeCommit` runs last inside each write transaction that appended events (PostgreSQL's
+   * NOTIFY to the other replicas: delivered only if the transaction commits).
+   */
+  constructor(beforeCommit?: (tx: Transaction<StoreSchema>, events: readonly RolloutEvent[]) => Promise<void>) {
+    this.#beforeCommit = beforeCommit;
+  }
 
   listen(fn: (events: readonly RolloutEvent[]) => void): () => void {
     this.#listeners.add(fn);
@@ -41,6 +50,7 @@ export class Commits {
     const out = await db.transaction().execute(async (tx) => {
       const result = await fn(tx);
       events = written.get(tx) ?? [];
+      if (events.length > 0 && this.#beforeCommit) await this.#beforeCommit(tx, events);
       return result;
     });
     if (events.length > 0) {

@@ -1,5 +1,6 @@
 import { Migrator, sql, type Kysely } from 'kysely';
 import { migrationProvider, type StoreEngine } from './migrations.ts';
+import { PgChangeFeed } from './change-feed.ts';
 import { openPostgres } from './postgres.ts';
 import type { StoreSchema } from './schema.ts';
 import { SqlStore } from './sql-store.ts';
@@ -38,7 +39,7 @@ export async function openStore(config: StoreConfig): Promise<SqlStore> {
     await closed();
     throw err;
   }
-  return new SqlStore(db, config.engine, closed);
+  return new SqlStore(db, config.engine, closed, config.engine === 'postgres' ? (origin) => new PgChangeFeed(config.url, origin) : undefined);
 }
 
 async function migrate(db: Kysely<StoreSchema>, engine: StoreEngine): Promise<void> {

@@ -34,6 +34,7 @@ export function migrationProvider(engine: StoreEngine): MigrationProvider {
         '0015_timeline_by_kind': timelineByKind(),
         '0016_incident_subject': incidentSubject(),
         '0017_version_provenance': versionProvenance(),
+        '0018_leases': leases(),
       };
     },
   };
@@ -487,6 +488,23 @@ function versionProvenance(): Migration {
       await db.schema.alterTable('versions').addColumn('pushed_by', 'text').execute();
       await db.schema.alterTable('versions').addColumn('signer', 'text').execute();
       await db.schema.alterTable('versions').addColumn('checks', 'text').execute();
+    },
+  };
+}
+
+/**
+ * Leases (lease-store.ts): which replica does a rollout's controller work, or a job only one
+ * replica may run, until when, and the epoch every fenced write checks.
+ */
+function leases(): Migration {
+  return {
+    async up(db: Kysely<unknown>): Promise<void> {
+      await db.schema.createTable('leases')
+        .addColumn('name', 'text', (c) => c.primaryKey())
+        .addColumn('holder', 'text', (c) => c.notNull())
+        .addColumn('epoch', 'bigint', (c) => c.notNull())
+        .addColumn('expires_at', 'bigint', (c) => c.notNull())
+        .execute();
     },
   };
 }

@@ -29,6 +29,8 @@ export interface StoreSchema {
   gate_approvals: GateApprovalRow;
   node_credentials: { node_id: string; hash: string; created_at: number };
   notification_outbox: OutboxRow;
+  /** Who does a piece of work now (store/lease-store.ts). */
+  leases: { name: string; holder: string; epoch: number; expires_at: number };
 }
 
 export interface OutboxRow {

@@ -11,6 +11,9 @@ import { ApprovalStore } from './approval-store.ts';
 import { NodeCredentialStore } from './credential-store.ts';
 import { IncidentStore } from './incident-store.ts';
 import { OutboxStore } from './outbox-store.ts';
+import { LeaseStore, type Fence } from './lease-store.ts';
+import { CHANGE_CHANNEL, changeOf, changePayload, type Change as StoreChange, type PgChangeFeed } from './change-feed.ts';
+import { randomUUID } from 'node:crypto';
 import type { StoreEngine } from './migrations.ts';
 import type { NodeLoadRow, NodeRow, StoreSchema, VersionRow } from './schema.ts';
 import { TOKEN_ROLES } from './types.ts';
@@ -38,24 +41,57 @@ export class SqlStore implements Store {
   readonly approvals: ApprovalStore;
   readonly credentials: NodeCredentialStore;
   readonly outbox: OutboxStore;
+  readonly leases: LeaseStore;
   readonly #db: Kysely<StoreSchema>;
   readonly #closed: () => Promise<void>;
-  readonly #commits = new Commits();
+  readonly #commits: Commits;
+  /** This store instance's name in the change feed: its own commits are not news to it. */
+  readonly origin = randomUUID();
+  readonly #feed: PgChangeFeed | undefined;
   #closing: Promise<void> | undefined;
 
-  /** `closed` resolves once the engine's connections are really gone (after `db.destroy()`). */
-  constructor(db: Kysely<StoreSchema>, engine: StoreEngine, closed: () => Promise<void> = async () => undefined) {
+  /**
+   * `closed` resolves once the engine's connections are really gone (after `db.destroy()`).
+   * `feed`: on PostgreSQL, the other replicas' commits (LISTEN); each commit here NOTIFYs them.
+   */
+  constructor(db: Kysely<StoreSchema>, engine: StoreEngine, closed: () => Promise<void> = async () => undefined, feed?: (origin: string) => PgChangeFeed) {
     this.#db = db;
     this.engine = engine;
+    this.#feed = feed?.(this.origin);
+    this.#commits = new Commits(engine === 'postgres'
+      ? async (tx, events) => { await sql`SELECT pg_notify(${CHANGE_CHANNEL}, ${changePayload(this.origin, events)})`.execute(tx); }
+      : undefined);
     this.incidents = new IncidentStore(db);
     this.approvals = new ApprovalStore(db, this.#commits);
     this.credentials = new NodeCredentialStore(db, this.#commits);
     this.outbox = new OutboxStore(db);
+    this.leases = new LeaseStore(db, engine);
     this.#closed = closed;
   }
 
   onCommit(fn: (events: readonly RolloutEvent[]) => void): () => void {
     return this.#commits.listen(fn);
+  }
+
+  /**
+   * Every commit that appended events, by this process or (on PostgreSQL) by another replica of
+   * the same store: the types only. What keeps in-memory views (desired state, long-polls) fresh
+   * across replicas; `resync` when the feed was down and anything may have changed.
+   */
+  onChange(fn: (c: StoreChange) => void): () => void {
+    const offLocal = this.#commits.listen((events) => fn(changeOf(this.origin, events)));
+    const offRemote = this.#feed?.onChange(fn);
+    return () => { offLocal(); offRemote?.(); };
+  }
+
+  /** Starts listening to the other replicas (PostgreSQL); a no-op on SQLite, where one process writes. */
+  async listen(): Promise<void> {
+    await this.#feed?.start();
+  }
+
+  /** Whether the other replicas' commits are being heard: true on SQLite (there are none), the feed's state on PostgreSQL. */
+  get hearing(): boolean {
+    return this.#feed ? this.#feed.listening : true;
   }
 
   /** One write transaction; its events go to the commit listeners once it has committed (commits.ts). */
@@ -482,8 +518,10 @@ export class SqlStore implements Store {
     return rows.map((r) => parseJson<RolloutState>(r.state));
   }
 
-  async transitionRollout(next: RolloutState, events: RolloutEvent[]): Promise<boolean> {
+  async transitionRollout(next: RolloutState, events: RolloutEvent[], fence?: Fence): Promise<boolean> {
     return this.#write(async (tx) => {
+      // Under a lease, checked first and in this transaction: a holder that lost it writes nothing.
+      if (fence && !(await this.leases.holds(tx, fence))) return false;
       const r = await tx.updateTable('rollouts')
         .set({ state: JSON.stringify(next), status: next.status, rev: next.rev, updated_at: next.updated_at })
         .where('id', '=', next.id).where('rev', '=', next.rev - 1)
@@ -586,7 +624,7 @@ export class SqlStore implements Store {
 
   /** Idempotent: closing twice waits for the same close. */
   close(): Promise<void> {
-    this.#closing ??= this.#db.destroy().then(() => this.#closed());
+    this.#closing ??= (this.#feed?.close() ?? Promise.resolve()).then(() => this.#db.destroy()).then(() => this.#closed());
     return this.#closing;
   }
 }

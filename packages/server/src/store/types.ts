@@ -3,6 +3,8 @@ import type { NodeCredentialStore } from './credential-store.ts';
 import type { ChainHead, ChainVerdict } from './event-chain.ts';
 import type { IncidentStore } from './incident-store.ts';
 import type { OutboxStore } from './outbox-store.ts';
+import type { Fence, LeaseStore } from './lease-store.ts';
+import type { Change } from './change-feed.ts';
 import type {
   ArtifactDecl, ArtifactVersion, VersionCheck, VersionSigner, BreakglassEnvelope, Declarations, MetricAggregate, ModuleCounters, ModuleDecl, PolicySpec, RolloutEvent, RolloutState, RolloutStatus, SummaryLoad, VersionManifest,
 } from '@failsmall/core';
@@ -24,7 +26,17 @@ export interface Store {
   readonly credentials: NodeCredentialStore;
   /** The notifier's outbox: each notice per target until it is delivered or dropped, so a restart loses none. */
   readonly outbox: OutboxStore;
+  /** Who does which rollout's controller work, and which replica runs a one-replica job. */
+  readonly leases: LeaseStore;
   readonly engine: 'sqlite' | 'postgres';
+  /** This store instance's name among the replicas sharing its database. */
+  readonly origin: string;
+  /** Commits that appended events, here or by another replica (types only; `resync` after the feed was down). */
+  onChange(fn: (c: Change) => void): () => void;
+  /** Starts hearing the other replicas' commits (PostgreSQL); a no-op on SQLite. */
+  listen(): Promise<void>;
+  /** Whether the other replicas' commits are being heard now. */
+  readonly hearing: boolean;
 
   // ── declarations ──────────────────────────────────────────────────────────
   /** Idempotent: an unchanged declaration keeps its version; a changed one gets version+1. */
@@ -102,7 +114,8 @@ export interface Store {
    * when `next.status` is 'completed' sets the artifact's current version to next.to_version — all
    * in one transaction. Returns false (and changes nothing) on a stale rev.
    */
-  transitionRollout(next: RolloutState, events: RolloutEvent[]): Promise<boolean>;
+  /** With a fence (a lease's holder and epoch), writes only while that lease still holds (lease-store.ts). */
+  transitionRollout(next: RolloutState, events: RolloutEvent[], fence?: Fence): Promise<boolean>;
 
   // ── event log (append-only; UPDATE and DELETE are refused by the database) ─
   // Hash-chained (event-chain.ts): each event carries the hash of the one before it.

@@ -1,7 +1,7 @@
 /** The parts of the Store that are stores of their own: their calls are timed as `incidents.list` and so on. */
-const PARTS = new Set(['incidents', 'approvals', 'credentials', 'outbox']);
+const PARTS = new Set(['incidents', 'approvals', 'credentials', 'outbox', 'leases']);
 /** Methods that do no IO: timing them would only add series. */
-const NOT_TIMED = new Set(['onCommit']);
+const NOT_TIMED = new Set(['onCommit', 'onChange', 'listen']);
 
 /**
  * The store with every call timed: `observe(op, seconds)` after each method's promise settles
