@@ -64,6 +64,10 @@ test('a gate split by hardware_generation rolls back a change that breaks only t
       return ['completed', 'rolled_back', 'paused', 'aborted'].includes(st.status) ? st : undefined;
     }, 180_000);
   };
+  // Every node's pushes must be on record before the first rollout starts: both g2 nodes go to the
+  // canary (stratified), so with no g2 node left outside it, g2 is judged against its nodes' own
+  // history. On a busy machine the first push of a node could otherwise land after the start.
+  await waitFor('every node\'s first metrics', async () => (await s.store.metricsByNode('proxy', 0, Date.now())).size === NODES || undefined, 60_000);
   // Every node first serves good-0: the history and the baseline of the next rollouts.
   const first = await run('good-0');
   assert.equal(first.status, 'completed', JSON.stringify(first.last_verdicts ?? first.pause_reason));
