@@ -175,14 +175,23 @@ export class DesiredHub {
     this.#waiters.clear();
   }
 
+  /**
+   * Answers every long-poll whose desired state changed, in the next turn of the event loop, after
+   * the caller's: the API call that made the change (a start, an abort) answers first, whatever
+   * the fan-out (at 10,000 agents it waited 1.4–1.7 s behind it). All in that one turn: answering
+   * in batches let the load reports and content fetches of the agents already answered in between,
+   * and the p50 went from 0.6–0.8 s to 4.6–8.5 s (bench/propagation.ts, 10,000 agents).
+   */
   #wake(): void {
+    const due: { w: Waiter; d: { desired: DesiredState; etag: string } }[] = [];
     for (const w of this.#waiters) {
       const d = this.desiredFor(w.node);
       if (d.etag !== w.etag) {
         clearTimeout(w.timer);
         this.#waiters.delete(w);
-        w.resolve(d);
+        due.push({ w, d });
       }
     }
+    if (due.length > 0) setImmediate(() => { for (const { w, d } of due) w.resolve(d); });
   }
 }
