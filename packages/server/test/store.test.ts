@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { sql } from 'kysely';
 import { envelopeSha256, type Declarations, type ModuleCounters, type PolicySpec, type RolloutEvent, type RolloutState } from '@failsmall/core';
+import { FLEET_FULL_EVERY_MS, FLEET_LAG_MS, FleetView } from '../src/controller/fleet-view.ts';
 import { openStore, parseStoreUrl, type SqlStore, type StoreConfig } from '../src/store/index.ts';
 
 const T0 = 1_760_000_000_000;
@@ -489,6 +490,56 @@ for (const engine of [sqliteEngine(), postgresEngine()]) {
       const taken = await Promise.all(Array.from({ length: 8 }, (_, i) => store.leases.acquire('job:recorder', `replica-${i}`, T0, 1000)));
       assert.equal(taken.filter((l) => l !== null).length, 1, JSON.stringify(taken));
       assert.equal(taken.find((l) => l !== null)?.epoch, 1);
+    });
+
+    it('the controller\'s fleet view reads only what changed: not heartbeats, and everything again after a takeover or a minute', async () => {
+      const { store } = await freshStore();
+      let now = T0;
+      const view = new FleetView(store, { now: () => now });
+      for (let i = 0; i < 50; i++) await store.upsertNode({ id: `n${String(i).padStart(2, '0')}`, labels: { region: i % 2 ? 'eu' : 'us' }, modules: ['bot'] }, T0 - 60_000);
+      for (let i = 0; i < 50; i++) await store.recordLoad({ node_id: `n${String(i).padStart(2, '0')}`, artifact: 'features', version: 'v1', ok: true, serving: 'v1', error: null, at: T0 - 60_000 });
+      await view.sync(['features']);
+      assert.equal(view.lastRead, 100, 'the first sync reads everything');
+      assert.deepEqual(view.nodes().map((n) => n.id), (await store.listNodes()).map((n) => n.id));
+      now = T0 + 10_000;
+      await view.sync(['features']);
+      assert.equal(view.lastRead, 0, 'nothing changed: nothing read');
+      // A heartbeat and an unchanged registration are not changes; a pin, a label, a load report are.
+      await store.touchNode('n00', now);
+      await store.upsertNode({ id: 'n01', labels: { region: 'eu' }, modules: ['bot'] }, now);
+      await store.setNodePins('n02', [{ artifact: 'features', action: 'pin', version: 'v1', operator: 'alice', reason: 'test', since: '2026-12-06T00:00:00Z' } as never], now);
+      await store.upsertNode({ id: 'n03', labels: { region: 'ap' }, modules: ['bot'] }, now);
+      await store.recordLoad({ node_id: 'n04', artifact: 'features', version: 'v2', ok: false, serving: 'v1', error: 'too many features', at: now });
+      await store.upsertNode({ id: 'n99', labels: {}, modules: ['bot'] }, now);
+      now += 1000;
+      await view.sync(['features']);
+      assert.equal(view.lastRead, 4, 'three nodes and one load report');
+      const byId = new Map(view.nodes().map((n) => [n.id, n]));
+      assert.equal(byId.size, 51);
+      assert.equal(byId.get('n02')?.pins.length, 1);
+      assert.deepEqual(byId.get('n03')?.labels, { region: 'ap' });
+      assert.deepEqual(view.loads('features').find((l) => l.node_id === 'n04')?.error, 'too many features');
+      // The view equals a full read, but for heartbeats (last_seen_at), which it does not follow.
+      const rollout_relevant = (nodes: readonly { last_seen_at: number }[]) => nodes.map(({ last_seen_at: _, ...rest }) => rest);
+      assert.deepEqual(rollout_relevant(view.nodes()), rollout_relevant(await store.listNodes()));
+      assert.deepEqual(view.loads('features').sort((a, b) => a.node_id.localeCompare(b.node_id)), await store.listLoads('features'));
+      // Rows are read again while they are within FLEET_LAG_MS of the last look, then no more.
+      now += 1000;
+      await view.sync(['features']);
+      assert.equal(view.lastRead, 4, 'still within the lag of the last look');
+      now += FLEET_LAG_MS + 1;
+      await view.sync(['features']);
+      now += 1000;
+      await view.sync(['features']);
+      assert.equal(view.lastRead, 0);
+      view.invalidate();
+      await view.sync(['features']);
+      assert.equal(view.lastRead, 101, 'after a takeover: everything');
+      now += FLEET_FULL_EVERY_MS;
+      await view.sync(['features']);
+      assert.equal(view.lastRead, 101, 'and every minute whatever the deltas said');
+      await view.sync([]);
+      assert.deepEqual(view.loads('features'), [], 'an artifact no rollout watches is forgotten');
     });
 
     it('pages rollouts newest first with a keyset cursor, ties on created_at broken by id', async () => {

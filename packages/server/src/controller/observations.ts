@@ -10,6 +10,7 @@ import {
  */
 export const HISTORY_MS = 30 * 60_000;
 import type { NodeRecord, Store } from '../store/types.ts';
+import type { FleetView } from './fleet-view.ts';
 import type { PrometheusClient } from '../signals/index.ts';
 
 /** The nodes a rollout of a module's artifact can reach: those that run the module (no module list means all). */
@@ -37,12 +38,13 @@ export interface SignalSources {
   readonly prometheus?: PrometheusClient;
 }
 
-export async function observe(store: Store, state: RolloutState, now: number, signals: SignalSources = {}): Promise<{
+export async function observe(store: Store, state: RolloutState, now: number, signals: SignalSources = {}, view?: FleetView): Promise<{
   fleet: FleetNode[];
   loads: Map<string, NodeLoad>;
   observations: Map<string, GateObservation>;
 }> {
-  const [nodes, reports] = await Promise.all([store.listNodes(), store.listLoads(state.artifact)]);
+  // The controller's in-memory fleet when it has synced one (fleet-view.ts), else read now.
+  const [nodes, reports] = view ? [view.nodes(), view.loads(state.artifact)] : await Promise.all([store.listNodes(), store.listLoads(state.artifact)]);
   const fleet = fleetFor(nodes, state.module, state.artifact);
   const loads = new Map<string, NodeLoad>();
   for (const r of reports) {

@@ -35,6 +35,7 @@ export function migrationProvider(engine: StoreEngine): MigrationProvider {
         '0016_incident_subject': incidentSubject(),
         '0017_version_provenance': versionProvenance(),
         '0018_leases': leases(),
+        '0019_change_times': changeTimes(),
       };
     },
   };
@@ -505,6 +506,22 @@ function leases(): Migration {
         .addColumn('epoch', 'bigint', (c) => c.notNull())
         .addColumn('expires_at', 'bigint', (c) => c.notNull())
         .execute();
+    },
+  };
+}
+
+/**
+ * When a node's row last changed in a way a rollout cares about (labels, modules, enrolment,
+ * pins, signal problems; not a heartbeat), so that the controller's in-memory fleet reads only
+ * what changed since its last look. node_loads.at is already the time of each report.
+ */
+function changeTimes(): Migration {
+  return {
+    async up(db: Kysely<unknown>): Promise<void> {
+      await db.schema.alterTable('nodes').addColumn('changed_at', 'bigint').execute();
+      await sql`UPDATE nodes SET changed_at = registered_at`.execute(db);
+      await db.schema.createIndex('nodes_changed_at').on('nodes').column('changed_at').execute();
+      await db.schema.createIndex('node_loads_at').on('node_loads').columns(['artifact', 'at']).execute();
     },
   };
 }

@@ -185,6 +185,8 @@ export interface NodeRow {
   signal_problems: string | null;
   /** 'approved' or 'pending' (migration 0013). */
   enrolment: string;
+  /** When labels, modules, enrolment, pins or signal problems last changed (migration 0019; not on a heartbeat). */
+  changed_at: number | null;
 }
 
 export interface NodeLoadRow {

@@ -261,17 +261,17 @@ export class SqlStore implements Store {
     return this.#write(async (tx) => {
       const stored = await tx.selectFrom('nodes').selectAll().where('id', '=', n.id).executeTakeFirst();
       if (!stored) {
-        const row: NodeRow = { id: n.id, labels, modules, registered_at: at, last_seen_at: at, pins: null, signal_problems: null, enrolment: admit ? 'approved' : 'pending' };
+        const row: NodeRow = { id: n.id, labels, modules, registered_at: at, last_seen_at: at, pins: null, signal_problems: null, enrolment: admit ? 'approved' : 'pending', changed_at: at };
         await tx.insertInto('nodes').values(row).execute();
         await appendCommitted(tx, [{ type: 'node.registered', at, rollout_id: null, payload: { node: n.id, labels: n.labels, modules: n.modules, enrolment: row.enrolment } }]);
         return toNodeRecord(row);
       }
       if (admit && stored.enrolment !== 'approved') {
-        await tx.updateTable('nodes').set({ enrolment: 'approved' }).where('id', '=', n.id).execute();
+        await tx.updateTable('nodes').set({ enrolment: 'approved', changed_at: at }).where('id', '=', n.id).execute();
         await appendCommitted(tx, [{ type: 'node.approved', at, rollout_id: null, payload: { node: n.id, by: 'join token' } }]);
       }
       const changed = stored.labels !== labels || stored.modules !== modules;
-      await tx.updateTable('nodes').set({ labels, modules, last_seen_at: at }).where('id', '=', n.id).execute();
+      await tx.updateTable('nodes').set({ labels, modules, last_seen_at: at, ...(changed ? { changed_at: at } : {}) }).where('id', '=', n.id).execute();
       if (changed) {
         await appendCommitted(tx, [{
           type: 'node.updated',
@@ -301,9 +301,21 @@ export class SqlStore implements Store {
     return rows.map(toNodeRecord);
   }
 
+  /** Nodes whose labels, modules, enrolment, pins or signal problems changed at or after `since` (the controller's fleet view). */
+  async nodesChangedSince(since: number): Promise<NodeRecord[]> {
+    const rows = await this.#db.selectFrom('nodes').selectAll().where('changed_at', '>=', since).execute();
+    return rows.map(toNodeRecord);
+  }
+
+  /** Load reports of `artifact` received at or after `since`. */
+  async loadsChangedSince(artifact: string, since: number): Promise<LoadReport[]> {
+    const rows = await this.#db.selectFrom('node_loads').selectAll().where('artifact', '=', artifact).where('at', '>=', since).execute();
+    return rows.map(toLoadReport);
+  }
+
   async approveNode(id: string, actor: string, at: number): Promise<boolean> {
     return this.#write(async (tx) => {
-      const r = await tx.updateTable('nodes').set({ enrolment: 'approved' }).where('id', '=', id).where('enrolment', '<>', 'approved').executeTakeFirst();
+      const r = await tx.updateTable('nodes').set({ enrolment: 'approved', changed_at: at }).where('id', '=', id).where('enrolment', '<>', 'approved').executeTakeFirst();
       if (Number(r.numUpdatedRows) !== 1) return false;
       await appendCommitted(tx, [{ type: 'node.approved', at, rollout_id: null, payload: { node: id, by: actor } }]);
       return true;
@@ -315,7 +327,7 @@ export class SqlStore implements Store {
     await this.#write(async (tx) => {
       const stored = await tx.selectFrom('nodes').select('pins').where('id', '=', id).executeTakeFirst();
       if (!stored || stored.pins === text) return;
-      await tx.updateTable('nodes').set({ pins: text }).where('id', '=', id).execute();
+      await tx.updateTable('nodes').set({ pins: text, changed_at: at }).where('id', '=', id).execute();
       await appendCommitted(tx, [{ type: 'node.pins_changed', at, rollout_id: null, payload: { node: id, pins: pins as unknown as Record<string, unknown>[], previous: parseJson<unknown[]>(stored.pins ?? '[]') } }]);
     });
   }
@@ -330,7 +342,7 @@ export class SqlStore implements Store {
       if (identity(previous) === identity(sorted)) return;
       // A module that still fails (for another reason) keeps the time it began to.
       const kept = sorted.map((p) => ({ ...p, since: Math.min(p.since, previous.find((q) => q.module === p.module)?.since ?? p.since) }));
-      await tx.updateTable('nodes').set({ signal_problems: kept.length === 0 ? null : canonicalJson(kept) }).where('id', '=', id).execute();
+      await tx.updateTable('nodes').set({ signal_problems: kept.length === 0 ? null : canonicalJson(kept), changed_at: at }).where('id', '=', id).execute();
       await appendCommitted(tx, [{ type: 'node.signal_problems_changed', at, rollout_id: null, payload: { node: id, problems: kept as unknown as Record<string, unknown>[], previous: previous as unknown as Record<string, unknown>[] } }]);
     });
   }

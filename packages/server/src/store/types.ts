@@ -67,6 +67,10 @@ export interface Store {
   touchNode(id: string, at: number): Promise<void>;
   getNode(id: string): Promise<NodeRecord | undefined>;
   listNodes(): Promise<NodeRecord[]>;
+  /** Nodes whose labels, modules, enrolment, pins or signal problems changed at or after `since` (not heartbeats). */
+  nodesChangedSince(since: number): Promise<NodeRecord[]>;
+  /** Load reports of `artifact` received at or after `since`. */
+  loadsChangedSince(artifact: string, since: number): Promise<LoadReport[]>;
   /** The latest load report of one node for one artifact (upsert, plus a node.load_reported event when it changes). */
   recordLoad(report: LoadReport): Promise<void>;
   /** Latest load report per node for one artifact. */
