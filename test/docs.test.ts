@@ -63,6 +63,19 @@ describe('the docs show commands that exist', () => {
     assert.match(seed.out, /examples\/seed-policy\.yaml:\d+:\d+: .*\[ALIAS_UNDEFINED\]/);
   });
 
+  it('every command in docs/reliability.md runs something that exists: test files, and npm scripts', () => {
+    const text = read('docs/reliability.md');
+    const scripts = (JSON.parse(read('package.json')) as { scripts: Record<string, string> }).scripts;
+    const commands = [...text.matchAll(/`((?:node --import tsx --test|npm run) [^`]+)`/g)].map((m) => m[1] ?? '');
+    assert.ok(commands.length >= 8, `only ${commands.length} commands in docs/reliability.md`);
+    for (const c of commands) {
+      if (c.startsWith('npm run ')) { assert.ok(scripts[c.split(' ')[2] ?? ''], `${c}: no such script`); continue; }
+      const files = c.split(' ').filter((w) => w.endsWith('.test.ts'));
+      assert.ok(files.length > 0, `${c}: names no test file`);
+      for (const f of files) assert.doesNotThrow(() => read(f), `${c}: ${f} does not exist`);
+    }
+  });
+
   it('the exit codes table in docs/cli.md matches the code', () => {
     const table = read('docs/cli.md');
     for (const code of Object.values(EXIT)) assert.match(table, new RegExp(`\\n\\| ${code} \\|`), `exit code ${code} is not documented`);
