@@ -12,6 +12,7 @@
  *   npm run bench:engine                  # human summary
  *   npm run bench:engine -- --json        # one JSON object on stdout
  *   options: --nodes 10000 --iterations 200 --warmup 50 --tick-iterations 20 --skip-tick
+ *            --reread-fleet (the controller reads the whole fleet at each observation, as before FleetView)
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -98,7 +99,8 @@ function ok(r: StepOutput | { error: { message: string } }): StepOutput {
 function must(out: StepOutput, want: Partial<Pick<RolloutState, 'status' | 'phase' | 'stage_index'>>, what: string): RolloutState {
   for (const [k, v] of Object.entries(want)) {
     if ((out.state as unknown as Record<string, unknown>)[k] !== v) {
-      throw new Error(`${what}: expected ${k}=${String(v)}, got ${String((out.state as unknown as Record<string, unknown>)[k])} (events: ${out.events.map((e) => e.type).join(', ')})`);
+      const reasons = out.events.flatMap((e) => ((e.payload as { verdicts?: { gate: string; status: string; reason: string }[] }).verdicts ?? []).map((v) => `${v.gate} ${v.status}: ${v.reason}`));
+      throw new Error(`${what}: expected ${k}=${String(v)}, got ${String((out.state as unknown as Record<string, unknown>)[k])} (events: ${out.events.map((e) => e.type).join(', ')}; ${reasons.join(' | ')})`);
     }
   }
   return out.state;
@@ -126,10 +128,13 @@ function stagesOf(): { applying: RolloutState[]; baking: RolloutState[]; bakeEnd
   for (let i = 0; i < THREE.stages.length; i++) {
     applying.push(s);
     now += 5_000;
-    const b = must(decide(s, loadedTo, true, now), { phase: 'baking', stage_index: i }, `stage ${i} applying`);
+    let b = must(decide(s, loadedTo, true, now), { phase: 'baking', stage_index: i }, `stage ${i} applying`);
     baking.push(b);
     const end = now + (THREE.stages[i]?.bake_ms ?? 0);
     bakeEnd.push(end);
+    // Checked every interval through the bake, as the controller does: bake counts only watched time.
+    const interval = THREE.stages[i]?.interval_ms ?? 10_000;
+    for (let t = now + interval; t < end; t += interval) b = must(decide(b, loadedTo, true, t), { phase: 'baking', stage_index: i }, `stage ${i} baking at ${t - now} ms`);
     if (i + 1 < THREE.stages.length) s = must(decide(b, loadedTo, true, end), { phase: 'applying', stage_index: i + 1 }, `stage ${i} promote`);
     now = end;
   }
@@ -187,17 +192,17 @@ const cases: Case[] = [
   },
   {
     kind: 'promote_1_to_10', what: 'baking, canary baked, gates pass → promote to partial (10%): nested cohort over the fleet', cohort: baking[1]!.assigned.length,
-    run: () => decideTimed(bakingCanary, loadedTo, true, bakeEnd[0]!),
+    run: () => decideTimed({ ...bakingCanary, last_evaluated_at: bakeEnd[0]! - 10_000 }, loadedTo, true, bakeEnd[0]!),
     expect: (o) => o.state.stage_index === 1 && o.desiredChanged,
   },
   {
     kind: 'promote_10_to_100', what: 'baking, partial baked, gates pass → promote to global (100%): nested cohort over the fleet', cohort: bakingGlobal.assigned.length,
-    run: () => decideTimed(bakingPartial, loadedTo, true, bakeEnd[1]!),
+    run: () => decideTimed({ ...bakingPartial, last_evaluated_at: bakeEnd[1]! - 10_000 }, loadedTo, true, bakeEnd[1]!),
     expect: (o) => o.state.stage_index === 2 && o.desiredChanged,
   },
   {
     kind: 'complete', what: 'baking, global baked, gates pass → completed', cohort: bakingGlobal.assigned.length,
-    run: () => decideTimed(bakingGlobal, loadedTo, true, bakeEnd[lastStage]!),
+    run: () => decideTimed({ ...bakingGlobal, last_evaluated_at: bakeEnd[lastStage]! - 10_000 }, loadedTo, true, bakeEnd[lastStage]!),
     expect: (o) => o.state.status === 'completed',
   },
   {
@@ -393,7 +398,8 @@ async function runTicks(): Promise<{ setup_ms: Record<string, number>; ticks: Ti
     const hubRaw = new DesiredHub(store);
     const hub = recorder(hubRaw, 'hub.', intervals);
     let clockNow = T0;
-    const controller = new Controller({ store, hub, clock: { now: () => clockNow }, log: { error: (o, m) => progress(`controller: ${m} ${String((o as { err?: unknown }).err)}`) }, tickMs: 250 });
+    // --reread-fleet: read every node and load report at each observation, as before FleetView (the side-by-side).
+    const controller = new Controller({ store, hub, clock: { now: () => clockNow }, log: { error: (o, m) => progress(`controller: ${m} ${String((o as { err?: unknown }).err)}`) }, tickMs: 250, memoryFleet: !hasFlag('reread-fleet') });
 
     // The rollout row the controller reads; each iteration resets it to a prepared state (untimed).
     const first = { ...startState('r-tick'), rev: 1 };
@@ -413,8 +419,8 @@ async function runTicks(): Promise<{ setup_ms: Record<string, number>; ticks: Ti
       { kind: 'tick_baking_not_due', what: 'baking, global, evaluation not due: no transition (what most ticks are)', state: { ...bakingGlobal, ...baseline, last_evaluated_at: bakeEnd[lastStage]! - 25_000 }, now: bakeEnd[lastStage]! - 20_000, expectTransitions: 0 },
       { kind: 'tick_applying_to_baking', what: 'applying, global (10k cohort), all 10k loads reported → baking', state: { ...applyingGlobal, ...baseline }, now: applyingGlobal.stage_started_at + 5_000, expectTransitions: 1 },
       { kind: 'tick_baking_evaluate', what: 'baking, global: gates read 10k load reports + 10k metric samples, pass, keep baking', state: { ...bakingGlobal, ...baseline }, now: bakeEnd[lastStage]! - 10_000, expectTransitions: 1 },
-      { kind: 'tick_promote_10_to_100', what: 'baking, partial baked → promote to global (nested cohort over 10k) + hub refresh', state: { ...bakingPartial, ...baseline, bake_started_at: bakeEnd[lastStage]! - 70_000, stage_started_at: bakeEnd[lastStage]! - 75_000 }, now: bakeEnd[lastStage]! - 10_000, expectTransitions: 1 },
-      { kind: 'tick_promote_10_to_100_with_10k_waiters', what: 'same promote, with 10,000 long-polls held in the hub (woken in-process, no HTTP)', state: { ...bakingPartial, ...baseline, bake_started_at: bakeEnd[lastStage]! - 70_000, stage_started_at: bakeEnd[lastStage]! - 75_000 }, now: bakeEnd[lastStage]! - 10_000, expectTransitions: 1, armWaiters: true },
+      { kind: 'tick_promote_10_to_100', what: 'baking, partial baked → promote to global (nested cohort over 10k) + hub refresh', state: { ...bakingPartial, ...baseline, bake_started_at: bakeEnd[lastStage]! - 70_000, stage_started_at: bakeEnd[lastStage]! - 75_000, last_evaluated_at: bakeEnd[lastStage]! - 20_000 }, now: bakeEnd[lastStage]! - 10_000, expectTransitions: 1 },
+      { kind: 'tick_promote_10_to_100_with_10k_waiters', what: 'same promote, with 10,000 long-polls held in the hub (woken in-process, no HTTP)', state: { ...bakingPartial, ...baseline, bake_started_at: bakeEnd[lastStage]! - 70_000, stage_started_at: bakeEnd[lastStage]! - 75_000, last_evaluated_at: bakeEnd[lastStage]! - 20_000 }, now: bakeEnd[lastStage]! - 10_000, expectTransitions: 1, armWaiters: true },
       { kind: 'tick_gate_fail_rollback', what: 'baking, global: error_rate gate fails on 10k samples → rolling back', state: { ...bakingGlobal, ...baseline, bake_started_at: BAD_AT - 5_000, stage_started_at: BAD_AT - 10_000, last_evaluated_at: null }, now: BAD_AT + 5_000, expectTransitions: 1 },
       {
         kind: 'tick_rollback_confirmed', what: 'rolling back, all 10k nodes report from_version → rolled_back', state: { ...rollingBackGlobal, ...baseline }, now: (rollingBackGlobal.rollback_started_at ?? T0) + 5_000, expectTransitions: 1,

@@ -47,7 +47,11 @@ export class Controller {
   /** The epoch of each lease as last seen: a new one means the rollout changed hands. */
   readonly #epochs = new Map<string, number>();
 
-  constructor(opts: { store: Store; hub: DesiredHub; clock: Clock; log: ControllerLog; tickMs: number; signals?: SignalSources; replica?: string; leaseMs?: number }) {
+  /** false: read the whole fleet at every observation, as before FleetView (for the benchmark's side-by-side). */
+  readonly #memoryFleet: boolean;
+
+  constructor(opts: { store: Store; hub: DesiredHub; clock: Clock; log: ControllerLog; tickMs: number; signals?: SignalSources; replica?: string; leaseMs?: number; memoryFleet?: boolean }) {
+    this.#memoryFleet = opts.memoryFleet ?? true;
     this.leases = new LeaseKeeper(opts.store.leases, opts.replica ?? `controller-${process.pid}`, opts.leaseMs ?? DEFAULT_LEASE_MS, () => opts.clock.now());
     this.#store = opts.store;
     this.fleet = new FleetView(opts.store, opts.clock);
@@ -117,10 +121,11 @@ export class Controller {
     }
     // One read of what changed in the fleet when any rollout will look at it this tick; the loads
     // of every artifact this replica works stay synced, so a rollout that looks later reads deltas too.
-    if (mine.some(({ state }) => mustObserve(state, now))) await this.fleet.sync([...new Set(mine.map(({ state }) => state.artifact))]);
+    const view = this.#memoryFleet ? this.fleet : undefined;
+    if (view && mine.some(({ state }) => mustObserve(state, now))) await view.sync([...new Set(mine.map(({ state }) => state.artifact))]);
     let transitions = 0;
     for (const { state, fence } of mine) {
-      if (await this.advance(state, fence, this.fleet)) transitions++;
+      if (await this.advance(state, fence, view)) transitions++;
     }
     // Rollouts that ended (here or elsewhere) need no lease: forget them, and drop the rows.
     const live = new Set(active.map((r) => leaseName(r.id)));
