@@ -45,6 +45,11 @@ export function registerErrorHandler(app: FastifyInstance): void {
       const first = issues[0];
       return reply.code(400).send({ error: { code: 'BAD_REQUEST', message: `invalid ${err.validationContext ?? 'request'}: ${first ? `${first.path} ${first.message}` : 'schema mismatch'}`, hint: 'see docs/api.md for the request schema', details: { issues } } });
     }
+    const store = storeTrouble(err);
+    if (store) {
+      req.log.warn({ err, code: store.code }, store.message);
+      return reply.code(store.status).send({ error: { code: store.code, message: store.message, hint: store.hint } });
+    }
     const status = typeof err.statusCode === 'number' && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 500;
     if (status === 500) {
       req.log.error({ err }, 'internal error');
@@ -88,4 +93,29 @@ function describeIssue(v: { instancePath?: string; message?: string; params?: un
 
 function isPrimitive(x: unknown): x is string | number | boolean | null {
   return x === null || typeof x === 'string' || typeof x === 'number' || typeof x === 'boolean';
+}
+
+/**
+ * The store refusing a write for a reason outside the request: a full volume (SQLite's
+ * SQLITE_FULL, PostgreSQL's disk_full), or a database that cannot be reached. Each transaction
+ * is all or nothing, so the answer can say that nothing was written, and what to do; these are
+ * not bugs, and never a bare 500.
+ */
+export function storeTrouble(err: unknown): { status: number; code: string; message: string; hint: string } | undefined {
+  const code = (err as { code?: unknown } | null)?.code;
+  if (code === 'SQLITE_FULL' || code === '53100') {
+    return {
+      status: 507, code: 'STORE_FULL',
+      message: 'the store\'s volume is full: this change was not written (nothing was half-written); reads still work',
+      hint: 'free space on the volume that holds the store (failsmall serve --store), then retry: the control plane needs no restart',
+    };
+  }
+  if (code === 'SQLITE_BUSY' || (typeof code === 'string' && code.startsWith('SQLITE_IOERR')) || code === '57P01' || code === '57P03' || code === 'ECONNREFUSED' || code === 'ECONNRESET' || code === '08006' || code === '08001') {
+    return {
+      status: 503, code: 'STORE_UNAVAILABLE',
+      message: `the store could not be reached (${String(code)}): this change was not written`,
+      hint: 'retry in a few seconds; the control plane reconnects by itself (check the database, or the disk under SQLite)',
+    };
+  }
+  return undefined;
 }

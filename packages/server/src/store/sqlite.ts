@@ -26,7 +26,7 @@ export function openSqlite(path: string): Kysely<StoreSchema> {
   database.pragma('busy_timeout = 5000');
   database.pragma('synchronous = NORMAL');
   database.pragma('foreign_keys = ON');
-  return new Kysely<StoreSchema>({ dialect: new ImmediateSqliteDialect({ database }) });
+  return new Kysely<StoreSchema>({ dialect: new ImmediateSqliteDialect({ database }, database) });
 }
 
 /**
@@ -36,20 +36,39 @@ export function openSqlite(path: string): Kysely<StoreSchema> {
  */
 class ImmediateSqliteDialect extends SqliteDialect {
   readonly #config: SqliteDialectConfig;
+  readonly #database: Database.Database;
 
-  constructor(config: SqliteDialectConfig) {
+  constructor(config: SqliteDialectConfig, database: Database.Database) {
     super(config);
     this.#config = config;
+    this.#database = database;
   }
 
   override createDriver(): Driver {
-    return new ImmediateSqliteDriver(this.#config);
+    return new ImmediateSqliteDriver(this.#config, this.#database);
   }
 }
 
 class ImmediateSqliteDriver extends SqliteDriver {
+  readonly #database: Database.Database;
+
+  constructor(config: SqliteDialectConfig, database: Database.Database) {
+    super(config);
+    this.#database = database;
+  }
+
   override async beginTransaction(connection: DatabaseConnection, settings?: TransactionSettings): Promise<void> {
     const begin = settings?.accessMode === 'read only' ? 'begin' : 'begin immediate';
     await connection.executeQuery(CompiledQuery.raw(begin));
+  }
+
+  /**
+   * SQLite rolls a transaction back by itself on some errors (SQLITE_FULL, SQLITE_IOERR,
+   * SQLITE_NOMEM): a ROLLBACK after that fails with "no transaction is active", and that error
+   * would replace the one that says what happened (a full volume). Roll back only what is open.
+   */
+  override async rollbackTransaction(connection: DatabaseConnection): Promise<void> {
+    if (!this.#database.inTransaction) return;
+    await super.rollbackTransaction(connection);
   }
 }
