@@ -8,6 +8,7 @@ import pg from 'pg';
 import { sql } from 'kysely';
 import { envelopeSha256, type Declarations, type ModuleCounters, type PolicySpec, type RolloutEvent, type RolloutState } from '@failsmall/core';
 import { FLEET_FULL_EVERY_MS, FLEET_LAG_MS, FleetView } from '../src/controller/fleet-view.ts';
+import { METRICS_LAG_MS, MetricsView } from '../src/controller/metrics-view.ts';
 import { openStore, parseStoreUrl, type SqlStore, type StoreConfig } from '../src/store/index.ts';
 
 const T0 = 1_760_000_000_000;
@@ -540,6 +541,34 @@ for (const engine of [sqliteEngine(), postgresEngine()]) {
       assert.equal(view.lastRead, 101, 'and every minute whatever the deltas said');
       await view.sync([]);
       assert.deepEqual(view.loads('features'), [], 'an artifact no rollout watches is forgotten');
+    });
+
+    it('the controller\'s metric windows in memory sum each node exactly as metricsByNode does, reading only new pushes', async () => {
+      const { store } = await freshStore();
+      let now = T0;
+      const view = new MetricsView(store, { now: () => now });
+      const push = async (node: number, at: number, i: number) => store.insertMetrics(`n${node}`, at, {
+        proxy: { requests: 100 + i, errors: i % 3, loads_attempted: i % 2, loads_succeeded: 0, latency_buckets: i % 4 === 0 ? [] : [i, 2 * i, 3], counters: i % 5 === 0 ? { retries: i } : {} },
+        other: { requests: 1, errors: 0, loads_attempted: 0, loads_succeeded: 0, latency_buckets: [], counters: {} },
+      });
+      for (let i = 0; i < 120; i++) await push(i % 20, T0 - 60_000 + i * 500, i);
+      const sorted = (m: Map<string, unknown> | undefined) => [...(m ?? new Map()).entries()].sort(([a], [b]) => a.localeCompare(b));
+      await view.sync([{ module: 'proxy', fromMs: T0 - 60_000 }]);
+      assert.equal(view.lastRead, 120);
+      for (const [from, to] of [[T0 - 60_000, T0], [T0 - 30_000, T0 - 10_000], [T0 - 59_500, T0 - 59_500]] as const) {
+        assert.deepEqual(sorted(view.byNode('proxy', from, to)), sorted(await store.metricsByNode('proxy', from, to)), `[${from - T0}, ${to - T0}]`);
+      }
+      assert.equal(view.byNode('proxy', T0 - 61_000, T0), undefined, 'a window wider than held is the store\'s to answer');
+      assert.equal(view.byNode('other', T0 - 60_000, T0), undefined, 'a module not watched');
+      // New pushes: only they are read (and the lag's re-reads, deduplicated).
+      now = T0 + 10_000;
+      for (let i = 120; i < 140; i++) await push(i % 20, T0 + 1000 + i, i);
+      await view.sync([{ module: 'proxy', fromMs: T0 - 50_000 }]);
+      assert.equal(view.lastRead, 30, 'the 20 new pushes, and the 10 received within the lag of the last look, read again');
+      assert.deepEqual(sorted(view.byNode('proxy', T0 - 50_000, now)), sorted(await store.metricsByNode('proxy', T0 - 50_000, now)));
+      now += METRICS_LAG_MS / 2;
+      await view.sync([{ module: 'proxy', fromMs: T0 - 50_000 }]);
+      assert.deepEqual(sorted(view.byNode('proxy', T0 - 50_000, now)), sorted(await store.metricsByNode('proxy', T0 - 50_000, now)), 'samples read twice within the lag count once');
     });
 
     it('pages rollouts newest first with a keyset cursor, ties on created_at broken by id', async () => {

@@ -4,7 +4,8 @@ import { LeaseKeeper } from '../store/lease-keeper.ts';
 import type { Fence } from '../store/lease-store.ts';
 import type { Store } from '../store/types.ts';
 import { FleetView } from './fleet-view.ts';
-import { observe, type SignalSources } from './observations.ts';
+import { MetricsView } from './metrics-view.ts';
+import { metricWants, observe, type SignalSources, type Views } from './observations.ts';
 
 export interface Clock {
   now(): number;
@@ -44,10 +45,12 @@ export class Controller {
   readonly leases: LeaseKeeper;
   /** The fleet in memory, synced from what changed once per tick (fleet-view.ts). */
   readonly fleet: FleetView;
+  /** The gates' metric windows in memory, synced from the pushes received since the last tick (metrics-view.ts). */
+  readonly metrics: MetricsView;
   /** The epoch of each lease as last seen: a new one means the rollout changed hands. */
   readonly #epochs = new Map<string, number>();
 
-  /** false: read the whole fleet at every observation, as before FleetView (for the benchmark's side-by-side). */
+  /** false: read the whole fleet and every metric window at each observation, as before the views (for the benchmark's side-by-side). */
   readonly #memoryFleet: boolean;
 
   constructor(opts: { store: Store; hub: DesiredHub; clock: Clock; log: ControllerLog; tickMs: number; signals?: SignalSources; replica?: string; leaseMs?: number; memoryFleet?: boolean }) {
@@ -55,6 +58,7 @@ export class Controller {
     this.leases = new LeaseKeeper(opts.store.leases, opts.replica ?? `controller-${process.pid}`, opts.leaseMs ?? DEFAULT_LEASE_MS, () => opts.clock.now());
     this.#store = opts.store;
     this.fleet = new FleetView(opts.store, opts.clock);
+    this.metrics = new MetricsView(opts.store, opts.clock);
     this.#hub = opts.hub;
     this.#clock = opts.clock;
     this.#log = opts.log;
@@ -116,16 +120,20 @@ export class Controller {
       const fence = await this.leases.hold(leaseName(state.id));
       if (!fence) continue; // another replica works this one
       // Taken over (or first taken): another replica worked it until now; read the fleet afresh.
-      if (this.#epochs.get(fence.name) !== fence.epoch) { this.#epochs.set(fence.name, fence.epoch); this.fleet.invalidate(); }
+      if (this.#epochs.get(fence.name) !== fence.epoch) { this.#epochs.set(fence.name, fence.epoch); this.fleet.invalidate(); this.metrics.invalidate(); }
       mine.push({ state, fence });
     }
     // One read of what changed in the fleet when any rollout will look at it this tick; the loads
     // of every artifact this replica works stay synced, so a rollout that looks later reads deltas too.
-    const view = this.#memoryFleet ? this.fleet : undefined;
-    if (view && mine.some(({ state }) => mustObserve(state, now))) await view.sync([...new Set(mine.map(({ state }) => state.artifact))]);
+    const views = this.#memoryFleet ? { fleet: this.fleet, metrics: this.metrics } : undefined;
+    const looking = mine.filter(({ state }) => mustObserve(state, now));
+    if (views && looking.length > 0) {
+      await views.fleet.sync([...new Set(mine.map(({ state }) => state.artifact))]);
+      await views.metrics.sync(looking.flatMap(({ state }) => metricWants(state, now)));
+    }
     let transitions = 0;
     for (const { state, fence } of mine) {
-      if (await this.advance(state, fence, view)) transitions++;
+      if (await this.advance(state, fence, views)) transitions++;
     }
     // Rollouts that ended (here or elsewhere) need no lease: forget them, and drop the rows.
     const live = new Set(active.map((r) => leaseName(r.id)));
@@ -139,12 +147,12 @@ export class Controller {
 
   /**
    * Decides once for one rollout and commits the transition, if any (under the rollout's lease,
-   * when given). `view`: the fleet as synced this tick; without it the fleet is read now.
+   * when given). `views`: the fleet and metric windows as synced this tick; without them, read now.
    */
-  async advance(state: RolloutState, fence?: Omit<Fence, 'now'>, view?: FleetView): Promise<boolean> {
+  async advance(state: RolloutState, fence?: Omit<Fence, 'now'>, views?: Views): Promise<boolean> {
     const now = this.#clock.now();
     if (!mustObserve(state, now)) return false;
-    const obs = await observe(this.#store, state, now, this.#signals, view);
+    const obs = await observe(this.#store, state, now, this.#signals, views);
     const out = step({ state, fleet: obs.fleet, loads: obs.loads, observations: obs.observations, now });
     if (out.state === state) return false;
     return this.commit(out.state, out.events, fence);

@@ -11,6 +11,7 @@ import {
 export const HISTORY_MS = 30 * 60_000;
 import type { NodeRecord, Store } from '../store/types.ts';
 import type { FleetView } from './fleet-view.ts';
+import type { MetricsView } from './metrics-view.ts';
 import type { PrometheusClient } from '../signals/index.ts';
 
 /** The nodes a rollout of a module's artifact can reach: those that run the module (no module list means all). */
@@ -38,13 +39,29 @@ export interface SignalSources {
   readonly prometheus?: PrometheusClient;
 }
 
-export async function observe(store: Store, state: RolloutState, now: number, signals: SignalSources = {}, view?: FleetView): Promise<{
+/** What the controller keeps in memory and synced this tick: the fleet, and the gates' metric windows. */
+export interface Views {
+  readonly fleet: FleetView;
+  readonly metrics: MetricsView;
+}
+
+/**
+ * The builtin metric windows a rollout's gates will read now (module and start), so that the
+ * controller's MetricsView holds them before `observe` asks.
+ */
+export function metricWants(state: RolloutState, now: number): { module: string; fromMs: number }[] {
+  return gateQueries(state, now)
+    .filter((q) => q.gate.source !== 'prometheus' && !readsLoadReports(q.gate, state))
+    .map((q) => ({ module: q.gate.module, fromMs: q.from }));
+}
+
+export async function observe(store: Store, state: RolloutState, now: number, signals: SignalSources = {}, views?: Views): Promise<{
   fleet: FleetNode[];
   loads: Map<string, NodeLoad>;
   observations: Map<string, GateObservation>;
 }> {
   // The controller's in-memory fleet when it has synced one (fleet-view.ts), else read now.
-  const [nodes, reports] = view ? [view.nodes(), view.loads(state.artifact)] : await Promise.all([store.listNodes(), store.listLoads(state.artifact)]);
+  const [nodes, reports] = views ? [views.fleet.nodes(), views.fleet.loads(state.artifact)] : await Promise.all([store.listNodes(), store.listLoads(state.artifact)]);
   const fleet = fleetFor(nodes, state.module, state.artifact);
   const loads = new Map<string, NodeLoad>();
   for (const r of reports) {
@@ -78,7 +95,7 @@ export async function observe(store: Store, state: RolloutState, now: number, si
       const read = async (from: number, to: number) => {
         const key = `${q.gate.module}\u0000${from}\u0000${to}`;
         let got = byModule.get(key);
-        if (!got) { got = await store.metricsByNode(q.gate.module, from, to); byModule.set(key, got); }
+        if (!got) { got = views?.metrics.byNode(q.gate.module, from, to) ?? await store.metricsByNode(q.gate.module, from, to); byModule.set(key, got); }
         return got;
       };
       // Only admitted nodes speak in a gate: a pending node's pushes are kept, never counted.

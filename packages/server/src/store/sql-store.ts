@@ -5,6 +5,7 @@ import {
   type RolloutEvent, type RolloutState, type VersionCheck, type VersionManifest, type VersionSigner,
 } from '@failsmall/core';
 import { canonicalJson } from './canonical-json.ts';
+import { addBuckets, addCounters } from './sample-sums.ts';
 import { verifyEventLog, type ChainHead, type ChainVerdict } from './event-chain.ts';
 import { appendCommitted, Commits } from './commits.ts';
 import { ApprovalStore } from './approval-store.ts';
@@ -20,7 +21,7 @@ import { TOKEN_ROLES } from './types.ts';
 import type {
   TokenRecord, BreakglassRecord, CreateRolloutResult, PinRecord, SignalProblem,
   ApplyResult, ArtifactRecord, DeclarationKind, DeclarationVersion, LoadReport, NewVersion, NodeRecord, PutVersionResult,
-  EventFilter, RolloutListFilter, Store, StoredEvent, TokenRole, VersionRecord,
+  EventFilter, MetricSample, RolloutListFilter, Store, StoredEvent, TokenRole, VersionRecord,
 } from './types.ts';
 
 type Db = Kysely<StoreSchema> | Transaction<StoreSchema>;
@@ -472,6 +473,17 @@ export class SqlStore implements Store {
     });
   }
 
+  async metricSamplesSince(module: string, sinceMs: number): Promise<MetricSample[]> {
+    const rows = await this.#db.selectFrom('metric_samples').selectAll().where('module', '=', module).where('at', '>=', sinceMs).execute();
+    return rows.map((r) => ({
+      id: Number(r.id), node_id: r.node_id, at: Number(r.at),
+      counters: {
+        requests: Number(r.requests), errors: Number(r.errors), loads_attempted: Number(r.loads_attempted), loads_succeeded: Number(r.loads_succeeded),
+        latency_buckets: parseJson<number[]>(r.latency_buckets), counters: parseJson<Record<string, number>>(r.counters), nodes: 1,
+      },
+    }));
+  }
+
   async pruneMetrics(beforeMs: number): Promise<number> {
     const r = await this.#db.deleteFrom('metric_samples').where('at', '<', beforeMs).executeTakeFirst();
     return Number(r.numDeletedRows);
@@ -661,13 +673,6 @@ async function activeRolloutId(db: Db, artifact: string): Promise<string | undef
   return row?.id;
 }
 
-function addBuckets(acc: number[], add: readonly number[]): void {
-  add.forEach((n, i) => { acc[i] = (acc[i] ?? 0) + n; });
-}
-
-function addCounters(acc: Record<string, number>, add: Readonly<Record<string, number>>): void {
-  for (const [key, n] of Object.entries(add)) acc[key] = (acc[key] ?? 0) + n;
-}
 
 function toArtifactRecord(row: { spec: string; version: number; current_version: string | null }): ArtifactRecord {
   return { ...parseJson<ArtifactDecl>(row.spec), current_version: row.current_version, declaration_version: row.version };

@@ -98,6 +98,8 @@ export interface Store {
   /** Per-node sums of one module's counters over [fromMs, toMs]. Nodes with no sample are absent. */
   metricsByNode(module: string, fromMs: number, toMs: number): Promise<Map<string, MetricAggregate>>;
   pruneMetrics(beforeMs: number): Promise<number>;
+  /** A module's metric samples received at or after `sinceMs`, each with its id (the controller's metrics view). */
+  metricSamplesSince(module: string, sinceMs: number): Promise<MetricSample[]>;
 
   // ── rollouts ──────────────────────────────────────────────────────────────
   /**
@@ -224,6 +226,14 @@ export interface RolloutListFilter {
   readonly status?: readonly RolloutStatus[];
   readonly before?: { readonly created_at: number; readonly id: string };
   readonly limit?: number;
+}
+
+/** One push of one node's counters for one module, as received (`at`: the server's clock). */
+export interface MetricSample {
+  readonly id: number;
+  readonly node_id: string;
+  readonly at: number;
+  readonly counters: MetricAggregate;
 }
 
 /** A version as stored: core's ArtifactVersion, the same shape the API answers with. */
