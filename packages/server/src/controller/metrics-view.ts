@@ -3,7 +3,11 @@ import type { Clock } from './controller.ts';
 import { addBuckets, addCounters } from '../store/sample-sums.ts';
 import type { MetricSample, Store } from '../store/types.ts';
 
-/** Samples are read again this far behind the last look, and deduplicated by id: a PostgreSQL insert stamped before it may commit after it. */
+/**
+ * Every this often, the last METRICS_LAG_MS of samples are read again (deduplicated by id): on
+ * PostgreSQL an insert can commit after one with a higher id, which reading by id alone would
+ * skip. Between those, each sync reads only the ids above the highest it has seen.
+ */
 export const METRICS_LAG_MS = 5000;
 
 interface ModuleSamples {
@@ -12,13 +16,16 @@ interface ModuleSamples {
   /** The earliest `at` this view holds every sample from. */
   keptFrom: number;
   syncedAt: number;
+  maxId: number;
+  lagReadAt: number;
 }
 
 /**
  * The gates' metric windows, kept in memory: each watched module's samples from the start of the
- * widest window a gate asks for. Each `sync` reads only the samples received since its last look
- * (less METRICS_LAG_MS, deduplicated by id), so a gate evaluation at 10,000 nodes reads the few
- * hundred pushes of the last tick instead of every sample in its window; `byNode` then sums
+ * widest window a gate asks for. Each `sync` reads only the samples with an id above the highest
+ * it has seen (and, every METRICS_LAG_MS, the last METRICS_LAG_MS again, deduplicated by id), so
+ * a gate evaluation at 10,000 nodes reads the pushes of the last tick instead of every sample in
+ * its window; `byNode` then sums
  * each node's samples in a window exactly as the store's `metricsByNode` does (sample-sums.ts),
  * and says undefined for a window that starts before what it holds (the caller reads the store).
  *
@@ -56,12 +63,18 @@ export class MetricsView {
       let kept = this.#modules.get(module);
       // A wider window than held, or a clock that went back: read the whole window.
       const fresh = !kept || fromMs < kept.keptFrom || now < kept.syncedAt;
-      const rows = await this.#store.metricSamplesSince(module, fresh ? fromMs : (kept?.syncedAt ?? fromMs) - METRICS_LAG_MS);
+      let rows: MetricSample[];
       if (fresh || !kept) {
-        kept = { byId: new Map(), keptFrom: fromMs, syncedAt: now };
+        rows = await this.#store.metricSamplesSince(module, { atMs: fromMs });
+        kept = { byId: new Map(), keptFrom: fromMs, syncedAt: now, maxId: 0, lagReadAt: now };
         this.#modules.set(module, kept);
+      } else if (now - kept.lagReadAt >= METRICS_LAG_MS) {
+        rows = await this.#store.metricSamplesSince(module, { atMs: Math.max(fromMs, kept.syncedAt - METRICS_LAG_MS) });
+        kept.lagReadAt = now;
+      } else {
+        rows = await this.#store.metricSamplesSince(module, { afterId: kept.maxId });
       }
-      for (const r of rows) kept.byId.set(r.id, r);
+      for (const r of rows) { kept.byId.set(r.id, r); if (r.id > kept.maxId) kept.maxId = r.id; }
       // What no window asks for any more goes.
       for (const [id, r] of kept.byId) if (r.at < fromMs) kept.byId.delete(id);
       kept.keptFrom = fromMs;

@@ -473,8 +473,9 @@ export class SqlStore implements Store {
     });
   }
 
-  async metricSamplesSince(module: string, sinceMs: number): Promise<MetricSample[]> {
-    const rows = await this.#db.selectFrom('metric_samples').selectAll().where('module', '=', module).where('at', '>=', sinceMs).execute();
+  async metricSamplesSince(module: string, since: { atMs: number } | { afterId: number }): Promise<MetricSample[]> {
+    const q = this.#db.selectFrom('metric_samples').selectAll().where('module', '=', module);
+    const rows = await ('atMs' in since ? q.where('at', '>=', since.atMs) : q.where('id', '>', since.afterId)).execute();
     return rows.map((r) => ({
       id: Number(r.id), node_id: r.node_id, at: Number(r.at),
       counters: {

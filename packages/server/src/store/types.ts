@@ -98,8 +98,8 @@ export interface Store {
   /** Per-node sums of one module's counters over [fromMs, toMs]. Nodes with no sample are absent. */
   metricsByNode(module: string, fromMs: number, toMs: number): Promise<Map<string, MetricAggregate>>;
   pruneMetrics(beforeMs: number): Promise<number>;
-  /** A module's metric samples received at or after `sinceMs`, each with its id (the controller's metrics view). */
-  metricSamplesSince(module: string, sinceMs: number): Promise<MetricSample[]>;
+  /** A module's metric samples received at or after `atMs`, or with an id above `afterId` (the controller's metrics view). */
+  metricSamplesSince(module: string, since: { atMs: number } | { afterId: number }): Promise<MetricSample[]>;
 
   // ── rollouts ──────────────────────────────────────────────────────────────
   /**
