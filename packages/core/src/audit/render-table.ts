@@ -1,4 +1,5 @@
 import { plainTable } from '../text/table.ts';
+import { plural } from '../text/plural.ts';
 import type { AuditReport, FailClosedReview } from './types.ts';
 
 /** Draws one table; the CLI passes its own (box on a terminal, plain aligned columns otherwise). */
@@ -53,8 +54,4 @@ function addSection(lines: string[], table: TableRenderer, title: string, head: 
   lines.push(table(head, rows, { indent: '  ' }));
   if (omitted > 0) lines.push(`  … and ${omitted} more, not listed`);
   lines.push('');
-}
-
-function plural(n: number, one: string, many = `${one}s`): string {
-  return `${n} ${n === 1 ? one : many}`;
 }

@@ -1,5 +1,6 @@
 import { Ajv, type ValidateFunction } from 'ajv';
 import type { ArtifactValidation, VersionCheck } from '../policy/types.ts';
+import { plural } from '../text/plural.ts';
 import { checkLimits, countEntries, viewContent, type ContentView } from '../validation/index.ts';
 
 /** Why a version was refused, by whom it can be checked, and a sentence for the report. */
@@ -48,7 +49,7 @@ export function validateContent(content: Uint8Array, validation: ArtifactValidat
 export function validateContentView(content: Uint8Array, validation: ArtifactValidation): { refusals: LoadRefusal[]; json?: { value: unknown } } {
   // One read, one JSON.parse, shared by the entry count and the schema: a 1 MB file must validate in milliseconds.
   const view = validation.max_entries !== undefined || validation.json_schema ? viewContent(content) : undefined;
-  const refusals = refusalsOf(content, validation, view);
+  const { refusals } = checksOf(content, validation, view);
   return view?.json && refusals.length === 0 ? { refusals, json: view.json } : { refusals };
 }
 
@@ -65,10 +66,6 @@ export function validateContentView(content: Uint8Array, validation: ArtifactVal
 export function checkContent(content: Uint8Array, validation: ArtifactValidation): { entries: number; checks: VersionCheck[]; refusals: LoadRefusal[] } {
   const view = viewContent(content);
   return { entries: countEntries(view), ...checksOf(content, validation, view) };
-}
-
-function refusalsOf(content: Uint8Array, validation: ArtifactValidation, view: ContentView | undefined): LoadRefusal[] {
-  return checksOf(content, validation, view).refusals;
 }
 
 /** The declared checks in order: limits, then the schema (skipped when a limit failed: no point parsing a file already refused). */
@@ -105,8 +102,4 @@ function schemaRefusal(schema: Record<string, unknown>, view: ContentView): Load
     return { code: 'SCHEMA', message: `fails its JSON Schema: ${e ? `${e.instancePath || '/'} ${e.message ?? ''}`.trim() : 'invalid'}` };
   }
   return undefined;
-}
-
-function plural(n: number, one: string, many: string): string {
-  return `${n} ${n === 1 ? one : many}`;
 }

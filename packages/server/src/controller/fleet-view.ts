@@ -17,7 +17,7 @@ export const FLEET_FULL_EVERY_MS = 60_000;
  * ```ts
  * const view = new FleetView(store, systemClock);
  * await view.sync(['features']);
- * observe(store, state, now, {}, view.snapshot());
+ * observe(store, state, now, {}, { fleet: view, metrics });
  * ```
  */
 export class FleetView {
