@@ -9,7 +9,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { ChaosCluster, type Engine } from '../bench/chaos/cluster.ts';
-import { killDuringRollouts } from '../bench/chaos/kill-rollouts.ts';
+import { faultsDuringRollouts } from '../bench/chaos/fault-rollouts.ts';
 
 const SEED = Number(process.env.FAILSMALL_TEST_SEED ?? 1205);
 
@@ -19,10 +19,10 @@ for (const [engine, replicas] of [['sqlite', 1], ['postgres', 2]] as [Engine, nu
     const cluster = await ChaosCluster.start({ engine, replicas, agents: 10, leaseMs: 2000 });
     t.after(() => cluster.stop());
     // badShare 0.5 with this seed's draws gives both outcomes; the assertion below keeps it honest.
-    const report = await killDuringRollouts(cluster, { rollouts: 4, kills: 5, seed: SEED, badShare: 0.5, log: (l) => t.diagnostic(l) });
+    const report = await faultsDuringRollouts(cluster, { rollouts: 4, faults: 5, seed: SEED, badShare: 0.5, log: (l) => t.diagnostic(l) });
     assert.deepEqual(report.violations, [], report.violations.join('\n'));
-    assert.equal(report.kills.length, 5);
-    assert.ok(report.kills.some((k) => k.holder), 'at least one kill hit the process holding the rollout');
+    assert.equal(report.faults.length, 5);
+    assert.ok(report.faults.some((k) => k.holder), 'at least one kill hit the process holding the rollout');
     const statuses = new Set(report.rollouts.map((r) => r.status));
     assert.ok(statuses.has('completed') && statuses.has('rolled_back'), `the run holds a good and a bad version: ${[...statuses].join(', ')}`);
     assert.equal(report.chain_ok, true);

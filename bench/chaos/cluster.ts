@@ -58,6 +58,8 @@ export interface ClusterOptions {
   readonly replicas: number;
   readonly agents: number;
   readonly leaseMs: number;
+  /** A database of the caller's (a private cluster to be restarted); a fresh one on the shared server otherwise. */
+  readonly postgresUrl?: string;
 }
 
 export interface Replica {
@@ -102,7 +104,9 @@ export class ChaosCluster {
     const keys = generateSigningKeys();
     this.#keyPath = join(this.dir, 'artifact.key');
     await writeFile(this.#keyPath, keys.privateKey, { mode: 0o600 });
-    if (this.opts.engine === 'postgres') {
+    if (this.opts.engine === 'postgres' && this.opts.postgresUrl) {
+      this.#store = this.opts.postgresUrl;
+    } else if (this.opts.engine === 'postgres') {
       const db = await freshPostgres();
       this.#store = db.url;
       this.#dropDb = db.drop;

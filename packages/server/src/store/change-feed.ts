@@ -105,6 +105,8 @@ export class PgChangeFeed {
       await client.query(`LISTEN ${CHANGE_CHANNEL}`);
     } catch {
       client.removeAllListeners();
+      // The socket may still report its loss after this: an 'error' with no listener would crash.
+      client.on('error', () => undefined);
       client.end().catch(() => undefined);
       this.#retry();
       return;

@@ -34,7 +34,14 @@ export function openPostgres(url: string): { db: Kysely<StoreSchema>; closed: ()
   // pool.end() resolves before its clients' sockets have closed; closed() waits for them too.
   const live = new Set<pg.PoolClient>();
   let onEmpty: (() => void) | undefined;
-  pool.on('connect', (client) => { live.add(client); });
+  pool.on('connect', (client) => {
+    live.add(client);
+    // pg-pool takes its own 'error' listener off a client it lends out; a lent client whose server
+    // goes away between two queries of a transaction would then crash the process (seen with
+    // PostgreSQL restarted under a replica). The query in flight gets the error anyway, and the
+    // pool drops the dead client when it comes back.
+    client.on('error', () => undefined);
+  });
   pool.on('remove', (client) => {
     live.delete(client);
     if (live.size === 0) onEmpty?.();
